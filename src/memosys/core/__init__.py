@@ -1,0 +1,1 @@
+"""Pure domain: items, cubes, filters, errors, clock, ids. No I/O."""

@@ -1,0 +1,131 @@
+"""The one error tree of memosys.
+
+Every public entry point raises a subclass of :class:`MemosysError`; library
+errors (sqlite3, onnxruntime, httpx, ...) are translated at the boundary.
+Each class carries an HTTP ``status`` and a stable ``name`` so that a remote
+client can re-raise the same class the server raised::
+
+    MemosysError                      500
+    ├── InvalidInputError             422  bad arguments or payload
+    │   ├── EmptyInputError           422
+    │   ├── InputTooLargeError        413
+    │   ├── EncodingError             422  content is not valid UTF-8
+    │   └── UnknownFilterFieldError   422
+    ├── NotFoundError                 404  missing, or not visible to the caller
+    ├── ConflictError                 409
+    │   └── EmbedderMismatchError     409  cube built with another embedder
+    ├── ConfigurationError            500
+    │   └── MissingDependencyError    500  an optional extra is not installed
+    └── StoreError                    500
+        ├── LockTimeoutError          503  another writer held the lock too long
+        └── MigrationError            500  schema history does not match
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class MemosysError(Exception):
+    """Base class of every error memosys raises on purpose."""
+
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str, *, detail: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail: dict[str, Any] = detail or {}
+
+    @classmethod
+    def error_name(cls) -> str:
+        """Stable name used on the wire (the class name)."""
+        return cls.__name__
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON body of this error: ``{error, message, detail}``."""
+        return {"error": self.error_name(), "message": self.message, "detail": self.detail}
+
+
+class InvalidInputError(MemosysError):
+    """An argument or payload is malformed or of the wrong type."""
+
+    status = 422
+
+
+class EmptyInputError(InvalidInputError):
+    """Nothing to store: empty message list or blank content."""
+
+
+class InputTooLargeError(InvalidInputError):
+    """A message, document or batch is over a configured limit."""
+
+    status = 413
+
+
+class EncodingError(InvalidInputError):
+    """Content is not valid UTF-8 text."""
+
+
+class UnknownFilterFieldError(InvalidInputError):
+    """A filter names a field that items do not have."""
+
+
+class NotFoundError(MemosysError):
+    """The item, cube or user does not exist or is not visible to the caller."""
+
+    status = 404
+
+
+class ConflictError(MemosysError):
+    """The request conflicts with the current state."""
+
+    status = 409
+
+
+class EmbedderMismatchError(ConflictError):
+    """A cube was built with another embedder than the one configured."""
+
+
+class ConfigurationError(MemosysError):
+    """The configuration is invalid or incomplete."""
+
+
+class MissingDependencyError(ConfigurationError):
+    """An optional package is needed; the message names the extra to install."""
+
+
+class StoreError(MemosysError):
+    """The storage backend failed."""
+
+
+class LockTimeoutError(StoreError):
+    """Another process held the write lock longer than the configured timeout."""
+
+    status = 503
+
+
+class MigrationError(StoreError):
+    """The database schema history does not match the shipped migrations."""
+
+
+def _all_subclasses(cls: type[MemosysError]) -> list[type[MemosysError]]:
+    found: list[type[MemosysError]] = [cls]
+    for sub in cls.__subclasses__():
+        found.extend(_all_subclasses(sub))
+    return found
+
+
+def error_class(name: str) -> type[MemosysError]:
+    """The error class with this wire name, or :class:`MemosysError` if unknown."""
+    for cls in _all_subclasses(MemosysError):
+        if cls.error_name() == name:
+            return cls
+    return MemosysError
+
+
+def missing_dependency(package: str, extra: str) -> MissingDependencyError:
+    """The error for an optional package that is not installed."""
+    return MissingDependencyError(
+        f"{package} is not installed; install it with: pip install 'memosys[{extra}]'",
+        detail={"package": package, "extra": extra},
+    )

@@ -1,0 +1,1 @@
+"""Model-backed components: embedders (and later LLMs, rerankers)."""

@@ -1,0 +1,123 @@
+"""Configuration: one typed settings object, built once and passed down.
+
+Values come from arguments, a JSON file, or ``MEMOSYS_*`` environment
+variables (nested with ``__``, e.g. ``MEMOSYS_EMBEDDER__PROVIDER=hash``), and
+are read only when :func:`load_settings` is called, never at import time.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from memosys.core.errors import ConfigurationError
+
+
+class MiniLMOnnxConfig(BaseModel):
+    """The bundled offline default: all-MiniLM-L6-v2, int8 ONNX."""
+
+    provider: Literal["minilm-onnx"] = "minilm-onnx"
+    batch_size: int = Field(64, ge=1)
+    max_tokens: int = Field(256, ge=8, le=512)
+    threads: int | None = Field(None, ge=1)
+
+
+class SentenceTransformersConfig(BaseModel):
+    """A sentence-transformers model from a local folder (extra ``local-models``)."""
+
+    provider: Literal["sentence-transformers"] = "sentence-transformers"
+    path: str
+    batch_size: int = Field(64, ge=1)
+    device: str | None = None
+
+
+class OpenAIEmbedderConfig(BaseModel):
+    """An OpenAI-compatible ``/v1/embeddings`` HTTP endpoint."""
+
+    provider: Literal["openai"] = "openai"
+    base_url: str = "https://api.openai.com/v1"
+    model: str = "text-embedding-3-small"
+    api_key_env: str = "OPENAI_API_KEY"
+    dimensions: int | None = Field(None, ge=1)
+    batch_size: int = Field(128, ge=1)
+    timeout_s: float = Field(30.0, gt=0)
+
+
+class HashEmbedderConfig(BaseModel):
+    """Deterministic feature-hashing vectors: no model, for tiny installs and tests."""
+
+    provider: Literal["hash"] = "hash"
+    dimensions: int = Field(256, ge=8)
+
+
+EmbedderConfig = Annotated[
+    MiniLMOnnxConfig | SentenceTransformersConfig | OpenAIEmbedderConfig | HashEmbedderConfig,
+    Field(discriminator="provider"),
+]
+
+
+class ReaderSettings(BaseModel):
+    """How messages and documents become memories."""
+
+    window_size: int = Field(1, ge=1, description="messages per memory")
+    window_stride: int | None = Field(None, ge=1, description="defaults to window_size")
+    max_message_chars: int = Field(32_000, ge=1)
+    max_document_chars: int = Field(5_000_000, ge=1)
+    max_batch_items: int = Field(10_000, ge=1)
+    chunk_chars: int = Field(1_000, ge=100)
+    chunk_overlap: int = Field(150, ge=0)
+
+
+class RetrievalSettings(BaseModel):
+    """How search fans out and fuses."""
+
+    fusion: Literal["rrf", "weighted"] = "rrf"
+    rrf_k: int = Field(60, ge=1)
+    bm25_weight: float = Field(0.5, ge=0)
+    dense_weight: float = Field(0.5, ge=0)
+    candidates: int = Field(100, ge=1, description="hits taken from each retriever")
+
+
+class StoreSettings(BaseModel):
+    """The embedded SQLite store."""
+
+    lock_timeout_s: float = Field(10.0, gt=0)
+    ann_threshold: int = Field(
+        200_000, ge=1, description="vectors per cube above which search uses the HNSW index"
+    )
+
+
+class MemosysSettings(BaseSettings):
+    """Every setting of a memosys instance."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MEMOSYS_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    embedder: EmbedderConfig = Field(default_factory=MiniLMOnnxConfig)
+    reader: ReaderSettings = Field(default_factory=ReaderSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+
+
+def load_settings(file: str | Path | None = None, **overrides: Any) -> MemosysSettings:
+    """Build settings from a JSON file, the environment and keyword overrides.
+
+    Precedence, highest first: ``overrides``, ``MEMOSYS_*`` variables, the file.
+    """
+    values: dict[str, Any] = {}
+    if file is not None:
+        try:
+            values = json.loads(Path(file).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"cannot read settings file {file}: {exc}") from exc
+    try:
+        from_env = MemosysSettings()
+        merged = {**values, **from_env.model_dump(exclude_unset=True), **overrides}
+        return MemosysSettings.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid settings: {exc}") from exc
