@@ -16,9 +16,10 @@ client can re-raise the same class the server raised::
     │   └── EmbedderMismatchError     409  cube built with another embedder
     ├── ConfigurationError            500
     │   └── MissingDependencyError    500  an optional extra is not installed
-    └── StoreError                    500
-        ├── LockTimeoutError          503  another writer held the lock too long
-        └── MigrationError            500  schema history does not match
+    ├── StoreError                    500
+    │   ├── LockTimeoutError          503  another writer held the lock too long
+    │   └── MigrationError            500  schema history does not match
+    └── EmbedderError                 502  the embedding model or its upstream service failed
 """
 
 from __future__ import annotations
@@ -106,6 +107,12 @@ class LockTimeoutError(StoreError):
 
 class MigrationError(StoreError):
     """The database schema history does not match the shipped migrations."""
+
+
+class EmbedderError(MemosysError):
+    """The embedding model or its upstream HTTP service failed or answered badly."""
+
+    status = 502
 
 
 def _all_subclasses(cls: type[MemosysError]) -> list[type[MemosysError]]:
