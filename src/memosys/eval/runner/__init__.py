@@ -1,0 +1,1 @@
+"""Shared machinery of the harnesses: timing, memory, and the run loop."""
