@@ -1,0 +1,1 @@
+"""Client facades: :class:`~memosys.api.local.MemOS` runs in process."""

@@ -1,0 +1,437 @@
+"""MemOS: the in-process facade and composition root.
+
+It builds the store, the embedder and the retriever from one settings
+object, resolves users and cubes, validates every argument, and delegates.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from memosys.api.cubes import Cubes
+from memosys.reader.texts import text_items
+from memosys.api.transfer import export_items, read_import_file
+from memosys.core.clock import Clock, SystemClock
+from memosys.core.cube import MemCube
+from memosys.core.errors import InvalidInputError, NotFoundError
+from memosys.core.filters import Eq, parse_filter
+from memosys.core.items import MemoryItem
+from memosys.core.results import SearchHit, SessionHit
+from memosys.models.embedders.base import Embedder
+from memosys.reader.documents import read_document
+from memosys.reader.messages import read_messages
+from memosys.retrieval.search import FusionName, Mode, Retriever, SearchOptions
+from memosys.settings import MemosysSettings
+from memosys.stores.base import OrderBy, Scope, Store, Vectors
+
+SETTINGS_FILE = "settings.json"
+DATABASE_FILE = "memosys.db"
+Progress = Callable[[int, int], None]
+
+
+def default_home() -> Path:
+    """``$MEMOSYS_HOME``, else ``~/.memosys`` (read at call time)."""
+    return Path(os.environ.get("MEMOSYS_HOME") or Path.home() / ".memosys")
+
+
+def _settings_for(directory: Path | None, given: MemosysSettings | None) -> MemosysSettings:
+    from memosys.settings import load_settings
+
+    saved = directory / SETTINGS_FILE if directory else None
+    if given is not None:
+        settings = given
+    elif saved is not None and saved.exists():
+        settings = load_settings(saved)
+    else:
+        settings = load_settings()
+    if saved is not None:
+        saved.write_text(settings.model_dump_json(indent=2), encoding="utf-8")
+    return settings
+
+
+class MemOS:
+    """A memory system: add, search, get, update, delete and list memories.
+
+    Open one with :meth:`open`; it is a context manager. Every method that
+    touches memories takes the ``user_id`` it acts for.
+    """
+
+    def __init__(
+        self, store: Store, settings: MemosysSettings, embedder: Embedder, clock: Clock,
+        data_dir: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.data_dir = data_dir
+        self._store = store
+        self._clock = clock
+        self._embedder = embedder
+        self._cubes = Cubes(store, clock)
+        self._retriever = Retriever(store, embedder, settings.retrieval, clock)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path | None = None,
+        *,
+        settings: MemosysSettings | None = None,
+        clock: Clock | None = None,
+        embedder: Embedder | None = None,
+    ) -> MemOS:
+        """Open (creating if needed) the memory system in a data directory.
+
+        ``path`` is a directory, or ``":memory:"`` for a throw-away instance;
+        ``None`` means ``$MEMOSYS_HOME``, else ``~/.memosys``. Settings are saved
+        in the directory on first open and reused later unless given.
+        """
+        from memosys.models.embedders.cached import CachingEmbedder
+        from memosys.models.embedders.factory import build_embedder
+        from memosys.stores.sqlite import SQLiteStore
+
+        clock = clock or SystemClock()
+        directory: Path | None = None
+        if str(path) != ":memory:":
+            directory = Path(path) if path is not None else default_home()
+            if directory.exists() and not directory.is_dir():
+                raise InvalidInputError(f"{directory} is a file; pass a data directory")
+            directory.mkdir(parents=True, exist_ok=True)
+        settings = _settings_for(directory, settings)
+        db = str(directory / DATABASE_FILE) if directory else ":memory:"
+        store = SQLiteStore(db, settings.store, clock)
+        inner = embedder or build_embedder(settings.embedder)
+        return cls(store, settings, CachingEmbedder(inner, store), clock, directory)
+
+    def close(self) -> None:
+        """Close the store; the object is unusable afterwards."""
+        self._store.close()
+
+    def __enter__(self) -> MemOS:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def store(self) -> Store:
+        """The storage backend (for tools and tests; prefer the methods here)."""
+        return self._store
+
+    @property
+    def embedder(self) -> Embedder:
+        """The configured embedder, behind the embedding cache."""
+        return self._embedder
+
+    # -- cubes ---------------------------------------------------------------
+
+    def create_cube(self, name: str, *, owner: str, description: str = "") -> MemCube:
+        """Create a cube owned by ``owner``; ConflictError if the name is taken."""
+        owner = self._cubes.ensure_user(owner)
+        return self._cubes.create(name, owner, description)
+
+    def cube(self, name_or_id: str, *, user_id: str) -> MemCube:
+        """A cube of the user by name or id."""
+        return self._cubes.find(self._cubes.ensure_user(user_id), name_or_id)
+
+    def list_cubes(self, *, user_id: str) -> list[MemCube]:
+        """The user's cubes."""
+        return self._store.list_cubes(owner=self._cubes.ensure_user(user_id))
+
+    # -- writes ----------------------------------------------------------------
+
+    def add(
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        user_id: str,
+        cube: str | None = None,
+        session_id: str | None = None,
+        session_time: datetime | None = None,
+        metadata: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+    ) -> list[MemoryItem]:
+        """Store conversation messages, one memory per message (or per window).
+
+        A message is ``{"role", "content"}`` plus optional ``name`` (speaker),
+        ``timestamp`` and ``metadata`` (kept verbatim on its memory).
+        """
+        user = self._cubes.ensure_user(user_id)
+        target = self._cubes.for_write(user, cube)
+        start = 0
+        if session_id is not None:
+            start = self._store.count_items(
+                Scope(user, (target.id,)), Eq("session_id", session_id)
+            )
+        items = read_messages(
+            messages, user_id=user, cube_id=target.id, session_id=session_id,
+            session_time=session_time, metadata=metadata, tags=tags, start_position=start,
+            settings=self.settings.reader, clock=self._clock,
+        )
+        return self._write(items, None)
+
+    def add_texts(
+        self,
+        texts: Sequence[str],
+        *,
+        user_id: str,
+        cube: str | None = None,
+        embeddings: Vectors | Sequence[Sequence[float]] | None = None,
+        metadatas: Sequence[dict[str, Any]] | None = None,
+        kind: str = "note",
+        tags: list[str] | None = None,
+        event_times: Sequence[datetime] | None = None,
+    ) -> list[MemoryItem]:
+        """Bulk import of plain texts; pass ``embeddings`` to skip the embedder."""
+        user = self._cubes.ensure_user(user_id)
+        target = self._cubes.for_write(user, cube)
+        items = text_items(
+            texts, user_id=user, cube_id=target.id, metadatas=metadatas, kind=kind, tags=tags,
+            event_times=event_times, settings=self.settings.reader, clock=self._clock,
+        )
+        vectors = None if embeddings is None else self._checked_vectors(embeddings, len(items))
+        return self._write(items, vectors)
+
+    def add_document(
+        self,
+        source: str | Path,
+        *,
+        user_id: str,
+        cube: str | None = None,
+        text: str | None = None,
+        title: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+    ) -> list[MemoryItem]:
+        """Chunk a document (a path, or ``text`` named by ``source``) into memories."""
+        user = self._cubes.ensure_user(user_id)
+        target = self._cubes.for_write(user, cube)
+        items = read_document(
+            source, text=text, user_id=user, cube_id=target.id, title=title, metadata=metadata,
+            tags=tags, settings=self.settings.reader, clock=self._clock,
+        )
+        return self._write(items, None)
+
+    def update(
+        self,
+        id: str,
+        *,
+        user_id: str,
+        content: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+        importance: float | None = None,
+        kind: str | None = None,
+    ) -> MemoryItem:
+        """Change a memory's content or metadata; a new content is re-embedded."""
+        user = self._cubes.ensure_user(user_id)
+        scope = self._cubes.scope(user, None)
+        current = self._get(scope, id)
+        changes: dict[str, Any] = {"updated_at": self._clock.now(), "version": current.version + 1}
+        for name, value in (("metadata", metadata), ("tags", tags), ("importance", importance),
+                            ("kind", kind)):
+            if value is not None:
+                changes[name] = value
+        vector = None
+        if content is not None:
+            (fresh,) = text_items(
+                [content], user_id=user, cube_id=current.cube_id, metadatas=None,
+                kind=str(kind or current.kind), tags=None, event_times=[current.event_time]
+                if current.event_time else None, settings=self.settings.reader, clock=self._clock,
+            )
+            changes.update(content=fresh.content, content_hash=fresh.content_hash,
+                           keywords=fresh.keywords, entities=fresh.entities,
+                           time_refs=fresh.time_refs)
+        try:
+            updated = MemoryItem.model_validate({**current.model_dump(), **changes})
+        except ValueError as exc:
+            raise InvalidInputError(f"invalid update: {exc}") from exc
+        if content is not None:
+            vector = self._embedder.embed([updated.search_text()])
+        return self._store.update_item(scope, updated, vector)
+
+    def delete(self, id: str, *, user_id: str) -> None:
+        """Delete a memory with its index rows and vector."""
+        scope = self._cubes.scope(self._cubes.ensure_user(user_id), None)
+        if self._store.delete_items(scope, [self._checked_id(id)]) == 0:
+            raise NotFoundError(f"memory {id!r} not found", detail={"id": id})
+
+    # -- reads -----------------------------------------------------------------
+
+    def get(self, id: str, *, user_id: str) -> MemoryItem:
+        """One memory by id; NotFoundError if missing or not the user's."""
+        return self._get(self._cubes.scope(self._cubes.ensure_user(user_id), None), id)
+
+    def list(
+        self,
+        *,
+        user_id: str,
+        cube: str | None = None,
+        filters: dict[str, Any] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        order_by: OrderBy = "created_at",
+    ) -> list[MemoryItem]:
+        """Memories of the user (optionally one cube), filtered, in a stable order."""
+        if not isinstance(limit, int) or limit < 1 or not isinstance(offset, int) or offset < 0:
+            raise InvalidInputError("limit must be >= 1 and offset >= 0 (integers)")
+        if order_by not in ("created_at", "event_time", "position"):
+            raise InvalidInputError("order_by must be created_at, event_time or position")
+        scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
+        return self._store.list_items(scope, parse_filter(filters), limit, offset, order_by)
+
+    def count(
+        self, *, user_id: str, cube: str | None = None, filters: dict[str, Any] | None = None
+    ) -> int:
+        """How many memories match."""
+        scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
+        return self._store.count_items(scope, parse_filter(filters))
+
+    def search(
+        self,
+        query: str,
+        *,
+        user_id: str,
+        cube: str | list[str] | None = None,
+        top_k: int = 10,
+        filters: dict[str, Any] | None = None,
+        mode: Mode = "hybrid",
+        fusion: FusionName | None = None,
+        recency_weight: float = 0.0,
+        importance_weight: float = 0.0,
+        mmr: float | None = None,
+        neighbours: int = 0,
+    ) -> list[SearchHit]:
+        """Hybrid search (BM25 + dense, fused); every hit carries an ``explain``.
+
+        ``mmr`` (0..1) trades relevance for diversity; ``neighbours`` adds the
+        messages around each hit as context; the weights add recency and
+        importance to the fused score.
+        """
+        scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
+        if mode != "bm25":
+            self._cubes.check_embedder(scope, self._embedder.fingerprint)
+        options = SearchOptions(
+            top_k=top_k, mode=mode, fusion=fusion, recency_weight=recency_weight,
+            importance_weight=importance_weight, mmr=mmr, neighbours=neighbours,
+        )
+        hits = self._retriever.search(scope, query, parse_filter(filters), options)
+        self._store.record_access([h.item.id for h in hits], self._clock.now())
+        return hits
+
+    def search_sessions(
+        self,
+        query: str,
+        *,
+        user_id: str,
+        cube: str | list[str] | None = None,
+        top_k: int = 10,
+        filters: dict[str, Any] | None = None,
+        mode: Mode = "hybrid",
+    ) -> list[SessionHit]:
+        """Sessions ranked by the message hits they contain."""
+        scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
+        if mode != "bm25":
+            self._cubes.check_embedder(scope, self._embedder.fingerprint)
+        return self._retriever.search_sessions(scope, query, parse_filter(filters), top_k, mode)
+
+    # -- bulk ------------------------------------------------------------------
+
+    def export_items(self, path: str | Path, *, user_id: str, cube: str | None = None) -> int:
+        """Write the memories as JSON Lines; returns how many."""
+        scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
+        return export_items(self._store, scope, Path(path))
+
+    def import_items(
+        self, path: str | Path, *, user_id: str, cube: str | None = None,
+        progress: Progress | None = None,
+    ) -> int:
+        """Import JSON Lines written by :meth:`export_items` (or ``{"content": ...}`` lines)."""
+        user = self._cubes.ensure_user(user_id)
+        target = self._cubes.for_write(user, cube)
+        batches = read_import_file(
+            Path(path), user_id=user, cube_id=target.id, settings=self.settings.reader,
+            clock=self._clock,
+        )
+        done = 0
+        for items, total in batches:
+            done += len(self._write(items, None))
+            if progress:
+                progress(done, total)
+        return done
+
+    def reembed(
+        self, *, user_id: str | None = None, cube: str | None = None,
+        progress: Progress | None = None, batch_size: int = 512,
+    ) -> int:
+        """Recompute every vector with the configured embedder; returns how many."""
+        if user_id is None:
+            cubes = self._store.list_cubes()
+        elif cube is None:
+            cubes = self.list_cubes(user_id=user_id)
+        else:
+            cubes = [self.cube(cube, user_id=user_id)]
+        total = sum(self._store.count_items(Scope(c.owner, (c.id,))) for c in cubes)
+        done = 0
+        for target in cubes:
+            scope = Scope(target.owner, (target.id,))
+            offset = 0
+            while batch := self._store.list_items(scope, None, batch_size, offset, "created_at"):
+                vectors = self._embedder.embed([item.search_text() for item in batch])
+                self._store.replace_vectors(
+                    target.id, [item.id for item in batch], vectors, self._embedder.fingerprint
+                )
+                offset += len(batch)
+                done += len(batch)
+                if progress:
+                    progress(done, total)
+        return done
+
+    def stats(self) -> dict[str, int]:
+        """Counts of users, cubes, items and vectors, and the database size."""
+        return self._store.stats()
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _write(self, items: list[MemoryItem], vectors: Vectors | None) -> list[MemoryItem]:
+        if vectors is None:
+            vectors = self._embedder.embed([item.search_text() for item in items])
+        result = self._store.add_items(items, vectors, self._embedder.fingerprint)
+        return result.items
+
+    def _get(self, scope: Scope, id: str) -> MemoryItem:
+        found = self._store.get_items(scope, [self._checked_id(id)])
+        if not found:
+            raise NotFoundError(f"memory {id!r} not found", detail={"id": id})
+        return found[0]
+
+    @staticmethod
+    def _checked_id(value: object) -> str:
+        if not isinstance(value, str) or not value:
+            raise InvalidInputError(f"id must be a non-empty string, got {value!r}")
+        return value
+
+    def _checked_vectors(self, embeddings: object, count: int) -> Vectors:
+        try:
+            array = np.asarray(embeddings, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"embeddings must be numbers: {exc}") from exc
+        dims = self._embedder.dimensions
+        if array.ndim != 2 or array.shape != (count, dims):
+            raise InvalidInputError(
+                f"embeddings must have shape ({count}, {dims}) to match the texts and the "
+                f"configured embedder, got {array.shape}"
+            )
+        if not np.isfinite(array).all():
+            raise InvalidInputError("embeddings contain NaN or infinite values")
+        norms = np.linalg.norm(array, axis=1, keepdims=True)
+        if (norms == 0).any():
+            raise InvalidInputError("embeddings contain an all-zero vector")
+        return array / norms

@@ -1,0 +1,88 @@
+"""Export memories to JSON Lines and read them back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from memosys.core.clock import Clock
+from memosys.core.errors import InvalidInputError
+from memosys.core.ids import new_id
+from memosys.core.items import MemoryItem
+from memosys.reader.texts import text_items
+from memosys.settings import ReaderSettings
+from memosys.stores.base import Scope, Store
+
+PAGE = 1000
+
+
+def export_items(store: Store, scope: Scope, path: Path) -> int:
+    """Write every item in scope as one JSON object per line; returns the count."""
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        offset = 0
+        while page := store.list_items(scope, None, PAGE, offset, "created_at"):
+            for item in page:
+                out.write(item.model_dump_json() + "\n")
+            offset += len(page)
+            count += len(page)
+    return count
+
+
+def _parse_lines(path: Path) -> list[dict[str, Any]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InvalidInputError(f"import file {path} does not exist") from None
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"import file {path} is not UTF-8 text") from None
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise InvalidInputError(f"{path}:{number} is not JSON: {exc}") from None
+        if not isinstance(record, dict) or "content" not in record:
+            raise InvalidInputError(f"{path}:{number} must be an object with a 'content' key")
+        records.append(record)
+    return records
+
+
+def read_import_file(
+    path: Path, *, user_id: str, cube_id: str, settings: ReaderSettings, clock: Clock,
+    batch: int = 500,
+) -> Iterator[tuple[list[MemoryItem], int]]:
+    """Items to import, in batches, with the total; the whole file is validated first.
+
+    A line is either a full item written by :func:`export_items` (its fields
+    are kept, with a new id, cube and owner) or ``{"content", "metadata"?,
+    "kind"?, "tags"?}``.
+    """
+    records = _parse_lines(path)
+    prepared: list[MemoryItem] = []
+    for number, record in enumerate(records, start=1):
+        if "id" in record and "created_at" in record:
+            try:
+                exported = MemoryItem.model_validate(record)
+            except ValidationError as exc:
+                raise InvalidInputError(f"{path}: record {number} is not a memory: {exc}") from None
+            prepared.append(MemoryItem.model_validate({
+                **exported.model_dump(), "id": new_id(), "cube_id": cube_id,
+                "user_id": user_id, "owner": user_id,
+            }))
+        else:
+            (fresh,) = text_items(
+                [record["content"]], user_id=user_id, cube_id=cube_id,
+                metadatas=[record.get("metadata")], kind=record.get("kind", "note"),
+                tags=record.get("tags"), event_times=[record.get("event_time")],
+                settings=settings, clock=clock,
+            )
+            prepared.append(fresh)
+    for start in range(0, len(prepared), batch):
+        yield prepared[start : start + batch], len(prepared)

@@ -1,0 +1,238 @@
+"""The search pipeline: fan out to the retrievers, fuse, re-score, explain.
+
+Isolation is the store's job (every retriever query carries the scope);
+this module decides *how* the retrievers' results become one ranking.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+
+from memosys.core.clock import Clock
+from memosys.core.errors import InvalidInputError
+from memosys.core.filters import Filter, In, Not, combine
+from memosys.core.items import LifecycleState, MemoryItem
+from memosys.core.results import Explain, SearchHit, SessionHit
+from memosys.models.embedders.base import Embedder
+from memosys.retrieval.fusion import Fused, rrf, weighted
+from memosys.settings import RetrievalSettings
+from memosys.stores.base import ScoredId, Scope, Store
+
+Mode = Literal["hybrid", "bm25", "dense"]
+FusionName = Literal["rrf", "weighted"]
+
+#: States left out of search unless the caller filters on ``state`` itself.
+HIDDEN_STATES = (
+    LifecycleState.ARCHIVED,
+    LifecycleState.MERGED,
+    LifecycleState.SUPERSEDED,
+    LifecycleState.DELETED,
+)
+RECENCY_HALF_LIFE_DAYS = 30.0
+SESSION_DECAY = 0.5
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Per-query knobs; see :meth:`memosys.MemOS.search`."""
+
+    top_k: int = 10
+    mode: Mode = "hybrid"
+    fusion: FusionName | None = None
+    recency_weight: float = 0.0
+    importance_weight: float = 0.0
+    mmr: float | None = None
+    neighbours: int = 0
+
+    def validate(self) -> None:
+        """Raise :class:`InvalidInputError` for out-of-range options."""
+        if not isinstance(self.top_k, int) or isinstance(self.top_k, bool) or self.top_k < 1:
+            raise InvalidInputError(f"top_k must be a positive integer, got {self.top_k!r}")
+        if self.mode not in ("hybrid", "bm25", "dense"):
+            raise InvalidInputError(f"mode must be hybrid, bm25 or dense, got {self.mode!r}")
+        if self.fusion not in (None, "rrf", "weighted"):
+            raise InvalidInputError(f"fusion must be rrf or weighted, got {self.fusion!r}")
+        for name in ("recency_weight", "importance_weight"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or value < 0:
+                raise InvalidInputError(f"{name} must be a number >= 0, got {value!r}")
+        if self.mmr is not None and not 0.0 <= self.mmr <= 1.0:
+            raise InvalidInputError(f"mmr must be between 0 and 1, got {self.mmr!r}")
+        if not isinstance(self.neighbours, int) or self.neighbours < 0:
+            raise InvalidInputError(f"neighbours must be an integer >= 0, got {self.neighbours!r}")
+
+
+def _mentions_state(node: Filter | None) -> bool:
+    if node is None:
+        return False
+    field = getattr(node, "field", None)
+    if field == "state":
+        return True
+    children = getattr(node, "children", None) or ()
+    child = getattr(node, "child", None)
+    return any(_mentions_state(c) for c in (*children, child) if c is not None)
+
+
+def visible_filter(filters: Filter | None) -> Filter | None:
+    """The caller's filter, plus "not archived/merged/superseded/deleted" unless it names state."""
+    if _mentions_state(filters):
+        return filters
+    return combine(Not(In("state", tuple(s.value for s in HIDDEN_STATES))), filters)
+
+
+class Retriever:
+    """Hybrid search over one store with one embedder."""
+
+    def __init__(
+        self, store: Store, embedder: Embedder, settings: RetrievalSettings, clock: Clock
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._settings = settings
+        self._clock = clock
+
+    def search(
+        self, scope: Scope, query: str, filters: Filter | None, options: SearchOptions
+    ) -> list[SearchHit]:
+        """Ranked hits for ``query`` inside ``scope``."""
+        options.validate()
+        fused = self._fuse(scope, _checked_query(query), visible_filter(filters), options)
+        rescoring = options.recency_weight or options.importance_weight or options.mmr is not None
+        pool = fused[: max(options.top_k * 5, 50)] if rescoring else fused[: options.top_k]
+        hits = self._hits(scope, pool, query, options)
+        if options.mmr is not None:
+            hits = self._mmr(hits, options.mmr, options.top_k)
+        hits = hits[: options.top_k]
+        if options.neighbours:
+            hits = self._with_neighbours(scope, hits, options.neighbours)
+        return hits
+
+    def search_sessions(
+        self, scope: Scope, query: str, filters: Filter | None, top_k: int, mode: Mode
+    ) -> list[SessionHit]:
+        """Sessions ranked by their message hits: each session scores
+        ``sum(score_i * 0.5**i)`` over its hits in rank order."""
+        options = SearchOptions(top_k=top_k, mode=mode)
+        options.validate()
+        fused = self._fuse(scope, _checked_query(query), visible_filter(filters), options)
+        hits = self._hits(scope, fused, query, options)
+        sessions: dict[str, SessionHit] = {}
+        for hit in hits:
+            key = hit.item.session_id or hit.item.id
+            session = sessions.setdefault(key, SessionHit(session_id=key, score=0.0))
+            session.score += hit.score * SESSION_DECAY ** len(session.hits)
+            session.hits.append(hit)
+        ranked = sorted(sessions.values(), key=lambda s: -s.score)
+        return ranked[:top_k]
+
+    # -- steps ---------------------------------------------------------------
+
+    def _fuse(
+        self, scope: Scope, query: str, filters: Filter | None, options: SearchOptions
+    ) -> list[Fused]:
+        limit = max(self._settings.candidates, options.top_k)
+        lists: dict[str, Sequence[ScoredId]] = {}
+        if options.mode in ("hybrid", "bm25"):
+            lists["bm25"] = self._store.text_search(scope, query, filters, limit)
+        if options.mode in ("hybrid", "dense"):
+            vector = self._embedder.embed([query], purpose="query")[0]
+            lists["dense"] = self._store.vector_search(scope, vector, filters, limit)
+        weights = {"bm25": self._settings.bm25_weight, "dense": self._settings.dense_weight}
+        method = options.fusion or self._settings.fusion
+        if method == "weighted":
+            return weighted(lists, weights)
+        return rrf(lists, self._settings.rrf_k, weights)
+
+    def _hits(
+        self, scope: Scope, pool: Sequence[Fused], query: str, options: SearchOptions
+    ) -> list[SearchHit]:
+        items = {item.id: item for item in self._store.get_items(scope, [f.id for f in pool])}
+        top = pool[0].score if pool else 1.0
+        now = self._clock.now()
+        terms = {t.lower() for t in _WORD.findall(query)}
+        method = (options.fusion or self._settings.fusion) if options.mode == "hybrid" else options.mode
+        hits = []
+        for entry in pool:
+            item = items.get(entry.id)
+            if item is None:
+                continue
+            base = entry.score / top if top > 0 else 0.0
+            adjustments = _adjustments(item, now, options)
+            hits.append(
+                SearchHit(
+                    item=item,
+                    score=base + sum(adjustments.values()),
+                    explain=Explain(
+                        retrievers=entry.matches,
+                        fusion=str(method),
+                        fused_score=entry.score,
+                        adjustments=adjustments,
+                        matched_terms=sorted(terms & {w.lower() for w in _WORD.findall(item.content)}),
+                    ),
+                )
+            )
+        hits.sort(key=lambda h: -h.score)
+        return hits
+
+    def _mmr(self, hits: list[SearchHit], balance: float, top_k: int) -> list[SearchHit]:
+        """Maximal marginal relevance: trade relevance against redundancy."""
+        if len(hits) <= 1:
+            return hits
+        vectors = self._embedder.embed([h.item.search_text() for h in hits])
+        similarity = vectors @ vectors.T
+        chosen: list[int] = []
+        remaining = list(range(len(hits)))
+        while remaining and len(chosen) < top_k:
+            def gain(i: int) -> float:
+                redundancy = max((float(similarity[i, j]) for j in chosen), default=0.0)
+                return balance * hits[i].score - (1 - balance) * redundancy
+
+            best = max(remaining, key=gain)
+            chosen.append(best)
+            remaining.remove(best)
+        return [hits[i] for i in chosen]
+
+    def _with_neighbours(self, scope: Scope, hits: list[SearchHit], n: int) -> list[SearchHit]:
+        seen = {h.item.id for h in hits}
+        expanded: list[SearchHit] = []
+        for hit in hits:
+            expanded.append(hit)
+            if hit.item.session_id is None or hit.item.position is None:
+                continue
+            for item in self._store.neighbours(scope, hit.item, n, n):
+                if item.id in seen:
+                    continue
+                seen.add(item.id)
+                expanded.append(
+                    SearchHit(item=item, score=hit.score, explain=Explain(expanded_from=hit.item.id))
+                )
+        return expanded
+
+
+def _checked_query(query: object) -> str:
+    if not isinstance(query, str):
+        raise InvalidInputError(f"query must be a string, got {type(query).__name__}")
+    if not query.strip():
+        raise InvalidInputError("query is empty; pass the text to search for")
+    return query
+
+
+def _adjustments(item: MemoryItem, now: datetime, options: SearchOptions) -> dict[str, float]:
+    adjustments: dict[str, float] = {}
+    if options.recency_weight:
+        when = item.event_time or item.created_at
+        age_days = max((now - when).total_seconds() / 86400.0, 0.0)
+        adjustments["recency"] = options.recency_weight * math.exp(
+            -math.log(2) * age_days / RECENCY_HALF_LIFE_DAYS
+        )
+    if options.importance_weight:
+        adjustments["importance"] = options.importance_weight * float(np.clip(item.importance, 0, 1))
+    return adjustments
