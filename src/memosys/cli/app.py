@@ -1,0 +1,80 @@
+"""The ``memosys`` command group: registers the commands and turns errors into exit codes.
+
+A :class:`~memosys.core.errors.MemosysError` raised by any command prints
+``error: <ErrorName>: <message>`` on stderr and exits with code 2, without a
+traceback. The ``eval`` command lives in :mod:`memosys.cli.eval_cmd` and is
+added only when that module is installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any
+
+import click
+
+from memosys.cli import admin_cmds, memory_cmds
+from memosys.cli.options import scope_options
+
+EXIT_MEMOSYS_ERROR = 2
+# command name -> module that defines a click command (or group) of that name
+_LAZY_COMMANDS = {"eval": "memosys.cli.eval_cmd"}
+
+
+def _lazy_available(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _load_lazy(name: str) -> click.Command | None:
+    """The click command called ``name`` in its module, if that module is installed."""
+    module = _LAZY_COMMANDS.get(name)
+    if module is None or not _lazy_available(module):
+        return None
+    for value in vars(importlib.import_module(module)).values():
+        if isinstance(value, click.Command) and value.name == name:
+            return value
+    return None
+
+
+class MemosysGroup(click.Group):
+    """A group that reports memosys errors cleanly and loads optional commands lazily."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        lazy = [name for name, module in _LAZY_COMMANDS.items() if _lazy_available(module)]
+        return sorted([*super().list_commands(ctx), *lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or _load_lazy(cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from memosys.core.errors import MemosysError
+
+        try:
+            return super().invoke(ctx)
+        except MemosysError as exc:
+            click.echo(f"error: {exc.error_name()}: {exc.message}", err=True)
+            ctx.exit(EXIT_MEMOSYS_ERROR)
+
+
+@click.group(cls=MemosysGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="memosys", prog_name="memosys")
+@scope_options
+def cli() -> None:
+    """memosys: a memory operating system for LLM applications.
+
+    Data lives in --data (default: $MEMOSYS_HOME, else ~/.memosys). Start with
+    `memosys init`, then `memosys add`, `memosys search` and `memosys list`.
+    """
+
+
+for _command in [*memory_cmds.COMMANDS, *admin_cmds.COMMANDS]:
+    cli.add_command(_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point of ``memosys``."""
+    cli.main(args=argv, prog_name="memosys")

@@ -1,0 +1,143 @@
+"""Options and parameter types shared by every command.
+
+``--data``, ``--user`` and ``--cube`` are accepted both on the group
+(``memosys --user ana search ...``) and on each command
+(``memosys search ... --user ana``); the command's value wins. They are kept
+in a :class:`CliState` on the click context, and :func:`open_memos` opens the
+data directory they name. Nothing here imports the API at module import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from memosys.api.local import MemOS
+    from memosys.models.embedders.base import Embedder
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_USER = "default"
+
+
+def default_data_dir() -> Path:
+    """``$MEMOSYS_HOME`` if set, else ``~/.memosys``; read when called, never at import."""
+    home = os.environ.get("MEMOSYS_HOME")
+    return Path(home).expanduser() if home else Path.home() / ".memosys"
+
+
+@dataclass
+class CliState:
+    """Where and as whom a command works: the data directory, user and cube.
+
+    A program that embeds the CLI may pass ``CliState(embedder=...)`` as click's
+    ``obj`` to reuse an already loaded embedder instead of the configured one.
+    """
+
+    data: Path | None = None
+    user: str = DEFAULT_USER
+    cube: str | None = None
+    embedder: Embedder | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        """The data directory to use, resolved now."""
+        return self.data if self.data is not None else default_data_dir()
+
+
+def state(ctx: click.Context) -> CliState:
+    """The :class:`CliState` of this invocation (created on first use)."""
+    return ctx.ensure_object(CliState)
+
+
+def _store(attr: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is not None:
+            setattr(state(ctx), attr, value)
+
+    return callback
+
+
+def scope_options(func: F) -> F:
+    """Add ``--data``, ``--user`` and ``--cube`` to a group or command."""
+    decorators = [
+        click.option(
+            "--data",
+            type=click.Path(file_okay=False, path_type=Path),
+            callback=_store("data"),
+            expose_value=False,
+            help="Data directory (default: $MEMOSYS_HOME, else ~/.memosys).",
+        ),
+        click.option(
+            "--user",
+            callback=_store("user"),
+            expose_value=False,
+            help=f"User id to act as (default: {DEFAULT_USER!r}).",
+        ),
+        click.option(
+            "--cube",
+            callback=_store("cube"),
+            expose_value=False,
+            help="Cube name or id (default: the user's cube 'default'; search: all cubes).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def json_option(func: F) -> F:
+    """Add ``--json``: print machine-readable JSON instead of a table."""
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print JSON instead of a table."
+    )(func)
+
+
+def json_object(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """Option callback: parse a JSON object, or fail with a usage error."""
+    if value is None:
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"not valid JSON ({exc}): {value!r}", ctx, param) from exc
+    if not isinstance(parsed, dict):
+        raise click.BadParameter(f"must be a JSON object, got {value!r}", ctx, param)
+    return parsed
+
+
+def iso_datetime(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """Option callback: parse an ISO 8601 date or datetime, e.g. ``2024-03-02T18:30:00+00:00``."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError as exc:
+        message = f"not an ISO 8601 date or datetime: {value!r}"
+        raise click.BadParameter(message, ctx, param) from exc
+
+
+def split_tags(value: str | None) -> list[str] | None:
+    """``"a, b"`` -> ``["a", "b"]``; ``None`` stays ``None`` (not given)."""
+    if value is None:
+        return None
+    return [tag.strip() for tag in value.split(",") if tag.strip()]
+
+
+@contextmanager
+def open_memos(ctx: click.Context) -> Iterator[MemOS]:
+    """Open the data directory of this invocation, closing it afterwards."""
+    from memosys.api.local import MemOS
+
+    current = state(ctx)
+    with MemOS.open(current.data_dir, embedder=current.embedder) as mos:
+        yield mos

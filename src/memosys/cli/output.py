@@ -1,0 +1,137 @@
+"""Rendering for the CLI and the demo: rich tables, JSON and progress bars.
+
+rich is imported inside the functions so that ``memosys --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from memosys.core.items import MemoryItem
+    from memosys.core.results import SearchHit
+
+CONTENT_CHARS = 160
+Progress = Callable[[int, int], None]
+
+
+def _console(console: Console | None) -> Console:
+    from rich.console import Console
+
+    return console if console is not None else Console()
+
+
+def echo_json(value: Any) -> None:
+    """Print ``value`` as indented JSON on stdout."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def dump_items(items: Sequence[MemoryItem]) -> list[dict[str, Any]]:
+    """Items as JSON-ready dicts."""
+    return [item.model_dump(mode="json") for item in items]
+
+
+def truncate(text: str, limit: int = CONTENT_CHARS) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def source_label(item: MemoryItem) -> str:
+    """Where a memory came from: heading path for chunks, speaker/session/date otherwise."""
+    if item.headings:
+        return " › ".join(item.headings)
+    parts = [item.speaker or item.role or "", item.session_id or ""]
+    when = item.event_time or item.created_at
+    parts.append(when.date().isoformat())
+    return " · ".join(part for part in parts if part) or (item.source_ref or "")
+
+
+def print_hits(
+    hits: Sequence[SearchHit], *, title: str | None = None, console: Console | None = None
+) -> None:
+    """A table of search hits: rank, score, memory, source and why it matched."""
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False, title_justify="left")
+    table.add_column("#", justify="right", style="bold")
+    table.add_column("score", justify="right")
+    table.add_column("memory", ratio=5)
+    table.add_column("session / date / heading", ratio=2, style="cyan")
+    table.add_column("why", ratio=2, style="magenta")
+    for rank, hit in enumerate(hits, start=1):
+        table.add_row(
+            str(rank),
+            f"{hit.score:.4f}",
+            truncate(hit.item.content),
+            source_label(hit.item),
+            hit.explain.summary(),
+        )
+    _console(console).print(table if hits else "[dim]no results[/dim]")
+
+
+def print_items(
+    items: Sequence[MemoryItem], *, title: str | None = None, console: Console | None = None
+) -> None:
+    """A table of memories: id, kind, content and source."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("id", no_wrap=True, style="dim")
+    table.add_column("kind")
+    table.add_column("content", ratio=4)
+    table.add_column("session / date / heading", ratio=2, style="cyan")
+    for item in items:
+        table.add_row(item.id, item.kind.value, truncate(item.content), source_label(item))
+    _console(console).print(table if items else "[dim]no memories[/dim]")
+
+
+def print_item(item: MemoryItem, *, console: Console | None = None) -> None:
+    """Every non-empty field of one memory, one per row."""
+    from rich.table import Table
+
+    table = Table(show_header=False, title=f"memory {item.id}", title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for field, value in item.model_dump(mode="json").items():
+        if value in (None, "", [], {}):
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        table.add_row(field, text)
+    _console(console).print(table)
+
+
+def print_mapping(
+    values: Mapping[str, Any], *, title: str | None = None, console: Console | None = None
+) -> None:
+    """A two-column table of names and values."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("name", style="bold")
+    table.add_column("value", justify="right")
+    for name, value in values.items():
+        table.add_row(name, str(value))
+    _console(console).print(table)
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Progress]:
+    """A rich progress bar on stderr, driven by a ``(done, total)`` callback."""
+    from rich.console import Console
+    from rich.progress import Progress as RichProgress
+
+    with RichProgress(console=Console(stderr=True), transient=False) as progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update

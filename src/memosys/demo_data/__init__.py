@@ -1,0 +1,1 @@
+"""Sample data for ``make demo``: a short conversation and a flat handbook."""

@@ -1,0 +1,43 @@
+"""Fixtures for CLI tests: a runner bound to a fresh data directory and the shared embedder."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from memosys.cli import cli
+from memosys.cli.options import CliState
+
+
+@dataclass
+class Memosys:
+    """Runs ``memosys --data <tmp> ...`` in-process with the session's embedder."""
+
+    data: Path
+    embedder: Any
+
+    def run(self, *args: str, input: str | None = None) -> Result:
+        """Invoke the CLI; the result keeps stdout and stderr apart."""
+        state = CliState(embedder=self.embedder)
+        return CliRunner().invoke(cli, ["--data", str(self.data), *args], input=input, obj=state)
+
+    def ok(self, *args: str, input: str | None = None) -> Result:
+        """Invoke the CLI and fail the test unless it exits 0."""
+        result = self.run(*args, input=input)
+        assert result.exit_code == 0, (result.output, result.stderr, result.exception)
+        return result
+
+    def json(self, *args: str, input: str | None = None) -> Any:
+        """Invoke a command with ``--json`` and parse its stdout."""
+        return json.loads(self.ok(*args, "--json", input=input).stdout)
+
+
+@pytest.fixture
+def memosys(tmp_path: Path, embedder: Any) -> Memosys:
+    """The CLI on a new data directory under ``tmp_path``."""
+    return Memosys(tmp_path / "data", embedder)
