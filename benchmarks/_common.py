@@ -1,0 +1,109 @@
+"""Helpers shared by the benchmark scripts: synthetic corpora, vector caches, result files.
+
+Benchmarks are scripts, not tests: each writes a JSON file under
+``benchmarks/results/`` that records the exact command that produced it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+RESULTS = Path(__file__).parent / "results"
+CACHE = Path(os.environ.get("MEMOSYS_BENCH_CACHE", "/tmp/memosys-bench"))
+
+_NAMES = ["Alice", "Bob", "Carmen", "Deepak", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas",
+          "Kemi", "Luca", "Maya", "Nikolai", "Olga", "Pedro", "Quinn", "Rosa", "Sami", "Tariq"]
+_VERBS = ["visited", "cooked", "bought", "painted", "repaired", "booked", "read", "planted",
+          "sold", "photographed", "cleaned", "borrowed", "designed", "ordered", "recommended"]
+_OBJECTS = ["a blue ceramic vase", "the old bicycle", "a vegan lasagna", "two concert tickets",
+            "a mystery novel", "the garden shed", "a sourdough loaf", "a vintage camera",
+            "the kitchen sink", "a pair of hiking boots", "a sunflower mural", "the wedding cake",
+            "a used piano", "three tomato plants", "a flight to Lisbon", "the quarterly report",
+            "a yoga mat", "a chess set", "a puppy bed", "the team jerseys"]
+_PLACES = ["downtown", "at the farmers market", "near the lake", "in Berlin", "at work",
+           "with her sister", "for the school fair", "after the marathon", "in the new flat",
+           "at the community centre", "during the road trip", "before the exam"]
+_TIMES = ["last Monday", "yesterday", "on Sunday morning", "in early May", "two weeks ago",
+          "over the weekend", "last summer", "this evening", "in 2022", "on her birthday"]
+_FEELINGS = ["It was great.", "Not sure it was worth it.", "Would do it again!", "Took ages.",
+             "Everyone loved it.", "Still thinking about it.", "", "", ""]
+
+
+def synthetic_texts(n: int, seed: int = 7) -> list[str]:
+    """``n`` distinct short, realistic-looking memory texts (about 10-20 words), deterministic."""
+    rng = random.Random(seed)
+    found: dict[str, None] = {}
+    while len(found) < n:
+        parts = (
+            rng.choice(_NAMES), rng.choice(_VERBS), rng.choice(_OBJECTS),
+            rng.choice(_PLACES), rng.choice(_TIMES) + ".", rng.choice(_FEELINGS),
+        )
+        found[" ".join(p for p in parts if p)] = None
+    return list(found)
+
+
+def real_vectors(texts: list[str], tag: str) -> npt.NDArray[np.float32]:
+    """Vectors of ``texts`` from the bundled embedder, cached under ``CACHE/<tag>.npy``."""
+    path = CACHE / f"{tag}.npy"
+    if path.exists():
+        cached = np.load(path)
+        if cached.shape[0] == len(texts):
+            return np.asarray(cached, dtype=np.float32)
+    from memosys.models.embedders.factory import build_embedder
+    from memosys.settings import MiniLMOnnxConfig
+
+    embedder = build_embedder(MiniLMOnnxConfig())
+    chunks = []
+    for start in range(0, len(texts), 4096):
+        chunks.append(embedder.embed(texts[start : start + 4096]))
+        print(f"embedded {start + len(chunks[-1])}/{len(texts)}", file=sys.stderr, flush=True)
+    vectors = np.concatenate(chunks).astype(np.float32)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
+def clustered_vectors(
+    n: int, dims: int = 384, clusters: int = 2000, noise: float = 0.35, seed: int = 11
+) -> npt.NDArray[np.float32]:
+    """Random unit vectors grouped around ``clusters`` centroids (a stand-in for embeddings)."""
+    rng = np.random.default_rng(seed)
+    centroids = rng.standard_normal((clusters, dims)).astype(np.float32)
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    out = np.empty((n, dims), dtype=np.float32)
+    for start in range(0, n, 100_000):
+        stop = min(n, start + 100_000)
+        rows = centroids[rng.integers(0, clusters, stop - start)]
+        rows = rows + noise * rng.standard_normal(rows.shape).astype(np.float32) / np.sqrt(dims)
+        out[start:stop] = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return out
+
+
+def write_result(name: str, payload: dict[str, Any]) -> Path:
+    """Save ``payload`` with the command line and machine under ``results/<name>.json``."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    record = {
+        "command": shlex.join([".venv/bin/python", *sys.argv]),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+        },
+        **payload,
+    }
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(payload, indent=2))
+    return path

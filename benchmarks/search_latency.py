@@ -1,0 +1,139 @@
+"""Search latency on a large store: p50/p95 per query (query embedding included),
+and the time to open an existing store and answer the first search in a fresh process.
+
+    .venv/bin/python benchmarks/search_latency.py --n 100000 --vectors real
+    .venv/bin/python benchmarks/search_latency.py --n 1000000 --vectors clustered
+
+``real`` embeds the synthetic texts once with the bundled model (cached under
+/tmp/memosys-bench); ``clustered`` supplies random unit vectors grouped around
+centroids, for sizes too large to embed. The store is built once with
+``add_texts(embeddings=...)`` and reused by later runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import CACHE, clustered_vectors, real_vectors, synthetic_texts, write_result
+
+from memosys import MemOS
+from memosys.eval.metrics import percentile
+
+USER, CUBE = "bench", "bench"
+BATCH = 10_000
+
+_QUESTION = ["What did {n} buy?", "Where did {n} go {t}?", "Who repaired the old bicycle?",
+             "When did {n} visit the farmers market?", "Tell me about {n}'s vegan lasagna",
+             "Which concert tickets did {n} book?", "{n} hiking boots", "garden shed {t}"]
+_NAMES = ["Alice", "Bob", "Carmen", "Deepak", "Elena", "Farid", "Grace", "Hiro", "Ines"]
+_TIMES = ["last Monday", "yesterday", "last summer", "in early May"]
+
+
+def queries(count: int, seed: int = 3) -> list[str]:
+    """Question-like queries over the synthetic corpus' vocabulary."""
+    rng = random.Random(seed)
+    return [
+        rng.choice(_QUESTION).format(n=rng.choice(_NAMES), t=rng.choice(_TIMES))
+        for _ in range(count)
+    ]
+
+
+def build(directory: Path, n: int, vectors_kind: str) -> dict[str, Any]:
+    """Fill ``directory`` with ``n`` memories unless it already holds them."""
+    with MemOS.open(directory) as mos:
+        if any(c.name == CUBE for c in mos.list_cubes(user_id=USER)):
+            have = mos.count(user_id=USER, cube=CUBE)
+            if have == n:
+                return {"built": False, "count": have}
+            raise SystemExit(f"{directory} holds {have} memories, not {n}; delete it and rerun")
+    texts = synthetic_texts(n)
+    vectors = real_vectors(texts, f"texts{n}") if vectors_kind == "real" else clustered_vectors(n)
+    start = time.perf_counter()
+    with MemOS.open(directory) as mos:
+        mos.create_cube(CUBE, owner=USER)
+        for i in range(0, n, BATCH):
+            mos.add_texts(texts[i : i + BATCH], user_id=USER, cube=CUBE,
+                          embeddings=vectors[i : i + BATCH])
+            if (i // BATCH) % 10 == 0:
+                print(f"added {i + BATCH}/{n}", file=sys.stderr, flush=True)
+        count = mos.count(user_id=USER, cube=CUBE)
+    seconds = time.perf_counter() - start
+    return {"built": True, "count": count, "seconds": seconds, "items_per_s": n / seconds}
+
+
+_COLD = """
+import json, time
+t0 = time.perf_counter()
+from memosys import MemOS
+t1 = time.perf_counter()
+mos = MemOS.open({path!r})
+t2 = time.perf_counter()
+mos.search({query!r}, user_id={user!r}, cube={cube!r}, top_k=10)
+t3 = time.perf_counter()
+mos.search({query2!r}, user_id={user!r}, cube={cube!r}, top_k=10)
+t4 = time.perf_counter()
+print(json.dumps({{"import_s": t1 - t0, "open_s": t2 - t1, "first_search_s": t3 - t2,
+                  "second_search_s": t4 - t3, "open_plus_first_search_s": t3 - t1}}))
+"""
+
+
+def cold_start(directory: Path) -> dict[str, float]:
+    """Open the store and search once in a fresh interpreter."""
+    code = _COLD.format(path=str(directory), query="What did Grace buy?",
+                        query2="Where did Bob go yesterday?", user=USER, cube=CUBE)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def latency(directory: Path, count: int, mode: str) -> dict[str, float]:
+    """p50/p95 of ``mos.search`` (top 10) over ``count`` queries after a short warm-up."""
+    qs = queries(count)
+    with MemOS.open(directory) as mos:
+        for q in qs[:5]:
+            mos.search(q, user_id=USER, cube=CUBE, top_k=10, mode=mode)  # type: ignore[arg-type]
+        samples = []
+        for q in qs:
+            start = time.perf_counter()
+            mos.search(q, user_id=USER, cube=CUBE, top_k=10, mode=mode)  # type: ignore[arg-type]
+            samples.append((time.perf_counter() - start) * 1000)
+        embed = []
+        for q in qs[:50]:
+            start = time.perf_counter()
+            mos.embedder.embed([q], purpose="query")
+            embed.append((time.perf_counter() - start) * 1000)
+    return {"queries": count, "p50_ms": percentile(samples, 50),
+            "p95_ms": percentile(samples, 95), "max_ms": max(samples),
+            "query_embedding_p50_ms": percentile(embed, 50)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--vectors", choices=["real", "clustered"], default="real")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    args = parser.parse_args()
+    directory = args.data_dir or CACHE / f"store-{args.n}-{args.vectors}"
+    built = build(directory, args.n, args.vectors)
+    cold = cold_start(directory)
+    payload = {
+        "memories": args.n,
+        "vectors": args.vectors,
+        "data_dir": str(directory),
+        "build": built,
+        "cold_start": cold,
+        "search": {mode: latency(directory, args.queries, mode) for mode in ("hybrid", "bm25")},
+    }
+    write_result(f"search_latency_{args.n}", payload)
+
+
+if __name__ == "__main__":
+    main()
