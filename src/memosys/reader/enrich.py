@@ -1,0 +1,58 @@
+"""Deterministic enrichment: keywords, entities and resolved time expressions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from memosys.core.items import MemoryItem, TimeRef
+from memosys.reader.entities import extract_entities
+from memosys.reader.keywords import extract_keywords
+from memosys.reader.timeexpr import find_time_refs, render_time_ref
+
+
+@dataclass(frozen=True, slots=True)
+class Enrichment:
+    """What :func:`analyse` finds in one text."""
+
+    keywords: list[str]
+    entities: list[str]
+    time_refs: list[TimeRef]
+
+
+def analyse(text: str, reference_time: datetime | None) -> Enrichment:
+    """Keywords, entities and time expressions of ``text``.
+
+    Relative expressions ("yesterday") resolve against ``reference_time``;
+    without one only self-contained dates are kept.
+    """
+    return Enrichment(
+        keywords=extract_keywords(text),
+        entities=extract_entities(text),
+        time_refs=find_time_refs(text, reference_time),
+    )
+
+
+def enrich(item: MemoryItem, reference_time: datetime | None = None) -> MemoryItem:
+    """Fill ``keywords``, ``entities`` and ``time_refs`` of ``item`` in place and return it.
+
+    The reference time defaults to the item's ``event_time``.
+    """
+    found = analyse(item.content, reference_time or item.event_time)
+    item.keywords = found.keywords
+    item.entities = found.entities
+    item.time_refs = found.time_refs
+    return item
+
+
+def search_extra(item: MemoryItem) -> str:
+    """Text to append to ``item.search_text()`` so that the index sees the enrichment.
+
+    Holds the heading path of a chunk ("Guide > Install > Linux") and each
+    resolved time expression in words ("Tuesday 9 May 2023", "May 2023").
+    """
+    parts: list[str] = []
+    if item.headings:
+        parts.append(" > ".join(item.headings))
+    parts.extend(render_time_ref(ref) for ref in item.time_refs)
+    return " | ".join(parts)

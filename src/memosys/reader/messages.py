@@ -1,0 +1,138 @@
+"""Raw-mode conversation reader: chat messages become MESSAGE memories, no LLM.
+
+Each window of ``settings.window_size`` messages (moving by
+``settings.window_stride``) becomes one item. A single-message item holds the
+message text and its speaker; a larger window holds ``speaker: text`` lines.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from memosys.core.clock import Clock
+from memosys.core.errors import ConfigurationError
+from memosys.core.ids import new_id
+from memosys.core.items import MemoryItem, MemoryKind, SourceType, content_hash
+from memosys.reader.enrich import analyse
+from memosys.reader.validate import (
+    Message,
+    check_messages,
+    check_metadata,
+    check_tags,
+    parse_timestamp,
+)
+from memosys.settings import ReaderSettings
+
+
+def windows(count: int, size: int, stride: int) -> list[range]:
+    """Index ranges of the windows over ``count`` messages; the last one reaches the end."""
+    if stride > size:
+        raise ConfigurationError(
+            f"reader.window_stride ({stride}) is larger than reader.window_size ({size}), "
+            "which would skip messages; set window_stride <= window_size"
+        )
+    spans: list[range] = []
+    for start in range(0, count, stride):
+        spans.append(range(start, min(start + size, count)))
+        if start + size >= count:
+            break
+    return spans
+
+
+def _one_or_none(values: Sequence[str]) -> str | None:
+    return values[0] if len(set(values)) == 1 else None
+
+
+def _build(
+    window: list[Message],
+    *,
+    position: int,
+    event_time: datetime,
+    user_id: str,
+    cube_id: str,
+    session_id: str,
+    base_metadata: dict[str, Any],
+    tags: list[str],
+    now: datetime,
+) -> MemoryItem:
+    first = window[0]
+    if len(window) == 1:
+        content = first.content
+    else:
+        content = "\n".join(f"{m.speaker}: {m.content}" for m in window)
+    speaker = _one_or_none([m.speaker for m in window])
+    found = analyse(content, event_time)
+    return MemoryItem(
+        id=new_id(),
+        cube_id=cube_id,
+        user_id=user_id,
+        owner=user_id,
+        kind=MemoryKind.MESSAGE,
+        source_type=SourceType.CONVERSATION,
+        content=content,
+        content_hash=content_hash(
+            MemoryKind.MESSAGE.value, speaker, content, session_id, event_time.isoformat()
+        ),
+        created_at=now,
+        updated_at=now,
+        event_time=event_time,
+        session_id=session_id,
+        position=position,
+        message_ids=[m.id for m in window if m.id is not None],
+        speaker=speaker,
+        role=_one_or_none([m.role for m in window]),
+        tags=list(tags),
+        keywords=found.keywords,
+        entities=found.entities,
+        time_refs=found.time_refs,
+        metadata=copy.deepcopy({**base_metadata, **first.metadata}),
+    )
+
+
+def read_messages(
+    messages: Any,
+    user_id: str,
+    cube_id: str,
+    session_id: str | None,
+    session_time: datetime | None,
+    metadata: dict[str, Any] | None,
+    tags: list[str] | None,
+    start_position: int,
+    settings: ReaderSettings,
+    clock: Clock,
+) -> list[MemoryItem]:
+    """Turn a list of chat messages into MESSAGE items, validating everything first.
+
+    ``messages`` is a list of dicts with ``role`` and ``content`` and optional
+    ``name``, ``timestamp`` (datetime or ISO 8601), ``metadata`` (dict, kept
+    verbatim over the call-level ``metadata``) and ``id``. An item's
+    ``event_time`` is its first message's timestamp, else ``session_time``,
+    else the clock's now; ``position`` counts from ``start_position``. Raises
+    :class:`~memosys.core.errors.InvalidInputError` or a subclass and returns
+    nothing when any message is bad.
+    """
+    checked = check_messages(messages, settings)
+    base_metadata = check_metadata(metadata, "metadata")
+    tag_list = check_tags(tags)
+    size = settings.window_size
+    spans = windows(len(checked), size, settings.window_stride or size)
+    now = clock.now()
+    fallback = parse_timestamp(session_time, "session_time") or now
+    session = session_id or new_id()
+    return [
+        _build(
+            [checked[i] for i in span],
+            position=start_position + span.start,
+            event_time=checked[span.start].timestamp or fallback,
+            user_id=user_id,
+            cube_id=cube_id,
+            session_id=session,
+            base_metadata=base_metadata,
+            tags=tag_list,
+            now=now,
+        )
+        for span in spans
+    ]
