@@ -1,0 +1,140 @@
+"""The one SQLite connection of a store: pragmas, locking, transactions, migrations.
+
+A :class:`Database` holds a single connection opened with
+``check_same_thread=False`` and guards it with a re-entrant lock, so a thread
+pool may share it. It runs in autocommit mode and opens write transactions
+itself with ``BEGIN IMMEDIATE``, so a second writer waits up to
+``lock_timeout_s`` at the start of its transaction instead of failing midway.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from memosys.core.errors import StoreError
+from memosys.stores.migrate import HISTORY_TABLE, Migration, load_migrations, run_migrations
+from memosys.stores.sqlite.errors import mapped_errors
+
+MIGRATIONS_PACKAGE = "memosys.stores.sqlite.migrations"
+
+
+class Database:
+    """A thread-safe SQLite connection with WAL, foreign keys and mapped errors."""
+
+    def __init__(self, path: str | Path, lock_timeout_s: float) -> None:
+        self.path = str(path)
+        self.lock_timeout_s = lock_timeout_s
+        self._lock = threading.RLock()
+        self._closed = False
+        with mapped_errors(self.path, lock_timeout_s):
+            self._conn = sqlite3.connect(
+                self.path,
+                timeout=lock_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            try:
+                self._conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout_s * 1000)}")
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA foreign_keys = ON")
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+            except BaseException:
+                self._conn.close()
+                raise
+        try:
+            run_migrations(_SQLiteMigrations(self), load_migrations(MIGRATIONS_PACKAGE))
+        except BaseException:
+            self.close()
+            raise
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """The connection for reads (each statement sees the latest commit)."""
+        with self._lock, mapped_errors(self.path, self.lock_timeout_s):
+            yield self._open_connection()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction: commits at the end, rolls back on any error."""
+        with self._lock, mapped_errors(self.path, self.lock_timeout_s):
+            conn = self._open_connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def data_version(self) -> int:
+        """SQLite's ``data_version``: it changes when another connection commits."""
+        with self.read() as conn:
+            row = conn.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        """Close the connection; later calls raise :class:`StoreError`."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+    def _open_connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError(f"the store at {self.path} is closed; open a new one")
+        return self._conn
+
+
+class _SQLiteMigrations:
+    """The migration runner's view of a :class:`Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def locked(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.write()
+
+    def applied(self) -> dict[str, str]:
+        with self._db.read() as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (HISTORY_TABLE,)
+            ).fetchone()
+            if exists is None:
+                return {}
+            rows = conn.execute(f"SELECT name, checksum FROM {HISTORY_TABLE}").fetchall()
+        return {str(name): str(digest) for name, digest in rows}
+
+    def apply(self, migration: Migration) -> None:
+        with self._db.read() as conn:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} "
+                "(name TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            for statement in split_statements(migration.sql):
+                conn.execute(statement)
+            conn.execute(
+                f"INSERT INTO {HISTORY_TABLE} (name, checksum, applied_at) VALUES (?, ?, ?)",
+                (migration.name, migration.checksum, datetime.now(UTC).isoformat()),
+            )
+
+
+def split_statements(script: str) -> list[str]:
+    """Split an SQL script into complete statements (triggers stay whole)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and any(
+        part.strip() and not part.strip().startswith("--") for part in buffer.splitlines()
+    ):
+        raise StoreError(f"incomplete SQL statement at the end of a migration: {buffer.strip()!r}")
+    return statements

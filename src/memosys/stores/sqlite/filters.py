@@ -1,0 +1,159 @@
+"""Compile the filter AST (:mod:`memosys.core.filters`) to an SQLite WHERE fragment.
+
+Fields are columns of ``items`` (aliased ``i``); ``metadata.<a>.<b>`` reaches
+into the stored JSON with ``json_extract``. On list fields ``Eq`` means
+"contains" and ``In`` means "contains any" (via ``json_each``), and on a
+metadata key that holds a JSON array the same holds. ``Not`` treats a NULL
+comparison as false, so ``$not`` of a condition on a missing value matches.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from memosys.core.errors import InvalidInputError
+from memosys.core.filters import (
+    And,
+    Eq,
+    Exists,
+    FieldType,
+    Filter,
+    In,
+    Ne,
+    Not,
+    Or,
+    Range,
+    Scalar,
+    field_type,
+)
+from memosys.stores.sqlite.codec import sql_value
+
+Compiled = tuple[str, list[Any]]
+_RANGE_SQL = (("gt", ">"), ("gte", ">="), ("lt", "<"), ("lte", "<="))
+
+
+def compile_filter(node: Filter | None, alias: str = "i") -> Compiled:
+    """SQL (``"1"`` when there is no filter) and its parameters."""
+    if node is None:
+        return "1", []
+    return _Compiler(alias).node(node)
+
+
+class _Compiler:
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+
+    def node(self, node: Filter) -> Compiled:
+        if isinstance(node, And | Or):
+            parts = [self.node(child) for child in node.children]
+            joiner = " AND " if isinstance(node, And) else " OR "
+            return "(" + joiner.join(sql for sql, _ in parts) + ")", [
+                p for _, params in parts for p in params
+            ]
+        if isinstance(node, Not):
+            sql, params = self.node(node.child)
+            return f"(NOT COALESCE({sql}, 0))", params
+        kind = field_type(node.field)  # raises UnknownFilterFieldError
+        if kind is FieldType.JSON:
+            return self._metadata(node)
+        column = f"{self.alias}.{node.field}"
+        if kind is FieldType.LIST:
+            return self._list(node, column)
+        return self._scalar(node, column)
+
+    def _scalar(self, node: Eq | Ne | In | Range | Exists, column: str) -> Compiled:
+        name = node.field
+        if isinstance(node, Eq):
+            if node.value is None:
+                return f"({column} IS NULL)", []
+            return f"({column} = ?)", [sql_value(name, node.value)]
+        if isinstance(node, Ne):
+            return f"({column} IS NOT ?)", [sql_value(name, node.value)]
+        if isinstance(node, In):
+            return _in(column, [sql_value(name, v) for v in node.values])
+        if isinstance(node, Range):
+            return _range(node, column, lambda v: sql_value(name, v))
+        return f"({column} IS {'NOT ' if node.exists else ''}NULL)", []
+
+    def _list(self, node: Eq | Ne | In | Range | Exists, column: str) -> Compiled:
+        if isinstance(node, Exists):
+            op = ">" if node.exists else "="
+            return f"(json_array_length({column}) {op} 0)", []
+        if isinstance(node, Range):
+            raise InvalidInputError(
+                f"range operators do not apply to the list field {node.field!r}; "
+                "use $eq (contains) or $in (contains any)",
+                detail={"field": node.field},
+            )
+        values = list(node.values) if isinstance(node, In) else [node.value]
+        marks = ", ".join("?" for _ in values)
+        sql = f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value IN ({marks}))"
+        return (f"(NOT {sql})" if isinstance(node, Ne) else f"({sql})"), [
+            _json_scalar(v) for v in values
+        ]
+
+    def _metadata(self, node: Eq | Ne | In | Range | Exists) -> Compiled:
+        path = _json_path(node.field)
+        data = f"{self.alias}.data"
+        value = f"json_extract({data}, '{path}')"
+        if isinstance(node, Exists):
+            return f"(json_type({data}, '{path}') IS {'NOT ' if node.exists else ''}NULL)", []
+        if isinstance(node, Range):
+            return _range(node, value, _json_scalar)
+        values = list(node.values) if isinstance(node, In) else [node.value]
+        if values == [None]:
+            sql = f"({value} IS NULL)"
+            return (f"(NOT {sql})" if isinstance(node, Ne) else sql), []
+        params = [_json_scalar(v) for v in values]
+        marks = ", ".join("?" for _ in values)
+        sql = (
+            f"(CASE json_type({data}, '{path}') WHEN 'array' THEN EXISTS "
+            f"(SELECT 1 FROM json_each({data}, '{path}') WHERE value IN ({marks})) "
+            f"ELSE {value} IN ({marks}) END)"
+        )
+        if isinstance(node, Ne):
+            sql = f"(NOT COALESCE({sql}, 0))"
+        return sql, params + params
+
+
+def _in(column: str, values: list[Any]) -> Compiled:
+    present = [v for v in values if v is not None]
+    parts = []
+    if present:
+        parts.append(f"{column} IN ({', '.join('?' for _ in present)})")
+    if len(present) != len(values):
+        parts.append(f"{column} IS NULL")
+    return "(" + " OR ".join(parts) + ")", present
+
+
+def _range(node: Range, column: str, convert: Any) -> Compiled:
+    parts: list[str] = []
+    params: list[Any] = []
+    for attr, op in _RANGE_SQL:
+        bound = getattr(node, attr)
+        if bound is not None:
+            parts.append(f"{column} {op} ?")
+            params.append(convert(bound))
+    return "(" + " AND ".join(parts or ["1"]) + ")", params
+
+
+def _json_scalar(value: Scalar) -> Any:
+    """A filter value as ``json_extract``/``json_each`` return it (bools are 0/1)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _json_path(field: str) -> str:
+    keys = field.split(".")[1:]
+    for key in keys:
+        if not key or '"' in key or "'" in key:
+            raise InvalidInputError(
+                f"metadata filter key {field!r} is not supported: keys must be non-empty "
+                "and contain no quotes",
+                detail={"field": field},
+            )
+    return "$.metadata" + "".join(f'."{key}"' for key in keys)

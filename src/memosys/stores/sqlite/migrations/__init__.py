@@ -1,0 +1,1 @@
+"""SQL migrations of the SQLite store, applied in order by memosys.stores.migrate."""

@@ -1,0 +1,124 @@
+"""Full-text (FTS5 BM25) and vector search over the items a scope may see."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+
+import numpy as np
+
+from memosys.core.filters import Filter
+from memosys.stores.base import Scope, ScoredId, Vectors
+from memosys.stores.sqlite.codec import unit_vectors
+from memosys.stores.sqlite.fts import fts_query, query_terms
+from memosys.stores.sqlite.scope import visible
+from memosys.stores.sqlite.vector_cache import VectorCache
+from memosys.stores.sqlite.vector_index import CubeVectors, RowIds
+
+
+def text_search(
+    conn: sqlite3.Connection,
+    scope: Scope,
+    query: str,
+    filters: Filter | None,
+    limit: int,
+    now: datetime,
+) -> list[ScoredId]:
+    """BM25 over ``search_text``; scores are ``-bm25`` (positive, higher is better)."""
+    match = fts_query(query_terms(query))
+    if not match or limit <= 0 or not scope.cube_ids:
+        return []
+    where, params = visible(scope, now, filters)
+    rows = conn.execute(
+        "SELECT i.id, -bm25(items_fts) AS score FROM items_fts "
+        "JOIN items i ON i.rowid = items_fts.rowid "
+        f"WHERE items_fts MATCH ? AND {where} ORDER BY score DESC, i.rowid LIMIT ?",
+        (match, *params, limit),
+    ).fetchall()
+    return [ScoredId(str(item_id), float(score)) for item_id, score in rows]
+
+
+def vector_search(
+    conn: sqlite3.Connection,
+    cache: VectorCache,
+    scope: Scope,
+    vector: Vectors,
+    filters: Filter | None,
+    limit: int,
+    now: datetime,
+) -> list[ScoredId]:
+    """Nearest items by cosine similarity, checked against scope, expiry and filters in SQL.
+
+    Candidates come from each cube's index (oversampled, more with a filter);
+    if fewer than ``limit`` of them pass the SQL check and the index had more
+    to offer, the SQL-selected rowids are scored exactly instead.
+    """
+    if limit <= 0 or not scope.cube_ids:
+        return []
+    indexes = cache.cubes(conn, scope.cube_ids)
+    if not indexes:
+        return []
+    query = unit_vectors(vector, 1, indexes[0].dim)[0]
+    pool = limit * 4 + 16 if filters is None else limit * 10 + 100
+    rowids, scores = _merge([ix.search(query, pool) for ix in indexes], pool)
+    hits = _checked(conn, scope, filters, now, rowids, scores, limit)
+    exhausted = all(ix.count <= pool and not ix.approximate for ix in indexes)
+    if len(hits) < limit and not exhausted:
+        hits = _exact_over_sql(conn, indexes, scope, filters, now, query, limit)
+    return hits
+
+
+def _merge(parts: list[tuple[RowIds, np.ndarray]], k: int) -> tuple[RowIds, np.ndarray]:
+    if len(parts) == 1:
+        return parts[0]
+    rowids = np.concatenate([r for r, _ in parts])
+    scores = np.concatenate([s for _, s in parts])
+    order = np.argsort(-scores, kind="stable")[:k]
+    return rowids[order], scores[order]
+
+
+def _checked(
+    conn: sqlite3.Connection,
+    scope: Scope,
+    filters: Filter | None,
+    now: datetime,
+    rowids: RowIds,
+    scores: np.ndarray,
+    limit: int,
+) -> list[ScoredId]:
+    """The candidates that pass scope, expiry and filters, in score order."""
+    if len(rowids) == 0:
+        return []
+    where, params = visible(scope, now, filters)
+    rows = conn.execute(
+        f"SELECT i.rowid, i.id FROM items i WHERE i.rowid IN (SELECT value FROM json_each(?)) "
+        f"AND {where}",
+        (json.dumps(rowids.tolist()), *params),
+    ).fetchall()
+    ids = dict(rows)
+    hits = [
+        ScoredId(ids[r], float(s)) for r, s in zip(rowids.tolist(), scores.tolist(), strict=True)
+        if r in ids
+    ]
+    return hits[:limit]
+
+
+def _exact_over_sql(
+    conn: sqlite3.Connection,
+    indexes: list[CubeVectors],
+    scope: Scope,
+    filters: Filter | None,
+    now: datetime,
+    query: Vectors,
+    limit: int,
+) -> list[ScoredId]:
+    where, params = visible(scope, now, filters)
+    rows = conn.execute(f"SELECT i.rowid, i.id FROM items i WHERE {where}", params).fetchall()
+    if not rows:
+        return []
+    ids = dict(rows)
+    allowed = np.fromiter(ids, dtype=np.int64, count=len(ids))
+    rowids, scores = _merge([ix.score(query, allowed, limit) for ix in indexes], limit)
+    pairs = zip(rowids.tolist(), scores.tolist(), strict=True)
+    return [ScoredId(ids[r], float(s)) for r, s in pairs]

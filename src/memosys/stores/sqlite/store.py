@@ -1,0 +1,277 @@
+"""The embedded SQLite store: one database file per data directory.
+
+Users, cubes and items are rows whose ``data`` column holds the model's JSON
+(returned verbatim); items also have a real column per filterable field, an
+FTS5 row and, when embedded, a vector. Every item read carries the scope,
+expiry and filter in its SQL (:mod:`.scope`); writes run in ``BEGIN
+IMMEDIATE`` transactions (:mod:`.connection`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import TypeAdapter
+
+from memosys.core.clock import Clock
+from memosys.core.cube import MemCube, User
+from memosys.core.filters import Filter
+from memosys.core.items import MemoryItem
+from memosys.settings import StoreSettings
+from memosys.stores.base import AddResult, OrderBy, Scope, ScoredId, Vectors
+from memosys.stores.sqlite import search, writes
+from memosys.stores.sqlite.codec import blob_vector, load_item, micros, vector_blob
+from memosys.stores.sqlite.connection import Database
+from memosys.stores.sqlite.scope import visible
+from memosys.stores.sqlite.vector_cache import VectorCache
+
+_ORDER_COLUMNS: dict[str, str] = {
+    "created_at": "created_at",
+    "event_time": "event_time",
+    "position": "position",
+}
+_JSON_TIME = TypeAdapter(datetime)
+
+
+class SQLiteStore:
+    """A :class:`~memosys.stores.base.Store` in one SQLite file (or ``":memory:"``)."""
+
+    def __init__(self, path: str | Path, settings: StoreSettings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._db = Database(path, settings.lock_timeout_s)
+        self._vectors = VectorCache(settings.ann_threshold)
+
+    # users and cubes
+
+    def put_user(self, user: User) -> User:
+        """Insert or replace a user (matched by id)."""
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO users (id, created_at, data) VALUES (?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+                (user.id, micros(user.created_at), user.model_dump_json()),
+            )
+        return user
+
+    def get_user(self, user_id: str) -> User | None:
+        """The user with this id, if any."""
+        with self._db.read() as conn:
+            row = conn.execute("SELECT data FROM users WHERE id = ?", (user_id,)).fetchone()
+        return None if row is None else User.model_validate_json(row[0])
+
+    def put_cube(self, cube: MemCube) -> MemCube:
+        """Insert or update a cube; an embedder already recorded for it is kept."""
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO cubes (id, owner, name, embedder_fingerprint, created_at, data) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, "
+                "name = excluded.name, data = excluded.data, embedder_fingerprint = "
+                "COALESCE(cubes.embedder_fingerprint, excluded.embedder_fingerprint)",
+                (cube.id, cube.owner, cube.name, cube.embedder_fingerprint,
+                 micros(cube.created_at), cube.model_dump_json()),
+            )
+            row = conn.execute(
+                "SELECT data, embedder_fingerprint FROM cubes WHERE id = ?", (cube.id,)
+            ).fetchone()
+        return _cube(row[0], row[1])
+
+    def get_cube(self, cube_id: str) -> MemCube | None:
+        """The cube with this id, if any."""
+        return self._one_cube("id = ?", (cube_id,))
+
+    def find_cube(self, owner: str, name: str) -> MemCube | None:
+        """The cube of ``owner`` called ``name``, if any."""
+        return self._one_cube("owner = ? AND name = ?", (owner, name))
+
+    def list_cubes(self, owner: str | None = None) -> list[MemCube]:
+        """All cubes, or those of one owner, oldest first."""
+        where, params = ("owner = ?", (owner,)) if owner is not None else ("1", ())
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"SELECT data, embedder_fingerprint FROM cubes WHERE {where} "
+                "ORDER BY created_at, id",
+                params,
+            ).fetchall()
+        return [_cube(data, fingerprint) for data, fingerprint in rows]
+
+    # items
+
+    def add_items(
+        self, items: Sequence[MemoryItem], vectors: Vectors | None, embedder_fingerprint: str | None
+    ) -> AddResult:
+        """Write items, text-index rows and vectors in one transaction (see the protocol)."""
+        with self._db.write() as conn:
+            result = writes.add_items(conn, items, vectors, embedder_fingerprint, self.clock.now())
+        if vectors is not None:
+            self._vectors.mark_dirty()
+        return result
+
+    def get_items(self, scope: Scope, ids: Sequence[str]) -> list[MemoryItem]:
+        """The visible items with these ids, in the order asked; others are skipped."""
+        where, params = visible(scope, self.clock.now())
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"SELECT i.id, i.data FROM items i WHERE i.id IN "
+                f"(SELECT value FROM json_each(?)) AND {where}",
+                (json.dumps(list(ids)), *params),
+            ).fetchall()
+        found = dict(rows)
+        return [load_item(found[i]) for i in ids if i in found]
+
+    def update_item(self, scope: Scope, item: MemoryItem, vector: Vectors | None) -> MemoryItem:
+        """Replace an item of the scope and, when given, its vector; NotFoundError otherwise."""
+        with self._db.write() as conn:
+            updated = writes.update_item(conn, scope, item, vector)
+        self._vectors.mark_dirty()
+        return updated
+
+    def delete_items(self, scope: Scope, ids: Sequence[str]) -> int:
+        """Delete items of the scope with their index rows and vectors; returns how many."""
+        with self._db.write() as conn:
+            count = writes.delete_items(conn, scope, ids)
+        self._vectors.mark_dirty()
+        return count
+
+    def list_items(
+        self,
+        scope: Scope,
+        filters: Filter | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        order_by: OrderBy = "created_at",
+    ) -> list[MemoryItem]:
+        """Visible items matching ``filters``, ascending by ``order_by`` (missing values last)."""
+        column = _ORDER_COLUMNS[order_by]
+        where, params = visible(scope, self.clock.now(), filters)
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"SELECT i.data FROM items i WHERE {where} "
+                f"ORDER BY i.{column} IS NULL, i.{column}, i.rowid LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+        return [load_item(data) for (data,) in rows]
+
+    def count_items(self, scope: Scope, filters: Filter | None = None) -> int:
+        """How many visible items match ``filters``."""
+        where, params = visible(scope, self.clock.now(), filters)
+        with self._db.read() as conn:
+            row = conn.execute(f"SELECT count(*) FROM items i WHERE {where}", params).fetchone()
+        return int(row[0])
+
+    def neighbours(
+        self, scope: Scope, item: MemoryItem, before: int, after: int
+    ) -> list[MemoryItem]:
+        """Up to ``before``/``after`` visible items of the same cube and session, by position."""
+        if item.session_id is None or item.position is None or item.cube_id not in scope.cube_ids:
+            return []
+        same = Scope(scope.user_id, (item.cube_id,))
+        where, params = visible(same, self.clock.now())
+        sql = (
+            f"SELECT i.data FROM items i WHERE {where} AND i.session_id = ? AND i.id <> ? "
+            "AND i.position {op} ? ORDER BY i.position {direction}, i.rowid {direction} LIMIT ?"
+        )
+        base = (*params, item.session_id, item.id, item.position)
+        with self._db.read() as conn:
+            earlier = conn.execute(sql.format(op="<", direction="DESC"), (*base, before)).fetchall()
+            later = conn.execute(sql.format(op=">", direction="ASC"), (*base, after)).fetchall()
+        return [load_item(d) for (d,) in reversed(earlier)] + [load_item(d) for (d,) in later]
+
+    # retrieval
+
+    def text_search(
+        self, scope: Scope, query: str, filters: Filter | None, limit: int
+    ) -> list[ScoredId]:
+        """BM25 full-text search; scores are positive, higher is better."""
+        with self._db.read() as conn:
+            return search.text_search(conn, scope, query, filters, limit, self.clock.now())
+
+    def vector_search(
+        self, scope: Scope, vector: Vectors, filters: Filter | None, limit: int
+    ) -> list[ScoredId]:
+        """Nearest visible items by cosine similarity to ``vector``."""
+        with self._db.read() as conn:
+            return search.vector_search(
+                conn, self._vectors, scope, vector, filters, limit, self.clock.now()
+            )
+
+    def record_access(self, ids: Sequence[str], at: datetime) -> None:
+        """Count one access of each item at ``at`` (columns and JSON alike)."""
+        if not ids:
+            return
+        when = _JSON_TIME.dump_python(at, mode="json")
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE items SET access_count = access_count + 1, last_accessed_at = ?, "
+                "data = json_set(data, '$.access_count', access_count + 1, "
+                "'$.last_accessed_at', ?) WHERE id IN (SELECT value FROM json_each(?))",
+                (micros(at), when, json.dumps(list(ids))),
+            )
+
+    # vectors and the embedding cache
+
+    def replace_vectors(
+        self, cube_id: str, ids: Sequence[str], vectors: Vectors, embedder_fingerprint: str
+    ) -> None:
+        """Overwrite vectors of a cube and record its new embedder (``reembed``).
+
+        A new fingerprint drops the cube's other vectors, which the old model made.
+        """
+        with self._db.write() as conn:
+            writes.replace_vectors(conn, cube_id, ids, vectors, embedder_fingerprint)
+        self._vectors.mark_dirty()
+
+    def cached_embeddings(
+        self, fingerprint: str, text_hashes: Sequence[str]
+    ) -> dict[str, Vectors]:
+        """Cached vectors of these text hashes made by the model ``fingerprint``."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT text_hash, vector FROM embedding_cache WHERE fingerprint = ? "
+                "AND text_hash IN (SELECT value FROM json_each(?))",
+                (fingerprint, json.dumps(list(text_hashes))),
+            ).fetchall()
+        return {text_hash: blob_vector(blob) for text_hash, blob in rows}
+
+    def cache_embeddings(self, fingerprint: str, entries: dict[str, Vectors]) -> None:
+        """Store vectors by text hash for the model ``fingerprint``."""
+        if not entries:
+            return
+        with self._db.write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO embedding_cache (fingerprint, text_hash, vector) "
+                "VALUES (?, ?, ?)",
+                [(fingerprint, key, vector_blob(vec)) for key, vec in entries.items()],
+            )
+
+    def stats(self) -> dict[str, int]:
+        """Counts of users, cubes, items and vectors, and the database size in bytes."""
+        with self._db.read() as conn:
+            counts = {
+                table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+                for table in ("users", "cubes", "items", "vectors")
+            }
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            size = conn.execute("PRAGMA page_size").fetchone()[0]
+        return {**counts, "db_bytes": int(pages) * int(size)}
+
+    def close(self) -> None:
+        """Close the database; the store cannot be used afterwards."""
+        self._db.close()
+
+    def _one_cube(self, where: str, params: tuple[str, ...]) -> MemCube | None:
+        with self._db.read() as conn:
+            row = conn.execute(
+                f"SELECT data, embedder_fingerprint FROM cubes WHERE {where}", params
+            ).fetchone()
+        return None if row is None else _cube(row[0], row[1])
+
+
+def _cube(data: str, fingerprint: str | None) -> MemCube:
+    cube = MemCube.model_validate_json(data)
+    if cube.embedder_fingerprint != fingerprint:
+        cube = cube.model_copy(update={"embedder_fingerprint": fingerprint})
+    return cube

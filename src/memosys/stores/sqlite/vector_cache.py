@@ -1,0 +1,119 @@
+"""Per-cube in-memory vector indexes, kept in step with the ``vectors`` table.
+
+A cube's vectors are loaded on its first search with one query. After that,
+every change to ``vectors`` (by this process or another) is found in the
+``vector_changes`` log, which triggers fill: before a search the cache reads
+the log entries after the last one it applied and updates the loaded cubes.
+``PRAGMA data_version`` tells cheaply whether another connection committed,
+and :meth:`VectorCache.mark_dirty` does the same for this connection's
+writes, so a search with nothing new costs no extra query.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+
+import numpy as np
+
+from memosys.stores.base import Vectors
+from memosys.stores.sqlite.vector_index import CubeVectors, RowIds
+
+PRUNE_KEEP = 100_000  # log entries kept; a process further behind reloads its cubes
+
+
+class VectorCache:
+    """Loaded cubes and the last change-log entry applied to them."""
+
+    def __init__(self, ann_threshold: int) -> None:
+        self.ann_threshold = ann_threshold
+        self._cubes: dict[str, CubeVectors | None] = {}  # None: a cube without vectors
+        self._seq = 0
+        self._data_version: int | None = None
+        self._dirty = True
+
+    def mark_dirty(self) -> None:
+        """This connection changed vectors: read the log before the next search."""
+        self._dirty = True
+
+    def cubes(self, conn: sqlite3.Connection, cube_ids: tuple[str, ...]) -> list[CubeVectors]:
+        """The up-to-date indexes of these cubes (cubes without vectors are left out)."""
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        missing = [c for c in cube_ids if c not in self._cubes]
+        if not (self._dirty or missing or version != self._data_version):
+            return [ix for c in cube_ids if (ix := self._cubes[c]) is not None]
+        conn.execute("BEGIN")  # one snapshot for the log position and the loads
+        try:
+            last = int(
+                conn.execute("SELECT COALESCE(max(seq), 0) FROM vector_changes").fetchone()[0]
+            )
+            self._catch_up(conn, last)
+            for cube_id in cube_ids:
+                if cube_id not in self._cubes:
+                    self._cubes[cube_id] = self._load(conn, cube_id)
+            self._seq = last
+        finally:
+            conn.execute("COMMIT")
+        self._dirty = False
+        self._data_version = version
+        return [ix for c in cube_ids if (ix := self._cubes[c]) is not None]
+
+    def _catch_up(self, conn: sqlite3.Connection, last: int) -> None:
+        if last == self._seq or not self._cubes:
+            return
+        first = conn.execute("SELECT min(seq) FROM vector_changes").fetchone()[0]
+        if first is None or first > self._seq + 1 or last < self._seq:
+            self._cubes.clear()  # the log was pruned past us (or the file replaced): reload
+            return
+        rows = conn.execute(
+            "SELECT c.cube_id, c.item_rowid, v.cube_id, v.vector FROM vector_changes c "
+            "LEFT JOIN vectors v ON v.item_rowid = c.item_rowid "
+            "WHERE c.seq > ? AND c.seq <= ? ORDER BY c.seq",
+            (self._seq, last),
+        ).fetchall()
+        removed: dict[str, list[int]] = defaultdict(list)
+        current: dict[int, tuple[str, bytes]] = {}
+        for old_cube, rowid, new_cube, blob in rows:
+            removed[old_cube].append(rowid)
+            if blob is not None:
+                current[rowid] = (new_cube, blob)
+        for cube_id, rowids in removed.items():
+            if (index := self._cubes.get(cube_id)) is not None:
+                index.remove(np.array(rowids, dtype=np.int64))
+        added: dict[str, list[tuple[int, bytes]]] = defaultdict(list)
+        for rowid, (cube_id, blob) in current.items():
+            added[cube_id].append((rowid, blob))
+        for cube_id, entries in added.items():
+            if cube_id not in self._cubes:
+                continue
+            index = self._cubes[cube_id]
+            dim = len(entries[0][1]) // 4
+            if index is None or index.dim != dim or any(len(b) != dim * 4 for _, b in entries):
+                del self._cubes[cube_id]  # new embedder or first vectors: reload on demand
+                continue
+            index.upsert(*_arrays(entries, dim))
+
+    def _load(self, conn: sqlite3.Connection, cube_id: str) -> CubeVectors | None:
+        rows = conn.execute(
+            "SELECT item_rowid, vector FROM vectors WHERE cube_id = ? ORDER BY item_rowid",
+            (cube_id,),
+        ).fetchall()
+        if not rows:
+            return None
+        dim = len(rows[0][1]) // 4
+        index = CubeVectors(dim, self.ann_threshold)
+        index.upsert(*_arrays(rows, dim))
+        return index
+
+
+def _arrays(entries: list[tuple[int, bytes]], dim: int) -> tuple[RowIds, Vectors]:
+    rowids = np.fromiter((r for r, _ in entries), dtype=np.int64, count=len(entries))
+    matrix = np.frombuffer(b"".join(b for _, b in entries), dtype="<f4").reshape(-1, dim)
+    return rowids, matrix.astype(np.float32)
+
+
+def prune_changes(conn: sqlite3.Connection) -> None:
+    """Trim the change log to its last :data:`PRUNE_KEEP` entries once it is twice that long."""
+    low, high = conn.execute("SELECT min(seq), max(seq) FROM vector_changes").fetchone()
+    if low is not None and high - low > 2 * PRUNE_KEEP:
+        conn.execute("DELETE FROM vector_changes WHERE seq <= ?", (high - PRUNE_KEEP,))

@@ -1,0 +1,254 @@
+"""Item writes: add with dedup, update, delete, and vector replacement.
+
+Each function runs inside the caller's ``BEGIN IMMEDIATE`` transaction and
+keeps the three places an item lives in step: the ``items`` row, its
+``items_fts`` row (contentless, so a delete must repeat the indexed text)
+and its ``vectors`` row.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+
+from memosys.core.errors import EmbedderMismatchError, InvalidInputError, NotFoundError
+from memosys.core.items import MemoryItem
+from memosys.stores.base import AddResult, Scope, Vectors
+from memosys.stores.sqlite.codec import (
+    INSERT_ITEM_SQL,
+    UPDATE_ITEM_SQL,
+    item_row,
+    load_item,
+    micros,
+    unit_vectors,
+    vector_blob,
+)
+from memosys.stores.sqlite.vector_cache import prune_changes
+
+_INSERT_SQL = INSERT_ITEM_SQL.replace("INSERT INTO items (", "INSERT INTO items (rowid, ").replace(
+    "VALUES (", "VALUES (?, "
+)
+_UPSERT_VECTOR_SQL = (
+    "INSERT INTO vectors (item_rowid, cube_id, vector) VALUES (?, ?, ?) "
+    "ON CONFLICT (item_rowid) DO UPDATE SET cube_id = excluded.cube_id, vector = excluded.vector"
+)
+
+
+def add_items(
+    conn: sqlite3.Connection,
+    items: Sequence[MemoryItem],
+    vectors: Vectors | None,
+    fingerprint: str | None,
+    now: datetime,
+) -> AddResult:
+    """Insert new items with text-index rows and vectors; repeats return the stored item."""
+    if not items:
+        return AddResult(items=[], duplicates=[])
+    matrix = None
+    if vectors is not None:
+        if not fingerprint:
+            raise InvalidInputError(
+                "vectors need the embedder_fingerprint of the model that made them"
+            )
+        matrix = unit_vectors(vectors, len(items), None)
+        for cube_id in dict.fromkeys(item.cube_id for item in items):
+            record_embedder(conn, cube_id, fingerprint, matrix.shape[1], replace=False)
+    else:
+        for cube_id in dict.fromkeys(item.cube_id for item in items):
+            _cube_row(conn, cube_id)
+    stored = _stored_repeats(conn, items, now)
+    result: list[MemoryItem] = []
+    duplicates: list[bool] = []
+    rows, fts_rows, vector_rows = [], [], []
+    rowid = _next_rowid(conn)
+    for index, item in enumerate(items):
+        key = (item.cube_id, item.user_id, item.content_hash)
+        if item.content_hash and key in stored:
+            result.append(stored[key])
+            duplicates.append(True)
+            continue
+        rows.append((rowid, *item_row(item)))
+        fts_rows.append((rowid, item.search_text()))
+        if matrix is not None:
+            vector_rows.append((rowid, item.cube_id, vector_blob(matrix[index])))
+        if item.content_hash:
+            stored[key] = item
+        result.append(item)
+        duplicates.append(False)
+        rowid += 1
+    conn.executemany(_INSERT_SQL, rows)
+    conn.executemany("INSERT INTO items_fts (rowid, text) VALUES (?, ?)", fts_rows)
+    if vector_rows:
+        conn.executemany("INSERT INTO vectors (item_rowid, cube_id, vector) VALUES (?, ?, ?)",
+                         vector_rows)
+        prune_changes(conn)
+    return AddResult(items=result, duplicates=duplicates)
+
+
+def update_item(
+    conn: sqlite3.Connection, scope: Scope, item: MemoryItem, vector: Vectors | None
+) -> MemoryItem:
+    """Replace a stored item of the scope (same id, same cube) and optionally its vector."""
+    rowid, old = _rows_in_scope(conn, scope, [item.id])[0]
+    if old.cube_id != item.cube_id:
+        raise InvalidInputError(
+            f"item {item.id} belongs to cube {old.cube_id}; items cannot move between cubes "
+            "(delete it and add it to the other cube)",
+            detail={"id": item.id},
+        )
+    conn.execute(UPDATE_ITEM_SQL, (*item_row(item), rowid))
+    _fts_delete(conn, rowid, old)
+    conn.execute("INSERT INTO items_fts (rowid, text) VALUES (?, ?)", (rowid, item.search_text()))
+    if vector is not None:
+        _, dim = _cube_row(conn, item.cube_id)
+        matrix = unit_vectors(vector, 1, dim)
+        if dim is None:
+            conn.execute(
+                "UPDATE cubes SET vector_dim = ? WHERE id = ?", (matrix.shape[1], item.cube_id)
+            )
+        conn.execute(_UPSERT_VECTOR_SQL, (rowid, item.cube_id, vector_blob(matrix[0])))
+    return item
+
+
+def delete_items(conn: sqlite3.Connection, scope: Scope, ids: Sequence[str]) -> int:
+    """Delete items of the scope with their index rows; any id not in scope raises."""
+    found = _rows_in_scope(conn, scope, list(dict.fromkeys(ids)))
+    for rowid, item in found:
+        _fts_delete(conn, rowid, item)
+    rowids = (json.dumps([rowid for rowid, _ in found]),)
+    conn.execute("DELETE FROM vectors WHERE item_rowid IN (SELECT value FROM json_each(?))", rowids)
+    conn.execute("DELETE FROM items WHERE rowid IN (SELECT value FROM json_each(?))", rowids)
+    return len(found)
+
+
+def replace_vectors(
+    conn: sqlite3.Connection, cube_id: str, ids: Sequence[str], vectors: Vectors, fingerprint: str
+) -> None:
+    """Overwrite vectors of a cube's items and record ``fingerprint`` as its embedder.
+
+    When the fingerprint changes, the cube's other vectors are dropped (they
+    came from the old model); its items stay in the text index until re-embedded.
+    """
+    matrix = unit_vectors(vectors, len(ids), None)
+    record_embedder(conn, cube_id, fingerprint, matrix.shape[1], replace=True)
+    rows = conn.execute(
+        "SELECT id, rowid FROM items WHERE cube_id = ? AND id IN (SELECT value FROM json_each(?))",
+        (cube_id, json.dumps(list(ids))),
+    ).fetchall()
+    rowids = dict(rows)
+    missing = [i for i in ids if i not in rowids]
+    if missing:
+        raise NotFoundError(
+            f"{len(missing)} item(s) are not in cube {cube_id}, e.g. {missing[0]}",
+            detail={"cube_id": cube_id, "missing": missing[:10]},
+        )
+    conn.executemany(
+        _UPSERT_VECTOR_SQL,
+        [(rowids[i], cube_id, vector_blob(matrix[n])) for n, i in enumerate(ids)],
+    )
+    prune_changes(conn)
+
+
+def record_embedder(
+    conn: sqlite3.Connection, cube_id: str, fingerprint: str, dim: int, *, replace: bool
+) -> None:
+    """Check (or, for a cube's first vectors or with ``replace``, record) its embedder."""
+    recorded, recorded_dim = _cube_row(conn, cube_id)
+    if recorded == fingerprint and recorded_dim == dim:
+        return
+    if recorded is not None and recorded != fingerprint and not replace:
+        raise EmbedderMismatchError(
+            f"cube {cube_id} was built with embedder {recorded!r} but vectors come from "
+            f"{fingerprint!r}; run `memosys reembed --data DIR` to re-embed the cube with the "
+            "configured embedder, or set the embedder back to the one the cube was built with",
+            detail={"cube_id": cube_id, "recorded": recorded, "given": fingerprint},
+        )
+    if recorded is not None and recorded != fingerprint:
+        conn.execute("DELETE FROM vectors WHERE cube_id = ?", (cube_id,))
+    elif recorded_dim is not None and recorded_dim != dim:
+        raise InvalidInputError(
+            f"vectors have {dim} dimensions but cube {cube_id} stores {recorded_dim}",
+            detail={"cube_id": cube_id, "dimensions": dim, "expected": recorded_dim},
+        )
+    conn.execute(
+        "UPDATE cubes SET embedder_fingerprint = ?, vector_dim = ? WHERE id = ?",
+        (fingerprint, dim, cube_id),
+    )
+
+
+def _cube_row(conn: sqlite3.Connection, cube_id: str) -> tuple[str | None, int | None]:
+    row = conn.execute(
+        "SELECT embedder_fingerprint, vector_dim FROM cubes WHERE id = ?", (cube_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(
+            f"cube {cube_id} does not exist; create it (put_cube) before adding items",
+            detail={"cube_id": cube_id},
+        )
+    return row[0], row[1]
+
+
+def _stored_repeats(
+    conn: sqlite3.Connection, items: Sequence[MemoryItem], now: datetime
+) -> dict[tuple[str, str, str], MemoryItem]:
+    """Stored items with the same (cube, user, content hash); expired ones are purged."""
+    groups: dict[tuple[str, str], set[str]] = {}
+    for item in items:
+        if item.content_hash:
+            groups.setdefault((item.cube_id, item.user_id), set()).add(item.content_hash)
+    found: dict[tuple[str, str, str], MemoryItem] = {}
+    expired: list[tuple[int, MemoryItem]] = []
+    for (cube_id, user_id), hashes in groups.items():
+        rows = conn.execute(
+            "SELECT rowid, data, expires_at FROM items WHERE cube_id = ? AND user_id = ? "
+            "AND content_hash IN (SELECT value FROM json_each(?))",
+            (cube_id, user_id, json.dumps(sorted(hashes))),
+        ).fetchall()
+        for rowid, data, expires_at in rows:
+            item = load_item(data)
+            if expires_at is not None and expires_at <= micros(now):
+                expired.append((rowid, item))
+            else:
+                found[(cube_id, user_id, item.content_hash)] = item
+    for rowid, item in expired:
+        _fts_delete(conn, rowid, item)
+        conn.execute("DELETE FROM vectors WHERE item_rowid = ?", (rowid,))
+        conn.execute("DELETE FROM items WHERE rowid = ?", (rowid,))
+    return found
+
+
+def _rows_in_scope(
+    conn: sqlite3.Connection, scope: Scope, ids: list[str]
+) -> list[tuple[int, MemoryItem]]:
+    marks = ", ".join("?" for _ in scope.cube_ids) or "NULL"
+    rows = conn.execute(
+        f"SELECT id, rowid, data FROM items WHERE cube_id IN ({marks}) "
+        "AND id IN (SELECT value FROM json_each(?))",
+        (*scope.cube_ids, json.dumps(ids)),
+    ).fetchall()
+    by_id = {item_id: (rowid, data) for item_id, rowid, data in rows}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise NotFoundError(
+            f"item {missing[0]} not found{more}",
+            detail={"ids": missing[:10]},
+        )
+    return [(by_id[i][0], load_item(by_id[i][1])) for i in ids]
+
+
+def _fts_delete(conn: sqlite3.Connection, rowid: int, item: MemoryItem) -> None:
+    conn.execute(
+        "INSERT INTO items_fts (items_fts, rowid, text) VALUES ('delete', ?, ?)",
+        (rowid, item.search_text()),
+    )
+
+
+def _next_rowid(conn: sqlite3.Connection) -> int:
+    row = conn.execute(
+        "SELECT max(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'items'), 0), "
+        "COALESCE((SELECT max(rowid) FROM items), 0))"
+    ).fetchone()
+    return int(row[0]) + 1
