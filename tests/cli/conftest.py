@@ -24,7 +24,9 @@ class Memosys:
     def run(self, *args: str, input: str | None = None) -> Result:
         """Invoke the CLI; the result keeps stdout and stderr apart."""
         state = CliState(embedder=self.embedder)
-        return CliRunner().invoke(cli, ["--data", str(self.data), *args], input=input, obj=state)
+        return CliRunner().invoke(
+            cli, ["--data", str(self.data), *args], input=input, obj=state, env={"COLUMNS": "200"}
+        )
 
     def ok(self, *args: str, input: str | None = None) -> Result:
         """Invoke the CLI and fail the test unless it exits 0."""

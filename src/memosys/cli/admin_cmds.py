@@ -36,12 +36,12 @@ def init(ctx: click.Context) -> None:
 @click.pass_context
 def import_(ctx: click.Context, file: Path) -> None:
     """Import memories from FILE (JSON Lines written by export, or {"content": ...} lines)."""
-    from memosys.cli.output import progress_bar
+    from memosys.cli.output import memories, progress_bar
 
     scope = state(ctx)
     with open_memos(ctx) as mos, progress_bar(f"importing {file.name}") as progress:
         count = mos.import_items(file, user_id=scope.user, cube=scope.cube, progress=progress)
-    click.echo(f"imported {count} memories from {file}")
+    click.echo(f"imported {memories(count)} from {file}")
 
 
 @click.command()
@@ -50,10 +50,12 @@ def import_(ctx: click.Context, file: Path) -> None:
 @click.pass_context
 def export(ctx: click.Context, file: Path) -> None:
     """Export the memories of the user's cube to FILE as JSON Lines."""
+    from memosys.cli.output import memories
+
     scope = state(ctx)
     with open_memos(ctx) as mos:
         count = mos.export_items(file, user_id=scope.user, cube=scope.cube)
-    click.echo(f"exported {count} memories to {file}")
+    click.echo(f"exported {memories(count)} to {file}")
 
 
 @click.command()
@@ -63,7 +65,7 @@ def export(ctx: click.Context, file: Path) -> None:
 @click.pass_context
 def reembed(ctx: click.Context, all_users: bool) -> None:
     """Re-embed memories with the configured embedder (after changing it in settings)."""
-    from memosys.cli.output import progress_bar
+    from memosys.cli.output import memories, progress_bar
 
     scope = state(ctx)
     with open_memos(ctx) as mos, progress_bar("re-embedding") as progress:
@@ -72,7 +74,7 @@ def reembed(ctx: click.Context, all_users: bool) -> None:
             cube=None if all_users else scope.cube,
             progress=progress,
         )
-    click.echo(f"re-embedded {count} memories")
+    click.echo(f"re-embedded {memories(count)}")
 
 
 @click.command()

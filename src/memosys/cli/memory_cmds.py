@@ -54,12 +54,12 @@ def _read_messages(file: Path | None) -> list[dict[str, Any]]:
 
 
 def _report_added(items: list[Any], as_json: bool) -> None:
-    from memosys.cli.output import dump_items, echo_json, print_items
+    from memosys.cli.output import dump_items, echo_json, memories, print_items
 
     if as_json:
         echo_json(dump_items(items))
     else:
-        print_items(items, title=f"added {len(items)} memories")
+        print_items(items, title=f"added {memories(len(items))}")
 
 
 @click.command()
@@ -211,7 +211,7 @@ def list_(
     as_json: bool,
 ) -> None:
     """List memories of the user's cube, optionally filtered."""
-    from memosys.cli.output import dump_items, echo_json, print_items
+    from memosys.cli.output import dump_items, echo_json, memories, print_items
 
     scope = state(ctx)
     with open_memos(ctx) as mos:
@@ -226,7 +226,7 @@ def list_(
     if as_json:
         echo_json(dump_items(items))
     else:
-        print_items(items, title=f"{len(items)} memories")
+        print_items(items, title=memories(len(items)))
 
 
 def _show(item: Any, as_json: bool) -> None:

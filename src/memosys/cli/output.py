@@ -38,6 +38,11 @@ def dump_items(items: Sequence[MemoryItem]) -> list[dict[str, Any]]:
     return [item.model_dump(mode="json") for item in items]
 
 
+def memories(count: int) -> str:
+    """``"1 memory"``, ``"3 memories"``."""
+    return f"{count} memory" if count == 1 else f"{count} memories"
+
+
 def truncate(text: str, limit: int = CONTENT_CHARS) -> str:
     """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
     flat = " ".join(text.split())
@@ -54,6 +59,14 @@ def source_label(item: MemoryItem) -> str:
     return " · ".join(part for part in parts if part) or (item.source_ref or "")
 
 
+def why(hit: SearchHit, ranks: Mapping[str, int]) -> str:
+    """Why a hit matched; a neighbour names the rank of the hit it was added for."""
+    origin = hit.explain.expanded_from
+    if origin is not None and origin in ranks:
+        return f"neighbour of #{ranks[origin]}"
+    return hit.explain.summary()
+
+
 def print_hits(
     hits: Sequence[SearchHit], *, title: str | None = None, console: Console | None = None
 ) -> None:
@@ -66,13 +79,14 @@ def print_hits(
     table.add_column("memory", ratio=5)
     table.add_column("session / date / heading", ratio=2, style="cyan")
     table.add_column("why", ratio=2, style="magenta")
+    ranks = {hit.item.id: rank for rank, hit in enumerate(hits, start=1)}
     for rank, hit in enumerate(hits, start=1):
         table.add_row(
             str(rank),
             f"{hit.score:.4f}",
             truncate(hit.item.content),
             source_label(hit.item),
-            hit.explain.summary(),
+            why(hit, ranks),
         )
     _console(console).print(table if hits else "[dim]no results[/dim]")
 

@@ -1,0 +1,48 @@
+"""Errors: a MemosysError prints its name on stderr and exits 2; usage errors are click's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.cli.conftest import Memosys
+
+MISSING_ID = "0190c0de-0000-7000-8000-000000000000"
+
+
+def test_not_found_exits_2_with_error_name(memosys: Memosys) -> None:
+    result = memosys.run("get", MISSING_ID)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: NotFoundError: ")
+    assert result.stdout == ""
+
+
+def test_unknown_filter_field_is_reported(memosys: Memosys) -> None:
+    result = memosys.run("list", "--filter", '{"colour": "red"}')
+    assert result.exit_code == 2
+    assert "error: UnknownFilterFieldError: " in result.stderr
+
+
+def test_bad_messages_file_is_invalid_input(memosys: Memosys) -> None:
+    result = memosys.run("add", input="not json")
+    assert result.exit_code == 2
+    assert "error: InvalidInputError: stdin is not valid JSON" in result.stderr
+
+
+def test_bad_json_option_is_a_usage_error(memosys: Memosys) -> None:
+    result = memosys.run("search", "x", "--filter", "{kind: chunk}")
+    assert result.exit_code == 2
+    assert "Invalid value for '--filter'" in result.stderr
+
+
+def test_console_script_error_has_no_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "memosys.cli", "--data", str(tmp_path), "get", MISSING_ID],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: NotFoundError: ")
+    assert "Traceback" not in result.stderr
