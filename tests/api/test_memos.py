@@ -1,0 +1,228 @@
+"""The MemOS facade end to end on a real store and the real embedder."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from memosys import MemOS, NotFoundError
+from memosys.core.clock import FixedClock
+from memosys.core.errors import ConflictError
+
+START = datetime(2024, 3, 6, 12, 0, tzinfo=UTC)  # a Wednesday
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+def mos(tmp_path: Path, embedder: Any, clock: FixedClock) -> Iterator[MemOS]:
+    with MemOS.open(tmp_path / "data", embedder=embedder, clock=clock) as opened:
+        yield opened
+
+
+CONVERSATION = [
+    {"role": "user", "name": "Alice", "content": "I adopted a golden retriever puppy named Biscuit.",
+     "metadata": {"dia_id": "D1:1", "nested": {"a": [1, 2]}}},
+    {"role": "assistant", "content": "Congratulations! How old is Biscuit?",
+     "metadata": {"dia_id": "D1:2"}},
+    {"role": "user", "name": "Alice", "content": "She is ten weeks old and loves chewing shoes.",
+     "metadata": {"dia_id": "D1:3"}},
+    {"role": "user", "name": "Alice", "content": "My sister Carol works as a nurse in Chicago.",
+     "metadata": {"dia_id": "D1:4"}},
+    {"role": "assistant", "content": "That sounds like demanding but rewarding work.",
+     "metadata": {"dia_id": "D1:5"}},
+]
+
+
+
+def add_conversation(mos: MemOS, user: str = "alice", session: str = "s1") -> list[Any]:
+    return mos.add(CONVERSATION, user_id=user, session_id=session, session_time=START)
+
+
+def test_add_keeps_speaker_session_order_time_and_metadata_verbatim(mos: MemOS) -> None:
+    items = add_conversation(mos)
+    assert [i.metadata for i in items] == [m["metadata"] for m in CONVERSATION]
+    assert [i.position for i in items] == [0, 1, 2, 3, 4]
+    assert items[0].speaker == "Alice" and items[1].speaker == "assistant"
+    assert {i.session_id for i in items} == {"s1"}
+    assert all(i.event_time == START for i in items)
+    assert mos.get(items[0].id, user_id="alice").metadata == {"dia_id": "D1:1", "nested": {"a": [1, 2]}}
+
+
+def test_positions_continue_across_calls_in_one_session(mos: MemOS) -> None:
+    add_conversation(mos)
+    more = mos.add([{"role": "user", "content": "Biscuit learned to sit today."}],
+                   user_id="alice", session_id="s1", session_time=START)
+    assert more[0].position == len(CONVERSATION)
+
+
+def test_search_finds_the_relevant_memory_and_explains_it(mos: MemOS) -> None:
+    add_conversation(mos)
+    hits = mos.search("What is the name of Alice's dog?", user_id="alice", top_k=3)
+    assert hits[0].item.metadata["dia_id"] == "D1:1"
+    retrievers = {m.retriever for m in hits[0].explain.retrievers}
+    assert retrievers == {"bm25", "dense"}
+    assert hits[0].explain.fusion == "rrf"
+    assert all(m.rank >= 1 for m in hits[0].explain.retrievers)
+    assert hits[0].score >= hits[-1].score
+
+
+@pytest.mark.parametrize("mode", ["bm25", "dense"])
+def test_single_retriever_modes(mos: MemOS, mode: str) -> None:
+    add_conversation(mos)
+    hits = mos.search("nurse in Chicago", user_id="alice", mode=mode, top_k=2)  # type: ignore[arg-type]
+    assert hits[0].item.metadata["dia_id"] == "D1:4"
+    assert {m.retriever for h in hits for m in h.explain.retrievers} == {mode}
+
+
+def test_weighted_fusion_is_available(mos: MemOS) -> None:
+    add_conversation(mos)
+    hits = mos.search("puppy chewing shoes", user_id="alice", fusion="weighted", top_k=2)
+    assert hits[0].explain.fusion == "weighted"
+    assert hits[0].item.metadata["dia_id"] in {"D1:1", "D1:3"}
+
+
+def test_filters_on_fields_metadata_and_time(mos: MemOS, clock: FixedClock) -> None:
+    add_conversation(mos)
+    later = START + timedelta(days=10)
+    mos.add([{"role": "user", "content": "Biscuit now sleeps in her own crate."}],
+            user_id="alice", session_id="s2", session_time=later, tags=["dog"])
+    only_s2 = mos.search("Biscuit", user_id="alice", filters={"session_id": "s2"})
+    assert {h.item.session_id for h in only_s2} == {"s2"}
+    tagged = mos.list(user_id="alice", filters={"tags": "dog"})
+    assert len(tagged) == 1
+    recent = mos.search("Biscuit", user_id="alice",
+                        filters={"event_time": {"$gte": (START + timedelta(days=1)).isoformat()}})
+    assert [h.item.session_id for h in recent] == ["s2"]
+    by_meta = mos.list(user_id="alice", filters={"metadata.dia_id": {"$in": ["D1:2", "D1:5"]}})
+    assert sorted(i.metadata["dia_id"] for i in by_meta) == ["D1:2", "D1:5"]
+    assert mos.count(user_id="alice", filters={"speaker": "assistant"}) == 2
+
+
+def test_users_are_isolated(mos: MemOS) -> None:
+    items = add_conversation(mos, user="alice")
+    mos.add([{"role": "user", "content": "I like sailing."}], user_id="bob")
+    assert mos.search("golden retriever puppy", user_id="bob")[0].item.user_id == "bob"
+    assert all(h.item.user_id == "bob" for h in mos.search("Biscuit", user_id="bob"))
+    assert [i.user_id for i in mos.list(user_id="bob")] == ["bob"]
+    with pytest.raises(NotFoundError):
+        mos.get(items[0].id, user_id="bob")
+    with pytest.raises(NotFoundError):
+        mos.delete(items[0].id, user_id="bob")
+    with pytest.raises(NotFoundError):
+        mos.update(items[0].id, user_id="bob", content="hijacked")
+    assert mos.get(items[0].id, user_id="alice").content == CONVERSATION[0]["content"]
+
+
+def test_exact_repeats_are_stored_once(mos: MemOS) -> None:
+    first = add_conversation(mos)
+    again = add_conversation(mos)
+    assert [i.id for i in again] == [i.id for i in first]
+    assert mos.count(user_id="alice") == len(CONVERSATION)
+    mos.add([{"role": "assistant", "content": CONVERSATION[1]["content"]}],
+            user_id="alice", session_id="s9", session_time=START)
+    assert mos.count(user_id="alice") == len(CONVERSATION) + 1
+
+
+def test_update_reembeds_and_delete_removes(mos: MemOS) -> None:
+    items = add_conversation(mos)
+    updated = mos.update(items[3].id, user_id="alice", content="My sister Carol became a pilot.",
+                         tags=["family"])
+    assert updated.id == items[3].id and updated.tags == ["family"]
+    assert updated.metadata == {"dia_id": "D1:4"}
+    hits = mos.search("airline pilot", user_id="alice", mode="dense", top_k=1)
+    assert hits[0].item.id == items[3].id
+    mos.delete(items[3].id, user_id="alice")
+    with pytest.raises(NotFoundError):
+        mos.get(items[3].id, user_id="alice")
+    assert all(h.item.id != items[3].id for h in mos.search("Carol pilot", user_id="alice"))
+    with pytest.raises(NotFoundError):
+        mos.delete(items[3].id, user_id="alice")
+
+
+def test_neighbours_mmr_recency_and_sessions(mos: MemOS) -> None:
+    add_conversation(mos)
+    hits = mos.search("How old is the puppy?", user_id="alice", top_k=1, neighbours=1)
+    assert len(hits) >= 2
+    assert all(h.explain.expanded_from == hits[0].item.id for h in hits[1:])
+    positions = sorted(h.item.position for h in hits if h.item.position is not None)
+    assert positions == list(range(positions[0], positions[0] + len(positions)))
+    diverse = mos.search("Biscuit the puppy", user_id="alice", top_k=3, mmr=0.3)
+    assert len({h.item.id for h in diverse}) == 3
+    mos.add([{"role": "user", "content": "Biscuit the puppy got a new collar."}],
+            user_id="alice", session_id="s2", session_time=START + timedelta(days=60))
+    recent = mos.search("Biscuit the puppy", user_id="alice", top_k=1, recency_weight=5.0)
+    assert recent[0].item.session_id == "s2" and "recency" in recent[0].explain.adjustments
+    sessions = mos.search_sessions("Biscuit puppy", user_id="alice", top_k=2)
+    assert {s.session_id for s in sessions} == {"s1", "s2"}
+    assert sessions[0].score >= sessions[1].score
+
+
+def test_add_texts_with_supplied_vectors_and_documents(mos: MemOS, embedder: Any) -> None:
+    texts = ["The office wifi password is on the fridge.", "Quarterly taxes are due in April."]
+    vectors = embedder.embed(texts)
+    items = mos.add_texts(texts, user_id="alice", embeddings=vectors, kind="fact",
+                          metadatas=[{"n": 1}, {"n": 2}])
+    assert [i.metadata for i in items] == [{"n": 1}, {"n": 2}]
+    assert mos.search("when do I pay taxes", user_id="alice", top_k=1)[0].item.id == items[1].id
+    chunks = mos.add_document("handbook.md", text="# Garden\n\nWater the tomatoes daily.\n",
+                              user_id="alice")
+    assert chunks[0].kind == "chunk" and chunks[0].headings == ["Garden"]
+
+
+def test_cubes_scope_reads_and_names_are_unique(mos: MemOS) -> None:
+    mos.create_cube("work", owner="alice")
+    with pytest.raises(ConflictError):
+        mos.create_cube("work", owner="alice")
+    mos.add([{"role": "user", "content": "The deploy is on Friday."}], user_id="alice", cube="work")
+    add_conversation(mos)
+    assert {c.name for c in mos.list_cubes(user_id="alice")} == {"work", "default"}
+    only_work = mos.search("deploy", user_id="alice", cube="work")
+    assert {h.item.cube_id for h in only_work} == {mos.cube("work", user_id="alice").id}
+    with pytest.raises(NotFoundError):
+        mos.search("deploy", user_id="bob", cube="work")
+
+
+def test_export_import_round_trip(mos: MemOS, tmp_path: Path) -> None:
+    add_conversation(mos)
+    path = tmp_path / "export.jsonl"
+    assert mos.export_items(path, user_id="alice") == len(CONVERSATION)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines[0]["metadata"] == CONVERSATION[0]["metadata"]
+    assert mos.import_items(path, user_id="carol") == len(CONVERSATION)
+    copied = mos.list(user_id="carol", order_by="position")
+    assert [i.metadata for i in copied] == [m["metadata"] for m in CONVERSATION]
+    assert mos.search("golden retriever", user_id="carol")[0].item.metadata["dia_id"] == "D1:1"
+
+
+def test_reopen_keeps_data_and_settings(tmp_path: Path, embedder: Any) -> None:
+    with MemOS.open(tmp_path / "d", embedder=embedder) as mos:
+        add_conversation(mos)
+    assert (tmp_path / "d" / "settings.json").exists()
+    with MemOS.open(tmp_path / "d", embedder=embedder) as mos:
+        assert mos.count(user_id="alice") == len(CONVERSATION)
+        assert mos.search("nurse", user_id="alice")[0].item.metadata["dia_id"] == "D1:4"
+
+
+def test_search_records_access(mos: MemOS) -> None:
+    items = add_conversation(mos)
+    mos.search("golden retriever", user_id="alice", top_k=1)
+    seen = mos.get(items[0].id, user_id="alice")
+    assert seen.access_count == 1 and seen.last_accessed_at is not None
+
+
+def test_timestamps_are_aware_utc(mos: MemOS) -> None:
+    items = mos.add([{"role": "user", "content": "hello there",
+                      "timestamp": "2024-01-02T03:04:05+02:00"}], user_id="alice")
+    assert items[0].event_time == datetime(2024, 1, 2, 1, 4, 5, tzinfo=UTC)
+    assert items[0].created_at.tzinfo is not None
+    assert np.all([i.created_at.utcoffset().total_seconds() == 0 for i in items])  # type: ignore[union-attr]
