@@ -1,0 +1,102 @@
+"""Two processes on one database file: write locks and cross-process visibility."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from store_helpers import FINGERPRINT, ItemFactory, unit
+
+from memosys.core.errors import LockTimeoutError
+from memosys.stores.base import Scope
+from memosys.stores.sqlite import SQLiteStore
+
+HOLD_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("INSERT INTO users (id, created_at, data) VALUES ('other', 0, '{}')")
+print("locked", flush=True)
+sys.stdin.read()
+conn.execute("ROLLBACK")
+"""
+
+WRITE_FROM_OTHER_PROCESS = """
+import json, sys
+from datetime import UTC, datetime
+import numpy as np
+from memosys.core.clock import SystemClock
+from memosys.core.items import MemoryItem
+from memosys.settings import StoreSettings
+from memosys.stores.base import Scope
+from memosys.stores.sqlite import SQLiteStore
+
+path, spec = sys.argv[1], json.loads(sys.argv[2])
+store = SQLiteStore(path, StoreSettings(), SystemClock())
+now = datetime.now(UTC)
+item = MemoryItem(id=spec["id"], cube_id="c1", user_id="u1", owner="u1", content="from afar",
+                  created_at=now, updated_at=now)
+store.add_items([item], np.array([spec["vector"]], dtype=np.float32), spec["fingerprint"])
+store.delete_items(Scope("u1", ("c1",)), [spec["delete"]])
+store.close()
+"""
+
+
+@pytest.fixture
+def lock_holder(db_path: Path) -> Iterator[Callable[[], None]]:
+    """Start a process that holds the write lock until the test ends."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def _start() -> None:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", HOLD_LOCK, str(db_path)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        procs.append(proc)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+
+    yield _start
+    for proc in procs:
+        proc.communicate(timeout=30)
+        assert proc.returncode == 0
+
+
+def test_second_writer_times_out_while_reads_succeed(
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory, rng: np.random.Generator,
+    open_store: Callable[..., SQLiteStore], lock_holder: Callable[[], None],
+) -> None:
+    item = make_item("visible while locked")
+    vectors = unit(rng, 1)
+    store.add_items([item], vectors, FINGERPRINT)
+    lock_holder()
+    impatient = open_store(lock_timeout_s=0.2)
+    with pytest.raises(LockTimeoutError, match="lock_timeout_s") as caught:
+        impatient.add_items([make_item("blocked")], None, None)
+    assert "another process holds the write lock" in str(caught.value)
+    assert [i.id for i in impatient.get_items(scope1, [item.id])] == [item.id]
+    assert [h.id for h in impatient.text_search(scope1, "visible", None, 5)] == [item.id]
+    assert [h.id for h in impatient.vector_search(scope1, vectors[0], None, 5)] == [item.id]
+    assert impatient.count_items(scope1) == 1
+
+
+def test_vector_search_sees_writes_committed_by_another_process(
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory, rng: np.random.Generator,
+    db_path: Path,
+) -> None:
+    items = [make_item(f"local {n}") for n in range(5)]
+    vectors = unit(rng, 6)
+    store.add_items(items, vectors[:5], FINGERPRINT)
+    assert store.vector_search(scope1, vectors[0], None, 1)[0].id == items[0].id  # index loaded
+    spec = {"id": "remote-item", "vector": vectors[5].tolist(), "fingerprint": FINGERPRINT,
+            "delete": items[0].id}
+    subprocess.run(
+        [sys.executable, "-c", WRITE_FROM_OTHER_PROCESS, str(db_path), json.dumps(spec)],
+        check=True, timeout=60,
+    )
+    assert store.vector_search(scope1, vectors[5], None, 1)[0].id == "remote-item"
+    assert items[0].id not in {h.id for h in store.vector_search(scope1, vectors[0], None, 10)}

@@ -1,0 +1,142 @@
+"""Full-text and vector search, embedder fingerprints and re-embedding."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from store_helpers import DIM, FINGERPRINT, T0, ItemFactory, unit
+
+from memosys.core.cube import MemCube
+from memosys.core.errors import EmbedderMismatchError, InvalidInputError
+from memosys.core.filters import parse_filter
+from memosys.stores.base import Scope
+from memosys.stores.sqlite import SQLiteStore
+from memosys.stores.sqlite.fts import fts_query, query_terms
+
+NASTY_QUERIES = [
+    'what did "Alice say',
+    "NEAR(alice bob) AND OR NOT",
+    "alice* ^bob -carol +dave",
+    "content: alice; DROP TABLE items; --",
+    "(((",
+    "'''",
+    "café?! über_alles ünïcödé",
+    "",
+    "   ",
+    "the and of",
+]
+
+
+@pytest.mark.parametrize("query", NASTY_QUERIES)
+def test_text_search_never_raises_on_user_text(
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory, query: str
+) -> None:
+    store.add_items([make_item("Alice said hello to Bob at the café")], None, None)
+    hits = store.text_search(scope1, query, None, 10)
+    assert all(h.score > 0 for h in hits)
+
+
+def test_query_terms_drop_stopwords_and_punctuation() -> None:
+    assert query_terms("What did Alice say about the move?!") == ["alice", "say", "move"]
+    assert query_terms("the and of") == ["the", "and", "of"]
+    assert fts_query(query_terms('"x" NEAR y*')) == '"x" OR "near" OR "y"'
+
+
+def test_text_search_ranks_more_matching_terms_first_with_positive_scores(
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory
+) -> None:
+    both = make_item("Alice adopted a cat named Pixel")
+    one = make_item("Bob has a cat")
+    none = make_item("Carol likes tea")
+    store.add_items([one, both, none], None, None)
+    hits = store.text_search(scope1, "Which cat did Alice adopt?", None, 10)
+    assert [h.id for h in hits] == [both.id, one.id]
+    assert hits[0].score > hits[1].score > 0
+    filtered = store.text_search(scope1, "cat", parse_filter({"id": one.id}), 10)
+    assert [h.id for h in filtered] == [one.id]
+
+
+def test_text_search_indexes_speaker_and_stems(
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory
+) -> None:
+    item = make_item("we went running", speaker="Melanie")
+    store.add_items([item], None, None)
+    assert [h.id for h in store.text_search(scope1, "melanie runs", None, 5)] == [item.id]
+
+
+def test_exact_vector_search_orders_by_cosine(
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory, rng: np.random.Generator
+) -> None:
+    items = [make_item(f"v{n}") for n in range(50)]
+    vectors = unit(rng, 50)
+    store.add_items(items, vectors, FINGERPRINT)
+    query = vectors[7] + 0.1 * vectors[3]
+    hits = store.vector_search(scope1, query, None, 5)
+    expected = np.argsort(-(vectors @ (query / np.linalg.norm(query))))[:5]
+    assert [h.id for h in hits] == [items[i].id for i in expected]
+    assert hits[0].score == pytest.approx(float(vectors[7] @ query / np.linalg.norm(query)), 1e-5)
+    with pytest.raises(InvalidInputError):
+        store.vector_search(scope1, np.ones(DIM + 1, dtype=np.float32), None, 5)
+
+
+def test_ann_path_finds_the_nearest_items(
+    open_store: Callable[..., SQLiteStore], make_item: ItemFactory, rng: np.random.Generator
+) -> None:
+    store = open_store(ann_threshold=20)
+    store.put_cube(MemCube(id="c1", name="c1", owner="u1", created_at=T0, updated_at=T0))
+    items = [make_item(f"v{n}") for n in range(300)]
+    vectors = unit(rng, 300)
+    store.add_items(items, vectors, FINGERPRINT)
+    scope = Scope("u1", ("c1",))
+    for n in (0, 123, 299):
+        assert store.vector_search(scope, vectors[n], None, 3)[0].id == items[n].id
+    store.delete_items(scope, [items[123].id])
+    assert store.vector_search(scope, vectors[123], None, 3)[0].id != items[123].id
+    extra = make_item("late")
+    extra_vector = unit(rng, 1)
+    store.add_items([extra], extra_vector, FINGERPRINT)
+    assert store.vector_search(scope, extra_vector[0], None, 1)[0].id == extra.id
+
+
+def test_filtered_vector_search_falls_back_to_exact_scoring(
+    open_store: Callable[..., SQLiteStore], make_item: ItemFactory, rng: np.random.Generator
+) -> None:
+    store = open_store(ann_threshold=50)
+    store.put_cube(MemCube(id="c1", name="c1", owner="u1", created_at=T0, updated_at=T0))
+    items = [make_item(f"v{n}", tags=["rare"] if n % 100 == 0 else []) for n in range(600)]
+    vectors = unit(rng, 600)
+    store.add_items(items, vectors, FINGERPRINT)
+    scope = Scope("u1", ("c1",))
+    rare = parse_filter({"tags": "rare"})
+    hits = store.vector_search(scope, vectors[1], rare, 10)
+    rare_ids = [items[n].id for n in range(0, 600, 100)]
+    assert sorted(h.id for h in hits) == sorted(rare_ids)
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_embedder_mismatch_names_the_fix(
+    store: SQLiteStore, make_item: ItemFactory, rng: np.random.Generator
+) -> None:
+    store.add_items([make_item("a")], unit(rng, 1), FINGERPRINT)
+    assert store.get_cube("c1").embedder_fingerprint == FINGERPRINT  # type: ignore[union-attr]
+    with pytest.raises(EmbedderMismatchError, match="memosys reembed --data DIR"):
+        store.add_items([make_item("b")], unit(rng, 1), "other-model")
+    store.add_items([make_item("c")], None, "other-model")  # no vectors: text only
+
+
+def test_replace_vectors_records_the_new_embedder(
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory, rng: np.random.Generator
+) -> None:
+    a, b = make_item("a"), make_item("b")
+    store.add_items([a, b], unit(rng, 2), FINGERPRINT)
+    assert store.vector_search(scope1, unit(rng, 1)[0], None, 5)  # cache loaded
+    new = unit(rng, 1, 8)
+    store.replace_vectors("c1", [a.id], new, "new-model/8")
+    assert store.get_cube("c1").embedder_fingerprint == "new-model/8"  # type: ignore[union-attr]
+    hits = store.vector_search(scope1, new[0], None, 5)
+    assert [h.id for h in hits] == [a.id]  # b's old-model vector was dropped
+    store.add_items([make_item("c")], unit(rng, 1, 8), "new-model/8")
+    assert store.stats()["vectors"] == 2
