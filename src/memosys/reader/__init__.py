@@ -1,0 +1,1 @@
+"""Raw-mode reader: messages and documents into memory items, without an LLM."""

@@ -6,7 +6,7 @@ re-fenced in every part), and a sentence longer than a chunk at spaces. Only a
 single token longer than a chunk (a long URL, base64) is cut. A heading
 starts a new chunk; its line is kept with the text that follows. A chunk that
 continues a section begins with the last ``overlap`` characters of the one
-before, from a word start.
+before, from a word start, unless that would break a code fence.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ class _Packer:
             self.text = f"{self.text}\n\n{block.text}" if self.text else block.text
         self.headings = block.headings
 
-    def add(self, piece: str, separator: str, headings: tuple[str, ...]) -> None:
+    def add(self, piece: str, separator: str, block: Block) -> None:
         if not self.has_content:
             candidate = f"{self.text}\n\n{piece}" if self.text else piece
             self.text = candidate if len(candidate) <= self.size else piece
@@ -152,11 +152,13 @@ class _Packer:
             self.text += separator + piece
             return
         else:
-            tail = overlap_tail(self.text, self.overlap)
+            tail = "" if block.kind == "code" else overlap_tail(self.text, self.overlap)
+            if "```" in tail or "~~~" in tail:
+                tail = ""
             self.flush()
             fits = tail and len(tail) + len(separator) + len(piece) <= self.size
             self.text = tail + separator + piece if fits else piece
-        self.headings = headings
+        self.headings = block.headings
         self.has_content = True
 
 
@@ -172,6 +174,6 @@ def chunk_blocks(blocks: Iterable[Block], size: int, overlap: int) -> list[Chunk
             packer.heading(block)
             continue
         for piece, separator in pieces(block, size, size - overlap):
-            packer.add(piece, separator, block.headings)
+            packer.add(piece, separator, block)
     packer.flush()
     return packer.chunks

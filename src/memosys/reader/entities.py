@@ -85,10 +85,20 @@ def _spans(text: str) -> list[Span]:
     return spans
 
 
+def _strippable(word: str, initial: bool, mid_sentence: set[str]) -> bool:
+    """A leading word that is not part of the name ("Hey Caroline", "The Louvre", "OK")."""
+    lowered = word.lower()
+    if lowered in ("the", "a", "an") or (word.isupper() and lowered in STOPWORDS):
+        return True
+    return initial and word not in mid_sentence and (
+        word in SENTENCE_STARTERS or lowered in STOPWORDS
+    )
+
+
 def _clean(words: list[str], initial: bool, mid_sentence: set[str]) -> str | None:
     """The entity named by one run of capitalised words, or ``None``."""
     words = [*words[:-1], _strip_possessive(words[-1])]
-    while words and (words[0].lower() in STOPWORDS or words[0] in SENTENCE_STARTERS):
+    while words and _strippable(words[0], initial, mid_sentence):
         words = words[1:]
         initial = False
     while words and words[-1] in _CONNECTORS:

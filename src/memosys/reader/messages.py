@@ -1,8 +1,10 @@
 """Raw-mode conversation reader: chat messages become MESSAGE memories, no LLM.
 
 Each window of ``settings.window_size`` messages (moving by
-``settings.window_stride``) becomes one item. A single-message item holds the
-message text and its speaker; a larger window holds ``speaker: text`` lines.
+``settings.window_stride``) becomes one item. With a window size of 1 an item
+holds the message text and its speaker; with a larger one every item holds
+``speaker: text`` lines, and its speaker and role are set only when all of
+its messages share them.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def _one_or_none(values: Sequence[str]) -> str | None:
 def _build(
     window: list[Message],
     *,
+    as_lines: bool,
     position: int,
     event_time: datetime,
     user_id: str,
@@ -59,10 +62,8 @@ def _build(
     now: datetime,
 ) -> MemoryItem:
     first = window[0]
-    if len(window) == 1:
-        content = first.content
-    else:
-        content = "\n".join(f"{m.speaker}: {m.content}" for m in window)
+    lines = (f"{m.speaker}: {m.content}" for m in window)
+    content = "\n".join(lines) if as_lines else first.content
     speaker = _one_or_none([m.speaker for m in window])
     found = analyse(content, event_time)
     return MemoryItem(
@@ -119,12 +120,14 @@ def read_messages(
     tag_list = check_tags(tags)
     size = settings.window_size
     spans = windows(len(checked), size, settings.window_stride or size)
+    session_start = parse_timestamp(session_time, "session_time")
     now = clock.now()
-    fallback = parse_timestamp(session_time, "session_time") or now
+    fallback = session_start or now
     session = session_id or new_id()
     return [
         _build(
             [checked[i] for i in span],
+            as_lines=size > 1,
             position=start_position + span.start,
             event_time=checked[span.start].timestamp or fallback,
             user_id=user_id,

@@ -1,0 +1,102 @@
+"""Keywords, entities and the enrich entry point."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from memosys.core.items import MemoryItem
+from memosys.reader.enrich import enrich, search_extra
+from memosys.reader.entities import extract_entities
+from memosys.reader.keywords import extract_keywords, fold
+
+WEDNESDAY = datetime(2023, 5, 10, 14, 0, tzinfo=UTC)
+
+
+def test_keywords_prefer_content_phrases() -> None:
+    text = ("I went to the LGBTQ support group yesterday and it was so powerful. "
+            "The support group members shared their transgender stories.")
+    assert extract_keywords(text) == [
+        "lgbtq support group", "support group members", "transgender stories", "powerful",
+        "shared",
+    ]
+
+
+def test_keywords_fold_plurals_and_drop_stopwords_and_numbers() -> None:
+    # "Dogs", "dogs" and "dog" count as one word, covered by the phrase "love dogs"
+    keywords = extract_keywords("Dogs! I love dogs, my dog and 3 cats. Thanks, it's OK.")
+    assert keywords == ["love dogs", "cats"]
+
+
+def test_keywords_are_lowercase_deterministic_and_limited() -> None:
+    text = " ".join(f"Topic{i} matters." for i in range(20))
+    first = extract_keywords(text)
+    assert first == extract_keywords(text)
+    assert len(first) == 8 and all(k == k.lower() for k in first)
+    assert extract_keywords("") == [] and extract_keywords("ok thanks!") == []
+
+
+@pytest.mark.parametrize(
+    ("word", "lemma"),
+    [("dogs", "dog"), ("stories", "story"), ("classes", "class"), ("bus", "bus"),
+     ("analysis", "analysis"), ("yes", "yes")],
+)
+def test_fold(word: str, lemma: str) -> None:
+    assert fold(word) == lemma
+
+
+@pytest.mark.parametrize(
+    ("text", "entities"),
+    [
+        ("Caroline went to New York with Melanie Smith last Friday.",
+         ["Caroline", "New York", "Melanie Smith"]),
+        ("Thanks, Mel! Walking in Central Park was great. Anyway, see you Monday.",
+         ["Mel", "Central Park"]),
+        ("The University of Michigan hosts LGBTQ events.", ["University of Michigan", "LGBTQ"]),
+        ("I met @jon_doe at Barnes & Noble, mail a.b@example.com or see "
+         "https://Example.com/Path. #Pride",
+         ["@jon_doe", "Barnes & Noble", "a.b@example.com", "https://Example.com/Path", "#Pride"]),
+        ("Caroline's mom lives in São Paulo, near caroline's aunt. CAROLINE!",
+         ["Caroline", "São Paulo"]),
+        ("Hey Caroline! I think so.", ["Caroline"]),
+        ("Painting helps me relax. Honestly it does.", []),
+        ("Melanie: I love it.\nCaroline: Me too.", ["Melanie", "Caroline"]),
+        ("In May and on Tuesday it rained.", []),
+        ("We saw The Louvre. OK, LOL.", ["Louvre"]),
+    ],
+)
+def test_entities(text: str, entities: list[str]) -> None:
+    assert extract_entities(text) == entities
+
+
+def test_sentence_initial_common_word_counts_when_seen_mid_sentence() -> None:
+    assert extract_entities("Hope is my dog. I walk Hope daily.") == ["Hope"]
+
+
+def _item(content: str, **fields: object) -> MemoryItem:
+    return MemoryItem(id="x", cube_id="c", user_id="u", owner="u", content=content,
+                      created_at=WEDNESDAY, updated_at=WEDNESDAY, **fields)  # type: ignore[arg-type]
+
+
+def test_enrich_fills_the_item_in_place() -> None:
+    item = _item("Melanie painted a sunrise at the lake last weekend.", event_time=WEDNESDAY)
+    returned = enrich(item)
+    assert returned is item
+    assert item.entities == ["Melanie"]
+    assert "sunrise" in item.keywords and "lake" in item.keywords
+    assert [(r.text, r.start) for r in item.time_refs] == [
+        ("last weekend", datetime(2023, 5, 6, tzinfo=UTC)),
+    ]
+
+
+def test_enrich_reference_time_overrides_event_time() -> None:
+    item = enrich(_item("see you tomorrow"), datetime(2020, 2, 28, tzinfo=UTC))
+    assert item.time_refs[0].start == datetime(2020, 2, 29, tzinfo=UTC)
+
+
+def test_search_extra_renders_headings_and_dates() -> None:
+    item = enrich(_item("We shipped it yesterday.", event_time=WEDNESDAY,
+                        headings=["Guide", "Install"]))
+    assert search_extra(item) == "Guide > Install | Tuesday 9 May 2023"
+    assert search_extra(_item("nothing")) == ""
