@@ -30,10 +30,16 @@ BAD_MESSAGES: list[tuple[str, Any, type[MemosysError]]] = [
     ("not a list", GOOD, InvalidInputError),
     ("missing role", [GOOD, {"content": "no role"}], InvalidInputError),
     ("content not str", [GOOD, {"role": "user", "content": 42}], InvalidInputError),
-    ("metadata not dict", [GOOD, {"role": "user", "content": "x", "metadata": [1]}],
-     InvalidInputError),
-    ("bad timestamp", [GOOD, {"role": "user", "content": "x", "timestamp": "yesterday"}],
-     InvalidInputError),
+    (
+        "metadata not dict",
+        [GOOD, {"role": "user", "content": "x", "metadata": [1]}],
+        InvalidInputError,
+    ),
+    (
+        "bad timestamp",
+        [GOOD, {"role": "user", "content": "x", "timestamp": "yesterday"}],
+        InvalidInputError,
+    ),
 ]
 
 
@@ -44,7 +50,9 @@ def small_limits_mos(tmp_path: Any, embedder: Any) -> Any:
         yield mos
 
 
-@pytest.mark.parametrize(("case", "messages", "error"), BAD_MESSAGES, ids=[c[0] for c in BAD_MESSAGES])
+@pytest.mark.parametrize(
+    ("case", "messages", "error"), BAD_MESSAGES, ids=[c[0] for c in BAD_MESSAGES]
+)
 def test_bad_messages_raise_and_write_nothing(
     small_limits_mos: MemOS, case: str, messages: Any, error: type[MemosysError]
 ) -> None:
@@ -67,8 +75,9 @@ def test_bad_messages_raise_and_write_nothing(
         ({"user_id": 7}, InvalidInputError),
     ],
 )
-def test_bad_search_arguments(small_limits_mos: MemOS, kwargs: dict[str, Any],
-                              error: type[MemosysError]) -> None:
+def test_bad_search_arguments(
+    small_limits_mos: MemOS, kwargs: dict[str, Any], error: type[MemosysError]
+) -> None:
     small_limits_mos.add([GOOD], user_id="u")
     args: dict[str, Any] = {"user_id": "u", **kwargs}
     with pytest.raises(error):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +30,35 @@ def mos(tmp_path: Path, embedder: Any, clock: FixedClock) -> Iterator[MemOS]:
 
 
 CONVERSATION = [
-    {"role": "user", "name": "Alice", "content": "I adopted a golden retriever puppy named Biscuit.",
-     "metadata": {"dia_id": "D1:1", "nested": {"a": [1, 2]}}},
-    {"role": "assistant", "content": "Congratulations! How old is Biscuit?",
-     "metadata": {"dia_id": "D1:2"}},
-    {"role": "user", "name": "Alice", "content": "She is ten weeks old and loves chewing shoes.",
-     "metadata": {"dia_id": "D1:3"}},
-    {"role": "user", "name": "Alice", "content": "My sister Carol works as a nurse in Chicago.",
-     "metadata": {"dia_id": "D1:4"}},
-    {"role": "assistant", "content": "That sounds like demanding but rewarding work.",
-     "metadata": {"dia_id": "D1:5"}},
+    {
+        "role": "user",
+        "name": "Alice",
+        "content": "I adopted a golden retriever puppy named Biscuit.",
+        "metadata": {"dia_id": "D1:1", "nested": {"a": [1, 2]}},
+    },
+    {
+        "role": "assistant",
+        "content": "Congratulations! How old is Biscuit?",
+        "metadata": {"dia_id": "D1:2"},
+    },
+    {
+        "role": "user",
+        "name": "Alice",
+        "content": "She is ten weeks old and loves chewing shoes.",
+        "metadata": {"dia_id": "D1:3"},
+    },
+    {
+        "role": "user",
+        "name": "Alice",
+        "content": "My sister Carol works as a nurse in Chicago.",
+        "metadata": {"dia_id": "D1:4"},
+    },
+    {
+        "role": "assistant",
+        "content": "That sounds like demanding but rewarding work.",
+        "metadata": {"dia_id": "D1:5"},
+    },
 ]
-
 
 
 def add_conversation(mos: MemOS, user: str = "alice", session: str = "s1") -> list[Any]:
@@ -55,13 +72,20 @@ def test_add_keeps_speaker_session_order_time_and_metadata_verbatim(mos: MemOS) 
     assert items[0].speaker == "Alice" and items[1].speaker == "assistant"
     assert {i.session_id for i in items} == {"s1"}
     assert all(i.event_time == START for i in items)
-    assert mos.get(items[0].id, user_id="alice").metadata == {"dia_id": "D1:1", "nested": {"a": [1, 2]}}
+    assert mos.get(items[0].id, user_id="alice").metadata == {
+        "dia_id": "D1:1",
+        "nested": {"a": [1, 2]},
+    }
 
 
 def test_positions_continue_across_calls_in_one_session(mos: MemOS) -> None:
     add_conversation(mos)
-    more = mos.add([{"role": "user", "content": "Biscuit learned to sit today."}],
-                   user_id="alice", session_id="s1", session_time=START)
+    more = mos.add(
+        [{"role": "user", "content": "Biscuit learned to sit today."}],
+        user_id="alice",
+        session_id="s1",
+        session_time=START,
+    )
     assert more[0].position == len(CONVERSATION)
 
 
@@ -94,14 +118,22 @@ def test_weighted_fusion_is_available(mos: MemOS) -> None:
 def test_filters_on_fields_metadata_and_time(mos: MemOS, clock: FixedClock) -> None:
     add_conversation(mos)
     later = START + timedelta(days=10)
-    mos.add([{"role": "user", "content": "Biscuit now sleeps in her own crate."}],
-            user_id="alice", session_id="s2", session_time=later, tags=["dog"])
+    mos.add(
+        [{"role": "user", "content": "Biscuit now sleeps in her own crate."}],
+        user_id="alice",
+        session_id="s2",
+        session_time=later,
+        tags=["dog"],
+    )
     only_s2 = mos.search("Biscuit", user_id="alice", filters={"session_id": "s2"})
     assert {h.item.session_id for h in only_s2} == {"s2"}
     tagged = mos.list(user_id="alice", filters={"tags": "dog"})
     assert len(tagged) == 1
-    recent = mos.search("Biscuit", user_id="alice",
-                        filters={"event_time": {"$gte": (START + timedelta(days=1)).isoformat()}})
+    recent = mos.search(
+        "Biscuit",
+        user_id="alice",
+        filters={"event_time": {"$gte": (START + timedelta(days=1)).isoformat()}},
+    )
     assert [h.item.session_id for h in recent] == ["s2"]
     by_meta = mos.list(user_id="alice", filters={"metadata.dia_id": {"$in": ["D1:2", "D1:5"]}})
     assert sorted(i.metadata["dia_id"] for i in by_meta) == ["D1:2", "D1:5"]
@@ -128,15 +160,20 @@ def test_exact_repeats_are_stored_once(mos: MemOS) -> None:
     again = add_conversation(mos)
     assert [i.id for i in again] == [i.id for i in first]
     assert mos.count(user_id="alice") == len(CONVERSATION)
-    mos.add([{"role": "assistant", "content": CONVERSATION[1]["content"]}],
-            user_id="alice", session_id="s9", session_time=START)
+    mos.add(
+        [{"role": "assistant", "content": CONVERSATION[1]["content"]}],
+        user_id="alice",
+        session_id="s9",
+        session_time=START,
+    )
     assert mos.count(user_id="alice") == len(CONVERSATION) + 1
 
 
 def test_update_reembeds_and_delete_removes(mos: MemOS) -> None:
     items = add_conversation(mos)
-    updated = mos.update(items[3].id, user_id="alice", content="My sister Carol became a pilot.",
-                         tags=["family"])
+    updated = mos.update(
+        items[3].id, user_id="alice", content="My sister Carol became a pilot.", tags=["family"]
+    )
     assert updated.id == items[3].id and updated.tags == ["family"]
     assert updated.metadata == {"dia_id": "D1:4"}
     hits = mos.search("airline pilot", user_id="alice", mode="dense", top_k=1)
@@ -158,8 +195,12 @@ def test_neighbours_mmr_recency_and_sessions(mos: MemOS) -> None:
     assert positions == list(range(positions[0], positions[0] + len(positions)))
     diverse = mos.search("Biscuit the puppy", user_id="alice", top_k=3, mmr=0.3)
     assert len({h.item.id for h in diverse}) == 3
-    mos.add([{"role": "user", "content": "Biscuit the puppy got a new collar."}],
-            user_id="alice", session_id="s2", session_time=START + timedelta(days=60))
+    mos.add(
+        [{"role": "user", "content": "Biscuit the puppy got a new collar."}],
+        user_id="alice",
+        session_id="s2",
+        session_time=START + timedelta(days=60),
+    )
     recent = mos.search("Biscuit the puppy", user_id="alice", top_k=1, recency_weight=5.0)
     assert recent[0].item.session_id == "s2" and "recency" in recent[0].explain.adjustments
     sessions = mos.search_sessions("Biscuit puppy", user_id="alice", top_k=2)
@@ -170,12 +211,14 @@ def test_neighbours_mmr_recency_and_sessions(mos: MemOS) -> None:
 def test_add_texts_with_supplied_vectors_and_documents(mos: MemOS, embedder: Any) -> None:
     texts = ["The office wifi password is on the fridge.", "Quarterly taxes are due in April."]
     vectors = embedder.embed(texts)
-    items = mos.add_texts(texts, user_id="alice", embeddings=vectors, kind="fact",
-                          metadatas=[{"n": 1}, {"n": 2}])
+    items = mos.add_texts(
+        texts, user_id="alice", embeddings=vectors, kind="fact", metadatas=[{"n": 1}, {"n": 2}]
+    )
     assert [i.metadata for i in items] == [{"n": 1}, {"n": 2}]
     assert mos.search("when do I pay taxes", user_id="alice", top_k=1)[0].item.id == items[1].id
-    chunks = mos.add_document("handbook.md", text="# Garden\n\nWater the tomatoes daily.\n",
-                              user_id="alice")
+    chunks = mos.add_document(
+        "handbook.md", text="# Garden\n\nWater the tomatoes daily.\n", user_id="alice"
+    )
     assert chunks[0].kind == "chunk" and chunks[0].headings == ["Garden"]
 
 
@@ -221,8 +264,10 @@ def test_search_records_access(mos: MemOS) -> None:
 
 
 def test_timestamps_are_aware_utc(mos: MemOS) -> None:
-    items = mos.add([{"role": "user", "content": "hello there",
-                      "timestamp": "2024-01-02T03:04:05+02:00"}], user_id="alice")
+    items = mos.add(
+        [{"role": "user", "content": "hello there", "timestamp": "2024-01-02T03:04:05+02:00"}],
+        user_id="alice",
+    )
     assert items[0].event_time == datetime(2024, 1, 2, 1, 4, 5, tzinfo=UTC)
     assert items[0].created_at.tzinfo is not None
     assert np.all([i.created_at.utcoffset().total_seconds() == 0 for i in items])  # type: ignore[union-attr]

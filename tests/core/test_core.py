@@ -28,24 +28,35 @@ def test_ids_are_uuid7_and_sort_by_time() -> None:
 
 
 def test_filter_dicts_parse_to_the_ast() -> None:
-    parsed = parse_filter({
-        "kind": "message",
-        "tags": {"$in": ["a", "b"]},
-        "event_time": {"$gte": "2024-01-01", "$lt": "2024-02-01T00:00:00+00:00"},
-        "$or": [{"metadata.dia_id": {"$exists": True}}, {"$not": {"session_id": "s1"}}],
-    })
-    assert parsed == And((
-        Eq("kind", "message"),
-        In("tags", ("a", "b")),
-        Range("event_time", gte=datetime(2024, 1, 1, tzinfo=UTC),
-              lt=datetime(2024, 2, 1, tzinfo=UTC)),
-        Or((Exists("metadata.dia_id"), Not(Eq("session_id", "s1")))),
-    ))
+    parsed = parse_filter(
+        {
+            "kind": "message",
+            "tags": {"$in": ["a", "b"]},
+            "event_time": {"$gte": "2024-01-01", "$lt": "2024-02-01T00:00:00+00:00"},
+            "$or": [{"metadata.dia_id": {"$exists": True}}, {"$not": {"session_id": "s1"}}],
+        }
+    )
+    assert parsed == And(
+        (
+            Eq("kind", "message"),
+            In("tags", ("a", "b")),
+            Range(
+                "event_time",
+                gte=datetime(2024, 1, 1, tzinfo=UTC),
+                lt=datetime(2024, 2, 1, tzinfo=UTC),
+            ),
+            Or((Exists("metadata.dia_id"), Not(Eq("session_id", "s1")))),
+        )
+    )
 
 
-@pytest.mark.parametrize("spec", [
-    {"colour": "red"}, {"metadata.": 1},
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"colour": "red"},
+        {"metadata.": 1},
+    ],
+)
 def test_unknown_filter_fields_are_refused(spec: dict[str, object]) -> None:
     with pytest.raises(UnknownFilterFieldError):
         parse_filter(spec)
@@ -57,7 +68,10 @@ def test_errors_have_status_and_wire_names() -> None:
     assert error_class("NotFoundError") is NotFoundError
     assert error_class("NoSuchError") is MemosysError
     assert NotFoundError("gone", detail={"id": "1"}).to_dict() == {
-        "error": "NotFoundError", "message": "gone", "detail": {"id": "1"}}
+        "error": "NotFoundError",
+        "message": "gone",
+        "detail": {"id": "1"},
+    }
 
 
 def test_public_names_resolve() -> None:
@@ -66,7 +80,9 @@ def test_public_names_resolve() -> None:
 
 
 def test_import_does_no_heavy_work() -> None:
-    code = ("import sys, memosys; heavy = {'numpy', 'onnxruntime', 'pydantic', 'sqlite3'} "
-            "& set(sys.modules); print(sorted(heavy))")
+    code = (
+        "import sys, memosys; heavy = {'numpy', 'onnxruntime', 'pydantic', 'sqlite3'} "
+        "& set(sys.modules); print(sorted(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

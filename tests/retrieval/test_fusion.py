@@ -26,7 +26,10 @@ def test_rrf_sums_reciprocal_ranks_and_keeps_matches() -> None:
     assert scores["d"] == pytest.approx(1 / 63)
     assert [f.id for f in fused][:2] == ["a", "c"]
     a = next(f for f in fused if f.id == "a")
-    assert [(m.retriever, m.rank, m.score) for m in a.matches] == [("bm25", 1, 9.0), ("dense", 2, 0.8)]
+    assert [(m.retriever, m.rank, m.score) for m in a.matches] == [
+        ("bm25", 1, 9.0),
+        ("dense", 2, 0.8),
+    ]
 
 
 def test_rrf_weights_scale_each_retriever() -> None:

@@ -52,8 +52,14 @@ class Cubes:
             )
         now = self._clock.now()
         return self._store.put_cube(
-            MemCube(id=new_id(), name=name, owner=owner, description=description,
-                    created_at=now, updated_at=now)
+            MemCube(
+                id=new_id(),
+                name=name,
+                owner=owner,
+                description=description,
+                created_at=now,
+                updated_at=now,
+            )
         )
 
     def find(self, user_id: str, cube: object) -> MemCube:
@@ -63,7 +69,9 @@ class Cubes:
         if found is None or found.owner != user_id:
             found = self._store.find_cube(user_id, ref)
         if found is None:
-            raise NotFoundError(f"cube {ref!r} not found for user {user_id!r}", detail={"cube": ref})
+            raise NotFoundError(
+                f"cube {ref!r} not found for user {user_id!r}", detail={"cube": ref}
+            )
         return found
 
     def for_write(self, user_id: str, cube: object | None) -> MemCube:
@@ -89,7 +97,7 @@ class Cubes:
         for cube_id in scope.cube_ids:
             cube = self._store.get_cube(cube_id)
             recorded = cube.embedder_fingerprint if cube else None
-            if recorded is not None and recorded != fingerprint:
+            if cube is not None and recorded is not None and recorded != fingerprint:
                 raise EmbedderMismatchError(
                     f"cube {cube.name!r} was embedded with {recorded}, but the configured "
                     f"embedder is {fingerprint}; run `memosys reembed --data DIR` to re-embed "

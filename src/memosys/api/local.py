@@ -11,12 +11,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
 from memosys.api.cubes import Cubes
-from memosys.reader.texts import text_items
 from memosys.api.transfer import export_items, read_import_file
 from memosys.core.clock import Clock, SystemClock
 from memosys.core.cube import MemCube
@@ -27,6 +26,7 @@ from memosys.core.results import SearchHit, SessionHit
 from memosys.models.embedders.base import Embedder
 from memosys.reader.documents import read_document
 from memosys.reader.messages import read_messages
+from memosys.reader.texts import text_items
 from memosys.retrieval.search import FusionName, Mode, Retriever, SearchOptions
 from memosys.settings import MemosysSettings
 from memosys.stores.base import OrderBy, Scope, Store, Vectors
@@ -34,6 +34,12 @@ from memosys.stores.base import OrderBy, Scope, Store, Vectors
 SETTINGS_FILE = "settings.json"
 DATABASE_FILE = "memosys.db"
 Progress = Callable[[int, int], None]
+# aliases, because the method ``MemOS.list`` shadows the builtin inside the class
+Items: TypeAlias = list[MemoryItem]
+Hits: TypeAlias = list[SearchHit]
+SessionHits: TypeAlias = list[SessionHit]
+CubeList: TypeAlias = list[MemCube]
+CubeRef: TypeAlias = str | list[str] | None
 
 
 def default_home() -> Path:
@@ -64,7 +70,11 @@ class MemOS:
     """
 
     def __init__(
-        self, store: Store, settings: MemosysSettings, embedder: Embedder, clock: Clock,
+        self,
+        store: Store,
+        settings: MemosysSettings,
+        embedder: Embedder,
+        clock: Clock,
         data_dir: Path | None = None,
     ) -> None:
         self.settings = settings
@@ -115,7 +125,9 @@ class MemOS:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.close()
@@ -141,7 +153,7 @@ class MemOS:
         """A cube of the user by name or id."""
         return self._cubes.find(self._cubes.ensure_user(user_id), name_or_id)
 
-    def list_cubes(self, *, user_id: str) -> list[MemCube]:
+    def list_cubes(self, *, user_id: str) -> CubeList:
         """The user's cubes."""
         return self._store.list_cubes(owner=self._cubes.ensure_user(user_id))
 
@@ -157,7 +169,7 @@ class MemOS:
         session_time: datetime | None = None,
         metadata: dict[str, Any] | None = None,
         tags: list[str] | None = None,
-    ) -> list[MemoryItem]:
+    ) -> Items:
         """Store conversation messages, one memory per message (or per window).
 
         A message is ``{"role", "content"}`` plus optional ``name`` (speaker),
@@ -167,13 +179,18 @@ class MemOS:
         target = self._cubes.for_write(user, cube)
         start = 0
         if session_id is not None:
-            start = self._store.count_items(
-                Scope(user, (target.id,)), Eq("session_id", session_id)
-            )
+            start = self._store.count_items(Scope(user, (target.id,)), Eq("session_id", session_id))
         items = read_messages(
-            messages, user_id=user, cube_id=target.id, session_id=session_id,
-            session_time=session_time, metadata=metadata, tags=tags, start_position=start,
-            settings=self.settings.reader, clock=self._clock,
+            messages,
+            user_id=user,
+            cube_id=target.id,
+            session_id=session_id,
+            session_time=session_time,
+            metadata=metadata,
+            tags=tags,
+            start_position=start,
+            settings=self.settings.reader,
+            clock=self._clock,
         )
         return self._write(items, None)
 
@@ -188,13 +205,20 @@ class MemOS:
         kind: str = "note",
         tags: list[str] | None = None,
         event_times: Sequence[datetime] | None = None,
-    ) -> list[MemoryItem]:
+    ) -> Items:
         """Bulk import of plain texts; pass ``embeddings`` to skip the embedder."""
         user = self._cubes.ensure_user(user_id)
         target = self._cubes.for_write(user, cube)
         items = text_items(
-            texts, user_id=user, cube_id=target.id, metadatas=metadatas, kind=kind, tags=tags,
-            event_times=event_times, settings=self.settings.reader, clock=self._clock,
+            texts,
+            user_id=user,
+            cube_id=target.id,
+            metadatas=metadatas,
+            kind=kind,
+            tags=tags,
+            event_times=event_times,
+            settings=self.settings.reader,
+            clock=self._clock,
         )
         vectors = None if embeddings is None else self._checked_vectors(embeddings, len(items))
         return self._write(items, vectors)
@@ -209,13 +233,20 @@ class MemOS:
         title: str | None = None,
         metadata: dict[str, Any] | None = None,
         tags: list[str] | None = None,
-    ) -> list[MemoryItem]:
+    ) -> Items:
         """Chunk a document (a path, or ``text`` named by ``source``) into memories."""
         user = self._cubes.ensure_user(user_id)
         target = self._cubes.for_write(user, cube)
         items = read_document(
-            source, text=text, user_id=user, cube_id=target.id, title=title, metadata=metadata,
-            tags=tags, settings=self.settings.reader, clock=self._clock,
+            source,
+            text=text,
+            user_id=user,
+            cube_id=target.id,
+            title=title,
+            metadata=metadata,
+            tags=tags,
+            settings=self.settings.reader,
+            clock=self._clock,
         )
         return self._write(items, None)
 
@@ -235,20 +266,34 @@ class MemOS:
         scope = self._cubes.scope(user, None)
         current = self._get(scope, id)
         changes: dict[str, Any] = {"updated_at": self._clock.now(), "version": current.version + 1}
-        for name, value in (("metadata", metadata), ("tags", tags), ("importance", importance),
-                            ("kind", kind)):
+        for name, value in (
+            ("metadata", metadata),
+            ("tags", tags),
+            ("importance", importance),
+            ("kind", kind),
+        ):
             if value is not None:
                 changes[name] = value
         vector = None
         if content is not None:
             (fresh,) = text_items(
-                [content], user_id=user, cube_id=current.cube_id, metadatas=None,
-                kind=str(kind or current.kind), tags=None, event_times=[current.event_time]
-                if current.event_time else None, settings=self.settings.reader, clock=self._clock,
+                [content],
+                user_id=user,
+                cube_id=current.cube_id,
+                metadatas=None,
+                kind=str(kind or current.kind),
+                tags=None,
+                event_times=[current.event_time] if current.event_time else None,
+                settings=self.settings.reader,
+                clock=self._clock,
             )
-            changes.update(content=fresh.content, content_hash=fresh.content_hash,
-                           keywords=fresh.keywords, entities=fresh.entities,
-                           time_refs=fresh.time_refs)
+            changes.update(
+                content=fresh.content,
+                content_hash=fresh.content_hash,
+                keywords=fresh.keywords,
+                entities=fresh.entities,
+                time_refs=fresh.time_refs,
+            )
         try:
             updated = MemoryItem.model_validate({**current.model_dump(), **changes})
         except ValueError as exc:
@@ -278,7 +323,7 @@ class MemOS:
         limit: int = 100,
         offset: int = 0,
         order_by: OrderBy = "created_at",
-    ) -> list[MemoryItem]:
+    ) -> Items:
         """Memories of the user (optionally one cube), filtered, in a stable order."""
         if not isinstance(limit, int) or limit < 1 or not isinstance(offset, int) or offset < 0:
             raise InvalidInputError("limit must be >= 1 and offset >= 0 (integers)")
@@ -299,7 +344,7 @@ class MemOS:
         query: str,
         *,
         user_id: str,
-        cube: str | list[str] | None = None,
+        cube: CubeRef = None,
         top_k: int = 10,
         filters: dict[str, Any] | None = None,
         mode: Mode = "hybrid",
@@ -308,7 +353,7 @@ class MemOS:
         importance_weight: float = 0.0,
         mmr: float | None = None,
         neighbours: int = 0,
-    ) -> list[SearchHit]:
+    ) -> Hits:
         """Hybrid search (BM25 + dense, fused); every hit carries an ``explain``.
 
         ``mmr`` (0..1) trades relevance for diversity; ``neighbours`` adds the
@@ -319,8 +364,13 @@ class MemOS:
         if mode != "bm25":
             self._cubes.check_embedder(scope, self._embedder.fingerprint)
         options = SearchOptions(
-            top_k=top_k, mode=mode, fusion=fusion, recency_weight=recency_weight,
-            importance_weight=importance_weight, mmr=mmr, neighbours=neighbours,
+            top_k=top_k,
+            mode=mode,
+            fusion=fusion,
+            recency_weight=recency_weight,
+            importance_weight=importance_weight,
+            mmr=mmr,
+            neighbours=neighbours,
         )
         hits = self._retriever.search(scope, query, parse_filter(filters), options)
         self._store.record_access([h.item.id for h in hits], self._clock.now())
@@ -331,11 +381,11 @@ class MemOS:
         query: str,
         *,
         user_id: str,
-        cube: str | list[str] | None = None,
+        cube: CubeRef = None,
         top_k: int = 10,
         filters: dict[str, Any] | None = None,
         mode: Mode = "hybrid",
-    ) -> list[SessionHit]:
+    ) -> SessionHits:
         """Sessions ranked by the message hits they contain."""
         scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
         if mode != "bm25":
@@ -350,14 +400,21 @@ class MemOS:
         return export_items(self._store, scope, Path(path))
 
     def import_items(
-        self, path: str | Path, *, user_id: str, cube: str | None = None,
+        self,
+        path: str | Path,
+        *,
+        user_id: str,
+        cube: str | None = None,
         progress: Progress | None = None,
     ) -> int:
         """Import JSON Lines written by :meth:`export_items` (or ``{"content": ...}`` lines)."""
         user = self._cubes.ensure_user(user_id)
         target = self._cubes.for_write(user, cube)
         batches = read_import_file(
-            Path(path), user_id=user, cube_id=target.id, settings=self.settings.reader,
+            Path(path),
+            user_id=user,
+            cube_id=target.id,
+            settings=self.settings.reader,
             clock=self._clock,
         )
         done = 0
@@ -368,8 +425,12 @@ class MemOS:
         return done
 
     def reembed(
-        self, *, user_id: str | None = None, cube: str | None = None,
-        progress: Progress | None = None, batch_size: int = 512,
+        self,
+        *,
+        user_id: str | None = None,
+        cube: str | None = None,
+        progress: Progress | None = None,
+        batch_size: int = 512,
     ) -> int:
         """Recompute every vector with the configured embedder; returns how many."""
         if user_id is None:
@@ -400,7 +461,7 @@ class MemOS:
 
     # -- helpers ---------------------------------------------------------------
 
-    def _write(self, items: list[MemoryItem], vectors: Vectors | None) -> list[MemoryItem]:
+    def _write(self, items: Items, vectors: Vectors | None) -> Items:
         if vectors is None:
             vectors = self._embedder.embed([item.search_text() for item in items])
         result = self._store.add_items(items, vectors, self._embedder.fingerprint)
@@ -434,4 +495,5 @@ class MemOS:
         norms = np.linalg.norm(array, axis=1, keepdims=True)
         if (norms == 0).any():
             raise InvalidInputError("embeddings contain an all-zero vector")
-        return array / norms
+        unit: Vectors = array / norms
+        return unit

@@ -55,7 +55,12 @@ def _parse_lines(path: Path) -> list[dict[str, Any]]:
 
 
 def read_import_file(
-    path: Path, *, user_id: str, cube_id: str, settings: ReaderSettings, clock: Clock,
+    path: Path,
+    *,
+    user_id: str,
+    cube_id: str,
+    settings: ReaderSettings,
+    clock: Clock,
     batch: int = 500,
 ) -> Iterator[tuple[list[MemoryItem], int]]:
     """Items to import, in batches, with the total; the whole file is validated first.
@@ -72,16 +77,28 @@ def read_import_file(
                 exported = MemoryItem.model_validate(record)
             except ValidationError as exc:
                 raise InvalidInputError(f"{path}: record {number} is not a memory: {exc}") from None
-            prepared.append(MemoryItem.model_validate({
-                **exported.model_dump(), "id": new_id(), "cube_id": cube_id,
-                "user_id": user_id, "owner": user_id,
-            }))
+            prepared.append(
+                MemoryItem.model_validate(
+                    {
+                        **exported.model_dump(),
+                        "id": new_id(),
+                        "cube_id": cube_id,
+                        "user_id": user_id,
+                        "owner": user_id,
+                    }
+                )
+            )
         else:
             (fresh,) = text_items(
-                [record["content"]], user_id=user_id, cube_id=cube_id,
-                metadatas=[record.get("metadata")], kind=record.get("kind", "note"),
-                tags=record.get("tags"), event_times=[record.get("event_time")],
-                settings=settings, clock=clock,
+                [record["content"]],
+                user_id=user_id,
+                cube_id=cube_id,
+                metadatas=[record.get("metadata") or {}],
+                kind=record.get("kind", "note"),
+                tags=record.get("tags"),
+                event_times=[record.get("event_time")],
+                settings=settings,
+                clock=clock,
             )
             prepared.append(fresh)
     for start in range(0, len(prepared), batch):

@@ -149,7 +149,9 @@ def _value(name: str, value: Any) -> Scalar:
         )
     if kind is FieldType.TIME and value is not None:
         return _as_time(name, value)
-    if kind is FieldType.NUMBER and (isinstance(value, bool) or not isinstance(value, (int, float))):
+    if kind is FieldType.NUMBER and (
+        isinstance(value, bool) or not isinstance(value, (int, float))
+    ):
         raise InvalidInputError(
             f"filter value for {name!r} must be a number, got {value!r}", detail={"field": name}
         )
@@ -158,7 +160,7 @@ def _value(name: str, value: Any) -> Scalar:
             f"filter value for {name!r} has unsupported type {type(value).__name__}",
             detail={"field": name},
         )
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def _as_time(name: str, value: Any) -> datetime:

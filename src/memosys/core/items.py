@@ -176,8 +176,13 @@ class MemoryItem(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator(
-        "created_at", "updated_at", "event_time", "valid_from", "valid_to",
-        "expires_at", "last_accessed_at",
+        "created_at",
+        "updated_at",
+        "event_time",
+        "valid_from",
+        "valid_to",
+        "expires_at",
+        "last_accessed_at",
     )
     @classmethod
     def _aware_utc(cls, value: datetime | None) -> datetime | None:

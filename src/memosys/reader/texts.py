@@ -17,7 +17,7 @@ from memosys.settings import ReaderSettings
 
 def _kind(value: object) -> MemoryKind:
     try:
-        return MemoryKind(value)
+        return MemoryKind(str(value))
     except ValueError:
         kinds = ", ".join(k.value for k in MemoryKind)
         raise InvalidInputError(f"kind must be one of {kinds}, got {value!r}") from None
@@ -55,10 +55,14 @@ def text_items(
         )
     memory_kind = _kind(kind)
     tag_list = check_tags(tags)
-    metas = [check_metadata(m, f"metadatas[{i}]")
-             for i, m in enumerate(_aligned("metadatas", metadatas, len(texts)))]
-    times = [parse_timestamp(t, f"event_times[{i}]")
-             for i, t in enumerate(_aligned("event_times", event_times, len(texts)))]
+    metas = [
+        check_metadata(m, f"metadatas[{i}]")
+        for i, m in enumerate(_aligned("metadatas", metadatas, len(texts)))
+    ]
+    times = [
+        parse_timestamp(t, f"event_times[{i}]")
+        for i, t in enumerate(_aligned("event_times", event_times, len(texts)))
+    ]
     contents = []
     for i, raw in enumerate(texts):
         if not isinstance(raw, (str, bytes)):
@@ -76,10 +80,19 @@ def text_items(
     items = []
     for text, meta, when in zip(contents, metas, times, strict=True):
         item = MemoryItem(
-            id=new_id(), cube_id=cube_id, user_id=user_id, kind=memory_kind, content=text,
+            id=new_id(),
+            cube_id=cube_id,
+            user_id=user_id,
+            kind=memory_kind,
+            content=text,
             content_hash=content_hash(memory_kind.value, text),
-            created_at=now, updated_at=now, event_time=when or now,
-            source_type=SourceType.API, tags=tag_list, owner=user_id, metadata=meta,
+            created_at=now,
+            updated_at=now,
+            event_time=when or now,
+            source_type=SourceType.API,
+            tags=tag_list,
+            owner=user_id,
+            metadata=meta,
         )
         items.append(enrich(item))
     return items

@@ -23,7 +23,7 @@ from memosys.core.results import Explain, SearchHit, SessionHit
 from memosys.models.embedders.base import Embedder
 from memosys.retrieval.fusion import Fused, rrf, weighted
 from memosys.settings import RetrievalSettings
-from memosys.stores.base import ScoredId, Scope, Store
+from memosys.stores.base import Scope, ScoredId, Store
 
 Mode = Literal["hybrid", "bm25", "dense"]
 FusionName = Literal["rrf", "weighted"]
@@ -158,7 +158,9 @@ class Retriever:
         top = pool[0].score if pool else 1.0
         now = self._clock.now()
         terms = {t.lower() for t in _WORD.findall(query)}
-        method = (options.fusion or self._settings.fusion) if options.mode == "hybrid" else options.mode
+        method = (
+            (options.fusion or self._settings.fusion) if options.mode == "hybrid" else options.mode
+        )
         hits = []
         for entry in pool:
             item = items.get(entry.id)
@@ -175,7 +177,9 @@ class Retriever:
                         fusion=str(method),
                         fused_score=entry.score,
                         adjustments=adjustments,
-                        matched_terms=sorted(terms & {w.lower() for w in _WORD.findall(item.content)}),
+                        matched_terms=sorted(
+                            terms & {w.lower() for w in _WORD.findall(item.content)}
+                        ),
                     ),
                 )
             )
@@ -191,6 +195,7 @@ class Retriever:
         chosen: list[int] = []
         remaining = list(range(len(hits)))
         while remaining and len(chosen) < top_k:
+
             def gain(i: int) -> float:
                 redundancy = max((float(similarity[i, j]) for j in chosen), default=0.0)
                 return balance * hits[i].score - (1 - balance) * redundancy
@@ -212,7 +217,9 @@ class Retriever:
                     continue
                 seen.add(item.id)
                 expanded.append(
-                    SearchHit(item=item, score=hit.score, explain=Explain(expanded_from=hit.item.id))
+                    SearchHit(
+                        item=item, score=hit.score, explain=Explain(expanded_from=hit.item.id)
+                    )
                 )
         return expanded
 
@@ -234,5 +241,7 @@ def _adjustments(item: MemoryItem, now: datetime, options: SearchOptions) -> dic
             -math.log(2) * age_days / RECENCY_HALF_LIFE_DAYS
         )
     if options.importance_weight:
-        adjustments["importance"] = options.importance_weight * float(np.clip(item.importance, 0, 1))
+        adjustments["importance"] = options.importance_weight * float(
+            np.clip(item.importance, 0, 1)
+        )
     return adjustments

@@ -61,6 +61,7 @@ class Store(Protocol):
     def put_cube(self, cube: MemCube) -> MemCube:
         """Insert or update a cube (matched by id)."""
         ...
+
     def get_cube(self, cube_id: str) -> MemCube | None: ...
     def find_cube(self, owner: str, name: str) -> MemCube | None: ...
     def list_cubes(self, owner: str | None = None) -> list[MemCube]: ...
@@ -77,15 +78,19 @@ class Store(Protocol):
         recorded fingerprint differs from ``embedder_fingerprint``.
         """
         ...
+
     def get_items(self, scope: Scope, ids: Sequence[str]) -> list[MemoryItem]:
         """The items with these ids inside the scope, in the order asked; others are skipped."""
         ...
+
     def update_item(self, scope: Scope, item: MemoryItem, vector: Vectors | None) -> MemoryItem:
         """Replace an item (same id) and, when given, its vector, in one transaction."""
         ...
+
     def delete_items(self, scope: Scope, ids: Sequence[str]) -> int:
         """Delete items with their index rows and vectors; returns how many went."""
         ...
+
     def list_items(
         self,
         scope: Scope,
@@ -95,7 +100,9 @@ class Store(Protocol):
         order_by: OrderBy = "created_at",
     ) -> list[MemoryItem]: ...
     def count_items(self, scope: Scope, filters: Filter | None = None) -> int: ...
-    def neighbours(self, scope: Scope, item: MemoryItem, before: int, after: int) -> list[MemoryItem]:
+    def neighbours(
+        self, scope: Scope, item: MemoryItem, before: int, after: int
+    ) -> list[MemoryItem]:
         """Items of the same session just before and after ``item`` by position."""
         ...
 
@@ -105,11 +112,13 @@ class Store(Protocol):
     ) -> list[ScoredId]:
         """BM25 full-text search; scores are positive, higher is better."""
         ...
+
     def vector_search(
         self, scope: Scope, vector: Vectors, filters: Filter | None, limit: int
     ) -> list[ScoredId]:
         """Nearest items by cosine similarity to a unit ``vector``."""
         ...
+
     def record_access(self, ids: Sequence[str], at: datetime) -> None: ...
 
     # vectors and the embedding cache
@@ -118,7 +127,10 @@ class Store(Protocol):
     ) -> None:
         """Overwrite vectors of a cube and record its new embedder (``reembed``)."""
         ...
-    def cached_embeddings(self, fingerprint: str, text_hashes: Sequence[str]) -> dict[str, Vectors]: ...
+
+    def cached_embeddings(
+        self, fingerprint: str, text_hashes: Sequence[str]
+    ) -> dict[str, Vectors]: ...
     def cache_embeddings(self, fingerprint: str, entries: dict[str, Vectors]) -> None: ...
 
     def stats(self) -> dict[str, int]: ...
