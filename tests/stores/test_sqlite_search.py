@@ -13,7 +13,7 @@ from memosys.core.errors import EmbedderMismatchError, InvalidInputError
 from memosys.core.filters import parse_filter
 from memosys.stores.base import Scope
 from memosys.stores.sqlite import SQLiteStore
-from memosys.stores.sqlite.fts import fts_query, query_terms
+from memosys.stores.sqlite.fts import choose_terms, fts_query, query_terms
 
 NASTY_QUERIES = [
     'what did "Alice say',
@@ -140,3 +140,20 @@ def test_replace_vectors_records_the_new_embedder(
     assert [h.id for h in hits] == [a.id]  # b's old-model vector was dropped
     store.add_items([make_item("c")], unit(rng, 1, 8), "new-model/8")
     assert store.stats()["vectors"] == 2
+
+
+def test_choose_terms_keeps_rare_terms_within_the_posting_budget() -> None:
+    terms = ["common", "rare", "absent", "medium"]
+    assert choose_terms(terms, [900, 3, 0, 60], budget=100) == ["rare", "medium"]
+    assert choose_terms(terms, [900, 0, 0, 950], budget=100) == ["common"]
+    assert choose_terms(terms, [0, 0, 0, 0], budget=100) == []
+
+
+def test_text_search_finds_scoped_matches_buried_under_other_cubes(
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory
+) -> None:
+    mine = [make_item(f"apple pie number {n}") for n in range(2)]
+    theirs = [make_item(f"apple tart {n}", cube_id="c2", user_id="u2") for n in range(80)]
+    store.add_items(mine + theirs, None, None)
+    hits = store.text_search(scope1, "apple", None, 5)
+    assert sorted(h.id for h in hits) == sorted(i.id for i in mine)

@@ -1,4 +1,4 @@
-"""Free text to a safe FTS5 query.
+"""Free text to a safe, bounded FTS5 query.
 
 Every token is quoted, so user text can never be read as FTS5 syntax (``AND``,
 ``NEAR``, ``*``, ``:`` or unbalanced quotes). Punctuation goes (it separates
@@ -6,13 +6,23 @@ tokens, as in the ``unicode61`` tokenizer), English stopwords go unless
 nothing else is left, and the terms are joined with ``OR``: BM25 then ranks
 documents that match more, and rarer, terms first. An AND of every word is
 too strict for recall on natural-language questions.
+
+An OR of common words matches most of a large database, and FTS5 computes
+BM25 for every match (about 2 microseconds per document and term), so terms
+are also chosen by document frequency (:func:`choose_terms`): rarest first,
+until their documents add up to a posting budget. A dropped common term has
+a BM25 weight near zero, so rankings barely move (``benchmarks/store_bench.py``
+measures the overlap with the unpruned query).
 """
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 
 MAX_TERMS = 32
+POSTING_BUDGET = 3_000
 
 # Letters and digits, as unicode61 sees tokens (underscore separates).
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -46,3 +56,70 @@ def query_terms(text: str) -> list[str]:
 def fts_query(terms: list[str]) -> str:
     """An FTS5 MATCH expression that ORs the quoted terms (empty when there are none)."""
     return " OR ".join(f'"{term}"' for term in terms)
+
+
+def choose_terms(terms: list[str], doc_freqs: list[int], budget: int | None = None) -> list[str]:
+    """Terms that occur, rarest first, while their document counts fit the budget.
+
+    The budget defaults to :data:`POSTING_BUDGET`. The rarest term is always
+    kept; terms no document contains are dropped.
+    """
+    budget = POSTING_BUDGET if budget is None else budget
+    ranked = sorted((df, n) for n, df in enumerate(doc_freqs) if df > 0)
+    chosen: list[int] = []
+    total = 0
+    for df, n in ranked:
+        if chosen and total + df > budget:
+            break
+        chosen.append(n)
+        total += df
+    return [terms[n] for n in sorted(chosen)]
+
+
+class Vocabulary:
+    """Document frequencies of query terms, stemmed exactly as the index stems them.
+
+    Each term is run through a scratch FTS5 table with the same tokenizer
+    (in the connection's ``temp`` schema, so nothing is written to the
+    database) and looked up in an ``fts5vocab`` view of ``items_fts``.
+    """
+
+    def __init__(self) -> None:
+        self._ready = False
+
+    def doc_freqs(self, conn: sqlite3.Connection, terms: list[str]) -> list[int]:
+        """How many items contain each term (0 for an unknown one)."""
+        self._prepare(conn)
+        conn.executemany(
+            "INSERT INTO temp.memosys_query_terms (rowid, text) VALUES (?, ?)",
+            list(enumerate(terms)),
+        )
+        try:
+            stems = dict(conn.execute("SELECT doc, term FROM temp.memosys_query_stems").fetchall())
+        finally:
+            conn.execute("DELETE FROM temp.memosys_query_terms")
+        counts = dict(
+            conn.execute(
+                "SELECT term, doc FROM temp.memosys_items_vocab "
+                "WHERE term IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(set(stems.values()))),),
+            ).fetchall()
+        )
+        return [int(counts.get(stems.get(n), 0)) for n in range(len(terms))]
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        if self._ready:
+            return
+        conn.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memosys_query_terms "
+            "USING fts5 (text, tokenize = 'porter unicode61')"
+        )
+        conn.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memosys_query_stems "
+            "USING fts5vocab (temp, memosys_query_terms, 'instance')"
+        )
+        conn.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memosys_items_vocab "
+            "USING fts5vocab (main, items_fts, 'row')"
+        )
+        self._ready = True

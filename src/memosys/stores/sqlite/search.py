@@ -11,32 +11,61 @@ import numpy as np
 from memosys.core.filters import Filter
 from memosys.stores.base import Scope, ScoredId, Vectors
 from memosys.stores.sqlite.codec import unit_vectors
-from memosys.stores.sqlite.fts import fts_query, query_terms
+from memosys.stores.sqlite.fts import Vocabulary, choose_terms, fts_query, query_terms
 from memosys.stores.sqlite.scope import visible
 from memosys.stores.sqlite.vector_cache import VectorCache
 from memosys.stores.sqlite.vector_index import CubeVectors, RowIds
 
+CANDIDATE_CAP = 5_000
+
 
 def text_search(
     conn: sqlite3.Connection,
+    vocabulary: Vocabulary,
     scope: Scope,
     query: str,
     filters: Filter | None,
     limit: int,
     now: datetime,
 ) -> list[ScoredId]:
-    """BM25 over ``search_text``; scores are ``-bm25`` (positive, higher is better)."""
-    match = fts_query(query_terms(query))
-    if not match or limit <= 0 or not scope.cube_ids:
+    """BM25 over ``search_text``; scores are ``-bm25`` (positive, higher is better).
+
+    BM25 is computed for at most :data:`CANDIDATE_CAP` matching documents (the
+    newest); the best of them are checked against scope, expiry and filters.
+    If too few pass and more matches exist, the query runs again with the
+    checks inside the SQL, over every match.
+    """
+    terms = query_terms(query)
+    if not terms or limit <= 0 or not scope.cube_ids:
         return []
-    where, params = visible(scope, now, filters)
+    match = fts_query(choose_terms(terms, vocabulary.doc_freqs(conn, terms)))
+    if not match:
+        return []
     rows = conn.execute(
+        "SELECT rowid, -bm25(items_fts) FROM items_fts WHERE items_fts MATCH ? "
+        "ORDER BY rowid DESC LIMIT ?",
+        (match, CANDIDATE_CAP),
+    ).fetchall()
+    pool = _pool(limit, filters)
+    rows.sort(key=lambda row: -row[1])
+    rowids = np.array([r for r, _ in rows[:pool]], dtype=np.int64)
+    scores = np.array([s for _, s in rows[:pool]], dtype=np.float64)
+    hits = _checked(conn, scope, filters, now, rowids, scores, limit)
+    if len(hits) >= limit or (len(rows) <= pool and len(rows) < CANDIDATE_CAP):
+        return hits
+    where, params = visible(scope, now, filters)
+    found = conn.execute(
         "SELECT i.id, -bm25(items_fts) AS score FROM items_fts "
         "JOIN items i ON i.rowid = items_fts.rowid "
         f"WHERE items_fts MATCH ? AND {where} ORDER BY score DESC, i.rowid LIMIT ?",
         (match, *params, limit),
     ).fetchall()
-    return [ScoredId(str(item_id), float(score)) for item_id, score in rows]
+    return [ScoredId(str(item_id), float(score)) for item_id, score in found]
+
+
+def _pool(limit: int, filters: Filter | None) -> int:
+    """How many index candidates to check in SQL: more when a filter may reject many."""
+    return limit * 4 + 16 if filters is None else limit * 10 + 100
 
 
 def vector_search(
@@ -60,7 +89,7 @@ def vector_search(
     if not indexes:
         return []
     query = unit_vectors(vector, 1, indexes[0].dim)[0]
-    pool = limit * 4 + 16 if filters is None else limit * 10 + 100
+    pool = _pool(limit, filters)
     rowids, scores = _merge([ix.search(query, pool) for ix in indexes], pool)
     hits = _checked(conn, scope, filters, now, rowids, scores, limit)
     exhausted = all(ix.count <= pool and not ix.approximate for ix in indexes)

@@ -25,6 +25,7 @@ from memosys.stores.base import AddResult, OrderBy, Scope, ScoredId, Vectors
 from memosys.stores.sqlite import search, writes
 from memosys.stores.sqlite.codec import blob_vector, load_item, micros, vector_blob
 from memosys.stores.sqlite.connection import Database
+from memosys.stores.sqlite.fts import Vocabulary
 from memosys.stores.sqlite.scope import visible
 from memosys.stores.sqlite.vector_cache import VectorCache
 
@@ -44,6 +45,7 @@ class SQLiteStore:
         self.clock = clock
         self._db = Database(path, settings.lock_timeout_s)
         self._vectors = VectorCache(settings.ann_threshold)
+        self._vocabulary = Vocabulary()
 
     # users and cubes
 
@@ -187,7 +189,9 @@ class SQLiteStore:
     ) -> list[ScoredId]:
         """BM25 full-text search; scores are positive, higher is better."""
         with self._db.read() as conn:
-            return search.text_search(conn, scope, query, filters, limit, self.clock.now())
+            return search.text_search(
+                conn, self._vocabulary, scope, query, filters, limit, self.clock.now()
+            )
 
     def vector_search(
         self, scope: Scope, vector: Vectors, filters: Filter | None, limit: int

@@ -1,0 +1,197 @@
+"""SQLite store benchmark: ingest throughput, search latency, cold open.
+
+Builds a database of synthetic memories (Zipf-distributed pseudo-words, 12-40
+words each, sessions of 20 messages) with clustered 384-d unit vectors, then
+measures:
+
+* ``add_items`` throughput with vectors supplied (batches of ``--batch``);
+* ``text_search`` and ``vector_search`` latency (limit 100, as retrieval asks),
+  each and together, p50/p95 over ``--queries`` queries;
+* opening the existing database in a fresh process and running the first
+  text + vector search;
+* optionally a second, larger size where vector search takes the ANN path.
+
+Usage::
+
+    .venv/bin/python benchmarks/store_bench.py --sizes 100000 1000000 \
+        --out benchmarks/results/store_bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from vector_index import clustered
+
+from memosys.core.clock import SystemClock
+from memosys.core.cube import MemCube
+from memosys.core.filters import parse_filter
+from memosys.core.items import MemoryItem, MemoryKind, SourceType, content_hash
+from memosys.settings import StoreSettings
+from memosys.stores.base import Scope
+from memosys.stores.sqlite import SQLiteStore
+
+DIM = 384
+LIMIT = 100
+FINGERPRINT = "bench/clustered-384"
+SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "shi", "po", "an", "el", "or", "ve", "di", "su"]
+
+
+def vocabulary(rng: np.random.Generator, size: int = 30_000) -> list[str]:
+    words: set[str] = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(SYLLABLES, size=int(rng.integers(2, 5)))))
+    return sorted(words)
+
+
+def sentences(rng: np.random.Generator, vocab: list[str], n: int, lo: int, hi: int) -> list[str]:
+    ranks = np.minimum(rng.zipf(1.15, size=n * hi), len(vocab)) - 1
+    out, cursor = [], 0
+    for length in rng.integers(lo, hi + 1, size=n):
+        out.append(" ".join(vocab[r] for r in ranks[cursor : cursor + length]))
+        cursor += length
+    return out
+
+
+def make_items(texts: list[str], start: int, now: datetime) -> list[MemoryItem]:
+    return [
+        MemoryItem(
+            id=f"item-{start + k:08d}", cube_id="bench", user_id="u1", owner="u1",
+            kind=MemoryKind.MESSAGE, source_type=SourceType.CONVERSATION, content=text,
+            content_hash=content_hash(text, str(start + k)), created_at=now, updated_at=now,
+            event_time=now, session_id=f"s{(start + k) // 20}", position=(start + k) % 20,
+            speaker="alice" if k % 2 else "bob", metadata={"n": start + k},
+        )
+        for k, text in enumerate(texts)
+    ]
+
+
+def percentiles(times: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(float(np.percentile(times, 50)) * 1000, 3),
+        "p95_ms": round(float(np.percentile(times, 95)) * 1000, 3),
+    }
+
+
+def build(path: Path, n: int, batch: int, rng: np.random.Generator) -> dict[str, Any]:
+    vocab = vocabulary(np.random.default_rng(1))
+    centres = rng.standard_normal((max(64, n // 500), DIM), dtype=np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    store = SQLiteStore(path, StoreSettings(), SystemClock())
+    now = datetime.now(UTC)
+    store.put_cube(MemCube(id="bench", name="bench", owner="u1", created_at=now, updated_at=now))
+    spent = 0.0
+    for start in range(0, n, batch):
+        m = min(batch, n - start)
+        items = make_items(sentences(rng, vocab, m, 12, 40), start, now)
+        vectors = clustered(m, centres, rng)
+        t = time.perf_counter()
+        store.add_items(items, vectors, FINGERPRINT)
+        spent += time.perf_counter() - t
+    store.close()
+    np.save(path.with_suffix(".centres.npy"), centres)
+    return {"items": n, "batch": batch, "seconds": round(spent, 2),
+            "items_per_s": round(n / spent), "db_bytes": path.stat().st_size}
+
+
+def search_latency(path: Path, n_queries: int, ann_threshold: int,
+                   rng: np.random.Generator) -> dict[str, Any]:
+    vocab = vocabulary(np.random.default_rng(1))
+    centres = np.load(path.with_suffix(".centres.npy"))
+    store = SQLiteStore(path, StoreSettings(ann_threshold=ann_threshold), SystemClock())
+    scope = Scope("u1", ("bench",))
+    queries = ["what did they say about " + q for q in sentences(rng, vocab, n_queries, 3, 6)]
+    vectors = clustered(n_queries, centres, rng)
+    t = time.perf_counter()
+    store.vector_search(scope, vectors[0], None, LIMIT)
+    first_vector_s = time.perf_counter() - t
+    text_t, vec_t, both_t, filtered_t = [], [], [], []
+    for q, v in zip(queries, vectors, strict=True):
+        t0 = time.perf_counter()
+        store.text_search(scope, q, None, LIMIT)
+        t1 = time.perf_counter()
+        store.vector_search(scope, v, None, LIMIT)
+        t2 = time.perf_counter()
+        text_t.append(t1 - t0)
+        vec_t.append(t2 - t1)
+        both_t.append(t2 - t0)
+    session_filter = parse_filter({"speaker": "alice", "position": {"$lt": 5}})
+    for v in vectors[:50]:
+        t0 = time.perf_counter()
+        store.vector_search(scope, v, session_filter, LIMIT)
+        filtered_t.append(time.perf_counter() - t0)
+    store.close()
+    return {
+        "first_vector_search_s": round(first_vector_s, 3),
+        "text_search": percentiles(text_t), "vector_search": percentiles(vec_t),
+        "text_plus_vector": percentiles(both_t),
+        "vector_search_filtered_10pct": percentiles(filtered_t),
+    }
+
+
+def cold_open(path: Path) -> dict[str, float]:
+    """Open the database in a fresh process and run the first text + vector search."""
+    script = (
+        "import sys, time, numpy as np\n"
+        "from memosys.core.clock import SystemClock\n"
+        "from memosys.settings import StoreSettings\n"
+        "from memosys.stores.base import Scope\n"
+        "from memosys.stores.sqlite import SQLiteStore\n"
+        "t = time.perf_counter()\n"
+        "s = SQLiteStore(sys.argv[1], StoreSettings(), SystemClock())\n"
+        "scope = Scope('u1', ('bench',))\n"
+        "s.text_search(scope, 'what did they say about kalo mine', None, 100)\n"
+        "v = np.random.default_rng(0).standard_normal(384).astype(np.float32)\n"
+        "s.vector_search(scope, v / np.linalg.norm(v), None, 100)\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(path)], check=True,
+                         capture_output=True, text=True)
+    return {"open_and_first_search_s": round(float(out.stdout.strip()), 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--dir", default="/tmp/memosys-store-bench")
+    parser.add_argument("--out", default="benchmarks/results/store_bench.json")
+    args = parser.parse_args()
+    workdir = Path(args.dir)
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    results = []
+    for n in args.sizes:
+        path = workdir / f"store-{n}.db"
+        rng = np.random.default_rng(n)
+        row: dict[str, Any] = {"n": n, "add": build(path, n, args.batch, rng)}
+        print(json.dumps(row), flush=True)
+        row["cold_open"] = cold_open(path)
+        print(json.dumps(row["cold_open"]), flush=True)
+        row["search"] = search_latency(path, args.queries, StoreSettings().ann_threshold, rng)
+        print(json.dumps(row["search"]), flush=True)
+        results.append(row)
+    report = {
+        "command": " ".join([".venv/bin/python", *sys.argv]),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "limit": LIMIT, "dim": DIM, "ann_threshold": StoreSettings().ann_threshold,
+        "results": results,
+    }
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
