@@ -248,3 +248,30 @@ def test_document_size_and_emptiness(tmp_path: Path) -> None:
         read("empty.html", text="<html><script>x</script></html>")
     with pytest.raises(EncodingError):
         read("bad.md", text=b"\xff\xfe")
+
+
+MIXED = "\n\n".join(
+    [
+        "# Manual",
+        " ".join(f"Intro sentence {i} explains part{i} of the system." for i in range(30)),
+        "## Steps",
+        "\n".join(f"- step {i}: do thing{i} carefully and check result{i}" for i in range(25)),
+        "```python\n" + "\n".join(f"value_{i} = compute({i}, 'x')" for i in range(30)) + "\n```",
+        "| col a | col b |\n|---|---|\n" + "\n".join(f"| a{i} | b{i} |" for i in range(20)),
+        "### Deep",
+        "word " * 300,
+    ]
+)
+
+
+@pytest.mark.parametrize("size", [100, 180, 333, 1000])
+@pytest.mark.parametrize("overlap", [0, 40, 150])
+def test_every_chunk_fits_and_no_word_is_lost(size: int, overlap: int) -> None:
+    items = read("m.md", text=MIXED,
+                 settings=ReaderSettings(chunk_chars=size, chunk_overlap=overlap))
+    assert all(len(i.content) <= size for i in items)
+    source_words = _words(MIXED)
+    chunk_words = set().union(*(_words(i.content) for i in items))
+    assert chunk_words <= source_words, "a word was cut or invented"
+    assert source_words <= chunk_words, "a word was lost"
+    assert items[-1].headings == ["Manual", "Steps", "Deep"]

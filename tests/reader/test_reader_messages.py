@@ -134,3 +134,12 @@ def test_messages_are_enriched_against_their_event_time(read: Any) -> None:
         "yesterday", datetime(2023, 5, 7, tzinfo=UTC), datetime(2023, 5, 8, tzinfo=UTC),
     )
     assert "support group" in item.keywords
+
+
+def test_names_from_the_whole_batch_are_entities(read: Any) -> None:
+    items = read([
+        {"role": "user", "name": "Caroline", "content": "Melanie went hiking. Books are fun."},
+        {"role": "user", "name": "Melanie", "content": "Caroline, I saw Oscar there!"},
+        {"role": "user", "name": "Caroline", "content": "Oscar is sweet."},
+    ])
+    assert [i.entities for i in items] == [["Melanie"], ["Caroline", "Oscar"], ["Oscar"]]

@@ -146,11 +146,9 @@ class _Packer:
 
     def add(self, piece: str, separator: str, block: Block) -> None:
         if not self.has_content:
-            candidate = f"{self.text}\n\n{piece}" if self.text else piece
-            self.text = candidate if len(candidate) <= self.size else piece
+            self._start(piece, block)
         elif len(self.text) + len(separator) + len(piece) <= self.size:
             self.text += separator + piece
-            return
         else:
             tail = "" if block.kind == "code" else overlap_tail(self.text, self.overlap)
             if "```" in tail or "~~~" in tail:
@@ -158,8 +156,23 @@ class _Packer:
             self.flush()
             fits = tail and len(tail) + len(separator) + len(piece) <= self.size
             self.text = tail + separator + piece if fits else piece
-        self.headings = block.headings
-        self.has_content = True
+            self.headings, self.has_content = block.headings, True
+
+    def _start(self, piece: str, block: Block) -> None:
+        """First content of a section, after any pending heading lines."""
+        prefix = f"{self.text}\n\n" if self.text else ""
+        self.headings, self.has_content = block.headings, True
+        if len(prefix) + len(piece) <= self.size:
+            self.text = prefix + piece
+            return
+        # Keep the heading lines and move the words that do not fit on to the next chunk;
+        # code is not split here, so its heading lines give way (the path stays in headings).
+        cut = -1 if block.kind == "code" else piece.rfind(" ", 0, self.size - len(prefix))
+        if cut <= 0:
+            self.text = piece
+            return
+        self.text = prefix + piece[:cut]
+        self.add(piece[cut + 1 :], " ", block)
 
 
 def chunk_blocks(blocks: Iterable[Block], size: int, overlap: int) -> list[Chunk]:

@@ -27,6 +27,7 @@ from memosys.core.items import MemoryItem, MemoryKind, SourceType, content_hash
 from memosys.reader.blocks import Block, paragraphs
 from memosys.reader.chunking import Chunk, chunk_blocks
 from memosys.reader.enrich import analyse
+from memosys.reader.entities import name_evidence
 from memosys.reader.htmltext import parse_html
 from memosys.reader.markdown import parse_markdown
 from memosys.reader.rst import parse_rst
@@ -129,9 +130,10 @@ def _build(
     cube_id: str,
     metadata: dict[str, Any],
     tags: list[str],
+    names: set[str],
     now: datetime,
 ) -> MemoryItem:
-    found = analyse(chunk.text, None)
+    found = analyse(chunk.text, None, names)
     return MemoryItem(
         id=new_id(),
         cube_id=cube_id,
@@ -206,6 +208,7 @@ def read_document(
         raise EmptyInputError(f"document {source} has no text content; nothing to store")
     now = clock.now()
     source_ref = title or str(source)
+    names = set[str]().union(*(name_evidence(chunk.text) for chunk in chunks))
     return [
         _build(
             chunk,
@@ -215,6 +218,7 @@ def read_document(
             cube_id=cube_id,
             metadata=base_metadata,
             tags=tag_list,
+            names=names,
             now=now,
         )
         for index, chunk in enumerate(chunks)

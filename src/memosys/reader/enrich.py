@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,25 +21,32 @@ class Enrichment:
     time_refs: list[TimeRef]
 
 
-def analyse(text: str, reference_time: datetime | None) -> Enrichment:
+def analyse(
+    text: str, reference_time: datetime | None, known: Collection[str] = ()
+) -> Enrichment:
     """Keywords, entities and time expressions of ``text``.
 
     Relative expressions ("yesterday") resolve against ``reference_time``;
-    without one only self-contained dates are kept.
+    without one only self-contained dates are kept. ``known`` names count as
+    entities even at the start of a sentence (see :mod:`memosys.reader.entities`).
     """
     return Enrichment(
         keywords=extract_keywords(text),
-        entities=extract_entities(text),
+        entities=extract_entities(text, known),
         time_refs=find_time_refs(text, reference_time),
     )
 
 
-def enrich(item: MemoryItem, reference_time: datetime | None = None) -> MemoryItem:
+def enrich(
+    item: MemoryItem, reference_time: datetime | None = None, known: Collection[str] = ()
+) -> MemoryItem:
     """Fill ``keywords``, ``entities`` and ``time_refs`` of ``item`` in place and return it.
 
-    The reference time defaults to the item's ``event_time``.
+    The reference time defaults to the item's ``event_time``; ``known`` are
+    names from the item's wider context (its speaker is always one).
     """
-    found = analyse(item.content, reference_time or item.event_time)
+    names = {item.speaker, *known} if item.speaker else known
+    found = analyse(item.content, reference_time or item.event_time, names)
     item.keywords = found.keywords
     item.entities = found.entities
     item.time_refs = found.time_refs

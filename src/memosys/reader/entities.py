@@ -1,17 +1,21 @@
 """Lightweight named-entity spotting (no model).
 
 Entities are URLs, e-mail addresses, @handles, #hashtags and runs of
-capitalised words ("New York", "Melanie Smith", "Bank of America"). A
-capitalised word that only starts a sentence counts when it is not a common
-word ("Thanks", "The", "Walking"), so "Caroline went home" yields "Caroline"
-but "Anyway, it rained" yields nothing. Day and month names are left to the
-time-expression reader. Results keep their original case, deduplicated
-case-insensitively, in order of first appearance.
+capitalised words ("New York", "Melanie Smith", "Bank of America"). Leading
+fillers are dropped ("Hey Caroline" gives "Caroline"). A single capitalised
+word that starts a sentence carries no evidence of being a name ("Books are
+fun"), so it counts only when it is possessive ("Oliver's"), an acronym
+("NYC"), seen mid-sentence in the same text, or in ``known``, which callers
+fill from a wider context: the speakers and :func:`name_evidence` of a whole
+conversation. Day and month names are left to the time-expression reader.
+Results keep their original case, deduplicated case-insensitively, in order
+of first appearance.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from memosys.reader.lexicon import SENTENCE_STARTERS, STOPWORDS, TIME_WORDS
 
@@ -28,14 +32,11 @@ def _is_capitalised(word: str) -> bool:
     return word[0].isupper()
 
 
-def _common(word: str) -> bool:
-    """A capitalised word that names nothing when it starts a sentence."""
-    lowered = word.lower()
-    return (
-        word in SENTENCE_STARTERS
-        or lowered in STOPWORDS
-        or (len(word) > 5 and lowered.endswith(("ing", "ed", "ly")) and not word.isupper())
-    )
+def _named(word: str, possessive: bool, known: Collection[str]) -> bool:
+    """Whether a lone sentence-initial capitalised word is a name."""
+    if word.lower() in STOPWORDS or word in SENTENCE_STARTERS:
+        return False
+    return word in known or possessive or (len(word) > 1 and word.isupper())
 
 
 def _strip_possessive(word: str) -> str:
@@ -85,44 +86,63 @@ def _spans(text: str) -> list[Span]:
     return spans
 
 
-def _strippable(word: str, initial: bool, mid_sentence: set[str]) -> bool:
+def _strippable(word: str, initial: bool) -> bool:
     """A leading word that is not part of the name ("Hey Caroline", "The Louvre", "OK")."""
     lowered = word.lower()
     if lowered in ("the", "a", "an") or (word.isupper() and lowered in STOPWORDS):
         return True
-    return initial and word not in mid_sentence and (
-        word in SENTENCE_STARTERS or lowered in STOPWORDS
-    )
+    return initial and (word in SENTENCE_STARTERS or lowered in STOPWORDS)
 
 
-def _clean(words: list[str], initial: bool, mid_sentence: set[str]) -> str | None:
+def _clean(words: list[str], initial: bool, known: Collection[str]) -> str | None:
     """The entity named by one run of capitalised words, or ``None``."""
-    words = [*words[:-1], _strip_possessive(words[-1])]
-    while words and _strippable(words[0], initial, mid_sentence):
+    last = _strip_possessive(words[-1])
+    possessive = last != words[-1]
+    words = [*words[:-1], last]
+    while words and _strippable(words[0], initial):
         words = words[1:]
         initial = False
     while words and words[-1] in _CONNECTORS:
         words = words[:-1]
     if not words or all(w in TIME_WORDS for w in words):
         return None
-    if len(words) == 1 and initial and _common(words[0]) and words[0] not in mid_sentence:
+    if len(words) == 1 and initial and not _named(words[0], possessive, known):
         return None
     return " ".join(words)
 
 
-def extract_entities(text: str) -> list[str]:
-    """Entities in ``text`` in order of first appearance (see the module docstring)."""
-    found: list[tuple[int, str]] = []
-    masked = text
+def _masked(text: str, found: list[tuple[int, str]]) -> str:
+    """``text`` with URLs, e-mails and handles blanked out; those go to ``found``."""
     for pattern in (_URL, _EMAIL, _HANDLE):
-        for match in pattern.finditer(masked):
-            value = match[0].rstrip(".,;:!?)]}")
-            found.append((match.start(), value))
-            masked = masked[: match.start()] + " " * len(match[0]) + masked[match.end() :]
-    spans = _spans(masked)
-    mid_sentence = {words[0] for _, words, initial in spans if not initial}
+        for match in pattern.finditer(text):
+            found.append((match.start(), match[0].rstrip(".,;:!?)]}")))
+            text = text[: match.start()] + " " * len(match[0]) + text[match.end() :]
+    return text
+
+
+def _evidence(spans: list[Span]) -> set[str]:
+    """Single capitalised words used mid-sentence."""
+    return {_strip_possessive(words[0]) for _, words, initial in spans
+            if not initial and len(words) == 1}
+
+
+def name_evidence(text: str) -> set[str]:
+    """Capitalised words that ``text`` uses mid-sentence, i.e. likely names."""
+    return _evidence(_spans(_masked(text, [])))
+
+
+def extract_entities(text: str, known: Collection[str] = ()) -> list[str]:
+    """Entities in ``text`` in order of first appearance (see the module docstring).
+
+    ``known`` holds names from a wider context that count even at the start
+    of a sentence.
+    """
+    found: list[tuple[int, str]] = []
+    spans = _spans(_masked(text, found))
+    evidence = _evidence(spans)
+    names = evidence | set(known) if evidence else known
     for start, words, initial in spans:
-        entity = _clean(words, initial, mid_sentence)
+        entity = _clean(words, initial, names)
         if entity is not None:
             found.append((start, entity))
     found.sort(key=lambda pair: pair[0])

@@ -42,12 +42,13 @@ STOPWORDS = words(
     thought want wants wanted need needs needed tell told take takes took taken give
     gave given find found keep kept put use used try tried start started feel felt mean
     meant call called seem help helped guess hope hoped
+    btw idk tbh imo lmao omw brb k
     """
 )
 
 TIME_WORDS = frozenset(
-    [*calendar.day_name, *calendar.month_name[1:], *calendar.month_abbr[1:]]
-) | words("Sept Today Tonight Yesterday Tomorrow")
+    [*calendar.day_name, *calendar.day_abbr, *calendar.month_name[1:], *calendar.month_abbr[1:]]
+) | words("Sept Tues Thurs Weds Today Tonight Yesterday Tomorrow")
 
 # Capitalised words that start sentences in chat without naming anything.
 SENTENCE_STARTERS = words(
@@ -59,6 +60,6 @@ SENTENCE_STARTERS = words(
     Wow Yay Yeah Yep Yes Absolutely Actually Also Amazing Basically Besides Btw Cute
     Definitely Finally First Hopefully However Luckily Maybe Meanwhile Next Perhaps
     Recently Still Then Unfortunately Wonderful Let Tell Check Keep Take Make Look Remember
-    Feel Try Enjoy Welcome
+    Feel Try Enjoy Welcome Woah Woohoo Yup Oof Yum Aha Ah Ooh Hooray Eh Phew Gosh Geez Yikes
     """
 )

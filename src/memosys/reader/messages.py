@@ -19,6 +19,7 @@ from memosys.core.errors import ConfigurationError
 from memosys.core.ids import new_id
 from memosys.core.items import MemoryItem, MemoryKind, SourceType, content_hash
 from memosys.reader.enrich import analyse
+from memosys.reader.entities import name_evidence
 from memosys.reader.validate import (
     Message,
     check_messages,
@@ -59,13 +60,14 @@ def _build(
     session_id: str,
     base_metadata: dict[str, Any],
     tags: list[str],
+    names: set[str],
     now: datetime,
 ) -> MemoryItem:
     first = window[0]
     lines = (f"{m.speaker}: {m.content}" for m in window)
     content = "\n".join(lines) if as_lines else first.content
     speaker = _one_or_none([m.speaker for m in window])
-    found = analyse(content, event_time)
+    found = analyse(content, event_time, names)
     return MemoryItem(
         id=new_id(),
         cube_id=cube_id,
@@ -109,7 +111,8 @@ def read_messages(
 
     ``messages`` is a list of dicts with ``role`` and ``content`` and optional
     ``name``, ``timestamp`` (datetime or ISO 8601), ``metadata`` (dict, kept
-    verbatim over the call-level ``metadata``) and ``id``. An item's
+    verbatim over the call-level ``metadata``) and ``id``. Speakers and names
+    used anywhere in the batch count as entities in every item. An item's
     ``event_time`` is its first message's timestamp, else ``session_time``,
     else the clock's now; ``position`` counts from ``start_position``. Raises
     :class:`~memosys.core.errors.InvalidInputError` or a subclass and returns
@@ -124,6 +127,7 @@ def read_messages(
     now = clock.now()
     fallback = session_start or now
     session = session_id or new_id()
+    names = {m.speaker for m in checked}.union(*(name_evidence(m.content) for m in checked))
     return [
         _build(
             [checked[i] for i in span],
@@ -135,6 +139,7 @@ def read_messages(
             session_id=session,
             base_metadata=base_metadata,
             tags=tag_list,
+            names=names,
             now=now,
         )
         for span in spans

@@ -226,23 +226,30 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 _REL = r"(?P<rel>this\s+past|this\s+coming|last|this|next|past|coming)"
 
-# Priority order: the first pattern that claims a span wins it.
-_PATTERNS: list[tuple[re.Pattern[str], _Handler]] = [
-    (_rx(r"(?P<y>\d{4})(?P<sep>[-/])(?P<m>\d\d)(?P=sep)(?P<d>\d\d)"), _iso_date),
-    (_rx(r"(?:the\s+)?" + _DAY + r"\s+(?:of\s+)?" + _MON + r",?\s+" + _YEAR), _full_date),
-    (_rx(_MON + r"\s+" + _DAY + r",?\s+" + _YEAR), _full_date),
-    (_rx(_MON + r",?\s+" + _YEAR), _month_year),
-    (_rx(r"(?:in|during)\s+" + _YEAR), _year_only),
-    (_rx(r"(?:the\s+)?" + _DAY + r"\s+of\s+" + _MON), _day_month),
-    (_rx(_DAY + r"\s+" + _MON), _day_month),
-    (_rx(_MON + r"\s+" + _DAY), _day_month),
-    (_rx(r"(?:in|during)\s+" + _MON), _in_month),
-    (_rx("|".join(_words(w) for w in _DAY_WORDS)), _day_word),
-    (_rx(_REL + r"\s+" + _WDAY), _weekday),
-    (_rx(_REL + r"\s+(?P<per>weekend|week|month|year)"), _period),
-    (_rx(r"(?:the\s+)?(?:last|past)\s+" + _NUM + r"\s+" + _UNIT), _last_n),
-    (_rx(_NUM + r"\s+" + _UNIT + r"\s+(?P<dir>ago|earlier|later)"), _relative),
-    (_rx(r"in\s+" + _NUM + r"\s+" + _UNIT), _in_future),
+_DIGITS = tuple("0123456789")
+_MONTH_STEMS = tuple(name[:3] for name in _MONTHS)
+_UNITS = ("day", "week", "month", "year")
+
+# Priority order: the first pattern that claims a span wins it. Each pattern
+# runs only when the lowercased text holds one of its needles (a cheap filter).
+_PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str], _Handler]] = [
+    (_DIGITS, _rx(r"(?P<y>\d{4})(?P<sep>[-/])(?P<m>\d\d)(?P=sep)(?P<d>\d\d)"), _iso_date),
+    (_MONTH_STEMS,
+     _rx(r"(?:the\s+)?" + _DAY + r"\s+(?:of\s+)?" + _MON + r",?\s+" + _YEAR), _full_date),
+    (_MONTH_STEMS, _rx(_MON + r"\s+" + _DAY + r",?\s+" + _YEAR), _full_date),
+    (_MONTH_STEMS, _rx(_MON + r",?\s+" + _YEAR), _month_year),
+    (_DIGITS, _rx(r"(?:in|during)\s+" + _YEAR), _year_only),
+    (_MONTH_STEMS, _rx(r"(?:the\s+)?" + _DAY + r"\s+of\s+" + _MON), _day_month),
+    (_MONTH_STEMS, _rx(_DAY + r"\s+" + _MON), _day_month),
+    (_MONTH_STEMS, _rx(_MON + r"\s+" + _DAY), _day_month),
+    (_MONTH_STEMS, _rx(r"(?:in|during)\s+" + _MON), _in_month),
+    (("yesterday", "today", "tonight", "tomorrow", "night", "morning", "afternoon", "evening"),
+     _rx("|".join(_words(w) for w in _DAY_WORDS)), _day_word),
+    (("day",), _rx(_REL + r"\s+" + _WDAY), _weekday),
+    (("week", "month", "year"), _rx(_REL + r"\s+(?P<per>weekend|week|month|year)"), _period),
+    (_UNITS, _rx(r"(?:the\s+)?(?:last|past)\s+" + _NUM + r"\s+" + _UNIT), _last_n),
+    (_UNITS, _rx(_NUM + r"\s+" + _UNIT + r"\s+(?P<dir>ago|earlier|later)"), _relative),
+    (_UNITS, _rx(r"in\s+" + _NUM + r"\s+" + _UNIT), _in_future),
 ]
 
 
@@ -253,9 +260,12 @@ def find_time_refs(text: str, reference: datetime | None = None) -> list[TimeRef
     it is ``None`` only self-contained dates are resolved.
     """
     ref = None if reference is None else to_utc(reference).date()
+    lowered = text.lower()
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, TimeRef]] = []
-    for pattern, handler in _PATTERNS:
+    for needles, pattern, handler in _PATTERNS:
+        if not any(needle in lowered for needle in needles):
+            continue
         for match in pattern.finditer(text):
             lo, hi = match.span()
             if any(lo < end and start < hi for start, end in taken):
