@@ -46,6 +46,16 @@ def _parse_modes(text: str) -> list[Any]:
     return modes
 
 
+def _progress(label: str) -> Callable[[int, int], None]:
+    started = time.perf_counter()
+
+    def report(done: int, total: int) -> None:
+        elapsed = time.perf_counter() - started
+        click.echo(f"{label}: {done}/{total} done, {elapsed:.0f} s", err=True)
+
+    return report
+
+
 def _command_line(ctx: click.Context) -> str:
     parts = [ctx.command_path]
     for name, value in ctx.params.items():
@@ -138,7 +148,8 @@ def locomo_cmd(
 
     def execute(mos: Any, timings: Any) -> tuple[list[Any], int, dict[str, Any]]:
         results, messages = run_locomo(
-            mos, convs, top_k=max(k_values), modes=mode_list, timings=timings
+            mos, convs, top_k=max(k_values), modes=mode_list, timings=timings,
+            progress=_progress("conversations"),
         )
         dropped = {c.sample_id: c.dropped_evidence for c in convs if c.dropped_evidence}
         extra = {
@@ -174,7 +185,8 @@ def longmemeval_cmd(
 
     def execute(mos: Any, timings: Any) -> tuple[list[Any], int, dict[str, Any]]:
         results, messages = run_longmemeval(
-            mos, items, top_k=10, modes=mode_list, timings=timings
+            mos, items, top_k=10, modes=mode_list, timings=timings,
+            progress=_progress("instances"),
         )
         extra = {
             "instances": len(items),

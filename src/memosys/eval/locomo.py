@@ -19,6 +19,7 @@ from memosys.core.errors import InvalidInputError
 from memosys.eval.runner.harness import (
     EVAL_USER,
     Mode,
+    Progress,
     QueryResult,
     Session,
     ingest,
@@ -161,15 +162,17 @@ def run_locomo(
     top_k: int,
     modes: Sequence[Mode],
     timings: Timings,
+    progress: Progress | None = None,
 ) -> tuple[list[QueryResult], int]:
     """Ingest each conversation into a fresh cube and rank every question in every mode.
 
     Returns the per-question results (group = category label) and the number
-    of messages ingested.
+    of messages ingested. ``progress(done, total)`` is called after each
+    conversation.
     """
     results: list[QueryResult] = []
     messages = 0
-    for conv in conversations:
+    for done, conv in enumerate(conversations, start=1):
         cube = f"locomo-{conv.sample_id}"
         messages += ingest(mos, cube, conv.sessions, timings)
         for q in conv.questions:
@@ -182,4 +185,6 @@ def run_locomo(
             result = QueryResult(q.qid, group, q.question, q.evidence)
             result.ranked = rank_modes(ranker, modes, timings)
             results.append(result)
+        if progress is not None:
+            progress(done, len(conversations))
     return results, messages

@@ -19,6 +19,7 @@ from memosys.core.errors import InvalidInputError
 from memosys.eval.runner.harness import (
     EVAL_USER,
     Mode,
+    Progress,
     QueryResult,
     Session,
     ingest,
@@ -110,15 +111,17 @@ def run_longmemeval(
     top_k: int,
     modes: Sequence[Mode],
     timings: Timings,
+    progress: Progress | None = None,
 ) -> tuple[list[QueryResult], int]:
     """Ingest each haystack into a fresh cube and rank its sessions in every mode.
 
     Returns the per-question results (group = question type) and the number
-    of messages ingested.
+    of messages ingested. ``progress(done, total)`` is called after each
+    instance.
     """
     results: list[QueryResult] = []
     messages = 0
-    for inst in instances:
+    for done, inst in enumerate(instances, start=1):
         cube = f"lme-{inst.question_id}"
         messages += ingest(mos, cube, inst.sessions, timings)
 
@@ -131,4 +134,6 @@ def run_longmemeval(
         )
         result.ranked = rank_modes(ranker, modes, timings)
         results.append(result)
+        if progress is not None:
+            progress(done, len(instances))
     return results, messages

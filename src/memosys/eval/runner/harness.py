@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES: tuple[Mode, ...] = ("hybrid", "bm25", "dense")
 EVAL_USER = "eval"
+Progress = Callable[[int, int], None]
 
 
 @dataclass
