@@ -97,11 +97,10 @@ def test_expression_resolves_to_exact_range(
 @pytest.mark.parametrize(
     "text",
     ["I may go", "in may we", "2 may be enough", "31 June", "2023-13-01", "no dates here",
-     "day 3 of the trip", "the 1990s", "in 123 days"],
+     "day 3 of the trip", "the 1990s", "in 4 steps", "2 days before the party"],
 )
 def test_non_expressions_are_ignored(text: str) -> None:
-    refs = find_time_refs(text, WEDNESDAY)
-    assert [r.text for r in refs] in ([], ["in 123 days"])
+    assert find_time_refs(text, WEDNESDAY) == []
 
 
 def test_invalid_day_falls_back_to_the_month() -> None:
