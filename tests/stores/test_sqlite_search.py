@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from memosys.core.cube import MemCube
 from memosys.core.errors import EmbedderMismatchError, InvalidInputError
 from memosys.core.filters import parse_filter
 from memosys.stores.base import Scope
-from memosys.stores.sqlite import SQLiteStore
+from memosys.stores.sqlite import SQLiteStore, vector_index
 from memosys.stores.sqlite.fts import choose_terms, fts_query, query_terms
 
 NASTY_QUERIES = [
@@ -157,3 +158,31 @@ def test_text_search_finds_scoped_matches_buried_under_other_cubes(
     store.add_items(mine + theirs, None, None)
     hits = store.text_search(scope1, "apple", None, 5)
     assert sorted(h.id for h in hits) == sorted(i.id for i in mine)
+
+
+def test_large_cube_index_builds_in_background_and_is_reused_after_reopen(
+    open_store: Callable[..., SQLiteStore], make_item: ItemFactory, rng: np.random.Generator,
+    db_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(vector_index, "SYNC_BUILD_BELOW", 10)
+    first = open_store(ann_threshold=20)
+    first.put_cube(MemCube(id="c1", name="c1", owner="u1", created_at=T0, updated_at=T0))
+    items = [make_item(f"v{n}") for n in range(300)]
+    vectors = unit(rng, 300)
+    first.add_items(items, vectors, FINGERPRINT)
+    scope = Scope("u1", ("c1",))
+    assert first.vector_search(scope, vectors[5], None, 1)[0].id == items[5].id
+    assert first.wait_for_vector_index("c1")
+    [saved] = (db_path.parent / f"{db_path.name}.ann").glob("*.usearch")
+    stamp = saved.stat().st_mtime_ns
+    first.close()
+
+    second = open_store(ann_threshold=20)
+    late = make_item("late")
+    late_vector = unit(rng, 1)
+    second.add_items([late], late_vector, FINGERPRINT)
+    second.delete_items(scope, [items[5].id])
+    assert second.wait_for_vector_index("c1", timeout=0)  # loaded from disk, not rebuilt
+    assert second.vector_search(scope, late_vector[0], None, 1)[0].id == late.id
+    assert items[5].id not in {h.id for h in second.vector_search(scope, vectors[5], None, 5)}
+    assert saved.stat().st_mtime_ns == stamp

@@ -4,7 +4,8 @@ Users, cubes and items are rows whose ``data`` column holds the model's JSON
 (returned verbatim); items also have a real column per filterable field, an
 FTS5 row and, when embedded, a vector. Every item read carries the scope,
 expiry and filter in its SQL (:mod:`.scope`); writes run in ``BEGIN
-IMMEDIATE`` transactions (:mod:`.connection`).
+IMMEDIATE`` transactions (:mod:`.connection`). Large cubes keep an HNSW index
+in ``<path>.ann/`` beside the database (:mod:`.ann`).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ class SQLiteStore:
         self.settings = settings
         self.clock = clock
         self._db = Database(path, settings.lock_timeout_s)
-        self._vectors = VectorCache(settings.ann_threshold)
+        ann_folder = None if str(path) == ":memory:" else Path(f"{path}.ann")
+        self._vectors = VectorCache(settings.ann_threshold, ann_folder)
         self._vocabulary = Vocabulary()
 
     # users and cubes
@@ -201,6 +203,25 @@ class SQLiteStore:
             return search.vector_search(
                 conn, self._vectors, scope, vector, filters, limit, self.clock.now()
             )
+
+    def wait_for_vector_index(self, cube_id: str, timeout: float | None = None) -> bool:
+        """Build (or load) the HNSW index of a large cube now and wait for it.
+
+        Returns True when the cube searches through HNSW, False when it is
+        below ``ann_threshold`` (exact search) or the build has not finished
+        within ``timeout`` seconds. Searches never wait: they score exactly
+        until the index is ready.
+        """
+        with self._db.read() as conn:
+            found = self._vectors.cubes(conn, (cube_id,))
+            if not found or not found[0].approximate:
+                return False
+            index = found[0]
+            if index.start_ann():
+                return True
+        index.join_build(timeout)
+        with self._db.read():
+            return index.start_ann()
 
     def record_access(self, ids: Sequence[str], at: datetime) -> None:
         """Count one access of each item at ``at`` (columns and JSON alike)."""

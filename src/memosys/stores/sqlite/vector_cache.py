@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from memosys.stores.base import Vectors
+from memosys.stores.sqlite.ann import AnnFiles
 from memosys.stores.sqlite.vector_index import CubeVectors, RowIds
 
 PRUNE_KEEP = 100_000  # log entries kept; a process further behind reloads its cubes
@@ -25,8 +30,9 @@ PRUNE_KEEP = 100_000  # log entries kept; a process further behind reloads its c
 class VectorCache:
     """Loaded cubes and the last change-log entry applied to them."""
 
-    def __init__(self, ann_threshold: int) -> None:
+    def __init__(self, ann_threshold: int, ann_folder: Path | None = None) -> None:
         self.ann_threshold = ann_threshold
+        self._files = AnnFiles(ann_folder)
         self._cubes: dict[str, CubeVectors | None] = {}  # None: a cube without vectors
         self._seq = 0
         self._data_version: int | None = None
@@ -50,7 +56,7 @@ class VectorCache:
             self._catch_up(conn, last)
             for cube_id in cube_ids:
                 if cube_id not in self._cubes:
-                    self._cubes[cube_id] = self._load(conn, cube_id)
+                    self._cubes[cube_id] = self._load(conn, cube_id, last)
             self._seq = last
         finally:
             conn.execute("COMMIT")
@@ -93,7 +99,7 @@ class VectorCache:
                 continue
             index.upsert(*_arrays(entries, dim))
 
-    def _load(self, conn: sqlite3.Connection, cube_id: str) -> CubeVectors | None:
+    def _load(self, conn: sqlite3.Connection, cube_id: str, last: int) -> CubeVectors | None:
         rows = conn.execute(
             "SELECT item_rowid, vector FROM vectors WHERE cube_id = ? ORDER BY item_rowid",
             (cube_id,),
@@ -101,9 +107,30 @@ class VectorCache:
         if not rows:
             return None
         dim = len(rows[0][1]) // 4
-        index = CubeVectors(dim, self.ann_threshold)
+        index = CubeVectors(dim, self.ann_threshold, partial(self._saver, cube_id, dim))
         index.upsert(*_arrays(rows, dim))
+        if index.approximate:
+            self._attach_saved(conn, cube_id, index, last)
         return index
+
+    def _saver(self, cube_id: str, dim: int) -> Callable[[Any], None]:
+        """What saves a cube's index once built; the log position is taken now, at the start."""
+        return partial(self._files.save, cube_id, seq=self._seq, dim=dim)
+
+    def _attach_saved(
+        self, conn: sqlite3.Connection, cube_id: str, index: CubeVectors, last: int
+    ) -> None:
+        saved = self._files.load(cube_id, index.dim)
+        if saved is None:
+            return
+        ann, seq = saved
+        first = conn.execute("SELECT min(seq) FROM vector_changes").fetchone()[0]
+        if seq > last or (first is not None and first > seq + 1):
+            return  # saved by another database, or the log no longer reaches back to it
+        changed = conn.execute(
+            "SELECT item_rowid FROM vector_changes WHERE cube_id = ? AND seq > ?", (cube_id, seq)
+        ).fetchall()
+        index.adopt(ann, np.array([r for (r,) in changed], dtype=np.int64))
 
 
 def _arrays(entries: list[tuple[int, bytes]], dim: int) -> tuple[RowIds, Vectors]:

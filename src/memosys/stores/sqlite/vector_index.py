@@ -26,34 +26,38 @@ place), and its indexes can be saved and memory-mapped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from memosys.core.errors import missing_dependency
+from memosys.core.errors import StoreError
 from memosys.stores.base import Vectors
+from memosys.stores.sqlite.ann import SYNC_BUILD_BELOW, Builder, build_hnsw
 
 RowIds = npt.NDArray[np.int64]
 Scores = npt.NDArray[np.float32]
 
-HNSW_CONNECTIVITY = 16
-HNSW_EXPANSION_ADD = 128
-HNSW_EXPANSION_SEARCH = 128
+# Called when a background build starts; returns what receives the built index.
+OnBuild = Callable[[], Callable[[Any], None]]
 
 
 class CubeVectors:
     """The vectors of one cube, keyed by item rowid."""
 
-    def __init__(self, dim: int, ann_threshold: int) -> None:
+    def __init__(self, dim: int, ann_threshold: int, on_build: OnBuild | None = None) -> None:
         self.dim = dim
         self.ann_threshold = ann_threshold
+        self.on_build = on_build
         self._rowids: RowIds = np.empty(0, dtype=np.int64)
         self._matrix: Vectors = np.empty((0, dim), dtype=np.float32)
         self._alive = np.empty(0, dtype=bool)
         self._size = 0  # rows in use; the arrays may hold spare capacity
         self._dead = 0
         self._ann: Any = None
+        self._builder: Builder | None = None
+        self._touched: set[int] = set()  # rowids changed while a build runs
 
     @property
     def count(self) -> int:
@@ -62,8 +66,31 @@ class CubeVectors:
 
     @property
     def approximate(self) -> bool:
-        """Whether :meth:`search` goes through the HNSW index."""
+        """Whether :meth:`search` may go through the HNSW index (it has more vectors
+        than the threshold)."""
         return self.count > self.ann_threshold
+
+    @property
+    def has_ann(self) -> bool:
+        """Whether an HNSW index is attached (searches above the threshold use it)."""
+        return self._ann is not None
+
+    def adopt(self, index: Any, changed: RowIds) -> None:
+        """Attach a built or loaded HNSW index, first bringing the ``changed`` rowids up to date."""
+        if len(changed):
+            keys = np.unique(changed)
+            index.remove(keys.astype(np.uint64))
+            pos, found = self._positions(keys)
+            live = pos[found][self._alive[pos[found]]]
+            if len(live):
+                index.add(self._rowids[live].astype(np.uint64), self._matrix[live])
+        self._ann = index
+
+    def join_build(self, timeout: float | None = None) -> None:
+        """Wait for a background build, if one runs (call without the store lock)."""
+        builder = self._builder
+        if builder is not None:
+            builder.join(timeout)
 
     def upsert(self, rowids: RowIds, matrix: Vectors) -> None:
         """Add or overwrite vectors (unit rows of ``dim`` floats)."""
@@ -83,6 +110,8 @@ class CubeVectors:
             keys = rowids.astype(np.uint64)
             self._ann.remove(keys)
             self._ann.add(keys, matrix)
+        elif self._builder is not None:
+            self._touched.update(rowids.tolist())
 
     def remove(self, rowids: RowIds) -> None:
         """Drop vectors; unknown rowids are ignored."""
@@ -95,6 +124,8 @@ class CubeVectors:
         self._dead += len(hit)
         if self._ann is not None:
             self._ann.remove(self._rowids[hit].astype(np.uint64))
+        elif self._builder is not None:
+            self._touched.update(self._rowids[hit].tolist())
         if self._dead > max(1024, self._size // 4):
             self._compact()
 
@@ -102,8 +133,10 @@ class CubeVectors:
         """The ``k`` best rowids and cosine scores, best first."""
         if k <= 0 or self.count == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        if self.approximate:
-            return self._ann_search(query, k)
+        if self.approximate and self.start_ann():
+            found = self._ann.search(query, k)
+            keys = np.asarray(found.keys, dtype=np.int64)
+            return keys, (1.0 - np.asarray(found.distances, dtype=np.float32))
         scores = np.einsum("ij,j->i", self._matrix[: self._size], query)
         if self._dead:
             scores[~self._alive[: self._size]] = -np.inf
@@ -119,15 +152,32 @@ class CubeVectors:
         scores = np.einsum("ij,j->i", self._matrix[pos], query)
         return self._top(self._rowids[pos], scores, min(k, len(pos)))
 
-    def _ann_search(self, query: Vectors, k: int) -> tuple[RowIds, Scores]:
-        if self._ann is None:
-            self._ann = _build_hnsw(
-                self.dim, self._rowids[: self._size][self._alive[: self._size]],
-                self._matrix[: self._size][self._alive[: self._size]],
-            )
-        found = self._ann.search(query, k)
-        keys = np.asarray(found.keys, dtype=np.int64)
-        return keys, (1.0 - np.asarray(found.distances, dtype=np.float32))
+    def start_ann(self) -> bool:
+        """Whether the HNSW index is ready; starts building it (in the background when large)."""
+        self._poll_builder()
+        if self._ann is None and self._builder is None:
+            live = self._alive[: self._size]
+            rowids = self._rowids[: self._size][live]
+            matrix = self._matrix[: self._size][live]
+            if len(rowids) < SYNC_BUILD_BELOW:
+                self._ann = build_hnsw(self.dim, rowids, matrix)
+            else:
+                on_built = self.on_build() if self.on_build is not None else None
+                self._builder = Builder(self.dim, rowids, matrix, on_built)
+        return self._ann is not None
+
+    def _poll_builder(self) -> None:
+        builder = self._builder
+        if builder is None or not builder.join(0):
+            return
+        self._builder = None
+        touched, self._touched = self._touched, set()
+        if builder.error is not None:
+            raise StoreError(
+                f"building the vector index failed: {builder.error}; searches use exact "
+                "scoring until it succeeds (raise store.ann_threshold to stay exact)"
+            ) from builder.error
+        self.adopt(builder.result, np.fromiter(touched, dtype=np.int64, count=len(touched)))
 
     @staticmethod
     def _top(rowids: RowIds, scores: Scores, k: int) -> tuple[RowIds, Scores]:
@@ -173,21 +223,3 @@ def _grow(array: npt.NDArray[Any], capacity: int) -> npt.NDArray[Any]:
     grown = np.empty((capacity, *array.shape[1:]), dtype=array.dtype)
     grown[: len(array)] = array
     return grown
-
-
-def _build_hnsw(dim: int, rowids: RowIds, matrix: Vectors) -> Any:
-    try:
-        from usearch.index import Index
-    except ImportError as exc:  # pragma: no cover - usearch is a core dependency
-        raise missing_dependency("usearch", "core") from exc
-    index = Index(
-        ndim=dim,
-        metric="ip",
-        dtype="f32",
-        connectivity=HNSW_CONNECTIVITY,
-        expansion_add=HNSW_EXPANSION_ADD,
-        expansion_search=HNSW_EXPANSION_SEARCH,
-    )
-    if len(rowids):
-        index.add(rowids.astype(np.uint64), matrix)
-    return index
