@@ -271,3 +271,16 @@ def test_timestamps_are_aware_utc(mos: MemOS) -> None:
     assert items[0].event_time == datetime(2024, 1, 2, 1, 4, 5, tzinfo=UTC)
     assert items[0].created_at.tzinfo is not None
     assert np.all([i.created_at.utcoffset().total_seconds() == 0 for i in items])  # type: ignore[union-attr]
+
+
+def test_windowed_sessions_continue_after_the_messages_stored(
+    tmp_path: Path, embedder: Any
+) -> None:
+    from memosys.settings import MemosysSettings, ReaderSettings
+
+    settings = MemosysSettings(reader=ReaderSettings(window_size=2))
+    with MemOS.open(tmp_path / "w", settings=settings, embedder=embedder) as mos:
+        first = mos.add(CONVERSATION[:3], user_id="alice", session_id="s1", session_time=START)
+        assert [(i.position, i.message_count) for i in first] == [(0, 2), (2, 1)]
+        more = mos.add(CONVERSATION[3:], user_id="alice", session_id="s1", session_time=START)
+        assert [i.position for i in more] == [3]

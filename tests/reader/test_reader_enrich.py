@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from memosys.core.items import MemoryItem
-from memosys.reader.enrich import enrich, search_extra
+from memosys.reader.enrich import enrich
 from memosys.reader.entities import extract_entities, name_evidence
 from memosys.reader.keywords import extract_keywords, fold
 
@@ -106,8 +106,8 @@ def test_enrich_reference_time_overrides_event_time() -> None:
     assert item.time_refs[0].start == datetime(2020, 2, 29, tzinfo=UTC)
 
 
-def test_search_extra_renders_headings_and_dates() -> None:
+def test_search_text_renders_headings_and_dates() -> None:
     item = enrich(_item("We shipped it yesterday.", event_time=WEDNESDAY,
                         headings=["Guide", "Install"]))
-    assert search_extra(item) == "Guide > Install | Tuesday 9 May 2023"
-    assert search_extra(_item("nothing")) == ""
+    assert item.search_text() == "We shipped it yesterday. | Guide > Install | Tuesday 9 May 2023"
+    assert _item("nothing").search_text() == "nothing"

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from memosys.core.items import TimeRef
-from memosys.reader.timeexpr import add_months, find_time_refs, render_time_ref
+from memosys.reader.timeexpr import add_months, find_time_refs
 
 WEDNESDAY = datetime(2023, 5, 10, 14, 0, tzinfo=UTC)
 
@@ -154,7 +154,7 @@ def test_add_months_wraps_years() -> None:
 
 
 def test_render_time_ref_in_words() -> None:
-    rendered = [render_time_ref(r) for r in find_time_refs(
+    rendered = [r.words() for r in find_time_refs(
         "yesterday, last week, last month, in 2022, last weekend", WEDNESDAY)]
     assert rendered == [
         "Tuesday 9 May 2023",

@@ -177,9 +177,7 @@ class MemOS:
         """
         user = self._cubes.ensure_user(user_id)
         target = self._cubes.for_write(user, cube)
-        start = 0
-        if session_id is not None:
-            start = self._store.count_items(Scope(user, (target.id,)), Eq("session_id", session_id))
+        start = 0 if session_id is None else self._next_position(user, target, session_id)
         items = read_messages(
             messages,
             user_id=user,
@@ -466,6 +464,15 @@ class MemOS:
             vectors = self._embedder.embed([item.search_text() for item in items])
         result = self._store.add_items(items, vectors, self._embedder.fingerprint)
         return result.items
+
+    def _next_position(self, user: str, cube: MemCube, session_id: str) -> int:
+        """Where the next message of a session goes: after the messages stored."""
+        scope, session = Scope(user, (cube.id,)), Eq("session_id", session_id)
+        count = self._store.count_items(scope, session)
+        if count == 0:
+            return 0
+        (last,) = self._store.list_items(scope, session, 1, count - 1, "position")
+        return (last.position or 0) + last.message_count
 
     def _get(self, scope: Scope, id: str) -> MemoryItem:
         found = self._store.get_items(scope, [self._checked_id(id)])

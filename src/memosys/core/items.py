@@ -9,8 +9,9 @@ caches, adapters) are part of the schema from the start.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -77,6 +78,35 @@ class TimeRef(BaseModel):
     end: datetime
     granularity: str = "day"  # day | week | month | year
 
+    def words(self) -> str:
+        """The range in words a full-text index can match.
+
+        Days read "Tuesday 9 May 2023", weeks "week of Monday 8 May 2023",
+        months "May 2023", years "2023"; a range of several units names each
+        of them (at most seven).
+        """
+        words: list[str] = []
+        start, end = self.start.date(), self.end.date()
+        while start < end and len(words) < 7:
+            if self.granularity == "year":
+                words.append(f"{start.year}")
+                start = date(start.year + 1, 1, 1)
+            elif self.granularity == "month":
+                words.append(f"{calendar.month_name[start.month]} {start.year}")
+                start = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+            elif self.granularity == "week":
+                words.append(f"week of {_day_words(start)}")
+                start += timedelta(days=7)
+            else:
+                words.append(_day_words(start))
+                start += timedelta(days=1)
+        return " ".join(words)
+
+
+def _day_words(day: date) -> str:
+    weekday, month = calendar.day_name[day.weekday()], calendar.month_name[day.month]
+    return f"{weekday} {day.day} {month} {day.year}"
+
 
 class ActivationInfo(BaseModel):
     """Header of an activation (KV-cache) item."""
@@ -137,6 +167,7 @@ class MemoryItem(BaseModel):
     source_type: SourceType = SourceType.API
     session_id: str | None = None
     position: int | None = None  # order of the first message within its session
+    message_count: int = 1  # how many source messages the item covers (a window)
     message_ids: list[str] = Field(default_factory=list)
     speaker: str | None = None
     role: str | None = None
@@ -189,12 +220,15 @@ class MemoryItem(BaseModel):
         return _utc_or_none(value)
 
     def search_text(self) -> str:
-        """The text that the full-text and vector indexes see for this item."""
-        parts = []
-        if self.speaker:
-            parts.append(f"{self.speaker}:")
-        parts.append(self.content)
-        return " ".join(parts)
+        """The text that the full-text and vector indexes see for this item.
+
+        The speaker, the content, then the heading path of a chunk
+        ("Guide > Install") and each resolved time expression in words.
+        """
+        text = f"{self.speaker}: {self.content}" if self.speaker else self.content
+        extra = [" > ".join(self.headings)] if self.headings else []
+        extra.extend(ref.words() for ref in self.time_refs)
+        return " | ".join([text, *extra])
 
 
 def content_hash(*parts: str | None) -> str:

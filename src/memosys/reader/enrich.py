@@ -9,7 +9,7 @@ from datetime import datetime
 from memosys.core.items import MemoryItem, TimeRef
 from memosys.reader.entities import extract_entities
 from memosys.reader.keywords import extract_keywords
-from memosys.reader.timeexpr import find_time_refs, render_time_ref
+from memosys.reader.timeexpr import find_time_refs
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,16 +51,3 @@ def enrich(
     item.entities = found.entities
     item.time_refs = found.time_refs
     return item
-
-
-def search_extra(item: MemoryItem) -> str:
-    """Text to append to ``item.search_text()`` so that the index sees the enrichment.
-
-    Holds the heading path of a chunk ("Guide > Install > Linux") and each
-    resolved time expression in words ("Tuesday 9 May 2023", "May 2023").
-    """
-    parts: list[str] = []
-    if item.headings:
-        parts.append(" > ".join(item.headings))
-    parts.extend(render_time_ref(ref) for ref in item.time_refs)
-    return " | ".join(parts)

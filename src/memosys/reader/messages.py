@@ -84,6 +84,7 @@ def _build(
         event_time=event_time,
         session_id=session_id,
         position=position,
+        message_count=len(window),
         message_ids=[m.id for m in window if m.id is not None],
         speaker=speaker,
         role=_one_or_none([m.role for m in window]),

@@ -280,34 +280,3 @@ def find_time_refs(text: str, reference: datetime | None = None) -> list[TimeRef
             )
     found.sort(key=lambda pair: pair[0])
     return [ref_ for _, ref_ in found]
-
-
-def render_time_ref(ref: TimeRef) -> str:
-    """Words for a resolved range that a full-text index can match.
-
-    Days read "Tuesday 9 May 2023", weeks "week of Monday 8 May 2023", months
-    "May 2023", years "2023"; a range of several units names each of them
-    (at most seven).
-    """
-    words: list[str] = []
-    start = ref.start.date()
-    end = ref.end.date()
-    while start < end and len(words) < 7:
-        if ref.granularity == "year":
-            words.append(f"{start.year}")
-            start = date(start.year + 1, 1, 1)
-        elif ref.granularity == "month":
-            words.append(f"{calendar.month_name[start.month]} {start.year}")
-            start = date(*add_months(start.year, start.month, 1), 1)
-        elif ref.granularity == "week":
-            words.append(f"week of {_day_words(start)}")
-            start += timedelta(days=7)
-        else:
-            words.append(_day_words(start))
-            start += timedelta(days=1)
-    return " ".join(words)
-
-
-def _day_words(day: date) -> str:
-    weekday, month = calendar.day_name[day.weekday()], calendar.month_name[day.month]
-    return f"{weekday} {day.day} {month} {day.year}"
