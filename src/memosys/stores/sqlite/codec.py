@@ -50,10 +50,30 @@ def sql_value(name: str, value: Any) -> Any:
     return value
 
 
+def _list_json(value: Any) -> str:
+    return json.dumps(list(value), ensure_ascii=False) if value else "[]"
+
+
+_TO_COLUMN: dict[FieldType, Any] = {
+    FieldType.TEXT: str,  # str enums become their value
+    FieldType.NUMBER: lambda v: v,
+    FieldType.TIME: micros,
+    FieldType.LIST: _list_json,
+}
+_CONVERTERS = tuple(
+    (name, _TO_COLUMN[FIELDS.get(name, FieldType.TEXT)]) for name in ITEM_COLUMNS
+)
+
+
 def item_row(item: MemoryItem) -> tuple[Any, ...]:
     """The values of :data:`ITEM_COLUMNS` followed by the item's JSON."""
-    values = [sql_value(name, getattr(item, name)) for name in ITEM_COLUMNS]
-    return (*values, item.model_dump_json())
+    fields = item.__dict__
+    values = [
+        None if (value := fields[name]) is None else to_column(value)
+        for name, to_column in _CONVERTERS
+    ]
+    values.append(item.model_dump_json())
+    return tuple(values)
 
 
 def load_item(data: str) -> MemoryItem:
