@@ -30,7 +30,7 @@ class Explain(BaseModel):
         parts = [f"{m.retriever}#{m.rank} ({m.score:.2f})" for m in self.retrievers]
         text = " + ".join(parts) if parts else "-"
         if self.expanded_from:
-            text = f"neighbour of {self.expanded_from[:8]}"
+            text = f"neighbour of {self.expanded_from}"
         if self.matched_terms:
             text += " terms: " + ", ".join(self.matched_terms[:5])
         return text

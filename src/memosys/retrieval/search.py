@@ -21,6 +21,7 @@ from memosys.core.filters import Filter, In, Not, combine
 from memosys.core.items import LifecycleState, MemoryItem
 from memosys.core.results import Explain, SearchHit, SessionHit
 from memosys.models.embedders.base import Embedder
+from memosys.reader.lexicon import STOPWORDS
 from memosys.retrieval.fusion import Fused, rrf, weighted
 from memosys.settings import RetrievalSettings
 from memosys.stores.base import Scope, ScoredId, Store
@@ -157,7 +158,7 @@ class Retriever:
         items = {item.id: item for item in self._store.get_items(scope, [f.id for f in pool])}
         top = pool[0].score if pool else 1.0
         now = self._clock.now()
-        terms = {t.lower() for t in _WORD.findall(query)}
+        terms = {t.lower() for t in _WORD.findall(query)} - STOPWORDS
         method = (
             (options.fusion or self._settings.fusion) if options.mode == "hybrid" else options.mode
         )
