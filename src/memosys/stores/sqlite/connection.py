@@ -21,6 +21,8 @@ from memosys.stores.migrate import HISTORY_TABLE, Migration, load_migrations, ru
 from memosys.stores.sqlite.errors import mapped_errors
 
 MIGRATIONS_PACKAGE = "memosys.stores.sqlite.migrations"
+CACHE_KIB = 65_536  # page cache per connection
+MMAP_BYTES = 1 << 30  # reads of a hot database go through the OS page cache without syscalls
 
 
 class Database:
@@ -43,6 +45,8 @@ class Database:
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA foreign_keys = ON")
                 self._conn.execute("PRAGMA synchronous = NORMAL")
+                self._conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+                self._conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             except BaseException:
                 self._conn.close()
                 raise

@@ -63,9 +63,16 @@ def text_search(
     return [ScoredId(str(item_id), float(score)) for item_id, score in found]
 
 
-def _pool(limit: int, filters: Filter | None) -> int:
-    """How many index candidates to check in SQL: more when a filter may reject many."""
-    return limit * 4 + 16 if filters is None else limit * 10 + 100
+def _pool(limit: int, filters: Filter | None, approximate: bool = True) -> int:
+    """How many index candidates to check in SQL.
+
+    Without a filter only expired items fail the check, so an exact ranking
+    needs few spares; an approximate one oversamples for recall, and a filter
+    may reject most candidates.
+    """
+    if filters is not None:
+        return limit * 10 + 100
+    return limit * 2 + 16 if approximate else limit + 16
 
 
 def vector_search(
@@ -89,7 +96,7 @@ def vector_search(
     if not indexes:
         return []
     query = unit_vectors(vector, 1, indexes[0].dim)[0]
-    pool = _pool(limit, filters)
+    pool = _pool(limit, filters, approximate=any(ix.approximate for ix in indexes))
     rowids, scores = _merge([ix.search(query, pool) for ix in indexes], pool)
     hits = _checked(conn, scope, filters, now, rowids, scores, limit)
     exhausted = all(ix.count <= pool and not ix.approximate for ix in indexes)
@@ -121,8 +128,8 @@ def _checked(
         return []
     where, params = visible(scope, now, filters)
     rows = conn.execute(
-        f"SELECT i.rowid, i.id FROM items i WHERE i.rowid IN (SELECT value FROM json_each(?)) "
-        f"AND {where}",
+        "SELECT i.rowid, i.id FROM json_each(?) j CROSS JOIN items i ON i.rowid = j.value "
+        f"WHERE {where}",
         (json.dumps(rowids.tolist()), *params),
     ).fetchall()
     ids = dict(rows)

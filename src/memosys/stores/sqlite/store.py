@@ -119,8 +119,8 @@ class SQLiteStore:
         where, params = visible(scope, self.clock.now())
         with self._db.read() as conn:
             rows = conn.execute(
-                f"SELECT i.id, i.data FROM items i WHERE i.id IN "
-                f"(SELECT value FROM json_each(?)) AND {where}",
+                "SELECT i.id, i.data FROM json_each(?) j CROSS JOIN items i ON i.id = j.value "
+                f"WHERE {where}",
                 (json.dumps(list(ids)), *params),
             ).fetchall()
         found = dict(rows)

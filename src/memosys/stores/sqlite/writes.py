@@ -134,8 +134,9 @@ def replace_vectors(
     matrix = unit_vectors(vectors, len(ids), None)
     record_embedder(conn, cube_id, fingerprint, matrix.shape[1], replace=True)
     rows = conn.execute(
-        "SELECT id, rowid FROM items WHERE cube_id = ? AND id IN (SELECT value FROM json_each(?))",
-        (cube_id, json.dumps(list(ids))),
+        "SELECT i.id, i.rowid FROM json_each(?) j CROSS JOIN items i ON i.id = j.value "
+        "WHERE i.cube_id = ?",
+        (json.dumps(list(ids)), cube_id),
     ).fetchall()
     rowids = dict(rows)
     missing = [i for i in ids if i not in rowids]
@@ -202,9 +203,10 @@ def _stored_repeats(
     expired: list[tuple[int, MemoryItem]] = []
     for (cube_id, user_id), hashes in groups.items():
         rows = conn.execute(
-            "SELECT rowid, data, expires_at FROM items WHERE cube_id = ? AND user_id = ? "
-            "AND content_hash IN (SELECT value FROM json_each(?))",
-            (cube_id, user_id, json.dumps(sorted(hashes))),
+            "SELECT i.rowid, i.data, i.expires_at FROM json_each(?) j CROSS JOIN items i "
+            "ON i.cube_id = ? AND i.user_id = ? AND i.content_hash = j.value "
+            "AND i.content_hash <> ''",  # lets SQLite use the partial unique index
+            (json.dumps(sorted(hashes)), cube_id, user_id),
         ).fetchall()
         for rowid, data, expires_at in rows:
             item = load_item(data)
@@ -224,9 +226,9 @@ def _rows_in_scope(
 ) -> list[tuple[int, MemoryItem]]:
     marks = ", ".join("?" for _ in scope.cube_ids) or "NULL"
     rows = conn.execute(
-        f"SELECT id, rowid, data FROM items WHERE cube_id IN ({marks}) "
-        "AND id IN (SELECT value FROM json_each(?))",
-        (*scope.cube_ids, json.dumps(ids)),
+        "SELECT i.id, i.rowid, i.data FROM json_each(?) j CROSS JOIN items i ON i.id = j.value "
+        f"WHERE i.cube_id IN ({marks})",
+        (json.dumps(ids), *scope.cube_ids),
     ).fetchall()
     by_id = {item_id: (rowid, data) for item_id, rowid, data in rows}
     missing = [i for i in ids if i not in by_id]
