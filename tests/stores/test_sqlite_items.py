@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,7 +88,8 @@ def test_batch_with_a_constraint_error_writes_nothing(
 
 
 def test_update_replaces_item_text_index_and_vector(
-    store: SQLiteStore, scope1: Scope, make_item: ItemFactory, rng: np.random.Generator
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory, rng: np.random.Generator,
+    db_path: Path,
 ) -> None:
     item = make_item("the cat sat")
     store.add_items([item], unit(rng, 1), FINGERPRINT)
@@ -98,13 +101,15 @@ def test_update_replaces_item_text_index_and_vector(
     assert [h.id for h in store.text_search(scope1, "dog", None, 5)] == [item.id]
     [hit] = store.vector_search(scope1, new_vector[0], None, 1)
     assert hit.id == item.id and hit.score == pytest.approx(1.0, abs=1e-5)
+    assert_fts_consistent(db_path)
     moved = changed.model_copy(update={"cube_id": "c2"})
     with pytest.raises(InvalidInputError):
         store.update_item(Scope("u1", ("c1", "c2")), moved, None)
 
 
 def test_delete_removes_item_everywhere(
-    store: SQLiteStore, scope1: Scope, make_item: ItemFactory, rng: np.random.Generator
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory, rng: np.random.Generator,
+    db_path: Path,
 ) -> None:
     keep, drop = make_item("keep this"), make_item("drop this")
     vectors = unit(rng, 2)
@@ -115,6 +120,13 @@ def test_delete_removes_item_everywhere(
     assert [h.id for h in store.text_search(scope1, "this", None, 5)] == [keep.id]
     assert [h.id for h in store.vector_search(scope1, vectors[1], None, 5)] == [keep.id]
     assert store.stats()["vectors"] == 1
+    assert_fts_consistent(db_path)
+
+
+def assert_fts_consistent(db_path: Path) -> None:
+    """FTS5's own check that the index matches the items' search_text."""
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("INSERT INTO items_fts (items_fts, rank) VALUES ('integrity-check', 1)")
 
 
 def test_list_count_and_order(store: SQLiteStore, scope1: Scope, make_item: ItemFactory) -> None:

@@ -16,8 +16,9 @@ from memosys.stores.base import Vectors
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
-# Item columns besides `rowid` and `data`: every filterable field plus the dedup hash.
-ITEM_COLUMNS: tuple[str, ...] = (*FIELDS, "content_hash")
+# Item columns besides `rowid` and `data`: every filterable field, the dedup hash
+# and the text the full-text index sees.
+ITEM_COLUMNS: tuple[str, ...] = (*FIELDS, "content_hash", "search_text")
 INSERT_ITEM_SQL = (
     f"INSERT INTO items ({', '.join(ITEM_COLUMNS)}, data) "
     f"VALUES ({', '.join('?' for _ in ITEM_COLUMNS)}, ?)"
@@ -61,7 +62,7 @@ _TO_COLUMN: dict[FieldType, Any] = {
     FieldType.LIST: _list_json,
 }
 _CONVERTERS = tuple(
-    (name, _TO_COLUMN[FIELDS.get(name, FieldType.TEXT)]) for name in ITEM_COLUMNS
+    (name, _TO_COLUMN[FIELDS.get(name, FieldType.TEXT)]) for name in ITEM_COLUMNS[:-1]
 )
 
 
@@ -72,6 +73,7 @@ def item_row(item: MemoryItem) -> tuple[Any, ...]:
         None if (value := fields[name]) is None else to_column(value)
         for name, to_column in _CONVERTERS
     ]
+    values.append(item.search_text())
     values.append(item.model_dump_json())
     return tuple(values)
 

@@ -1,9 +1,8 @@
 """Item writes: add with dedup, update, delete, and vector replacement.
 
 Each function runs inside the caller's ``BEGIN IMMEDIATE`` transaction and
-keeps the three places an item lives in step: the ``items`` row, its
-``items_fts`` row (contentless, so a delete must repeat the indexed text)
-and its ``vectors`` row.
+keeps the places an item lives in step: the ``items`` row (whose triggers
+maintain its ``items_fts`` row) and its ``vectors`` row.
 """
 
 from __future__ import annotations
@@ -61,7 +60,7 @@ def add_items(
     stored = _stored_repeats(conn, items, now)
     result: list[MemoryItem] = []
     duplicates: list[bool] = []
-    rows, fts_rows, vector_rows = [], [], []
+    rows, vector_rows = [], []
     rowid = _next_rowid(conn)
     for index, item in enumerate(items):
         key = (item.cube_id, item.user_id, item.content_hash)
@@ -70,7 +69,6 @@ def add_items(
             duplicates.append(True)
             continue
         rows.append((rowid, *item_row(item)))
-        fts_rows.append((rowid, item.search_text()))
         if matrix is not None:
             vector_rows.append((rowid, item.cube_id, vector_blob(matrix[index])))
         if item.content_hash:
@@ -79,7 +77,6 @@ def add_items(
         duplicates.append(False)
         rowid += 1
     conn.executemany(_INSERT_SQL, rows)
-    conn.executemany("INSERT INTO items_fts (rowid, text) VALUES (?, ?)", fts_rows)
     if vector_rows:
         conn.executemany("INSERT INTO vectors (item_rowid, cube_id, vector) VALUES (?, ?, ?)",
                          vector_rows)
@@ -99,8 +96,6 @@ def update_item(
             detail={"id": item.id},
         )
     conn.execute(UPDATE_ITEM_SQL, (*item_row(item), rowid))
-    _fts_delete(conn, rowid, old)
-    conn.execute("INSERT INTO items_fts (rowid, text) VALUES (?, ?)", (rowid, item.search_text()))
     if vector is not None:
         _, dim = _cube_row(conn, item.cube_id)
         matrix = unit_vectors(vector, 1, dim)
@@ -115,8 +110,6 @@ def update_item(
 def delete_items(conn: sqlite3.Connection, scope: Scope, ids: Sequence[str]) -> int:
     """Delete items of the scope with their index rows; any id not in scope raises."""
     found = _rows_in_scope(conn, scope, list(dict.fromkeys(ids)))
-    for rowid, item in found:
-        _fts_delete(conn, rowid, item)
     rowids = (json.dumps([rowid for rowid, _ in found]),)
     conn.execute("DELETE FROM vectors WHERE item_rowid IN (SELECT value FROM json_each(?))", rowids)
     conn.execute("DELETE FROM items WHERE rowid IN (SELECT value FROM json_each(?))", rowids)
@@ -200,7 +193,7 @@ def _stored_repeats(
         if item.content_hash:
             groups.setdefault((item.cube_id, item.user_id), set()).add(item.content_hash)
     found: dict[tuple[str, str, str], MemoryItem] = {}
-    expired: list[tuple[int, MemoryItem]] = []
+    expired: list[int] = []
     for (cube_id, user_id), hashes in groups.items():
         rows = conn.execute(
             "SELECT i.rowid, i.data, i.expires_at FROM json_each(?) j CROSS JOIN items i "
@@ -209,13 +202,12 @@ def _stored_repeats(
             (json.dumps(sorted(hashes)), cube_id, user_id),
         ).fetchall()
         for rowid, data, expires_at in rows:
-            item = load_item(data)
             if expires_at is not None and expires_at <= micros(now):
-                expired.append((rowid, item))
+                expired.append(rowid)
             else:
+                item = load_item(data)
                 found[(cube_id, user_id, item.content_hash)] = item
-    for rowid, item in expired:
-        _fts_delete(conn, rowid, item)
+    for rowid in expired:
         conn.execute("DELETE FROM vectors WHERE item_rowid = ?", (rowid,))
         conn.execute("DELETE FROM items WHERE rowid = ?", (rowid,))
     return found
@@ -239,13 +231,6 @@ def _rows_in_scope(
             detail={"ids": missing[:10]},
         )
     return [(by_id[i][0], load_item(by_id[i][1])) for i in ids]
-
-
-def _fts_delete(conn: sqlite3.Connection, rowid: int, item: MemoryItem) -> None:
-    conn.execute(
-        "INSERT INTO items_fts (items_fts, rowid, text) VALUES ('delete', ?, ?)",
-        (rowid, item.search_text()),
-    )
 
 
 def _next_rowid(conn: sqlite3.Connection) -> int:

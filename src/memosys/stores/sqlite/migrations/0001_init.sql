@@ -54,6 +54,7 @@ CREATE TABLE items (
     entities         TEXT NOT NULL,
     message_ids      TEXT NOT NULL,
     headings         TEXT NOT NULL,
+    search_text      TEXT NOT NULL,  -- MemoryItem.search_text(), what items_fts indexes
     data             TEXT NOT NULL
 );
 
@@ -65,12 +66,29 @@ CREATE INDEX items_expires ON items (expires_at) WHERE expires_at IS NOT NULL;
 CREATE UNIQUE INDEX items_content_hash ON items (cube_id, user_id, content_hash)
     WHERE content_hash <> '';
 
--- Contentless full-text index of MemoryItem.search_text(); rowid = items.rowid.
+-- Full-text index of items.search_text (external content: rowid = items.rowid),
+-- kept in step by triggers.
 CREATE VIRTUAL TABLE items_fts USING fts5 (
-    text,
-    content = '',
+    search_text,
+    content = 'items',
+    content_rowid = 'rowid',
     tokenize = 'porter unicode61'
 );
+
+CREATE TRIGGER items_after_insert AFTER INSERT ON items BEGIN
+    INSERT INTO items_fts (rowid, search_text) VALUES (new.rowid, new.search_text);
+END;
+
+CREATE TRIGGER items_after_delete AFTER DELETE ON items BEGIN
+    INSERT INTO items_fts (items_fts, rowid, search_text)
+        VALUES ('delete', old.rowid, old.search_text);
+END;
+
+CREATE TRIGGER items_after_update AFTER UPDATE OF search_text ON items BEGIN
+    INSERT INTO items_fts (items_fts, rowid, search_text)
+        VALUES ('delete', old.rowid, old.search_text);
+    INSERT INTO items_fts (rowid, search_text) VALUES (new.rowid, new.search_text);
+END;
 
 -- Unit-normalised float32 vectors, one per item.
 CREATE TABLE vectors (
