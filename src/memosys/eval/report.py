@@ -124,6 +124,8 @@ def render(report: dict[str, Any], specs: Sequence[MetricSpec]) -> None:
     from rich.table import Table
 
     console = Console()
+    if not console.is_terminal:  # files and pipes: do not squeeze the tables to 80 columns
+        console = Console(width=200)
     labels = [metric_label(s) for s in specs]
     for mode, scores in report["scores"].items():
         table = Table(title=f"{report['benchmark']} - {mode}")
