@@ -14,7 +14,7 @@ from memosys.core.errors import EmbedderMismatchError, InvalidInputError
 from memosys.core.filters import parse_filter
 from memosys.stores.base import Scope
 from memosys.stores.sqlite import SQLiteStore, vector_index
-from memosys.stores.sqlite.fts import choose_terms, fts_query, query_terms
+from memosys.stores.sqlite.fts import bounded_query, choose_terms, fts_query, query_terms
 
 NASTY_QUERIES = [
     'what did "Alice say',
@@ -186,3 +186,9 @@ def test_large_cube_index_builds_in_background_and_is_reused_after_reopen(
     assert second.vector_search(scope, late_vector[0], None, 1)[0].id == late.id
     assert items[5].id not in {h.id for h in second.vector_search(scope, vectors[5], None, 5)}
     assert saved.stat().st_mtime_ns == stamp
+
+
+def test_bounded_query_takes_candidates_from_rare_terms_and_scores_with_all() -> None:
+    terms = ["common", "rare", "absent"]
+    assert bounded_query(terms, [5000, 3, 0]) == '("rare") AND ("rare" OR "common")'
+    assert bounded_query(["a", "b"], [10, 20]) == '"a" OR "b"'

@@ -11,7 +11,7 @@ import numpy as np
 from memosys.core.filters import Filter
 from memosys.stores.base import Scope, ScoredId, Vectors
 from memosys.stores.sqlite.codec import unit_vectors
-from memosys.stores.sqlite.fts import Vocabulary, choose_terms, fts_query, query_terms
+from memosys.stores.sqlite.fts import Vocabulary, bounded_query, query_terms
 from memosys.stores.sqlite.scope import visible
 from memosys.stores.sqlite.vector_cache import VectorCache
 from memosys.stores.sqlite.vector_index import CubeVectors, RowIds
@@ -38,7 +38,7 @@ def text_search(
     terms = query_terms(query)
     if not terms or limit <= 0 or not scope.cube_ids:
         return []
-    match = fts_query(choose_terms(terms, vocabulary.doc_freqs(conn, terms)))
+    match = bounded_query(terms, vocabulary.doc_freqs(conn, terms))
     if not match:
         return []
     rows = conn.execute(
