@@ -142,6 +142,8 @@ def test_list_count_and_order(store: SQLiteStore, scope1: Scope, make_item: Item
     assert contents("event_time") == ["c", "b", "a"]
     assert [i.content for i in store.list_items(scope1, None, 1, 1, "position")] == ["b"]
     assert store.count_items(scope1, parse_filter({"position": {"$gte": 2}})) == 2
+    with pytest.raises(InvalidInputError):
+        store.list_items(scope1, order_by="size")  # type: ignore[arg-type]
 
 
 def test_neighbours_by_position_in_the_same_session(

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import numpy as np
 
+from memosys.core.errors import InvalidInputError
 from memosys.core.filters import Filter
 from memosys.stores.base import Scope, ScoredId, Vectors
 from memosys.stores.sqlite.codec import unit_vectors
@@ -95,6 +96,12 @@ def vector_search(
     indexes = cache.cubes(conn, scope.cube_ids)
     if not indexes:
         return []
+    if len({ix.dim for ix in indexes}) > 1:
+        raise InvalidInputError(
+            "the cubes in this scope store vectors of different sizes (different embedders); "
+            "search them separately, or run `memosys reembed --data DIR`",
+            detail={"cube_ids": list(scope.cube_ids)},
+        )
     query = unit_vectors(vector, 1, indexes[0].dim)[0]
     pool = _pool(limit, filters, approximate=any(ix.approximate for ix in indexes))
     rowids, scores = _merge([ix.search(query, pool) for ix in indexes], pool)

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 
 from memosys.core.clock import Clock
 from memosys.core.cube import MemCube, User
+from memosys.core.errors import InvalidInputError
 from memosys.core.filters import Filter
 from memosys.core.items import MemoryItem
 from memosys.settings import StoreSettings
@@ -149,7 +150,11 @@ class SQLiteStore:
         order_by: OrderBy = "created_at",
     ) -> list[MemoryItem]:
         """Visible items matching ``filters``, ascending by ``order_by`` (missing values last)."""
-        column = _ORDER_COLUMNS[order_by]
+        column = _ORDER_COLUMNS.get(order_by)
+        if column is None:
+            raise InvalidInputError(
+                f"cannot order items by {order_by!r}; use one of {', '.join(_ORDER_COLUMNS)}"
+            )
         where, params = visible(scope, self.clock.now(), filters)
         with self._db.read() as conn:
             rows = conn.execute(
