@@ -58,6 +58,7 @@ class CubeVectors:
         self._ann: Any = None
         self._builder: Builder | None = None
         self._touched: set[int] = set()  # rowids changed while a build runs
+        self._build_failed = False
 
     @property
     def count(self) -> int:
@@ -66,14 +67,8 @@ class CubeVectors:
 
     @property
     def approximate(self) -> bool:
-        """Whether :meth:`search` may go through the HNSW index (it has more vectors
-        than the threshold)."""
-        return self.count > self.ann_threshold
-
-    @property
-    def has_ann(self) -> bool:
-        """Whether an HNSW index is attached (searches above the threshold use it)."""
-        return self._ann is not None
+        """Whether :meth:`search` goes through HNSW (above the threshold, once it is built)."""
+        return self.count > self.ann_threshold and not self._build_failed
 
     def adopt(self, index: Any, changed: RowIds) -> None:
         """Attach a built or loaded HNSW index, first bringing the ``changed`` rowids up to date."""
@@ -173,9 +168,10 @@ class CubeVectors:
         self._builder = None
         touched, self._touched = self._touched, set()
         if builder.error is not None:
+            self._build_failed = True
             raise StoreError(
-                f"building the vector index failed: {builder.error}; searches use exact "
-                "scoring until it succeeds (raise store.ann_threshold to stay exact)"
+                f"building the vector index failed: {builder.error}; this process now scores "
+                "exactly (slower); free memory, or raise store.ann_threshold to stay exact"
             ) from builder.error
         self.adopt(builder.result, np.fromiter(touched, dtype=np.int64, count=len(touched)))
 
