@@ -93,6 +93,11 @@ def test_longmemeval_skips_abstention_and_keeps_plain_messages() -> None:
     assert instances[1].answer_session_ids == ["answer_m1", "answer_m2"]
 
 
+def test_longmemeval_drops_blank_turns() -> None:
+    multi = load_longmemeval(DATA / "longmemeval_tiny.json")[1]
+    assert [len(s.messages) for s in multi.sessions] == [1, 1, 1]
+
+
 def test_longmemeval_unreadable_file_is_an_input_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")

@@ -113,7 +113,11 @@ def _sessions(conversation: dict[str, Any]) -> list[Session]:
             Session(
                 session_id=f"session_{n}",
                 time=parse_locomo_time(when) if when else None,
-                messages=[turn_message(t) for t in conversation[f"session_{n}"]],
+                messages=[
+                    message
+                    for turn in conversation[f"session_{n}"]
+                    if (message := turn_message(turn))["content"].strip()
+                ],
             )
         )
     return sessions

@@ -73,7 +73,11 @@ def _instance(raw: dict[str, Any]) -> LongMemEvalInstance:
             Session(
                 session_id=str(sid),
                 time=parse_longmemeval_time(date),
-                messages=[{"role": t["role"], "content": t["content"]} for t in turns],
+                messages=[
+                    {"role": t["role"], "content": t["content"]}
+                    for t in turns
+                    if str(t.get("content", "")).strip()
+                ],
             )
             for sid, date, turns in zip(ids, dates, sessions, strict=True)
         ],
@@ -86,6 +90,7 @@ def load_longmemeval(
 ) -> list[LongMemEvalInstance]:
     """Load the non-abstention instances of a LongMemEval file.
 
+    Turns with blank content are left out (``MemOS.add`` rejects them).
     ``indices`` picks positions in the file (before ``_abs`` instances are
     skipped); None takes them all.
     """
