@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from memosys.core.clock import SystemClock
 from memosys.models.embedders.base import Purpose
 from memosys.models.embedders.cached import CachingEmbedder, cache_key
 from memosys.models.embedders.hashing import HashEmbedder
-from memosys.settings import HashEmbedderConfig
+from memosys.settings import HashEmbedderConfig, StoreSettings
+from memosys.stores.sqlite import SQLiteStore
 
 Vectors = npt.NDArray[np.float32]
 
@@ -99,3 +102,15 @@ def test_empty_input() -> None:
     counting = CountingEmbedder()
     assert CachingEmbedder(counting, DictCache()).embed([]).shape == (0, 32)
     assert counting.calls == []
+
+
+def test_works_over_the_sqlite_store_cache(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "memosys.db", StoreSettings(), SystemClock())
+    try:
+        counting = CountingEmbedder()
+        first = CachingEmbedder(counting, store).embed(["persisted", "twice"])
+        again = CachingEmbedder(counting, store).embed(["twice", "persisted", "new"])
+    finally:
+        store.close()
+    assert counting.calls == [["persisted", "twice"], ["new"]]
+    np.testing.assert_allclose(again[:2], first[::-1], atol=1e-7)
