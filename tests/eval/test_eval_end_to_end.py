@@ -64,6 +64,7 @@ def test_cli_locomo_writes_report_with_provenance(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["command"].startswith("eval locomo --data")
+    assert "--k 1,5 " in report["command"]
     assert len(report["dataset"]["sha256"]) == 64
     assert set(report["scores"]) == {"hybrid", "bm25", "dense"}
     overall = report["scores"]["hybrid"]["overall"]

@@ -58,9 +58,10 @@ def _progress(label: str) -> Callable[[int, int], None]:
 
 def _command_line(ctx: click.Context) -> str:
     parts = [ctx.command_path]
-    for name, value in ctx.params.items():
-        if value is not None:
-            parts.append(f"--{name.replace('_', '-')} {value}")
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if isinstance(param, click.Option) and value is not None:
+            parts.append(f"{param.opts[0]} {value}")
     return " ".join(parts)
 
 
