@@ -101,6 +101,7 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
             "platform": platform.platform(),
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
+            "load_average_1_5_15min": list(os.getloadavg()),
         },
         **payload,
     }
