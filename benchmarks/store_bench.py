@@ -201,6 +201,7 @@ def main() -> None:
     parser.add_argument("--dir", default="/tmp/memosys-store-bench")
     parser.add_argument("--out", default="benchmarks/results/store_bench.json")
     args = parser.parse_args()
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     workdir = Path(args.dir)
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
@@ -220,7 +221,10 @@ def main() -> None:
     report = {
         "command": " ".join([".venv/bin/python", *sys.argv]),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+                    "platform": platform.platform(),
+                    # the machine is shared with other work: high load inflates timings
+                    "load_average_at_start": load_at_start,
+                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "limit": LIMIT, "dim": DIM, "ann_threshold": StoreSettings().ann_threshold,
         "results": results,
     }

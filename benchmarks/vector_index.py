@@ -74,11 +74,11 @@ def build_numpy(data: np.ndarray) -> tuple[Searcher, Any]:
     return search, None
 
 
-def build_usearch(data: np.ndarray, dtype: str) -> tuple[Searcher, Any]:
+def build_usearch(data: np.ndarray, dtype: str, expansion_add: int = 128) -> tuple[Searcher, Any]:
     from usearch.index import Index
 
     index = Index(ndim=data.shape[1], metric="ip", dtype=dtype, connectivity=16,
-                  expansion_add=128, expansion_search=64)
+                  expansion_add=expansion_add, expansion_search=64)
     index.add(np.arange(len(data), dtype=np.uint64), data, threads=os.cpu_count() or 1)
 
     def search(q: np.ndarray) -> np.ndarray:
@@ -130,7 +130,9 @@ def build_sqlite_vec(data: np.ndarray) -> tuple[Searcher, Any]:
     return search, None
 
 
-def run_size(n: int, n_queries: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+def run_size(
+    n: int, n_queries: int, rng: np.random.Generator, only: list[str] | None = None
+) -> list[dict[str, Any]]:
     centres = rng.standard_normal((max(64, n // 500), DIM), dtype=np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     data = clustered(n, centres, rng)
@@ -142,11 +144,14 @@ def run_size(n: int, n_queries: int, rng: np.random.Generator) -> list[dict[str,
         ("numpy-exact", lambda: build_numpy(data.copy())),
         ("usearch-f32", lambda: build_usearch(data, "f32")),
         ("usearch-i8", lambda: build_usearch(data, "i8")),
+        ("usearch-f32-add64", lambda: build_usearch(data, "f32", expansion_add=64)),
         ("hnswlib", lambda: build_hnswlib(data)),
         ("sqlite-vec", lambda: build_sqlite_vec(data)),
     ]
     rows = []
     for name, build in candidates:
+        if only and name not in only:
+            continue
         before = rss()
         t = time.perf_counter()
         search, set_ef = build()
@@ -177,13 +182,18 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--out", default="benchmarks/results/vector_index.json")
+    parser.add_argument("--only", nargs="*", help="run only these libraries (names as reported)")
     args = parser.parse_args()
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     rng = np.random.default_rng(7)
-    rows = [row for n in args.sizes for row in run_size(n, args.queries, rng)]
+    rows = [row for n in args.sizes for row in run_size(n, args.queries, rng, args.only)]
     report = {
         "command": " ".join([".venv/bin/python", *sys.argv]),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+                    "platform": platform.platform(),
+                    # the machine is shared with other work: high load inflates timings
+                    "load_average_at_start": load_at_start,
+                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
         "dim": DIM, "k": K, "results": rows,
     }
     with open(args.out, "w", encoding="utf-8") as fh:

@@ -26,7 +26,7 @@ _log = logging.getLogger(__name__)
 
 HNSW_CONNECTIVITY = 16
 HNSW_EXPANSION_ADD = 128
-HNSW_EXPANSION_SEARCH = 128
+HNSW_EXPANSION_SEARCH = 256  # recall@10 ~0.94 at 128 on 1M clustered vectors
 SYNC_BUILD_BELOW = 2_000  # smaller indexes build in the caller's thread (well under a second)
 
 
