@@ -1,7 +1,8 @@
 """SQLite store benchmark: ingest throughput, search latency, cold open.
 
-Builds a database of synthetic memories (Zipf-distributed pseudo-words, 12-40
-words each, sessions of 20 messages) with clustered 384-d unit vectors, then
+Builds a database of synthetic memories (Zipf-distributed words: common
+English words at the head, pseudo-words in the tail; 12-40 words each,
+sessions of 20 messages) with clustered 384-d unit vectors, then
 measures:
 
 * ``add_items`` throughput with vectors supplied (batches of ``--batch``);
@@ -45,18 +46,42 @@ from memosys.stores.sqlite import SQLiteStore, fts, search
 DIM = 384
 LIMIT = 100
 FINGERPRINT = "bench/clustered-384"
+ZIPF_EXPONENT = 1.07  # word frequencies in English follow Zipf's law with s close to 1
 SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "shi", "po", "an", "el", "or", "ve", "di", "su"]
 
 
+# The most frequent English words, roughly by rank: mostly stopwords (which
+# search drops) and some common content words (which it keeps), as in real text.
+_HEAD_TEXT = """the of and to a in is you that it he was for on are as with his they i at be this
+have from or one had by word but not what all were we when your can said there use an each
+which she do how their if will up other about out many then them these so some her would
+make like him into time has look two more write go see number no way could people my than
+first water been call who oil its now find long down day did get come made may part over
+new sound take only little work know place year live me back give most very after thing our
+just name good sentence man think say great where help through much before line right too
+mean old any same tell boy follow came want show also around form three small set put end
+does another well large must big even such because turn here why ask went men read need
+land different home us move try kind hand picture again change off play spell air away
+animal house point page letter mother answer found study still learn should america world"""
+HEAD = _HEAD_TEXT.split()
+
+
 def vocabulary(rng: np.random.Generator, size: int = 30_000) -> list[str]:
+    """English head words, then pseudo-words for the long tail of rarer terms."""
     words: set[str] = set()
     while len(words) < size:
         words.add("".join(rng.choice(SYLLABLES, size=int(rng.integers(2, 5)))))
-    return sorted(words)
+    tail = sorted(words - set(HEAD))
+    rng.shuffle(tail)
+    return HEAD + tail
 
 
 def sentences(rng: np.random.Generator, vocab: list[str], n: int, lo: int, hi: int) -> list[str]:
-    ranks = np.minimum(rng.zipf(1.15, size=n * hi), len(vocab)) - 1
+    draws = rng.zipf(ZIPF_EXPONENT, size=n * hi * 2)
+    ranks = draws[draws <= len(vocab)] - 1  # ranks past the vocabulary are dropped
+    while len(ranks) < n * hi:
+        more = rng.zipf(ZIPF_EXPONENT, size=n * hi)
+        ranks = np.concatenate([ranks, more[more <= len(vocab)] - 1])
     out, cursor = [], 0
     for length in rng.integers(lo, hi + 1, size=n):
         out.append(" ".join(vocab[r] for r in ranks[cursor : cursor + length]))

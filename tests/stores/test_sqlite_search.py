@@ -190,5 +190,5 @@ def test_large_cube_index_builds_in_background_and_is_reused_after_reopen(
 
 def test_bounded_query_takes_candidates_from_rare_terms_and_scores_with_all() -> None:
     terms = ["common", "rare", "absent"]
-    assert bounded_query(terms, [5000, 3, 0]) == '("rare") AND ("rare" OR "common")'
+    assert bounded_query(terms, [50_000, 3, 0]) == '("rare") AND ("rare" OR "common")'
     assert bounded_query(["a", "b"], [10, 20]) == '"a" OR "b"'

@@ -20,12 +20,11 @@ query.
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 
 MAX_TERMS = 32
-POSTING_BUDGET = 2_000
+POSTING_BUDGET = 10_000
 
 # Letters and digits, as unicode61 sees tokens (underscore separates).
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -88,50 +87,19 @@ def choose_terms(terms: list[str], doc_freqs: list[int], budget: int | None = No
     return [terms[n] for n in sorted(chosen)]
 
 
-class Vocabulary:
-    """Document frequencies of query terms, stemmed exactly as the index stems them.
+def doc_freqs(conn: sqlite3.Connection, terms: list[str]) -> list[int]:
+    """How many items contain each term, counted only up to ``POSTING_BUDGET + 1``.
 
-    Each term is run through a scratch FTS5 table with the same tokenizer
-    (in the connection's ``temp`` schema, so nothing is written to the
-    database) and looked up in an ``fts5vocab`` view of ``items_fts``.
+    Counting stops at the cap, so a term in most of a large database costs
+    as little as a rare one; :func:`choose_terms` needs no more than that.
     """
-
-    def __init__(self) -> None:
-        self._ready = False
-
-    def doc_freqs(self, conn: sqlite3.Connection, terms: list[str]) -> list[int]:
-        """How many items contain each term (0 for an unknown one)."""
-        self._prepare(conn)
-        conn.executemany(
-            "INSERT INTO temp.memosys_query_terms (rowid, text) VALUES (?, ?)",
-            list(enumerate(terms)),
-        )
-        try:
-            stems = dict(conn.execute("SELECT doc, term FROM temp.memosys_query_stems").fetchall())
-        finally:
-            conn.execute("DELETE FROM temp.memosys_query_terms")
-        counts = dict(
+    cap = POSTING_BUDGET + 1
+    return [
+        int(
             conn.execute(
-                "SELECT term, doc FROM temp.memosys_items_vocab "
-                "WHERE term IN (SELECT value FROM json_each(?))",
-                (json.dumps(sorted(set(stems.values()))),),
-            ).fetchall()
+                "SELECT count(*) FROM (SELECT 1 FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
+                (fts_query([term]), cap),
+            ).fetchone()[0]
         )
-        return [int(counts.get(stems.get(n), 0)) for n in range(len(terms))]
-
-    def _prepare(self, conn: sqlite3.Connection) -> None:
-        if self._ready:
-            return
-        conn.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memosys_query_terms "
-            "USING fts5 (text, tokenize = 'porter unicode61')"
-        )
-        conn.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memosys_query_stems "
-            "USING fts5vocab (temp, memosys_query_terms, 'instance')"
-        )
-        conn.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.memosys_items_vocab "
-            "USING fts5vocab (main, items_fts, 'row')"
-        )
-        self._ready = True
+        for term in terms
+    ]

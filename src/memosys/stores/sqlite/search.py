@@ -12,17 +12,17 @@ from memosys.core.errors import InvalidInputError
 from memosys.core.filters import Filter
 from memosys.stores.base import Scope, ScoredId, Vectors
 from memosys.stores.sqlite.codec import unit_vectors
-from memosys.stores.sqlite.fts import Vocabulary, bounded_query, query_terms
+from memosys.stores.sqlite.fts import bounded_query, doc_freqs, query_terms
 from memosys.stores.sqlite.scope import visible
 from memosys.stores.sqlite.vector_cache import VectorCache
 from memosys.stores.sqlite.vector_index import CubeVectors, RowIds
 
-CANDIDATE_CAP = 5_000
+CANDIDATE_CAP = 10_000  # text matches scored with BM25 at most (the newest)
+MAX_POOL = 20_000  # vector candidates checked in SQL at most before scoring SQL's own selection
 
 
 def text_search(
     conn: sqlite3.Connection,
-    vocabulary: Vocabulary,
     scope: Scope,
     query: str,
     filters: Filter | None,
@@ -39,7 +39,7 @@ def text_search(
     terms = query_terms(query)
     if not terms or limit <= 0 or not scope.cube_ids:
         return []
-    match = bounded_query(terms, vocabulary.doc_freqs(conn, terms))
+    match = bounded_query(terms, doc_freqs(conn, terms))
     if not match:
         return []
     rows = conn.execute(
@@ -51,7 +51,7 @@ def text_search(
     rows.sort(key=lambda row: -row[1])
     rowids = np.array([r for r, _ in rows[:pool]], dtype=np.int64)
     scores = np.array([s for _, s in rows[:pool]], dtype=np.float64)
-    hits = _checked(conn, scope, filters, now, rowids, scores, limit)
+    hits = _checked(conn, scope, filters, now, rowids, scores)[:limit]
     if len(hits) >= limit or (len(rows) <= pool and len(rows) < CANDIDATE_CAP):
         return hits
     where, params = visible(scope, now, filters)
@@ -87,9 +87,10 @@ def vector_search(
 ) -> list[ScoredId]:
     """Nearest items by cosine similarity, checked against scope, expiry and filters in SQL.
 
-    Candidates come from each cube's index (oversampled, more with a filter);
-    if fewer than ``limit`` of them pass the SQL check and the index had more
-    to offer, the SQL-selected rowids are scored exactly instead.
+    Candidates come from each cube's index (oversampled, more with a filter).
+    If fewer than ``limit`` pass the SQL check, the pool grows once by the
+    pass rate seen (up to :data:`MAX_POOL`); if that is still short, the
+    rowids the SQL filter selects are scored exactly instead.
     """
     if limit <= 0 or not scope.cube_ids:
         return []
@@ -104,12 +105,17 @@ def vector_search(
         )
     query = unit_vectors(vector, 1, indexes[0].dim)[0]
     pool = _pool(limit, filters, approximate=any(ix.approximate for ix in indexes))
-    rowids, scores = _merge([ix.search(query, pool) for ix in indexes], pool)
-    hits = _checked(conn, scope, filters, now, rowids, scores, limit)
-    exhausted = all(ix.count <= pool and not ix.approximate for ix in indexes)
-    if len(hits) < limit and not exhausted:
-        hits = _exact_over_sql(conn, indexes, scope, filters, now, query, limit)
-    return hits
+    for _ in range(2):
+        rowids, scores = _merge([ix.search(query, pool) for ix in indexes], pool)
+        hits = _checked(conn, scope, filters, now, rowids, scores)
+        exhausted = all(ix.count <= pool and not ix.approximate for ix in indexes)
+        if len(hits) >= limit or exhausted:
+            return hits[:limit]
+        pass_rate = max(len(hits), 1) / max(len(rowids), 1)
+        pool += int(2 * limit / pass_rate)
+        if pool > MAX_POOL:
+            break
+    return _exact_over_sql(conn, indexes, scope, filters, now, query, limit)
 
 
 def _merge(parts: list[tuple[RowIds, np.ndarray]], k: int) -> tuple[RowIds, np.ndarray]:
@@ -128,7 +134,6 @@ def _checked(
     now: datetime,
     rowids: RowIds,
     scores: np.ndarray,
-    limit: int,
 ) -> list[ScoredId]:
     """The candidates that pass scope, expiry and filters, in score order."""
     if len(rowids) == 0:
@@ -140,11 +145,8 @@ def _checked(
         (json.dumps(rowids.tolist()), *params),
     ).fetchall()
     ids = dict(rows)
-    hits = [
-        ScoredId(ids[r], float(s)) for r, s in zip(rowids.tolist(), scores.tolist(), strict=True)
-        if r in ids
-    ]
-    return hits[:limit]
+    pairs = zip(rowids.tolist(), scores.tolist(), strict=True)
+    return [ScoredId(ids[r], float(s)) for r, s in pairs if r in ids]
 
 
 def _exact_over_sql(

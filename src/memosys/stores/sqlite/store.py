@@ -27,7 +27,6 @@ from memosys.stores.base import AddResult, OrderBy, Scope, ScoredId, Vectors
 from memosys.stores.sqlite import search, writes
 from memosys.stores.sqlite.codec import blob_vector, load_item, micros, vector_blob
 from memosys.stores.sqlite.connection import Database
-from memosys.stores.sqlite.fts import Vocabulary
 from memosys.stores.sqlite.scope import visible
 from memosys.stores.sqlite.vector_cache import VectorCache
 
@@ -48,7 +47,6 @@ class SQLiteStore:
         self._db = Database(path, settings.lock_timeout_s)
         ann_folder = None if str(path) == ":memory:" else Path(f"{path}.ann")
         self._vectors = VectorCache(settings.ann_threshold, ann_folder)
-        self._vocabulary = Vocabulary()
 
     # users and cubes
 
@@ -196,9 +194,7 @@ class SQLiteStore:
     ) -> list[ScoredId]:
         """BM25 full-text search; scores are positive, higher is better."""
         with self._db.read() as conn:
-            return search.text_search(
-                conn, self._vocabulary, scope, query, filters, limit, self.clock.now()
-            )
+            return search.text_search(conn, scope, query, filters, limit, self.clock.now())
 
     def vector_search(
         self, scope: Scope, vector: Vectors, filters: Filter | None, limit: int

@@ -20,10 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from memosys.core.errors import StoreError
 from memosys.stores.base import Vectors
 from memosys.stores.sqlite.ann import AnnFiles
 from memosys.stores.sqlite.vector_index import CubeVectors, RowIds
 
+LOAD_CHUNK = 8_192  # rows fetched at a time when loading a cube
 PRUNE_KEEP = 100_000  # log entries kept; a process further behind reloads its cubes
 
 
@@ -100,15 +102,28 @@ class VectorCache:
             index.upsert(*_arrays(entries, dim))
 
     def _load(self, conn: sqlite3.Connection, cube_id: str, last: int) -> CubeVectors | None:
-        rows = conn.execute(
+        """A cube's vectors, read in rowid order straight into one matrix."""
+        count = conn.execute("SELECT count(*) FROM vectors WHERE cube_id = ?", (cube_id,))
+        total = int(count.fetchone()[0])
+        if total == 0:
+            return None
+        cursor = conn.execute(
             "SELECT item_rowid, vector FROM vectors WHERE cube_id = ? ORDER BY item_rowid",
             (cube_id,),
-        ).fetchall()
-        if not rows:
-            return None
-        dim = len(rows[0][1]) // 4
+        )
+        first = cursor.fetchmany(LOAD_CHUNK)
+        dim = len(first[0][1]) // 4
+        rowids = np.empty(total, dtype=np.int64)
+        matrix = np.empty((total, dim), dtype=np.float32)
+        done = 0
+        rows = first
+        while rows and done < total:
+            chunk = rows[: total - done]
+            rowids[done : done + len(chunk)], matrix[done : done + len(chunk)] = _arrays(chunk, dim)
+            done += len(chunk)
+            rows = cursor.fetchmany(LOAD_CHUNK)
         index = CubeVectors(dim, self.ann_threshold, partial(self._saver, cube_id, dim))
-        index.upsert(*_arrays(rows, dim))
+        index.load_sorted(rowids[:done], matrix[:done])
         if index.approximate:
             self._attach_saved(conn, cube_id, index, last)
         return index
@@ -134,9 +149,14 @@ class VectorCache:
 
 
 def _arrays(entries: list[tuple[int, bytes]], dim: int) -> tuple[RowIds, Vectors]:
+    """Rowids and a (read-only) float32 matrix view of ``(rowid, blob)`` rows."""
+    blob = b"".join(b for _, b in entries)
+    if len(blob) != len(entries) * dim * 4:
+        raise StoreError(
+            "a cube holds vectors of different sizes; run `memosys reembed --data DIR`"
+        )
     rowids = np.fromiter((r for r, _ in entries), dtype=np.int64, count=len(entries))
-    matrix = np.frombuffer(b"".join(b for _, b in entries), dtype="<f4").reshape(-1, dim)
-    return rowids, matrix.astype(np.float32)
+    return rowids, np.frombuffer(blob, dtype="<f4").reshape(-1, dim)
 
 
 def prune_changes(conn: sqlite3.Connection) -> None:

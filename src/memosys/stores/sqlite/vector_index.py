@@ -99,6 +99,12 @@ class CubeVectors:
                 index.add(self._rowids[live].astype(np.uint64), self._matrix[live])
         self._ann = index
 
+    def load_sorted(self, rowids: RowIds, matrix: Vectors) -> None:
+        """Take over arrays of strictly increasing rowids, as a fresh index's content (no copy)."""
+        self._rowids, self._matrix = rowids, matrix
+        self._alive = np.ones(len(rowids), dtype=bool)
+        self._size = len(rowids)
+
     def join_build(self, timeout: float | None = None) -> None:
         """Wait for a background build, if one runs (call without the store lock)."""
         builder = self._builder
