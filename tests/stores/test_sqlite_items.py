@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from store_helpers import DIM, FINGERPRINT, T0, ItemFactory, unit
 
 from memosys.core.clock import FixedClock
 from memosys.core.cube import User
-from memosys.core.errors import ConflictError, InvalidInputError, NotFoundError
+from memosys.core.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
 from memosys.core.filters import parse_filter
 from memosys.core.items import MemoryKind, content_hash
 from memosys.stores.base import Scope
@@ -206,3 +207,26 @@ def test_users_cubes_cache_and_stats(store: SQLiteStore, rng: np.random.Generato
     stats = store.stats()
     assert (stats["users"], stats["cubes"], stats["items"]) == (1, 2, 0)
     assert stats["db_bytes"] > 0
+
+
+def test_threads_share_one_store(
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory, rng: np.random.Generator
+) -> None:
+    batches = [[make_item(f"thread {t} item {n}") for n in range(20)] for t in range(4)]
+    vectors = [unit(rng, 20) for _ in batches]
+
+    def work(t: int) -> int:
+        store.add_items(batches[t], vectors[t], FINGERPRINT)
+        found = store.vector_search(scope1, vectors[t][0], None, 1)
+        store.text_search(scope1, f"thread {t}", None, 5)
+        return int(found[0].id == batches[t][0].id)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert sum(pool.map(work, range(4))) == 4
+    assert store.count_items(scope1) == 80
+
+
+def test_closed_store_raises_store_error(store: SQLiteStore, scope1: Scope) -> None:
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.count_items(scope1)
