@@ -13,7 +13,7 @@ from memosys.core.cube import MemCube
 from memosys.core.errors import EmbedderMismatchError, InvalidInputError
 from memosys.core.filters import parse_filter
 from memosys.stores.base import Scope
-from memosys.stores.sqlite import SQLiteStore, vector_index
+from memosys.stores.sqlite import SQLiteStore, vector_cache, vector_index
 from memosys.stores.sqlite.fts import bounded_query, choose_terms, fts_query, query_terms
 
 NASTY_QUERIES = [
@@ -182,10 +182,17 @@ def test_large_cube_index_builds_in_background_and_is_reused_after_reopen(
     late_vector = unit(rng, 1)
     second.add_items([late], late_vector, FINGERPRINT)
     second.delete_items(scope, [items[5].id])
-    assert second.wait_for_vector_index("c1", timeout=0)  # loaded from disk, not rebuilt
+    assert second.wait_for_vector_index("c1")
     assert second.vector_search(scope, late_vector[0], None, 1)[0].id == late.id
     assert items[5].id not in {h.id for h in second.vector_search(scope, vectors[5], None, 5)}
-    assert saved.stat().st_mtime_ns == stamp
+    assert saved.stat().st_mtime_ns == stamp  # loaded from disk, not rebuilt
+
+    monkeypatch.setattr(vector_cache, "SAVE_AFTER_CHANGES", 1)
+    second.close()  # it applied two changes since the file was saved: saved again
+    assert saved.stat().st_mtime_ns != stamp
+    third = open_store(ann_threshold=20)
+    assert third.wait_for_vector_index("c1")
+    assert third.vector_search(scope, late_vector[0], None, 1)[0].id == late.id
 
 
 def test_bounded_query_takes_candidates_from_rare_terms_and_scores_with_all() -> None:

@@ -3,8 +3,10 @@
 Building HNSW over a million 384-d vectors takes minutes on two cores, so a
 store builds it once, in a background thread (exact search serves meanwhile),
 and saves it to ``<database>.ann/<cube hash>.usearch`` with the position in
-the ``vector_changes`` log it reflects. A later process loads the file and
-replays the log entries after that position instead of building again.
+the ``vector_changes`` log it reflects. A later process loads the file (also
+in the background) and replays the changes after that position instead of
+building again; a store saves its index again at close when it has applied
+more than :data:`SAVE_AFTER_CHANGES` changes since.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +31,7 @@ HNSW_CONNECTIVITY = 16
 HNSW_EXPANSION_ADD = 128
 HNSW_EXPANSION_SEARCH = 256  # recall@10 ~0.94 at 128 on 1M clustered vectors
 SYNC_BUILD_BELOW = 2_000  # smaller indexes build in the caller's thread (well under a second)
+SAVE_AFTER_CHANGES = 200  # about what replaying at open costs a fraction of a second
 
 
 def build_hnsw(dim: int, rowids: np.ndarray, matrix: Vectors) -> Any:
@@ -45,39 +49,53 @@ def build_hnsw(dim: int, rowids: np.ndarray, matrix: Vectors) -> Any:
         expansion_search=HNSW_EXPANSION_SEARCH,
     )
     if len(rowids):
-        index.add(rowids.astype(np.uint64), matrix)
+        index.add(rowids.astype(np.uint64), matrix, threads=build_threads())
     return index
 
 
+def sync_keys(
+    index: Any, keys: np.ndarray, rowids: np.ndarray, matrix: Vectors,
+    alive: np.ndarray | None = None,
+) -> None:
+    """Bring ``keys`` of ``index`` in line with the sorted ``rowids``/``matrix`` (rows
+    marked dead in ``alive`` count as absent): drop them all, add back those present."""
+    if len(keys) == 0:
+        return
+    keys = np.unique(keys)
+    index.remove(keys.astype(np.uint64))
+    pos = np.searchsorted(rowids, keys)
+    present = pos < len(rowids)
+    present[present] = rowids[pos[present]] == keys[present]
+    if alive is not None:
+        present[present] = alive[pos[present]]
+    if present.any():
+        index.add(keys[present].astype(np.uint64), matrix[pos[present]], threads=build_threads())
+
+
+def build_threads() -> int:
+    """Threads for HNSW inserts: all cores but one, so searches keep a core."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
 class Builder:
-    """Builds an index in a daemon thread; :attr:`result` is set when done.
+    """Runs ``job`` (which returns an index) in a daemon thread; :attr:`result` is set when done."""
 
-    ``on_built`` runs in the thread with the new index (the store saves it there).
-    """
-
-    def __init__(
-        self, dim: int, rowids: np.ndarray, matrix: Vectors,
-        on_built: Callable[[Any], None] | None = None,
-    ) -> None:
+    def __init__(self, job: Callable[[], Any]) -> None:
         self.result: Any = None
         self.error: BaseException | None = None
-        self._on_built = on_built
         self._thread = threading.Thread(
-            target=self._run, args=(dim, rowids, matrix), name="memosys-hnsw-build", daemon=True
+            target=self._run, args=(job,), name="memosys-hnsw-build", daemon=True
         )
         self._thread.start()
 
-    def _run(self, dim: int, rowids: np.ndarray, matrix: Vectors) -> None:
+    def _run(self, job: Callable[[], Any]) -> None:
         try:
-            index = build_hnsw(dim, rowids, matrix)
-            if self._on_built is not None:
-                self._on_built(index)
-            self.result = index
+            self.result = job()
         except BaseException as exc:  # handed to the searching thread, which re-raises it
             self.error = exc
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the build; True when it has finished."""
+        """Wait for the job; True when it has finished."""
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
@@ -88,8 +106,8 @@ class AnnFiles:
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
 
-    def load(self, cube_id: str, dim: int) -> tuple[Any, int] | None:
-        """The saved index of a cube and the log position it reflects, if usable."""
+    def saved_seq(self, cube_id: str, dim: int) -> int | None:
+        """The log position a cube's saved index reflects, if there is a usable one."""
         if self.folder is None:
             return None
         index_path, meta_path = self._paths(cube_id)
@@ -99,13 +117,19 @@ class AnnFiles:
             return None
         if meta.get("dim") != dim or not index_path.exists():
             return None
+        return int(meta["seq"])
+
+    def load(self, cube_id: str, dim: int) -> Any:
+        """A cube's saved index, or None when it cannot be read."""
+        index_path, _ = self._paths(cube_id)
         index = build_hnsw(dim, np.empty(0, dtype=np.int64), np.empty((0, dim), np.float32))
         try:
             index.load(str(index_path))
-        except (RuntimeError, ValueError, OSError):
+        except (RuntimeError, ValueError, OSError) as exc:
+            _log.warning("could not load the vector index %s (%s); rebuilding it", index_path, exc)
             return None
         index.expansion_search = HNSW_EXPANSION_SEARCH
-        return index, int(meta["seq"])
+        return index
 
     def save(self, cube_id: str, index: Any, seq: int, dim: int) -> None:
         """Write a cube's index and its log position (atomically, via rename)."""

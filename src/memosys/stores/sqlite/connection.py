@@ -82,6 +82,11 @@ class Database:
             row = conn.execute("PRAGMA data_version").fetchone()
         return int(row[0])
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
     def close(self) -> None:
         """Close the connection; later calls raise :class:`StoreError`."""
         with self._lock:

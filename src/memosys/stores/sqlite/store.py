@@ -285,7 +285,12 @@ class SQLiteStore:
         return {**counts, "db_bytes": int(pages) * int(size)}
 
     def close(self) -> None:
-        """Close the database; the store cannot be used afterwards."""
+        """Save changed vector indexes and close the database; the store cannot be used
+        afterwards."""
+        if self._db.closed:
+            return
+        with self._db.read():
+            self._vectors.save_indexes()
         self._db.close()
 
     def _one_cube(self, where: str, params: tuple[str, ...]) -> MemCube | None:

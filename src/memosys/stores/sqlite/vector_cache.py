@@ -22,8 +22,8 @@ import numpy as np
 
 from memosys.core.errors import StoreError
 from memosys.stores.base import Vectors
-from memosys.stores.sqlite.ann import AnnFiles
-from memosys.stores.sqlite.vector_index import CubeVectors, RowIds
+from memosys.stores.sqlite.ann import SAVE_AFTER_CHANGES, AnnFiles
+from memosys.stores.sqlite.vector_index import CubeVectors, RowIds, Saved
 
 LOAD_CHUNK = 8_192  # rows fetched at a time when loading a cube
 PRUNE_KEEP = 100_000  # log entries kept; a process further behind reloads its cubes
@@ -122,30 +122,37 @@ class VectorCache:
             rowids[done : done + len(chunk)], matrix[done : done + len(chunk)] = _arrays(chunk, dim)
             done += len(chunk)
             rows = cursor.fetchmany(LOAD_CHUNK)
-        index = CubeVectors(dim, self.ann_threshold, partial(self._saver, cube_id, dim))
+        saved = self._saved_index(conn, cube_id, dim, last) if done > self.ann_threshold else None
+        index = CubeVectors(dim, self.ann_threshold, partial(self._saver, cube_id, dim), saved)
         index.load_sorted(rowids[:done], matrix[:done])
-        if index.approximate:
-            self._attach_saved(conn, cube_id, index, last)
         return index
+
+    def save_indexes(self) -> None:
+        """Save the HNSW indexes that changed enough since they were saved (at close)."""
+        for cube_id, index in self._cubes.items():
+            if index is not None and (ann := index.take_unsaved(SAVE_AFTER_CHANGES)) is not None:
+                self._files.save(cube_id, ann, seq=self._seq, dim=index.dim)
 
     def _saver(self, cube_id: str, dim: int) -> Callable[[Any], None]:
         """What saves a cube's index once built; the log position is taken now, at the start."""
         return partial(self._files.save, cube_id, seq=self._seq, dim=dim)
 
-    def _attach_saved(
-        self, conn: sqlite3.Connection, cube_id: str, index: CubeVectors, last: int
-    ) -> None:
-        saved = self._files.load(cube_id, index.dim)
-        if saved is None:
-            return
-        ann, seq = saved
+    def _saved_index(
+        self, conn: sqlite3.Connection, cube_id: str, dim: int, last: int
+    ) -> Saved | None:
+        """The saved index of a cube to start from, if the change log still reaches it."""
+        seq = self._files.saved_seq(cube_id, dim)
+        if seq is None:
+            return None
         first = conn.execute("SELECT min(seq) FROM vector_changes").fetchone()[0]
         if seq > last or (first is not None and first > seq + 1):
-            return  # saved by another database, or the log no longer reaches back to it
+            return None  # saved by another database, or the log no longer reaches back to it
         changed = conn.execute(
-            "SELECT item_rowid FROM vector_changes WHERE cube_id = ? AND seq > ?", (cube_id, seq)
+            "SELECT item_rowid FROM vector_changes WHERE cube_id = ? AND seq > ? AND seq <= ?",
+            (cube_id, seq, last),
         ).fetchall()
-        index.adopt(ann, np.array([r for (r,) in changed], dtype=np.int64))
+        rowids = np.array([r for (r,) in changed], dtype=np.int64)
+        return partial(self._files.load, cube_id, dim), rowids
 
 
 def _arrays(entries: list[tuple[int, bytes]], dim: int) -> tuple[RowIds, Vectors]:

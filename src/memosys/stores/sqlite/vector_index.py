@@ -45,6 +45,7 @@ and the save/load calls, if compiling at install becomes acceptable.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -52,22 +53,29 @@ import numpy.typing as npt
 
 from memosys.core.errors import StoreError
 from memosys.stores.base import Vectors
-from memosys.stores.sqlite.ann import SYNC_BUILD_BELOW, Builder, build_hnsw
+from memosys.stores.sqlite.ann import SYNC_BUILD_BELOW, Builder, build_hnsw, sync_keys
 
 RowIds = npt.NDArray[np.int64]
 Scores = npt.NDArray[np.float32]
 
-# Called when a background build starts; returns what receives the built index.
+# Called when a build starts; returns what receives the built index (to save it).
 OnBuild = Callable[[], Callable[[Any], None]]
+# A saved index to start from: a loader (slow, run in the background, None when
+# unreadable) and the rowids changed since it was saved.
+Saved = tuple[Callable[[], Any], RowIds]
 
 
 class CubeVectors:
     """The vectors of one cube, keyed by item rowid."""
 
-    def __init__(self, dim: int, ann_threshold: int, on_build: OnBuild | None = None) -> None:
+    def __init__(
+        self, dim: int, ann_threshold: int, on_build: OnBuild | None = None,
+        saved: Saved | None = None,
+    ) -> None:
         self.dim = dim
         self.ann_threshold = ann_threshold
         self.on_build = on_build
+        self._saved = saved
         self._rowids: RowIds = np.empty(0, dtype=np.int64)
         self._matrix: Vectors = np.empty((0, dim), dtype=np.float32)
         self._alive = np.empty(0, dtype=bool)
@@ -77,6 +85,7 @@ class CubeVectors:
         self._builder: Builder | None = None
         self._touched: set[int] = set()  # rowids changed while a build runs
         self._build_failed = False
+        self._unsaved = 0  # changes applied to the HNSW index since it was saved
 
     @property
     def count(self) -> int:
@@ -88,16 +97,13 @@ class CubeVectors:
         """Whether :meth:`search` goes through HNSW (above the threshold, once it is built)."""
         return self.count > self.ann_threshold and not self._build_failed
 
-    def adopt(self, index: Any, changed: RowIds) -> None:
-        """Attach a built or loaded HNSW index, first bringing the ``changed`` rowids up to date."""
-        if len(changed):
-            keys = np.unique(changed)
-            index.remove(keys.astype(np.uint64))
-            pos, found = self._positions(keys)
-            live = pos[found][self._alive[pos[found]]]
-            if len(live):
-                index.add(self._rowids[live].astype(np.uint64), self._matrix[live])
-        self._ann = index
+    def take_unsaved(self, at_least: int) -> Any:
+        """The HNSW index when ``at_least`` changes were applied since it was saved (the
+        count restarts: the caller saves it), else None."""
+        if self._ann is None or self._unsaved < at_least:
+            return None
+        self._unsaved = 0
+        return self._ann
 
     def load_sorted(self, rowids: RowIds, matrix: Vectors) -> None:
         """Take over arrays of strictly increasing rowids, as a fresh index's content (no copy)."""
@@ -129,6 +135,7 @@ class CubeVectors:
             keys = rowids.astype(np.uint64)
             self._ann.remove(keys)
             self._ann.add(keys, matrix)
+            self._unsaved += len(rowids)
         elif self._builder is not None:
             self._touched.update(rowids.tolist())
 
@@ -143,6 +150,7 @@ class CubeVectors:
         self._dead += len(hit)
         if self._ann is not None:
             self._ann.remove(self._rowids[hit].astype(np.uint64))
+            self._unsaved += len(hit)
         elif self._builder is not None:
             self._touched.update(self._rowids[hit].tolist())
         if self._dead > max(1024, self._size // 4):
@@ -172,18 +180,39 @@ class CubeVectors:
         return self._top(self._rowids[pos], scores, min(k, len(pos)))
 
     def start_ann(self) -> bool:
-        """Whether the HNSW index is ready; starts building it (in the background when large)."""
+        """Whether the HNSW index is ready; starts loading or building it (in the
+        background unless the cube is small)."""
         self._poll_builder()
         if self._ann is None and self._builder is None:
             live = self._alive[: self._size]
-            rowids = self._rowids[: self._size][live]
-            matrix = self._matrix[: self._size][live]
-            if len(rowids) < SYNC_BUILD_BELOW:
-                self._ann = build_hnsw(self.dim, rowids, matrix)
+            job = partial(
+                self._make_index, self._rowids[: self._size][live],
+                self._matrix[: self._size][live], self._saved,
+                self.on_build() if self.on_build is not None else None,
+            )
+            self._saved = None
+            if self.count < SYNC_BUILD_BELOW:
+                self._ann = job()
             else:
-                on_built = self.on_build() if self.on_build is not None else None
-                self._builder = Builder(self.dim, rowids, matrix, on_built)
+                self._builder = Builder(job)
         return self._ann is not None
+
+    def _make_index(
+        self, rowids: RowIds, matrix: Vectors, saved: Saved | None,
+        on_built: Callable[[Any], None] | None,
+    ) -> Any:
+        """The HNSW index of a snapshot: the saved one brought up to date, or a new one."""
+        if saved is not None:
+            load, changed = saved
+            index = load()
+            if index is not None:
+                sync_keys(index, changed, rowids, matrix)
+                self._unsaved += len(changed)  # only this thread touches it while _ann is None
+                return index
+        index = build_hnsw(self.dim, rowids, matrix)
+        if on_built is not None:
+            on_built(index)
+        return index
 
     def _poll_builder(self) -> None:
         builder = self._builder
@@ -197,7 +226,12 @@ class CubeVectors:
                 f"building the vector index failed: {builder.error}; this process now scores "
                 "exactly (slower); free memory, or raise store.ann_threshold to stay exact"
             ) from builder.error
-        self.adopt(builder.result, np.fromiter(touched, dtype=np.int64, count=len(touched)))
+        keys = np.fromiter(touched, dtype=np.int64, count=len(touched))
+        size = self._size
+        sync_keys(builder.result, keys, self._rowids[:size], self._matrix[:size],
+                  self._alive[:size])
+        self._unsaved += len(keys)
+        self._ann = builder.result
 
     @staticmethod
     def _top(rowids: RowIds, scores: Scores, k: int) -> tuple[RowIds, Scores]:
