@@ -87,7 +87,7 @@ class StoreSettings(BaseModel):
 
     lock_timeout_s: float = Field(10.0, gt=0)
     ann_threshold: int = Field(
-        200_000, ge=1, description="vectors per cube above which search uses the HNSW index"
+        50_000, ge=1, description="vectors per cube above which search uses the HNSW index"
     )
 
 

@@ -100,3 +100,37 @@ def test_vector_search_sees_writes_committed_by_another_process(
     )
     assert store.vector_search(scope1, vectors[5], None, 1)[0].id == "remote-item"
     assert items[0].id not in {h.id for h in store.vector_search(scope1, vectors[0], None, 10)}
+
+
+EXIT_DURING_BUILD = """
+import sys
+from datetime import UTC, datetime
+import numpy as np
+from memosys.core.clock import SystemClock
+from memosys.core.cube import MemCube
+from memosys.core.items import MemoryItem
+from memosys.settings import StoreSettings
+from memosys.stores.base import Scope
+from memosys.stores.sqlite import SQLiteStore, ann
+
+ann.build_threads = lambda: 2  # usearch then runs native threads of its own, as on big machines
+store = SQLiteStore(sys.argv[1], StoreSettings(ann_threshold=100), SystemClock())
+now = datetime.now(UTC)
+store.put_cube(MemCube(id="c1", name="c1", owner="u1", created_at=now, updated_at=now))
+n = 20_000
+items = [MemoryItem(id=f"i{k}", cube_id="c1", user_id="u1", owner="u1", content=f"item {k}",
+                    created_at=now, updated_at=now) for k in range(n)]
+vectors = np.random.default_rng(0).standard_normal((n, 384)).astype(np.float32)
+store.add_items(items, vectors, "fp")
+store.vector_search(Scope("u1", ("c1",)), vectors[0], None, 5)  # starts a background build
+print("searched", flush=True)
+"""
+
+
+def test_process_exits_cleanly_while_an_index_builds_in_the_background(db_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_DURING_BUILD, str(db_path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "searched"

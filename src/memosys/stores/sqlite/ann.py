@@ -11,6 +11,7 @@ more than :data:`SAVE_AFTER_CHANGES` changes since.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import logging
@@ -32,10 +33,24 @@ HNSW_EXPANSION_ADD = 128
 HNSW_EXPANSION_SEARCH = 256  # recall@10 ~0.94 at 128 on 1M clustered vectors
 SYNC_BUILD_BELOW = 2_000  # smaller indexes build in the caller's thread (well under a second)
 SAVE_AFTER_CHANGES = 200  # about what replaying at open costs a fraction of a second
+BUILD_BATCH = 4_096  # vectors inserted between checks for a stop request
+
+_active: set[Builder] = set()
+_active_lock = threading.Lock()
+_exit_hook_installed = False
 
 
-def build_hnsw(dim: int, rowids: np.ndarray, matrix: Vectors) -> Any:
-    """A usearch inner-product HNSW index of unit vectors keyed by rowid."""
+class BuildStopped(Exception):
+    """A background build was asked to stop (the process is exiting)."""
+
+
+def build_hnsw(
+    dim: int, rowids: np.ndarray, matrix: Vectors, stop: threading.Event | None = None
+) -> Any:
+    """A usearch inner-product HNSW index of unit vectors keyed by rowid.
+
+    Vectors go in by batches; a set ``stop`` event ends the build between two.
+    """
     try:
         from usearch.index import Index
     except ImportError as exc:  # pragma: no cover - usearch is a core dependency
@@ -48,8 +63,12 @@ def build_hnsw(dim: int, rowids: np.ndarray, matrix: Vectors) -> Any:
         expansion_add=HNSW_EXPANSION_ADD,
         expansion_search=HNSW_EXPANSION_SEARCH,
     )
-    if len(rowids):
-        index.add(rowids.astype(np.uint64), matrix, threads=build_threads())
+    keys = rowids.astype(np.uint64)
+    for start in range(0, len(keys), BUILD_BATCH):
+        if stop is not None and stop.is_set():
+            raise BuildStopped
+        end = start + BUILD_BATCH
+        index.add(keys[start:end], matrix[start:end], threads=build_threads())
     return index
 
 
@@ -78,26 +97,55 @@ def build_threads() -> int:
 
 
 class Builder:
-    """Runs ``job`` (which returns an index) in a daemon thread; :attr:`result` is set when done."""
+    """Runs ``job(stop)`` (which returns an index) in a daemon thread; :attr:`result` is
+    set when done.
 
-    def __init__(self, job: Callable[[], Any]) -> None:
+    A process that exits while a build runs first stops it (between two batches)
+    and waits for it: native code still running in a daemon thread at
+    interpreter shutdown aborts the process.
+    """
+
+    def __init__(self, job: Callable[[threading.Event], Any]) -> None:
         self.result: Any = None
         self.error: BaseException | None = None
+        self.stop = threading.Event()
+        _register(self)
         self._thread = threading.Thread(
             target=self._run, args=(job,), name="memosys-hnsw-build", daemon=True
         )
         self._thread.start()
 
-    def _run(self, job: Callable[[], Any]) -> None:
+    def _run(self, job: Callable[[threading.Event], Any]) -> None:
         try:
-            self.result = job()
+            self.result = job(self.stop)
         except BaseException as exc:  # handed to the searching thread, which re-raises it
             self.error = exc
+        finally:
+            with _active_lock:
+                _active.discard(self)
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the job; True when it has finished."""
         self._thread.join(timeout)
         return not self._thread.is_alive()
+
+
+def _register(builder: Builder) -> None:
+    global _exit_hook_installed
+    with _active_lock:
+        _active.add(builder)
+        if not _exit_hook_installed:
+            atexit.register(_stop_builds)
+            _exit_hook_installed = True
+
+
+def _stop_builds() -> None:
+    with _active_lock:
+        running = list(_active)
+    for builder in running:
+        builder.stop.set()
+    for builder in running:
+        builder.join()
 
 
 class AnnFiles:

@@ -25,7 +25,8 @@ sqlite-vec          1M       8 s          385 / 398        1.0         1.6 GB
 
 * Exact numpy (``einsum``: single-threaded SIMD; a threaded BLAS ``matrix @ q``
   is slower and jittery on two cores) is the path up to ``ann_threshold``
-  (default 200k, ~10 ms).
+  (default 50k, ~3 ms; at 100k exact search alone would take most of the
+  8 ms that text and vector search get together).
 * sqlite-vec 0.1 is brute force (no ANN), slower than numpy, and needs a
   Python built with extension loading (this one is not).
 * usearch i8 loses too much recall on these vectors.
@@ -44,6 +45,7 @@ and the save/load calls, if compiling at install becomes acceptable.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -192,14 +194,14 @@ class CubeVectors:
             )
             self._saved = None
             if self.count < SYNC_BUILD_BELOW:
-                self._ann = job()
+                self._ann = job(None)
             else:
                 self._builder = Builder(job)
         return self._ann is not None
 
     def _make_index(
         self, rowids: RowIds, matrix: Vectors, saved: Saved | None,
-        on_built: Callable[[Any], None] | None,
+        on_built: Callable[[Any], None] | None, stop: threading.Event | None,
     ) -> Any:
         """The HNSW index of a snapshot: the saved one brought up to date, or a new one."""
         if saved is not None:
@@ -209,7 +211,7 @@ class CubeVectors:
                 sync_keys(index, changed, rowids, matrix)
                 self._unsaved += len(changed)  # only this thread touches it while _ann is None
                 return index
-        index = build_hnsw(self.dim, rowids, matrix)
+        index = build_hnsw(self.dim, rowids, matrix, stop)
         if on_built is not None:
             on_built(index)
         return index
