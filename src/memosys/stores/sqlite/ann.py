@@ -45,11 +45,13 @@ class BuildStopped(Exception):
 
 
 def build_hnsw(
-    dim: int, rowids: np.ndarray, matrix: Vectors, stop: threading.Event | None = None
+    dim: int, rowids: np.ndarray, matrix: Vectors, stop: threading.Event | None = None,
+    alive: np.ndarray | None = None,
 ) -> Any:
     """A usearch inner-product HNSW index of unit vectors keyed by rowid.
 
-    Vectors go in by batches; a set ``stop`` event ends the build between two.
+    Rows where ``alive`` is False are left out. Vectors go in by batches; a set
+    ``stop`` event ends the build between two.
     """
     try:
         from usearch.index import Index
@@ -63,12 +65,15 @@ def build_hnsw(
         expansion_add=HNSW_EXPANSION_ADD,
         expansion_search=HNSW_EXPANSION_SEARCH,
     )
-    keys = rowids.astype(np.uint64)
-    for start in range(0, len(keys), BUILD_BATCH):
+    for start in range(0, len(rowids), BUILD_BATCH):
         if stop is not None and stop.is_set():
             raise BuildStopped
-        end = start + BUILD_BATCH
-        index.add(keys[start:end], matrix[start:end], threads=build_threads())
+        keys, rows = rowids[start : start + BUILD_BATCH], matrix[start : start + BUILD_BATCH]
+        if alive is not None:
+            keep = alive[start : start + BUILD_BATCH]
+            keys, rows = keys[keep], rows[keep]
+        if len(keys):
+            index.add(keys.astype(np.uint64), rows, threads=build_threads())
     return index
 
 

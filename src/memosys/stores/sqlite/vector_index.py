@@ -162,14 +162,19 @@ class CubeVectors:
         """The ``k`` best rowids and cosine scores, best first."""
         if k <= 0 or self.count == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        if self.approximate and self.start_ann():
+        if self.approximate:
+            self._poll_builder()
+        if self.approximate and self._ann is not None:
             found = self._ann.search(query, k)
             keys = np.asarray(found.keys, dtype=np.int64)
             return keys, (1.0 - np.asarray(found.distances, dtype=np.float32))
         scores = np.einsum("ij,j->i", self._matrix[: self._size], query)
         if self._dead:
             scores[~self._alive[: self._size]] = -np.inf
-        return self._top(self._rowids[: self._size], scores, min(k, self.count))
+        top = self._top(self._rowids[: self._size], scores, min(k, self.count))
+        if self.approximate:
+            self.start_ann()  # after this search's exact answer, so it does not wait
+        return top
 
     def score(self, query: Vectors, rowids: RowIds, k: int) -> tuple[RowIds, Scores]:
         """Exact scores of the given rowids (those held here), the ``k`` best first."""
@@ -186,10 +191,12 @@ class CubeVectors:
         background unless the cube is small)."""
         self._poll_builder()
         if self._ann is None and self._builder is None:
-            live = self._alive[: self._size]
+            # Views, not copies: arrays are only replaced, never permuted in place, and
+            # rows overwritten meanwhile are re-synced when the index is adopted.
+            size = self._size
             job = partial(
-                self._make_index, self._rowids[: self._size][live],
-                self._matrix[: self._size][live], self._saved,
+                self._make_index, self._rowids[:size], self._matrix[:size],
+                self._alive[:size].copy(), self._saved,
                 self.on_build() if self.on_build is not None else None,
             )
             self._saved = None
@@ -200,18 +207,19 @@ class CubeVectors:
         return self._ann is not None
 
     def _make_index(
-        self, rowids: RowIds, matrix: Vectors, saved: Saved | None,
-        on_built: Callable[[Any], None] | None, stop: threading.Event | None,
+        self, rowids: RowIds, matrix: Vectors, alive: npt.NDArray[np.bool_],
+        saved: Saved | None, on_built: Callable[[Any], None] | None,
+        stop: threading.Event | None,
     ) -> Any:
         """The HNSW index of a snapshot: the saved one brought up to date, or a new one."""
         if saved is not None:
             load, changed = saved
             index = load()
             if index is not None:
-                sync_keys(index, changed, rowids, matrix)
+                sync_keys(index, changed, rowids, matrix, alive)
                 self._unsaved += len(changed)  # only this thread touches it while _ann is None
                 return index
-        index = build_hnsw(self.dim, rowids, matrix, stop)
+        index = build_hnsw(self.dim, rowids, matrix, stop, alive)
         if on_built is not None:
             on_built(index)
         return index
@@ -260,11 +268,11 @@ class CubeVectors:
         self._matrix[self._size : need] = matrix
         self._alive[self._size : need] = True
         self._size = need
-        if not in_order:
+        if not in_order:  # new arrays: a background build may be reading the old ones
             order = np.argsort(self._rowids[:need], kind="stable")
-            self._rowids[:need] = self._rowids[order]
-            self._matrix[:need] = self._matrix[order]
-            self._alive[:need] = self._alive[order]
+            self._rowids = self._rowids[order]
+            self._matrix = self._matrix[order]
+            self._alive = self._alive[order]
 
     def _compact(self) -> None:
         keep = self._alive[: self._size]
