@@ -29,20 +29,34 @@ from memosys.eval.metrics import percentile
 USER, CUBE = "bench", "bench"
 BATCH = 10_000
 
-_QUESTION = ["What did {n} buy?", "Where did {n} go {t}?", "Who repaired the old bicycle?",
-             "When did {n} visit the farmers market?", "Tell me about {n}'s vegan lasagna",
-             "Which concert tickets did {n} book?", "{n} hiking boots", "garden shed {t}"]
-_NAMES = ["Alice", "Bob", "Carmen", "Deepak", "Elena", "Farid", "Grace", "Hiro", "Ines"]
-_TIMES = ["last Monday", "yesterday", "last summer", "in early May"]
+_QUESTION = ["What did {n} {v}?", "Where did {n} go {t}?", "Who {v} {o}?",
+             "When did {n} {v} {o}?", "Tell me about {n} and {o} {p}",
+             "Did {n} {v} {o} {p}?", "{n} {o} {t}", "what happened with {o} {p}"]
+_NAMES = ["Alice", "Bob", "Carmen", "Deepak", "Elena", "Farid", "Grace", "Hiro", "Ines",
+          "Jonas", "Kemi", "Luca", "Maya", "Nikolai", "Olga", "Pedro", "Quinn", "Rosa"]
+_VERBS = ["buy", "paint", "repair", "book", "sell", "clean", "borrow", "design", "order"]
+_OBJECTS = ["the blue vase", "a bicycle", "the lasagna", "concert tickets", "the novel",
+            "the garden shed", "a sourdough loaf", "the camera", "hiking boots", "the mural",
+            "the piano", "tomato plants", "the flight", "the report", "a chess set"]
+_PLACES = ["downtown", "at the market", "near the lake", "in Berlin", "at work", "at school"]
+_TIMES = ["last Monday", "yesterday", "last summer", "in early May", "two weeks ago"]
 
 
-def queries(count: int, seed: int = 3) -> list[str]:
-    """Question-like queries over the synthetic corpus' vocabulary."""
+def queries(count: int, seed: int) -> list[str]:
+    """``count`` distinct question-like queries over the corpus' vocabulary.
+
+    The embedding cache lives in the store, so every run draws a new ``seed``
+    (recorded in the result): the queries are new to the cache and each
+    search really embeds its query.
+    """
     rng = random.Random(seed)
-    return [
-        rng.choice(_QUESTION).format(n=rng.choice(_NAMES), t=rng.choice(_TIMES))
-        for _ in range(count)
-    ]
+    found: dict[str, None] = {}
+    while len(found) < count:
+        found[rng.choice(_QUESTION).format(
+            n=rng.choice(_NAMES), v=rng.choice(_VERBS), o=rng.choice(_OBJECTS),
+            p=rng.choice(_PLACES), t=rng.choice(_TIMES),
+        )] = None
+    return list(found)
 
 
 def build(directory: Path, n: int, vectors_kind: str) -> dict[str, Any]:
@@ -79,33 +93,37 @@ mos.search({query!r}, user_id={user!r}, cube={cube!r}, top_k=10)
 t3 = time.perf_counter()
 mos.search({query2!r}, user_id={user!r}, cube={cube!r}, top_k=10)
 t4 = time.perf_counter()
-print(json.dumps({{"import_s": t1 - t0, "open_s": t2 - t1, "first_search_s": t3 - t2,
-                  "second_search_s": t4 - t3, "open_plus_first_search_s": t3 - t1}}))
+print(json.dumps({{"from_memosys_import_MemOS_s": t1 - t0, "open_s": t2 - t1,
+                  "first_search_s": t3 - t2, "second_search_s": t4 - t3,
+                  "open_plus_first_search_s": t3 - t1}}))
 """
 
 
-def cold_start(directory: Path) -> dict[str, float]:
-    """Open the store and search once in a fresh interpreter."""
-    code = _COLD.format(path=str(directory), query="What did Grace buy?",
-                        query2="Where did Bob go yesterday?", user=USER, cube=CUBE)
+def cold_start(directory: Path, seed: int) -> dict[str, float]:
+    """Open the store and search once (a query new to the cache) in a fresh interpreter."""
+    first, second = queries(2, seed)
+    code = _COLD.format(path=str(directory), query=first, query2=second, user=USER, cube=CUBE)
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 
-def latency(directory: Path, count: int, mode: str) -> dict[str, float]:
-    """p50/p95 of ``mos.search`` (top 10) over ``count`` queries after a short warm-up."""
-    qs = queries(count)
+def latency(directory: Path, count: int, mode: str, seed: int) -> dict[str, float]:
+    """p50/p95 of ``mos.search`` (top 10) over ``count`` fresh queries after a short warm-up.
+
+    Also the p50 of embedding alone, on other fresh queries.
+    """
+    qs = queries(count + 55, seed)
     with MemOS.open(directory) as mos:
-        for q in qs[:5]:
+        for q in qs[count : count + 5]:
             mos.search(q, user_id=USER, cube=CUBE, top_k=10, mode=mode)  # type: ignore[arg-type]
         samples = []
-        for q in qs:
+        for q in qs[:count]:
             start = time.perf_counter()
             mos.search(q, user_id=USER, cube=CUBE, top_k=10, mode=mode)  # type: ignore[arg-type]
             samples.append((time.perf_counter() - start) * 1000)
         embed = []
-        for q in qs[:50]:
+        for q in qs[count + 5 :]:
             start = time.perf_counter()
             mos.embedder.embed([q], purpose="query")
             embed.append((time.perf_counter() - start) * 1000)
@@ -123,14 +141,18 @@ def main() -> None:
     args = parser.parse_args()
     directory = args.data_dir or CACHE / f"store-{args.n}-{args.vectors}"
     built = build(directory, args.n, args.vectors)
-    cold = cold_start(directory)
+    seed = time.time_ns() % 2**31
     payload = {
         "memories": args.n,
         "vectors": args.vectors,
         "data_dir": str(directory),
+        "query_seed": seed,
         "build": built,
-        "cold_start": cold,
-        "search": {mode: latency(directory, args.queries, mode) for mode in ("hybrid", "bm25")},
+        "cold_start": cold_start(directory, seed + 1),
+        "search": {
+            mode: latency(directory, args.queries, mode, seed + 2 + i)
+            for i, mode in enumerate(("hybrid", "bm25"))
+        },
     }
     write_result(f"search_latency_{args.n}", payload)
 
