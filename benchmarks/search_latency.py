@@ -151,7 +151,7 @@ def main() -> None:
         "cold_start": cold_start(directory, seed + 1),
         "search": {
             mode: latency(directory, args.queries, mode, seed + 2 + i)
-            for i, mode in enumerate(("hybrid", "bm25"))
+            for i, mode in enumerate(("hybrid", "bm25", "dense"))
         },
     }
     write_result(f"search_latency_{args.n}", payload)
