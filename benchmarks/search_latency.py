@@ -28,6 +28,7 @@ from memosys.eval.metrics import percentile
 
 USER, CUBE = "bench", "bench"
 BATCH = 10_000
+BUILD_RECORD = "bench_build.json"  # how the store was built, kept beside it for later runs
 
 _QUESTION = ["What did {n} {v}?", "Where did {n} go {t}?", "Who {v} {o}?",
              "When did {n} {v} {o}?", "Tell me about {n} and {o} {p}",
@@ -65,7 +66,9 @@ def build(directory: Path, n: int, vectors_kind: str) -> dict[str, Any]:
         if any(c.name == CUBE for c in mos.list_cubes(user_id=USER)):
             have = mos.count(user_id=USER, cube=CUBE)
             if have == n:
-                return {"built": False, "count": have}
+                record = directory / BUILD_RECORD
+                first = json.loads(record.read_text()) if record.exists() else None
+                return {"built": False, "count": have, "first_build": first}
             raise SystemExit(f"{directory} holds {have} memories, not {n}; delete it and rerun")
     texts = synthetic_texts(n)
     vectors = real_vectors(texts, f"texts{n}") if vectors_kind == "real" else clustered_vectors(n)
@@ -79,7 +82,9 @@ def build(directory: Path, n: int, vectors_kind: str) -> dict[str, Any]:
                 print(f"added {i + BATCH}/{n}", file=sys.stderr, flush=True)
         count = mos.count(user_id=USER, cube=CUBE)
     seconds = time.perf_counter() - start
-    return {"built": True, "count": count, "seconds": seconds, "items_per_s": n / seconds}
+    result = {"built": True, "count": count, "seconds": seconds, "items_per_s": n / seconds}
+    (directory / BUILD_RECORD).write_text(json.dumps(result))
+    return result
 
 
 _COLD = """
