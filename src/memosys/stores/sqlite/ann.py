@@ -54,6 +54,9 @@ def build_hnsw(
     ``stop`` event ends the build between two.
     """
     try:
+        # onnxruntime must be loaded before usearch: the reverse order segfaults
+        # (usearch 2.26 with onnxruntime 1.3x) when the embedder loads later.
+        import onnxruntime  # noqa: F401
         from usearch.index import Index
     except ImportError as exc:  # pragma: no cover - usearch is a core dependency
         raise missing_dependency("usearch", "core") from exc
