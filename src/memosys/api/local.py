@@ -20,6 +20,7 @@ from memosys.api.transfer import export_items, read_import_file
 from memosys.core.clock import Clock, SystemClock
 from memosys.core.cube import MemCube
 from memosys.core.errors import InvalidInputError, NotFoundError
+from memosys.core.events import ChangeEvents
 from memosys.core.filters import Eq, parse_filter
 from memosys.core.items import MemoryItem
 from memosys.core.results import SearchHit, SessionHit
@@ -84,6 +85,8 @@ class MemOS:
         self._embedder = embedder
         self._cubes = Cubes(store, clock)
         self._retriever = Retriever(store, embedder, settings.retrieval, clock)
+        self.events = ChangeEvents()
+        """Subscribe here to hear about every committed add, update and delete."""
 
     @classmethod
     def open(
@@ -298,13 +301,18 @@ class MemOS:
             raise InvalidInputError(f"invalid update: {exc}") from exc
         if content is not None:
             vector = self._embedder.embed([updated.search_text()])
-        return self._store.update_item(scope, updated, vector)
+        stored = self._store.update_item(scope, updated, vector)
+        self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
+        return stored
 
     def delete(self, id: str, *, user_id: str) -> None:
         """Delete a memory with its index rows and vector."""
-        scope = self._cubes.scope(self._cubes.ensure_user(user_id), None)
-        if self._store.delete_items(scope, [self._checked_id(id)]) == 0:
+        user = self._cubes.ensure_user(user_id)
+        scope = self._cubes.scope(user, None)
+        target = self._get(scope, id)
+        if self._store.delete_items(scope, [target.id]) == 0:
             raise NotFoundError(f"memory {id!r} not found", detail={"id": id})
+        self.events.emit("deleted", [target.id], cube_id=target.cube_id, user_id=user)
 
     # -- reads -----------------------------------------------------------------
 
@@ -463,6 +471,12 @@ class MemOS:
         if vectors is None:
             vectors = self._embedder.embed([item.search_text() for item in items])
         result = self._store.add_items(items, vectors, self._embedder.fingerprint)
+        pairs = zip(result.items, result.duplicates, strict=True)
+        fresh = [item for item, repeat in pairs if not repeat]
+        if fresh:
+            first = fresh[0]
+            ids = [item.id for item in fresh]
+            self.events.emit("added", ids, cube_id=first.cube_id, user_id=first.user_id)
         return result.items
 
     def _next_position(self, user: str, cube: MemCube, session_id: str) -> int:

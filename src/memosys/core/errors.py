@@ -11,9 +11,16 @@ client can re-raise the same class the server raised::
     │   ├── InputTooLargeError        413
     │   ├── EncodingError             422  content is not valid UTF-8
     │   └── UnknownFilterFieldError   422
+    ├── AuthenticationError           401  missing, unknown or revoked API key
+    ├── PermissionDeniedError         403  the caller may read but not change this
     ├── NotFoundError                 404  missing, or not visible to the caller
     ├── ConflictError                 409
-    │   └── EmbedderMismatchError     409  cube built with another embedder
+    │   ├── EmbedderMismatchError     409  cube built with another embedder
+    │   ├── IllegalTransitionError    409  a lifecycle state change that is not allowed
+    │   ├── FrozenError               409  the memory is frozen
+    │   ├── StaleError                409  a cache or adapter no longer matches its sources
+    │   └── ModelMismatchError        409  a cache or adapter built for another model
+    ├── RateLimitedError              429  too many failed attempts; retry later
     ├── ConfigurationError            500
     │   └── MissingDependencyError    500  an optional extra is not installed
     ├── StoreError                    500
@@ -77,6 +84,24 @@ class NotFoundError(MemosysError):
     status = 404
 
 
+class AuthenticationError(MemosysError):
+    """The API key is missing, unknown or revoked."""
+
+    status = 401
+
+
+class PermissionDeniedError(MemosysError):
+    """The caller can see the target but may not do this to it (e.g. a read-only share)."""
+
+    status = 403
+
+
+class RateLimitedError(MemosysError):
+    """Too many requests or failed attempts from one client; retry later."""
+
+    status = 429
+
+
 class ConflictError(MemosysError):
     """The request conflicts with the current state."""
 
@@ -85,6 +110,22 @@ class ConflictError(MemosysError):
 
 class EmbedderMismatchError(ConflictError):
     """A cube was built with another embedder than the one configured."""
+
+
+class IllegalTransitionError(ConflictError):
+    """A lifecycle state change that the state machine does not allow."""
+
+
+class FrozenError(ConflictError):
+    """The memory is frozen: its owner must unfreeze it before it can change."""
+
+
+class StaleError(ConflictError):
+    """A KV cache or adapter no longer matches the memories it was built from."""
+
+
+class ModelMismatchError(ConflictError):
+    """A KV cache or adapter was built for another model than the one given."""
 
 
 class ConfigurationError(MemosysError):
