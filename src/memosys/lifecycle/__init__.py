@@ -1,0 +1,1 @@
+"""The memory lifecycle: states, versions and time travel, snapshots, and verified forgetting."""
