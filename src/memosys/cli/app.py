@@ -19,7 +19,11 @@ from memosys.cli.options import scope_options
 
 EXIT_MEMOSYS_ERROR = 2
 # command name -> module that defines a click command (or group) of that name
-_LAZY_COMMANDS = {"eval": "memosys.cli.eval_cmd"}
+_LAZY_COMMANDS = {
+    "eval": "memosys.cli.eval_cmd",
+    "mcp": "memosys.cli.mcp_cmd",
+    "serve": "memosys.cli.serve_cmd",
+}
 
 
 def _lazy_available(module: str) -> bool:

@@ -1,0 +1,5 @@
+"""``python -m memosys``: the same as the ``memosys`` console script."""
+
+from memosys.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The MCP server of memosys (``memosys mcp``): memory tools for LLM agents."""

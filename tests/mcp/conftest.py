@@ -1,0 +1,23 @@
+"""Fixtures for the MCP tests: a server subprocess on a fresh data directory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from mcp_session import Script, run_stdio
+
+T = TypeVar("T")
+
+
+@pytest.fixture
+def stdio(tmp_path: Path) -> Callable[..., Any]:
+    """``stdio(script, user="ana")`` runs ``script(client)`` on a server over ``tmp_path/data``."""
+    errlog = tmp_path / "server-stderr.log"
+
+    def run(script: Script[T], user: str = "ana") -> T:
+        return run_stdio(tmp_path / "data", user, script, errlog)
+
+    return run

@@ -1,0 +1,149 @@
+"""The MCP server over stdio, driven by the SDK's own client: every tool, results and errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mcp_session import error_text, payload
+
+from mcp import Client
+from memosys.api.local import MemOS
+
+TOOLS = {"add_memory", "search_memory", "get_memory", "delete_memory", "list_cubes"}
+
+
+def test_lists_the_five_tools_with_descriptions_and_schemas(stdio: Any) -> None:
+    async def script(client: Client) -> Any:
+        return (await client.list_tools()).tools
+
+    tools = {tool.name: tool for tool in stdio(script)}
+
+    assert set(tools) == TOOLS
+    assert all(tool.description for tool in tools.values())
+    assert tools["search_memory"].input_schema["required"] == ["query"]
+    assert set(tools["add_memory"].input_schema["properties"]) >= {"content", "messages", "tags"}
+    assert tools["get_memory"].input_schema["required"] == ["id"]
+
+
+def test_add_search_get_and_delete_a_memory(stdio: Any) -> None:
+    async def script(client: Client) -> dict[str, Any]:
+        added = payload(
+            await client.call_tool(
+                "add_memory",
+                {"content": "Ana drinks green tea every morning", "kind": "preference",
+                 "tags": ["drinks"], "metadata": {"source": "chat"}},
+            )
+        )
+        (item,) = added["items"]
+        query = {"query": "what tea does Ana drink"}
+        found = payload(await client.call_tool("search_memory", query))
+        full = payload(await client.call_tool("get_memory", {"id": item["id"]}))
+        deleted = payload(await client.call_tool("delete_memory", {"id": item["id"]}))
+        after = await client.call_tool("get_memory", {"id": item["id"]})
+        return {"item": item, "found": found, "full": full, "deleted": deleted, "after": after}
+
+    out = stdio(script)
+
+    item = out["item"]
+    assert item["content"] == "Ana drinks green tea every morning"
+    assert item["kind"] == "preference" and item["tags"] == ["drinks"]
+    top = out["found"]["hits"][0]
+    assert top["id"] == item["id"] and top["score"] > 0 and "dense" in top["why"]
+    assert out["full"]["metadata"] == {"source": "chat"}
+    assert out["full"]["user_id"] == "ana" and out["full"]["version"] == 1
+    assert out["deleted"] == {"deleted": item["id"]}
+    assert "NotFoundError" in error_text(out["after"])
+
+
+def test_messages_are_stored_in_their_session_and_cubes_are_listed(stdio: Any) -> None:
+    messages = [
+        {"role": "user", "content": "I am moving to Lisbon in May", "name": "Ana"},
+        {"role": "assistant", "content": "Exciting! Do you need help with the move?"},
+    ]
+
+    async def script(client: Client) -> dict[str, Any]:
+        added = payload(
+            await client.call_tool(
+                "add_memory", {"messages": messages, "cube": "travel", "session_id": "s1"}
+            )
+        )
+        cubes = payload(await client.call_tool("list_cubes", {}))
+        scoped = payload(
+            await client.call_tool("search_memory", {"query": "Lisbon", "cube": "travel",
+                                                     "filters": {"role": "user"}, "mode": "bm25"})
+        )
+        return {"added": added, "cubes": cubes, "scoped": scoped}
+
+    out = stdio(script)
+
+    items = out["added"]["items"]
+    assert [i["session_id"] for i in items] == ["s1", "s1"]
+    assert items[0]["speaker"] == "Ana"
+    (cube,) = out["cubes"]["cubes"]
+    assert cube["name"] == "travel" and cube["owner"] == "ana"
+    assert {i["cube_id"] for i in items} == {cube["id"]}
+    assert [hit["id"] for hit in out["scoped"]["hits"]] == [items[0]["id"]]
+
+
+def test_bad_input_and_missing_ids_give_clear_error_results(
+    stdio: Any, tmp_path: Path, embedder: Any
+) -> None:
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("get_memory", {"id": "no-such-id"}),
+        ("delete_memory", {"id": "no-such-id"}),
+        ("add_memory", {}),
+        ("add_memory", {"content": "x", "messages": [{"role": "user", "content": "y"}]}),
+        ("add_memory", {"content": "   "}),
+        ("search_memory", {"query": "tea", "top_k": 0}),
+        ("search_memory", {"query": "tea", "filters": {"no_such_field": 1}}),
+        ("search_memory", {"query": "tea", "cube": "missing-cube"}),
+        ("get_memory", {}),
+        ("no_such_tool", {}),
+    ]
+
+    async def script(client: Client) -> list[str]:
+        texts = [error_text(await client.call_tool(name, args)) for name, args in calls]
+        payload(await client.call_tool("list_cubes", {}))  # still serving after the errors
+        return texts
+
+    texts = dict(zip([f"{n} {a}" for n, a in calls], stdio(script), strict=True))
+
+    expected = [
+        "NotFoundError: memory 'no-such-id' not found",
+        "NotFoundError: memory 'no-such-id' not found",
+        "InvalidInputError: give exactly one of `content`",
+        "InvalidInputError: give exactly one of `content`",
+        "EmptyInputError",
+        "top_k",
+        "UnknownFilterFieldError",
+        "NotFoundError: cube 'missing-cube' not found",
+        "id",
+        "no_such_tool",
+    ]
+    for (call, text), fragment in zip(texts.items(), expected, strict=True):
+        assert fragment in text, (call, text)
+    with MemOS.open(tmp_path / "data", embedder=embedder) as mos:
+        assert mos.count(user_id="ana") == 0
+
+
+def test_acts_only_for_its_own_user(stdio: Any, tmp_path: Path, embedder: Any) -> None:
+    with MemOS.open(tmp_path / "data", embedder=embedder) as mos:
+        (secret,) = mos.add_texts(["Bob's locker code is 4711"], user_id="bob")
+
+    async def script(client: Client) -> dict[str, Any]:
+        return {
+            "get": await client.call_tool("get_memory", {"id": secret.id}),
+            "delete": await client.call_tool("delete_memory", {"id": secret.id}),
+            "search": payload(await client.call_tool("search_memory", {"query": "locker code"})),
+            "cubes": payload(await client.call_tool("list_cubes", {})),
+        }
+
+    out = stdio(script, user="ana")
+
+    assert "NotFoundError" in error_text(out["get"])
+    assert "NotFoundError" in error_text(out["delete"])
+    assert out["search"] == {"hits": []}
+    assert out["cubes"] == {"cubes": []}
+    with MemOS.open(tmp_path / "data", embedder=embedder) as mos:
+        assert mos.get(secret.id, user_id="bob").content == "Bob's locker code is 4711"
