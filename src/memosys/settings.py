@@ -91,6 +91,18 @@ class StoreSettings(BaseModel):
     )
 
 
+class GovernanceSettings(BaseModel):
+    """API keys and authentication."""
+
+    auth_max_failures: int = Field(
+        10, ge=1, description="failed authentications per client before it is refused"
+    )
+    auth_window_s: float = Field(60.0, gt=0, description="window the failures are counted in")
+    key_touch_interval_s: float = Field(
+        60.0, ge=0, description="how often a key's last_used_at is written at most"
+    )
+
+
 class MemosysSettings(BaseSettings):
     """Every setting of a memosys instance."""
 
@@ -102,6 +114,7 @@ class MemosysSettings(BaseSettings):
     reader: ReaderSettings = Field(default_factory=ReaderSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
 
 
 def load_settings(file: str | Path | None = None, **overrides: Any) -> MemosysSettings:

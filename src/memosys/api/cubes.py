@@ -1,4 +1,10 @@
-"""Cube and user resolution: which cubes a call may touch, as which user."""
+"""Cube and user resolution: which cubes a call may touch, as which user.
+
+A user reaches the cubes it owns (by name or id) and the cubes shared with
+it (by id). Reads cover both; writes need ownership or a read-write share.
+A cube the user can neither own nor see is reported missing, never
+forbidden, so that ids do not leak.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,10 @@ from memosys.core.errors import (
     EmbedderMismatchError,
     InvalidInputError,
     NotFoundError,
+    PermissionDeniedError,
 )
-from memosys.core.ids import new_id
+from memosys.core.ids import is_id, new_id
+from memosys.governance.service import Governance
 from memosys.stores.base import Scope, Store
 
 DEFAULT_CUBE = "default"
@@ -28,18 +36,34 @@ def checked_name(value: object, what: str) -> str:
     return value
 
 
-class Cubes:
-    """Finds, creates and scopes the cubes of users."""
+def _missing(ref: str, user_id: str) -> NotFoundError:
+    return NotFoundError(f"cube {ref!r} not found for user {user_id!r}", detail={"cube": ref})
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+
+class Cubes:
+    """Finds, creates and scopes the cubes of users, owned and shared."""
+
+    def __init__(self, store: Store, clock: Clock, governance: Governance) -> None:
         self._store = store
         self._clock = clock
+        self._governance = governance
 
     def ensure_user(self, user_id: object) -> str:
         """Check a user id and create the user on first use."""
         name = checked_name(user_id, "user_id")
         if self._store.get_user(name) is None:
             self._store.put_user(User(id=name, name=name, created_at=self._clock.now()))
+            self._governance.record("user.create", name, detail={"user": name})
+        return name
+
+    def existing_user(self, user_id: object) -> str:
+        """A user id that is already known; NotFoundError otherwise."""
+        name = checked_name(user_id, "user_id")
+        if self._store.get_user(name) is None:
+            raise NotFoundError(
+                f"user {name!r} not found; create it first with `memosys user add {name}`",
+                detail={"user_id": name},
+            )
         return name
 
     def create(self, name: object, owner: str, description: str = "") -> MemCube:
@@ -51,7 +75,7 @@ class Cubes:
                 detail={"cube": name},
             )
         now = self._clock.now()
-        return self._store.put_cube(
+        cube = self._store.put_cube(
             MemCube(
                 id=new_id(),
                 name=name,
@@ -61,31 +85,77 @@ class Cubes:
                 updated_at=now,
             )
         )
+        self._governance.record("cube.create", owner, cube_id=cube.id, detail={"name": name})
+        return cube
 
     def find(self, user_id: str, cube: object) -> MemCube:
-        """A cube of the user by id or name; NotFoundError otherwise."""
+        """A cube the user owns (by id or name) or that is shared with it (by id)."""
         ref = checked_name(cube, "cube")
         found = self._store.get_cube(ref)
-        if found is None or found.owner != user_id:
-            found = self._store.find_cube(user_id, ref)
-        if found is None:
-            raise NotFoundError(
-                f"cube {ref!r} not found for user {user_id!r}", detail={"cube": ref}
-            )
-        return found
+        if found is not None and (
+            found.owner == user_id or self._governance.access(found.id, user_id) is not None
+        ):
+            return found
+        owned = self._store.find_cube(user_id, ref)
+        if owned is None:
+            raise _missing(ref, user_id)
+        return owned
+
+    def owned(self, user_id: str, cube: object) -> MemCube:
+        """A cube the user owns (any cube, by id, for an administrator); NotFoundError otherwise."""
+        ref = checked_name(cube, "cube")
+        found = self._store.get_cube(ref)
+        if found is not None and (found.owner == user_id or self._governance.is_admin(user_id)):
+            return found
+        owned = self._store.find_cube(user_id, ref)
+        if owned is None:
+            raise _missing(ref, user_id)
+        return owned
+
+    def visible(self, user_id: str) -> list[MemCube]:
+        """The user's own cubes, then the cubes shared with it."""
+        shared = [self._store.get_cube(s.cube_id) for s in self._governance.shares_of_user(user_id)]
+        return [*self._store.list_cubes(owner=user_id), *(c for c in shared if c is not None)]
 
     def for_write(self, user_id: str, cube: object | None) -> MemCube:
-        """The cube a write goes to; a missing cube given by name is created."""
-        ref = DEFAULT_CUBE if cube is None else cube
+        """The cube a write goes to; a missing cube given by name is created.
+
+        A shared cube needs a read-write share (PermissionDeniedError otherwise);
+        an id that names no reachable cube is NotFoundError, never a new cube.
+        """
+        ref = DEFAULT_CUBE if cube is None else checked_name(cube, "cube")
         try:
-            return self.find(user_id, ref)
+            found = self.find(user_id, ref)
         except NotFoundError:
+            if is_id(ref):
+                raise
             return self.create(ref, owner=user_id)
+        self.check_write(user_id, found)
+        return found
+
+    def check_write(self, user_id: str, cube: MemCube | str) -> None:
+        """Refuse a change to a cube the user may only read (or cannot see at all)."""
+        target = self._store.get_cube(cube) if isinstance(cube, str) else cube
+        if target is not None and target.owner == user_id:
+            return
+        cube_id = cube if isinstance(cube, str) else cube.id
+        access = self._governance.access(cube_id, user_id)
+        if access == "write":
+            return
+        if target is None or access is None:
+            raise _missing(cube_id, user_id)
+        raise PermissionDeniedError(
+            f"cube {target.name!r} is shared with {user_id!r} read-only; ask its owner "
+            f"{target.owner!r} for write access",
+            detail={"cube": target.id, "access": access},
+        )
 
     def scope(self, user_id: str, cube: object | None) -> Scope:
-        """The read scope: the named cube(s), or every cube of the user."""
+        """The read scope: the named cube(s), or every cube the user owns or shares."""
         if cube is None:
-            ids = tuple(c.id for c in self._store.list_cubes(owner=user_id))
+            owned = [c.id for c in self._store.list_cubes(owner=user_id)]
+            shared = [s.cube_id for s in self._governance.shares_of_user(user_id)]
+            ids = tuple(dict.fromkeys([*owned, *shared]))
         elif isinstance(cube, (list, tuple)):
             ids = tuple(self.find(user_id, c).id for c in cube)
         else:

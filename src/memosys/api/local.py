@@ -15,7 +15,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
-from memosys.api.cubes import Cubes
+from memosys.api.cubes import MAX_NAME_CHARS, Cubes, checked_name
 from memosys.api.transfer import export_items, read_import_file
 from memosys.core.clock import Clock, SystemClock
 from memosys.core.cube import MemCube
@@ -24,6 +24,18 @@ from memosys.core.events import ChangeEvents
 from memosys.core.filters import Eq, parse_filter
 from memosys.core.items import MemoryItem
 from memosys.core.results import SearchHit, SessionHit
+from memosys.governance.models import (
+    Access,
+    ApiKeyInfo,
+    AuditQuery,
+    AuditRecord,
+    AuditVerification,
+    IssuedKey,
+    Principal,
+    Share,
+)
+from memosys.governance.service import Governance
+from memosys.governance.store import governance_store
 from memosys.models.embedders.base import Embedder
 from memosys.reader.documents import read_document
 from memosys.reader.messages import read_messages
@@ -41,6 +53,10 @@ Hits: TypeAlias = list[SearchHit]
 SessionHits: TypeAlias = list[SessionHit]
 CubeList: TypeAlias = list[MemCube]
 CubeRef: TypeAlias = str | list[str] | None
+KeyInfos: TypeAlias = list[ApiKeyInfo]
+Shares: TypeAlias = list[Share]
+AuditRecords: TypeAlias = list[AuditRecord]
+MAX_AUDIT_LIMIT = 10_000
 
 
 def default_home() -> Path:
@@ -83,10 +99,12 @@ class MemOS:
         self._store = store
         self._clock = clock
         self._embedder = embedder
-        self._cubes = Cubes(store, clock)
+        self._governance = Governance(governance_store(store), clock, settings.governance)
+        self._cubes = Cubes(store, clock, self._governance)
         self._retriever = Retriever(store, embedder, settings.retrieval, clock)
         self.events = ChangeEvents()
         """Subscribe here to hear about every committed add, update and delete."""
+        self.events.subscribe(self._governance.record_change)
 
     @classmethod
     def open(
@@ -157,8 +175,8 @@ class MemOS:
         return self._cubes.find(self._cubes.ensure_user(user_id), name_or_id)
 
     def list_cubes(self, *, user_id: str) -> CubeList:
-        """The user's cubes."""
-        return self._store.list_cubes(owner=self._cubes.ensure_user(user_id))
+        """The user's own cubes, then the cubes shared with it."""
+        return self._cubes.visible(self._cubes.ensure_user(user_id))
 
     # -- writes ----------------------------------------------------------------
 
@@ -266,6 +284,7 @@ class MemOS:
         user = self._cubes.ensure_user(user_id)
         scope = self._cubes.scope(user, None)
         current = self._get(scope, id)
+        self._cubes.check_write(user, current.cube_id)
         changes: dict[str, Any] = {"updated_at": self._clock.now(), "version": current.version + 1}
         for name, value in (
             ("metadata", metadata),
@@ -310,6 +329,7 @@ class MemOS:
         user = self._cubes.ensure_user(user_id)
         scope = self._cubes.scope(user, None)
         target = self._get(scope, id)
+        self._cubes.check_write(user, target.cube_id)
         if self._store.delete_items(scope, [target.id]) == 0:
             raise NotFoundError(f"memory {id!r} not found", detail={"id": id})
         self.events.emit("deleted", [target.id], cube_id=target.cube_id, user_id=user)
@@ -465,6 +485,120 @@ class MemOS:
         """Counts of users, cubes, items and vectors, and the database size."""
         return self._store.stats()
 
+    # -- governance ----------------------------------------------------------
+
+    def create_user(self, user_id: str, *, admin: bool = False) -> IssuedKey:
+        """Create a user (an administrator if ``admin``) and its first API key.
+
+        ConflictError if the user already has keys; the plaintext key is in the
+        result only and is never stored.
+        """
+        if not isinstance(admin, bool):
+            raise InvalidInputError(f"admin must be true or false, got {admin!r}")
+        return self._governance.create_user(self._cubes.ensure_user(user_id), admin=admin)
+
+    def create_key(self, *, user_id: str, name: str = "") -> IssuedKey:
+        """A new API key for the user; its plaintext is shown this once."""
+        return self._governance.create_key(
+            self._cubes.ensure_user(user_id), name=_checked_text(name, "key name")
+        )
+
+    def revoke_key(self, key_id: str, *, user_id: str) -> None:
+        """Revoke one of the user's keys (an administrator may revoke any)."""
+        self._governance.revoke_key(
+            self._checked_id(key_id), user_id=self._cubes.ensure_user(user_id)
+        )
+
+    def list_keys(self, *, user_id: str) -> KeyInfos:
+        """The user's API keys (prefix, name, times), never their secrets."""
+        return self._governance.list_keys(self._cubes.ensure_user(user_id))
+
+    def authenticate(self, api_key: str, *, client: str = "local") -> Principal:
+        """The principal of an API key.
+
+        AuthenticationError for a missing, unknown or revoked key;
+        RateLimitedError after repeated failures from the same ``client``.
+        """
+        return self._governance.authenticate(
+            api_key, client=_checked_text(client, "client", empty=False)
+        )
+
+    def ensure_admin_key(self) -> IssuedKey | None:
+        """Create user ``admin`` with an admin key when no administrator has one, else None."""
+        return self._governance.ensure_admin_key()
+
+    def share_cube(
+        self, cube: str, *, user_id: str, with_user: str, access: Access = "read"
+    ) -> Share:
+        """Share a cube of ``user_id`` with ``with_user``, read-only or read-write.
+
+        Only the owner (or an administrator) may share; anyone else gets
+        NotFoundError. Sharing again changes the access.
+        """
+        if access not in ("read", "write"):
+            raise InvalidInputError(f"access must be 'read' or 'write', got {access!r}")
+        user = self._cubes.ensure_user(user_id)
+        target = self._cubes.owned(user, cube)
+        other = self._cubes.existing_user(with_user)
+        if other == target.owner:
+            raise InvalidInputError(
+                f"{other!r} owns cube {target.name!r}; share it with another user"
+            )
+        return self._governance.share(target, by=user, with_user=other, access=access)
+
+    def unshare_cube(self, cube: str, *, user_id: str, with_user: str) -> None:
+        """Withdraw a share; NotFoundError if the cube is not shared with ``with_user``."""
+        user = self._cubes.ensure_user(user_id)
+        target = self._cubes.owned(user, cube)
+        other = checked_name(with_user, "with_user")
+        self._governance.unshare(target, by=user, with_user=other)
+
+    def list_shares(self, cube: str, *, user_id: str) -> Shares:
+        """Who a cube of ``user_id`` is shared with (owner or administrator only)."""
+        target = self._cubes.owned(self._cubes.ensure_user(user_id), cube)
+        return self._governance.shares_of_cube(target.id)
+
+    def audit_log(
+        self,
+        *,
+        user_id: str,
+        cube: str | None = None,
+        item_id: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> AuditRecords:
+        """Audit records, newest first.
+
+        Administrators see every record; other users see the records of the
+        cubes they own and those of their own actions.
+        """
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_AUDIT_LIMIT:
+            raise InvalidInputError(f"limit must be an integer from 1 to {MAX_AUDIT_LIMIT}")
+        if since is not None and not isinstance(since, datetime):
+            raise InvalidInputError(f"since must be a datetime, got {since!r}")
+        user = self._cubes.ensure_user(user_id)
+        admin = self._governance.is_admin(user)
+        query = AuditQuery(
+            visible_to=None if admin else user,
+            owned_cubes=() if admin else tuple(c.id for c in self._store.list_cubes(owner=user)),
+            cube_id=None if cube is None else self._cubes.find(user, cube).id,
+            item_id=None if item_id is None else self._checked_id(item_id),
+            action=None if action is None else _checked_text(action, "action", empty=False),
+            since=since,
+            limit=limit,
+        )
+        return self._governance.audit_log(query)
+
+    def verify_audit(self) -> AuditVerification:
+        """Check the audit chain end to end; names the first record that breaks it."""
+        return self._governance.verify_audit()
+
+    @property
+    def governance(self) -> Governance:
+        """The governance service (for tools such as the CLI; prefer the methods here)."""
+        return self._governance
+
     # -- helpers ---------------------------------------------------------------
 
     def _write(self, items: Items, vectors: Vectors | None) -> Items:
@@ -518,3 +652,18 @@ class MemOS:
             raise InvalidInputError("embeddings contain an all-zero vector")
         unit: Vectors = array / norms
         return unit
+
+
+def _checked_text(value: object, what: str, *, empty: bool = True) -> str:
+    """A short printable string argument (``empty`` allows "")."""
+    if (
+        not isinstance(value, str)
+        or len(value) > MAX_NAME_CHARS
+        or not value.isprintable()
+        or not (empty or value.strip())
+    ):
+        raise InvalidInputError(
+            f"{what} must be {'' if empty else 'a non-empty '}printable text of at most "
+            f"{MAX_NAME_CHARS} characters, got {value!r}"
+        )
+    return value

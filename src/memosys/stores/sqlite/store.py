@@ -27,6 +27,7 @@ from memosys.stores.base import AddResult, OrderBy, Scope, ScoredId, Vectors
 from memosys.stores.sqlite import search, writes
 from memosys.stores.sqlite.codec import blob_vector, load_item, micros, vector_blob
 from memosys.stores.sqlite.connection import Database
+from memosys.stores.sqlite.governance import SQLiteGovernance
 from memosys.stores.sqlite.scope import visible
 from memosys.stores.sqlite.vector_cache import VectorCache
 
@@ -45,6 +46,8 @@ class SQLiteStore:
         self.settings = settings
         self.clock = clock
         self._db = Database(path, settings.lock_timeout_s)
+        self.governance = SQLiteGovernance(self._db)
+        """Keys, shares and the audit log (:class:`~memosys.governance.store.GovernanceStore`)."""
         ann_folder = None if str(path) == ":memory:" else Path(f"{path}.ann")
         self._vectors = VectorCache(settings.ann_threshold, ann_folder)
 

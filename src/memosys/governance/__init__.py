@@ -1,0 +1,21 @@
+"""Governance: users' API keys, cube sharing and the tamper-evident audit log."""
+
+from memosys.governance.models import (
+    Access,
+    ApiKeyInfo,
+    AuditRecord,
+    AuditVerification,
+    IssuedKey,
+    Principal,
+    Share,
+)
+
+__all__ = [
+    "Access",
+    "ApiKeyInfo",
+    "AuditRecord",
+    "AuditVerification",
+    "IssuedKey",
+    "Principal",
+    "Share",
+]

@@ -1,0 +1,126 @@
+"""The records of identity, sharing and audit: who acts, what they hold, what happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Access = Literal["read", "write"]
+
+
+class Principal(BaseModel):
+    """Who a request acts as: the user behind an API key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    admin: bool
+    key_id: str
+
+
+class IssuedKey(BaseModel):
+    """A new API key with its plaintext, which is shown this once and never stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    key_id: str
+    api_key: str
+    created_at: datetime
+
+
+class ApiKeyInfo(BaseModel):
+    """What is known about an API key without its secret."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key_id: str
+    user_id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class Share(BaseModel):
+    """A grant of read or read-write access to a cube for a user who does not own it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cube_id: str
+    user_id: str
+    access: Access
+    granted_by: str
+    granted_at: datetime
+
+
+class AuditRecord(BaseModel):
+    """One entry of the hash-chained audit log."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    cube_id: str | None = None
+    item_id: str | None = None
+    request_id: str | None = None
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditVerification(BaseModel):
+    """The result of checking the audit chain: intact, or where it first breaks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ok: bool
+    records: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """An API key row: the public info plus the salt and hash that check a secret."""
+
+    info: ApiKeyInfo
+    salt: str
+    key_hash: str
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """An audit record before it is sealed into the chain (no seq, no hashes yet)."""
+
+    at: datetime
+    actor: str
+    action: str
+    cube_id: str | None = None
+    item_id: str | None = None
+    request_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Which audit records to return, newest first.
+
+    ``visible_to`` limits the records to those of ``owned_cubes`` and those
+    the user acted in; ``None`` means every record (an administrator).
+    """
+
+    visible_to: str | None = None
+    owned_cubes: tuple[str, ...] = ()
+    cube_id: str | None = None
+    item_id: str | None = None
+    action: str | None = None
+    actor: str | None = None
+    since: datetime | None = None
+    limit: int = 100

@@ -1,0 +1,252 @@
+"""The governance service: users' keys, authentication, cube shares and the audit log.
+
+The :class:`~memosys.api.local.MemOS` facade validates arguments and
+delegates here. Every change to keys, administrators and shares is written
+together with its audit record; memory changes reach the log through
+:meth:`Governance.record_change`, a listener on the facade's change events.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from memosys.core.clock import Clock
+from memosys.core.cube import MemCube
+from memosys.core.errors import AuthenticationError, ConflictError, NotFoundError
+from memosys.core.events import MemoryChange
+from memosys.core.ids import new_id
+from memosys.governance.audit import ChainChecker
+from memosys.governance.context import current_actor, current_request_id
+from memosys.governance.keys import (
+    hash_key,
+    key_matches,
+    key_prefix,
+    looks_like_key,
+    new_api_key,
+    new_salt,
+)
+from memosys.governance.models import (
+    Access,
+    ApiKeyInfo,
+    AuditEntry,
+    AuditQuery,
+    AuditRecord,
+    AuditVerification,
+    IssuedKey,
+    Principal,
+    Share,
+    StoredKey,
+)
+from memosys.governance.ratelimit import FailureLimiter
+from memosys.governance.store import GovernanceStore
+from memosys.settings import GovernanceSettings
+
+ADMIN_USER = "admin"
+VERIFY_BATCH = 5_000
+_CHANGE_ACTIONS = {
+    "added": "memory.add",
+    "updated": "memory.update",
+    "deleted": "memory.delete",
+    "forgotten": "memory.forget",
+    "state": "memory.state",
+}
+
+
+class Governance:
+    """Identity, sharing and audit over a :class:`GovernanceStore`."""
+
+    def __init__(self, store: GovernanceStore, clock: Clock, settings: GovernanceSettings) -> None:
+        self._store = store
+        self._clock = clock
+        self._settings = settings
+        self._limiter = FailureLimiter(settings.auth_max_failures, settings.auth_window_s, clock)
+
+    # -- keys and users ------------------------------------------------------
+
+    def is_admin(self, user_id: str) -> bool:
+        """Whether the user is an administrator."""
+        return self._store.is_admin(user_id)
+
+    def create_user(self, user_id: str, *, admin: bool) -> IssuedKey:
+        """The first key of a user, made an administrator if ``admin``.
+
+        ConflictError if the user already has keys.
+        """
+        if self._store.list_keys(user_id):
+            raise ConflictError(
+                f"user {user_id!r} already has API keys; create another with "
+                "`memosys key create --user NAME`",
+                detail={"user_id": user_id},
+            )
+        if admin:
+            self._grant_admin(user_id)
+        return self.create_key(user_id, name="first key")
+
+    def create_key(self, user_id: str, *, name: str = "") -> IssuedKey:
+        """A new API key for the user; its plaintext is in the result only."""
+        api_key, salt, now = new_api_key(), new_salt(), self._clock.now()
+        info = ApiKeyInfo(
+            key_id=new_id(), user_id=user_id, name=name, prefix=key_prefix(api_key), created_at=now
+        )
+        detail = {"key_id": info.key_id, "user": user_id, "name": name}
+        self._store.insert_key(
+            StoredKey(info=info, salt=salt, key_hash=hash_key(api_key, salt)),
+            self._entry("key.create", user_id, detail=detail),
+        )
+        return IssuedKey(user_id=user_id, key_id=info.key_id, api_key=api_key, created_at=now)
+
+    def revoke_key(self, key_id: str, *, user_id: str) -> None:
+        """Revoke a key of the user (an administrator may revoke any); NotFoundError otherwise."""
+        stored = self._store.get_key(key_id)
+        if stored is None or not (stored.info.user_id == user_id or self.is_admin(user_id)):
+            raise NotFoundError(f"API key {key_id!r} not found", detail={"key_id": key_id})
+        detail = {"key_id": key_id, "user": stored.info.user_id}
+        entry = self._entry("key.revoke", user_id, detail=detail)
+        if not self._store.revoke_key(key_id, self._clock.now(), entry):
+            raise NotFoundError(
+                f"API key {key_id!r} is already revoked", detail={"key_id": key_id}
+            )
+
+    def list_keys(self, user_id: str) -> list[ApiKeyInfo]:
+        """The user's keys without their secrets, oldest first."""
+        return [stored.info for stored in self._store.list_keys(user_id)]
+
+    def ensure_admin_key(self) -> IssuedKey | None:
+        """A key for user ``admin`` when no administrator holds a usable key, else None."""
+        if self._store.has_active_admin_key():
+            return None
+        if not self.is_admin(ADMIN_USER):
+            self._grant_admin(ADMIN_USER)
+        return self.create_key(ADMIN_USER, name="admin key")
+
+    def authenticate(self, api_key: object, *, client: str) -> Principal:
+        """The principal of a valid, unrevoked key.
+
+        Raises AuthenticationError for a bad key and RateLimitedError once
+        ``client`` has failed too often within the configured window.
+        """
+        self._limiter.check(client)
+        stored = self._match(api_key)
+        if stored is None:
+            self._limiter.failed(client)
+            raise AuthenticationError(
+                "invalid or revoked API key; send a key created by `memosys init`, "
+                "`memosys user add` or `memosys key create` as 'Authorization: Bearer <key>'"
+            )
+        self._limiter.succeeded(client)
+        info, now = stored.info, self._clock.now()
+        touch_every = timedelta(seconds=self._settings.key_touch_interval_s)
+        if info.last_used_at is None or now - info.last_used_at >= touch_every:
+            self._store.touch_key(info.key_id, now)
+        admin = self.is_admin(info.user_id)
+        return Principal(user_id=info.user_id, admin=admin, key_id=info.key_id)
+
+    def _grant_admin(self, user_id: str) -> None:
+        entry = self._entry("user.admin", user_id, detail={"user": user_id})
+        self._store.grant_admin(user_id, self._clock.now(), entry)
+
+    def _match(self, api_key: object) -> StoredKey | None:
+        if not isinstance(api_key, str) or not looks_like_key(api_key):
+            return None
+        for stored in self._store.keys_with_prefix(key_prefix(api_key)):
+            if stored.info.revoked_at is None and key_matches(api_key, stored):
+                return stored
+        return None
+
+    # -- shares --------------------------------------------------------------
+
+    def share(self, cube: MemCube, *, by: str, with_user: str, access: Access) -> Share:
+        """Grant ``with_user`` access to ``cube`` (replacing an earlier grant)."""
+        share = Share(
+            cube_id=cube.id, user_id=with_user, access=access, granted_by=by,
+            granted_at=self._clock.now(),
+        )
+        detail = {"with_user": with_user, "access": access}
+        self._store.put_share(share, self._entry("cube.share", by, cube_id=cube.id, detail=detail))
+        return share
+
+    def unshare(self, cube: MemCube, *, by: str, with_user: str) -> None:
+        """Withdraw the share of ``cube`` with ``with_user``; NotFoundError if there is none."""
+        entry = self._entry("cube.unshare", by, cube_id=cube.id, detail={"with_user": with_user})
+        if not self._store.delete_share(cube.id, with_user, entry):
+            raise NotFoundError(
+                f"cube {cube.name!r} is not shared with {with_user!r}",
+                detail={"cube": cube.id, "with_user": with_user},
+            )
+
+    def shares_of_cube(self, cube_id: str) -> list[Share]:
+        """Who the cube is shared with."""
+        return self._store.shares_of_cube(cube_id)
+
+    def shares_of_user(self, user_id: str) -> list[Share]:
+        """The shares granted to the user, oldest first."""
+        return self._store.shares_of_user(user_id)
+
+    def access(self, cube_id: str, user_id: str) -> Access | None:
+        """The access a share gives the user to the cube, if any."""
+        share = self._store.get_share(cube_id, user_id)
+        return None if share is None else share.access
+
+    # -- audit ---------------------------------------------------------------
+
+    def record(
+        self,
+        action: str,
+        user_id: str,
+        *,
+        cube_id: str | None = None,
+        item_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> AuditRecord:
+        """Append one record of an action taken for ``user_id``."""
+        entry = self._entry(action, user_id, cube_id=cube_id, item_id=item_id, detail=detail)
+        (record,) = self._store.append_audit([entry])
+        return record
+
+    def record_change(self, change: MemoryChange) -> None:
+        """Event listener: one audit record per memory in a committed change."""
+        action = _CHANGE_ACTIONS.get(change.kind, f"memory.{change.kind}")
+        self._store.append_audit(
+            [
+                self._entry(action, change.user_id, cube_id=change.cube_id, item_id=item_id)
+                for item_id in change.item_ids
+            ]
+        )
+
+    def audit_log(self, query: AuditQuery) -> list[AuditRecord]:
+        """Records matching ``query``, newest first."""
+        return self._store.audit_records(query)
+
+    def verify_audit(self) -> AuditVerification:
+        """Walk the whole chain and report the first record that breaks it."""
+        checker = ChainChecker()
+        after = 0
+        while checker.ok and (batch := self._store.audit_chain(after, VERIFY_BATCH)):
+            checker.feed(batch)
+            after = batch[-1].seq
+        return checker.finish(self._store.last_audit_seq())
+
+    def _entry(
+        self,
+        action: str,
+        user_id: str,
+        *,
+        cube_id: str | None = None,
+        item_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        """An entry stamped with now, the request's actor and id (outside a request: the user)."""
+        actor = current_actor() or user_id
+        full = dict(detail or {})
+        if actor != user_id:
+            full.setdefault("on_behalf_of", user_id)
+        return AuditEntry(
+            at=self._clock.now(),
+            actor=actor,
+            action=action,
+            cube_id=cube_id,
+            item_id=item_id,
+            request_id=current_request_id(),
+            detail=full,
+        )
