@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "MemOS": "memosys.api.local",
+    "RemoteMemOS": "memosys.api.remote",
     "MemoryItem": "memosys.core.items",
     "MemCube": "memosys.core.cube",
     "SearchHit": "memosys.core.results",
@@ -38,6 +39,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from memosys.api.local import MemOS
+    from memosys.api.remote import RemoteMemOS
     from memosys.core.cube import MemCube
     from memosys.core.errors import (
         ConfigurationError,

@@ -186,7 +186,7 @@ def test_update_reembeds_and_delete_removes(mos: MemOS) -> None:
         mos.delete(items[3].id, user_id="alice")
 
 
-def test_neighbours_mmr_recency_and_sessions(mos: MemOS) -> None:
+def test_neighbours_mmr_recency_and_sessions(mos: MemOS, clock: FixedClock) -> None:
     add_conversation(mos)
     hits = mos.search("How old is the puppy?", user_id="alice", top_k=1, neighbours=1)
     assert len(hits) >= 2
@@ -201,6 +201,7 @@ def test_neighbours_mmr_recency_and_sessions(mos: MemOS) -> None:
         session_id="s2",
         session_time=START + timedelta(days=60),
     )
+    clock.set(START + timedelta(days=60))  # the first session is now two months old
     recent = mos.search("Biscuit the puppy", user_id="alice", top_k=1, recency_weight=5.0)
     assert recent[0].item.session_id == "s2" and "recency" in recent[0].explain.adjustments
     sessions = mos.search_sessions("Biscuit puppy", user_id="alice", top_k=2)

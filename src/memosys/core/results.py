@@ -24,6 +24,8 @@ class Explain(BaseModel):
     adjustments: dict[str, float] = Field(default_factory=dict)  # e.g. recency, importance
     matched_terms: list[str] = Field(default_factory=list)
     expanded_from: str | None = None  # id of the hit this neighbour was added for
+    reranker: str | None = None  # the re-ranker that set the final order, e.g. "context"
+    rerank_score: float | None = None  # its score (0..1) before recency/importance
 
     def summary(self) -> str:
         """A one-line human description, e.g. ``bm25#1 (7.21) + dense#3 (0.64)``."""
@@ -31,6 +33,8 @@ class Explain(BaseModel):
         text = " + ".join(parts) if parts else "-"
         if self.expanded_from:
             text = f"neighbour of {self.expanded_from}"
+        if self.rerank_score is not None:
+            text += f" -> {self.reranker} {self.rerank_score:.2f}"
         if self.matched_terms:
             text += " terms: " + ", ".join(self.matched_terms[:5])
         return text

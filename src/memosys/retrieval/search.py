@@ -23,6 +23,7 @@ from memosys.core.results import Explain, SearchHit, SessionHit
 from memosys.models.embedders.base import Embedder
 from memosys.reader.lexicon import STOPWORDS
 from memosys.retrieval.fusion import Fused, rrf, weighted
+from memosys.retrieval.rerank import Candidate, Place, adjacent_places, bundled_reranker, place
 from memosys.settings import RetrievalSettings
 from memosys.stores.base import Scope, ScoredId, Store
 
@@ -105,10 +106,11 @@ class Retriever:
     ) -> list[SearchHit]:
         """Ranked hits for ``query`` inside ``scope``."""
         options.validate()
-        fused = self._fuse(scope, _checked_query(query), visible_filter(filters), options)
+        shown = visible_filter(filters)
+        fused = self._fuse(scope, _checked_query(query), shown, options)
         rescoring = options.recency_weight or options.importance_weight or options.mmr is not None
         pool = fused[: max(options.top_k * 5, 50)] if rescoring else fused[: options.top_k]
-        hits = self._hits(scope, pool, query, options)
+        hits = self._ranked(scope, fused, pool, shown, query, options)
         if options.mmr is not None:
             hits = self._mmr(hits, options.mmr, options.top_k)
         hits = hits[: options.top_k]
@@ -123,8 +125,9 @@ class Retriever:
         ``sum(score_i * 0.5**i)`` over its hits in rank order."""
         options = SearchOptions(top_k=top_k, mode=mode)
         options.validate()
-        fused = self._fuse(scope, _checked_query(query), visible_filter(filters), options)
-        hits = self._hits(scope, fused, query, options)
+        shown = visible_filter(filters)
+        fused = self._fuse(scope, _checked_query(query), shown, options)
+        hits = self._ranked(scope, fused, fused, shown, query, options)
         sessions: dict[str, SessionHit] = {}
         for hit in hits:
             key = hit.item.session_id or hit.item.id
@@ -152,35 +155,81 @@ class Retriever:
             return weighted(lists, weights)
         return rrf(lists, self._settings.rrf_k, weights)
 
-    def _hits(
-        self, scope: Scope, pool: Sequence[Fused], query: str, options: SearchOptions
+    def _ranked(
+        self,
+        scope: Scope,
+        fused: Sequence[Fused],
+        pool: Sequence[Fused],
+        filters: Filter | None,
+        query: str,
+        options: SearchOptions,
     ) -> list[SearchHit]:
+        """Hits in final order: re-ranked with context for hybrid search, else by fused score."""
+        if options.mode == "hybrid" and self._settings.rerank == "context":
+            candidates = self.candidates(scope, fused[: self._settings.rerank_pool], filters)
+            scores = bundled_reranker().scores(query, candidates)
+            ranked = sorted(zip(candidates, scores, strict=True), key=lambda pair: -pair[1])
+            return self._hits(ranked[: len(pool)], query, options, reranker="context")
         items = {item.id: item for item in self._store.get_items(scope, [f.id for f in pool])}
-        top = pool[0].score if pool else 1.0
+        top = pool[0].score if pool and pool[0].score > 0 else 1.0
+        scored = [(Candidate(items[f.id], f), f.score / top) for f in pool if f.id in items]
+        return self._hits(scored, query, options, reranker=None)
+
+    def fused(self, scope: Scope, query: str, filters: Filter | None, mode: Mode) -> list[Fused]:
+        """The retrievers' hits fused into one ranking (visible items only)."""
+        options = SearchOptions(mode=mode)
+        return self._fuse(scope, _checked_query(query), visible_filter(filters), options)
+
+    def candidates(
+        self, scope: Scope, pool: Sequence[Fused], filters: Filter | None
+    ) -> list[Candidate]:
+        """What the context re-ranker scores: the pool's items and the turns around each."""
+        items = {item.id: item for item in self._store.get_items(scope, [f.id for f in pool])}
+        candidates = [Candidate(items[f.id], f) for f in pool if f.id in items]
+        known: set[Place | None] = {place(c.item) for c in candidates}
+        wanted: dict[Place, str] = {}
+        for c in candidates:
+            for spot in adjacent_places(c.item):
+                if spot not in known:
+                    wanted.setdefault(spot, c.item.id)
+        for item in self._store.items_at(scope, list(wanted), filters):
+            found = place(item)
+            if found is not None and found in wanted and found not in known:
+                known.add(found)
+                candidates.append(Candidate(item, None, joined_for=wanted[found]))
+        return candidates
+
+    def _hits(
+        self,
+        scored: Sequence[tuple[Candidate, float]],
+        query: str,
+        options: SearchOptions,
+        reranker: str | None,
+    ) -> list[SearchHit]:
         now = self._clock.now()
         terms = {t.lower() for t in _WORD.findall(query)} - STOPWORDS
         method = (
             (options.fusion or self._settings.fusion) if options.mode == "hybrid" else options.mode
         )
         hits = []
-        for entry in pool:
-            item = items.get(entry.id)
-            if item is None:
-                continue
-            base = entry.score / top if top > 0 else 0.0
+        for candidate, base in scored:
+            item, entry = candidate.item, candidate.fused
             adjustments = _adjustments(item, now, options)
             hits.append(
                 SearchHit(
                     item=item,
                     score=base + sum(adjustments.values()),
                     explain=Explain(
-                        retrievers=entry.matches,
+                        retrievers=entry.matches if entry else [],
                         fusion=str(method),
-                        fused_score=entry.score,
+                        fused_score=entry.score if entry else 0.0,
                         adjustments=adjustments,
                         matched_terms=sorted(
                             terms & {w.lower() for w in _WORD.findall(item.content)}
                         ),
+                        expanded_from=candidate.joined_for,
+                        reranker=reranker,
+                        rerank_score=base if reranker else None,
                     ),
                 )
             )

@@ -106,6 +106,12 @@ class Store(Protocol):
         """Items of the same session just before and after ``item`` by position."""
         ...
 
+    def items_at(
+        self, scope: Scope, places: Sequence[tuple[str, str, int]], filters: Filter | None = None
+    ) -> list[MemoryItem]:
+        """Visible items matching ``filters`` at these (cube id, session id, position) places."""
+        ...
+
     # retrieval
     def text_search(
         self, scope: Scope, query: str, filters: Filter | None, limit: int

@@ -190,6 +190,24 @@ class SQLiteStore:
             later = conn.execute(sql.format(op=">", direction="ASC"), (*base, after)).fetchall()
         return [load_item(d) for (d,) in reversed(earlier)] + [load_item(d) for (d,) in later]
 
+    def items_at(
+        self, scope: Scope, places: Sequence[tuple[str, str, int]], filters: Filter | None = None
+    ) -> list[MemoryItem]:
+        """Visible items matching ``filters`` at these (cube id, session id, position) places."""
+        if not places:
+            return []
+        where, params = visible(scope, self.clock.now(), filters)
+        sql = (
+            "SELECT i.data FROM json_each(?) j CROSS JOIN items i "
+            "ON i.cube_id = json_extract(j.value, '$[0]') "
+            "AND i.session_id = json_extract(j.value, '$[1]') "
+            "AND i.position = json_extract(j.value, '$[2]') "
+            f"WHERE {where}"
+        )
+        with self._db.read() as conn:
+            rows = conn.execute(sql, (json.dumps([list(p) for p in places]), *params)).fetchall()
+        return [load_item(d) for (d,) in rows]
+
     # retrieval
 
     def text_search(

@@ -1,0 +1,51 @@
+"""``memosys serve``: the REST API on uvicorn, over the embedded store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from memosys.cli.options import state
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+              help="TCP port to listen on.")
+@click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data directory (default: $MEMOSYS_HOME, else ~/.memosys).")
+@click.option("--max-body-mb", default=16, show_default=True, type=click.IntRange(1),
+              help="Largest request body accepted, in MiB (larger ones get 413).")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+              help="uvicorn log level.")
+@click.pass_context
+def serve(
+    ctx: click.Context, host: str, port: int, data: Path | None, max_body_mb: int, log_level: str
+) -> None:
+    """Run the REST API (FastAPI on uvicorn) over the data directory.
+
+    Every /v1 route needs 'Authorization: Bearer <api key>'; create the first
+    admin key with `memosys init --data DIR`. Stop with Ctrl-C.
+    """
+    import importlib.util
+
+    from memosys.core.errors import missing_dependency
+
+    if importlib.util.find_spec("uvicorn") is None:
+        raise missing_dependency("uvicorn", "server")
+    import uvicorn
+
+    from memosys.api.local import MemOS
+    from memosys.server.app import create_app
+    from memosys.server.settings import ServerSettings
+
+    settings = ServerSettings(
+        host=host, port=port, max_body_bytes=max_body_mb * 1024 * 1024, log_level=log_level
+    )
+    data_dir = data if data is not None else state(ctx).data_dir
+    with MemOS.open(data_dir, embedder=state(ctx).embedder) as mos:
+        app = create_app(mos, settings)
+        click.echo(f"memosys serving {data_dir.resolve()} on http://{host}:{port}", err=True)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1)

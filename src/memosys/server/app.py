@@ -1,0 +1,61 @@
+"""The app factory: one FastAPI app over one MemOS."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import TYPE_CHECKING, Any
+
+from memosys.core.errors import missing_dependency
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from memosys.api.local import MemOS
+    from memosys.server.settings import ServerSettings
+
+ERROR_STATUSES = (401, 403, 404, 409, 413, 422, 429)
+
+
+def _error_responses() -> dict[int | str, dict[str, Any]]:
+    from memosys.server.errors import ErrorOut
+
+    return {status: {"model": ErrorOut} for status in ERROR_STATUSES}
+
+
+def create_app(mos: MemOS, settings: ServerSettings | None = None) -> FastAPI:
+    """The REST API (``/v1``), ``/healthz`` and ``/metrics`` over ``mos``.
+
+    Store calls run in the thread pool; the caller keeps ownership of ``mos``
+    (close it after the server stops).
+    """
+    if importlib.util.find_spec("fastapi") is None:
+        raise missing_dependency("fastapi", "server")
+    from fastapi import FastAPI
+
+    from memosys import __version__
+    from memosys.server.errors import install_error_handlers
+    from memosys.server.limits import BodyLimitMiddleware
+    from memosys.server.metrics import Metrics, MetricsMiddleware
+    from memosys.server.request_ids import RequestIdMiddleware
+    from memosys.server.routes import audit, cubes, memories, search, system, users_keys
+    from memosys.server.settings import ServerSettings
+
+    settings = settings or ServerSettings()
+    app = FastAPI(
+        title="memosys",
+        version=__version__,
+        description="A memory operating system for LLM applications. "
+        "Send 'Authorization: Bearer <api key>' on every /v1 route.",
+    )
+    app.state.mos = mos
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    app.include_router(system.router)
+    for module in (memories, search, cubes, users_keys, audit):
+        app.include_router(module.router, responses=_error_responses())
+    # the last added middleware runs first: ids, then timing, then the size limit
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestIdMiddleware)
+    return app

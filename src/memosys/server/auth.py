@@ -1,0 +1,77 @@
+"""Who a request acts as: the Bearer API key names a principal.
+
+Every ``/v1`` route depends on :func:`current_caller`. A ``user_id`` in a
+request defaults to the principal's user; only an admin may name another
+user, and anyone else gets 404 as if that user did not exist, so that user
+ids do not leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from memosys.core.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from memosys.governance.context import bind_request
+
+if TYPE_CHECKING:
+    from memosys.api.local import MemOS
+    from memosys.governance.models import Principal
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key from `memosys init`, `memosys user add` or POST /v1/keys.",
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated principal of one request and the memory system it uses."""
+
+    mos: MemOS
+    principal: Principal
+    request_id: str
+
+    def user(self, requested: str | None) -> str:
+        """The user to act for: ``requested`` if the principal may, else NotFoundError."""
+        own = self.principal.user_id
+        if requested is None or requested == own or self.principal.admin:
+            return own if requested is None else requested
+        raise NotFoundError(f"user {requested!r} not found", detail={"user_id": requested})
+
+    def require_admin(self) -> None:
+        """Refuse the request unless the principal is an admin."""
+        if not self.principal.admin:
+            raise PermissionDeniedError(
+                "only an admin may do this; use an admin API key (see `memosys init`)"
+            )
+
+    def run(self, call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Call a MemOS method inside this request's audit context."""
+        with bind_request(self.request_id, self.principal.user_id):
+            return call(*args, **kwargs)
+
+
+def current_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    """Authenticate the request's Bearer key (repeated failures are rate-limited)."""
+    if credentials is None:
+        raise AuthenticationError(
+            "missing API key; send the header 'Authorization: Bearer <api key>'"
+        )
+    mos: MemOS = request.app.state.mos
+    client = request.client.host if request.client else "unknown"
+    principal = mos.authenticate(credentials.credentials, client=client)
+    return Caller(mos, principal, request.state.request_id)
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]

@@ -1,0 +1,85 @@
+"""Errors on the wire: every failure is JSON ``{error, message, detail}``.
+
+A :class:`MemosysError` keeps its class name and status; request validation
+errors become ``InvalidInputError`` (422) with the offending fields; HTTP
+errors of the framework (unknown route, wrong method) keep their status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+from memosys.core.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    MemosysError,
+    NotFoundError,
+)
+
+_HTTP_ERROR_NAMES = {401: AuthenticationError, 404: NotFoundError, 422: InvalidInputError}
+
+
+class ErrorOut(BaseModel):
+    """The body of every error response."""
+
+    error: str = Field(description="the MemosysError class name, e.g. NotFoundError")
+    message: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+def error_response(error: MemosysError, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The JSON response for a memosys error."""
+    return JSONResponse(error.to_dict(), status_code=error.status, headers=headers)
+
+
+def _validation_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(part) for part in err.get("loc", ())), "problem": err.get("msg", "")}
+        for err in exc.errors()
+    ]
+
+
+async def _memosys_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MemosysError)
+    return error_response(exc)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = _validation_fields(exc)
+    first = fields[0] if fields else {"field": "request", "problem": "invalid"}
+    message = f"invalid request: {first['field']}: {first['problem']}"
+    if len(fields) > 1:
+        message += f" (and {len(fields) - 1} more)"
+    return error_response(InvalidInputError(message, detail={"errors": fields}))
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    cls = _HTTP_ERROR_NAMES.get(exc.status_code)
+    body = {
+        "error": cls.error_name() if cls else "HTTPError",
+        "message": str(exc.detail),
+        "detail": {},
+    }
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, _exc: Exception) -> JSONResponse:
+    # Starlette re-raises the exception after this response, so the server logs it
+    request_id = getattr(request.state, "request_id", None)
+    return error_response(MemosysError("internal server error", detail={"request_id": request_id}))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn exceptions into ``{error, message, detail}``."""
+    app.add_exception_handler(MemosysError, _memosys_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

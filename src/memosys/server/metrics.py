@@ -1,0 +1,106 @@
+"""Prometheus metrics, written by hand in the text exposition format.
+
+Per route template (``/v1/memories/{id}``, never the raw path, so ids do not
+become labels) and status: a request counter and a latency histogram.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from dataclasses import dataclass, field
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+UNMATCHED = "<unmatched>"
+_DURATION = "memosys_http_request_duration_seconds"
+
+
+@dataclass
+class _Histogram:
+    counts: list[int] = field(default_factory=lambda: [0] * (len(BUCKETS) + 1))
+    total: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(BUCKETS, seconds)] += 1
+        self.total += seconds
+
+
+def _labels(**labels: str) -> str:
+    escaped = (
+        f'{key}="{value.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
+        for key, value in labels.items()
+    )
+    return "{" + ",".join(escaped) + "}"
+
+
+class Metrics:
+    """Request counts and latencies, safe to update from many threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: dict[tuple[str, str, str], int] = {}
+        self._latency: dict[tuple[str, str], _Histogram] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one finished request."""
+        with self._lock:
+            key = (method, route, str(status))
+            self._requests[key] = self._requests.get(key, 0) + 1
+            self._latency.setdefault((method, route), _Histogram()).observe(seconds)
+
+    def render(self) -> str:
+        """The metrics in the Prometheus text format."""
+        lines = [
+            "# HELP memosys_http_requests_total HTTP requests by method, route and status.",
+            "# TYPE memosys_http_requests_total counter",
+        ]
+        with self._lock:
+            for (method, route, status), count in sorted(self._requests.items()):
+                labels = _labels(method=method, route=route, status=status)
+                lines.append(f"memosys_http_requests_total{labels} {count}")
+            lines += [
+                f"# HELP {_DURATION} HTTP request latency.",
+                f"# TYPE {_DURATION} histogram",
+            ]
+            for (method, route), hist in sorted(self._latency.items()):
+                cumulative = 0
+                for bound, count in zip([*map(str, BUCKETS), "+Inf"], hist.counts, strict=True):
+                    cumulative += count
+                    labels = _labels(method=method, route=route, le=bound)
+                    lines.append(f"{_DURATION}_bucket{labels} {cumulative}")
+                labels = _labels(method=method, route=route)
+                lines.append(f"{_DURATION}_sum{labels} {hist.total:.6f}")
+                lines.append(f"{_DURATION}_count{labels} {cumulative}")
+        return "\n".join(lines) + "\n"
+
+
+class MetricsMiddleware:
+    """Time every HTTP request and count it under its route template."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            route = getattr(scope.get("route"), "path", UNMATCHED)
+            elapsed = time.perf_counter() - started
+            self.metrics.observe(scope["method"], route, status, elapsed)

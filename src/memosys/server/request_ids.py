@@ -1,0 +1,45 @@
+"""Request ids: taken from ``X-Request-ID`` (if sane) or made up, echoed on the response.
+
+The id is kept in ``request.state.request_id`` so that handlers and the audit
+log can name the request that made a change.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from memosys.core.ids import new_id
+
+HEADER = "x-request-id"
+MAX_ID_CHARS = 128
+
+
+def _given_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == HEADER.encode():
+            text: str = value.decode("latin-1")
+            if 0 < len(text) <= MAX_ID_CHARS and text.isprintable() and text.isascii():
+                return text
+    return None
+
+
+class RequestIdMiddleware:
+    """Give every HTTP request an id and return it in ``X-Request-ID``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _given_id(scope) or new_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[HEADER] = request_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)

@@ -1,0 +1,171 @@
+"""Memories: add messages, texts and documents; get, list, count, update, delete."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+
+from memosys.core.errors import InvalidInputError
+from memosys.core.items import MemoryItem
+from memosys.reader.validate import check_text
+from memosys.server.auth import CallerDep
+from memosys.server.schemas import (
+    MAX_OFFSET,
+    MAX_PAGE,
+    AddMessagesIn,
+    AddTextsIn,
+    CountOut,
+    ItemsOut,
+    UpdateIn,
+)
+from memosys.stores.base import OrderBy
+
+router = APIRouter(prefix="/v1/memories", tags=["memories"])
+
+UserQuery = Annotated[str | None, Query(description="act for this user (admins only)")]
+CubeQuery = Annotated[str | None, Query(description="cube name or id; default: all cubes")]
+FiltersQuery = Annotated[
+    str | None, Query(description='a filter as JSON, e.g. {"kind": "fact"}')
+]
+
+
+def _json_object(text: str | None, name: str) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInputError(f"{name} is not valid JSON: {exc}", detail={"field": name}) from exc
+    if not isinstance(value, dict):
+        raise InvalidInputError(f"{name} must be a JSON object", detail={"field": name})
+    return value
+
+
+@router.post("/messages", response_model=ItemsOut, status_code=201)
+def add_messages(body: AddMessagesIn, caller: CallerDep) -> ItemsOut:
+    """Store chat messages, one memory per message (or per window)."""
+    messages = [m.model_dump(exclude_unset=True) for m in body.messages]
+    items = caller.run(
+        caller.mos.add,
+        messages,
+        user_id=caller.user(body.user_id),
+        cube=body.cube,
+        session_id=body.session_id,
+        session_time=body.session_time,
+        metadata=body.metadata,
+        tags=body.tags,
+    )
+    return ItemsOut(items=items)
+
+
+@router.post("/texts", response_model=ItemsOut, status_code=201)
+def add_texts(body: AddTextsIn, caller: CallerDep) -> ItemsOut:
+    """Bulk import of plain texts, optionally with their embeddings."""
+    items = caller.run(
+        caller.mos.add_texts,
+        body.texts,
+        user_id=caller.user(body.user_id),
+        cube=body.cube,
+        embeddings=body.embeddings,
+        metadatas=body.metadatas,
+        kind=body.kind,
+        tags=body.tags,
+        event_times=body.event_times,
+    )
+    return ItemsOut(items=items)
+
+
+@router.post("/documents", response_model=ItemsOut, status_code=201)
+def add_document(
+    caller: CallerDep,
+    file: Annotated[UploadFile, File(description="the document; its name picks the format")],
+    user_id: Annotated[str | None, Form()] = None,
+    cube: Annotated[str | None, Form()] = None,
+    title: Annotated[str | None, Form()] = None,
+    metadata: Annotated[str | None, Form(description="a JSON object")] = None,
+    tags: Annotated[list[str] | None, Form(description="one field per tag")] = None,
+) -> ItemsOut:
+    """Upload a document (text, Markdown, HTML, reStructuredText) and chunk it."""
+    name = file.filename or "upload.txt"
+    content = check_text(file.file.read(), "file")
+    items = caller.run(
+        caller.mos.add_document,
+        name,
+        text=content,
+        user_id=caller.user(user_id),
+        cube=cube,
+        title=title,
+        metadata=_json_object(metadata, "metadata"),
+        tags=tags,
+    )
+    return ItemsOut(items=items)
+
+
+@router.get("", response_model=ItemsOut)
+def list_memories(
+    caller: CallerDep,
+    user_id: UserQuery = None,
+    cube: CubeQuery = None,
+    filters: FiltersQuery = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    order_by: OrderBy = "created_at",
+) -> ItemsOut:
+    """Memories in a stable order, filtered, one page at a time."""
+    items = caller.run(
+        caller.mos.list,
+        user_id=caller.user(user_id),
+        cube=cube,
+        filters=_json_object(filters, "filters"),
+        limit=limit,
+        offset=offset,
+        order_by=order_by,
+    )
+    return ItemsOut(items=items)
+
+
+@router.get("/count", response_model=CountOut)
+def count_memories(
+    caller: CallerDep,
+    user_id: UserQuery = None,
+    cube: CubeQuery = None,
+    filters: FiltersQuery = None,
+) -> CountOut:
+    """How many memories match."""
+    count = caller.run(
+        caller.mos.count,
+        user_id=caller.user(user_id),
+        cube=cube,
+        filters=_json_object(filters, "filters"),
+    )
+    return CountOut(count=count)
+
+
+@router.get("/{id}", response_model=MemoryItem)
+def get_memory(id: str, caller: CallerDep, user_id: UserQuery = None) -> MemoryItem:
+    """One memory by id (404 if missing or not visible)."""
+    return caller.run(caller.mos.get, id, user_id=caller.user(user_id))
+
+
+@router.patch("/{id}", response_model=MemoryItem)
+def update_memory(id: str, body: UpdateIn, caller: CallerDep) -> MemoryItem:
+    """Change content or metadata; new content is re-embedded."""
+    return caller.run(
+        caller.mos.update,
+        id,
+        user_id=caller.user(body.user_id),
+        content=body.content,
+        metadata=body.metadata,
+        tags=body.tags,
+        importance=body.importance,
+        kind=body.kind,
+    )
+
+
+@router.delete("/{id}", status_code=204, response_class=Response)
+def delete_memory(id: str, caller: CallerDep, user_id: UserQuery = None) -> Response:
+    """Delete a memory everywhere."""
+    caller.run(caller.mos.delete, id, user_id=caller.user(user_id))
+    return Response(status_code=204)

@@ -1,0 +1,37 @@
+"""Health, metrics and store statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
+
+from memosys.server.auth import CallerDep
+from memosys.server.metrics import CONTENT_TYPE, Metrics
+from memosys.server.schemas import HealthOut
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/healthz", response_model=HealthOut)
+def healthz() -> HealthOut:
+    """Liveness (no auth)."""
+    return HealthOut()
+
+
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {CONTENT_TYPE.split(";")[0]: {"schema": {"type": "string"}}}}},
+)
+def metrics(request: Request) -> PlainTextResponse:
+    """Request counts and latencies in the Prometheus text format (no auth)."""
+    registry: Metrics = request.app.state.metrics
+    return PlainTextResponse(registry.render(), media_type=CONTENT_TYPE)
+
+
+@router.get("/v1/stats", response_model=dict[str, Any])
+def stats(caller: CallerDep) -> dict[str, Any]:
+    """Counts of users, cubes, items and vectors, and the database size."""
+    return dict(caller.run(caller.mos.stats))

@@ -1,0 +1,193 @@
+"""Request and response bodies of the REST API (they make the OpenAPI schema).
+
+Requests check types and hard bounds only; every other rule is checked by
+:class:`~memosys.MemOS` itself, so the server and the library raise the same
+error classes for the same bad input.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from memosys.core.cube import MemCube
+from memosys.core.items import MemoryItem
+from memosys.core.results import SearchHit, SessionHit
+from memosys.governance.models import ApiKeyInfo, AuditRecord, Share
+
+MAX_TOP_K = 1000
+MAX_PAGE = 1000
+MAX_OFFSET = 1_000_000_000
+MAX_NEIGHBOURS = 50
+
+UserField = Field(None, description="act for this user (admins only); default: the key's user")
+Weight = Field(0.0, ge=0, allow_inf_nan=False)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MessageIn(BaseModel):
+    """One chat message."""
+
+    model_config = ConfigDict(extra="allow")
+
+    role: str = Field(description="e.g. user or assistant")
+    content: str
+    name: str | None = Field(None, description="the speaker's name")
+    timestamp: datetime | None = None
+    id: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class AddMessagesIn(_In):
+    """``POST /v1/memories/messages``."""
+
+    user_id: str | None = UserField
+    messages: list[MessageIn]
+    cube: str | None = Field(None, description="cube name or id (created if missing)")
+    session_id: str | None = None
+    session_time: datetime | None = None
+    metadata: dict[str, Any] | None = None
+    tags: list[str] | None = None
+
+
+class AddTextsIn(_In):
+    """``POST /v1/memories/texts``."""
+
+    user_id: str | None = UserField
+    texts: list[str]
+    cube: str | None = None
+    embeddings: list[list[float]] | None = Field(
+        None, description="one unit vector per text from the configured embedder"
+    )
+    metadatas: list[dict[str, Any]] | None = None
+    kind: str = "note"
+    tags: list[str] | None = None
+    event_times: list[datetime] | None = None
+
+
+class UpdateIn(_In):
+    """``PATCH /v1/memories/{id}``: only the fields given change."""
+
+    user_id: str | None = UserField
+    content: str | None = None
+    metadata: dict[str, Any] | None = None
+    tags: list[str] | None = None
+    importance: float | None = Field(None, allow_inf_nan=False)
+    kind: str | None = None
+
+
+class SessionSearchIn(_In):
+    """``POST /v1/search/sessions``."""
+
+    user_id: str | None = UserField
+    query: str
+    cube: str | list[str] | None = Field(None, description="cube name/id, a list, or all")
+    top_k: int = Field(10, ge=1, le=MAX_TOP_K)
+    filters: dict[str, Any] | None = None
+    mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
+
+
+class SearchIn(SessionSearchIn):
+    """``POST /v1/search``."""
+
+    fusion: Literal["rrf", "weighted"] | None = None
+    recency_weight: float = Weight
+    importance_weight: float = Weight
+    mmr: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    neighbours: int = Field(0, ge=0, le=MAX_NEIGHBOURS)
+
+
+class CubeIn(_In):
+    """``POST /v1/cubes``."""
+
+    name: str
+    owner: str | None = UserField
+    description: str = ""
+
+
+class ShareIn(_In):
+    """``POST /v1/cubes/{cube}/shares``."""
+
+    user_id: str | None = UserField
+    with_user: str
+    access: Literal["read", "write"] = "read"
+
+
+class UserIn(_In):
+    """``POST /v1/users`` (admins only)."""
+
+    user_id: str
+    admin: bool = False
+
+
+class KeyIn(_In):
+    """``POST /v1/keys``."""
+
+    user_id: str | None = UserField
+    name: str = ""
+
+
+class ItemsOut(BaseModel):
+    """Memories."""
+
+    items: list[MemoryItem]
+
+
+class CountOut(BaseModel):
+    """How many memories match."""
+
+    count: int
+
+
+class HitsOut(BaseModel):
+    """Search hits, best first."""
+
+    hits: list[SearchHit]
+
+
+class SessionsOut(BaseModel):
+    """Sessions ranked by their hits."""
+
+    sessions: list[SessionHit]
+
+
+class CubesOut(BaseModel):
+    """Cubes: the user's own, then those shared with the user."""
+
+    cubes: list[MemCube]
+
+
+class SharesOut(BaseModel):
+    """Who a cube is shared with."""
+
+    shares: list[Share]
+
+
+class KeysOut(BaseModel):
+    """API keys (never their secret)."""
+
+    keys: list[ApiKeyInfo]
+
+
+class RecordsOut(BaseModel):
+    """Audit records."""
+
+    records: list[AuditRecord]
+
+
+class MeOut(BaseModel):
+    """The principal of the API key."""
+
+    user_id: str
+    admin: bool
+
+
+class HealthOut(BaseModel):
+    """Liveness."""
+
+    status: Literal["ok"] = "ok"

@@ -1,0 +1,20 @@
+"""Settings of the REST server (host, port and request limits)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+DEFAULT_PORT = 8765
+
+
+class ServerSettings(BaseModel):
+    """Where the server listens and how large a request may be.
+
+    Batch sizes are limited by the reader (``reader.max_batch_items`` of the
+    memosys settings), so the server and the library refuse the same batches.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = Field(DEFAULT_PORT, ge=0, le=65535)
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="larger bodies get 413")
+    log_level: str = "info"
