@@ -14,3 +14,19 @@ def embedder() -> Any:
     from memosys.settings import MiniLMOnnxConfig
 
     return build_embedder(MiniLMOnnxConfig())
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> Any:
+    """The bundled SmolLM2-135M-Instruct (GGUF), loaded once per test run."""
+    from memosys.models.llm.registry import get_lm
+
+    return get_lm("smollm2")
+
+
+@pytest.fixture(scope="session")
+def tiny_lm() -> Any:
+    """A tiny randomly initialised Llama-style model (seed 0) with a byte tokenizer."""
+    from memosys.models.llm.registry import get_lm
+
+    return get_lm("tiny-llama")
