@@ -1,0 +1,130 @@
+"""Writes and reads of memories behave the same on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pytest
+
+from memosys.core.errors import EmptyInputError, InvalidInputError, NotFoundError
+from memosys.core.items import MemoryItem
+
+
+def test_add_messages_returns_stored_items_in_session_order(api: Any, users: Any) -> None:
+    ana = users("ana")
+    when = datetime(2024, 3, 2, 18, 30, tzinfo=UTC)
+    items = api.add(
+        [
+            {"role": "user", "content": "I adopted a cat named Miso", "name": "Ana"},
+            {"role": "assistant", "content": "Congratulations on Miso!"},
+        ],
+        user_id=ana,
+        session_id="s1",
+        session_time=when,
+        metadata={"channel": "chat"},
+        tags=["pets"],
+    )
+    assert [i.content for i in items] == ["I adopted a cat named Miso", "Congratulations on Miso!"]
+    assert all(isinstance(i, MemoryItem) for i in items)
+    assert [i.position for i in items] == [0, 1]
+    assert items[0].speaker == "Ana" and items[0].event_time == when
+    assert items[0].metadata == {"channel": "chat"} and items[0].tags == ["pets"]
+    later = api.add([{"role": "user", "content": "Miso likes tuna"}], user_id=ana, session_id="s1")
+    assert later[0].position == 2
+    assert api.get(items[0].id, user_id=ana) == items[0]
+
+
+def test_add_texts_with_given_embeddings_and_metadata(api: Any, users: Any) -> None:
+    ana = users("ana")
+    vectors = np.eye(2, 384, dtype=np.float32)
+    items = api.add_texts(
+        ["first note", "second note"],
+        user_id=ana,
+        cube="notes",
+        embeddings=vectors,
+        metadatas=[{"n": 1}, {"n": 2}],
+        kind="fact",
+        tags=["t"],
+    )
+    assert [(i.content, i.kind, i.metadata) for i in items] == [
+        ("first note", "fact", {"n": 1}),
+        ("second note", "fact", {"n": 2}),
+    ]
+    assert api.cube("notes", user_id=ana).id == items[0].cube_id
+
+
+def test_add_document_chunks_by_heading(api: Any, users: Any) -> None:
+    ana = users("ana")
+    text = "# Guide\n\n## Install\n\nRun pip install memosys.\n\n## Use\n\nCall search.\n"
+    items = api.add_document("guide.md", text=text, user_id=ana, title="The guide", tags=["doc"])
+    assert [i.headings for i in items] == [["Guide", "Install"], ["Guide", "Use"]]
+    assert {i.source_ref for i in items} == {"The guide"}
+    assert all(i.kind == "chunk" and i.tags == ["doc"] for i in items)
+
+
+def test_list_count_filter_and_page(api: Any, users: Any) -> None:
+    ana = users("ana")
+    api.add_texts([f"note {n}" for n in range(5)], user_id=ana, kind="note")
+    api.add_texts(["a fact"], user_id=ana, kind="fact")
+    assert api.count(user_id=ana) == 6
+    assert api.count(user_id=ana, filters={"kind": "fact"}) == 1
+    first = api.list(user_id=ana, limit=4)
+    rest = api.list(user_id=ana, limit=4, offset=4)
+    assert len(first) == 4 and len(rest) == 2
+    assert {i.id for i in first}.isdisjoint(i.id for i in rest)
+    assert [i.content for i in api.list(user_id=ana, filters={"kind": "fact"})] == ["a fact"]
+
+
+def test_update_changes_content_and_bumps_version(api: Any, users: Any) -> None:
+    ana = users("ana")
+    (item,) = api.add_texts(["I live in Lyon"], user_id=ana)
+    updated = api.update(
+        item.id, user_id=ana, content="I live in Paris", tags=["home"], importance=0.9
+    )
+    assert (updated.content, updated.tags, updated.importance) == ("I live in Paris", ["home"], 0.9)
+    assert updated.version == item.version + 1
+    assert api.get(item.id, user_id=ana) == updated
+    assert [h.item.id for h in api.search("Paris", user_id=ana, mode="bm25")] == [item.id]
+
+
+def test_delete_removes_everywhere(api: Any, users: Any) -> None:
+    ana = users("ana")
+    (item,) = api.add_texts(["a memory to forget about zebras"], user_id=ana)
+    assert api.delete(item.id, user_id=ana) is None
+    with pytest.raises(NotFoundError):
+        api.get(item.id, user_id=ana)
+    with pytest.raises(NotFoundError):
+        api.delete(item.id, user_id=ana)
+    assert api.search("zebras", user_id=ana, mode="bm25") == []
+
+
+def test_another_users_memory_is_not_found(api: Any, users: Any) -> None:
+    (item,) = api.add_texts(["private"], user_id=users("ana"))
+    ben = users("ben")
+    with pytest.raises(NotFoundError):
+        api.get(item.id, user_id=ben)
+    with pytest.raises(NotFoundError):
+        api.update(item.id, user_id=ben, content="mine now")
+    with pytest.raises(NotFoundError):
+        api.delete(item.id, user_id=ben)
+    assert api.list(user_id=ben) == []
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda api, u: api.add([{"role": "user", "content": "  "}], user_id=u), EmptyInputError),
+        (lambda api, u: api.add([{"role": "user"}], user_id=u), InvalidInputError),
+        (lambda api, u: api.add_texts(["x"], user_id=u, embeddings=[[1.0]]), InvalidInputError),
+        (lambda api, u: api.list(user_id=u, limit=0), InvalidInputError),
+        (lambda api, u: api.get("", user_id=u), InvalidInputError),
+        (lambda api, u: api.add_document("empty.md", text="", user_id=u), EmptyInputError),
+    ],
+    ids=["blank-message", "no-content", "embedding-shape", "limit-zero", "empty-id", "empty-doc"],
+)
+def test_bad_input_raises_the_same_error(api: Any, users: Any, call: Any, error: Any) -> None:
+    with pytest.raises(error) as caught:
+        call(api, users("ana"))
+    assert type(caught.value) is error
