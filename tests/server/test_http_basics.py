@@ -1,0 +1,133 @@
+"""HTTP behaviour: auth, acting users, error bodies, size limits, request ids, metrics."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from memosys import MemOS
+
+
+def _error(response: httpx.Response, status: int, name: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"error", "message", "detail"} and body["error"] == name
+    return body
+
+
+def test_health_and_metrics_need_no_key(http: Any) -> None:
+    client = http()
+    assert client.get("/healthz").json() == {"status": "ok"}
+    client.get("/v1/me")
+    text = client.get("/metrics").text
+    assert 'memosys_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert 'route="/v1/me",status="401"' in text
+    assert "memosys_http_request_duration_seconds_bucket{" in text
+
+
+def test_missing_or_unknown_key_is_401(http: Any) -> None:
+    body = _error(http().get("/v1/me"), 401, "AuthenticationError")
+    assert "Authorization: Bearer" in body["message"]
+    _error(http("msk_not-a-real-key").get("/v1/me"), 401, "AuthenticationError")
+
+
+def test_repeated_auth_failures_are_rate_limited(http: Any, admin_key: str) -> None:
+    attacker = http("msk_guess", address="10.9.8.7")
+    statuses = [attacker.get("/v1/me").status_code for _ in range(20)]
+    assert statuses[0] == 401 and statuses[-1] == 429
+    assert http(admin_key).get("/v1/me").status_code == 200  # other clients are unaffected
+
+
+def test_me_and_acting_for_other_users(http: Any, mos: MemOS, admin_key: str) -> None:
+    ana = mos.create_user("ana-me")
+    assert http(ana.api_key).get("/v1/me").json() == {"user_id": "ana-me", "admin": False}
+    assert http(admin_key).get("/v1/me").json() == {"user_id": "admin", "admin": True}
+    _error(http(ana.api_key).get("/v1/memories", params={"user_id": "admin"}), 404, "NotFoundError")
+    assert http(admin_key).get("/v1/memories", params={"user_id": "ana-me"}).status_code == 200
+    new_user = http(ana.api_key).post("/v1/users", json={"user_id": "eve"})
+    _error(new_user, 403, "PermissionDeniedError")
+
+
+def test_validation_errors_are_422_with_fields(http: Any, admin_key: str) -> None:
+    client = http(admin_key)
+    body = _error(client.post("/v1/search", json={"top_k": "many"}), 422, "InvalidInputError")
+    fields = {e["field"] for e in body["detail"]["errors"]}
+    assert {"body.query", "body.top_k"} <= fields
+    _error(client.post("/v1/search", content=b"{not json", headers={"content-type":
+           "application/json"}), 422, "InvalidInputError")
+    bad_filter = client.get("/v1/memories", params={"filters": "[1,"})
+    assert "filters is not valid JSON" in _error(bad_filter, 422, "InvalidInputError")["message"]
+
+
+def test_oversized_batch_is_413(http: Any, mos: MemOS, admin_key: str) -> None:
+    texts = ["x"] * (mos.settings.reader.max_batch_items + 1)
+    response = http(admin_key).post("/v1/memories/texts", json={"texts": texts})
+    _error(response, 413, "InputTooLargeError")
+    assert mos.count(user_id="admin") == 0
+
+
+@pytest.fixture
+def small_limit_client(mos: MemOS, admin_key: str) -> Iterator[httpx.Client]:
+    from memosys.server.app import create_app
+    from memosys.server.settings import ServerSettings
+    from memosys.server.transport import InProcessTransport
+
+    app = create_app(mos, ServerSettings(max_body_bytes=4096))
+    with httpx.Client(base_url="http://memosys.test", transport=InProcessTransport(app),
+                      headers={"Authorization": f"Bearer {admin_key}"}) as client:
+        yield client
+
+
+def test_oversized_body_is_413_before_parsing(small_limit_client: httpx.Client) -> None:
+    big = {"messages": [{"role": "user", "content": "y" * 5000}]}
+    body = _error(small_limit_client.post("/v1/memories/messages", json=big), 413,
+                  "InputTooLargeError")
+    assert body["detail"] == {"max_body_bytes": 4096}
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: the limit still holds
+        yield json.dumps(big).encode()
+
+    response = small_limit_client.post(
+        "/v1/memories/messages", content=chunked(), headers={"content-type": "application/json"}
+    )
+    _error(response, 413, "InputTooLargeError")
+    small = {"messages": [{"role": "user", "content": "small enough"}]}
+    assert small_limit_client.post("/v1/memories/messages", json=small).status_code == 201
+
+
+def test_request_id_is_echoed_and_audited(http: Any, mos: MemOS, admin_key: str) -> None:
+    client = http(admin_key)
+    response = client.post(
+        "/v1/memories/texts",
+        json={"texts": ["traced"], "user_id": "ana-trace"},
+        headers={"X-Request-ID": "req-42"},
+    )
+    assert response.status_code == 201 and response.headers["x-request-id"] == "req-42"
+    item_id = response.json()["items"][0]["id"]
+    (record,) = mos.audit_log(user_id="admin", item_id=item_id)
+    assert (record.request_id, record.actor, record.action) == ("req-42", "admin", "memory.add")
+    generated = client.get("/healthz").headers["x-request-id"]
+    assert generated and generated != "req-42"
+
+
+def test_unknown_route_and_method_keep_the_error_shape(http: Any, admin_key: str) -> None:
+    _error(http(admin_key).get("/v1/nothing-here"), 404, "NotFoundError")
+    assert http(admin_key).put("/v1/search", json={}).json()["error"] == "HTTPError"
+
+
+def test_document_upload(http: Any, admin_key: str) -> None:
+    response = http(admin_key).post(
+        "/v1/memories/documents",
+        files={"file": ("notes.md", b"# Notes\n\nThe launch is on Friday.\n", "text/markdown")},
+        data={"user_id": "ana-doc", "tags": ["a", "b"], "metadata": '{"src": "upload"}'},
+    )
+    assert response.status_code == 201, response.text
+    (item,) = response.json()["items"]
+    assert (item["headings"], item["tags"], item["metadata"]) == (["Notes"], ["a", "b"],
+                                                                 {"src": "upload"})
+    not_utf8 = http(admin_key).post("/v1/memories/documents", files={"file": ("x.txt", b"\xff")})
+    _error(not_utf8, 422, "EncodingError")
