@@ -107,6 +107,35 @@ class GovernanceSettings(BaseModel):
     )
 
 
+class CapPolicy(BaseModel):
+    """At most ``max_items`` current memories per user (of one ``kind``, or of all kinds)."""
+
+    max_items: int = Field(..., ge=1)
+    kind: str | None = Field(None, description="a memory kind, or None for all kinds")
+    evict: Literal["lru", "lfu"] = Field(
+        "lru", description="archive the least recently (lru) or least often (lfu) used first"
+    )
+
+
+class LifecycleSettings(BaseModel):
+    """Knowledge updates, dedup, decay and caps (see :mod:`memosys.lifecycle`)."""
+
+    supersede: bool = Field(True, description="detect knowledge updates when memories are added")
+    supersede_min_similarity: float = Field(
+        0.1, ge=-1, le=1, description="pairs of one slot less similar than this are unrelated"
+    )
+    dedup_threshold: float = Field(
+        0.93, gt=0, le=1, description="cosine similarity from which two memories are duplicates"
+    )
+    decay_exponent: float = Field(0.5, gt=0, description="power-law exponent of forgetting")
+    decay_scale_days: float = Field(1.0, gt=0, description="time scale of the forgetting curve")
+    archive_below: float | None = Field(
+        None, ge=0, le=1, description="the decay job archives memories scoring below this"
+    )
+    caps: list[CapPolicy] = Field(default_factory=list)
+    job_batch: int = Field(200, ge=1, description="items per job step (one transaction)")
+
+
 class MemosysSettings(BaseSettings):
     """Every setting of a memosys instance."""
 
@@ -119,6 +148,7 @@ class MemosysSettings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
+    lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
 
 
 def load_settings(file: str | Path | None = None, **overrides: Any) -> MemosysSettings:

@@ -36,11 +36,12 @@ from memosys.governance.models import (
 )
 from memosys.governance.service import Governance
 from memosys.governance.store import governance_store
+from memosys.lifecycle.supersede import RuleJudge, Superseder
 from memosys.models.embedders.base import Embedder
 from memosys.reader.documents import read_document
 from memosys.reader.messages import read_messages
 from memosys.reader.texts import text_items
-from memosys.retrieval.search import FusionName, Mode, Retriever, SearchOptions
+from memosys.retrieval.search import FusionName, Mode, Retriever, SearchOptions, visible_filter
 from memosys.settings import MemosysSettings
 from memosys.stores.base import OrderBy, Scope, Store, Vectors
 
@@ -105,6 +106,11 @@ class MemOS:
         self.events = ChangeEvents()
         """Subscribe here to hear about every committed add, update and delete."""
         self.events.subscribe(self._governance.record_change)
+        judge = RuleJudge(settings.lifecycle.supersede_min_similarity)
+        self.superseder = Superseder(store, embedder, self.events, clock, judge)
+        """Knowledge-update detection; set its ``judge`` to plug in another ConflictJudge."""
+        if settings.lifecycle.supersede:
+            self.events.subscribe(self.superseder)
 
     @classmethod
     def open(
@@ -349,21 +355,32 @@ class MemOS:
         limit: int = 100,
         offset: int = 0,
         order_by: OrderBy = "created_at",
+        include_history: bool = False,
+        include_archived: bool = False,
     ) -> Items:
-        """Memories of the user (optionally one cube), filtered, in a stable order."""
+        """Memories of the user (optionally one cube), filtered, in a stable order.
+
+        Current memories only, unless ``include_history`` (superseded and merged
+        ones too) or ``include_archived``, or the filter names ``state``.
+        """
         if not isinstance(limit, int) or limit < 1 or not isinstance(offset, int) or offset < 0:
             raise InvalidInputError("limit must be >= 1 and offset >= 0 (integers)")
         if order_by not in ("created_at", "event_time", "position"):
             raise InvalidInputError("order_by must be created_at, event_time or position")
         scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
-        return self._store.list_items(scope, parse_filter(filters), limit, offset, order_by)
+        shown = visible_filter(
+            parse_filter(filters),
+            include_history=include_history,
+            include_archived=include_archived,
+        )
+        return self._store.list_items(scope, shown, limit, offset, order_by)
 
     def count(
         self, *, user_id: str, cube: str | None = None, filters: dict[str, Any] | None = None
     ) -> int:
-        """How many memories match."""
+        """How many current memories match (as :meth:`list` would return them)."""
         scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
-        return self._store.count_items(scope, parse_filter(filters))
+        return self._store.count_items(scope, visible_filter(parse_filter(filters)))
 
     def search(
         self,
@@ -379,12 +396,16 @@ class MemOS:
         importance_weight: float = 0.0,
         mmr: float | None = None,
         neighbours: int = 0,
+        include_history: bool = False,
+        include_archived: bool = False,
     ) -> Hits:
         """Hybrid search (BM25 + dense, fused); every hit carries an ``explain``.
 
         ``mmr`` (0..1) trades relevance for diversity; ``neighbours`` adds the
         messages around each hit as context; the weights add recency and
-        importance to the fused score.
+        importance to the fused score. Current facts only, unless
+        ``include_history`` (superseded and merged memories too) or
+        ``include_archived``.
         """
         scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
         if mode != "bm25":
@@ -398,7 +419,12 @@ class MemOS:
             mmr=mmr,
             neighbours=neighbours,
         )
-        hits = self._retriever.search(scope, query, parse_filter(filters), options)
+        shown = visible_filter(
+            parse_filter(filters),
+            include_history=include_history,
+            include_archived=include_archived,
+        )
+        hits = self._retriever.search(scope, query, shown, options)
         self._store.record_access([h.item.id for h in hits], self._clock.now())
         return hits
 

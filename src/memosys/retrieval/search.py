@@ -30,13 +30,6 @@ from memosys.stores.base import Scope, ScoredId, Store
 Mode = Literal["hybrid", "bm25", "dense"]
 FusionName = Literal["rrf", "weighted"]
 
-#: States left out of search unless the caller filters on ``state`` itself.
-HIDDEN_STATES = (
-    LifecycleState.ARCHIVED,
-    LifecycleState.MERGED,
-    LifecycleState.SUPERSEDED,
-    LifecycleState.DELETED,
-)
 RECENCY_HALF_LIFE_DAYS = 30.0
 SESSION_DECAY = 0.5
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -83,11 +76,23 @@ def _mentions_state(node: Filter | None) -> bool:
     return any(_mentions_state(c) for c in (*children, child) if c is not None)
 
 
-def visible_filter(filters: Filter | None) -> Filter | None:
-    """The caller's filter, plus "not archived/merged/superseded/deleted" unless it names state."""
+def visible_filter(
+    filters: Filter | None, *, include_history: bool = False, include_archived: bool = False
+) -> Filter | None:
+    """The caller's filter plus the states it may see, unless it names ``state`` itself.
+
+    Current memories only by default; ``include_history`` adds superseded and
+    merged ones (earlier knowledge), ``include_archived`` archived ones.
+    Deleted memories (tombstones) are never visible.
+    """
     if _mentions_state(filters):
         return filters
-    return combine(Not(In("state", tuple(s.value for s in HIDDEN_STATES))), filters)
+    hidden = [LifecycleState.DELETED]
+    if not include_history:
+        hidden += [LifecycleState.SUPERSEDED, LifecycleState.MERGED]
+    if not include_archived:
+        hidden.append(LifecycleState.ARCHIVED)
+    return combine(Not(In("state", tuple(s.value for s in hidden))), filters)
 
 
 class Retriever:

@@ -29,6 +29,7 @@ from memosys.stores.sqlite.codec import blob_vector, load_item, micros, vector_b
 from memosys.stores.sqlite.connection import Database
 from memosys.stores.sqlite.governance import SQLiteGovernance
 from memosys.stores.sqlite.scope import visible
+from memosys.stores.sqlite.upkeep import SQLiteUpkeep
 from memosys.stores.sqlite.vector_cache import VectorCache
 
 _ORDER_COLUMNS: dict[str, str] = {
@@ -50,6 +51,8 @@ class SQLiteStore:
         """Keys, shares and the audit log (:class:`~memosys.governance.store.GovernanceStore`)."""
         ann_folder = None if str(path) == ":memory:" else Path(f"{path}.ann")
         self._vectors = VectorCache(settings.ann_threshold, ann_folder)
+        self.upkeep = SQLiteUpkeep(self._db, self._vectors, clock)
+        """Atomic change sets, jobs and slot keys (:mod:`memosys.lifecycle.upkeep`)."""
 
     # users and cubes
 

@@ -1,0 +1,229 @@
+"""Knowledge updates: a newer statement about a subject's slot supersedes the older one.
+
+"I moved to Berlin" after "I live in Paris": both state the speaker's
+residence (:mod:`.slots`), the values differ, so the older memory becomes
+``superseded``, its ``valid_to`` is the newer one's time, and the two are
+linked both ways (``superseded_by`` / ``supersedes``). Detection is
+deterministic: slot and subject matching through the slot-key index, then a
+:class:`ConflictJudge` looks at each pair with the similarity of their
+vectors. :class:`RuleJudge` is the default; a judge backed by an LLM plugs in
+through the same protocol.
+
+:class:`Superseder` subscribes to the facade's change events, so every add
+and content update is checked without touching the write path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+import numpy as np
+
+from memosys.core.clock import Clock
+from memosys.core.events import ChangeEvents, MemoryChange
+from memosys.core.items import LifecycleState, MemoryItem, MemoryType
+from memosys.lifecycle.slots import SlotFact, extract_facts
+from memosys.lifecycle.upkeep import ItemChanges, upkeep_of
+from memosys.models.embedders.base import Embedder
+from memosys.stores.base import Scope, Store
+
+#: States whose facts are current: only these can be superseded or supersede.
+CURRENT_STATES = (LifecycleState.GENERATED.value, LifecycleState.ACTIVATED.value)
+
+
+class Verdict(StrEnum):
+    """What a judge decides about an older and a newer statement of one slot."""
+
+    SUPERSEDES = "supersedes"  # the newer replaces the older
+    SAME = "same"  # both say the same: the older stays current
+    UNRELATED = "unrelated"  # not the same fact after all: both stay current
+
+
+@dataclass(frozen=True)
+class ConflictPair:
+    """Two memories stating the same subject and slot, oldest first."""
+
+    older: MemoryItem
+    newer: MemoryItem
+    older_fact: SlotFact
+    newer_fact: SlotFact
+    similarity: float  # cosine similarity of the two memories' vectors
+
+
+class ConflictJudge(Protocol):
+    """Decides whether a newer memory supersedes an older one (e.g. rules or an LLM)."""
+
+    def judge(self, pair: ConflictPair) -> Verdict: ...
+
+
+@dataclass(frozen=True)
+class RuleJudge:
+    """Different values supersede, equal values are the same fact.
+
+    A pair less similar than ``min_similarity`` is ``unrelated``: the slot
+    pattern matched, but the two memories talk about different things.
+    """
+
+    min_similarity: float = 0.1
+
+    def judge(self, pair: ConflictPair) -> Verdict:
+        if pair.older_fact.value == pair.newer_fact.value:
+            return Verdict.SAME
+        if pair.similarity < self.min_similarity:
+            return Verdict.UNRELATED
+        return Verdict.SUPERSEDES
+
+
+@dataclass(frozen=True)
+class Link:
+    """``old`` is superseded by ``new``."""
+
+    old: str
+    new: str
+
+
+Similarity = Callable[[MemoryItem, MemoryItem], float]
+
+
+def first_person(item: MemoryItem) -> str:
+    """Who "I" is in an item: its speaker, else its role ("user" by default)."""
+    if item.speaker:
+        return item.speaker.lower()
+    return "assistant" if item.role == "assistant" else "user"
+
+
+def facts_of(item: MemoryItem) -> list[SlotFact]:
+    """The slot facts a textual memory states."""
+    if item.type != MemoryType.TEXTUAL:
+        return []
+    return extract_facts(item.content, first_person(item))
+
+
+def slot_key(fact: SlotFact) -> str:
+    """The index key of a fact's subject and slot (a hash: no content in the index)."""
+    return hashlib.sha256(f"{fact.subject}\x1f{fact.slot}".encode()).hexdigest()[:24]
+
+
+def fact_time(item: MemoryItem) -> datetime:
+    """When a memory's fact started to hold: valid_from, else event time, else creation."""
+    return item.valid_from or item.event_time or item.created_at
+
+
+def plan_links(
+    group: Sequence[MemoryItem], key: str, judge: ConflictJudge, similarity: Similarity
+) -> list[Link]:
+    """Which items of one slot group supersede which, walking them in time order.
+
+    ``group`` is in storage order, which breaks ties between equal times.
+    Items that the judge finds the same or unrelated stay current together;
+    a value that supersedes all of them replaces the whole set.
+    """
+    ordered = sorted(enumerate(group), key=lambda pair: (fact_time(pair[1]), pair[0]))
+    current: list[tuple[MemoryItem, SlotFact]] = []
+    links: list[Link] = []
+    for _, item in ordered:
+        fact = next((f for f in facts_of(item) if slot_key(f) == key), None)
+        if fact is None:
+            continue
+        verdicts = [
+            judge.judge(ConflictPair(old, item, old_fact, fact, similarity(old, item)))
+            for old, old_fact in current
+        ]
+        if current and all(v is Verdict.SUPERSEDES for v in verdicts):
+            links.extend(Link(old.id, item.id) for old, _ in current)
+            current = []
+        current.append((item, fact))
+    return links
+
+
+def linked_items(
+    items: dict[str, MemoryItem], links: Sequence[Link], now: datetime
+) -> list[MemoryItem]:
+    """The items of ``items`` changed by ``links``: olds superseded, news pointing back."""
+    changed: dict[str, MemoryItem] = {}
+    for link in links:
+        old, new = changed.get(link.old, items[link.old]), changed.get(link.new, items[link.new])
+        changed[link.old] = old.model_copy(
+            update={
+                "state": LifecycleState.SUPERSEDED,
+                "valid_to": fact_time(new),
+                "superseded_by": new.id,
+                "updated_at": now,
+            }
+        )
+        new = changed.get(link.new, new)
+        changed[link.new] = new.model_copy(
+            update={"supersedes": [*dict.fromkeys([*new.supersedes, old.id])], "updated_at": now}
+        )
+    return list(changed.values())
+
+
+class Superseder:
+    """Finds and records the knowledge updates that new or changed memories make."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        events: ChangeEvents,
+        clock: Clock,
+        judge: ConflictJudge | None = None,
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._events = events
+        self._clock = clock
+        self.judge: ConflictJudge = judge or RuleJudge()
+        self._applying = False
+
+    def __call__(self, change: MemoryChange) -> None:
+        """The event listener: check added and updated memories (not our own changes)."""
+        if self._applying or change.cube_id is None or change.kind not in ("added", "updated"):
+            return
+        self.process(Scope(change.user_id, (change.cube_id,)), change.item_ids)
+
+    def process(self, scope: Scope, ids: Sequence[str]) -> list[Link]:
+        """Index the slot facts of these items and supersede what they replace."""
+        upkeep = upkeep_of(self._store)
+        items = self._store.get_items(scope, ids)
+        keys_by_item = {item.id: [slot_key(f) for f in facts_of(item)] for item in items}
+        for cube_id in dict.fromkeys(item.cube_id for item in items):
+            upkeep.set_slot_keys(
+                cube_id, {i.id: keys_by_item[i.id] for i in items if i.cube_id == cube_id}
+            )
+        keys = sorted({k for ks in keys_by_item.values() for k in ks})
+        groups = upkeep.slot_groups(scope, keys, CURRENT_STATES)
+        links: list[Link] = []
+        members: dict[str, MemoryItem] = {}
+        for key, group in groups.items():
+            if len(group) > 1:
+                links.extend(plan_links(group, key, self.judge, self._similarity))
+                members.update((item.id, item) for item in group)
+        links = list(dict.fromkeys(links))
+        if links:
+            self._apply(scope, members, links)
+        return links
+
+    def _apply(self, scope: Scope, members: dict[str, MemoryItem], links: list[Link]) -> None:
+        changed = linked_items(members, links, self._clock.now())
+        note = "knowledge update: " + ", ".join(f"{x.old} superseded by {x.new}" for x in links)
+        upkeep_of(self._store).apply(scope, ItemChanges(updated=changed, note=note[:500]), None)
+        olds = list(dict.fromkeys(link.old for link in links))
+        news = [i.id for i in changed if i.id not in olds]
+        cube_id = scope.cube_ids[0] if len(scope.cube_ids) == 1 else None
+        self._applying = True
+        try:
+            self._events.emit("state", olds, cube_id=cube_id, user_id=scope.user_id)
+            if news:
+                self._events.emit("updated", news, cube_id=cube_id, user_id=scope.user_id)
+        finally:
+            self._applying = False
+
+    def _similarity(self, a: MemoryItem, b: MemoryItem) -> float:
+        vectors = self._embedder.embed([a.search_text(), b.search_text()])
+        return float(np.dot(vectors[0], vectors[1]))

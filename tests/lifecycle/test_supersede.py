@@ -1,0 +1,149 @@
+"""Knowledge updates on the add path: a newer value of a slot supersedes the older one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memosys.api.local import MemOS
+from memosys.core.items import LifecycleState
+from memosys.lifecycle.supersede import ConflictPair, Verdict
+from memosys.settings import load_settings
+
+T1 = datetime(2024, 1, 10, 9, 0, tzinfo=UTC)
+T2 = datetime(2024, 3, 5, 18, 30, tzinfo=UTC)
+T3 = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def say(mos: MemOS, text: str, at: datetime, speaker: str | None = None) -> str:
+    message: dict[str, Any] = {"role": "user", "content": text, "timestamp": at}
+    if speaker:
+        message["name"] = speaker
+    (item,) = mos.add([message], user_id="ann")
+    return item.id
+
+
+@pytest.fixture
+def mos(tmp_path: Path, embedder: Any) -> MemOS:
+    with MemOS.open(tmp_path, embedder=embedder) as opened:
+        yield opened
+
+
+def test_a_move_supersedes_the_old_residence_with_links_both_ways(mos: MemOS) -> None:
+    paris = say(mos, "I live in Paris, near the canal.", T1)
+    berlin = say(mos, "Big news: I moved to Berlin last week!", T2)
+
+    old, new = mos.get(paris, user_id="ann"), mos.get(berlin, user_id="ann")
+    assert old.state is LifecycleState.SUPERSEDED
+    assert old.valid_to == T2
+    assert old.superseded_by == berlin
+    assert new.supersedes == [paris]
+    assert new.state is not LifecycleState.SUPERSEDED
+
+
+def test_search_prefers_current_facts_and_includes_history_on_request(mos: MemOS) -> None:
+    paris = say(mos, "I live in Paris.", T1)
+    berlin = say(mos, "I moved to Berlin.", T2)
+
+    current = [h.item.id for h in mos.search("where do I live", user_id="ann")]
+    history = [
+        h.item.id for h in mos.search("where do I live", user_id="ann", include_history=True)
+    ]
+    assert current == [berlin]
+    assert set(history) == {paris, berlin}
+    assert [i.id for i in mos.list(user_id="ann")] == [berlin]
+    assert {i.id for i in mos.list(user_id="ann", include_history=True)} == {paris, berlin}
+    assert mos.count(user_id="ann") == 1
+
+
+def test_a_chain_in_one_batch_links_each_value_to_the_next(mos: MemOS) -> None:
+    items = mos.add(
+        [
+            {"role": "user", "content": "I work at Acme.", "timestamp": T1},
+            {"role": "user", "content": "The weather is lovely today.", "timestamp": T1},
+            {"role": "user", "content": "I joined Globex in March.", "timestamp": T2},
+            {"role": "user", "content": "Now I work for Initech.", "timestamp": T3},
+        ],
+        user_id="ann",
+    )
+    acme, weather, globex, initech = (mos.get(i.id, user_id="ann") for i in items)
+    assert acme.superseded_by == globex.id and acme.valid_to == T2
+    assert globex.superseded_by == initech.id and globex.valid_to == T3
+    assert globex.supersedes == [acme.id] and initech.supersedes == [globex.id]
+    assert weather.state is LifecycleState.GENERATED
+    assert initech.state is LifecycleState.GENERATED
+
+
+def test_an_older_statement_added_later_is_superseded_by_the_newer_one(mos: MemOS) -> None:
+    berlin = say(mos, "I moved to Berlin.", T2)
+    paris = say(mos, "I live in Paris.", T1)  # imported late, happened first
+
+    assert mos.get(paris, user_id="ann").superseded_by == berlin
+    assert mos.get(berlin, user_id="ann").state is LifecycleState.GENERATED
+
+
+def test_same_value_different_subject_or_hypothetical_do_not_supersede(mos: MemOS) -> None:
+    first = say(mos, "I live in Paris.", T1)
+    say(mos, "Yes, I still live in Paris and love it.", T2)  # same value
+    say(mos, "My sister lives in Rome.", T2)  # another subject
+    say(mos, "Alice moved to Madrid.", T2)  # another subject
+    say(mos, "If I moved to Oslo I would need a warmer coat.", T3)  # hypothetical
+    assert mos.get(first, user_id="ann").state is LifecycleState.GENERATED
+
+
+def test_speakers_are_the_subjects_of_their_first_person_statements(mos: MemOS) -> None:
+    ann = say(mos, "I live in Paris.", T1, speaker="Caroline")
+    bob = say(mos, "I live in Lyon.", T2, speaker="Melanie")
+    moved = say(mos, "Caroline moved to Boston.", T3, speaker="Melanie")
+    assert mos.get(bob, user_id="ann").state is LifecycleState.GENERATED
+    assert mos.get(ann, user_id="ann").superseded_by == moved
+
+
+def test_a_content_update_is_checked_too(mos: MemOS) -> None:
+    paris = say(mos, "I live in Paris.", T1)
+    note = say(mos, "Note to self: buy milk.", T2)
+    mos.update(note, user_id="ann", content="I relocated to Vienna.")
+    assert mos.get(paris, user_id="ann").superseded_by == note
+
+
+class _NeverJudge:
+    """A judge that keeps every statement current (as a cautious LLM might)."""
+
+    def __init__(self) -> None:
+        self.pairs: list[ConflictPair] = []
+
+    def judge(self, pair: ConflictPair) -> Verdict:
+        self.pairs.append(pair)
+        return Verdict.UNRELATED
+
+
+def test_a_plugged_in_judge_decides(mos: MemOS) -> None:
+    judge = _NeverJudge()
+    mos.superseder.judge = judge
+    paris = say(mos, "I live in Paris.", T1)
+    say(mos, "I moved to Berlin.", T2)
+    assert mos.get(paris, user_id="ann").state is LifecycleState.GENERATED
+    (pair,) = judge.pairs
+    assert (pair.older_fact.value, pair.newer_fact.value) == ("paris", "berlin")
+    assert 0.0 < pair.similarity <= 1.0
+
+
+def test_detection_can_be_switched_off(tmp_path: Path, embedder: Any) -> None:
+    settings = load_settings(lifecycle={"supersede": False})
+    with MemOS.open(tmp_path, embedder=embedder, settings=settings) as mos:
+        paris = say(mos, "I live in Paris.", T1)
+        say(mos, "I moved to Berlin.", T2)
+        assert mos.get(paris, user_id="ann").state is LifecycleState.GENERATED
+
+
+def test_superseding_writes_a_version_and_a_state_event(mos: MemOS) -> None:
+    seen: list[tuple[str, tuple[str, ...]]] = []
+    mos.events.subscribe(lambda change: seen.append((change.kind, change.item_ids)))
+    paris = say(mos, "I live in Paris.", T1)
+    berlin = say(mos, "I moved to Berlin.", T2)
+    assert ("state", (paris,)) in seen
+    assert ("updated", (berlin,)) in seen
+    assert mos.get(paris, user_id="ann").version == 2
