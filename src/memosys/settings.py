@@ -136,6 +136,24 @@ class LifecycleSettings(BaseModel):
     job_batch: int = Field(200, ge=1, description="items per job step (one transaction)")
 
 
+class ActivationSettings(BaseModel):
+    """KV-cache (activation) memory: model, storage, budget, eviction and promotion."""
+
+    model: str = Field("smollm2", description="'smollm2', 'tiny-llama' or a local model path")
+    storage_dtype: Literal["float32", "float16"] = "float32"
+    max_block_tokens: int = Field(4096, ge=16, description="tokens one cached block may hold")
+    byte_budget_per_cube: int = Field(2 * 1024**3, ge=0, description="cache bytes per cube")
+    eviction: Literal["lru", "lfu", "predicted"] = "predicted"
+    on_stale: Literal["rebuild", "drop"] = Field(
+        "rebuild", description="what generate does with a stale cache: rebuild it lazily or drop it"
+    )
+    compose: bool = Field(False, description="join several cached blocks (approximate)")
+    search_top_k: int = Field(5, ge=1, description="memories generate retrieves when none given")
+    promote_threshold: int = Field(5, ge=1, description="accesses that make a memory hot")
+    demote_below: int = Field(2, ge=0, description="accesses under which a hot memory is cold")
+    hot_max_memories: int = Field(64, ge=1, description="memories in a cube's hot cache")
+
+
 class MemosysSettings(BaseSettings):
     """Every setting of a memosys instance."""
 
@@ -149,6 +167,7 @@ class MemosysSettings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
+    activation: ActivationSettings = Field(default_factory=ActivationSettings)
 
 
 def load_settings(file: str | Path | None = None, **overrides: Any) -> MemosysSettings:
