@@ -34,7 +34,7 @@ from memosys.governance.models import (
     Principal,
     Share,
 )
-from memosys.governance.service import Governance
+from memosys.governance.service import ADMIN_USER, Governance
 from memosys.governance.store import governance_store
 from memosys.lifecycle.supersede import RuleJudge, Superseder
 from memosys.models.embedders.base import Embedder
@@ -551,6 +551,7 @@ class MemOS:
 
     def ensure_admin_key(self) -> IssuedKey | None:
         """Create user ``admin`` with an admin key when no administrator has one, else None."""
+        self._cubes.ensure_user(ADMIN_USER)
         return self._governance.ensure_admin_key()
 
     def share_cube(

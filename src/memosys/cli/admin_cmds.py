@@ -19,15 +19,21 @@ SETTINGS_FILE = "settings.json"
 @scope_options
 @click.pass_context
 def init(ctx: click.Context) -> None:
-    """Create the data directory with its database and settings.json."""
+    """Create the data directory with its database, settings.json and an admin API key.
+
+    The admin key is printed once; later runs print none while an admin key exists.
+    """
     data_dir = state(ctx).data_dir
     existed = (data_dir / DB_FILE).exists()
-    with open_memos(ctx):
-        pass
+    with open_memos(ctx) as mos:
+        issued = mos.ensure_admin_key()
     verb = "already initialised" if existed else "initialised"
     click.echo(f"{verb} memosys data directory {data_dir.resolve()}")
     click.echo(f"  database: {(data_dir / DB_FILE).resolve()}")
     click.echo(f"  settings: {(data_dir / SETTINGS_FILE).resolve()}")
+    if issued is not None:
+        click.echo(f"admin API key (user {issued.user_id}; shown once, keep it safe):")
+        click.echo(issued.api_key)
 
 
 @click.command("import")

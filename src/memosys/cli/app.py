@@ -23,6 +23,9 @@ _LAZY_COMMANDS = {
     "eval": "memosys.cli.eval_cmd",
     "mcp": "memosys.cli.mcp_cmd",
     "serve": "memosys.cli.serve_cmd",
+    "user": "memosys.cli.governance_cmds",
+    "key": "memosys.cli.governance_cmds",
+    "audit": "memosys.cli.governance_cmds",
 }
 
 

@@ -1,0 +1,195 @@
+"""Commands for users, API keys and the audit log: ``user``, ``key`` and ``audit``.
+
+They act on the data directory directly, as its operator: ``audit list``
+shows every record. Keys are printed once, when created.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from memosys.cli.options import iso_datetime, json_option, open_memos, scope_options, state
+
+if TYPE_CHECKING:
+    from memosys.api.local import MemOS
+    from memosys.governance.models import AuditRecord, IssuedKey
+
+EXIT_AUDIT_BROKEN = 1
+
+
+def _echo_issued(issued: IssuedKey, as_json: bool) -> None:
+    from memosys.cli.output import echo_json
+
+    if as_json:
+        echo_json({"user_id": issued.user_id, "key_id": issued.key_id, "api_key": issued.api_key})
+        return
+    click.echo(f"API key for {issued.user_id} (key id {issued.key_id}); shown once, keep it safe:")
+    click.echo(issued.api_key)
+
+
+@click.group()
+def user() -> None:
+    """Create users that sign in with API keys."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--admin", is_flag=True, help="Make the user an administrator.")
+@scope_options
+@json_option
+@click.pass_context
+def user_add(ctx: click.Context, name: str, admin: bool, as_json: bool) -> None:
+    """Create user NAME and print its first API key."""
+    with open_memos(ctx) as mos:
+        issued = mos.create_user(name, admin=admin)
+    _echo_issued(issued, as_json)
+
+
+@click.group()
+def key() -> None:
+    """Create, revoke and list the API keys of --user."""
+
+
+@key.command("create")
+@click.option("--name", "key_name", default="", help="A label for the key, e.g. the app using it.")
+@scope_options
+@json_option
+@click.pass_context
+def key_create(ctx: click.Context, key_name: str, as_json: bool) -> None:
+    """Create another API key for --user and print it once."""
+    with open_memos(ctx) as mos:
+        issued = mos.create_key(user_id=state(ctx).user, name=key_name)
+    _echo_issued(issued, as_json)
+
+
+@key.command("revoke")
+@click.argument("key_id")
+@scope_options
+@click.pass_context
+def key_revoke(ctx: click.Context, key_id: str) -> None:
+    """Revoke the key KEY_ID of --user; it stops working at once."""
+    with open_memos(ctx) as mos:
+        mos.revoke_key(key_id, user_id=state(ctx).user)
+    click.echo(f"revoked API key {key_id}")
+
+
+@key.command("list")
+@scope_options
+@json_option
+@click.pass_context
+def key_list(ctx: click.Context, as_json: bool) -> None:
+    """List the API keys of --user (prefixes only; secrets are never stored)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from memosys.cli.output import echo_json
+
+    with open_memos(ctx) as mos:
+        keys = mos.list_keys(user_id=state(ctx).user)
+    if as_json:
+        echo_json([k.model_dump(mode="json") for k in keys])
+        return
+    table = Table(title=f"API keys of {state(ctx).user}", title_justify="left")
+    for column in ("key id", "prefix", "name", "created", "last used", "revoked"):
+        table.add_column(column)
+    for k in keys:
+        table.add_row(
+            k.key_id, k.prefix + "…", k.name, _when(k.created_at), _when(k.last_used_at),
+            _when(k.revoked_at),
+        )
+    Console().print(table if keys else "[dim]no keys[/dim]")
+
+
+@click.group()
+def audit() -> None:
+    """Query and verify the tamper-evident audit log."""
+
+
+@audit.command("list")
+@click.option("--item", "item_id", help="Only records of this memory id.")
+@click.option("--action", help="Only this action, e.g. memory.update or cube.share.")
+@click.option("--actor", help="Only records of this acting user.")
+@click.option("--since", callback=iso_datetime, help="Only records at or after this ISO time.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000),
+              help="Most recent records to show.")
+@scope_options
+@json_option
+@click.pass_context
+def audit_list(
+    ctx: click.Context,
+    item_id: str | None,
+    action: str | None,
+    actor: str | None,
+    since: datetime | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Show audit records, newest first (--cube: a cube id, or a name of --user's cube)."""
+    from memosys.cli.output import echo_json
+    from memosys.governance.models import AuditQuery
+
+    with open_memos(ctx) as mos:
+        cube = state(ctx).cube
+        query = AuditQuery(
+            cube_id=None if cube is None else _cube_id(mos, cube, state(ctx).user),
+            item_id=item_id,
+            action=action,
+            actor=actor,
+            since=since,
+            limit=limit,
+        )
+        records = mos.governance.audit_log(query)
+    if as_json:
+        echo_json([r.model_dump(mode="json") for r in records])
+    else:
+        _print_records(records)
+
+
+@audit.command("verify")
+@scope_options
+@json_option
+@click.pass_context
+def audit_verify(ctx: click.Context, as_json: bool) -> None:
+    """Check the hash chain; exit 1 and name the first bad record if it is broken."""
+    from memosys.cli.output import echo_json
+
+    with open_memos(ctx) as mos:
+        result = mos.verify_audit()
+    if as_json:
+        echo_json(result.model_dump(mode="json"))
+    elif result.ok:
+        click.echo(f"audit log intact: {result.records} records")
+    else:
+        click.echo(
+            f"audit log BROKEN at record {result.first_bad_seq}: {result.reason}", err=True
+        )
+    if not result.ok:
+        ctx.exit(EXIT_AUDIT_BROKEN)
+
+
+def _cube_id(mos: MemOS, ref: str, user_id: str) -> str:
+    found = mos.store.get_cube(ref)
+    return found.id if found is not None else mos.cube(ref, user_id=user_id).id
+
+
+def _when(value: datetime | None) -> str:
+    return "" if value is None else value.isoformat(timespec="seconds")
+
+
+def _print_records(records: list[AuditRecord]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="audit log (newest first)", title_justify="left")
+    for column in ("seq", "at", "actor", "action", "cube", "item", "request", "detail"):
+        table.add_column(column)
+    for r in records:
+        detail = ", ".join(f"{k}={v}" for k, v in r.detail.items())
+        table.add_row(
+            str(r.seq), _when(r.at), r.actor, r.action, r.cube_id or "", r.item_id or "",
+            r.request_id or "", detail,
+        )
+    Console().print(table if records else "[dim]no records[/dim]")

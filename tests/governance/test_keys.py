@@ -1,0 +1,138 @@
+"""API keys: issued once, hashed at rest, revocable; failed sign-ins are rate-limited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from memosys import ConflictError, MemOS, NotFoundError
+from memosys.core.clock import FixedClock
+from memosys.core.errors import AuthenticationError, InvalidInputError, RateLimitedError
+from memosys.governance import Principal
+
+
+def _database_bytes(data_dir: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(data_dir.glob("memosys.db*")) if p.is_file())
+
+
+def test_created_key_authenticates_as_its_user(mos: MemOS) -> None:
+    issued = mos.create_user("ana")
+    assert issued.user_id == "ana" and issued.api_key.startswith("msk_")
+    principal = mos.authenticate(issued.api_key)
+    assert principal == Principal(user_id="ana", admin=False, key_id=issued.key_id)
+
+
+def test_plaintext_key_is_never_stored(mos: MemOS, data_dir: Path) -> None:
+    issued = mos.create_user("ana")
+    second = mos.create_key(user_id="ana", name="laptop")
+    mos.authenticate(second.api_key)
+    secrets_ = [issued.api_key, second.api_key]
+    stored = _database_bytes(data_dir)
+    for key in secrets_:
+        assert key.encode() not in stored
+        assert key[12:].encode() not in stored  # nor the secret part after the prefix
+    mos.close()
+    stored = _database_bytes(data_dir)  # after the WAL is checkpointed into the file
+    assert all(key.encode() not in stored for key in secrets_)
+
+
+def test_listing_shows_prefix_and_name_but_no_secret(mos: MemOS) -> None:
+    issued = mos.create_user("ana")
+    mos.create_key(user_id="ana", name="ci")
+    keys = mos.list_keys(user_id="ana")
+    assert [k.name for k in keys] == ["first key", "ci"]
+    assert keys[0].key_id == issued.key_id
+    assert issued.api_key.startswith(keys[0].prefix) and len(keys[0].prefix) == 12
+    assert "api_key" not in keys[0].model_dump()
+    assert mos.list_keys(user_id="bob") == []
+
+
+def test_revoked_key_stops_working_and_others_keep_working(
+    mos: MemOS, clock: FixedClock
+) -> None:
+    first = mos.create_user("ana")
+    second = mos.create_key(user_id="ana")
+    mos.revoke_key(first.key_id, user_id="ana")
+    with pytest.raises(AuthenticationError, match="invalid or revoked"):
+        mos.authenticate(first.api_key)
+    assert mos.authenticate(second.api_key).key_id == second.key_id
+    revoked = {k.key_id: k.revoked_at for k in mos.list_keys(user_id="ana")}
+    assert revoked == {first.key_id: clock.now(), second.key_id: None}
+    with pytest.raises(NotFoundError, match="already revoked"):
+        mos.revoke_key(first.key_id, user_id="ana")
+
+
+def test_user_cannot_revoke_another_users_key_but_admin_can(mos: MemOS) -> None:
+    ana = mos.create_user("ana")
+    mos.create_user("bob")
+    with pytest.raises(NotFoundError):
+        mos.revoke_key(ana.key_id, user_id="bob")
+    assert mos.authenticate(ana.api_key).user_id == "ana"
+    admin = mos.ensure_admin_key()
+    assert admin is not None
+    mos.revoke_key(ana.key_id, user_id=admin.user_id)
+    with pytest.raises(AuthenticationError):
+        mos.authenticate(ana.api_key)
+
+
+def test_user_with_keys_cannot_be_created_twice(mos: MemOS) -> None:
+    mos.create_user("ana")
+    with pytest.raises(ConflictError, match="key create"):
+        mos.create_user("ana")
+
+
+def test_ensure_admin_key_once_until_no_admin_key_is_left(mos: MemOS) -> None:
+    issued = mos.ensure_admin_key()
+    assert issued is not None and mos.authenticate(issued.api_key).admin is True
+    assert mos.ensure_admin_key() is None
+    mos.revoke_key(issued.key_id, user_id="admin")
+    again = mos.ensure_admin_key()
+    assert again is not None and again.user_id == "admin"
+
+
+def test_admin_flag_comes_from_the_user(mos: MemOS) -> None:
+    boss = mos.create_user("boss", admin=True)
+    more = mos.create_key(user_id="boss")
+    assert mos.authenticate(boss.api_key).admin and mos.authenticate(more.api_key).admin
+
+
+@pytest.mark.parametrize("bad", ["", "msk_", "nope", "msk_" + "x" * 40, 42, None])
+def test_malformed_or_unknown_keys_are_refused(mos: MemOS, bad: object) -> None:
+    with pytest.raises(AuthenticationError):
+        mos.authenticate(bad)  # type: ignore[arg-type]
+
+
+def test_repeated_failures_from_one_client_are_rate_limited(
+    mos: MemOS, clock: FixedClock
+) -> None:
+    good = mos.create_user("ana").api_key
+    limit = mos.settings.governance.auth_max_failures
+    for _ in range(limit):
+        with pytest.raises(AuthenticationError):
+            mos.authenticate("msk_wrongwrongwrongwrong", client="10.0.0.9")
+    with pytest.raises(RateLimitedError, match="too many failed") as caught:
+        mos.authenticate(good, client="10.0.0.9")  # even a valid key waits out the window
+    assert caught.value.status == 429 and caught.value.detail["retry_after_s"] > 0
+    assert mos.authenticate(good, client="10.0.0.10").user_id == "ana"  # other clients unaffected
+    clock.set(clock.now() + timedelta(seconds=mos.settings.governance.auth_window_s))
+    assert mos.authenticate(good, client="10.0.0.9").user_id == "ana"
+
+
+def test_last_used_is_recorded(mos: MemOS, clock: FixedClock) -> None:
+    issued = mos.create_user("ana")
+    assert mos.list_keys(user_id="ana")[0].last_used_at is None
+    mos.authenticate(issued.api_key)
+    assert mos.list_keys(user_id="ana")[0].last_used_at == clock.now()
+
+
+def test_bad_arguments_name_the_fix(mos: MemOS) -> None:
+    with pytest.raises(InvalidInputError, match="admin must be"):
+        mos.create_user("ana", admin="yes")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="user_id"):
+        mos.create_user("")
+    with pytest.raises(InvalidInputError, match="key name"):
+        mos.create_key(user_id="ana", name="bad\nname")
+    with pytest.raises(InvalidInputError, match="id must be"):
+        mos.revoke_key("", user_id="ana")
