@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 
 from memosys.core.clock import SystemClock
 from memosys.models.embedders.base import Purpose
@@ -114,3 +115,20 @@ def test_works_over_the_sqlite_store_cache(tmp_path: Path) -> None:
         store.close()
     assert counting.calls == [["persisted", "twice"], ["new"]]
     np.testing.assert_allclose(again[:2], first[::-1], atol=1e-7)
+
+
+def test_queries_are_remembered_in_memory_only_and_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from memosys.models.embedders import cached as cached_module
+
+    monkeypatch.setattr(cached_module, "QUERY_CACHE_SIZE", 2)
+    counting, cache = CountingEmbedder(), DictCache()
+    cached = CachingEmbedder(counting, cache)
+    cached.embed(["q1"], purpose="query")
+    cached.embed(["q1", "q2"], purpose="query")
+    assert counting.calls == [["q1"], ["q2"]]
+    assert cache.entries == {}  # nothing a user searched for is written to the store
+    cached.embed(["q3"], purpose="query")  # evicts q1, the least recently used
+    cached.embed(["q2", "q1"], purpose="query")
+    assert counting.calls[-1] == ["q1"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -29,6 +30,9 @@ def cache_key(text: str, purpose: Purpose) -> str:
     return hashlib.sha256(f"{purpose}\x00{text}".encode()).hexdigest()
 
 
+QUERY_CACHE_SIZE = 1024
+
+
 class CachingEmbedder:
     """Wraps ``inner``: looks texts up in ``cache`` and embeds only the misses.
 
@@ -36,11 +40,16 @@ class CachingEmbedder:
     so vectors of another model are never returned. Repeated texts within one
     call are embedded once; a cached vector of the wrong shape counts as a
     miss. Fingerprint and dimensions are the inner ones.
+
+    Query vectors are remembered only in memory (the last
+    :data:`QUERY_CACHE_SIZE`): a search never writes to the store, and what
+    users searched for is not kept on disk.
     """
 
     def __init__(self, inner: Embedder, cache: EmbeddingCache) -> None:
         self._inner = inner
         self._cache = cache
+        self._queries: OrderedDict[str, Vectors] = OrderedDict()
 
     @property
     def dimensions(self) -> int:
@@ -58,18 +67,29 @@ class CachingEmbedder:
         dimensions = self.dimensions
         if not items:
             return empty(dimensions)
-        fingerprint = self.fingerprint
         keys = [cache_key(text, purpose) for text in items]
-        unique = dict.fromkeys(keys)
-        found = {
-            key: vector
-            for key, vector in self._cache.cached_embeddings(fingerprint, list(unique)).items()
-            if np.shape(vector) == (dimensions,)
-        }
+        found = self._lookup(list(dict.fromkeys(keys)), purpose)
         misses = {key: text for key, text in zip(keys, items, strict=True) if key not in found}
         if misses:
             fresh = self._inner.embed(list(misses.values()), purpose)
             new = dict(zip(misses, fresh, strict=True))
-            self._cache.cache_embeddings(fingerprint, new)
+            self._remember(new, purpose)
             found.update(new)
         return np.stack([np.asarray(found[key], dtype=np.float32) for key in keys])
+
+    def _lookup(self, keys: list[str], purpose: Purpose) -> dict[str, Vectors]:
+        if purpose == "query":
+            hits = {key: self._queries[key] for key in keys if key in self._queries}
+            for key in hits:
+                self._queries.move_to_end(key)
+            return hits
+        stored = self._cache.cached_embeddings(self.fingerprint, keys)
+        return {k: v for k, v in stored.items() if np.shape(v) == (self.dimensions,)}
+
+    def _remember(self, vectors: dict[str, Vectors], purpose: Purpose) -> None:
+        if purpose != "query":
+            self._cache.cache_embeddings(self.fingerprint, vectors)
+            return
+        self._queries.update(vectors)
+        while len(self._queries) > QUERY_CACHE_SIZE:
+            self._queries.popitem(last=False)
