@@ -30,8 +30,8 @@ def _scenario(api: Any, user: str) -> dict[str, Any]:
         result[mode] = [
             (h.item.content, [(m.retriever, m.rank) for m in h.explain.retrievers]) for h in hits
         ]
-    result["sessions"] = [
-        (s.session_id, [h.item.content for h in s.hits])
+    result["sessions"] = [  # an item outside any session is its own session, named by its id
+        (s.session_id if s.session_id == "trip" else "<item>", [h.item.content for h in s.hits])
         for s in api.search_sessions("peanuts allergy", user_id=user)
     ]
     result["list"] = [
