@@ -48,7 +48,7 @@ def test_records_carry_actor_time_cube_item_and_request(mos: MemOS, clock: Fixed
     assert (record.actor, record.at, record.cube_id, record.item_id, record.request_id) == (
         "admin", clock.now(), item.cube_id, item.id, "req-42"
     )
-    assert record.detail == {"on_behalf_of": "ana"}
+    assert record.detail == {"user": "ana"}
     (added,) = mos.audit_log(user_id="ana", action="memory.add")
     assert (added.actor, added.request_id) == ("ana", None)
 

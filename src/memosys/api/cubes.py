@@ -53,7 +53,7 @@ class Cubes:
         name = checked_name(user_id, "user_id")
         if self._store.get_user(name) is None:
             self._store.put_user(User(id=name, name=name, created_at=self._clock.now()))
-            self._governance.record("user.create", name, detail={"user": name})
+            self._governance.record("user.create", name)
         return name
 
     def existing_user(self, user_id: object) -> str:

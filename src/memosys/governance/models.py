@@ -112,8 +112,9 @@ class AuditEntry:
 class AuditQuery:
     """Which audit records to return, newest first.
 
-    ``visible_to`` limits the records to those of ``owned_cubes`` and those
-    the user acted in; ``None`` means every record (an administrator).
+    ``visible_to`` limits the records to those of ``owned_cubes``, those the
+    user acted in and those done for it (``detail["user"]``); ``None`` means
+    every record (an administrator).
     """
 
     visible_to: str | None = None

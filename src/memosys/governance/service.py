@@ -89,7 +89,7 @@ class Governance:
         info = ApiKeyInfo(
             key_id=new_id(), user_id=user_id, name=name, prefix=key_prefix(api_key), created_at=now
         )
-        detail = {"key_id": info.key_id, "user": user_id, "name": name}
+        detail = {"key_id": info.key_id, "name": name}
         self._store.insert_key(
             StoredKey(info=info, salt=salt, key_hash=hash_key(api_key, salt)),
             self._entry("key.create", user_id, detail=detail),
@@ -101,8 +101,9 @@ class Governance:
         stored = self._store.get_key(key_id)
         if stored is None or not (stored.info.user_id == user_id or self.is_admin(user_id)):
             raise NotFoundError(f"API key {key_id!r} not found", detail={"key_id": key_id})
-        detail = {"key_id": key_id, "user": stored.info.user_id}
-        entry = self._entry("key.revoke", user_id, detail=detail)
+        entry = self._entry(
+            "key.revoke", stored.info.user_id, actor=user_id, detail={"key_id": key_id}
+        )
         if not self._store.revoke_key(key_id, self._clock.now(), entry):
             raise NotFoundError(
                 f"API key {key_id!r} is already revoked", detail={"key_id": key_id}
@@ -143,7 +144,7 @@ class Governance:
         return Principal(user_id=info.user_id, admin=admin, key_id=info.key_id)
 
     def _grant_admin(self, user_id: str) -> None:
-        entry = self._entry("user.admin", user_id, detail={"user": user_id})
+        entry = self._entry("user.admin", user_id)
         self._store.grant_admin(user_id, self._clock.now(), entry)
 
     def _match(self, api_key: object) -> StoredKey | None:
@@ -163,12 +164,14 @@ class Governance:
             granted_at=self._clock.now(),
         )
         detail = {"with_user": with_user, "access": access}
-        self._store.put_share(share, self._entry("cube.share", by, cube_id=cube.id, detail=detail))
+        entry = self._entry("cube.share", cube.owner, actor=by, cube_id=cube.id, detail=detail)
+        self._store.put_share(share, entry)
         return share
 
     def unshare(self, cube: MemCube, *, by: str, with_user: str) -> None:
         """Withdraw the share of ``cube`` with ``with_user``; NotFoundError if there is none."""
-        entry = self._entry("cube.unshare", by, cube_id=cube.id, detail={"with_user": with_user})
+        detail = {"with_user": with_user}
+        entry = self._entry("cube.unshare", cube.owner, actor=by, cube_id=cube.id, detail=detail)
         if not self._store.delete_share(cube.id, with_user, entry):
             raise NotFoundError(
                 f"cube {cube.name!r} is not shared with {with_user!r}",
@@ -230,20 +233,26 @@ class Governance:
     def _entry(
         self,
         action: str,
-        user_id: str,
+        subject: str,
         *,
+        actor: str | None = None,
         cube_id: str | None = None,
         item_id: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> AuditEntry:
-        """An entry stamped with now, the request's actor and id (outside a request: the user)."""
-        actor = current_actor() or user_id
+        """An entry stamped with now and the request's id.
+
+        ``subject`` is the user the action was for. The actor is the request's
+        principal, else ``actor``, else the subject; when the actor is someone
+        else, ``detail["user"]`` names the subject, so the subject sees the record.
+        """
+        who = current_actor() or actor or subject
         full = dict(detail or {})
-        if actor != user_id:
-            full.setdefault("on_behalf_of", user_id)
+        if who != subject:
+            full["user"] = subject
         return AuditEntry(
             at=self._clock.now(),
-            actor=actor,
+            actor=who,
             action=action,
             cube_id=cube_id,
             item_id=item_id,

@@ -269,8 +269,11 @@ class SQLiteGovernance:
         clauses: list[str] = []
         params: list[Any] = []
         if query.visible_to is not None:
-            clauses.append("(cube_id IN (SELECT value FROM json_each(?)) OR actor = ?)")
-            params += [json.dumps(list(query.owned_cubes)), query.visible_to]
+            clauses.append(
+                "(cube_id IN (SELECT value FROM json_each(?)) OR actor = ? "
+                "OR json_extract(detail, '$.user') = ?)"
+            )
+            params += [json.dumps(list(query.owned_cubes)), query.visible_to, query.visible_to]
         for column, value in (
             ("cube_id", query.cube_id),
             ("item_id", query.item_id),
