@@ -23,6 +23,18 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# headless Chromium for the dashboard tests: the Debian packages, installed only when missing
+CHROMIUM := /usr/bin/chromium
+test: | $(CHROMIUM)
+
+$(CHROMIUM):
+	@if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
+		|| echo "note: chromium could not be installed; the dashboard tests will be skipped"; \
+	else \
+		echo "note: $(CHROMIUM) is missing and apt-get as root is not available; the dashboard tests will be skipped"; \
+	fi
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/mypy

@@ -33,6 +33,7 @@ def create_app(mos: MemOS, settings: ServerSettings | None = None) -> FastAPI:
     from fastapi import FastAPI
 
     from memosys import __version__
+    from memosys.server.dashboard import mount_dashboard
     from memosys.server.errors import install_error_handlers
     from memosys.server.limits import BodyLimitMiddleware
     from memosys.server.metrics import Metrics, MetricsMiddleware
@@ -54,6 +55,7 @@ def create_app(mos: MemOS, settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(system.router)
     for module in (memories, search, cubes, users_keys, audit):
         app.include_router(module.router, responses=_error_responses())
+    mount_dashboard(app)
     # the last added middleware runs first: ids, then timing, then the size limit
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

@@ -1,0 +1,120 @@
+// One memory: its content, every metadata field, where it came from, its versions and audit trail.
+import { api, seg } from "../api.js";
+import { Badge, Chips, Empty, ErrorNote, Facts, Json, Loading, Panel, ShortId, Time } from "../components.js";
+import { useLoad } from "../data.js";
+import { html, useState } from "../html.js";
+import { href, navigate } from "../router.js";
+
+/** Links to other memories by id, or null (shown as a dash) when there are none. */
+function itemLinks(ids) {
+  const present = (ids || []).filter(Boolean);
+  if (present.length === 0) return null;
+  return html`<span class="chips">${present.map((id) => html`<a href=${href("memory", id)}><${ShortId} id=${id} /></a>`)}</span>`;
+}
+
+/** The versions of the item; null when the server has no history endpoint (404/405). */
+async function loadHistory(id, user) {
+  try {
+    const data = await api(`/v1/memories/${seg(id)}/history`, { query: { user_id: user } });
+    return Array.isArray(data) ? data : data.versions ?? [];
+  } catch (error) {
+    if (error.status === 404 || error.status === 405) return null;
+    throw error;
+  }
+}
+
+function Versions({ id, user }) {
+  const { data, error, loading } = useLoad(() => loadHistory(id, user), [id]);
+  if (loading) return html`<${Loading} what="Loading versions" />`;
+  if (error) return html`<${ErrorNote} error=${error} />`;
+  if (data === null) return html`<${Empty}>Version history is not available on this server.<//>`;
+  if (data.length === 0) return html`<${Empty}>No earlier versions.<//>`;
+  return html`<ol class="versions" aria-label="Versions">
+    ${[...data].reverse().map((v) => html`<li>
+      <div class="meta"><${Badge}>v${v.version}<//> by ${v.changed_by} ·
+        <${Time} value=${v.recorded_from} /> ${v.recorded_to ? html`→ <${Time} value=${v.recorded_to} />` : html`<${Badge} tone="ok">current<//>`}
+        ${v.changes?.length ? html` · changed ${v.changes.join(", ")}` : ""}${v.note ? ` · ${v.note}` : ""}</div>
+      <p class="content">${v.item?.content}</p>
+    </li>`)}
+  </ol>`;
+}
+
+function AuditTrail({ id }) {
+  const { data, error, loading } = useLoad(() => api("/v1/audit", { query: { item_id: id, limit: 50 } }), [id]);
+  if (loading) return html`<${Loading} what="Loading audit trail" />`;
+  if (error) return html`<${ErrorNote} error=${error} />`;
+  if (!data.records.length) return html`<${Empty}>No audit records for this memory.<//>`;
+  return html`<ul class="trail">${data.records.map((r) => html`<li>
+    <code>#${r.seq}</code> <${Badge}>${r.action}<//> by <strong>${r.actor}</strong> <${Time} value=${r.at} />
+  </li>`)}</ul>`;
+}
+
+function DeleteButton({ item, user }) {
+  const [error, setError] = useState(null);
+  async function remove() {
+    if (!window.confirm("Delete this memory? This cannot be undone.")) return;
+    try {
+      await api(`/v1/memories/${seg(item.id)}`, { method: "DELETE", query: { user_id: user } });
+      navigate("memories");
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+  return html`<button class="danger" onClick=${remove}>Delete</button><${ErrorNote} error=${error} />`;
+}
+
+export function ItemView({ id, params, cubes }) {
+  const user = params.get("user") || undefined;
+  const { data: item, error, loading } = useLoad(
+    () => api(`/v1/memories/${seg(id)}`, { query: { user_id: user } }),
+    [id, user],
+  );
+  if (loading) return html`<${Loading} what="Loading memory" />`;
+  if (error) return html`<div class="view"><a href="#/memories">← Memories</a><${ErrorNote} error=${error} /></div>`;
+  const cube = cubes.find((c) => c.id === item.cube_id);
+  const own = Object.keys(item.metadata || {}).length > 0;
+
+  return html`<div class="view item-view">
+    <a href="#/memories" class="back">← Memories</a>
+    <${Panel} title="Memory" actions=${html`<${DeleteButton} item=${item} user=${user} />`}>
+      <p class="content big" data-testid="item-content">${item.content}</p>
+      <div class="meta"><${Badge} tone=${`kind-${item.kind}`}>${item.kind}<//>
+        <${Badge}>${item.state}<//><${Badge}>v${item.version}<//><${Chips} values=${item.tags} /></div>
+    <//>
+    <div class="columns">
+      <${Panel} title="Overview"><${Facts} rows=${[
+        ["id", html`<code>${item.id}</code>`],
+        ["cube", cube ? html`<a href=${href("memories", null, { cube: cube.id })}>${cube.name}</a>` : html`<code>${item.cube_id}</code>`],
+        ["owner", item.owner], ["user", item.user_id], ["type", item.type],
+        ["importance", item.importance], ["priority", item.priority],
+        ["visibility", item.visibility], ["sensitivity", item.sensitivity],
+        ["accessed", `${item.access_count} times`], ["last access", html`<${Time} value=${item.last_accessed_at} />`],
+      ]} /><//>
+      <${Panel} title="Provenance"><${Facts} rows=${[
+        ["source", item.source_type], ["reference", item.source_ref],
+        ["session", item.session_id && html`<a href=${href("memories", null, { session: item.session_id })}>${item.session_id}</a>`],
+        ["position", item.position], ["messages", item.message_count],
+        ["message ids", item.message_ids.length ? html`<${Chips} values=${item.message_ids} />` : null],
+        ["speaker", item.speaker], ["role", item.role],
+        ["headings", item.headings.length ? item.headings.join(" › ") : null],
+        ["supersedes", itemLinks(item.supersedes)],
+        ["superseded by", itemLinks([item.superseded_by])],
+        ["merged from", itemLinks(item.merged_from)],
+      ]} /><//>
+      <${Panel} title="Time"><${Facts} rows=${[
+        ["recorded", html`<${Time} value=${item.created_at} />`], ["updated", html`<${Time} value=${item.updated_at} />`],
+        ["happened", html`<${Time} value=${item.event_time} />`], ["valid from", html`<${Time} value=${item.valid_from} />`],
+        ["valid to", html`<${Time} value=${item.valid_to} />`], ["expires", html`<${Time} value=${item.expires_at} />`],
+      ]} /><//>
+      <${Panel} title="Extracted"><${Facts} rows=${[
+        ["keywords", html`<${Chips} values=${item.keywords} />`],
+        ["entities", html`<${Chips} values=${item.entities} />`],
+        ["time refs", item.time_refs.length ? item.time_refs.map((t) => t.text).join(", ") : null],
+      ]} /><//>
+    </div>
+    <${Panel} title="Your metadata">${own ? html`<${Json} value=${item.metadata} />` : html`<${Empty}>None.<//>`}<//>
+    <${Panel} title="Versions"><${Versions} id=${item.id} user=${user} /><//>
+    <${Panel} title="Audit trail"><${AuditTrail} id=${item.id} /><//>
+    <details class="raw"><summary>All fields (JSON)</summary><${Json} value=${item} /></details>
+  </div>`;
+}

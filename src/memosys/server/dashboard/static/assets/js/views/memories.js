@@ -1,0 +1,131 @@
+// Search and browse memories. The filters live in the URL, so views are linkable and Back works.
+import { api } from "../api.js";
+import { Badge, Chips, Empty, ErrorNote, Field, Loading, Time } from "../components.js";
+import { useLoad } from "../data.js";
+import { html, useState } from "../html.js";
+import { href, navigate } from "../router.js";
+
+export const KINDS = ["message", "fact", "preference", "event", "chunk", "summary", "note"];
+const PAGE = 25;
+const FILTER_NAMES = ["q", "user", "cube", "session", "kind", "tags", "time", "from", "to", "mode"];
+
+function nextDay(day) {
+  const date = new Date(`${day}T00:00:00Z`);
+  date.setUTCDate(date.getUTCDate() + 1);
+  return date.toISOString().slice(0, 10);
+}
+
+/** The memosys filter for the form's values (see memosys.core.filters). */
+export function buildFilter(values) {
+  const filter = {};
+  if (values.session) filter.session_id = values.session;
+  if (values.kind) filter.kind = values.kind;
+  const tags = (values.tags || "").split(",").map((t) => t.trim()).filter(Boolean);
+  if (tags.length === 1) filter.tags = tags[0];
+  if (tags.length > 1) filter.tags = { $in: tags };
+  const range = {};
+  if (values.from) range.$gte = values.from;
+  if (values.to) range.$lt = nextDay(values.to);
+  if (Object.keys(range).length) filter[values.time || "created_at"] = range;
+  return Object.keys(filter).length ? filter : undefined;
+}
+
+function load(values, limit) {
+  const user_id = values.user || undefined;
+  const cube = values.cube || undefined;
+  const filters = buildFilter(values);
+  if (values.q) {
+    const body = { user_id, query: values.q, cube, top_k: limit, filters, mode: values.mode || "hybrid" };
+    return api("/v1/search", { method: "POST", body }).then(({ hits }) => ({ hits, count: null }));
+  }
+  const query = { user_id, cube, filters };
+  return Promise.all([
+    api("/v1/memories", { query: { ...query, limit } }),
+    api("/v1/memories/count", { query }),
+  ]).then(([{ items }, { count }]) => ({ hits: items.map((item) => ({ item })), count }));
+}
+
+function Filters({ values, me, cubes }) {
+  const [form, setForm] = useState(values);
+  const set = (name) => (event) => setForm({ ...form, [name]: event.currentTarget.value });
+  const submit = (event) => {
+    event.preventDefault();
+    navigate("memories", null, form);
+  };
+  const clear = () => navigate("memories");
+  return html`<form class="filters" role="search" onSubmit=${submit}>
+    <div class="searchbar">
+      <input type="search" name="q" aria-label="Search memories" placeholder="Search memories…"
+        value=${form.q || ""} onInput=${set("q")} />
+      <select aria-label="Search mode" value=${form.mode || "hybrid"} onChange=${set("mode")}>
+        <option value="hybrid">hybrid</option><option value="bm25">keywords</option>
+        <option value="dense">meaning</option>
+      </select>
+      <button type="submit" class="primary">Search</button>
+    </div>
+    <div class="filter-grid">
+      ${me.admin && html`<${Field} label="User"><input name="user" placeholder=${me.user_id}
+        value=${form.user || ""} onInput=${set("user")} /><//>`}
+      <${Field} label="Cube"><select name="cube" value=${form.cube || ""} onChange=${set("cube")}>
+        <option value="">All cubes</option>
+        ${cubes.map((c) => html`<option value=${c.id}>${c.name}${c.owner !== me.user_id ? ` (${c.owner})` : ""}</option>`)}
+      </select><//>
+      <${Field} label="Session"><input name="session" value=${form.session || ""} onInput=${set("session")} /><//>
+      <${Field} label="Kind"><select name="kind" value=${form.kind || ""} onChange=${set("kind")}>
+        <option value="">Any kind</option>${KINDS.map((k) => html`<option value=${k}>${k}</option>`)}
+      </select><//>
+      <${Field} label="Tags (any of)"><input name="tags" placeholder="work, travel"
+        value=${form.tags || ""} onInput=${set("tags")} /><//>
+      <${Field} label="Time"><select name="time" value=${form.time || "created_at"} onChange=${set("time")}>
+        <option value="created_at">recorded</option><option value="event_time">happened</option>
+      </select><//>
+      <${Field} label="From"><input type="date" name="from" value=${form.from || ""} onInput=${set("from")} /><//>
+      <${Field} label="To"><input type="date" name="to" value=${form.to || ""} onInput=${set("to")} /><//>
+      <div class="filter-actions"><button type="submit">Apply</button>
+        <button type="button" class="ghost" onClick=${clear}>Clear</button></div>
+    </div>
+  </form>`;
+}
+
+export function MemoryCard({ item, score, explain, cubeName }) {
+  return html`<li class="memory-card">
+    <a href=${href("memory", item.id)} class="memory-link">
+      <p class="content">${item.speaker ? html`<strong>${item.speaker}: </strong>` : ""}${item.content}</p>
+      <div class="meta">
+        <${Badge} tone=${`kind-${item.kind}`}>${item.kind}<//>
+        <span title="cube">${cubeName || item.cube_id}</span>
+        ${item.session_id && html`<span title="session">session ${item.session_id}</span>`}
+        <${Time} value=${item.event_time || item.created_at} />
+        ${item.tags.length > 0 && html`<${Chips} values=${item.tags} />`}
+        ${score !== undefined && html`<span class="score" title=${explain?.fusion || ""}>score ${score.toFixed(3)}</span>`}
+      </div>
+    </a>
+  </li>`;
+}
+
+export function MemoriesView({ params, me, cubes }) {
+  const values = Object.fromEntries(FILTER_NAMES.map((n) => [n, params.get(n) || ""]));
+  const limit = Number(params.get("limit")) || PAGE;
+  const { data, error, loading } = useLoad(() => load(values, limit), [params.toString()]);
+  const cubeNames = Object.fromEntries(cubes.map((c) => [c.id, c.name]));
+  const more = () => navigate("memories", null, { ...values, limit: limit + PAGE });
+  const hits = data?.hits || [];
+  const summary = values.q
+    ? `${hits.length} best match${hits.length === 1 ? "" : "es"} for “${values.q}”`
+    : `${data?.count ?? "…"} memories`;
+
+  return html`<div class="view">
+    <${Filters} key=${params.toString()} values=${values} me=${me} cubes=${cubes} />
+    <${ErrorNote} error=${error} />
+    ${loading && !data ? html`<${Loading} what="Loading memories" />` : html`
+      <p class="summary" aria-live="polite">${summary}</p>
+      ${hits.length === 0 && !error
+        ? html`<${Empty}>No memories match. Try fewer filters${values.q ? " or other words" : ""}.<//>`
+        : html`<ul class="memory-list" aria-label="Memories">
+            ${hits.map((h) => html`<${MemoryCard} key=${h.item.id} item=${h.item} score=${h.score}
+              explain=${h.explain} cubeName=${cubeNames[h.item.cube_id]} />`)}
+          </ul>`}
+      ${(values.q ? hits.length >= limit : hits.length < (data?.count ?? 0)) &&
+        html`<button class="more" onClick=${more} disabled=${loading}>Show more</button>`}`}
+  </div>`;
+}

@@ -1,0 +1,151 @@
+"""The dashboard in headless Chromium against a real server: sign-in, search, detail, sharing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+KEY_STORAGE = "memosys.apiKey"
+
+
+def test_sign_in_with_an_api_key_and_sign_out(tab: Any) -> None:
+    main = tab("ana")
+    page = main.open()
+    expect(page.get_by_role("button", name="Sign in")).to_be_disabled()
+    main.shot("signin")
+
+    page.get_by_label("API key").fill("msk_not-a-real-key")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("AuthenticationError")
+    assert page.evaluate(f"sessionStorage.getItem('{KEY_STORAGE}')") is None
+
+    page = main.sign_in("ana")
+    expect(page.get_by_test_id("signed-in-user")).to_have_text("ana")
+    assert page.evaluate(f"sessionStorage.getItem('{KEY_STORAGE}')") == main.site.keys["ana"]
+    page.reload()  # the key survives a reload of the tab
+    expect(page.get_by_test_id("signed-in-user")).to_have_text("ana")
+    main.shot("signed-in")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("API key")).to_be_visible()
+    assert page.evaluate(f"sessionStorage.getItem('{KEY_STORAGE}')") is None
+
+
+def test_search_and_filter_memories(tab: Any) -> None:
+    main = tab("ana")
+    page = main.sign_in("ana")
+    cards = page.get_by_role("list", name="Memories").get_by_role("listitem")
+    expect(page.get_by_text("4 memories")).to_be_visible()  # Bob's memory is not among them
+    expect(cards).to_have_count(4)
+
+    page.get_by_label("Search memories").fill("what does Ana drink in the morning")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(cards.first).to_contain_text("Ana drinks green tea every morning")
+    expect(cards.first).to_contain_text("score")
+    main.shot("search")
+
+    page.get_by_label("Search memories").fill("")
+    page.get_by_label("Kind").select_option("message")
+    page.get_by_label("Tags (any of)").fill("travel")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("2 memories")).to_be_visible()
+    expect(cards).to_have_count(2)
+    expect(cards.first).to_contain_text("I am moving to Lisbon in May")
+    assert "kind=message" in page.url and "tags=travel" in page.url
+
+    page.get_by_role("button", name="Clear").click()
+    page.get_by_label("Cube").select_option(label="work")
+    page.get_by_label("Session").fill("")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("2 memories")).to_be_visible()
+    expect(cards.filter(has_text="standup")).to_have_count(1)
+
+    page.get_by_label("Search memories").fill("locker code")
+    page.get_by_label("Cube").select_option(label="All cubes")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.get_by_text("for “locker code”")).to_be_visible()
+    expect(cards.filter(has_text="locker")).to_have_count(0)  # Bob's memory stays his
+    main.shot("filtered")
+
+
+def test_item_detail_shows_content_metadata_provenance_and_history(tab: Any) -> None:
+    main = tab("ana")
+    page = main.sign_in("ana")
+    page.get_by_role("link").filter(has_text="Ana drinks green tea").click()
+
+    expect(page.get_by_test_id("item-content")).to_have_text("Ana drinks green tea every morning")
+    assert main.site.ids["tea"] in page.url
+    overview = page.get_by_role("region", name="Overview")
+    expect(overview).to_contain_text(main.site.ids["tea"])
+    expect(overview.get_by_role("link", name="work")).to_be_visible()
+    expect(page.get_by_role("region", name="Provenance")).to_contain_text("api")
+    expect(page.get_by_role("region", name="Your metadata")).to_contain_text('"source": "crm"')
+    expect(page.get_by_role("region", name="Audit trail")).to_contain_text("memory.add")
+    versions = page.get_by_role("region", name="Versions")
+    expect(versions.get_by_text("v1").or_(versions.get_by_text("not available"))).to_be_visible()
+    main.shot("fact")
+
+    page.goto(main.site.url + f"#/memory/{main.site.ids['lisbon']}")
+    provenance = page.get_by_role("region", name="Provenance")
+    expect(provenance.get_by_role("link", name="trip-1")).to_be_visible()
+    expect(provenance).to_contain_text("Ana")
+    expect(provenance).to_contain_text("conversation")
+    main.shot("message")
+
+    page.goto(main.site.url + f"#/memory/{main.site.ids['locker']}")  # Bob's: not found for Ana
+    expect(page.get_by_role("alert")).to_contain_text("NotFoundError")
+
+
+def test_share_a_cube_read_only_then_revoke(tab: Any) -> None:
+    owner, guest = tab("ana"), tab("bob")
+    page = owner.sign_in("ana")
+    page.get_by_role("link", name="Cubes").click()
+    work = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="work"))
+    work.get_by_role("button", name="Sharing").click()
+    expect(work.get_by_text("Not shared with anyone.")).to_be_visible()
+    work.get_by_label("Share with user").fill("bob")
+    work.get_by_label("Access").select_option("read")
+    work.get_by_role("button", name="Share", exact=True).click()
+    shares = work.get_by_role("table", name="Shares of work")
+    expect(shares.get_by_role("row").filter(has_text="bob")).to_contain_text("read")
+    owner.shot("shared")
+
+    bob = guest.sign_in("bob")
+    bob.get_by_role("link", name="Cubes").click()
+    shared = bob.get_by_role("listitem").filter(has=bob.get_by_role("heading", name="work"))
+    expect(shared).to_contain_text("shared by ana")
+    expect(shared.get_by_role("button", name="Sharing")).to_have_count(0)
+    shared.get_by_role("link", name="Browse").click()
+    expect(bob.get_by_text("2 memories")).to_be_visible()
+    guest.shot("guest-browse")
+
+    shares.get_by_role("button", name="Stop sharing with bob").click()
+    expect(work.get_by_text("Not shared with anyone.")).to_be_visible()
+    bob.get_by_role("link", name="Cubes").click()
+    bob.reload()
+    expect(bob.get_by_role("heading", name="private")).to_be_visible()
+    expect(bob.get_by_role("heading", name="work")).to_have_count(0)
+    owner.shot("revoked")
+
+
+def test_audit_log_chain_status_and_stats(tab: Any) -> None:
+    main = tab("ana")
+    page = main.sign_in("ana")
+    page.get_by_role("link", name="Audit log").click()
+    expect(page.get_by_role("status").filter(has_text="Chain intact")).to_be_visible()
+    records = page.get_by_role("table", name="Audit records")
+    expect(records.get_by_role("row").filter(has_text="memory.add").first).to_be_visible()
+    page.get_by_label("Action").select_option("cube.create")
+    page.get_by_role("button", name="Apply").click()
+    expect(records.get_by_role("row").filter(has_text="memory.add")).to_have_count(0)
+    expect(records.get_by_role("row").filter(has_text="cube.create").first).to_be_visible()
+    main.shot("audit")
+
+    page.get_by_role("link", name="Stats").click()
+    expect(page.get_by_role("region", name="System")).to_contain_text("items")
+    by_kind = page.get_by_role("list", name="Memories by kind")
+    expect(by_kind.get_by_role("listitem").filter(has_text="fact")).to_contain_text("2")
+    page.get_by_role("button", name="Theme: auto").click()
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    main.shot("stats-dark")
