@@ -11,10 +11,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias, overload
 
 import numpy as np
 
+from memosys.activation.generation import GenerateResult, GenerateStream, Request, generate
+from memosys.activation.manager import ActivationMemory
 from memosys.api.cubes import MAX_NAME_CHARS, Cubes, checked_name
 from memosys.api.transfer import export_items, read_import_file
 from memosys.core.clock import Clock, SystemClock
@@ -625,6 +627,90 @@ class MemOS:
     def governance(self) -> Governance:
         """The governance service (for tools such as the CLI; prefer the methods here)."""
         return self._governance
+
+    # -- generation and activation memory ----------------------------------------
+
+    @property
+    def activation(self) -> ActivationMemory:
+        """The KV caches of this instance (created on first use; it then hears every change)."""
+        service: ActivationMemory | None = getattr(self, "_activation_memory", None)
+        if service is None:
+            service = self._activation_memory = ActivationMemory(self, self._clock)
+        return service
+
+    @overload
+    def generate(
+        self,
+        query: str,
+        *,
+        user_id: str,
+        memories: Sequence[str] | None = None,
+        max_new_tokens: int = 128,
+        stream: Literal[False] = False,
+        model: str | None = None,
+        adapters: Sequence[str] = (),
+        use_activation: bool = True,
+        allow_stale_adapters: bool = False,
+    ) -> GenerateResult: ...
+
+    @overload
+    def generate(
+        self,
+        query: str,
+        *,
+        user_id: str,
+        memories: Sequence[str] | None = None,
+        max_new_tokens: int = 128,
+        stream: Literal[True],
+        model: str | None = None,
+        adapters: Sequence[str] = (),
+        use_activation: bool = True,
+        allow_stale_adapters: bool = False,
+    ) -> GenerateStream: ...
+
+    def generate(
+        self,
+        query: str,
+        *,
+        user_id: str,
+        memories: Sequence[str] | None = None,
+        max_new_tokens: int = 128,
+        stream: bool = False,
+        model: str | None = None,
+        adapters: Sequence[str] = (),
+        use_activation: bool = True,
+        allow_stale_adapters: bool = False,
+    ) -> GenerateResult | GenerateStream:
+        """Answer ``query`` with a local model, the memories in the prompt.
+
+        ``memories`` are memory ids (in prompt order); ``None`` retrieves the top
+        ``activation.search_top_k`` hits. A fresh KV cache holding them is used
+        as the prompt's prefix (``use_activation``); ``adapters`` are LoRA
+        adapters applied for this call (they turn caches off: caches hold
+        base-model states). ``model`` defaults to ``activation.model``. The result
+        carries text, token ids, time to first token, tokens/s and the memory
+        ids, caches and adapters used; ``stream=True`` yields text pieces first.
+        """
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInputError("query must be a non-empty string")
+        if not isinstance(max_new_tokens, int) or not 1 <= max_new_tokens <= 4096:
+            raise InvalidInputError("max_new_tokens must be an integer from 1 to 4096")
+        if isinstance(adapters, str) or not all(isinstance(a, str) for a in adapters):
+            raise InvalidInputError("adapters must be a list of adapter names")
+        spec = model or self.settings.activation.model
+        from memosys.models.llm.registry import get_lm
+
+        request = Request(
+            query=query,
+            user_id=self._cubes.ensure_user(user_id),
+            memories=memories,
+            max_new_tokens=max_new_tokens,
+            model=spec,
+            adapters=list(adapters),
+            use_activation=use_activation,
+            allow_stale_adapters=allow_stale_adapters,
+        )
+        return generate(self, self.activation, get_lm(spec), request, stream=stream)
 
     # -- helpers ---------------------------------------------------------------
 

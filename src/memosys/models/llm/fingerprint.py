@@ -42,6 +42,14 @@ class ModelFingerprint:
         return cls(**{name: str(data[name]) for name in cls.__dataclass_fields__})
 
 
+def digest_of(fields: dict[str, Any]) -> str | None:
+    """The digest of fingerprint fields read from a file; None if they are incomplete."""
+    try:
+        return ModelFingerprint.from_dict(fields).digest()
+    except (KeyError, TypeError):
+        return None
+
+
 def config_hash(config: dict[str, Any]) -> str:
     """sha256 of the model configuration, without checkout-specific keys."""
     kept = {k: v for k, v in config.items() if k not in _VOLATILE_CONFIG_KEYS}
