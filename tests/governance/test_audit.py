@@ -101,3 +101,11 @@ def test_query_filters_and_limit(mos: MemOS, clock: FixedClock) -> None:
         mos.audit_log(user_id="ana", limit=0)
     with pytest.raises(InvalidInputError, match="since"):
         mos.audit_log(user_id="ana", since="yesterday")  # type: ignore[arg-type]
+
+
+def test_admin_filters_any_cube_by_id(mos: MemOS) -> None:
+    mos.ensure_admin_key()
+    mos.add_texts(["ana's"], user_id="ana", cube="notes")
+    cube_id = mos.cube("notes", user_id="ana").id
+    records = mos.audit_log(user_id="admin", cube=cube_id)
+    assert [r.action for r in records] == ["memory.add", "cube.create"]

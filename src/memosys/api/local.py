@@ -611,13 +611,17 @@ class MemOS:
         query = AuditQuery(
             visible_to=None if admin else user,
             owned_cubes=() if admin else tuple(c.id for c in self._store.list_cubes(owner=user)),
-            cube_id=None if cube is None else self._cubes.find(user, cube).id,
+            cube_id=None if cube is None else self._audited_cube(user, admin, cube),
             item_id=None if item_id is None else self._checked_id(item_id),
             action=None if action is None else _checked_text(action, "action", empty=False),
             since=since,
             limit=limit,
         )
         return self._governance.audit_log(query)
+
+    def _audited_cube(self, user: str, admin: bool, cube: str) -> str:
+        """The id of a cube whose records are asked for: any cube for an administrator."""
+        return (self._cubes.owned(user, cube) if admin else self._cubes.find(user, cube)).id
 
     def verify_audit(self) -> AuditVerification:
         """Check the audit chain end to end; names the first record that breaks it."""
