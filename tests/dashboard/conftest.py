@@ -61,6 +61,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[Si
     """uvicorn serving the API and the dashboard over a fresh data directory."""
     mos = MemOS.open(tmp_path_factory.mktemp("dashboard"), embedder=embedder)
     keys = {user: mos.create_user(user).api_key for user in ("ana", "bob")}
+    admin = mos.ensure_admin_key()
+    assert admin is not None
+    keys["admin"] = admin.api_key
     ids = seed(mos)
     server = BackgroundServer(create_app(mos)).start()
     try:

@@ -69,6 +69,30 @@ def test_search_and_filter_memories(tab: Any) -> None:
     main.shot("filtered")
 
 
+def test_time_filter_and_an_admins_user_filter(tab: Any) -> None:
+    main = tab("admin")
+    page = main.sign_in("admin")
+    expect(page.get_by_test_id("signed-in-user")).to_have_text("admin · admin")
+    page.get_by_label("User").fill("bob")
+    page.get_by_role("button", name="Apply").click()
+    cards = page.get_by_role("list", name="Memories").get_by_role("listitem")
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text("Bob's locker code is 4711")
+    main.shot("user-bob")
+
+    page.get_by_label("From", exact=True).fill("2999-01-01")  # nothing was recorded after this day
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("0 memories")).to_be_visible()
+    page.get_by_label("From", exact=True).fill("")
+    page.get_by_label("To", exact=True).fill("2999-01-01")
+    page.get_by_role("button", name="Apply").click()
+    expect(cards).to_have_count(1)
+
+    cards.first.get_by_role("link").click()  # the detail page acts for bob too
+    expect(page.get_by_test_id("item-content")).to_have_text("Bob's locker code is 4711")
+    expect(page.get_by_role("region", name="Overview")).to_contain_text("bob")
+
+
 def test_item_detail_shows_content_metadata_provenance_and_history(tab: Any) -> None:
     main = tab("ana")
     page = main.sign_in("ana")

@@ -25,6 +25,8 @@ def mcp(ctx: click.Context, transport: str, host: str, port: int) -> None:
     """Run an MCP server with the tools add_memory, search_memory, get_memory,
     delete_memory and list_cubes, acting as --user on the data in --data.
     add_memory writes to --cube unless a call names a cube; searches cover all cubes.
+    Over http there is no API key: whoever reaches the port acts as --user, so keep
+    it on loopback (the default).
 
     Example client entry: {"command": "memosys", "args": ["mcp", "--data", "DIR", "--user", "ana"]}
     """

@@ -87,9 +87,9 @@ function Filters({ values, me, cubes }) {
   </form>`;
 }
 
-export function MemoryCard({ item, score, explain, cubeName }) {
+export function MemoryCard({ item, score, explain, cubeName, user }) {
   return html`<li class="memory-card">
-    <a href=${href("memory", item.id)} class="memory-link">
+    <a href=${href("memory", item.id, { user })} class="memory-link">
       <p class="content">${item.speaker ? html`<strong>${item.speaker}: </strong>` : ""}${item.content}</p>
       <div class="meta">
         <${Badge} tone=${`kind-${item.kind}`}>${item.kind}<//>
@@ -123,7 +123,7 @@ export function MemoriesView({ params, me, cubes }) {
         ? html`<${Empty}>No memories match. Try fewer filters${values.q ? " or other words" : ""}.<//>`
         : html`<ul class="memory-list" aria-label="Memories">
             ${hits.map((h) => html`<${MemoryCard} key=${h.item.id} item=${h.item} score=${h.score}
-              explain=${h.explain} cubeName=${cubeNames[h.item.cube_id]} />`)}
+              explain=${h.explain} cubeName=${cubeNames[h.item.cube_id]} user=${values.user} />`)}
           </ul>`}
       ${(values.q ? hits.length >= limit : hits.length < (data?.count ?? 0)) &&
         html`<button class="more" onClick=${more} disabled=${loading}>Show more</button>`}`}
