@@ -19,12 +19,13 @@ from memosys.activation.generation import GenerateResult, GenerateStream, Reques
 from memosys.activation.manager import ActivationMemory
 from memosys.api.cubes import MAX_NAME_CHARS, Cubes, checked_name
 from memosys.api.transfer import export_items, read_import_file
-from memosys.core.clock import Clock, SystemClock
+from memosys.core.clock import Clock, SystemClock, to_utc
 from memosys.core.cube import MemCube
 from memosys.core.errors import InvalidInputError, NotFoundError
 from memosys.core.events import ChangeEvents
-from memosys.core.filters import Eq, parse_filter
-from memosys.core.items import MemoryItem
+from memosys.core.filters import Eq, Filter, parse_filter
+from memosys.core.history import CubeSnapshot, ItemVersion, RestoreReport
+from memosys.core.items import LifecycleState, MemoryItem
 from memosys.core.results import SearchHit, SessionHit
 from memosys.governance.models import (
     Access,
@@ -38,7 +39,12 @@ from memosys.governance.models import (
 )
 from memosys.governance.service import ADMIN_USER, Governance
 from memosys.governance.store import governance_store
+from memosys.lifecycle import versions as lifecycle_versions
+from memosys.lifecycle.forget import ForgetReceipt, forget_items, forget_user
 from memosys.lifecycle.supersede import RuleJudge, Superseder
+from memosys.lifecycle.timetravel import search_as_of
+from memosys.lifecycle.verify import VerifyReport, verify_forgotten
+from memosys.lifecycle.versions import version_store
 from memosys.models.embedders.base import Embedder
 from memosys.reader.documents import read_document
 from memosys.reader.messages import read_messages
@@ -59,6 +65,8 @@ CubeRef: TypeAlias = str | list[str] | None
 KeyInfos: TypeAlias = list[ApiKeyInfo]
 Shares: TypeAlias = list[Share]
 AuditRecords: TypeAlias = list[AuditRecord]
+Snapshots: TypeAlias = list[CubeSnapshot]
+Versions: TypeAlias = list[ItemVersion]
 MAX_AUDIT_LIMIT = 10_000
 
 
@@ -333,13 +341,13 @@ class MemOS:
         return stored
 
     def delete(self, id: str, *, user_id: str) -> None:
-        """Delete a memory with its index rows and vector."""
+        """Delete a memory: it becomes a tombstone, hidden everywhere, its history kept
+        for time travel. :meth:`forget` removes it for good."""
         user = self._cubes.ensure_user(user_id)
         scope = self._cubes.scope(user, None)
         target = self._get(scope, id)
         self._cubes.check_write(user, target.cube_id)
-        if self._store.delete_items(scope, [target.id]) == 0:
-            raise NotFoundError(f"memory {id!r} not found", detail={"id": id})
+        lifecycle_versions.delete(self._store, scope, target, self._clock.now())
         self.events.emit("deleted", [target.id], cube_id=target.cube_id, user_id=user)
 
     # -- reads -----------------------------------------------------------------
@@ -359,11 +367,15 @@ class MemOS:
         order_by: OrderBy = "created_at",
         include_history: bool = False,
         include_archived: bool = False,
+        as_of: datetime | None = None,
+        snapshot: str | None = None,
     ) -> Items:
         """Memories of the user (optionally one cube), filtered, in a stable order.
 
         Current memories only, unless ``include_history`` (superseded and merged
         ones too) or ``include_archived``, or the filter names ``state``.
+        ``as_of`` (a time) or ``snapshot`` (a snapshot's name) list the memories
+        as they stood then.
         """
         if not isinstance(limit, int) or limit < 1 or not isinstance(offset, int) or offset < 0:
             raise InvalidInputError("limit must be >= 1 and offset >= 0 (integers)")
@@ -375,6 +387,10 @@ class MemOS:
             include_history=include_history,
             include_archived=include_archived,
         )
+        if as_of is not None or snapshot is not None:
+            scope, at = self._time_point(scope, as_of, snapshot)
+            versions = version_store(self._store)
+            return versions.list_as_of(scope, at, shown, limit, offset, order_by)
         return self._store.list_items(scope, shown, limit, offset, order_by)
 
     def count(
@@ -400,6 +416,8 @@ class MemOS:
         neighbours: int = 0,
         include_history: bool = False,
         include_archived: bool = False,
+        as_of: datetime | None = None,
+        snapshot: str | None = None,
     ) -> Hits:
         """Hybrid search (BM25 + dense, fused); every hit carries an ``explain``.
 
@@ -407,7 +425,9 @@ class MemOS:
         messages around each hit as context; the weights add recency and
         importance to the fused score. Current facts only, unless
         ``include_history`` (superseded and merged memories too) or
-        ``include_archived``.
+        ``include_archived``. ``as_of`` (a time) or ``snapshot`` (a snapshot's
+        name) search the memories as they stood then (an exact scan; see
+        :mod:`memosys.lifecycle.timetravel`).
         """
         scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
         if mode != "bm25":
@@ -426,6 +446,8 @@ class MemOS:
             include_history=include_history,
             include_archived=include_archived,
         )
+        if as_of is not None or snapshot is not None:
+            return self._search_as_of(scope, query, shown, options, as_of, snapshot)
         hits = self._retriever.search(scope, query, shown, options)
         self._store.record_access([h.item.id for h in hits], self._clock.now())
         return hits
@@ -715,6 +737,174 @@ class MemOS:
             allow_stale_adapters=allow_stale_adapters,
         )
         return generate(self, self.activation, get_lm(spec), request, stream=stream)
+
+    # -- lifecycle: versions and forgetting ----------------------------------
+
+    def history(self, id: str, *, user_id: str) -> Versions:
+        """Every version of a memory, numbered from 1, with who changed what and when
+        (deleted memories too: their history stays readable until forgotten)."""
+        user = self._cubes.ensure_user(user_id)
+        scope = self._cubes.scope(user, None)
+        return version_store(self._store).history(scope, self._checked_id(id))
+
+    def rollback(self, id: str, version: int, *, user_id: str) -> MemoryItem:
+        """Make an earlier version current again, as a new version (the state stays)."""
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise InvalidInputError(f"version must be an integer >= 1, got {version!r}")
+        user = self._cubes.ensure_user(user_id)
+        scope = self._cubes.scope(user, None)
+        target = self._get(scope, id)
+        self._cubes.check_write(user, target.cube_id)
+        restored = version_store(self._store).rollback(scope, target.id, version)
+        self.events.emit("updated", [restored.id], cube_id=restored.cube_id, user_id=user)
+        return restored
+
+    def freeze(self, id: str, *, user_id: str) -> MemoryItem:
+        """Freeze a memory: it cannot be changed or deleted until its owner unfreezes it."""
+        return self._change_state(id, user_id, LifecycleState.FROZEN)
+
+    def unfreeze(self, id: str, *, user_id: str) -> MemoryItem:
+        """Give a frozen memory back the state it had (its owner only)."""
+        return self._change_state(id, user_id, None)
+
+    def archive(self, id: str, *, user_id: str) -> MemoryItem:
+        """Archive a memory: left out of search and list unless ``include_archived``."""
+        return self._change_state(id, user_id, LifecycleState.ARCHIVED)
+
+    def unarchive(self, id: str, *, user_id: str) -> MemoryItem:
+        """Bring an archived memory back (state activated)."""
+        return self._change_state(id, user_id, LifecycleState.ACTIVATED)
+
+    def snapshot(self, cube: str, name: str, *, user_id: str) -> CubeSnapshot:
+        """Name the cube's present state; read it later with ``snapshot=name``."""
+        user = self._cubes.ensure_user(user_id)
+        target = self._cubes.find(user, cube)
+        self._cubes.check_write(user, target)
+        name = _checked_text(name, "snapshot name", empty=False)
+        return version_store(self._store).create_snapshot(target.id, name, user)
+
+    def list_snapshots(self, *, user_id: str, cube: str | None = None) -> Snapshots:
+        """Snapshots of the user's cubes (or of one cube), oldest first."""
+        scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
+        return version_store(self._store).snapshots(scope.cube_ids)
+
+    def restore_snapshot(self, cube: str, name: str, *, user_id: str) -> RestoreReport:
+        """Make the cube's memories what they were at the snapshot, each as a new version."""
+        user = self._cubes.ensure_user(user_id)
+        target = self._cubes.find(user, cube)
+        self._cubes.check_write(user, target)
+        found = self._snapshot(Scope(user, (target.id,)), name)
+        report = version_store(self._store).restore_snapshot(found, user)
+        self.events.emit("updated", [], cube_id=target.id, user_id=user)
+        return report
+
+    def forget(self, id: str, *, user_id: str) -> ForgetReceipt:
+        """Remove a memory everywhere: all versions, the text index, its vector, cached
+        embeddings of its texts and snapshots; then compact the database file.
+
+        Emits ``"forgotten"`` so KV caches and adapters built from it are dropped
+        or marked stale. Deleted memories can be forgotten; frozen ones cannot.
+        """
+        user = self._cubes.ensure_user(user_id)
+        (first, *_) = self.history(id, user_id=user)
+        cube_id = first.item.cube_id
+        self._cubes.check_write(user, cube_id)
+        receipt = forget_items(version_store(self._store), cube_id, user, [first.item.id])
+        self.events.emit("forgotten", receipt.item_ids, cube_id=cube_id, user_id=user)
+        return receipt
+
+    def forget_user(self, user_id: str) -> ForgetReceipt:
+        """Remove everything of a user: their memories in every cube, their cubes with
+        all versions and snapshots, and the user; emits ``"forgotten"`` per cube."""
+        user = _checked_text(user_id, "user_id", empty=False)
+        receipt = forget_user(version_store(self._store), user)
+        for cube_id, ids in receipt.by_cube.items():
+            self.events.emit("forgotten", ids, cube_id=cube_id, user_id=user)
+        return receipt
+
+    def verify_forgotten(
+        self,
+        *,
+        ids: Sequence[str] = (),
+        user_ids: Sequence[str] = (),
+        texts: Sequence[str] = (),
+    ) -> VerifyReport:
+        """Scan every table, the text index and every file of the data directory for
+        these ids and texts (see :mod:`memosys.lifecycle.verify`)."""
+        if self.data_dir is None:
+            raise InvalidInputError("verify_forgotten needs a data directory, not ':memory:'")
+        return verify_forgotten(
+            self.data_dir, self.data_dir / DATABASE_FILE, ids=ids, user_ids=user_ids, texts=texts
+        )
+
+    def _change_state(self, id: str, user_id: str, state: LifecycleState | None) -> MemoryItem:
+        user = self._cubes.ensure_user(user_id)
+        scope = self._cubes.scope(user, None)
+        target = self._get(scope, id)
+        self._cubes.check_write(user, target.cube_id)
+        now = self._clock.now()
+        if state is None:
+            changed = lifecycle_versions.unfreeze(self._store, scope, target, now)
+        else:
+            changed = lifecycle_versions.change_state(self._store, scope, target, state, now)
+        self.events.emit("state", [changed.id], cube_id=changed.cube_id, user_id=user)
+        return changed
+
+    def _time_point(
+        self, scope: Scope, as_of: datetime | None, snapshot: str | None
+    ) -> tuple[Scope, datetime]:
+        """The scope and time to read for ``as_of`` or ``snapshot`` (one of them)."""
+        if as_of is not None and snapshot is not None:
+            raise InvalidInputError("give as_of or snapshot, not both")
+        if snapshot is not None:
+            found = self._snapshot(scope, snapshot)
+            return Scope(scope.user_id, (found.cube_id,)), found.taken_at
+        if not isinstance(as_of, datetime):
+            raise InvalidInputError(f"as_of must be a datetime, got {as_of!r}")
+        return scope, to_utc(as_of)
+
+    def _snapshot(self, scope: Scope, name: str) -> CubeSnapshot:
+        found = version_store(self._store).snapshots(scope.cube_ids, name)
+        if len(found) != 1:
+            where = "these cubes" if len(scope.cube_ids) > 1 else "this cube"
+            problem = "no snapshot" if not found else "several snapshots"
+            raise (NotFoundError if not found else InvalidInputError)(
+                f"{problem} called {name!r} in {where}; pass the cube, or see "
+                "`memosys snapshot list`",
+                detail={"snapshot": name},
+            )
+        return found[0]
+
+    def _search_as_of(
+        self,
+        scope: Scope,
+        query: str,
+        filters: Filter | None,
+        options: SearchOptions,
+        as_of: datetime | None,
+        snapshot: str | None,
+    ) -> Hits:
+        options.validate()
+        if options.mmr is not None or options.neighbours or options.recency_weight or (
+            options.importance_weight
+        ):
+            raise InvalidInputError(
+                "as_of and snapshot searches rank by relevance only; drop mmr, neighbours, "
+                "recency_weight and importance_weight"
+            )
+        scope, at = self._time_point(scope, as_of, snapshot)
+        return search_as_of(
+            version_store(self._store),
+            self._embedder,
+            self.settings.retrieval,
+            scope,
+            query,
+            filters,
+            at=at,
+            top_k=options.top_k,
+            mode=options.mode,
+            fusion=options.fusion,
+        )
 
     # -- helpers ---------------------------------------------------------------
 

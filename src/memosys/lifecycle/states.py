@@ -19,9 +19,10 @@ it had before); it can be neither changed nor deleted while frozen
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from memosys.core.errors import IllegalTransitionError
-from memosys.core.items import LifecycleState
+from memosys.core.items import LifecycleState, MemoryItem
 
 GENERATED = LifecycleState.GENERATED
 ACTIVATED = LifecycleState.ACTIVATED
@@ -71,3 +72,9 @@ def check_transition(old: LifecycleState, new: LifecycleState) -> None:
         f"{reason}; {hint}" if hint else reason,
         detail={"from": old.value, "to": new.value},
     )
+
+
+def tombstone(item: MemoryItem, now: datetime) -> MemoryItem:
+    """``item`` deleted: state ``deleted`` and its content hash freed, so the same
+    content can be added again as a new memory."""
+    return item.model_copy(update={"state": DELETED, "content_hash": "", "updated_at": now})

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from memosys.core.cube import MemCube, User
 from memosys.core.filters import Filter
+from memosys.core.history import CubeSnapshot, ItemVersion, RestoreReport
 from memosys.core.items import MemoryItem
 
 Vectors = npt.NDArray[np.float32]
@@ -50,6 +51,66 @@ class AddResult:
 
 
 OrderBy = Literal["created_at", "event_time", "position"]
+
+
+@dataclass(frozen=True)
+class ForgetResult:
+    """What a forget removed: the items, their cubes, versions and cached embeddings."""
+
+    item_ids: list[str]
+    cube_ids: list[str]
+    versions: int = 0
+    cache_entries: int = 0
+    unlinked: list[str] = field(default_factory=list)
+    """Other items whose links (supersedes, merged_from, ...) to a removed item were cut."""
+
+
+class VersionStore(Protocol):
+    """Versions, time travel, snapshots and forgetting (``Store.versions``).
+
+    Every change of an item through ``Store.update_item`` keeps the replaced
+    version with who, when and why; these methods read and restore them.
+    """
+
+    def history(self, scope: Scope, item_id: str) -> list[ItemVersion]:
+        """Every version of an item of the scope, oldest first (tombstones included)."""
+        ...
+
+    def rollback(self, scope: Scope, item_id: str, version: int) -> MemoryItem:
+        """Make an earlier version current again, as a new version (state unchanged)."""
+        ...
+
+    def list_as_of(
+        self,
+        scope: Scope,
+        at: datetime,
+        filters: Filter | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        order_by: OrderBy = "created_at",
+    ) -> list[MemoryItem]:
+        """Items of the scope as they stood at ``at``."""
+        ...
+
+    def candidates_as_of(
+        self, scope: Scope, at: datetime, filters: Filter | None = None
+    ) -> list[tuple[MemoryItem, Vectors | None]]:
+        """Every item of the scope as it stood at ``at``, with the vector it had then."""
+        ...
+
+    def create_snapshot(self, cube_id: str, name: str, actor: str) -> CubeSnapshot: ...
+    def snapshots(self, cube_ids: Sequence[str], name: str | None = None) -> list[CubeSnapshot]: ...
+    def delete_snapshot(self, cube_id: str, name: str) -> bool: ...
+    def restore_snapshot(self, snapshot: CubeSnapshot, actor: str) -> RestoreReport: ...
+    def item_texts(self, scope: Scope, ids: Sequence[str]) -> list[str]: ...
+    def forget_items(
+        self, scope: Scope, ids: Sequence[str], cache_keys: Sequence[str], *, allow_frozen: bool
+    ) -> ForgetResult: ...
+    def user_item_ids(self, user_id: str) -> dict[str, list[str]]: ...
+    def remove_user(self, user_id: str) -> list[str]: ...
+    def compact(self) -> bool:
+        """Rewrite the storage without freed space; False if another reader prevented it."""
+        ...
 
 
 class Store(Protocol):
@@ -83,8 +144,17 @@ class Store(Protocol):
         """The items with these ids inside the scope, in the order asked; others are skipped."""
         ...
 
-    def update_item(self, scope: Scope, item: MemoryItem, vector: Vectors | None) -> MemoryItem:
-        """Replace an item (same id) and, when given, its vector, in one transaction."""
+    def update_item(
+        self, scope: Scope, item: MemoryItem, vector: Vectors | None, *, note: str | None = None
+    ) -> MemoryItem:
+        """Write a new version of an item (same id) and, when given, its vector, in one
+        transaction; returns it with its version bumped.
+
+        The replaced version is kept (with who replaced it, when, and ``note``:
+        why). A deleted item raises NotFoundError, a frozen one FrozenError
+        (unless its owner unfreezes it), an illegal state change
+        IllegalTransitionError (:mod:`memosys.lifecycle.states`).
+        """
         ...
 
     def delete_items(self, scope: Scope, ids: Sequence[str]) -> int:

@@ -204,6 +204,12 @@ class AnnFiles:
             _log.warning("could not save the vector index of cube %s to %s: %s",
                          cube_id, self.folder, exc)
 
+    def remove(self, cube_id: str) -> None:
+        """Delete a cube's saved index, if any."""
+        if self.folder is not None:
+            for path in self._paths(cube_id):
+                path.unlink(missing_ok=True)
+
     def _paths(self, cube_id: str) -> tuple[Path, Path]:
         assert self.folder is not None
         stem = hashlib.sha256(cube_id.encode("utf-8")).hexdigest()[:24]

@@ -14,7 +14,8 @@ from memosys.stores.sqlite.filters import compile_filter
 def visible(
     scope: Scope, now: datetime, filters: Filter | None = None, alias: str = "i"
 ) -> tuple[str, list[Any]]:
-    """SQL for items of the scope's cubes that have not expired and match ``filters``.
+    """SQL for items of the scope's cubes that have not expired, are not deleted
+    (tombstones are kept only for their history) and match ``filters``.
 
     An empty scope matches nothing.
     """
@@ -24,6 +25,7 @@ def visible(
     filter_sql, filter_params = compile_filter(filters, alias)
     sql = (
         f"{alias}.cube_id IN ({marks}) "
-        f"AND ({alias}.expires_at IS NULL OR {alias}.expires_at > ?) AND {filter_sql}"
+        f"AND ({alias}.expires_at IS NULL OR {alias}.expires_at > ?) "
+        f"AND {alias}.state <> 'deleted' AND {filter_sql}"
     )
     return sql, [*scope.cube_ids, micros(now), *filter_params]

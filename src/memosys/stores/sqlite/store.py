@@ -28,6 +28,7 @@ from memosys.stores.sqlite import search, writes
 from memosys.stores.sqlite.codec import blob_vector, load_item, micros, vector_blob
 from memosys.stores.sqlite.connection import Database
 from memosys.stores.sqlite.governance import SQLiteGovernance
+from memosys.stores.sqlite.lifecycle import SQLiteVersionStore
 from memosys.stores.sqlite.scope import visible
 from memosys.stores.sqlite.upkeep import SQLiteUpkeep
 from memosys.stores.sqlite.vector_cache import VectorCache
@@ -51,6 +52,8 @@ class SQLiteStore:
         """Keys, shares and the audit log (:class:`~memosys.governance.store.GovernanceStore`)."""
         ann_folder = None if str(path) == ":memory:" else Path(f"{path}.ann")
         self._vectors = VectorCache(settings.ann_threshold, ann_folder)
+        self.versions = SQLiteVersionStore(self._db, clock, self._vectors)
+        """Versions, time travel, snapshots and forgetting (:mod:`.lifecycle`)."""
         self.upkeep = SQLiteUpkeep(self._db, self._vectors, clock)
         """Atomic change sets, jobs and slot keys (:mod:`memosys.lifecycle.upkeep`)."""
 
@@ -131,10 +134,13 @@ class SQLiteStore:
         found = dict(rows)
         return [load_item(found[i]) for i in ids if i in found]
 
-    def update_item(self, scope: Scope, item: MemoryItem, vector: Vectors | None) -> MemoryItem:
-        """Replace an item of the scope and, when given, its vector; NotFoundError otherwise."""
+    def update_item(
+        self, scope: Scope, item: MemoryItem, vector: Vectors | None, *, note: str | None = None
+    ) -> MemoryItem:
+        """Write a new version of an item of the scope (see the protocol); NotFoundError
+        when it is not there."""
         with self._db.write() as conn:
-            updated = writes.update_item(conn, scope, item, vector)
+            updated = writes.update_item(conn, scope, item, vector, note, self.clock.now())
         self._vectors.mark_dirty()
         return updated
 

@@ -127,6 +127,13 @@ class VectorCache:
         index.load_sorted(rowids[:done], matrix[:done])
         return index
 
+    def forget_cubes(self, cube_ids: list[str]) -> None:
+        """Drop these cubes' loaded indexes and saved HNSW files (after a forget), so no
+        copy of a removed vector survives; they are rebuilt from ``vectors`` on demand."""
+        for cube_id in cube_ids:
+            self._cubes.pop(cube_id, None)
+            self._files.remove(cube_id)
+
     def save_indexes(self) -> None:
         """Save the HNSW indexes that changed enough since they were saved (at close)."""
         for cube_id, index in self._cubes.items():

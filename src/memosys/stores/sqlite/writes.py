@@ -17,7 +17,6 @@ from memosys.core.items import MemoryItem
 from memosys.stores.base import AddResult, Scope, Vectors
 from memosys.stores.sqlite.codec import (
     INSERT_ITEM_SQL,
-    UPDATE_ITEM_SQL,
     item_row,
     load_item,
     micros,
@@ -25,14 +24,16 @@ from memosys.stores.sqlite.codec import (
     vector_blob,
 )
 from memosys.stores.sqlite.vector_cache import prune_changes
+from memosys.stores.sqlite.versions import (
+    UPSERT_VECTOR_SQL,
+    guard_change,
+    transaction_time,
+    write_version,
+)
 
-_INSERT_SQL = INSERT_ITEM_SQL.replace("INSERT INTO items (", "INSERT INTO items (rowid, ").replace(
-    "VALUES (", "VALUES (?, "
-)
-_UPSERT_VECTOR_SQL = (
-    "INSERT INTO vectors (item_rowid, cube_id, vector) VALUES (?, ?, ?) "
-    "ON CONFLICT (item_rowid) DO UPDATE SET cube_id = excluded.cube_id, vector = excluded.vector"
-)
+_INSERT_SQL = INSERT_ITEM_SQL.replace(
+    "INSERT INTO items (", "INSERT INTO items (rowid, recorded_at, "
+).replace("VALUES (", "VALUES (?, ?, ")
 
 
 def add_items(
@@ -62,13 +63,14 @@ def add_items(
     duplicates: list[bool] = []
     rows, vector_rows = [], []
     rowid = _next_rowid(conn)
+    recorded_at = transaction_time(conn, now)
     for index, item in enumerate(items):
         key = (item.cube_id, item.user_id, item.content_hash)
         if item.content_hash and key in stored:
             result.append(stored[key])
             duplicates.append(True)
             continue
-        rows.append((rowid, *item_row(item)))
+        rows.append((rowid, recorded_at, *item_row(item)))
         if matrix is not None:
             vector_rows.append((rowid, item.cube_id, vector_blob(matrix[index])))
         if item.content_hash:
@@ -85,9 +87,19 @@ def add_items(
 
 
 def update_item(
-    conn: sqlite3.Connection, scope: Scope, item: MemoryItem, vector: Vectors | None
+    conn: sqlite3.Connection,
+    scope: Scope,
+    item: MemoryItem,
+    vector: Vectors | None,
+    note: str | None,
+    now: datetime,
 ) -> MemoryItem:
-    """Replace a stored item of the scope (same id, same cube) and optionally its vector."""
+    """Write a new version of a stored item of the scope (same id, same cube).
+
+    The replaced row and its vector are kept as a version
+    (:mod:`.versions`); frozen and deleted items and illegal state changes
+    are refused there. Returns the item as written (its version bumped).
+    """
     rowid, old = _rows_in_scope(conn, scope, [item.id])[0]
     if old.cube_id != item.cube_id:
         raise InvalidInputError(
@@ -95,7 +107,8 @@ def update_item(
             "(delete it and add it to the other cube)",
             detail={"id": item.id},
         )
-    conn.execute(UPDATE_ITEM_SQL, (*item_row(item), rowid))
+    guard_change(old, item, scope.user_id)
+    item = write_version(conn, rowid, item, scope.user_id, note, now)
     if vector is not None:
         _, dim = _cube_row(conn, item.cube_id)
         matrix = unit_vectors(vector, 1, dim)
@@ -103,7 +116,7 @@ def update_item(
             conn.execute(
                 "UPDATE cubes SET vector_dim = ? WHERE id = ?", (matrix.shape[1], item.cube_id)
             )
-        conn.execute(_UPSERT_VECTOR_SQL, (rowid, item.cube_id, vector_blob(matrix[0])))
+        conn.execute(UPSERT_VECTOR_SQL, (rowid, item.cube_id, vector_blob(matrix[0])))
     return item
 
 
@@ -139,7 +152,7 @@ def replace_vectors(
             detail={"cube_id": cube_id, "missing": missing[:10]},
         )
     conn.executemany(
-        _UPSERT_VECTOR_SQL,
+        UPSERT_VECTOR_SQL,
         [(rowids[i], cube_id, vector_blob(matrix[n])) for n, i in enumerate(ids)],
     )
     prune_changes(conn)

@@ -1,0 +1,81 @@
+"""Verified deletion: ``forget(id)`` and ``forget_user(user_id)``.
+
+Forgetting removes an item from every place memosys keeps it: its row and
+all its versions, the full-text index, its vector and the cube's saved HNSW
+index, the embedding-cache entries of each text it ever had, links from
+other items, and (as snapshots are views of versions) every snapshot. The
+store zeroes freed pages and merges the FTS index; then the database is
+checkpointed and vacuumed so the bytes are gone from the file and its WAL.
+The facade emits ``"forgotten"`` so KV caches and adapters built from the
+items are dropped or marked stale by their owners; :mod:`.verify` checks
+the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from memosys.models.embedders.cached import cache_key
+from memosys.stores.base import Scope, VersionStore
+
+
+@dataclass
+class ForgetReceipt:
+    """What was forgotten. ``texts`` (the removed content) is kept in memory only,
+    for :func:`memosys.lifecycle.verify.verify_forgotten`; it is never stored."""
+
+    item_ids: list[str] = field(default_factory=list)
+    by_cube: dict[str, list[str]] = field(default_factory=dict)
+    versions: int = 0
+    cache_entries: int = 0
+    unlinked: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list, repr=False)
+    user_id: str | None = None
+    compacted: bool = False
+    """False when another reader kept the WAL from being emptied; run ``compact`` again."""
+
+
+def forget_items(
+    versions: VersionStore, cube_id: str, user_id: str, ids: Sequence[str]
+) -> ForgetReceipt:
+    """Remove these items of one cube everywhere (FrozenError for a frozen one)."""
+    receipt = ForgetReceipt()
+    _forget(versions, Scope(user_id, (cube_id,)), ids, receipt, allow_frozen=False)
+    receipt.compacted = versions.compact()
+    return receipt
+
+
+def forget_user(versions: VersionStore, user_id: str) -> ForgetReceipt:
+    """Remove everything of a user: the items they wrote or own anywhere, their cubes
+    (with every item, snapshot and share in them) and the user record.
+
+    Frozen items go too: a user who asks to be forgotten is the owner who
+    could unfreeze them.
+    """
+    receipt = ForgetReceipt(user_id=user_id)
+    for cube_id, ids in versions.user_item_ids(user_id).items():
+        _forget(versions, Scope(user_id, (cube_id,)), ids, receipt, allow_frozen=True)
+    versions.remove_user(user_id)
+    receipt.compacted = versions.compact()
+    return receipt
+
+
+def _forget(
+    versions: VersionStore,
+    scope: Scope,
+    ids: Sequence[str],
+    receipt: ForgetReceipt,
+    *,
+    allow_frozen: bool,
+) -> None:
+    """Forget ``ids`` of the scope's one cube into ``receipt``."""
+    texts = versions.item_texts(scope, ids)
+    keys = [cache_key(text, "document") for text in texts]
+    result = versions.forget_items(scope, ids, keys, allow_frozen=allow_frozen)
+    receipt.item_ids.extend(result.item_ids)
+    receipt.by_cube.setdefault(scope.cube_ids[0], []).extend(result.item_ids)
+    receipt.versions += result.versions
+    receipt.cache_entries += result.cache_entries
+    receipt.unlinked.extend(result.unlinked)
+    receipt.texts.extend(texts)

@@ -1,0 +1,150 @@
+"""``verify-forgotten``: look for anything left of forgotten memories, independently of the store.
+
+The check opens the database with its own connection (it writes nothing) and looks
+for each needle (item ids, user ids, texts):
+
+- in every column of every table, the FTS5 shadow tables included
+  (``instr`` over the value as bytes);
+- in the full-text index itself: FTS5's ``integrity-check`` against the
+  content table (an entry without its row is a leftover), and a MATCH of
+  each text's terms that finds a row no longer in ``items``;
+- in the raw bytes of every file under the data directory (the database,
+  its ``-wal`` and ``-shm``, saved HNSW indexes, anything else).
+
+The append-only audit log keeps ids (who did what, never the content) by
+design: ids found there are reported as ``retained``, not as leftovers, and
+so are the raw-byte hits of those ids in the database files (the audit rows
+are made of those bytes). Content is never excused.
+Short user ids can match unrelated bytes; the report names each place so a
+person can judge.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from memosys.core.errors import InvalidInputError
+from memosys.stores.sqlite.fts import fts_query, query_terms
+
+RETAINED_TABLES = {"audit_log": "the append-only audit log keeps ids, never content"}
+_CHUNK = 1 << 22
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One place where a needle was found."""
+
+    place: str  # "table items.data", "file memosys.db-wal", "fts items_fts"
+    kind: str  # "id" | "user" | "text"
+    needle: str
+    count: int = 1
+
+
+@dataclass
+class VerifyReport:
+    """The result: ``clean`` when nothing but retained ids was found."""
+
+    leftovers: list[Finding] = field(default_factory=list)
+    retained: list[Finding] = field(default_factory=list)
+    tables: int = 0
+    files: int = 0
+
+    @property
+    def clean(self) -> bool:
+        """Whether nothing of the forgotten memories is left."""
+        return not self.leftovers
+
+
+def verify_forgotten(
+    data_dir: Path,
+    database: Path,
+    *,
+    ids: Sequence[str] = (),
+    user_ids: Sequence[str] = (),
+    texts: Sequence[str] = (),
+) -> VerifyReport:
+    """Scan the database and every file under ``data_dir`` for the needles."""
+    needles = [("id", n) for n in ids] + [("user", n) for n in user_ids]
+    needles += [("text", n) for n in texts if n.strip()]
+    if not needles:
+        raise InvalidInputError("give at least one --id, --user or --text to look for")
+    if not database.exists():
+        raise InvalidInputError(f"no memosys database at {database}; pass the data directory")
+    report = VerifyReport()
+    conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=rw", uri=True)
+    try:
+        _scan_tables(conn, needles, report)
+        _scan_fts(conn, [n for kind, n in needles if kind == "text"], report)
+    finally:
+        conn.close()
+    explained = {f.needle for f in report.retained}
+    for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
+        report.files += 1
+        for kind, needle in needles:
+            if _file_contains(path, needle.encode("utf-8")):
+                finding = Finding(f"file {path.relative_to(data_dir)}", kind, _short(needle))
+                kept = kind != "text" and finding.needle in explained
+                (report.retained if kept else report.leftovers).append(finding)
+    return report
+
+
+def _scan_tables(
+    conn: sqlite3.Connection, needles: list[tuple[str, str]], report: VerifyReport
+) -> None:
+    tables = [
+        name
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%'"
+        )
+    ]
+    for table in tables:
+        report.tables += 1
+        columns = [row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')]
+        for column in columns:
+            for kind, needle in needles:
+                (count,) = conn.execute(
+                    f'SELECT count(*) FROM "{table}" WHERE instr(CAST("{column}" AS BLOB), ?) > 0',
+                    (needle.encode("utf-8"),),
+                ).fetchone()
+                if not count:
+                    continue
+                finding = Finding(f"table {table}.{column}", kind, _short(needle), int(count))
+                retained = table in RETAINED_TABLES and kind != "text"
+                (report.retained if retained else report.leftovers).append(finding)
+
+
+def _scan_fts(conn: sqlite3.Connection, texts: list[str], report: VerifyReport) -> None:
+    try:
+        conn.execute("INSERT INTO items_fts (items_fts, rank) VALUES ('integrity-check', 1)")
+    except sqlite3.DatabaseError as exc:  # entries whose row is gone, or a damaged index
+        report.leftovers.append(Finding("fts items_fts", "index", f"integrity-check: {exc}"))
+    for text in texts:
+        match = " AND ".join(f"({fts_query([t])})" for t in query_terms(text))
+        if not match:
+            continue
+        (count,) = conn.execute(
+            "SELECT count(*) FROM items_fts f WHERE items_fts MATCH ? "
+            "AND NOT EXISTS (SELECT 1 FROM items i WHERE i.rowid = f.rowid)",
+            (match,),
+        ).fetchone()
+        if count:
+            report.leftovers.append(Finding("fts items_fts", "text", _short(text), int(count)))
+
+
+def _file_contains(path: Path, needle: bytes) -> bool:
+    """Whether the file's bytes contain ``needle`` (read in overlapping chunks)."""
+    overlap = len(needle) - 1
+    tail = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            if needle in tail + chunk:
+                return True
+            tail = chunk[-overlap:] if overlap else b""
+    return False
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."

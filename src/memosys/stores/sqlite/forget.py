@@ -1,0 +1,159 @@
+"""Removing items from every place SQLite keeps them, and compacting the file afterwards.
+
+An item lives in its ``items`` row, its earlier versions, its ``items_fts``
+entries, its vector (and the cube's HNSW index), the embedding cache (keyed
+by a hash of each text) and, as an id, in the links of other items. The
+deletes run in one transaction with ``secure_delete`` on (freed pages are
+zeroed); the FTS index is then merged (``optimize``) so no segment keeps the
+deleted terms, and :func:`compact` empties the WAL and rewrites the file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+
+from memosys.core.errors import FrozenError, NotFoundError
+from memosys.core.items import LifecycleState, MemoryItem
+from memosys.stores.base import ForgetResult, Scope
+from memosys.stores.sqlite.codec import load_item
+from memosys.stores.sqlite.connection import Database
+
+_LINK_FIELDS = ("supersedes", "merged_from", "previous_versions")
+
+
+def item_texts(conn: sqlite3.Connection, scope: Scope, ids: Sequence[str]) -> list[str]:
+    """Every indexed text the items ever had (current and earlier versions)."""
+    rowids = [rowid for rowid, _ in _rows(conn, scope, ids)]
+    rows = conn.execute(
+        "SELECT search_text FROM items WHERE rowid IN (SELECT value FROM json_each(?)) "
+        "UNION SELECT search_text FROM item_versions "
+        "WHERE item_rowid IN (SELECT value FROM json_each(?))",
+        (json.dumps(rowids), json.dumps(rowids)),
+    ).fetchall()
+    return [text for (text,) in rows]
+
+
+def remove_items(
+    conn: sqlite3.Connection,
+    scope: Scope,
+    ids: Sequence[str],
+    cache_keys: Sequence[str],
+    *,
+    allow_frozen: bool,
+) -> ForgetResult:
+    """Delete the items of the scope everywhere (inside the caller's transaction).
+
+    ``cache_keys`` are the embedding-cache keys of their texts. A frozen item
+    raises FrozenError unless ``allow_frozen``.
+    """
+    found = _rows(conn, scope, ids)
+    frozen = [item.id for _, item in found if item.state == LifecycleState.FROZEN]
+    if frozen and not allow_frozen:
+        raise FrozenError(
+            f"memory {frozen[0]} is frozen; its owner must unfreeze it before it can be forgotten",
+            detail={"ids": frozen},
+        )
+    rowids = json.dumps([rowid for rowid, _ in found])
+    (versions,) = conn.execute(
+        "SELECT count(*) FROM item_versions WHERE item_rowid IN (SELECT value FROM json_each(?))",
+        (rowids,),
+    ).fetchone()
+    conn.execute(
+        "DELETE FROM item_versions WHERE item_rowid IN (SELECT value FROM json_each(?))", (rowids,)
+    )
+    conn.execute(
+        "DELETE FROM vectors WHERE item_rowid IN (SELECT value FROM json_each(?))", (rowids,)
+    )
+    conn.execute("DELETE FROM items WHERE rowid IN (SELECT value FROM json_each(?))", (rowids,))
+    cached = conn.execute(
+        "DELETE FROM embedding_cache WHERE text_hash IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(cache_keys)),),
+    ).rowcount
+    removed = [item.id for _, item in found]
+    cubes = sorted({item.cube_id for _, item in found})
+    unlinked = _unlink(conn, cubes, removed)
+    conn.execute("INSERT INTO items_fts (items_fts) VALUES ('optimize')")
+    return ForgetResult(removed, cubes, int(versions), cached, unlinked)
+
+
+def user_item_ids(conn: sqlite3.Connection, user_id: str) -> dict[str, list[str]]:
+    """Ids of the items a user wrote or owns, and of every item in the user's cubes, by cube."""
+    rows = conn.execute(
+        "SELECT cube_id, id FROM items WHERE user_id = ? OR owner = ? "
+        "OR cube_id IN (SELECT id FROM cubes WHERE owner = ?) ORDER BY rowid",
+        (user_id, user_id, user_id),
+    ).fetchall()
+    found: dict[str, list[str]] = {}
+    for cube_id, item_id in rows:
+        found.setdefault(cube_id, []).append(item_id)
+    return found
+
+
+def remove_user(conn: sqlite3.Connection, user_id: str) -> list[str]:
+    """Delete the user's (now empty) cubes, their snapshots and shares, and the user row."""
+    cubes = [c for (c,) in conn.execute("SELECT id FROM cubes WHERE owner = ?", (user_id,))]
+    conn.execute("DELETE FROM cubes WHERE owner = ?", (user_id,))
+    conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+    return cubes
+
+
+def compact(db: Database) -> bool:
+    """Checkpoint the WAL into the file, VACUUM, and truncate the WAL to zero bytes.
+
+    Returns False when a reader in another connection kept the WAL busy, so
+    old pages may still sit in the ``-wal`` file (run it again later).
+    """
+    with db.read() as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("VACUUM")
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return int(busy) == 0
+
+
+def _rows(
+    conn: sqlite3.Connection, scope: Scope, ids: Sequence[str]
+) -> list[tuple[int, MemoryItem]]:
+    marks = ", ".join("?" for _ in scope.cube_ids) or "NULL"
+    wanted = list(dict.fromkeys(ids))
+    rows = conn.execute(
+        "SELECT i.id, i.rowid, i.data FROM json_each(?) j CROSS JOIN items i ON i.id = j.value "
+        f"WHERE i.cube_id IN ({marks})",
+        (json.dumps(wanted), *scope.cube_ids),
+    ).fetchall()
+    by_id = {item_id: (int(rowid), load_item(data)) for item_id, rowid, data in rows}
+    missing = [i for i in wanted if i not in by_id]
+    if missing:
+        raise NotFoundError(f"memory {missing[0]!r} not found", detail={"ids": missing[:10]})
+    return [by_id[i] for i in wanted]
+
+
+def _unlink(conn: sqlite3.Connection, cube_ids: list[str], removed: list[str]) -> list[str]:
+    """Cut links (``supersedes``, ``superseded_by``, ``merged_from``) to removed items.
+
+    Other items of the same cubes, and their earlier versions, are rewritten
+    in place: a link is an id, and the removed ids must not stay behind.
+    """
+    gone = set(removed)
+    marks = ", ".join("?" for _ in cube_ids)
+    probe = "EXISTS (SELECT 1 FROM json_each(?) r WHERE instr(data, r.value) > 0)"
+    changed: set[str] = set()
+    for table, key in (("items", "rowid"), ("item_versions", "rowid")):
+        rows = conn.execute(
+            f"SELECT {key}, data FROM {table} WHERE cube_id IN ({marks}) AND {probe}",
+            (*cube_ids, json.dumps(removed)),
+        ).fetchall()
+        for rowid, data in rows:
+            item = load_item(data)
+            update: dict[str, object] = {
+                name: [i for i in getattr(item, name) if i not in gone] for name in _LINK_FIELDS
+            }
+            if item.superseded_by in gone:
+                update["superseded_by"] = None
+            fixed = item.model_copy(update=update)
+            conn.execute(
+                f"UPDATE {table} SET data = ? WHERE {key} = ?", (fixed.model_dump_json(), rowid)
+            )
+            changed.add(item.id)
+    return sorted(changed)

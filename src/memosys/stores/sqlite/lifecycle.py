@@ -1,0 +1,269 @@
+"""The SQLite side of :class:`~memosys.stores.base.VersionStore`: history, time travel,
+rollback, snapshots and forgetting.
+
+Reached as ``SQLiteStore.versions``; it shares the store's connection, clock
+and vector cache. The SQL of versions is in :mod:`.versions`, that of
+forgetting in :mod:`.forget`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from memosys.core.clock import Clock
+from memosys.core.errors import ConflictError, FrozenError, InvalidInputError, NotFoundError
+from memosys.core.filters import Filter
+from memosys.core.history import CubeSnapshot, ItemVersion, RestoreReport
+from memosys.core.items import LifecycleState, MemoryItem
+from memosys.lifecycle.states import tombstone
+from memosys.stores.base import ForgetResult, OrderBy, Scope, Vectors
+from memosys.stores.sqlite import forget
+from memosys.stores.sqlite.codec import blob_vector, load_item, micros
+from memosys.stores.sqlite.connection import Database
+from memosys.stores.sqlite.vector_cache import VectorCache
+from memosys.stores.sqlite.versions import (
+    as_of_sql,
+    current_row,
+    from_micros,
+    guard_change,
+    history,
+    restore_rows,
+    version_row,
+)
+
+_ORDER = {"created_at": "created_at", "event_time": "event_time", "position": "position"}
+
+
+class SQLiteVersionStore:
+    """Versions, time travel, snapshots and forgetting of one SQLite store."""
+
+    def __init__(self, db: Database, clock: Clock, vectors: VectorCache) -> None:
+        self._db = db
+        self._clock = clock
+        self._vectors = vectors
+
+    # versions
+
+    def history(self, scope: Scope, item_id: str) -> list[ItemVersion]:
+        """Every version of an item of the scope, oldest first (tombstones included)."""
+        with self._db.read() as conn:
+            return history(conn, scope, item_id)
+
+    def rollback(self, scope: Scope, item_id: str, version: int) -> MemoryItem:
+        """Make version ``version`` of an item current again, as a new version.
+
+        Content, metadata and vector come back; the lifecycle state stays as
+        it is. Frozen and deleted items are refused like any change.
+        """
+        with self._db.write() as conn:
+            rowid, item = current_row(conn, scope, item_id)
+            if version == item.version:
+                raise InvalidInputError(
+                    f"version {version} is already the current version of memory {item_id}",
+                    detail={"id": item_id, "version": version},
+                )
+            found = version_row(conn, rowid, version)
+            if found is None:
+                raise NotFoundError(
+                    f"memory {item_id} has no version {version}; see `memosys history "
+                    f"{item_id}` for its versions",
+                    detail={"id": item_id, "version": version},
+                )
+            old, blob = found
+            restored = _restored(old, item, self._clock.now(), item.state)
+            guard_change(item, restored, scope.user_id)
+            written = restore_rows(
+                conn,
+                [(rowid, restored, blob)],
+                scope.user_id,
+                f"rollback to version {version}",
+                self._clock.now(),
+            )[0]
+        self._vectors.mark_dirty()
+        return written
+
+    # time travel
+
+    def list_as_of(
+        self,
+        scope: Scope,
+        at: datetime,
+        filters: Filter | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        order_by: OrderBy = "created_at",
+    ) -> list[MemoryItem]:
+        """Items of the scope as they stood at ``at``, like ``Store.list_items``."""
+        column = _ORDER.get(order_by)
+        if column is None:
+            raise InvalidInputError(
+                f"cannot order items by {order_by!r}; use one of {list(_ORDER)}"
+            )
+        sql, params = as_of_sql(scope, at, filters, "i.data")
+        sql += f" ORDER BY i.{column} IS NULL, i.{column}, i.item_rowid LIMIT ? OFFSET ?"
+        with self._db.read() as conn:
+            rows = conn.execute(sql, (*params, limit, offset)).fetchall()
+        return [load_item(data) for (data,) in rows]
+
+    def candidates_as_of(
+        self, scope: Scope, at: datetime, filters: Filter | None = None
+    ) -> list[tuple[MemoryItem, Vectors | None]]:
+        """Every item of the scope as it stood at ``at``, with the vector it had then."""
+        sql, params = as_of_sql(scope, at, filters, "i.data, i.vector")
+        with self._db.read() as conn:
+            rows = conn.execute(sql + " ORDER BY i.item_rowid", params).fetchall()
+        return [(load_item(d), None if b is None else blob_vector(b)) for d, b in rows]
+
+    # snapshots
+
+    def create_snapshot(self, cube_id: str, name: str, actor: str) -> CubeSnapshot:
+        """Name the cube's present state; ConflictError if the name is taken."""
+        now = self._clock.now()
+        with self._db.write() as conn:
+            taken = conn.execute(
+                "SELECT 1 FROM cube_snapshots WHERE cube_id = ? AND name = ?", (cube_id, name)
+            ).fetchone()
+            if taken is not None:
+                raise ConflictError(
+                    f"cube {cube_id} already has a snapshot called {name!r}; pick another "
+                    "name or delete that snapshot first",
+                    detail={"cube_id": cube_id, "name": name},
+                )
+            sql, params = as_of_sql(Scope(actor, (cube_id,)), now, None, "count(*)")
+            (count,) = conn.execute(sql, params).fetchone()
+            conn.execute(
+                "INSERT INTO cube_snapshots (cube_id, name, taken_at, taken_by, item_count) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (cube_id, name, micros(now), actor, count),
+            )
+        return CubeSnapshot(
+            cube_id=cube_id, name=name, taken_at=now, taken_by=actor, item_count=count
+        )
+
+    def snapshots(self, cube_ids: Sequence[str], name: str | None = None) -> list[CubeSnapshot]:
+        """Snapshots of these cubes (only those called ``name`` when given), oldest first."""
+        marks = ", ".join("?" for _ in cube_ids) or "NULL"
+        where, params = f"cube_id IN ({marks})", list(cube_ids)
+        if name is not None:
+            where, params = f"{where} AND name = ?", [*params, name]
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT cube_id, name, taken_at, taken_by, item_count FROM cube_snapshots "
+                f"WHERE {where} ORDER BY taken_at, name",
+                params,
+            ).fetchall()
+        return [
+            CubeSnapshot(cube_id=c, name=n, taken_at=from_micros(t), taken_by=b, item_count=k)
+            for c, n, t, b, k in rows
+        ]
+
+    def delete_snapshot(self, cube_id: str, name: str) -> bool:
+        """Forget a snapshot's name (its versions stay); whether it existed."""
+        with self._db.write() as conn:
+            cursor = conn.execute(
+                "DELETE FROM cube_snapshots WHERE cube_id = ? AND name = ?", (cube_id, name)
+            )
+        return cursor.rowcount > 0
+
+    def restore_snapshot(self, snapshot: CubeSnapshot, actor: str) -> RestoreReport:
+        """Make the cube's items what they were at the snapshot, each as a new version.
+
+        Items changed since come back as they were, items added since become
+        tombstones, deleted ones come back; forgotten ones cannot (``gone``).
+        Nothing changes if any item that would change is frozen (FrozenError).
+        """
+        scope = Scope(actor, (snapshot.cube_id,))
+        now = self._clock.now()
+        report = RestoreReport(snapshot=snapshot.name)
+        with self._db.write() as conn:
+            sql, params = as_of_sql(
+                scope, snapshot.taken_at, None, "i.item_rowid, i.data, i.vector"
+            )
+            then = {rowid: (load_item(d), b) for rowid, d, b in conn.execute(sql, params)}
+            rows = conn.execute(
+                "SELECT rowid, data FROM items WHERE cube_id = ?", (snapshot.cube_id,)
+            ).fetchall()
+            changes: list[tuple[int, MemoryItem, bytes | None]] = []
+            frozen: list[str] = []
+            for rowid, data in rows:
+                item = load_item(data)
+                old = then.pop(rowid, None)
+                if old is not None and old[0].version == item.version:
+                    report.unchanged += 1
+                    continue
+                if old is not None:
+                    changes.append((rowid, _restored(old[0], item, now, old[0].state), old[1]))
+                    report.restored += 1
+                elif item.state != LifecycleState.DELETED:
+                    changes.append((rowid, tombstone(item, now), None))
+                    report.removed += 1
+                else:
+                    continue
+                if item.state == LifecycleState.FROZEN:
+                    frozen.append(item.id)
+            if frozen:
+                raise FrozenError(
+                    f"{len(frozen)} memories of the cube are frozen and would change, e.g. "
+                    f"{frozen[0]}; their owner must unfreeze them before the restore",
+                    detail={"ids": frozen[:10]},
+                )
+            report.gone = len(then)
+            restore_rows(conn, changes, actor, f"restore snapshot {snapshot.name!r}", now)
+        self._vectors.mark_dirty()
+        return report
+
+    # forgetting
+
+    def item_texts(self, scope: Scope, ids: Sequence[str]) -> list[str]:
+        """Every indexed text these items ever had (to find their cached embeddings)."""
+        with self._db.read() as conn:
+            return forget.item_texts(conn, scope, ids)
+
+    def forget_items(
+        self, scope: Scope, ids: Sequence[str], cache_keys: Sequence[str], *, allow_frozen: bool
+    ) -> ForgetResult:
+        """Remove items everywhere: rows, versions, text index, vectors, the cube's saved
+        HNSW index, and the embedding-cache entries ``cache_keys``; freed pages are zeroed."""
+        with self._db.read() as conn:
+            conn.execute("PRAGMA secure_delete = ON")
+        try:
+            with self._db.write() as conn:
+                result = forget.remove_items(
+                    conn, scope, ids, cache_keys, allow_frozen=allow_frozen
+                )
+        finally:
+            with self._db.read() as conn:
+                conn.execute("PRAGMA secure_delete = OFF")
+        self._vectors.forget_cubes(result.cube_ids)
+        return result
+
+    def user_item_ids(self, user_id: str) -> dict[str, list[str]]:
+        """Ids of the items a user wrote or owns and of all items in the user's cubes, by cube."""
+        with self._db.read() as conn:
+            return forget.user_item_ids(conn, user_id)
+
+    def remove_user(self, user_id: str) -> list[str]:
+        """Delete the user's cubes (with their snapshots and shares) and the user; their ids."""
+        with self._db.write() as conn:
+            cubes = forget.remove_user(conn, user_id)
+        self._vectors.forget_cubes(cubes)
+        return cubes
+
+    def compact(self) -> bool:
+        """Rewrite the database file without freed pages and empty the WAL.
+
+        Returns False when another connection kept the WAL from being emptied.
+        """
+        return forget.compact(self._db)
+
+
+def _restored(
+    old: MemoryItem, current: MemoryItem, now: datetime, state: LifecycleState
+) -> MemoryItem:
+    """``old``'s content and metadata with ``current``'s identity and usage counts."""
+    keep = {
+        name: getattr(current, name)
+        for name in ("id", "cube_id", "created_at", "access_count", "last_accessed_at")
+    }
+    return old.model_copy(update={**keep, "updated_at": now, "state": state})
