@@ -72,7 +72,8 @@ def _record(row: Sequence[Any]) -> AuditRecord:
         parsed = json.loads(detail)
     except ValueError:
         parsed = None
-    return AuditRecord(
+    # rows are ours and already typed: skip validation (verify reads the whole log)
+    return AuditRecord.model_construct(
         seq=seq,
         at=_when(at),
         actor=actor,
