@@ -73,7 +73,8 @@ class Governance:
 
         ConflictError if the user already has keys.
         """
-        if self._store.list_keys(user_id):
+        issued = self._issue_key(user_id, "first key", first=True)
+        if issued is None:
             raise ConflictError(
                 f"user {user_id!r} already has API keys; create another with "
                 "`memosys key create --user NAME`",
@@ -81,19 +82,23 @@ class Governance:
             )
         if admin:
             self._grant_admin(user_id)
-        return self.create_key(user_id, name="first key")
+        return issued
 
     def create_key(self, user_id: str, *, name: str = "") -> IssuedKey:
         """A new API key for the user; its plaintext is in the result only."""
+        issued = self._issue_key(user_id, name, first=False)
+        assert issued is not None  # only a first key can be refused
+        return issued
+
+    def _issue_key(self, user_id: str, name: str, *, first: bool) -> IssuedKey | None:
         api_key, salt, now = new_api_key(), new_salt(), self._clock.now()
         info = ApiKeyInfo(
             key_id=new_id(), user_id=user_id, name=name, prefix=key_prefix(api_key), created_at=now
         )
-        detail = {"key_id": info.key_id, "name": name}
-        self._store.insert_key(
-            StoredKey(info=info, salt=salt, key_hash=hash_key(api_key, salt)),
-            self._entry("key.create", user_id, detail=detail),
-        )
+        stored = StoredKey(info=info, salt=salt, key_hash=hash_key(api_key, salt))
+        entry = self._entry("key.create", user_id, detail={"key_id": info.key_id, "name": name})
+        if not self._store.insert_key(stored, entry, first=first):
+            return None
         return IssuedKey(user_id=user_id, key_id=info.key_id, api_key=api_key, created_at=now)
 
     def revoke_key(self, key_id: str, *, user_id: str) -> None:

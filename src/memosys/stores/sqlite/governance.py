@@ -126,16 +126,21 @@ class SQLiteGovernance:
 
     # keys and administrators
 
-    def insert_key(self, key: StoredKey, entry: AuditEntry) -> None:
-        """Store a new key and its audit record."""
+    def insert_key(self, key: StoredKey, entry: AuditEntry, *, first: bool = False) -> bool:
+        """Store a new key and its audit record; with ``first``, only for a user without keys."""
         info = key.info
         with self._db.write() as conn:
+            if first and conn.execute(
+                "SELECT 1 FROM api_keys WHERE user_id = ? LIMIT 1", (info.user_id,)
+            ).fetchone():
+                return False
             conn.execute(
                 f"INSERT INTO api_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
                 (info.key_id, info.user_id, info.name, info.prefix, key.salt, key.key_hash,
                  micros(info.created_at)),
             )
             _append(conn, [entry])
+        return True
 
     def get_key(self, key_id: str) -> StoredKey | None:
         """The key with this id, if any."""
