@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 
 from memosys.core.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from memosys.governance.context import bind_request
@@ -57,6 +58,19 @@ class Caller:
         """Call a MemOS method inside this request's audit context."""
         with bind_request(self.request_id, self.principal.user_id):
             return call(*args, **kwargs)
+
+    def run_body(
+        self, call: Callable[..., T], body: BaseModel, *positional: str, user: str = "user_id"
+    ) -> T:
+        """Call a MemOS method with a request body's fields as its arguments.
+
+        ``positional`` fields go first, in order; the ``user`` field is checked
+        with :meth:`user` (a body names the user it acts for in that field).
+        """
+        values = body.model_dump()
+        values[user] = self.user(values[user])
+        args = [values.pop(name) for name in positional]
+        return self.run(call, *args, **values)
 
 
 def current_caller(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -25,12 +26,7 @@ def list_cubes(caller: CallerDep, user_id: UserQuery = None) -> CubesOut:
 @router.post("", response_model=MemCube, status_code=201)
 def create_cube(body: CubeIn, caller: CallerDep) -> MemCube:
     """Create a cube (409 if the owner already has one of that name)."""
-    return caller.run(
-        caller.mos.create_cube,
-        body.name,
-        owner=caller.user(body.owner),
-        description=body.description,
-    )
+    return caller.run_body(caller.mos.create_cube, body, "name", user="owner")
 
 
 @router.get("/{cube}", response_model=MemCube)
@@ -49,13 +45,7 @@ def list_shares(cube: str, caller: CallerDep, user_id: UserQuery = None) -> Shar
 @router.post("/{cube}/shares", response_model=Share, status_code=201)
 def share_cube(cube: str, body: ShareIn, caller: CallerDep) -> Share:
     """Share the cube with another user, read-only or read-write."""
-    return caller.run(
-        caller.mos.share_cube,
-        cube,
-        user_id=caller.user(body.user_id),
-        with_user=body.with_user,
-        access=body.access,
-    )
+    return caller.run_body(partial(caller.mos.share_cube, cube), body)
 
 
 @router.delete("/{cube}/shares/{with_user}", status_code=204, response_class=Response)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
@@ -46,35 +47,13 @@ def _json_object(text: str | None, name: str) -> dict[str, Any] | None:
 @router.post("/messages", response_model=ItemsOut, status_code=201)
 def add_messages(body: AddMessagesIn, caller: CallerDep) -> ItemsOut:
     """Store chat messages, one memory per message (or per window)."""
-    messages = [m.model_dump(exclude_unset=True) for m in body.messages]
-    items = caller.run(
-        caller.mos.add,
-        messages,
-        user_id=caller.user(body.user_id),
-        cube=body.cube,
-        session_id=body.session_id,
-        session_time=body.session_time,
-        metadata=body.metadata,
-        tags=body.tags,
-    )
-    return ItemsOut(items=items)
+    return ItemsOut(items=caller.run_body(caller.mos.add, body, "messages"))
 
 
 @router.post("/texts", response_model=ItemsOut, status_code=201)
 def add_texts(body: AddTextsIn, caller: CallerDep) -> ItemsOut:
     """Bulk import of plain texts, optionally with their embeddings."""
-    items = caller.run(
-        caller.mos.add_texts,
-        body.texts,
-        user_id=caller.user(body.user_id),
-        cube=body.cube,
-        embeddings=body.embeddings,
-        metadatas=body.metadatas,
-        kind=body.kind,
-        tags=body.tags,
-        event_times=body.event_times,
-    )
-    return ItemsOut(items=items)
+    return ItemsOut(items=caller.run_body(caller.mos.add_texts, body, "texts"))
 
 
 @router.post("/documents", response_model=ItemsOut, status_code=201)
@@ -152,16 +131,7 @@ def get_memory(id: str, caller: CallerDep, user_id: UserQuery = None) -> MemoryI
 @router.patch("/{id}", response_model=MemoryItem)
 def update_memory(id: str, body: UpdateIn, caller: CallerDep) -> MemoryItem:
     """Change content or metadata; new content is re-embedded."""
-    return caller.run(
-        caller.mos.update,
-        id,
-        user_id=caller.user(body.user_id),
-        content=body.content,
-        metadata=body.metadata,
-        tags=body.tags,
-        importance=body.importance,
-        kind=body.kind,
-    )
+    return caller.run_body(partial(caller.mos.update, id), body)
 
 
 @router.delete("/{id}", status_code=204, response_class=Response)

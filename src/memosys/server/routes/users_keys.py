@@ -37,7 +37,7 @@ def list_keys(caller: CallerDep, user_id: UserQuery = None) -> KeysOut:
 @router.post("/keys", response_model=IssuedKey, status_code=201)
 def create_key(body: KeyIn, caller: CallerDep) -> IssuedKey:
     """A new API key for the user; the key is shown once."""
-    return caller.run(caller.mos.create_key, user_id=caller.user(body.user_id), name=body.name)
+    return caller.run_body(caller.mos.create_key, body)
 
 
 @router.delete("/keys/{key_id}", status_code=204, response_class=Response)

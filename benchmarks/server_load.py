@@ -1,0 +1,218 @@
+"""Load on the REST server: 16 concurrent clients mixing adds and searches on a 100k cube.
+
+    .venv/bin/python benchmarks/server_load.py --clients 16 --phase-s 20
+
+``memosys serve`` runs as a subprocess on loopback; this process is the client
+side (one thread and one HTTP connection per client). Three bounded phases:
+``mixed`` (each request is a search or an add of a batch of messages),
+``search`` (searches only) and ``adds`` (adds only, raw mode: no LLM, one
+memory per message, embedded by the server). Reported per phase: requests/s,
+messages/s, p50/p95/p99 latency per request type, errors and 5xx. At the end
+the server is stopped and every acknowledged write is looked up in the store.
+
+The store is a copy of the 100k-memory store that ``search_latency.py`` builds
+(``add_texts(..., embeddings=...)``), kept under the bench cache and reused;
+the adds of earlier runs stay in it, so it grows a little with every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import onnxruntime  # noqa: F401  (before usearch: see search_latency.py)
+from _common import CACHE, write_result
+from search_latency import CUBE, USER, build, queries
+
+from memosys import MemOS
+from memosys.eval.metrics import percentile
+from memosys.stores.base import Scope
+
+START_TIMEOUT_S = 120.0
+
+
+@dataclass
+class Tally:
+    """What the clients of one phase saw."""
+
+    latency_ms: dict[str, list[float]] = field(default_factory=lambda: {"search": [], "add": []})
+    statuses: dict[int, int] = field(default_factory=dict)
+    transport_errors: int = 0
+    messages_acked: int = 0
+    acked_ids: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, kind: str, ms: float, status: int, ids: list[str]) -> None:
+        with self.lock:
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+            if 200 <= status < 300:
+                self.latency_ms[kind].append(ms)
+                self.acked_ids.extend(ids)
+                self.messages_acked += len(ids)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def prepare(directory: Path, n: int) -> str:
+    """A copy of the 100k store (built first if needed) and an API key of its user."""
+    if not directory.exists():
+        source = CACHE / f"store-{n}-real"
+        build(source, n, "real")
+        shutil.copytree(source, directory)
+    with MemOS.open(directory) as mos:
+        return mos.create_key(user_id=USER, name="server-load").api_key
+
+
+def client(
+    url: str, key: str, stop_at: float, search_share: float, batch: int, seed: int, tally: Tally
+) -> None:
+    rng = random.Random(seed)
+    questions = queries(200, seed)
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
+        n = 0
+        while time.perf_counter() < stop_at:
+            n += 1
+            if rng.random() < search_share:
+                kind, path = "search", "/v1/search"
+                body: dict[str, Any] = {"query": rng.choice(questions), "cube": CUBE, "top_k": 10}
+            else:
+                kind, path = "add", "/v1/memories/messages"
+                text = f"load {seed} {n}: {rng.choice(questions)}"
+                body = {"cube": CUBE, "session_id": f"load-{seed}",
+                        "messages": [{"role": "user", "content": f"{text} #{i}"}
+                                     for i in range(batch)]}
+            start = time.perf_counter()
+            try:
+                response = http.post(path, json=body)
+            except httpx.TransportError:
+                with tally.lock:
+                    tally.transport_errors += 1
+                continue
+            ms = (time.perf_counter() - start) * 1000
+            ids = [i["id"] for i in response.json()["items"]] if kind == "add" and \
+                response.status_code == 201 else []
+            tally.record(kind, ms, response.status_code, ids)
+
+
+def run_phase(url: str, key: str, clients: int, seconds: float, search_share: float,
+              batch: int, seed: int) -> tuple[dict[str, Any], list[str]]:
+    tally = Tally()
+    stop_at = time.perf_counter() + seconds
+    threads = [
+        threading.Thread(target=client,
+                         args=(url, key, stop_at, search_share, batch, seed + c, tally))
+        for c in range(clients)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    summary: dict[str, Any] = {
+        "seconds": elapsed,
+        "requests": sum(tally.statuses.values()),
+        "requests_per_s": sum(tally.statuses.values()) / elapsed,
+        "messages_acked": tally.messages_acked,
+        "messages_per_s": tally.messages_acked / elapsed,
+        "statuses": {str(k): v for k, v in sorted(tally.statuses.items())},
+        "errors": sum(v for k, v in tally.statuses.items() if k >= 400) + tally.transport_errors,
+        "server_errors_5xx": sum(v for k, v in tally.statuses.items() if k >= 500),
+        "transport_errors": tally.transport_errors,
+    }
+    for kind, samples in tally.latency_ms.items():
+        if samples:
+            summary[f"{kind}_ms"] = {"count": len(samples), "p50": percentile(samples, 50),
+                                     "p95": percentile(samples, 95),
+                                     "p99": percentile(samples, 99)}
+    return summary, tally.acked_ids
+
+
+def stored_count(directory: Path, ids: list[str]) -> int:
+    """How many of ``ids`` the store holds (looked up directly, after the server stopped)."""
+    with MemOS.open(directory) as mos:
+        cube = mos.cube(CUBE, user_id=USER)
+        scope = Scope(USER, (cube.id,))
+        return sum(len(mos.store.get_items(scope, ids[i : i + 500]))
+                   for i in range(0, len(ids), 500))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--phase-s", type=float, default=20.0, help="seconds per phase")
+    parser.add_argument("--search-share", type=float, default=0.5, help="in the mixed phase")
+    parser.add_argument("--batch", type=int, default=20, help="messages per add request")
+    parser.add_argument("--warmup-s", type=float, default=5.0)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    args = parser.parse_args()
+    directory = args.data_dir or CACHE / f"server-{args.n}"
+    key = prepare(directory, args.n)
+    with MemOS.open(directory) as mos:
+        before = mos.count(user_id=USER, cube=CUBE)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (CACHE / "server_load.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "memosys.cli", "serve", "--data", str(directory),
+         "--port", str(port), "--log-level", "warning"], stdout=log, stderr=log)
+    seed = time.time_ns() % 2**31
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("the server did not start; see server_load.log") from None
+                time.sleep(0.2)  # the server is still starting
+        run_phase(url, key, 2, args.warmup_s, 1.0, args.batch, seed)  # loads the saved index
+        phases: dict[str, Any] = {}
+        acked: list[str] = []
+        for name, share in (("mixed", args.search_share), ("search", 1.0), ("adds", 0.0)):
+            phases[name], ids = run_phase(url, key, args.clients, args.phase_s, share,
+                                          args.batch, seed + 1000 * len(phases))
+            acked += ids
+            print(name, phases[name], file=sys.stderr, flush=True)
+    finally:
+        server.terminate()
+        server.wait(60)
+        log.close()
+    stored = stored_count(directory, acked)
+    write_result("server_load", {
+        "note": "2-core machine shared with other agents during the run (see load average); "
+                "the clients run in this process, the server in a subprocess, both on loopback",
+        "memories_in_cube_at_start": before,
+        "clients": args.clients,
+        "messages_per_add": args.batch,
+        "search": "hybrid, top 10, cube of ~100k memories, queries embedded by the server",
+        "phases": phases,
+        "acknowledged_writes": len(acked),
+        "stored_of_acknowledged": stored,
+        "lost_writes": len(acked) - stored,
+        "server_errors_5xx": sum(p["server_errors_5xx"] for p in phases.values()),
+        "targets": {"search_p95_ms": 50, "adds_messages_per_s": 500, "lost_writes": 0,
+                    "server_errors_5xx": 0},
+    })
+
+
+if __name__ == "__main__":
+    main()
