@@ -150,3 +150,13 @@ def test_shared_cube_name_does_not_shadow_own_cube(mos: MemOS, ana_item: str) ->
     (own,) = mos.add_texts(["Bob's own notes."], user_id="bob", cube="notes")
     assert own.cube_id != _notes(mos)
     assert mos.cube("notes", user_id="bob").owner == "bob"
+
+
+def test_reembed_leaves_shared_cubes_to_their_owner(mos: MemOS, ana_item: str) -> None:
+    cube_id = _notes(mos)
+    mos.share_cube("notes", user_id="ana", with_user="bob", access="read")
+    assert mos.reembed(user_id="bob") == mos.count(user_id="bob", cube="default")
+    with pytest.raises(PermissionDeniedError):
+        mos.reembed(user_id="bob", cube=cube_id)
+    mos.share_cube("notes", user_id="ana", with_user="bob", access="write")
+    assert mos.reembed(user_id="bob", cube=cube_id) == 1

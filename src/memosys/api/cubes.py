@@ -133,6 +133,12 @@ class Cubes:
         self.check_write(user_id, found)
         return found
 
+    def writable(self, user_id: str, cube: object) -> MemCube:
+        """A cube the user may change: its own, or one shared with it read-write."""
+        found = self.find(user_id, cube)
+        self.check_write(user_id, found)
+        return found
+
     def check_write(self, user_id: str, cube: MemCube | str) -> None:
         """Refuse a change to a cube the user may only read (or cannot see at all)."""
         target = self._store.get_cube(cube) if isinstance(cube, str) else cube

@@ -511,10 +511,10 @@ class MemOS:
         """Recompute every vector with the configured embedder; returns how many."""
         if user_id is None:
             cubes = self._store.list_cubes()
-        elif cube is None:
-            cubes = self.list_cubes(user_id=user_id)
+        elif cube is None:  # own cubes only: shared ones are their owners' to re-embed
+            cubes = self._store.list_cubes(owner=self._cubes.ensure_user(user_id))
         else:
-            cubes = [self.cube(cube, user_id=user_id)]
+            cubes = [self._cubes.writable(self._cubes.ensure_user(user_id), cube)]
         total = sum(self._store.count_items(Scope(c.owner, (c.id,))) for c in cubes)
         done = 0
         for target in cubes:
