@@ -182,7 +182,7 @@ def build_server(mos: MemOS, user_id: str, cube: str | None = None) -> MCPServer
     try:
         from mcp.server.mcpserver import MCPServer
     except ImportError as exc:
-        raise missing_dependency("mcp", "server") from exc
+        raise missing_dependency("mcp>=2.3", "server") from exc
     from memosys import __version__
     from memosys.api.cubes import checked_name
 
