@@ -125,7 +125,13 @@ class LifecycleSettings(BaseModel):
         0.1, ge=-1, le=1, description="pairs of one slot less similar than this are unrelated"
     )
     dedup_threshold: float = Field(
-        0.93, gt=0, le=1, description="cosine similarity from which two memories are duplicates"
+        0.77, gt=0, le=1,
+        description="cosine similarity from which two memories with the same numbers, names and "
+        "negation are duplicates (tuned by benchmarks/dedup_threshold.py for the bundled MiniLM)",
+    )
+    dedup_kinds: list[str] = Field(
+        default_factory=lambda: ["fact", "preference", "note", "event", "summary"],
+        description="kinds the dedup job merges (messages and chunks keep their place)",
     )
     decay_exponent: float = Field(0.5, gt=0, description="power-law exponent of forgetting")
     decay_scale_days: float = Field(1.0, gt=0, description="time scale of the forgetting curve")

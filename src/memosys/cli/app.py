@@ -26,6 +26,7 @@ _LAZY_COMMANDS = {
     "user": "memosys.cli.governance_cmds",
     "key": "memosys.cli.governance_cmds",
     "audit": "memosys.cli.governance_cmds",
+    "jobs": "memosys.cli.jobs_cmd",
 }
 
 

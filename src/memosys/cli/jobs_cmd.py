@@ -1,0 +1,99 @@
+"""``memosys jobs``: list, run and watch the background upkeep jobs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from memosys.cli.options import json_object, json_option, open_memos, scope_options
+
+if TYPE_CHECKING:
+    from memosys.lifecycle.upkeep import JobRun
+
+
+def _run_row(run: JobRun | None) -> dict[str, Any]:
+    if run is None:
+        return {"run": "-", "status": "never run", "progress": "", "finished": ""}
+    finished = run.finished_at.isoformat(timespec="seconds") if run.finished_at else ""
+    status = run.status if run.error is None else f"{run.status}: {run.error}"
+    return {"run": run.id, "status": status, "progress": run.progress, "finished": finished}
+
+
+def _table(rows: list[dict[str, Any]], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in rows[0] if rows else ["job"]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    Console().print(table)
+
+
+@click.group()
+def jobs() -> None:
+    """Background upkeep jobs: TTL purge, decay, caps and dedup.
+
+    Every run is recorded; a run killed halfway is resumed by the next
+    `memosys jobs run NAME`.
+    """
+
+
+@jobs.command("list")
+@scope_options
+@json_option
+@click.pass_context
+def jobs_list(ctx: click.Context, as_json: bool) -> None:
+    """List the jobs with their latest run."""
+    from memosys.cli.output import echo_json
+
+    with open_memos(ctx) as mos:
+        infos = mos.jobs()
+    if as_json:
+        echo_json([info.model_dump(mode="json") for info in infos])
+        return
+    rows = [{"job": i.name, **_run_row(i.last_run), "what": i.description} for i in infos]
+    _table(rows, "jobs")
+
+
+@jobs.command("run")
+@click.argument("name")
+@click.option(
+    "--params", callback=json_object, default=None,
+    help='Job parameters as a JSON object, e.g. \'{"archive_below": 0.2}\'.',
+)
+@scope_options
+@json_option
+@click.pass_context
+def jobs_run(ctx: click.Context, name: str, params: dict[str, Any] | None, as_json: bool) -> None:
+    """Run job NAME now (or resume its interrupted run) and show the outcome."""
+    from memosys.cli.output import echo_json
+
+    with open_memos(ctx) as mos:
+        run = mos.run_job(name, params=params)
+    if as_json:
+        echo_json(run.model_dump(mode="json"))
+    else:
+        click.echo(f"{run.name} run {run.id}: {run.status}, {run.progress} processed, "
+                   f"result {run.result}")
+
+
+@jobs.command("status")
+@click.argument("name", required=False)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="How many runs to show.")
+@scope_options
+@json_option
+@click.pass_context
+def jobs_status(ctx: click.Context, name: str | None, limit: int, as_json: bool) -> None:
+    """Show the latest runs (of job NAME, or of all jobs), newest first."""
+    from memosys.cli.output import echo_json
+
+    with open_memos(ctx) as mos:
+        runs = mos.job_runs(name, limit=limit)
+    if as_json:
+        echo_json([run.model_dump(mode="json") for run in runs])
+        return
+    _table([{"job": r.name, **_run_row(r), "cursor": r.cursor or ""} for r in runs], "job runs")

@@ -1,0 +1,225 @@
+"""Background jobs: registered upkeep tasks whose runs are recorded, resumable and crash-safe.
+
+A job walks the store in steps. Each step's item changes and the run's new
+cursor are written in one transaction (:meth:`JobContext.commit`), so a run
+killed at any moment, even by SIGKILL, leaves either the whole step or none
+of it, and the ledger says exactly how far it got. Running a job whose last
+run is still marked ``running`` by a process that no longer exists resumes
+that run from its cursor; steps are idempotent, so redoing one is harmless.
+
+Jobs are registered by name (:func:`register`); the built-in ones are
+``ttl-purge``, ``decay``, ``caps`` and ``dedup`` (see :func:`builtin_jobs`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from memosys.core.clock import Clock
+from memosys.core.errors import ConflictError, InvalidInputError, MemosysError, NotFoundError
+from memosys.core.events import ChangeEvents, ChangeKind
+from memosys.core.items import MemoryItem
+from memosys.lifecycle.upkeep import Checkpoint, ItemChanges, JobRun, UpkeepStore, upkeep_of
+from memosys.models.embedders.base import Embedder
+from memosys.settings import LifecycleSettings
+from memosys.stores.base import Scope, Store
+
+#: Who changed an item, in its version history, when a job changed it.
+JOB_ACTOR = "memosys:jobs"
+
+
+class JobInfo(BaseModel):
+    """A registered job and its latest run."""
+
+    name: str
+    description: str
+    last_run: JobRun | None = None
+
+
+@dataclass
+class JobContext:
+    """What a running job works with, and how it commits a step."""
+
+    store: Store
+    upkeep: UpkeepStore
+    embedder: Embedder
+    settings: LifecycleSettings
+    clock: Clock
+    events: ChangeEvents
+    run: JobRun
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cursor(self) -> dict[str, Any]:
+        """Where the run stopped last time (empty for a fresh run)."""
+        return dict(self.run.cursor or {})
+
+    def commit(
+        self,
+        changes: ItemChanges,
+        cursor: dict[str, Any],
+        progress: int,
+        events: Sequence[tuple[ChangeKind, Sequence[MemoryItem]]] = (),
+    ) -> None:
+        """Write one step: the item changes and the cursor in one transaction.
+
+        Then tell subscribers what changed (``events``: kind and items).
+        """
+        cubes = {i.cube_id for i in [*changes.added, *changes.updated]}
+        cubes |= {i.cube_id for _, items in events for i in items}
+        scope = Scope(JOB_ACTOR, tuple(sorted(cubes)))
+        self.upkeep.apply(scope, changes, Checkpoint(self.run.id, progress, cursor))
+        self.run = self.run.model_copy(update={"cursor": cursor, "progress": progress})
+        for kind, items in events:
+            for cube_id in sorted({i.cube_id for i in items}):
+                ids = [i.id for i in items if i.cube_id == cube_id]
+                self.events.emit(kind, ids, cube_id=cube_id, user_id=JOB_ACTOR)
+
+
+class Job(Protocol):
+    """A background job: a name, a description, and a resumable run."""
+
+    name: str
+    description: str
+
+    def run(self, ctx: JobContext) -> dict[str, Any]:
+        """Do the work from ``ctx.cursor`` on, committing each step; return a summary."""
+        ...
+
+
+_REGISTRY: dict[str, Job] = {}
+
+
+def register(job: Job) -> Job:
+    """Make ``job`` runnable by name (a later registration of the same name replaces it)."""
+    _REGISTRY[job.name] = job
+    return job
+
+
+def registered() -> dict[str, Job]:
+    """Every registered job by name, the built-in ones included."""
+    for job in builtin_jobs():
+        _REGISTRY.setdefault(job.name, job)
+    return dict(sorted(_REGISTRY.items()))
+
+
+def builtin_jobs() -> list[Job]:
+    """The upkeep jobs memosys ships."""
+    from memosys.lifecycle.decay import DecayJob
+    from memosys.lifecycle.merge import DedupJob
+    from memosys.lifecycle.policies import CapsJob
+    from memosys.lifecycle.ttl import TtlPurgeJob
+
+    return [TtlPurgeJob(), DecayJob(), CapsJob(), DedupJob()]
+
+
+def fraction_param(ctx: JobContext, name: str, default: float | None) -> float | None:
+    """A job parameter that must be a number in [0, 1] (``default`` when not given)."""
+    value = ctx.params.get(name, default)
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1
+    ):
+        raise InvalidInputError(f"job parameter {name!r} must be a number in [0, 1], got {value!r}")
+    return None if value is None else float(value)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class JobRunner:
+    """Runs registered jobs against one store and records every run."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        settings: LifecycleSettings,
+        clock: Clock,
+        events: ChangeEvents,
+        alive: Callable[[int], bool] = process_alive,
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._settings = settings
+        self._clock = clock
+        self._events = events
+        self._alive = alive
+
+    def run(self, name: str, params: dict[str, Any] | None = None) -> JobRun:
+        """Run job ``name`` to the end (resuming an interrupted run); returns the run.
+
+        ConflictError when another live process is running it. A job that
+        fails is recorded as failed and its error re-raised.
+        """
+        job = self.job(name)
+        if params is not None and not isinstance(params, dict):
+            raise InvalidInputError(f"job params must be a dict, got {type(params).__name__}")
+        upkeep = upkeep_of(self._store)
+        run = self._claim(upkeep, name, params or {})
+        ctx = JobContext(
+            self._store, upkeep, self._embedder, self._settings, self._clock, self._events,
+            run, dict(run.params),
+        )
+        try:
+            result = job.run(ctx)
+        except MemosysError as exc:
+            upkeep.finish_run(run.id, "failed", None, f"{exc.error_name()}: {exc.message}",
+                              self._clock.now())
+            raise
+        return upkeep.finish_run(run.id, "succeeded", result, None, self._clock.now())
+
+    def infos(self) -> list[JobInfo]:
+        """Every registered job with its latest run."""
+        upkeep = upkeep_of(self._store)
+        return [
+            JobInfo(name=name, description=job.description, last_run=next(
+                iter(upkeep.runs(name, 1)), None))
+            for name, job in registered().items()
+        ]
+
+    def job(self, name: str) -> Job:
+        """The registered job called ``name``; NotFoundError names the known ones."""
+        jobs = registered()
+        if name not in jobs:
+            raise NotFoundError(
+                f"no job called {name!r}; known jobs: {', '.join(jobs)}", detail={"job": name}
+            )
+        return jobs[name]
+
+    def runs(self, name: str | None = None, limit: int = 20) -> list[JobRun]:
+        """The latest runs, newest first (of one job, or of all)."""
+        if name is not None:
+            self.job(name)
+        if not isinstance(limit, int) or limit < 1:
+            raise InvalidInputError(f"limit must be a positive integer, got {limit!r}")
+        return upkeep_of(self._store).runs(name, limit)
+
+    def _claim(self, upkeep: UpkeepStore, name: str, params: dict[str, Any]) -> JobRun:
+        now = self._clock.now()
+        last = upkeep.runs(name, 1)
+        if last and last[0].status == "running":
+            previous = last[0]
+            if previous.pid is not None and previous.pid != os.getpid() and self._alive(
+                previous.pid
+            ):
+                raise ConflictError(
+                    f"job {name!r} is already running (run {previous.id}, process "
+                    f"{previous.pid}); wait for it, or stop that process and run it again "
+                    "to resume",
+                    detail={"job": name, "run_id": previous.id, "pid": previous.pid},
+                )
+            return upkeep.resume_run(previous.id, os.getpid(), now)
+        return upkeep.start_run(name, params, os.getpid(), now)

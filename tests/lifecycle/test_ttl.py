@@ -1,0 +1,99 @@
+"""TTL: an expired memory is gone from every read at once, and the purge job deletes it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memosys.api.local import DATABASE_FILE, MemOS
+from memosys.core.clock import FixedClock
+from memosys.core.errors import InvalidInputError, NotFoundError
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def mos(tmp_path: Path, embedder: Any, clock: FixedClock) -> Iterator[MemOS]:
+    with MemOS.open(tmp_path, embedder=embedder, clock=clock) as opened:
+        yield opened
+
+
+def _rows(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path / DATABASE_FILE) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def test_an_expired_memory_leaves_every_read_path(
+    mos: MemOS, clock: FixedClock, tmp_path: Path
+) -> None:
+    keep, expiring = mos.add_texts(
+        ["The boiler was serviced in April.", "The door code is 4711 this week."], user_id="ann"
+    )
+    mos.set_expiry(expiring.id, user_id="ann", expires_at=T0 + timedelta(hours=1))
+    assert mos.get(expiring.id, user_id="ann").expires_at == T0 + timedelta(hours=1)
+
+    clock.set(T0 + timedelta(hours=2))
+
+    with pytest.raises(NotFoundError):
+        mos.get(expiring.id, user_id="ann")
+    assert [i.id for i in mos.list(user_id="ann", include_history=True)] == [keep.id]
+    assert mos.count(user_id="ann") == 1
+    for mode in ("hybrid", "bm25", "dense"):
+        hits = mos.search("door code", user_id="ann", mode=mode, include_archived=True)
+        assert expiring.id not in {h.item.id for h in hits}
+    exported = tmp_path / "out.jsonl"
+    assert mos.export_items(exported, user_id="ann") == 1
+    assert json.loads(exported.read_text())["id"] == keep.id
+    with pytest.raises(NotFoundError):
+        mos.update(expiring.id, user_id="ann", tags=["x"])
+
+
+def test_the_purge_job_deletes_expired_rows_vectors_and_versions(
+    mos: MemOS, clock: FixedClock, tmp_path: Path
+) -> None:
+    items = mos.add_texts([f"Temporary note number {n}." for n in range(5)], user_id="ann")
+    for item in items[:3]:
+        mos.set_expiry(item.id, user_id="ann", expires_at=T0 + timedelta(minutes=5))
+    expired = [i.id for i in items[:3]]
+    assert len(_rows(tmp_path, "SELECT 1 FROM item_versions")) == 3  # set_expiry made versions
+
+    clock.set(T0 + timedelta(minutes=10))
+    run = mos.run_job("ttl-purge")
+
+    assert run.status == "succeeded" and run.result == {"purged": 3}
+    marks = ",".join("?" * len(expired))
+    assert _rows(tmp_path, f"SELECT id FROM items WHERE id IN ({marks})", *expired) == []
+    assert _rows(tmp_path, "SELECT 1 FROM item_versions") == []
+    assert len(_rows(tmp_path, "SELECT 1 FROM vectors")) == 2
+    fts = _rows(tmp_path, "SELECT rowid FROM items_fts WHERE items_fts MATCH 'temporary'")
+    assert len(fts) == 2
+    assert mos.run_job("ttl-purge").result == {"purged": 0}
+
+
+def test_a_frozen_expired_memory_waits_for_its_owner(mos: MemOS, clock: FixedClock) -> None:
+    (item,) = mos.add_texts(["Keep this one."], user_id="ann")
+    mos.set_expiry(item.id, user_id="ann", expires_at=T0 + timedelta(minutes=1))
+    mos.freeze(item.id, user_id="ann")
+    clock.set(T0 + timedelta(minutes=2))
+    assert mos.run_job("ttl-purge").result == {"purged": 0}
+
+
+def test_expiry_can_be_cleared_and_must_be_a_datetime(mos: MemOS, clock: FixedClock) -> None:
+    (item,) = mos.add_texts(["Wifi password is hunter2."], user_id="ann")
+    mos.set_expiry(item.id, user_id="ann", expires_at=T0 + timedelta(minutes=1))
+    mos.set_expiry(item.id, user_id="ann", expires_at=None)
+    clock.set(T0 + timedelta(days=1))
+    assert mos.get(item.id, user_id="ann").expires_at is None
+    with pytest.raises(InvalidInputError, match="datetime"):
+        mos.set_expiry(item.id, user_id="ann", expires_at="tomorrow")  # type: ignore[arg-type]
