@@ -11,6 +11,7 @@ from memosys import ConflictError, MemOS, NotFoundError
 from memosys.core.clock import FixedClock
 from memosys.core.errors import AuthenticationError, InvalidInputError, RateLimitedError
 from memosys.governance import Principal
+from memosys.governance.models import AuditQuery
 
 
 def _database_bytes(data_dir: Path) -> bytes:
@@ -136,3 +137,18 @@ def test_bad_arguments_name_the_fix(mos: MemOS) -> None:
         mos.create_key(user_id="ana", name="bad\nname")
     with pytest.raises(InvalidInputError, match="id must be"):
         mos.revoke_key("", user_id="ana")
+
+
+def test_forgotten_user_loses_keys_admin_right_and_shares(mos: MemOS) -> None:
+    boss = mos.create_user("boss", admin=True)
+    mos.add_texts(["shared fact"], user_id="ana", cube="notes")
+    mos.share_cube("notes", user_id="ana", with_user="boss")
+    mos.forget_user("boss")
+    with pytest.raises(AuthenticationError):
+        mos.authenticate(boss.api_key)
+    assert mos.list_shares("notes", user_id="ana") == []
+    assert mos.governance.is_admin("boss") is False
+    (record,) = mos.governance.audit_log(AuditQuery(action="user.forget"))
+    assert record.detail == {"rows": 3}
+    report = mos.verify_forgotten(user_ids=["boss"])
+    assert report.clean, report

@@ -148,6 +148,10 @@ class Governance:
         admin = self.is_admin(info.user_id)
         return Principal(user_id=info.user_id, admin=admin, key_id=info.key_id)
 
+    def forget_user(self, user_id: str) -> None:
+        """Drop every key, admin right and share of a forgotten user (the audit keeps ids)."""
+        self._store.purge_user(user_id, self._entry("user.forget", user_id))
+
     def _grant_admin(self, user_id: str) -> None:
         entry = self._entry("user.admin", user_id)
         self._store.grant_admin(user_id, self._clock.now(), entry)

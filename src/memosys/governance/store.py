@@ -42,6 +42,10 @@ class GovernanceStore(Protocol):
         """Whether some administrator holds an unrevoked key."""
         ...
 
+    def purge_user(self, user_id: str, entry: AuditEntry) -> int:
+        """Delete the user's keys, admin right and the shares granted to it; rows removed."""
+        ...
+
     # shares
     def put_share(self, share: Share, entry: AuditEntry) -> None:
         """Insert the share, or change the access of an existing one."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -210,6 +211,16 @@ class SQLiteGovernance:
                 "WHERE k.revoked_at IS NULL LIMIT 1"
             ).fetchone()
         return row is not None
+
+    def purge_user(self, user_id: str, entry: AuditEntry) -> int:
+        """Delete the user's keys, admin right and shares granted to it, and record it."""
+        with self._db.write() as conn:
+            removed = sum(
+                conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,)).rowcount
+                for table in ("api_keys", "admins", "cube_shares")
+            )
+            _append(conn, [replace(entry, detail={**entry.detail, "rows": removed})])
+        return removed
 
     # shares
 
