@@ -217,12 +217,16 @@ class Governance:
         return record
 
     def record_change(self, change: MemoryChange) -> None:
-        """Event listener: one audit record per memory in a committed change."""
+        """Event listener: one audit record per memory in a committed change.
+
+        A change that names no memory (e.g. a whole cube restored) gets one
+        record for its cube.
+        """
         action = _CHANGE_ACTIONS.get(change.kind, f"memory.{change.kind}")
         self._store.append_audit(
             [
                 self._entry(action, change.user_id, cube_id=change.cube_id, item_id=item_id)
-                for item_id in change.item_ids
+                for item_id in (change.item_ids or (None,))
             ]
         )
 
