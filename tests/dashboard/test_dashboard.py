@@ -7,6 +7,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 KEY_STORAGE = "memosys.apiKey"
+EDITED = "The team standup moved to 9:30 on weekdays"
 
 
 def test_sign_in_with_an_api_key_and_sign_out(tab: Any) -> None:
@@ -119,6 +120,35 @@ def test_item_detail_shows_content_metadata_provenance_and_history(tab: Any) -> 
 
     page.goto(main.site.url + f"#/memory/{main.site.ids['locker']}")  # Bob's: not found for Ana
     expect(page.get_by_role("alert")).to_contain_text("NotFoundError")
+
+
+def test_edit_a_memory_makes_a_new_version(tab: Any) -> None:
+    main = tab("ana")
+    page = main.sign_in("ana")
+    page.goto(main.site.url + f"#/memory/{main.site.ids['standup']}")
+    expect(page.get_by_test_id("item-content")).to_have_text("The team standup is at 9 on weekdays")
+
+    page.get_by_role("button", name="Edit").click()
+    form = page.get_by_role("form", name="Edit memory")
+    form.get_by_label("Content").fill(EDITED)
+    form.get_by_label("Tags").fill("work, meetings")
+    form.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_test_id("item-content")).to_have_text(EDITED)
+    memory = page.get_by_role("region", name="Memory")
+    expect(memory.get_by_text("v2", exact=True)).to_be_visible()
+    expect(memory.get_by_text("meetings", exact=True)).to_be_visible()
+    expect(page.get_by_role("region", name="Audit trail")).to_contain_text("memory.update")
+    versions = page.get_by_role("region", name="Versions")
+    old_version = versions.get_by_text("standup is at 9 on weekdays")
+    expect(old_version.or_(versions.get_by_text("not available"))).to_be_visible()
+    main.shot("edited")
+
+    page.get_by_role("button", name="Edit").click()
+    form.get_by_label("Content").fill("   ")
+    expect(form.get_by_role("button", name="Save")).to_be_disabled()
+    form.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_test_id("item-content")).to_have_text(EDITED)
 
 
 def test_share_a_cube_read_only_then_revoke(tab: Any) -> None:

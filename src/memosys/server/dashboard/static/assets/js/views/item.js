@@ -4,6 +4,7 @@ import { Badge, Chips, Empty, ErrorNote, Facts, Json, Loading, Panel, ShortId, T
 import { useLoad } from "../data.js";
 import { html, useState } from "../html.js";
 import { href, navigate } from "../router.js";
+import { EditForm } from "./edit.js";
 
 /** Links to other memories by id, or null (shown as a dash) when there are none. */
 function itemLinks(ids) {
@@ -65,19 +66,25 @@ function DeleteButton({ item, user }) {
 
 export function ItemView({ id, params, cubes }) {
   const user = params.get("user") || undefined;
-  const { data: item, error, loading } = useLoad(
+  const [editing, setEditing] = useState(false);
+  const { data: item, error, loading, reload } = useLoad(
     () => api(`/v1/memories/${seg(id)}`, { query: { user_id: user } }),
     [id, user],
   );
-  if (loading) return html`<${Loading} what="Loading memory" />`;
+  if (loading && !item) return html`<${Loading} what="Loading memory" />`;
   if (error) return html`<div class="view"><a href="#/memories">← Memories</a><${ErrorNote} error=${error} /></div>`;
   const cube = cubes.find((c) => c.id === item.cube_id);
   const own = Object.keys(item.metadata || {}).length > 0;
 
   return html`<div class="view item-view">
     <a href="#/memories" class="back">← Memories</a>
-    <${Panel} title="Memory" actions=${html`<${DeleteButton} item=${item} user=${user} />`}>
-      <p class="content big" data-testid="item-content">${item.content}</p>
+    <${Panel} title="Memory" actions=${html`<div class="cube-actions">
+      <button onClick=${() => setEditing(!editing)} aria-expanded=${editing}>Edit</button>
+      <${DeleteButton} item=${item} user=${user} /></div>`}>
+      ${editing
+        ? html`<${EditForm} item=${item} user=${user} onCancel=${() => setEditing(false)}
+            onSaved=${() => { setEditing(false); reload(); }} />`
+        : html`<p class="content big" data-testid="item-content">${item.content}</p>`}
       <div class="meta"><${Badge} tone=${`kind-${item.kind}`}>${item.kind}<//>
         <${Badge}>${item.state}<//><${Badge}>v${item.version}<//><${Chips} values=${item.tags} /></div>
     <//>
@@ -113,8 +120,8 @@ export function ItemView({ id, params, cubes }) {
       ]} /><//>
     </div>
     <${Panel} title="Your metadata">${own ? html`<${Json} value=${item.metadata} />` : html`<${Empty}>None.<//>`}<//>
-    <${Panel} title="Versions"><${Versions} id=${item.id} user=${user} /><//>
-    <${Panel} title="Audit trail"><${AuditTrail} id=${item.id} /><//>
+    <${Panel} title="Versions"><${Versions} key=${item.version} id=${item.id} user=${user} /><//>
+    <${Panel} title="Audit trail"><${AuditTrail} key=${item.version} id=${item.id} /><//>
     <details class="raw"><summary>All fields (JSON)</summary><${Json} value=${item} /></details>
   </div>`;
 }
