@@ -24,20 +24,24 @@ async function loadHistory(id, user) {
   }
 }
 
+// fields derived from others, not worth naming in a version's list of changes
+const DERIVED = new Set(["content_hash", "keywords", "entities", "time_refs"]);
+const shown = (changes) => (changes || []).filter((name) => !DERIVED.has(name));
+
 function Versions({ id, user }) {
   const { data, error, loading } = useLoad(() => loadHistory(id, user), [id]);
   if (loading) return html`<${Loading} what="Loading versions" />`;
   if (error) return html`<${ErrorNote} error=${error} />`;
   if (data === null) return html`<${Empty}>Version history is not available on this server.<//>`;
   if (data.length === 0) return html`<${Empty}>No earlier versions.<//>`;
-  return html`<ol class="versions" aria-label="Versions">
+  return html`<ul class="versions" aria-label="Versions">
     ${[...data].reverse().map((v) => html`<li>
       <div class="meta"><${Badge}>v${v.version}<//> by ${v.changed_by} ·
         <${Time} value=${v.recorded_from} /> ${v.recorded_to ? html`→ <${Time} value=${v.recorded_to} />` : html`<${Badge} tone="ok">current<//>`}
-        ${v.changes?.length ? html` · changed ${v.changes.join(", ")}` : ""}${v.note ? ` · ${v.note}` : ""}</div>
+        ${shown(v.changes).length ? html` · changed ${shown(v.changes).join(", ")}` : ""}${v.note ? ` · ${v.note}` : ""}</div>
       <p class="content">${v.item?.content}</p>
     </li>`)}
-  </ol>`;
+  </ul>`;
 }
 
 function AuditTrail({ id }) {
