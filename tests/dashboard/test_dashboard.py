@@ -44,6 +44,7 @@ def test_search_and_filter_memories(tab: Any) -> None:
     page.get_by_role("button", name="Search", exact=True).click()
     expect(cards.first).to_contain_text("Ana drinks green tea every morning")
     expect(cards.first).to_contain_text("score")
+    expect(cards.first).to_contain_text("dense #")  # how the hit was found
     main.shot("search")
 
     page.get_by_label("Search memories").fill("")

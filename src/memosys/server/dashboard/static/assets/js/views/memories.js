@@ -87,6 +87,14 @@ function Filters({ values, me, cubes }) {
   </form>`;
 }
 
+/** How a hit was found, e.g. "bm25 #1 + dense #3 (rrf); matched: tea". */
+function why(explain) {
+  if (!explain) return "";
+  const ranks = (explain.retrievers || []).map((r) => `${r.retriever} #${r.rank}`).join(" + ");
+  const terms = explain.matched_terms?.length ? `; matched: ${explain.matched_terms.join(", ")}` : "";
+  return `${ranks || "—"}${explain.fusion ? ` (${explain.fusion})` : ""}${terms}`;
+}
+
 export function MemoryCard({ item, score, explain, cubeName, user }) {
   return html`<li class="memory-card">
     <a href=${href("memory", item.id, { user })} class="memory-link">
@@ -97,7 +105,7 @@ export function MemoryCard({ item, score, explain, cubeName, user }) {
         ${item.session_id && html`<span title="session">session ${item.session_id}</span>`}
         <${Time} value=${item.event_time || item.created_at} />
         ${item.tags.length > 0 && html`<${Chips} values=${item.tags} />`}
-        ${score !== undefined && html`<span class="score" title=${explain?.fusion || ""}>score ${score.toFixed(3)}</span>`}
+        ${score !== undefined && html`<span class="score"><span class="why">${why(explain)}</span> score ${score.toFixed(3)}</span>`}
       </div>
     </a>
   </li>`;
