@@ -148,16 +148,37 @@ def audit_list(
         _print_records(records)
 
 
-@audit.command("verify")
+@audit.command("head")
 @scope_options
 @json_option
 @click.pass_context
-def audit_verify(ctx: click.Context, as_json: bool) -> None:
-    """Check the hash chain; exit 1 and name the first bad record if it is broken."""
+def audit_head(ctx: click.Context, as_json: bool) -> None:
+    """Print the last record as SEQ:HASH; keep it elsewhere and pass it to verify --anchor."""
     from memosys.cli.output import echo_json
 
     with open_memos(ctx) as mos:
-        result = mos.verify_audit()
+        head = mos.governance.audit_head()
+    if as_json:
+        echo_json(None if head is None else head.model_dump())
+    else:
+        click.echo("the audit log is empty" if head is None else str(head))
+
+
+@audit.command("verify")
+@click.option("--anchor", "anchors", multiple=True, metavar="SEQ:HASH",
+              help="A head printed earlier by `memosys audit head`; the record must still match. "
+                   "Repeatable.")
+@scope_options
+@json_option
+@click.pass_context
+def audit_verify(ctx: click.Context, anchors: tuple[str, ...], as_json: bool) -> None:
+    """Check the hash chain; exit 1 and name the first bad record if it is broken."""
+    from memosys.cli.output import echo_json
+    from memosys.governance.models import AuditAnchor
+
+    pins = [AuditAnchor.parse(text) for text in anchors]
+    with open_memos(ctx) as mos:
+        result = mos.governance.verify_audit(pins)
     if as_json:
         echo_json(result.model_dump(mode="json"))
     elif result.ok:

@@ -3,6 +3,7 @@
 from memosys.governance.models import (
     Access,
     ApiKeyInfo,
+    AuditAnchor,
     AuditRecord,
     AuditVerification,
     IssuedKey,
@@ -13,6 +14,7 @@ from memosys.governance.models import (
 __all__ = [
     "Access",
     "ApiKeyInfo",
+    "AuditAnchor",
     "AuditRecord",
     "AuditVerification",
     "IssuedKey",

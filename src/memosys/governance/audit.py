@@ -6,16 +6,21 @@ keys and no spaces; the first record's ``prev_hash`` is :data:`GENESIS`.
 Editing, removing or reordering any record breaks the chain at that record.
 Removing records from the end is caught by comparing the last record with
 the highest sequence number the store ever handed out.
+
+Someone who can write the database file can still rewrite every record from
+some point on with fresh hashes. Against that, keep an :class:`AuditAnchor`
+(``memosys audit head``) somewhere else and pass it to the check: a record
+whose hash differs from its anchor breaks the chain there.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from memosys.core.clock import to_utc
-from memosys.governance.models import AuditEntry, AuditRecord, AuditVerification
+from memosys.governance.models import AuditAnchor, AuditEntry, AuditRecord, AuditVerification
 
 GENESIS = "0" * 64
 
@@ -58,8 +63,9 @@ def seal(entry: AuditEntry, seq: int, prev_hash: str) -> AuditRecord:
 class ChainChecker:
     """Checks records fed in ascending order; remembers the first break."""
 
-    def __init__(self) -> None:
+    def __init__(self, anchors: Sequence[AuditAnchor] = ()) -> None:
         self.records = 0
+        self._anchors = {a.seq: a.hash for a in anchors}
         self.first_bad_seq: int | None = None
         self.reason: str | None = None
         self._prev_hash = GENESIS
@@ -85,6 +91,9 @@ class ChainChecker:
                 self._expected_seq,
                 f"records {self._expected_seq}..{last_seq_issued} were removed from the end",
             )
+        beyond = sorted(seq for seq in self._anchors if seq >= self._expected_seq)
+        if self.ok and beyond:
+            self._break(beyond[0], f"anchored record {beyond[0]} is missing")
         return AuditVerification(
             ok=self.ok, records=self.records, first_bad_seq=self.first_bad_seq, reason=self.reason
         )
@@ -96,6 +105,10 @@ class ChainChecker:
             self._break(record.seq, f"record {record.seq} does not link to the record before it")
         elif record.hash != chain_hash(record.prev_hash, record.seq, record):
             self._break(record.seq, f"record {record.seq} was changed after it was written")
+        elif self._anchors.get(record.seq, record.hash) != record.hash:
+            self._break(
+                record.seq, f"record {record.seq} differs from its anchor: the log was rewritten"
+            )
         else:
             self._prev_hash = record.hash
             self._expected_seq += 1

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from memosys.core.errors import InvalidInputError
+
 Access = Literal["read", "write"]
 
 
@@ -73,6 +75,32 @@ class AuditRecord(BaseModel):
     detail: dict[str, Any]
     prev_hash: str
     hash: str
+
+
+class AuditAnchor(BaseModel):
+    """A record's sequence number and hash, kept outside the database to pin the chain."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int
+    hash: str
+
+    @classmethod
+    def parse(cls, text: str) -> AuditAnchor:
+        """``"SEQ:HASH"`` as printed by ``memosys audit head``; InvalidInputError otherwise."""
+        seq, _, digest = text.partition(":")
+        if not seq.isdigit() or len(digest) != 64 or not _is_hex(digest):
+            raise InvalidInputError(
+                f"an audit anchor is SEQ:HASH as printed by `memosys audit head`, got {text!r}"
+            )
+        return cls(seq=int(seq), hash=digest.lower())
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in text)
 
 
 class AuditVerification(BaseModel):

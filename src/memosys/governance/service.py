@@ -8,6 +8,7 @@ together with its audit record; memory changes reach the log through
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from memosys.governance.keys import (
 from memosys.governance.models import (
     Access,
     ApiKeyInfo,
+    AuditAnchor,
     AuditEntry,
     AuditQuery,
     AuditRecord,
@@ -234,9 +236,17 @@ class Governance:
         """Records matching ``query``, newest first."""
         return self._store.audit_records(query)
 
-    def verify_audit(self) -> AuditVerification:
-        """Walk the whole chain and report the first record that breaks it."""
-        checker = ChainChecker()
+    def audit_head(self) -> AuditAnchor | None:
+        """The last record's anchor (None for an empty log); keep it to pin the chain."""
+        newest = self._store.audit_records(AuditQuery(limit=1))
+        return AuditAnchor(seq=newest[0].seq, hash=newest[0].hash) if newest else None
+
+    def verify_audit(self, anchors: Sequence[AuditAnchor] = ()) -> AuditVerification:
+        """Walk the whole chain and report the first record that breaks it.
+
+        ``anchors`` (from :meth:`audit_head`, kept elsewhere) must still match.
+        """
+        checker = ChainChecker(anchors)
         after = 0
         while checker.ok and (batch := self._store.audit_chain(after, VERIFY_BATCH)):
             checker.feed(batch)
