@@ -120,3 +120,22 @@ def test_cube_wide_change_gets_one_cube_record(mos: MemOS) -> None:
     assert (newest.action, newest.cube_id, newest.item_id) == (
         "memory.update", item.cube_id, None
     )
+
+
+def test_request_context_is_per_thread(mos: MemOS) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    items = {user: mos.add_texts([f"{user}'s"], user_id=user)[0] for user in ("ana", "bob")}
+    both_bound = Barrier(2)
+
+    def update_as(user: str) -> None:
+        with bind_request(f"req-{user}", user):
+            both_bound.wait(timeout=30)  # both requests are bound at the same time
+            mos.update(items[user].id, user_id=user, tags=["x"])
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(update_as, ["ana", "bob"]))
+    for user in ("ana", "bob"):
+        (record,) = mos.audit_log(user_id=user, action="memory.update")
+        assert (record.actor, record.request_id) == (user, f"req-{user}")
