@@ -30,8 +30,10 @@ def test_health_and_metrics_need_no_key(http: Any) -> None:
 
 
 def test_missing_or_unknown_key_is_401(http: Any) -> None:
-    body = _error(http().get("/v1/me"), 401, "AuthenticationError")
+    response = http().get("/v1/me")
+    body = _error(response, 401, "AuthenticationError")
     assert "Authorization: Bearer" in body["message"]
+    assert response.headers["www-authenticate"] == "Bearer"
     _error(http("msk_not-a-real-key").get("/v1/me"), 401, "AuthenticationError")
 
 
@@ -39,6 +41,8 @@ def test_repeated_auth_failures_are_rate_limited(http: Any, admin_key: str) -> N
     attacker = http("msk_guess", address="10.9.8.7")
     statuses = [attacker.get("/v1/me").status_code for _ in range(20)]
     assert statuses[0] == 401 and statuses[-1] == 429
+    refused = attacker.get("/v1/me")
+    assert int(refused.headers["retry-after"]) >= 1
     assert http(admin_key).get("/v1/me").status_code == 200  # other clients are unaffected
 
 

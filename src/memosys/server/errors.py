@@ -7,6 +7,7 @@ errors of the framework (unknown route, wrong method) keep their status.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,6 +21,7 @@ from memosys.core.errors import (
     InvalidInputError,
     MemosysError,
     NotFoundError,
+    RateLimitedError,
 )
 
 _HTTP_ERROR_NAMES = {401: AuthenticationError, 404: NotFoundError, 422: InvalidInputError}
@@ -45,9 +47,19 @@ def _validation_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _headers(error: MemosysError) -> dict[str, str]:
+    """``WWW-Authenticate`` on 401 and ``Retry-After`` on 429, as HTTP clients expect."""
+    if isinstance(error, AuthenticationError):
+        return {"WWW-Authenticate": "Bearer"}
+    retry_after = error.detail.get("retry_after_s")
+    if isinstance(error, RateLimitedError) and isinstance(retry_after, int | float):
+        return {"Retry-After": str(max(1, math.ceil(retry_after)))}
+    return {}
+
+
 async def _memosys_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MemosysError)
-    return error_response(exc)
+    return error_response(exc, _headers(exc))
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
