@@ -80,12 +80,29 @@ def test_fingerprint_depends_on_the_weights_only_through_their_values(tiny_lm: A
     assert restored.digest() == tiny_lm.fingerprint.digest()
 
 
-def test_fingerprint_digest_is_stable_across_processes(tiny_lm: Any) -> None:
+def test_fingerprint_and_output_are_the_same_in_another_process(tiny_lm: Any) -> None:
     code = (
-        "from memosys.models.llm import tiny_llama; print(tiny_llama(seed=0).fingerprint.digest())"
+        "from memosys.models.llm import tiny_llama; lm = tiny_llama(seed=0); "
+        "print(lm.fingerprint.digest(), lm.generate('Hello there', max_new_tokens=6).token_ids)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == tiny_lm.fingerprint.digest()
+    digest, tokens = out.stdout.strip().split(" ", 1)
+    assert digest == tiny_lm.fingerprint.digest()
+    assert tokens == str(tiny_lm.generate("Hello there", max_new_tokens=6).token_ids)
+
+
+def test_the_tokenizer_is_part_of_the_fingerprint(tiny_lm: Any) -> None:
+    from memosys.models.llm.fingerprint import config_hash
+
+    config = tiny_lm.model.config.to_dict()
+    tokenizer = tiny_lm.tokenizer
+    template = tokenizer.chat_template
+    try:
+        tokenizer.chat_template = template + "{{ '' }}"
+        changed = config_hash(config, tokenizer)
+    finally:
+        tokenizer.chat_template = template
+    assert changed != config_hash(config, tokenizer) == tiny_lm.fingerprint.config_hash
 
 
 def test_bundled_smollm2_loads_from_its_gguf_and_answers(smollm2: Any) -> None:

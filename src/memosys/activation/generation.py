@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from memosys.activation.blocks import Message, block_message, continuation
 from memosys.activation.manager import ActivationMemory, LoadedCache
-from memosys.core.errors import InvalidInputError, NotFoundError, StaleError
+from memosys.core.errors import InvalidInputError, NotFoundError, StaleError, StoreError
 from memosys.core.items import MemoryItem
 from memosys.models.llm.fingerprint import digest_of
 from memosys.models.llm.runtime import Generation, LocalLM, PastKV
@@ -139,7 +139,7 @@ def find_cover(
     """The fresh cache for ``lm`` holding most of ``items`` (fewest tokens on a tie), if any.
 
     Stale caches met on the way are rebuilt (``activation.on_stale == "rebuild"``)
-    or dropped.
+    or dropped; a damaged file is marked stale and skipped.
     """
     wanted = {item.id for item in items}
     digest = lm.fingerprint.digest()
@@ -153,6 +153,9 @@ def find_cover(
     for record in candidates:
         try:
             return activation.checked(record, lm, user_id)
+        except StoreError as exc:  # a damaged file: never used, never fatal to the answer
+            activation.mark_stale(record.cube_id, [record.name], exc.message, delete_files=True)
+            continue
         except StaleError:
             if activation.settings.on_stale == "drop" or record.user_id != user_id:
                 activation.drop(record.name, user_id=user_id, cube=record.cube_id)

@@ -19,7 +19,7 @@ _VOLATILE_CONFIG_KEYS = frozenset({"_name_or_path", "transformers_version", "_co
 
 @dataclass(frozen=True)
 class ModelFingerprint:
-    """Model id, config hash, base-weights hash, dtype and transformers version."""
+    """Model id, config (and tokenizer) hash, base-weights hash, dtype, transformers version."""
 
     model_id: str
     config_hash: str
@@ -50,9 +50,18 @@ def digest_of(fields: dict[str, Any]) -> str | None:
         return None
 
 
-def config_hash(config: dict[str, Any]) -> str:
-    """sha256 of the model configuration, without checkout-specific keys."""
+def config_hash(config: dict[str, Any], tokenizer: Any = None) -> str:
+    """sha256 of the model configuration (without checkout-specific keys) and the tokenizer.
+
+    The tokenizer part is its vocabulary and chat template: the same weights
+    behind another token mapping are another model.
+    """
     kept = {k: v for k, v in config.items() if k not in _VOLATILE_CONFIG_KEYS}
+    if tokenizer is not None:
+        kept["__tokenizer__"] = {
+            "vocab": sorted(tokenizer.get_vocab().items()),
+            "chat_template": tokenizer.chat_template,
+        }
     text = json.dumps(kept, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
@@ -69,13 +78,13 @@ def weights_hash(model: Any) -> str:
     return digest.hexdigest()
 
 
-def fingerprint_model(model: Any, model_id: str) -> ModelFingerprint:
-    """The fingerprint of a loaded transformers model (call before adapters are applied)."""
+def fingerprint_model(model: Any, tokenizer: Any, model_id: str) -> ModelFingerprint:
+    """The fingerprint of a loaded model and its tokenizer (before adapters are applied)."""
     import transformers
 
     return ModelFingerprint(
         model_id=model_id,
-        config_hash=config_hash(model.config.to_dict()),
+        config_hash=config_hash(model.config.to_dict(), tokenizer),
         weights_hash=weights_hash(model),
         dtype=str(model.dtype).removeprefix("torch."),
         transformers_version=transformers.__version__,

@@ -94,7 +94,7 @@ def _load(path: Path, model_id: str, device: str | None, dtype: str | None) -> L
             f"the tokenizer at {path} has no chat template; use an instruct/chat model"
         )
     model.to(target)
-    return LocalLM(model, tokenizer, fingerprint_model(model, model_id))
+    return LocalLM(model, tokenizer, fingerprint_model(model, tokenizer, model_id))
 
 
 def _require_transformers() -> None:

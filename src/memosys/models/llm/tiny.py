@@ -26,7 +26,7 @@ def byte_tokenizer() -> Any:
     from transformers import PreTrainedTokenizerFast
 
     vocab = {token: index for index, token in enumerate(_SPECIALS)}
-    for byte_char in pre_tokenizers.ByteLevel.alphabet():
+    for byte_char in sorted(pre_tokenizers.ByteLevel.alphabet()):  # a set: sort it
         vocab.setdefault(byte_char, len(vocab))
     core = Tokenizer(models.BPE(vocab=vocab, merges=[]))
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
@@ -68,4 +68,4 @@ def tiny_llama(seed: int = 0, *, layers: int = 2, hidden: int = 64) -> LocalLM:
         model: Any = LlamaForCausalLM(config)
     finally:
         torch.random.set_rng_state(generator_state)
-    return LocalLM(model, tokenizer, fingerprint_model(model, f"tiny-llama-seed{seed}"))
+    return LocalLM(model, tokenizer, fingerprint_model(model, tokenizer, f"tiny-llama-seed{seed}"))
