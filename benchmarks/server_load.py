@@ -1,6 +1,7 @@
 """Load on the REST server: 16 concurrent clients mixing adds and searches on a 100k cube.
 
-    .venv/bin/python benchmarks/server_load.py --clients 16 --phase-s 20
+    .venv/bin/python benchmarks/server_load.py --clients 16 --phase-s 30 --warmup-s 10
+    .venv/bin/python benchmarks/server_load.py --clients 1 --phase-s 20 --warmup-s 10
 
 ``memosys serve`` runs as a subprocess on loopback; this process is the client
 side (one thread and one HTTP connection per client). Three bounded phases:
@@ -8,7 +9,9 @@ side (one thread and one HTTP connection per client). Three bounded phases:
 ``search`` (searches only) and ``adds`` (adds only, raw mode: no LLM, one
 memory per message, embedded by the server). Reported per phase: requests/s,
 messages/s, p50/p95/p99 latency per request type, errors and 5xx. At the end
-the server is stopped and every acknowledged write is looked up in the store.
+the server is stopped, every acknowledged write is looked up in the store, and the
+same kind of searches run in process, one at a time, as a reference for what
+HTTP adds (compare with a ``--clients 1`` run).
 
 The store is a copy of the 100k-memory store that ``search_latency.py`` builds
 (``add_texts(..., embeddings=...)``), kept under the bench cache and reused;
@@ -144,6 +147,21 @@ def run_phase(url: str, key: str, clients: int, seconds: float, search_share: fl
     return summary, tally.acked_ids
 
 
+def in_process_search(directory: Path, seconds: float, seed: int) -> dict[str, float]:
+    """The same searches without HTTP, one at a time, for the server's overhead."""
+    samples: list[float] = []
+    with MemOS.open(directory) as mos:
+        for n, question in enumerate(queries(5_000, seed)):
+            start = time.perf_counter()
+            mos.search(question, user_id=USER, cube=CUBE, top_k=10)
+            samples.append((time.perf_counter() - start) * 1000)
+            if n >= 5 and sum(samples) / 1000 > seconds:
+                break
+    samples = samples[5:]  # the first searches load the saved index
+    return {"count": len(samples), "p50": percentile(samples, 50),
+            "p95": percentile(samples, 95), "p99": percentile(samples, 99)}
+
+
 def stored_count(directory: Path, ids: list[str]) -> int:
     """How many of ``ids`` the store holds (looked up directly, after the server stopped)."""
     with MemOS.open(directory) as mos:
@@ -197,7 +215,8 @@ def main() -> None:
         server.wait(60)
         log.close()
     stored = stored_count(directory, acked)
-    write_result("server_load", {
+    local = in_process_search(directory, args.phase_s, seed + 7)
+    write_result(f"server_load_c{args.clients}", {
         "note": "2-core machine shared with other agents during the run (see load average); "
                 "the clients run in this process, the server in a subprocess, both on loopback",
         "memories_in_cube_at_start": before,
@@ -205,6 +224,7 @@ def main() -> None:
         "messages_per_add": args.batch,
         "search": "hybrid, top 10, cube of ~100k memories, queries embedded by the server",
         "phases": phases,
+        "in_process_search_ms_one_at_a_time": local,
         "acknowledged_writes": len(acked),
         "stored_of_acknowledged": stored,
         "lost_writes": len(acked) - stored,
