@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 from playwright.sync_api import expect
 
 KEY_STORAGE = "memosys.apiKey"
@@ -31,6 +32,27 @@ def test_sign_in_with_an_api_key_and_sign_out(tab: Any) -> None:
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_label("API key")).to_be_visible()
     assert page.evaluate(f"sessionStorage.getItem('{KEY_STORAGE}')") is None
+
+
+def test_a_revoked_key_signs_the_tab_out(tab: Any) -> None:
+    main = tab("ana")
+    auth = {"Authorization": f"Bearer {main.site.keys['ana']}"}
+    with httpx.Client(base_url=main.site.url, headers=auth, timeout=10.0) as http:
+        issued = http.post("/v1/keys", json={"name": "dashboard"}).json()
+        page = main.open()
+        page.get_by_label("API key").fill(issued["api_key"])
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_test_id("signed-in-user")).to_have_text("ana")
+        # the first requests are answered before the key goes
+        expect(page.get_by_text("4 memories")).to_be_visible()
+        expect(page.get_by_label("Cube").locator("option", has_text="work")).to_have_count(1)
+        assert http.delete(f"/v1/keys/{issued['key_id']}").status_code == 204
+
+    page.get_by_role("link", name="Audit log").click()  # the next request is refused
+    expect(page.get_by_text("Signed out:")).to_be_visible()
+    expect(page.get_by_label("API key")).to_be_visible()
+    assert page.evaluate(f"sessionStorage.getItem('{KEY_STORAGE}')") is None
+    main.shot("revoked-key")
 
 
 def test_search_and_filter_memories(tab: Any) -> None:

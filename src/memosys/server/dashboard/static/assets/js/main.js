@@ -66,7 +66,10 @@ function App() {
 
   useEffect(() => {
     if (credentials.key) {
-      api("/v1/me").then(setMe, () => credentials.signOut()).finally(() => setChecking(false));
+      // a 401 signs out through the event below; any other failure keeps the key for a retry
+      api("/v1/me")
+        .then(setMe, (error) => setNotice(`Could not load your account: ${error.message}`))
+        .finally(() => setChecking(false));
     }
     const signedOut = (event) => {
       credentials.signOut();
