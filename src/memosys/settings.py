@@ -121,6 +121,9 @@ class LifecycleSettings(BaseModel):
     """Knowledge updates, dedup, decay and caps (see :mod:`memosys.lifecycle`)."""
 
     supersede: bool = Field(True, description="detect knowledge updates when memories are added")
+    fact_lookup: bool = Field(
+        True, description="questions about a slot (where do I live?) lead with the current fact"
+    )
     supersede_min_similarity: float = Field(
         0.1, ge=-1, le=1, description="pairs of one slot less similar than this are unrelated"
     )

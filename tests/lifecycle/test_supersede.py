@@ -10,6 +10,8 @@ import pytest
 
 from memosys.api.local import MemOS
 from memosys.core.items import LifecycleState
+from memosys.lifecycle.fact_lookup import asked_slot
+from memosys.lifecycle.slots import SlotFact
 from memosys.lifecycle.supersede import ConflictPair, Verdict
 from memosys.settings import load_settings
 
@@ -147,3 +149,35 @@ def test_superseding_writes_a_version_and_a_state_event(mos: MemOS) -> None:
     assert ("state", (paris,)) in seen
     assert ("updated", (berlin,)) in seen
     assert mos.get(paris, user_id="ann").version == 2
+
+
+def test_a_slot_question_leads_with_the_current_fact(mos: MemOS) -> None:
+    say(mos, "I live in Paris, the city where I live happily.", T1)
+    berlin = say(mos, "Quick update: I relocated to Berlin.", T2)
+    say(mos, "Lovely weather for a walk today.", T3)
+
+    (first, *_) = mos.search("Where do I live now?", user_id="ann")
+    assert first.item.id == berlin
+    assert first.explain.adjustments["current_fact"] == 1.0
+    filtered = mos.search("Where do I live now?", user_id="ann", filters={"kind": "fact"})
+    assert berlin not in {h.item.id for h in filtered}  # the caller's filter still holds
+
+
+@pytest.mark.parametrize(
+    ("question", "subject", "slot"),
+    [
+        ("Where do I live now?", "user", "residence"),
+        ("Where does Tom live these days?", "tom", "residence"),
+        ("Which company does Priya work for?", "priya", "employer"),
+        ("What is my job title?", "user", "job"),
+        ("What car do I drive?", "user", "car"),
+        ("What is Tom's favourite food?", "tom", "favourite:food"),
+        ("What is the name of my puppy?", "user", "pet:dog"),
+    ],
+)
+def test_questions_name_the_slot_they_ask_about(question: str, subject: str, slot: str) -> None:
+    assert asked_slot(question) == SlotFact(subject, slot, "")
+
+
+def test_other_questions_ask_no_slot() -> None:
+    assert asked_slot("What did we eat at the party?") is None

@@ -41,6 +41,7 @@ from memosys.governance.service import ADMIN_USER, Governance
 from memosys.governance.store import governance_store
 from memosys.lifecycle import versions as lifecycle_versions
 from memosys.lifecycle.decay import decay_score
+from memosys.lifecycle.fact_lookup import lead_with_current_facts
 from memosys.lifecycle.forget import ForgetReceipt, forget_items, forget_user
 from memosys.lifecycle.jobs import JobInfo, JobRunner
 from memosys.lifecycle.merge import Deduper, Merge
@@ -456,6 +457,8 @@ class MemOS:
         if as_of is not None or snapshot is not None:
             return self._search_as_of(scope, query, shown, options, as_of, snapshot)
         hits = self._retriever.search(scope, query, shown, options)
+        if self.settings.lifecycle.fact_lookup:
+            hits = lead_with_current_facts(self._store, scope, query, shown, hits, top_k)
         self._store.record_access([h.item.id for h in hits], self._clock.now())
         return hits
 
