@@ -9,7 +9,6 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -118,13 +117,15 @@ def test_a_failing_run_is_recorded_and_the_next_starts_afresh(mos: MemOS) -> Non
 
 
 def test_unknown_jobs_and_bad_arguments_get_clear_errors(mos: MemOS) -> None:
-    with pytest.raises(NotFoundError, match="known jobs: caps, decay, dedup, ttl-purge"):
+    known = "known jobs: caps, decay, dedup, supersede, ttl-purge"
+    with pytest.raises(NotFoundError, match=known):
         mos.run_job("vacuum")
     with pytest.raises(InvalidInputError):
         mos.run_job("decay", params=["archive_below"])  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError):
         mos.job_runs(limit=0)
-    assert {info.name for info in mos.jobs()} == {"caps", "decay", "dedup", "ttl-purge"}
+    names = {info.name for info in mos.jobs()}
+    assert names == {"caps", "decay", "dedup", "supersede", "ttl-purge"}
 
 
 def test_the_cli_lists_runs_and_reports_jobs(data: Path) -> None:

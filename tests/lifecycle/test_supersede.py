@@ -141,6 +141,20 @@ def test_detection_can_be_switched_off(tmp_path: Path, embedder: Any) -> None:
         assert mos.get(paris, user_id="ann").state is LifecycleState.GENERATED
 
 
+def test_the_supersede_job_links_memories_stored_before_detection_ran(
+    tmp_path: Path, embedder: Any
+) -> None:
+    with MemOS.open(tmp_path, embedder=embedder,
+                    settings=load_settings(lifecycle={"supersede": False})) as mos:
+        paris = say(mos, "I live in Paris.", T1)
+        berlin = say(mos, "I moved to Berlin.", T2)
+    with MemOS.open(tmp_path, embedder=embedder,
+                    settings=load_settings(lifecycle={"supersede": True})) as mos:
+        assert mos.run_job("supersede").result == {"linked": 1}
+        assert mos.get(paris, user_id="ann").superseded_by == berlin
+        assert mos.run_job("supersede").result == {"linked": 0}
+
+
 def test_superseding_writes_a_version_and_a_state_event(mos: MemOS) -> None:
     seen: list[tuple[str, tuple[str, ...]]] = []
     mos.events.subscribe(lambda change: seen.append((change.kind, change.item_ids)))

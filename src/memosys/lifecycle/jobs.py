@@ -8,7 +8,7 @@ run is still marked ``running`` by a process that no longer exists resumes
 that run from its cursor; steps are idempotent, so redoing one is harmless.
 
 Jobs are registered by name (:func:`register`); the built-in ones are
-``ttl-purge``, ``decay``, ``caps`` and ``dedup`` (see :func:`builtin_jobs`).
+``ttl-purge``, ``decay``, ``caps``, ``dedup`` and ``supersede`` (see :func:`builtin_jobs`).
 """
 
 from __future__ import annotations
@@ -113,9 +113,10 @@ def builtin_jobs() -> list[Job]:
     from memosys.lifecycle.decay import DecayJob
     from memosys.lifecycle.merge import DedupJob
     from memosys.lifecycle.policies import CapsJob
+    from memosys.lifecycle.supersede import SupersedeJob
     from memosys.lifecycle.ttl import TtlPurgeJob
 
-    return [TtlPurgeJob(), DecayJob(), CapsJob(), DedupJob()]
+    return [TtlPurgeJob(), DecayJob(), CapsJob(), DedupJob(), SupersedeJob()]
 
 
 def fraction_param(ctx: JobContext, name: str, default: float | None) -> float | None:

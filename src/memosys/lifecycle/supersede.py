@@ -20,13 +20,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from memosys.core.clock import Clock
 from memosys.core.events import ChangeEvents, MemoryChange
 from memosys.core.items import LifecycleState, MemoryItem, MemoryType
+from memosys.lifecycle.jobs import JOB_ACTOR, JobContext
 from memosys.lifecycle.slots import SlotFact, extract_facts
 from memosys.lifecycle.upkeep import ItemChanges, upkeep_of
 from memosys.models.embedders.base import Embedder
@@ -227,3 +228,26 @@ class Superseder:
     def _similarity(self, a: MemoryItem, b: MemoryItem) -> float:
         vectors = self._embedder.embed([a.search_text(), b.search_text()])
         return float(np.dot(vectors[0], vectors[1]))
+
+
+class SupersedeJob:
+    """Index and link the knowledge updates among memories stored before detection ran."""
+
+    name = "supersede"
+    description = "index slot facts of current memories and supersede outdated ones (backfill)"
+
+    def run(self, ctx: JobContext) -> dict[str, Any]:
+        judge = RuleJudge(ctx.settings.supersede_min_similarity)
+        superseder = Superseder(ctx.store, ctx.embedder, ctx.events, ctx.clock, judge)
+        cursor = ctx.cursor
+        after, linked = int(cursor.get("after", 0)), int(cursor.get("linked", 0))
+        while batch := ctx.upkeep.scan(after, ctx.settings.job_batch, states=CURRENT_STATES):
+            after = batch[-1][0]
+            cubes: dict[str, list[str]] = {}
+            for _, item in batch:
+                cubes.setdefault(item.cube_id, []).append(item.id)
+            for cube_id, ids in cubes.items():
+                linked += len(superseder.process(Scope(JOB_ACTOR, (cube_id,)), ids))
+            ctx.commit(ItemChanges(), {"after": after, "linked": linked},
+                       ctx.run.progress + len(batch))
+        return {"linked": linked}
