@@ -52,6 +52,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, MemOS.open(Path(tmp), settings=settings) as mos:
         key = mos.create_user("ana").api_key
         mos.add_texts(["warm up"], user_id="ana")
+        mos.add_texts(["bob's only memory"], user_id="bob")
         result: dict[str, Any] = {
             "authenticate_valid_key": _latencies_us(lambda: mos.authenticate(key), 3000),
             "append_one_record": _latencies_us(
@@ -69,6 +70,9 @@ def main() -> None:
                             "records_per_s": round(total / seconds)}
         result["audit_log_query_non_admin_limit_100"] = _latencies_us(
             lambda: mos.audit_log(user_id="ana", limit=100), 200
+        )
+        result["audit_log_query_user_with_few_records"] = _latencies_us(
+            lambda: mos.audit_log(user_id="bob", limit=100), 200
         )
         result["audit_log_query_by_item"] = _latencies_us(
             lambda: mos.audit_log(user_id="ana", item_id="item-5"), 200

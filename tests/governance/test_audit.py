@@ -139,3 +139,29 @@ def test_request_context_is_per_thread(mos: MemOS) -> None:
     for user in ("ana", "bob"):
         (record,) = mos.audit_log(user_id=user, action="memory.update")
         assert (record.actor, record.request_id) == (user, f"req-{user}")
+
+
+@pytest.mark.parametrize("extra_cubes", [0, 201])  # 201: past the per-cube query limit
+def test_user_view_is_the_same_however_many_cubes(mos: MemOS, extra_cubes: int) -> None:
+    admin = mos.ensure_admin_key()
+    assert admin is not None
+    mos.create_user("bob")
+    for i in range(extra_cubes):
+        mos.create_cube(f"c{i}", owner="bob")
+    mos.add_texts(["ana's"], user_id="ana", cube="notes")
+    notes = mos.cube("notes", user_id="ana").id
+    mos.share_cube("notes", user_id="ana", with_user="bob", access="write")
+    with bind_request("r1", "admin"):
+        (for_bob,) = mos.add_texts(["written for bob"], user_id="bob", cube=notes)
+        mos.add_texts(["written for ana"], user_id="ana", cube="notes")
+    mos.add_texts(["bob's own"], user_id="bob")
+    seen = mos.audit_log(user_id="bob", limit=10_000)
+    assert [r.seq for r in seen] == sorted((r.seq for r in seen), reverse=True)
+    in_notes = {(r.action, r.item_id) for r in seen if r.cube_id == notes}
+    assert in_notes == {("memory.add", for_bob.id)}  # done for bob; ana's records stay hidden
+    assert len(seen) == len({r.seq for r in seen})
+    assert ("user.create", None) in {(r.action, r.cube_id) for r in seen}
+    assert len(mos.audit_log(user_id="bob", limit=2)) == 2
+    (only,) = mos.audit_log(user_id="bob", item_id=for_bob.id)
+    assert (only.action, only.actor, only.detail) == ("memory.add", "admin", {"user": "bob"})
+    assert mos.audit_log(user_id="bob", action="cube.share") == []  # ana's act in ana's cube

@@ -642,7 +642,6 @@ class MemOS:
         admin = self._governance.is_admin(user)
         query = AuditQuery(
             visible_to=None if admin else user,
-            owned_cubes=() if admin else tuple(c.id for c in self._store.list_cubes(owner=user)),
             cube_id=None if cube is None else self._audited_cube(user, admin, cube),
             item_id=None if item_id is None else self._checked_id(item_id),
             action=None if action is None else _checked_text(action, "action", empty=False),

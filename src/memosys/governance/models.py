@@ -140,13 +140,12 @@ class AuditEntry:
 class AuditQuery:
     """Which audit records to return, newest first.
 
-    ``visible_to`` limits the records to those of ``owned_cubes``, those the
-    user acted in and those done for it (``detail["user"]``); ``None`` means
-    every record (an administrator).
+    ``visible_to`` limits the records to those of the user's cubes, those
+    the user did, and those done for it (``detail["user"]``) outside a cube
+    or in a cube shared with it; ``None`` means every record (an administrator).
     """
 
     visible_to: str | None = None
-    owned_cubes: tuple[str, ...] = ()
     cube_id: str | None = None
     item_id: str | None = None
     action: str | None = None

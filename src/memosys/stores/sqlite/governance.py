@@ -31,6 +31,7 @@ from memosys.stores.sqlite.connection import Database
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _KEY_COLUMNS = "key_id, user_id, name, prefix, salt, key_hash, created_at, last_used_at, revoked_at"
 _SHARE_COLUMNS = "cube_id, user_id, access, granted_by, granted_at"
+_MAX_CUBE_BRANCHES = 200  # SQLite allows 500 terms in a compound SELECT
 _AUDIT_COLUMNS = "seq, at, actor, action, cube_id, item_id, request_id, detail, prev_hash, hash"
 
 
@@ -117,6 +118,53 @@ def _append(conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> list[Aud
 def _issued(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").fetchone()
     return 0 if row is None else int(row[0])
+
+
+def _filters(query: AuditQuery) -> tuple[str, list[Any]]:
+    """The WHERE clause of a query's own filters (not its visibility)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (
+        ("cube_id", query.cube_id),
+        ("item_id", query.item_id),
+        ("action", query.action),
+        ("actor", query.actor),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if query.since is not None:
+        clauses.append("at >= ?")
+        params.append(micros(query.since))
+    return " AND ".join(clauses) or "1", params
+
+
+def _visibility(conn: sqlite3.Connection, user_id: str) -> list[tuple[str, list[Any]]]:
+    """The conditions under which a record is visible to a user who is not an administrator:
+
+    it is about one of the user's cubes, the user did it, or it was done for
+    the user (``detail.user``) outside any cube or in a cube shared with it.
+    One condition per cube keeps every one on the (cube_id, seq) index.
+    """
+    owned = [r[0] for r in conn.execute("SELECT id FROM cubes WHERE owner = ?", (user_id,))]
+    shared = [
+        r[0] for r in conn.execute("SELECT cube_id FROM cube_shares WHERE user_id = ?", (user_id,))
+    ]
+    if len(owned) + len(shared) > _MAX_CUBE_BRANCHES:  # one scan instead of many branches
+        ids = json.dumps([*owned, *shared])
+        return [
+            ("(cube_id IN (SELECT value FROM json_each(?)) AND (cube_id IN "
+             "(SELECT value FROM json_each(?)) OR json_extract(detail, '$.user') = ?))",
+             [ids, json.dumps(owned), user_id]),
+            ("actor = ?", [user_id]),
+            ("cube_id IS NULL AND json_extract(detail, '$.user') = ?", [user_id]),
+        ]
+    return [
+        *(("cube_id = ?", [cube_id]) for cube_id in owned),
+        *(("cube_id = ? AND json_extract(detail, '$.user') = ?", [c, user_id]) for c in shared),
+        ("actor = ?", [user_id]),
+        ("cube_id IS NULL AND json_extract(detail, '$.user') = ?", [user_id]),
+    ]
 
 
 class SQLiteGovernance:
@@ -282,33 +330,35 @@ class SQLiteGovernance:
             return _append(conn, entries)
 
     def audit_records(self, query: AuditQuery) -> list[AuditRecord]:
-        """Records matching the query, newest first."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if query.visible_to is not None:
-            clauses.append(
-                "(cube_id IN (SELECT value FROM json_each(?)) OR actor = ? "
-                "OR json_extract(detail, '$.user') = ?)"
-            )
-            params += [json.dumps(list(query.owned_cubes)), query.visible_to, query.visible_to]
-        for column, value in (
-            ("cube_id", query.cube_id),
-            ("item_id", query.item_id),
-            ("action", query.action),
-            ("actor", query.actor),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if query.since is not None:
-            clauses.append("at >= ?")
-            params.append(micros(query.since))
-        where = " AND ".join(clauses) or "1"
+        """Records matching the query, newest first.
+
+        For a user's view, each way a record can be visible (one of the user's
+        cubes, the user's own action, an action done for the user) is its own
+        indexed query that stops after ``limit`` rows; their union is cut again.
+        """
+        where, params = _filters(query)
+        select = f"SELECT {_AUDIT_COLUMNS} FROM audit_log WHERE {where}"
         with self._db.read() as conn:
-            rows = conn.execute(
-                f"SELECT {_AUDIT_COLUMNS} FROM audit_log WHERE {where} ORDER BY seq DESC LIMIT ?",
-                (*params, query.limit),
-            ).fetchall()
+            if query.visible_to is None:
+                sql, args = f"{select} ORDER BY seq DESC LIMIT ?", [*params, query.limit]
+            else:
+                branches = _visibility(conn, query.visible_to)
+                if query.item_id is not None:  # the item index is the selective one: one query
+                    branches = [(
+                        " OR ".join(f"({condition})" for condition, _ in branches),
+                        [value for _, values in branches for value in values],
+                    )]
+                parts, args = [], []
+                for condition, values in branches:
+                    parts.append(
+                        f"SELECT * FROM ({select} AND ({condition}) ORDER BY seq DESC LIMIT ?)"
+                    )
+                    args += [*params, *values, query.limit]
+                sql = (
+                    f"SELECT * FROM ({' UNION '.join(parts)}) ORDER BY seq DESC LIMIT ?"
+                )
+                args.append(query.limit)
+            rows = conn.execute(sql, args).fetchall()
         return [_record(row) for row in rows]
 
     def audit_chain(self, after_seq: int, limit: int) -> list[AuditRecord]:
