@@ -16,6 +16,7 @@ and content update is checked without touching the write path.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -180,11 +181,12 @@ class Superseder:
         self._events = events
         self._clock = clock
         self.judge: ConflictJudge = judge or RuleJudge()
-        self._applying = False
+        self._local = threading.local()  # per thread: the server adds from a thread pool
 
     def __call__(self, change: MemoryChange) -> None:
         """The event listener: check added and updated memories (not our own changes)."""
-        if self._applying or change.cube_id is None or change.kind not in ("added", "updated"):
+        applying = getattr(self._local, "applying", False)
+        if applying or change.cube_id is None or change.kind not in ("added", "updated"):
             return
         self.process(Scope(change.user_id, (change.cube_id,)), change.item_ids)
 
@@ -217,13 +219,13 @@ class Superseder:
         olds = list(dict.fromkeys(link.old for link in links))
         news = [i.id for i in changed if i.id not in olds]
         cube_id = scope.cube_ids[0] if len(scope.cube_ids) == 1 else None
-        self._applying = True
+        self._local.applying = True
         try:
             self._events.emit("state", olds, cube_id=cube_id, user_id=scope.user_id)
             if news:
                 self._events.emit("updated", news, cube_id=cube_id, user_id=scope.user_id)
         finally:
-            self._applying = False
+            self._local.applying = False
 
     def _similarity(self, a: MemoryItem, b: MemoryItem) -> float:
         vectors = self._embedder.embed([a.search_text(), b.search_text()])
