@@ -24,6 +24,7 @@ from pydantic_core import to_jsonable_python
 
 from memosys.core.cube import MemCube
 from memosys.core.errors import InvalidInputError, MemosysError, error_class
+from memosys.core.history import CubeSnapshot, ItemVersion, RestoreReport
 from memosys.core.items import MemoryItem
 from memosys.core.results import SearchHit, SessionHit
 from memosys.governance.models import (
@@ -33,6 +34,7 @@ from memosys.governance.models import (
     IssuedKey,
     Share,
 )
+from memosys.lifecycle.forget import ForgetReceipt
 
 DEFAULT_TIMEOUT_S = 60.0
 # aliases, because the method ``RemoteMemOS.list`` shadows the builtin inside the class
@@ -43,6 +45,8 @@ Keys: TypeAlias = list[ApiKeyInfo]
 Records: TypeAlias = list[AuditRecord]
 Hits: TypeAlias = list[SearchHit]
 SessionHits: TypeAlias = list[SessionHit]
+Versions: TypeAlias = list[ItemVersion]
+Snapshots: TypeAlias = list[CubeSnapshot]
 CubeRef: TypeAlias = str | list[str] | None
 
 
@@ -329,6 +333,10 @@ class RemoteMemOS:
         limit: int = 100,
         offset: int = 0,
         order_by: str = "created_at",
+        include_history: bool = False,
+        include_archived: bool = False,
+        as_of: datetime | None = None,
+        snapshot: str | None = None,
     ) -> Items:
         """Memories of the user (optionally one cube), filtered, in a stable order."""
         data = self._get(
@@ -339,6 +347,10 @@ class RemoteMemOS:
             limit=limit,
             offset=offset,
             order_by=order_by,
+            include_history=include_history,
+            include_archived=include_archived,
+            as_of=as_of,
+            snapshot=snapshot,
         )
         return self._items(data)
 
@@ -372,6 +384,10 @@ class RemoteMemOS:
         importance_weight: float = 0.0,
         mmr: float | None = None,
         neighbours: int = 0,
+        include_history: bool = False,
+        include_archived: bool = False,
+        as_of: datetime | None = None,
+        snapshot: str | None = None,
     ) -> Hits:
         """Hybrid search; every hit carries an ``explain``."""
         data = self._send(
@@ -388,6 +404,10 @@ class RemoteMemOS:
             importance_weight=importance_weight,
             mmr=mmr,
             neighbours=neighbours,
+            include_history=include_history,
+            include_archived=include_archived,
+            as_of=as_of,
+            snapshot=snapshot,
         )
         return _HITS.validate_python(data["hits"])
 
@@ -418,6 +438,67 @@ class RemoteMemOS:
         """Counts of users, cubes, items and vectors, and the database size."""
         result: dict[str, Any] = self._get("/v1/stats")
         return result
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def history(self, id: str, *, user_id: str | None = None) -> Versions:
+        """Every version of a memory, numbered from 1."""
+        data = self._get(f"/v1/memories/{_segment(id, 'id')}/history", user_id=user_id)
+        return _VERSIONS.validate_python(data["versions"])
+
+    def rollback(self, id: str, version: int, *, user_id: str | None = None) -> MemoryItem:
+        """Make an earlier version current again, as a new version."""
+        path = f"/v1/memories/{_segment(id, 'id')}/rollback"
+        return MemoryItem.model_validate(self._send("POST", path, version=version, user_id=user_id))
+
+    def freeze(self, id: str, *, user_id: str | None = None) -> MemoryItem:
+        """Freeze a memory: it cannot change until unfrozen."""
+        return self._change_state(id, "freeze", user_id)
+
+    def unfreeze(self, id: str, *, user_id: str | None = None) -> MemoryItem:
+        """Give a frozen memory back the state it had."""
+        return self._change_state(id, "unfreeze", user_id)
+
+    def archive(self, id: str, *, user_id: str | None = None) -> MemoryItem:
+        """Archive a memory: left out of search and list unless ``include_archived``."""
+        return self._change_state(id, "archive", user_id)
+
+    def unarchive(self, id: str, *, user_id: str | None = None) -> MemoryItem:
+        """Bring an archived memory back."""
+        return self._change_state(id, "unarchive", user_id)
+
+    def _change_state(self, id: str, change: str, user_id: str | None) -> MemoryItem:
+        path = f"/v1/memories/{_segment(id, 'id')}/{change}"
+        return MemoryItem.model_validate(self._send("POST", path, user_id=user_id))
+
+    def forget(self, id: str, *, user_id: str | None = None) -> ForgetReceipt:
+        """Remove a memory everywhere (the receipt carries no texts over HTTP)."""
+        path = f"/v1/memories/{_segment(id, 'id')}/forget"
+        return ForgetReceipt(**self._send("POST", path, user_id=user_id))
+
+    def forget_user(self, user_id: str) -> ForgetReceipt:
+        """Remove everything of a user (that user's key, or an admin key)."""
+        path = f"/v1/users/{_segment(user_id, 'user_id')}"
+        return ForgetReceipt(**self._request("DELETE", path))
+
+    def snapshot(self, cube: str, name: str, *, user_id: str | None = None) -> CubeSnapshot:
+        """Name the cube's present state."""
+        path = f"/v1/cubes/{_segment(cube, 'cube')}/snapshots"
+        return CubeSnapshot.model_validate(self._send("POST", path, name=name, user_id=user_id))
+
+    def list_snapshots(
+        self, *, user_id: str | None = None, cube: str | None = None
+    ) -> Snapshots:
+        """Snapshots of the user's cubes (or of one cube)."""
+        data = self._get("/v1/snapshots", user_id=user_id, cube=cube)
+        return [CubeSnapshot.model_validate(s) for s in data["snapshots"]]
+
+    def restore_snapshot(
+        self, cube: str, name: str, *, user_id: str | None = None
+    ) -> RestoreReport:
+        """Make the cube's memories what they were at the snapshot."""
+        path = f"/v1/cubes/{_segment(cube, 'cube')}/snapshots/{_segment(name, 'name')}/restore"
+        return RestoreReport.model_validate(self._send("POST", path, user_id=user_id))
 
     # -- governance ------------------------------------------------------------
 
@@ -469,6 +550,7 @@ class RemoteMemOS:
 
 _HITS = TypeAdapter(Hits)
 _SESSIONS = TypeAdapter(SessionHits)
+_VERSIONS = TypeAdapter(Versions)
 
 
 def _json_text(value: Any) -> str:

@@ -38,7 +38,15 @@ def create_app(mos: MemOS, settings: ServerSettings | None = None) -> FastAPI:
     from memosys.server.limits import BodyLimitMiddleware
     from memosys.server.metrics import Metrics, MetricsMiddleware
     from memosys.server.request_ids import RequestIdMiddleware
-    from memosys.server.routes import audit, cubes, memories, search, system, users_keys
+    from memosys.server.routes import (
+        audit,
+        cubes,
+        lifecycle,
+        memories,
+        search,
+        system,
+        users_keys,
+    )
     from memosys.server.settings import ServerSettings
 
     settings = settings or ServerSettings()
@@ -53,7 +61,7 @@ def create_app(mos: MemOS, settings: ServerSettings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     install_error_handlers(app)
     app.include_router(system.router)
-    for module in (memories, search, cubes, users_keys, audit):
+    for module in (memories, lifecycle, search, cubes, users_keys, audit):
         app.include_router(module.router, responses=_error_responses())
     mount_dashboard(app)
     # the last added middleware runs first: ids, then timing, then the size limit

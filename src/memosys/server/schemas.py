@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from memosys.core.cube import MemCube
+from memosys.core.history import CubeSnapshot, ItemVersion
 from memosys.core.items import MemoryItem
 from memosys.core.results import SearchHit, SessionHit
 from memosys.governance.models import ApiKeyInfo, AuditRecord, Share
@@ -100,6 +101,10 @@ class SearchIn(SessionSearchIn):
     importance_weight: float = Weight
     mmr: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
     neighbours: int = Field(0, ge=0, le=MAX_NEIGHBOURS)
+    include_history: bool = Field(False, description="also earlier versions and deleted items")
+    include_archived: bool = False
+    as_of: datetime | None = Field(None, description="search the memories as they were then")
+    snapshot: str | None = Field(None, description="search a named snapshot of the cube")
 
 
 class CubeIn(_In):
@@ -118,7 +123,7 @@ class ShareIn(_In):
     access: Literal["read", "write"] = "read"
 
 
-class UserIn(_In):
+class NewUserIn(_In):
     """``POST /v1/users`` (admins only)."""
 
     user_id: str
@@ -130,6 +135,47 @@ class KeyIn(_In):
 
     user_id: str | None = UserField
     name: str = ""
+
+
+class UserIn(_In):
+    """A body that only names the user to act for."""
+
+    user_id: str | None = UserField
+
+
+class RollbackIn(UserIn):
+    """``POST /v1/memories/{id}/rollback``."""
+
+    version: int = Field(ge=1)
+
+
+class SnapshotIn(UserIn):
+    """``POST /v1/cubes/{cube}/snapshots``."""
+
+    name: str
+
+
+class ForgetOut(BaseModel):
+    """What was forgotten (the removed texts are never sent back)."""
+
+    item_ids: list[str]
+    by_cube: dict[str, list[str]]
+    versions: int
+    cache_entries: int
+    user_id: str | None = None
+    compacted: bool
+
+
+class VersionsOut(BaseModel):
+    """Every version of a memory, oldest first."""
+
+    versions: list[ItemVersion]
+
+
+class SnapshotsOut(BaseModel):
+    """Named snapshots of cubes."""
+
+    snapshots: list[CubeSnapshot]
 
 
 class ItemsOut(BaseModel):

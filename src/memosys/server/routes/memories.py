@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
@@ -91,6 +92,10 @@ def list_memories(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     order_by: OrderBy = "created_at",
+    include_history: bool = False,
+    include_archived: bool = False,
+    as_of: Annotated[datetime | None, Query(description="the memories as they were then")] = None,
+    snapshot: Annotated[str | None, Query(description="a named snapshot of the cube")] = None,
 ) -> ItemsOut:
     """Memories in a stable order, filtered, one page at a time."""
     items = caller.run(
@@ -101,6 +106,10 @@ def list_memories(
         limit=limit,
         offset=offset,
         order_by=order_by,
+        include_history=include_history,
+        include_archived=include_archived,
+        as_of=as_of,
+        snapshot=snapshot,
     )
     return ItemsOut(items=items)
 

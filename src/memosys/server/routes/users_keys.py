@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query, Response
 
 from memosys.governance.models import IssuedKey
 from memosys.server.auth import CallerDep
-from memosys.server.schemas import KeyIn, KeysOut, MeOut, UserIn
+from memosys.server.routes.lifecycle import forget_out
+from memosys.server.schemas import ForgetOut, KeyIn, KeysOut, MeOut, NewUserIn
 
 router = APIRouter(prefix="/v1", tags=["users and keys"])
 
@@ -22,10 +23,16 @@ def me(caller: CallerDep) -> MeOut:
 
 
 @router.post("/users", response_model=IssuedKey, status_code=201)
-def create_user(body: UserIn, caller: CallerDep) -> IssuedKey:
+def create_user(body: NewUserIn, caller: CallerDep) -> IssuedKey:
     """Create a user and its first API key (admins only); the key is shown once."""
     caller.require_admin()
     return caller.run(caller.mos.create_user, body.user_id, admin=body.admin)
+
+
+@router.delete("/users/{user_id}", response_model=ForgetOut)
+def forget_user(user_id: str, caller: CallerDep) -> ForgetOut:
+    """Remove everything of a user (the user itself, or an admin): memories, cubes, keys."""
+    return forget_out(caller.run(caller.mos.forget_user, caller.user(user_id)))
 
 
 @router.get("/keys", response_model=KeysOut)
