@@ -39,6 +39,16 @@ ATTEMPTS = [
     ("GET", "/v1/keys", {"params": {"user_id": "{ana}"}}),
     ("POST", "/v1/keys", {"json": {"user_id": "{ana}"}}),
     ("DELETE", "/v1/keys/{key}", {}),
+    ("GET", "/v1/memories/{item}/history", {}),
+    ("POST", "/v1/memories/{item}/rollback", {"json": {"version": 1}}),
+    ("POST", "/v1/memories/{item}/freeze", {"json": {}}),
+    ("POST", "/v1/memories/{item}/archive", {"json": {}}),
+    ("POST", "/v1/memories/{item}/forget", {"json": {}}),
+    ("POST", "/v1/cubes/{cube}/snapshots", {"json": {"name": "b-snap"}}),
+    ("POST", "/v1/cubes/{cube}/snapshots/a-snap/restore", {"json": {}}),
+    ("GET", "/v1/snapshots", {"params": {"cube": "{cube}"}}),
+    ("GET", "/v1/memories", {"params": {"cube": "{cube}", "snapshot": "a-snap"}}),
+    ("DELETE", "/v1/users/{ana}", {}),
     ("GET", "/v1/audit", {"params": {"cube": "{cube}"}}),
     ("GET", "/v1/audit", {"params": {"user_id": "{ana}"}}),
 ]
@@ -62,6 +72,7 @@ def world(mos: MemOS) -> dict[str, Any]:
     cube = mos.create_cube("secrets", owner="ana-iso")
     (item,) = mos.add_texts(["ana's secret plan"], user_id="ana-iso", cube="secrets")
     mos.share_cube("secrets", user_id="ana-iso", with_user="carl-iso")
+    mos.snapshot("secrets", "a-snap", user_id="ana-iso")
     return {
         "ids": {"item": item.id, "cube": cube.id, "key": ana.key_id, "ana": "ana-iso"},
         "ben_key": ben.api_key,
@@ -75,6 +86,8 @@ def _snapshot(mos: MemOS) -> tuple[Any, ...]:
         mos.list_shares("secrets", user_id="ana-iso"),
         mos.list_keys(user_id="ana-iso"),
         mos.audit_log(user_id="admin", limit=1000),
+        mos.history(mos.list(user_id="ana-iso")[0].id, user_id="ana-iso"),
+        mos.list_snapshots(user_id="ana-iso"),
     )
 
 
