@@ -73,9 +73,10 @@ def site(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[Si
         mos.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Chromium from the Debian package."""
+    """Headless Chromium from the Debian package (per module: Playwright's sync API keeps
+    an event loop running in this thread while it is open)."""
     if not CHROMIUM.exists():
         pytest.skip(
             f"{CHROMIUM} is missing and could not be installed; run `make test` as root "

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,7 +39,17 @@ def run_stdio(data: Path, user: str, script: Script[T], errlog: Path) -> T:
             async with Client(stdio_client(params, errlog=log)) as client:
                 return await script(client)
 
-    return anyio.run(main)
+    return run_async(main)
+
+
+def run_async(main: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine function to completion in a fresh thread.
+
+    A thread of its own keeps it apart from any event loop a fixture left running in
+    the test thread (Playwright's sync API does that for the dashboard tests).
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(anyio.run, main).result()
 
 
 def payload(result: CallToolResult) -> dict[str, Any]:

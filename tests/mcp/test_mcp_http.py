@@ -9,10 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import httpx
 import pytest
-from mcp_session import payload, server_command
+from mcp_session import payload, run_async, server_command
 
 from mcp import Client
 
@@ -68,7 +67,7 @@ def test_tools_work_over_streamable_http(http_url: str) -> None:
             cubes = payload(await client.call_tool("list_cubes", {}))
             return {"tools": tools, "item": item, "fetched": fetched, "cubes": cubes}
 
-    out = anyio.run(script)
+    out = run_async(script)
 
     assert len(out["tools"]) == 5
     assert out["fetched"]["content"] == "Standup is at 9"
