@@ -27,6 +27,14 @@ _LAZY_COMMANDS = {
     "key": "memosys.cli.governance_cmds",
     "audit": "memosys.cli.governance_cmds",
     "jobs": "memosys.cli.jobs_cmd",
+    "history": "memosys.cli.lifecycle_cmds",
+    "rollback": "memosys.cli.lifecycle_cmds",
+    "freeze": "memosys.cli.lifecycle_cmds",
+    "unfreeze": "memosys.cli.lifecycle_cmds",
+    "snapshot": "memosys.cli.lifecycle_cmds",
+    "forget": "memosys.cli.lifecycle_cmds",
+    "forget-user": "memosys.cli.lifecycle_cmds",
+    "verify-forgotten": "memosys.cli.lifecycle_cmds",
 }
 
 

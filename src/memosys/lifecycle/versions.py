@@ -11,7 +11,7 @@ from datetime import datetime
 
 from memosys.core.errors import ConfigurationError, IllegalTransitionError
 from memosys.core.items import LifecycleState, MemoryItem
-from memosys.lifecycle.states import FROZEN, tombstone
+from memosys.lifecycle.states import FROZEN, check_transition, tombstone
 from memosys.stores.base import Scope, Store, VersionStore
 
 
@@ -29,7 +29,9 @@ def version_store(store: object) -> VersionStore:
 def change_state(
     store: Store, scope: Scope, item: MemoryItem, state: LifecycleState, now: datetime
 ) -> MemoryItem:
-    """Write ``item`` in ``state`` as a new version (the store checks the transition)."""
+    """Write ``item`` in ``state`` as a new version; IllegalTransitionError if the state
+    machine does not allow it (moving to the state it is in included)."""
+    check_transition(item.state, state)
     changed = item.model_copy(update={"state": LifecycleState(state), "updated_at": now})
     return store.update_item(scope, changed, None, note=f"state: {item.state.value} -> {state}")
 

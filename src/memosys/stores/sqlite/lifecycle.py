@@ -72,7 +72,7 @@ class SQLiteVersionStore:
                 )
             old, blob = found
             restored = _restored(old, item, self._clock.now(), item.state)
-            guard_change(item, restored, scope.user_id)
+            guard_change(conn, rowid, item, restored, scope.user_id)
             written = restore_rows(
                 conn,
                 [(rowid, restored, blob)],

@@ -20,7 +20,7 @@ from memosys.core.errors import FrozenError, NotFoundError, PermissionDeniedErro
 from memosys.core.filters import Filter
 from memosys.core.history import ItemVersion
 from memosys.core.items import LifecycleState, MemoryItem
-from memosys.lifecycle.states import ALLOWED, check_transition
+from memosys.lifecycle.states import check_transition
 from memosys.stores.base import Scope
 from memosys.stores.sqlite.codec import (
     ITEM_COLUMNS,
@@ -51,12 +51,15 @@ _FROZEN = LifecycleState.FROZEN
 _DELETED = LifecycleState.DELETED
 
 
-def guard_change(old: MemoryItem, new: MemoryItem, actor: str) -> None:
-    """Refuse a change the lifecycle forbids.
+def guard_change(
+    conn: sqlite3.Connection, rowid: int, old: MemoryItem, new: MemoryItem, actor: str
+) -> None:
+    """Refuse a change (of the item at ``rowid``) that the lifecycle forbids.
 
     A deleted item (a tombstone) cannot change; a frozen one can only be
-    unfrozen, by its owner, with nothing else changed; any other state
-    change must be allowed by :mod:`memosys.lifecycle.states`.
+    unfrozen, by its owner, back to the state it was frozen in, with nothing
+    else changed; any other state change must be allowed by
+    :mod:`memosys.lifecycle.states`.
     """
     if old.state == _DELETED:
         raise NotFoundError(
@@ -65,7 +68,7 @@ def guard_change(old: MemoryItem, new: MemoryItem, actor: str) -> None:
             detail={"id": old.id},
         )
     if old.state == _FROZEN:
-        if new.state not in ALLOWED[_FROZEN] or changed_fields(old, new) != ["state"]:
+        if new.state != state_before_freeze(conn, rowid) or changed_fields(old, new) != ["state"]:
             raise FrozenError(
                 f"memory {old.id} is frozen; its owner must unfreeze it "
                 f"(`memosys unfreeze {old.id}`) before it can be changed or deleted",
@@ -79,6 +82,16 @@ def guard_change(old: MemoryItem, new: MemoryItem, actor: str) -> None:
         return
     if new.state != old.state:
         check_transition(old.state, new.state)
+
+
+def state_before_freeze(conn: sqlite3.Connection, rowid: int) -> LifecycleState:
+    """The state of the latest version of the item at ``rowid`` that was not frozen."""
+    row = conn.execute(
+        "SELECT state FROM item_versions WHERE item_rowid = ? AND state <> ? "
+        "ORDER BY version DESC LIMIT 1",
+        (rowid, _FROZEN.value),
+    ).fetchone()
+    return LifecycleState.GENERATED if row is None else LifecycleState(row[0])
 
 
 def write_version(

@@ -107,7 +107,7 @@ def update_item(
             "(delete it and add it to the other cube)",
             detail={"id": item.id},
         )
-    guard_change(old, item, scope.user_id)
+    guard_change(conn, rowid, old, item, scope.user_id)
     item = write_version(conn, rowid, item, scope.user_id, note, now)
     if vector is not None:
         _, dim = _cube_row(conn, item.cube_id)
