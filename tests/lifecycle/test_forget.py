@@ -1,0 +1,214 @@
+"""Verified deletion on a real store: forget and forget_user leave no bytes behind.
+
+Each test first checks that the needle *is* found while the memory exists
+(so a scan that finds nothing proves something), then forgets it and scans
+every table, the FTS index and the raw bytes of every file under the data
+directory after the checkpoint and VACUUM that forget runs.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from memosys.api.local import DATABASE_FILE, MemOS
+from memosys.cli.app import cli
+from memosys.core.clock import FixedClock
+from memosys.core.errors import FrozenError, NotFoundError
+from memosys.core.events import MemoryChange
+from memosys.models.embedders.cached import cache_key
+from memosys.settings import MemosysSettings, StoreSettings
+from memosys.stores.base import Scope
+
+T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+SECRET = "Quillonberry clinic diagnosed Xanthelasmic syndrome for Ana"
+SECRET_V2 = "Quillonberry clinic revised: Xanthelasmic syndrome ruled out for Ana"
+KEEP = "The quarterly review is on Thursday afternoon."
+USER = "ana-7f3a9c41"
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def mos(data_dir: Path, embedder: Any, clock: FixedClock) -> Iterator[MemOS]:
+    with MemOS.open(data_dir, embedder=embedder, clock=clock) as opened:
+        yield opened
+
+
+def _raw_hits(data_dir: Path, needle: bytes) -> list[str]:
+    return [
+        str(p.relative_to(data_dir))
+        for p in sorted(data_dir.rglob("*"))
+        if p.is_file() and needle in p.read_bytes()
+    ]
+
+
+def _rows(data_dir: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(data_dir / DATABASE_FILE) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def _secret_with_history(mos: MemOS, clock: FixedClock) -> str:
+    keep, secret = mos.add_texts([KEEP, SECRET], user_id=USER)
+    clock.set(T0 + timedelta(hours=1))
+    mos.update(secret.id, user_id=USER, content=SECRET_V2)
+    mos.snapshot("default", "before", user_id=USER)
+    clock.set(T0 + timedelta(hours=2))
+    assert keep.id != secret.id
+    return secret.id
+
+
+def test_forget_removes_every_byte_of_the_memory(
+    mos: MemOS, clock: FixedClock, data_dir: Path
+) -> None:
+    secret_id = _secret_with_history(mos, clock)
+    texts = [SECRET, SECRET_V2]
+    before = mos.verify_forgotten(ids=[secret_id], texts=texts)
+    assert not before.clean  # the scan sees the memory while it exists
+    assert any(f.place.startswith("table item_versions") for f in before.leftovers)
+    assert _raw_hits(data_dir, b"Xanthelasmic")
+    # the FTS index holds lower-cased porter stems, which a scan for the text would miss
+    assert _raw_hits(data_dir, b"quillonberri")
+    texts_now = _rows(data_dir, "SELECT search_text FROM items")
+    keys = [cache_key(text, "document") for (text,) in texts_now]
+    assert _rows(data_dir, "SELECT count(*) FROM embedding_cache")[0][0] >= 2
+
+    receipt = mos.forget(secret_id, user_id=USER)
+
+    assert receipt.item_ids == [secret_id] and receipt.versions == 1
+    assert receipt.cache_entries == 2 and receipt.compacted
+    report = mos.verify_forgotten(ids=[secret_id], texts=texts)
+    assert report.clean, report.leftovers
+    assert report.tables >= 10 and report.files >= 1
+    assert _raw_hits(data_dir, b"Xanthelasmic") == []
+    assert _raw_hits(data_dir, b"Quillonberry") == []
+    assert _raw_hits(data_dir, b"quillonberri") == []
+    assert _raw_hits(data_dir, b"xanthelasm") == []
+    assert (data_dir / (DATABASE_FILE + "-wal")).stat().st_size < 100_000
+    # what else was there is untouched, and still found by every retriever
+    assert [i.content for i in mos.list(user_id=USER)] == [KEEP]
+    assert mos.search("quarterly review", user_id=USER, mode="bm25")[0].item.content == KEEP
+    assert mos.search("quarterly review", user_id=USER, mode="dense")[0].item.content == KEEP
+    left = _rows(data_dir, "SELECT text_hash FROM embedding_cache")
+    assert {h for (h,) in left} & set(keys) == {cache_key(KEEP, "document")}
+    # gone from time travel and from the snapshot too
+    assert [i.content for i in mos.list(user_id=USER, snapshot="before")] == [KEEP]
+    then = mos.search("Xanthelasmic", user_id=USER, as_of=T0 + timedelta(minutes=30))
+    assert [h.item.content for h in then] == [KEEP]
+    with pytest.raises(NotFoundError):
+        mos.history(secret_id, user_id=USER)
+
+
+def test_forget_emits_forgotten_and_works_on_tombstones(mos: MemOS, clock: FixedClock) -> None:
+    seen: list[MemoryChange] = []
+    mos.events.subscribe(seen.append)
+    secret_id = _secret_with_history(mos, clock)
+    mos.delete(secret_id, user_id=USER)
+    receipt = mos.forget(secret_id, user_id=USER)
+    assert receipt.versions == 2  # the original and the edit; the tombstone was current
+    forgotten = [c for c in seen if c.kind == "forgotten"]
+    assert [c.item_ids for c in forgotten] == [(secret_id,)]
+    assert forgotten[0].user_id == USER and forgotten[0].cube_id is not None
+    with pytest.raises(NotFoundError):
+        mos.forget(secret_id, user_id=USER)
+
+
+def test_forget_refuses_frozen_and_foreign_memories(mos: MemOS, clock: FixedClock) -> None:
+    secret_id = _secret_with_history(mos, clock)
+    with pytest.raises(NotFoundError):
+        mos.forget(secret_id, user_id="mallory")
+    mos.freeze(secret_id, user_id=USER)
+    with pytest.raises(FrozenError, match="unfreeze"):
+        mos.forget(secret_id, user_id=USER)
+    assert mos.get(secret_id, user_id=USER).content == SECRET_V2
+
+
+def test_forget_cuts_links_from_other_memories(mos: MemOS, clock: FixedClock) -> None:
+    secret_id = _secret_with_history(mos, clock)
+    (summary,) = mos.add_texts(["Ana had a clinic visit in June."], user_id=USER)
+    linked = summary.model_copy(update={"merged_from": [secret_id]})
+    mos.store.update_item(Scope(USER, (summary.cube_id,)), linked, None)
+    receipt = mos.forget(secret_id, user_id=USER)
+    assert receipt.unlinked == [summary.id]
+    assert mos.get(summary.id, user_id=USER).merged_from == []
+    report = mos.verify_forgotten(ids=[secret_id], texts=[SECRET, SECRET_V2])
+    assert report.clean, report.leftovers
+
+
+def test_forget_drops_the_saved_vector_index(
+    data_dir: Path, embedder: Any, clock: FixedClock
+) -> None:
+    settings = MemosysSettings(store=StoreSettings(ann_threshold=20))
+    texts = [f"Note {n}: the Zarkovian relay {n} is calibrated." for n in range(40)]
+    with MemOS.open(data_dir, embedder=embedder, clock=clock, settings=settings) as mos:
+        items = mos.add_texts(texts, user_id=USER)
+        mos.search("relay calibration", user_id=USER, mode="dense")
+        assert mos.store.wait_for_vector_index(items[0].cube_id, timeout=60)  # type: ignore[attr-defined]
+    index_files = list((data_dir / f"{DATABASE_FILE}.ann").glob("*.usearch"))
+    assert index_files
+    (vector,) = _rows(data_dir, "SELECT v.vector FROM vectors v JOIN items i "
+                      "ON i.rowid = v.item_rowid WHERE i.id = ?", items[7].id)[0:1]
+    with MemOS.open(data_dir, embedder=embedder, clock=clock, settings=settings) as mos:
+        mos.forget(items[7].id, user_id=USER)
+        assert not any(p.exists() for p in index_files)
+        hits = mos.search("Zarkovian relay 7", user_id=USER, mode="dense", top_k=40)
+        assert items[7].id not in {h.item.id for h in hits} and len(hits) == 39
+    assert _raw_hits(data_dir, vector[0]) == []
+    assert _raw_hits(data_dir, b"Zarkovian relay 7 ") == []
+    with MemOS.open(data_dir, embedder=embedder, clock=clock, settings=settings) as mos:
+        report = mos.verify_forgotten(ids=[items[7].id], texts=[texts[7]])
+    assert report.clean, report.leftovers
+    assert {f.place.split(".")[0] for f in report.retained} <= {"table audit_log", "file memosys"}
+
+
+def test_forget_user_removes_the_user_everywhere(
+    mos: MemOS, clock: FixedClock, data_dir: Path
+) -> None:
+    seen: list[MemoryChange] = []
+    mos.events.subscribe(seen.append)
+    secret_id = _secret_with_history(mos, clock)
+    mos.create_cube("private", owner=USER)
+    (private,) = mos.add_texts(["Ana's Wolpertinger passport number"], user_id=USER,
+                               cube="private")
+    (other,) = mos.add_texts(["Bob likes the Zugspitze."], user_id="bob")
+    mos.freeze(private.id, user_id=USER)
+    receipt = mos.forget_user(USER)
+    assert secret_id in receipt.item_ids and private.id in receipt.item_ids
+    assert receipt.compacted and len(receipt.item_ids) == 3
+    assert {c.kind for c in seen if c.kind == "forgotten"} == {"forgotten"}
+    report = mos.verify_forgotten(
+        ids=receipt.item_ids, user_ids=[USER], texts=[SECRET, SECRET_V2, "Wolpertinger"]
+    )
+    assert report.clean, report.leftovers
+    assert _raw_hits(data_dir, b"Wolpertinger") == []
+    assert _rows(data_dir, "SELECT count(*) FROM cubes WHERE owner = ?", USER) == [(0,)]
+    assert _rows(data_dir, "SELECT count(*) FROM users WHERE id = ?", USER) == [(0,)]
+    assert mos.get(other.id, user_id="bob").content == "Bob likes the Zugspitze."
+
+
+def test_verify_forgotten_cli_exit_codes(mos: MemOS, clock: FixedClock, data_dir: Path) -> None:
+    secret_id = _secret_with_history(mos, clock)
+    runner = CliRunner()
+    args = ["verify-forgotten", "--data", str(data_dir), "--id", secret_id, "--text", SECRET]
+    found = runner.invoke(cli, args)
+    assert found.exit_code == 1 and "LEFT" in found.output
+    mos.forget(secret_id, user_id=USER)
+    clean = runner.invoke(cli, args)
+    assert clean.exit_code == 0, clean.output
+    assert "clean" in clean.output
+    usage = runner.invoke(cli, ["verify-forgotten", "--data", str(data_dir)])
+    assert usage.exit_code == 2 and "at least one --id" in usage.output
