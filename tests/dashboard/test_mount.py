@@ -45,6 +45,14 @@ def test_every_module_the_page_loads_is_served_as_javascript(http: httpx.Client)
         assert all(t.startswith(("./", "../")) for t in targets), (module, targets)
 
 
+def test_assets_are_revalidated_so_an_upgrade_never_mixes_versions(http: httpx.Client) -> None:
+    first = http.get("/assets/js/main.js")
+    assert first.headers["cache-control"] == "no-cache"
+    assert first.headers["x-content-type-options"] == "nosniff"
+    again = http.get("/assets/js/main.js", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+
+
 def test_no_file_outside_the_assets_is_reachable(http: httpx.Client) -> None:
     for path in ("/assets/../__init__.py", "/assets/%2e%2e/__init__.py", "/assets/missing.js"):
         assert http.get(path).status_code == 404, path
