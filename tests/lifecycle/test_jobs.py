@@ -146,5 +146,8 @@ def test_the_cli_lists_runs_and_reports_jobs(data: Path) -> None:
                                  "--params", '{"archive_below": 0.9}'])
     assert custom.exit_code == 0 and "decay run 2: succeeded" in custom.output
 
+    bad = runner.invoke(cli, ["jobs", "run", "decay", "--data", str(data), "--params", "{oops"])
+    assert bad.exit_code == 2 and "not valid JSON" in bad.output
+
     missing = runner.invoke(cli, ["jobs", "run", "nope", "--data", str(data)])
     assert missing.exit_code == 2 and "known jobs" in missing.output

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from memosys.api.local import MemOS
-from memosys.core.errors import InvalidInputError
+from memosys.core.errors import InvalidInputError, NotFoundError
 from memosys.core.items import LifecycleState
 from memosys.lifecycle.merge import details, is_duplicate
 
@@ -96,3 +96,9 @@ def test_a_bad_threshold_is_refused(mos: MemOS) -> None:
         mos.dedup(user_id="ann", threshold=1.5)
     with pytest.raises(InvalidInputError, match="threshold"):
         mos.run_job("dedup", params={"threshold": "high"})
+
+
+def test_dedup_of_a_cube_that_is_not_the_users_is_not_found(mos: MemOS) -> None:
+    mos.create_cube("private", owner="bob")
+    with pytest.raises(NotFoundError):
+        mos.dedup(user_id="ann", cube="private")

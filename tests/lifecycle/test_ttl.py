@@ -97,3 +97,10 @@ def test_expiry_can_be_cleared_and_must_be_a_datetime(mos: MemOS, clock: FixedCl
     assert mos.get(item.id, user_id="ann").expires_at is None
     with pytest.raises(InvalidInputError, match="datetime"):
         mos.set_expiry(item.id, user_id="ann", expires_at="tomorrow")  # type: ignore[arg-type]
+
+
+def test_another_users_memory_cannot_be_given_an_expiry(mos: MemOS) -> None:
+    (item,) = mos.add_texts(["Bob's secret."], user_id="bob")
+    with pytest.raises(NotFoundError):
+        mos.set_expiry(item.id, user_id="ann", expires_at=T0)
+    assert mos.get(item.id, user_id="bob").expires_at is None

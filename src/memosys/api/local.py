@@ -956,7 +956,7 @@ class MemOS:
         if cube is None:
             cubes = self._store.list_cubes(owner=user)
         else:
-            cubes = [self._cubes.for_write(user, cube)]
+            cubes = [self._cubes.writable(user, cube)]
         deduper = Deduper(
             self._store, self._embedder, threshold or settings.dedup_threshold,
             settings.dedup_kinds,
