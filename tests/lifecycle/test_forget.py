@@ -212,3 +212,17 @@ def test_verify_forgotten_cli_exit_codes(mos: MemOS, clock: FixedClock, data_dir
     assert "clean" in clean.output
     usage = runner.invoke(cli, ["verify-forgotten", "--data", str(data_dir)])
     assert usage.exit_code == 2 and "at least one --id" in usage.output
+
+
+def test_verify_catches_what_a_plain_delete_leaves(
+    mos: MemOS, clock: FixedClock, data_dir: Path
+) -> None:
+    """A bare SQL delete (no secure_delete, FTS merge or VACUUM) leaves bytes; verify says so."""
+    secret_id = _secret_with_history(mos, clock)
+    with sqlite3.connect(data_dir / DATABASE_FILE) as conn:
+        conn.execute("DELETE FROM items WHERE id = ?", (secret_id,))
+    report = mos.verify_forgotten(ids=[secret_id], texts=[SECRET, SECRET_V2])
+    assert not report.clean
+    kinds = {(f.kind, f.place.split(" ")[0]) for f in report.leftovers}
+    assert ("term", "file") in kinds  # index pages still hold "quillonberri"
+    assert ("text", "file") in kinds  # freed pages and the WAL still hold the text

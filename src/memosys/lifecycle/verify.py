@@ -6,8 +6,9 @@ for each needle (item ids, user ids, texts):
 - in every column of every table, the FTS5 shadow tables included
   (``instr`` over the value as bytes);
 - in the full-text index itself: FTS5's ``integrity-check`` against the
-  content table (an entry without its row is a leftover), and a MATCH of
-  each text's terms that finds a row no longer in ``items``;
+  content table, a MATCH of each term of each text that finds a row no
+  longer in ``items``, and the raw bytes of the files for the index terms
+  (porter stems) that no live memory has;
 - in the raw bytes of every file under the data directory (the database,
   its ``-wal`` and ``-shm``, saved HNSW indexes, anything else).
 
@@ -31,6 +32,7 @@ from memosys.stores.sqlite.fts import fts_query, query_terms
 
 RETAINED_TABLES = {"audit_log": "the append-only audit log keeps ids, never content"}
 _CHUNK = 1 << 22
+MIN_TERM_CHARS = 6  # shorter index terms are scanned in tables only: too many chance matches
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Finding:
     """One place where a needle was found."""
 
     place: str  # "table items.data", "file memosys.db-wal", "fts items_fts"
-    kind: str  # "id" | "user" | "text"
+    kind: str  # "id" | "user" | "text" | "term" (an index term of a forgotten text)
     needle: str
     count: int = 1
 
@@ -77,9 +79,10 @@ def verify_forgotten(
     conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=rw", uri=True)
     try:
         _scan_tables(conn, needles, report)
-        _scan_fts(conn, [n for kind, n in needles if kind == "text"], report)
+        dead = _scan_fts(conn, [n for kind, n in needles if kind == "text"], report)
     finally:
         conn.close()
+    needles += [("term", stem) for stem in dead]
     explained = {f.needle for f in report.retained}
     for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
         report.files += 1
@@ -116,22 +119,51 @@ def _scan_tables(
                 (report.retained if retained else report.leftovers).append(finding)
 
 
-def _scan_fts(conn: sqlite3.Connection, texts: list[str], report: VerifyReport) -> None:
+def _scan_fts(conn: sqlite3.Connection, texts: list[str], report: VerifyReport) -> list[str]:
+    """Check the text index; return the index terms of ``texts`` that no live row has.
+
+    The index stores lower-cased porter stems ("quillonberri"), not the text,
+    so a raw scan for the text alone could miss index pages that still hold
+    them; the caller scans the files for these terms too.
+    """
     try:
         conn.execute("INSERT INTO items_fts (items_fts, rank) VALUES ('integrity-check', 1)")
     except sqlite3.DatabaseError as exc:  # entries whose row is gone, or a damaged index
         report.leftovers.append(Finding("fts items_fts", "index", f"integrity-check: {exc}"))
-    for text in texts:
-        match = " AND ".join(f"({fts_query([t])})" for t in query_terms(text))
-        if not match:
-            continue
-        (count,) = conn.execute(
+    dead: list[str] = []
+    for token, stem in _stems(texts):
+        (live,) = conn.execute(
+            "SELECT count(*) FROM items_fts f WHERE items_fts MATCH ? "
+            "AND EXISTS (SELECT 1 FROM items i WHERE i.rowid = f.rowid)",
+            (fts_query([token]),),
+        ).fetchone()
+        (orphans,) = conn.execute(
             "SELECT count(*) FROM items_fts f WHERE items_fts MATCH ? "
             "AND NOT EXISTS (SELECT 1 FROM items i WHERE i.rowid = f.rowid)",
-            (match,),
+            (fts_query([token]),),
         ).fetchone()
-        if count:
-            report.leftovers.append(Finding("fts items_fts", "text", _short(text), int(count)))
+        if orphans:
+            report.leftovers.append(Finding("fts items_fts", "term", stem, int(orphans)))
+        if not live and len(stem) >= MIN_TERM_CHARS:
+            dead.append(stem)
+    return dead
+
+
+def _stems(texts: list[str]) -> list[tuple[str, str]]:
+    """``(token, index term)`` for the distinct search terms of ``texts``, via the same
+    ``porter unicode61`` tokenizer as the live index."""
+    tokens = list(dict.fromkeys(t for text in texts for t in query_terms(text)))
+    if not tokens:
+        return []
+    mem = sqlite3.connect(":memory:")
+    try:
+        mem.execute("CREATE VIRTUAL TABLE t USING fts5 (body, tokenize = 'porter unicode61')")
+        mem.executemany("INSERT INTO t (rowid, body) VALUES (?, ?)", enumerate(tokens))
+        mem.execute("CREATE VIRTUAL TABLE v USING fts5vocab (t, instance)")
+        rows = mem.execute("SELECT doc, term FROM v ORDER BY doc").fetchall()
+    finally:
+        mem.close()
+    return [(tokens[doc], str(term)) for doc, term in rows]
 
 
 def _file_contains(path: Path, needle: bytes) -> bool:
