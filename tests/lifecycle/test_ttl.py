@@ -104,3 +104,24 @@ def test_another_users_memory_cannot_be_given_an_expiry(mos: MemOS) -> None:
     with pytest.raises(NotFoundError):
         mos.set_expiry(item.id, user_id="ann", expires_at=T0)
     assert mos.get(item.id, user_id="bob").expires_at is None
+
+
+def test_the_rest_api_honours_expiry_too(mos: MemOS, clock: FixedClock) -> None:
+    from memosys import RemoteMemOS
+    from memosys.server.app import create_app
+    from memosys.server.transport import InProcessTransport
+
+    admin = mos.ensure_admin_key()
+    assert admin is not None
+    keep, expiring = mos.add_texts(["The boiler was serviced.", "Door code 4711."], user_id="ann")
+    mos.set_expiry(expiring.id, user_id="ann", expires_at=T0 + timedelta(hours=1))
+    remote = RemoteMemOS("http://memosys.test", api_key=admin.api_key,
+                         transport=InProcessTransport(create_app(mos)))
+    with remote:
+        assert remote.get(expiring.id, user_id="ann").id == expiring.id
+        clock.set(T0 + timedelta(hours=2))
+        with pytest.raises(NotFoundError):
+            remote.get(expiring.id, user_id="ann")
+        assert [i.id for i in remote.list(user_id="ann")] == [keep.id]
+        hits = remote.search("door code", user_id="ann", include_archived=True)
+        assert expiring.id not in {h.item.id for h in hits}
