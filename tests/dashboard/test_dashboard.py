@@ -206,6 +206,34 @@ def test_share_a_cube_read_only_then_revoke(tab: Any) -> None:
     owner.shot("revoked")
 
 
+def test_create_a_key_use_it_and_revoke_it(tab: Any) -> None:
+    owner, other = tab("ana"), tab("laptop")
+    page = owner.sign_in("ana")
+    page.get_by_role("link", name="Keys").click()
+    page.get_by_label("New key name").fill("laptop")
+    page.get_by_role("button", name="Create key").click()
+    issued = page.get_by_test_id("issued-key")
+    expect(issued).to_contain_text("msk_")
+    key = issued.inner_text()
+    keys = page.get_by_role("table", name="API keys")
+    expect(keys.get_by_role("row").filter(has_text="laptop")).to_contain_text("active")
+    owner.shot("created")
+
+    laptop = other.open()
+    laptop.get_by_label("API key").fill(key)
+    laptop.get_by_role("button", name="Sign in").click()
+    expect(laptop.get_by_test_id("signed-in-user")).to_have_text("ana")
+    laptop.get_by_role("button", name="Sign out").click()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Revoke laptop").click()
+    expect(keys.get_by_role("row").filter(has_text="laptop")).to_contain_text("revoked")
+    laptop.get_by_label("API key").fill(key)
+    laptop.get_by_role("button", name="Sign in").click()
+    expect(laptop.get_by_role("alert")).to_contain_text("AuthenticationError")
+    owner.shot("revoked")
+
+
 def test_audit_log_chain_status_and_stats(tab: Any) -> None:
     main = tab("ana")
     page = main.sign_in("ana")

@@ -6,6 +6,7 @@ import { useRoute } from "./router.js";
 import { AuditView } from "./views/audit.js";
 import { CubesView } from "./views/cubes.js";
 import { ItemView } from "./views/item.js";
+import { KeysView } from "./views/keys.js";
 import { MemoriesView } from "./views/memories.js";
 import { SignIn } from "./views/signin.js";
 import { StatsView } from "./views/stats.js";
@@ -16,6 +17,7 @@ const NAV = [
   ["cubes", "Cubes"],
   ["audit", "Audit log"],
   ["stats", "Stats"],
+  ["keys", "Keys"],
 ];
 
 function useTheme() {
@@ -54,6 +56,7 @@ function Dashboard({ me, onSignOut }) {
   else if (view === "cubes") body = html`<${CubesView} me=${me} cubes=${cubeList} reloadCubes=${cubes.reload} error=${cubes.error} />`;
   else if (view === "audit") body = html`<${AuditView} params=${params} />`;
   else if (view === "stats") body = html`<${StatsView} />`;
+  else if (view === "keys") body = html`<${KeysView} me=${me} />`;
   else body = html`<${MemoriesView} params=${params} me=${me} cubes=${cubeList} />`;
   return html`<${Header} me=${me} view=${view === "memory" ? "memories" : view} onSignOut=${onSignOut} />
     <main class="page">${body}</main>`;
