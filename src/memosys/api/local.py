@@ -797,6 +797,17 @@ class MemOS:
         scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
         return version_store(self._store).snapshots(scope.cube_ids)
 
+    def delete_snapshot(self, cube: str, name: str, *, user_id: str) -> None:
+        """Drop a snapshot's name (the versions it pointed at stay in the history)."""
+        user = self._cubes.ensure_user(user_id)
+        target = self._cubes.find(user, cube)
+        self._cubes.check_write(user, target)
+        if not version_store(self._store).delete_snapshot(target.id, name):
+            raise NotFoundError(
+                f"no snapshot called {name!r} in cube {cube!r}; see `memosys snapshot list`",
+                detail={"snapshot": name},
+            )
+
     def restore_snapshot(self, cube: str, name: str, *, user_id: str) -> RestoreReport:
         """Make the cube's memories what they were at the snapshot, each as a new version."""
         user = self._cubes.ensure_user(user_id)

@@ -77,7 +77,7 @@ def unfreeze(ctx: click.Context, memory_id: str, as_json: bool) -> None:
 
 @click.group()
 def snapshot() -> None:
-    """Named snapshots of a cube: create, list, show, search, restore."""
+    """Named snapshots of a cube: create, list, show, search, restore, delete."""
 
 
 @snapshot.command("create")
@@ -182,6 +182,18 @@ def snapshot_restore(ctx: click.Context, name: str, yes: bool, as_json: bool) ->
             f"restored {report.restored}, removed {report.removed}, unchanged "
             f"{report.unchanged}, gone for good {report.gone}"
         )
+
+
+@snapshot.command("delete")
+@click.argument("name")
+@scope_options
+@click.pass_context
+def snapshot_delete(ctx: click.Context, name: str) -> None:
+    """Drop snapshot NAME of the cube (its versions stay in the history)."""
+    current = state(ctx)
+    with open_memos(ctx) as mos:
+        mos.delete_snapshot(current.cube or "default", name, user_id=current.user)
+    click.echo(f"deleted snapshot {name!r}")
 
 
 @click.command()
