@@ -151,3 +151,15 @@ def test_the_cli_lists_runs_and_reports_jobs(data: Path) -> None:
 
     missing = runner.invoke(cli, ["jobs", "run", "nope", "--data", str(data)])
     assert missing.exit_code == 2 and "known jobs" in missing.output
+
+
+def test_watch_runs_the_jobs_in_rounds(data: Path) -> None:
+    runner = CliRunner()
+    watched = runner.invoke(cli, ["jobs", "watch", "ttl-purge", "decay", "--every", "0",
+                                  "--rounds", "2", "--data", str(data)])
+    assert watched.exit_code == 0, watched.output
+    assert watched.output.count("ttl-purge run") == 2 and watched.output.count("decay run") == 2
+    with MemOS.open(data) as mos:
+        assert [r.status for r in mos.job_runs("decay")] == ["succeeded", "succeeded"]
+    unknown = runner.invoke(cli, ["jobs", "watch", "vacuum", "--rounds", "1", "--data", str(data)])
+    assert unknown.exit_code == 2 and "unknown job(s): vacuum" in unknown.output

@@ -32,6 +32,9 @@ def _table(rows: list[dict[str, Any]], title: str) -> None:
     Console().print(table)
 
 
+DEFAULT_WATCH = ("ttl-purge", "decay", "caps")
+
+
 @click.group()
 def jobs() -> None:
     """Background upkeep jobs: TTL purge, decay, caps and dedup.
@@ -78,6 +81,40 @@ def jobs_run(ctx: click.Context, name: str, params: dict[str, Any] | None, as_js
     else:
         click.echo(f"{run.name} run {run.id}: {run.status}, {run.progress} processed, "
                    f"result {run.result}")
+
+
+@jobs.command("watch")
+@click.argument("names", nargs=-1)
+@click.option("--every", type=click.FloatRange(min=0), default=3600.0, show_default=True,
+              help="Seconds between rounds.")
+@click.option("--rounds", type=click.IntRange(min=1), default=None,
+              help="Stop after this many rounds (default: run until interrupted).")
+@scope_options
+@click.pass_context
+def jobs_watch(
+    ctx: click.Context, names: tuple[str, ...], every: float, rounds: int | None
+) -> None:
+    """Run jobs NAMES (default: ttl-purge, decay, caps) every --every seconds.
+
+    Each round runs the jobs one after the other and prints one line per run;
+    Ctrl-C stops between steps, and the next round or `jobs run` resumes.
+    """
+    import time
+
+    chosen = names or DEFAULT_WATCH
+    done = 0
+    with open_memos(ctx) as mos:
+        known = {info.name for info in mos.jobs()}
+        unknown = [name for name in chosen if name not in known]
+        if unknown:
+            raise click.BadParameter(f"unknown job(s): {', '.join(unknown)}", param_hint="NAMES")
+        while rounds is None or done < rounds:
+            for name in chosen:
+                run = mos.run_job(name)
+                click.echo(f"{run.name} run {run.id}: {run.status}, result {run.result}")
+            done += 1
+            if rounds is None or done < rounds:
+                time.sleep(every)
 
 
 @jobs.command("status")
