@@ -51,6 +51,10 @@ from memosys.lifecycle.upkeep import JobRun
 from memosys.lifecycle.verify import VerifyReport, verify_forgotten
 from memosys.lifecycle.versions import version_store
 from memosys.models.embedders.base import Embedder
+from memosys.parametric.lm import LanguageModel
+from memosys.parametric.service import OffloadReport, ParametricMemory
+from memosys.parametric.store import AdapterRecord
+from memosys.parametric.train import StepProgress
 from memosys.reader.documents import read_document
 from memosys.reader.messages import read_messages
 from memosys.reader.texts import text_items
@@ -73,8 +77,9 @@ Merges: TypeAlias = list[Merge]
 KeyInfos: TypeAlias = list[ApiKeyInfo]
 Shares: TypeAlias = list[Share]
 AuditRecords: TypeAlias = list[AuditRecord]
-Snapshots: TypeAlias = list[CubeSnapshot]
+AdapterRecords: TypeAlias = list[AdapterRecord]
 Versions: TypeAlias = list[ItemVersion]
+Snapshots: TypeAlias = list[CubeSnapshot]
 MAX_AUDIT_LIMIT = 10_000
 
 
@@ -663,89 +668,74 @@ class MemOS:
         """The governance service (for tools such as the CLI; prefer the methods here)."""
         return self._governance
 
-    # -- generation and activation memory ----------------------------------------
+    # -- parametric memory ---------------------------------------------------
 
     @property
-    def activation(self) -> ActivationMemory:
-        """The KV caches of this instance (created on first use; it then hears every change)."""
-        service: ActivationMemory | None = getattr(self, "_activation_memory", None)
+    def parametric(self) -> ParametricMemory:
+        """The adapters of this instance (created on first use; it then hears every change)."""
+        service: ParametricMemory | None = getattr(self, "_parametric_memory", None)
         if service is None:
-            service = self._activation_memory = ActivationMemory(self, self._clock)
+            service = self._parametric_memory = ParametricMemory(self, self._clock)
         return service
 
-    @overload
-    def generate(
+    def distill(
         self,
-        query: str,
         *,
         user_id: str,
-        memories: Sequence[str] | None = None,
-        max_new_tokens: int = 128,
-        stream: Literal[False] = False,
-        model: str | None = None,
-        adapters: Sequence[str] = (),
-        use_activation: bool = True,
-        allow_stale_adapters: bool = False,
-    ) -> GenerateResult: ...
+        name: str,
+        memory_ids: Sequence[str] | None = None,
+        filters: dict[str, Any] | None = None,
+        cube: str | None = None,
+        base_model: str | LanguageModel = "smollm2",
+        rank: int = 16,
+        steps: int = 120,
+        seed: int = 0,
+        progress: StepProgress | None = None,
+    ) -> AdapterRecord:
+        """Distil the chosen memories (``memory_ids`` or ``filters``) into LoRA adapter ``name``.
 
-    @overload
-    def generate(
-        self,
-        query: str,
-        *,
-        user_id: str,
-        memories: Sequence[str] | None = None,
-        max_new_tokens: int = 128,
-        stream: Literal[True],
-        model: str | None = None,
-        adapters: Sequence[str] = (),
-        use_activation: bool = True,
-        allow_stale_adapters: bool = False,
-    ) -> GenerateStream: ...
-
-    def generate(
-        self,
-        query: str,
-        *,
-        user_id: str,
-        memories: Sequence[str] | None = None,
-        max_new_tokens: int = 128,
-        stream: bool = False,
-        model: str | None = None,
-        adapters: Sequence[str] = (),
-        use_activation: bool = True,
-        allow_stale_adapters: bool = False,
-    ) -> GenerateResult | GenerateStream:
-        """Answer ``query`` with a local model, the memories in the prompt.
-
-        ``memories`` are memory ids (in prompt order); ``None`` retrieves the top
-        ``activation.search_top_k`` hits. A fresh KV cache holding them is used
-        as the prompt's prefix (``use_activation``); ``adapters`` are LoRA
-        adapters applied for this call (they turn caches off: caches hold
-        base-model states). ``model`` defaults to ``activation.model``. The result
-        carries text, token ids, time to first token, tokens/s and the memory
-        ids, caches and adapters used; ``stream=True`` yields text pieces first.
+        Trains on ``base_model`` (a spec such as ``"smollm2"`` or a local model
+        folder); the adapter is stored in the memories' cube with its provenance.
+        ``progress(step, steps, loss)`` is called after each training step.
         """
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidInputError("query must be a non-empty string")
-        if not isinstance(max_new_tokens, int) or not 1 <= max_new_tokens <= 4096:
-            raise InvalidInputError("max_new_tokens must be an integer from 1 to 4096")
-        if isinstance(adapters, str) or not all(isinstance(a, str) for a in adapters):
-            raise InvalidInputError("adapters must be a list of adapter names")
-        spec = model or self.settings.activation.model
-        from memosys.models.llm.registry import get_lm
+        from memosys.parametric.train import TrainConfig
 
-        request = Request(
-            query=query,
-            user_id=self._cubes.ensure_user(user_id),
-            memories=memories,
-            max_new_tokens=max_new_tokens,
-            model=spec,
-            adapters=list(adapters),
-            use_activation=use_activation,
-            allow_stale_adapters=allow_stale_adapters,
+        config = TrainConfig(rank=rank, steps=steps, seed=seed)
+        return self.parametric.distill(
+            user_id=self._cubes.ensure_user(user_id), name=name, memory_ids=memory_ids,
+            filters=filters, cube=cube, base_model=base_model, config=config, progress=progress,
         )
-        return generate(self, self.activation, get_lm(spec), request, stream=stream)
+
+    def list_adapters(self, *, user_id: str, cube: str | None = None) -> AdapterRecords:
+        """The user's adapters with their provenance; stale ones are marked."""
+        return self.parametric.list_adapters(user_id=self._cubes.ensure_user(user_id), cube=cube)
+
+    def adapter(self, name: str, *, user_id: str, cube: str | None = None) -> AdapterRecord:
+        """One adapter's provenance by name; NotFoundError if the user has none."""
+        return self.parametric.adapter(name, user_id=self._cubes.ensure_user(user_id), cube=cube)
+
+    def drop_adapter(self, name: str, *, user_id: str, cube: str | None = None) -> AdapterRecord:
+        """Delete an adapter (its memories stay as text); returns its last record."""
+        return self.parametric.drop(name, user_id=self._cubes.ensure_user(user_id), cube=cube)
+
+    def rebuild_adapter(
+        self,
+        name: str,
+        *,
+        user_id: str,
+        cube: str | None = None,
+        base_model: str | None = None,
+        progress: StepProgress | None = None,
+    ) -> AdapterRecord:
+        """Retrain an adapter on its memories as they are now, leaving out removed ones."""
+        return self.parametric.rebuild(
+            name, user_id=self._cubes.ensure_user(user_id), cube=cube, base_model=base_model,
+            progress=progress,
+        )
+
+    def offload(self, adapter: str, *, user_id: str, cube: str | None = None) -> OffloadReport:
+        """Drop an adapter after checking that every memory it held is still served as text."""
+        return self.parametric.offload(adapter, user_id=self._cubes.ensure_user(user_id), cube=cube)
 
     # -- lifecycle: versions and forgetting ----------------------------------
 
@@ -1016,6 +1006,90 @@ class MemOS:
         return JobRunner(
             self._store, self._embedder, self.settings.lifecycle, self._clock, self.events
         )
+
+    # -- generation and activation memory ----------------------------------------
+
+    @property
+    def activation(self) -> ActivationMemory:
+        """The KV caches of this instance (created on first use; it then hears every change)."""
+        service: ActivationMemory | None = getattr(self, "_activation_memory", None)
+        if service is None:
+            service = self._activation_memory = ActivationMemory(self, self._clock)
+        return service
+
+    @overload
+    def generate(
+        self,
+        query: str,
+        *,
+        user_id: str,
+        memories: Sequence[str] | None = None,
+        max_new_tokens: int = 128,
+        stream: Literal[False] = False,
+        model: str | None = None,
+        adapters: Sequence[str] = (),
+        use_activation: bool = True,
+        allow_stale_adapters: bool = False,
+    ) -> GenerateResult: ...
+
+    @overload
+    def generate(
+        self,
+        query: str,
+        *,
+        user_id: str,
+        memories: Sequence[str] | None = None,
+        max_new_tokens: int = 128,
+        stream: Literal[True],
+        model: str | None = None,
+        adapters: Sequence[str] = (),
+        use_activation: bool = True,
+        allow_stale_adapters: bool = False,
+    ) -> GenerateStream: ...
+
+    def generate(
+        self,
+        query: str,
+        *,
+        user_id: str,
+        memories: Sequence[str] | None = None,
+        max_new_tokens: int = 128,
+        stream: bool = False,
+        model: str | None = None,
+        adapters: Sequence[str] = (),
+        use_activation: bool = True,
+        allow_stale_adapters: bool = False,
+    ) -> GenerateResult | GenerateStream:
+        """Answer ``query`` with a local model, the memories in the prompt.
+
+        ``memories`` are memory ids (in prompt order); ``None`` retrieves the top
+        ``activation.search_top_k`` hits. A fresh KV cache holding them is used
+        as the prompt's prefix (``use_activation``); ``adapters`` are LoRA
+        adapters applied for this call (they turn caches off: caches hold
+        base-model states). ``model`` defaults to ``activation.model``. The result
+        carries text, token ids, time to first token, tokens/s and the memory
+        ids, caches and adapters used; ``stream=True`` yields text pieces first.
+        """
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInputError("query must be a non-empty string")
+        if not isinstance(max_new_tokens, int) or not 1 <= max_new_tokens <= 4096:
+            raise InvalidInputError("max_new_tokens must be an integer from 1 to 4096")
+        if isinstance(adapters, str) or not all(isinstance(a, str) for a in adapters):
+            raise InvalidInputError("adapters must be a list of adapter names")
+        spec = model or self.settings.activation.model
+        from memosys.models.llm.registry import get_lm
+
+        request = Request(
+            query=query,
+            user_id=self._cubes.ensure_user(user_id),
+            memories=memories,
+            max_new_tokens=max_new_tokens,
+            model=spec,
+            adapters=list(adapters),
+            use_activation=use_activation,
+            allow_stale_adapters=allow_stale_adapters,
+        )
+        return generate(self, self.activation, get_lm(spec), request, stream=stream)
 
     # -- helpers ---------------------------------------------------------------
 

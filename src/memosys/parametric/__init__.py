@@ -1,0 +1,1 @@
+"""Parametric memory: memories distilled into LoRA adapters, with provenance."""

@@ -1,0 +1,332 @@
+"""Parametric memory of one MemOS: distil, list, load, drop, rebuild and offload adapters.
+
+Adapters live in ``<data>/adapters/<cube_id>/<name>/`` (a temporary folder
+owned by the instance for ``MemOS.open(":memory:")``). Memories are read
+through the facade's public methods, so every call is scoped to its user.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from memosys.core.clock import Clock
+from memosys.core.errors import (
+    ConflictError,
+    EmptyInputError,
+    InvalidInputError,
+    ModelMismatchError,
+    NotFoundError,
+    StaleError,
+)
+from memosys.core.items import MemoryItem, MemoryType, ParametricInfo
+from memosys.parametric.dataset import Example, QuestionWriter, SourceMemory, build_examples
+from memosys.parametric.evaluate import example_probes, perplexity, recall_by_kind, recall_hits
+from memosys.parametric.invalidation import StaleMarker, is_gone, mark_stale, stale_reasons
+from memosys.parametric.lm import LanguageModel, fingerprint_fields
+from memosys.parametric.serving import LoadedAdapter, applied
+from memosys.parametric.store import AdapterRecord, AdapterStore, checked_adapter_name
+from memosys.parametric.train import StepProgress, TrainConfig, TrainedAdapter, train_adapter
+
+if TYPE_CHECKING:
+    from memosys.api.local import MemOS
+
+MAX_MEMORIES = 10_000
+BaseModelRef = str | LanguageModel
+
+
+@dataclass
+class OffloadReport:
+    """What happened to an adapter's memories when it was dropped."""
+
+    adapter: str
+    served_as_text: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def resolve_lm(base_model: BaseModelRef) -> tuple[LanguageModel, str]:
+    """The loaded model and the spec to record (a spec string is loaded once per process)."""
+    if isinstance(base_model, str):
+        from memosys.models.llm.registry import get_lm
+
+        return get_lm(base_model), base_model
+    spec = str(getattr(base_model.fingerprint, "model_id", "custom"))
+    return base_model, spec
+
+
+class ParametricMemory:
+    """The adapters of one MemOS instance, checked against their memories before use."""
+
+    def __init__(self, mos: MemOS, clock: Clock) -> None:
+        self._mos = mos
+        self._clock = clock
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        if mos.data_dir is not None:
+            root = mos.data_dir / "adapters"
+        else:
+            self._scratch = tempfile.TemporaryDirectory(prefix="memosys-adapters-")
+            root = Path(self._scratch.name)
+        self.store = AdapterStore(root)
+        mos.events.subscribe(StaleMarker(self.store))
+
+    # -- distil and rebuild ------------------------------------------------------
+
+    def distill(
+        self,
+        *,
+        user_id: str,
+        name: str,
+        memory_ids: Sequence[str] | None = None,
+        filters: dict[str, Any] | None = None,
+        cube: str | None = None,
+        base_model: BaseModelRef = "smollm2",
+        config: TrainConfig | None = None,
+        question_writer: QuestionWriter | None = None,
+        progress: StepProgress | None = None,
+        evaluate: bool = True,
+    ) -> AdapterRecord:
+        """Train adapter ``name`` on the chosen memories and store it with its provenance."""
+        name = checked_adapter_name(name)
+        memories = self._chosen(user_id, memory_ids, filters, cube)
+        cube_id = _single_cube(memories)
+        if (self.store.root / cube_id / name).exists():
+            raise ConflictError(
+                f"adapter {name!r} already exists; pick another name, rebuild it with "
+                f"`memosys lora rebuild {name}` or drop it first",
+                detail={"adapter": name},
+            )
+        lm, spec = resolve_lm(base_model)
+        return self._train_and_save(
+            name,
+            cube_id,
+            user_id,
+            memories,
+            lm,
+            spec,
+            config or TrainConfig(),
+            question_writer,
+            progress,
+            evaluate,
+            removed=[],
+        )
+
+    def rebuild(
+        self,
+        name: str,
+        *,
+        user_id: str,
+        cube: str | None = None,
+        base_model: BaseModelRef | None = None,
+        progress: StepProgress | None = None,
+        evaluate: bool = True,
+    ) -> AdapterRecord:
+        """Retrain an adapter on its memories as they are now, without the removed ones."""
+        record = self.adapter(name, user_id=user_id, cube=cube)
+        current = self._current(user_id, record.memory_ids)
+        kept = [item for item in current.values() if item is not None and not is_gone(item)]
+        removed = [i for i, item in current.items() if is_gone(item)]
+        if not kept:
+            raise EmptyInputError(
+                f"every memory of adapter {name!r} was removed; drop it with "
+                f"`memosys lora drop {name}`",
+                detail={"adapter": name},
+            )
+        lm, spec = resolve_lm(base_model if base_model is not None else record.base_model)
+        config = TrainConfig.from_dict(record.info.hyperparameters)
+        history = [*record.info.hyperparameters.get("removed_memory_ids", []), *removed]
+        return self._train_and_save(
+            record.name,
+            record.cube_id,
+            user_id,
+            kept,
+            lm,
+            spec,
+            config,
+            None,
+            progress,
+            evaluate,
+            removed=history,
+        )
+
+    def _train_and_save(
+        self,
+        name: str,
+        cube_id: str,
+        user_id: str,
+        memories: list[MemoryItem],
+        lm: LanguageModel,
+        spec: str,
+        config: TrainConfig,
+        question_writer: QuestionWriter | None,
+        progress: StepProgress | None,
+        evaluate: bool,
+        removed: list[str],
+    ) -> AdapterRecord:
+        sources = [SourceMemory(m.id, m.version, m.content) for m in memories]
+        examples = build_examples(sources, question_writer=question_writer)
+        trained = train_adapter(lm, examples, config, progress=progress)
+        metrics = self._metrics(lm, name, trained, examples) if evaluate else {}
+        info = ParametricInfo(
+            base_model_fingerprint=fingerprint_fields(lm),
+            source_memory_versions={m.id: m.version for m in memories},
+            hyperparameters={
+                **config.to_dict(),
+                "lora": trained.lora_config,
+                "removed_memory_ids": removed,
+            },
+            seed=config.seed,
+            loss_curve=trained.loss_curve,
+            metrics=metrics,
+            path=str(self.store.folder(cube_id, name)),
+        )
+        record = AdapterRecord(
+            name=name,
+            cube_id=cube_id,
+            user_id=user_id,
+            created_at=self._clock.now(),
+            base_model=spec,
+            info=info,
+            weights_sha256="",
+            train_seconds=round(trained.seconds, 3),
+            example_count=len(examples),
+        )
+        return self.store.save(record, trained.weights, trained.lora_config)
+
+    @staticmethod
+    def _metrics(
+        lm: LanguageModel, name: str, trained: TrainedAdapter, examples: list[Example]
+    ) -> dict[str, float]:
+        """Recall of the trained cloze/question forms, and perplexity with and without it."""
+        probes = example_probes(examples)
+        ppl_base = perplexity(lm)
+        with applied(lm.model, [LoadedAdapter(name, trained.lora_config, trained.weights)]):
+            hits = recall_hits(lm, probes)
+            ppl_adapter = perplexity(lm)
+        metrics = {
+            f"recall_{kind}": round(v, 4) for kind, v in recall_by_kind(probes, hits).items()
+        }
+        metrics.update(ppl_base=round(ppl_base, 4), ppl_with_adapter=round(ppl_adapter, 4))
+        return metrics
+
+    # -- read, check, load -------------------------------------------------------
+
+    def list_adapters(self, *, user_id: str, cube: str | None = None) -> list[AdapterRecord]:
+        """The user's adapters (one cube, or all their cubes), checked for staleness."""
+        records = self.store.records(self._cube_ids(user_id, cube))
+        return [self._checked(record, user_id) for record in records]
+
+    def adapter(self, name: str, *, user_id: str, cube: str | None = None) -> AdapterRecord:
+        """One adapter by name, checked for staleness; NotFoundError if the user has none."""
+        name = checked_adapter_name(name)
+        found = [r for r in self.list_adapters(user_id=user_id, cube=cube) if r.name == name]
+        if not found:
+            raise NotFoundError(f"adapter {name!r} not found", detail={"adapter": name})
+        if len(found) > 1:
+            raise InvalidInputError(
+                f"several cubes have an adapter named {name!r}; name the cube",
+                detail={"adapter": name},
+            )
+        return found[0]
+
+    def load(
+        self,
+        name: str,
+        lm: LanguageModel,
+        *,
+        user_id: str,
+        cube: str | None = None,
+        allow_stale: bool = False,
+    ) -> LoadedAdapter:
+        """The adapter's weights, refused for another base model or (unless allowed) when stale."""
+        record = self.adapter(name, user_id=user_id, cube=cube)
+        expected, actual = record.info.base_model_fingerprint.get("digest"), lm.fingerprint.digest()
+        if expected != actual:
+            raise ModelMismatchError(
+                f"adapter {name!r} was trained on base model {record.base_model!r} "
+                f"(fingerprint {expected}), not on this model ({actual}); use that model or "
+                f"rebuild the adapter on this one",
+                detail={"adapter": name, "expected": expected, "actual": actual},
+            )
+        if record.stale and not allow_stale:
+            raise StaleError(
+                f"adapter {name!r} is stale ({'; '.join(record.stale_reasons)}); rebuild it "
+                f"with `memosys lora rebuild {name}` or pass allow_stale to use it anyway",
+                detail={"adapter": name, "reasons": record.stale_reasons},
+            )
+        weights, lora_config = self.store.weights(record)
+        return LoadedAdapter(name, lora_config, weights)
+
+    # -- drop and offload --------------------------------------------------------
+
+    def drop(self, name: str, *, user_id: str, cube: str | None = None) -> AdapterRecord:
+        """Delete an adapter; returns its last record."""
+        record = self.adapter(name, user_id=user_id, cube=cube)
+        self.store.delete(record.cube_id, record.name)
+        return record
+
+    def offload(self, name: str, *, user_id: str, cube: str | None = None) -> OffloadReport:
+        """Drop an adapter after checking that each memory it held is still stored as text."""
+        record = self.adapter(name, user_id=user_id, cube=cube)
+        report = OffloadReport(adapter=record.name)
+        for memory_id, item in self._current(user_id, record.memory_ids).items():
+            if is_gone(item):
+                report.removed.append(memory_id)
+            else:
+                report.served_as_text.append(memory_id)
+        self.store.delete(record.cube_id, record.name)
+        return report
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _checked(self, record: AdapterRecord, user_id: str) -> AdapterRecord:
+        reasons = stale_reasons(record, self._current(user_id, record.memory_ids))
+        return mark_stale(self.store, record, reasons) if reasons else record
+
+    def _current(self, user_id: str, ids: Sequence[str]) -> dict[str, MemoryItem | None]:
+        current: dict[str, MemoryItem | None] = {}
+        for memory_id in ids:
+            try:
+                current[memory_id] = self._mos.get(memory_id, user_id=user_id)
+            except NotFoundError:
+                current[memory_id] = None
+        return current
+
+    def _cube_ids(self, user_id: str, cube: str | None) -> list[str]:
+        if cube is not None:
+            return [self._mos.cube(cube, user_id=user_id).id]
+        return [c.id for c in self._mos.list_cubes(user_id=user_id)]
+
+    def _chosen(
+        self,
+        user_id: str,
+        memory_ids: Sequence[str] | None,
+        filters: dict[str, Any] | None,
+        cube: str | None,
+    ) -> list[MemoryItem]:
+        if (memory_ids is None) == (filters is None):
+            raise InvalidInputError("choose the memories with memory_ids or with filters (one)")
+        if memory_ids is not None:
+            if isinstance(memory_ids, str) or not memory_ids:
+                raise InvalidInputError("memory_ids must be a non-empty list of memory ids")
+            items = [self._mos.get(memory_id, user_id=user_id) for memory_id in memory_ids]
+        else:
+            items = self._mos.list(user_id=user_id, cube=cube, filters=filters, limit=MAX_MEMORIES)
+        items = [item for item in items if item.type == MemoryType.TEXTUAL and not is_gone(item)]
+        if not items:
+            raise EmptyInputError("no textual memories match; check the ids or the filter")
+        if cube is not None and items[0].cube_id != self._mos.cube(cube, user_id=user_id).id:
+            raise InvalidInputError(f"the chosen memories are not in cube {cube!r}")
+        return items
+
+
+def _single_cube(memories: Sequence[MemoryItem]) -> str:
+    cube_ids = {m.cube_id for m in memories}
+    if len(cube_ids) != 1:
+        raise InvalidInputError(
+            "an adapter lives in one cube; choose memories from a single cube "
+            f"(these come from {len(cube_ids)})"
+        )
+    return cube_ids.pop()
