@@ -5,43 +5,13 @@ import { useLoad } from "../data.js";
 import { html, useState } from "../html.js";
 import { href, navigate } from "../router.js";
 import { EditForm } from "./edit.js";
+import { Versions } from "./versions.js";
 
 /** Links to other memories by id, or null (shown as a dash) when there are none. */
 function itemLinks(ids) {
   const present = (ids || []).filter(Boolean);
   if (present.length === 0) return null;
   return html`<span class="chips">${present.map((id) => html`<a href=${href("memory", id)}><${ShortId} id=${id} /></a>`)}</span>`;
-}
-
-/** The versions of the item; null when the server has no history endpoint (404/405). */
-async function loadHistory(id, user) {
-  try {
-    const data = await api(`/v1/memories/${seg(id)}/history`, { query: { user_id: user } });
-    return Array.isArray(data) ? data : data.versions ?? [];
-  } catch (error) {
-    if (error.status === 404 || error.status === 405) return null;
-    throw error;
-  }
-}
-
-// fields derived from others, not worth naming in a version's list of changes
-const DERIVED = new Set(["content_hash", "keywords", "entities", "time_refs"]);
-const shown = (changes) => (changes || []).filter((name) => !DERIVED.has(name));
-
-function Versions({ id, user }) {
-  const { data, error, loading } = useLoad(() => loadHistory(id, user), [id]);
-  if (loading) return html`<${Loading} what="Loading versions" />`;
-  if (error) return html`<${ErrorNote} error=${error} />`;
-  if (data === null) return html`<${Empty}>Version history is not available on this server.<//>`;
-  if (data.length === 0) return html`<${Empty}>No earlier versions.<//>`;
-  return html`<ul class="versions" aria-label="Versions">
-    ${[...data].reverse().map((v) => html`<li>
-      <div class="meta"><${Badge}>v${v.version}<//> by ${v.changed_by} ·
-        <${Time} value=${v.recorded_from} /> ${v.recorded_to ? html`→ <${Time} value=${v.recorded_to} />` : html`<${Badge} tone="ok">current<//>`}
-        ${shown(v.changes).length ? html` · changed ${shown(v.changes).join(", ")}` : ""}${v.note ? ` · ${v.note}` : ""}</div>
-      <p class="content">${v.item?.content}</p>
-    </li>`)}
-  </ul>`;
 }
 
 function AuditTrail({ id }) {
@@ -124,7 +94,8 @@ export function ItemView({ id, params, cubes }) {
       ]} /><//>
     </div>
     <${Panel} title="Your metadata">${own ? html`<${Json} value=${item.metadata} />` : html`<${Empty}>None.<//>`}<//>
-    <${Panel} title="Versions"><${Versions} key=${item.version} id=${item.id} user=${user} /><//>
+    <${Panel} title="Versions"><${Versions} key=${item.version} id=${item.id} user=${user}
+      onRestored=${reload} /><//>
     <${Panel} title="Audit trail"><${AuditTrail} key=${item.version} id=${item.id} /><//>
     <details class="raw"><summary>All fields (JSON)</summary><${Json} value=${item} /></details>
   </div>`;
