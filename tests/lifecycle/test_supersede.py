@@ -9,10 +9,17 @@ from typing import Any
 import pytest
 
 from memosys.api.local import MemOS
-from memosys.core.items import LifecycleState
+from memosys.core.items import LifecycleState, MemoryItem
 from memosys.lifecycle.fact_lookup import asked_slot
 from memosys.lifecycle.slots import SlotFact
-from memosys.lifecycle.supersede import ConflictPair, Verdict
+from memosys.lifecycle.supersede import (
+    ConflictPair,
+    Link,
+    RuleJudge,
+    Verdict,
+    plan_links,
+    slot_key,
+)
 from memosys.settings import load_settings
 
 T1 = datetime(2024, 1, 10, 9, 0, tzinfo=UTC)
@@ -195,3 +202,21 @@ def test_questions_name_the_slot_they_ask_about(question: str, subject: str, slo
 
 def test_other_questions_ask_no_slot() -> None:
     assert asked_slot("What did we eat at the party?") is None
+
+
+def test_a_new_value_supersedes_only_what_the_judge_says_it_replaces() -> None:
+    def item(name: str, text: str, at: datetime) -> MemoryItem:
+        return MemoryItem(id=name, cube_id="c", user_id="u", owner="u", content=text,
+                          created_at=at, updated_at=at, event_time=at)
+
+    paris = item("paris", "I live in Paris.", T1)
+    lyon = item("lyon", "I live in Lyon.", T2)
+    berlin = item("berlin", "I moved to Berlin.", T3)
+    key = slot_key(SlotFact("user", "residence", ""))
+    unrelated = {("paris", "lyon"), ("lyon", "berlin")}
+
+    def similarity(a: MemoryItem, b: MemoryItem) -> float:
+        return 0.0 if (a.id, b.id) in unrelated else 0.9
+
+    links = plan_links([berlin, lyon, paris], key, RuleJudge(), similarity)
+    assert links == [Link("paris", "berlin")]  # lyon stays current beside berlin

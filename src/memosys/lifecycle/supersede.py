@@ -122,8 +122,8 @@ def plan_links(
     """Which items of one slot group supersede which, walking them in time order.
 
     ``group`` is in storage order, which breaks ties between equal times.
-    Items that the judge finds the same or unrelated stay current together;
-    a value that supersedes all of them replaces the whole set.
+    Each item supersedes the current items the judge says it replaces; the
+    ones it finds the same or unrelated stay current beside it.
     """
     ordered = sorted(enumerate(group), key=lambda pair: (fact_time(pair[1]), pair[0]))
     current: list[tuple[MemoryItem, SlotFact]] = []
@@ -136,10 +136,10 @@ def plan_links(
             judge.judge(ConflictPair(old, item, old_fact, fact, similarity(old, item)))
             for old, old_fact in current
         ]
-        if current and all(v is Verdict.SUPERSEDES for v in verdicts):
-            links.extend(Link(old.id, item.id) for old, _ in current)
-            current = []
-        current.append((item, fact))
+        replaced = [old for (old, _), v in zip(current, verdicts, strict=True)
+                    if v is Verdict.SUPERSEDES]
+        links.extend(Link(old.id, item.id) for old in replaced)
+        current = [(old, f) for old, f in current if old not in replaced] + [(item, fact)]
     return links
 
 
@@ -158,7 +158,6 @@ def linked_items(
                 "updated_at": now,
             }
         )
-        new = changed.get(link.new, new)
         changed[link.new] = new.model_copy(
             update={"supersedes": [*dict.fromkeys([*new.supersedes, old.id])], "updated_at": now}
         )
