@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import quote
 
 import httpx
@@ -35,6 +35,11 @@ from memosys.governance.models import (
     Share,
 )
 from memosys.lifecycle.forget import ForgetReceipt
+
+if TYPE_CHECKING:
+    from memosys.governance.models import Access
+    from memosys.retrieval.search import FusionName, Mode
+    from memosys.stores.base import OrderBy, Vectors
 
 DEFAULT_TIMEOUT_S = 60.0
 # aliases, because the method ``RemoteMemOS.list`` shadows the builtin inside the class
@@ -166,7 +171,7 @@ class RemoteMemOS:
         return [MemCube.model_validate(cube) for cube in data["cubes"]]
 
     def share_cube(
-        self, cube: str, *, user_id: str | None = None, with_user: str, access: str = "read"
+        self, cube: str, *, user_id: str | None = None, with_user: str, access: Access = "read"
     ) -> Share:
         """Share a cube with another user, ``read`` or ``write``."""
         path = f"/v1/cubes/{_segment(cube, 'cube')}/shares"
@@ -217,7 +222,7 @@ class RemoteMemOS:
         *,
         user_id: str | None = None,
         cube: str | None = None,
-        embeddings: Any = None,
+        embeddings: Vectors | Sequence[Sequence[float]] | None = None,
         metadatas: Sequence[dict[str, Any]] | None = None,
         kind: str = "note",
         tags: list[str] | None = None,
@@ -332,7 +337,7 @@ class RemoteMemOS:
         filters: dict[str, Any] | None = None,
         limit: int = 100,
         offset: int = 0,
-        order_by: str = "created_at",
+        order_by: OrderBy = "created_at",
         include_history: bool = False,
         include_archived: bool = False,
         as_of: datetime | None = None,
@@ -378,8 +383,8 @@ class RemoteMemOS:
         cube: CubeRef = None,
         top_k: int = 10,
         filters: dict[str, Any] | None = None,
-        mode: str = "hybrid",
-        fusion: str | None = None,
+        mode: Mode = "hybrid",
+        fusion: FusionName | None = None,
         recency_weight: float = 0.0,
         importance_weight: float = 0.0,
         mmr: float | None = None,
@@ -419,7 +424,7 @@ class RemoteMemOS:
         cube: CubeRef = None,
         top_k: int = 10,
         filters: dict[str, Any] | None = None,
-        mode: str = "hybrid",
+        mode: Mode = "hybrid",
     ) -> SessionHits:
         """Sessions ranked by the message hits they contain."""
         data = self._send(

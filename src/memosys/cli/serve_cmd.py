@@ -48,4 +48,4 @@ def serve(
     with MemOS.open(data_dir, embedder=state(ctx).embedder) as mos:
         app = create_app(mos, settings)
         click.echo(f"memosys serving {data_dir.resolve()} on http://{host}:{port}", err=True)
-        uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
