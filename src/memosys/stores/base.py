@@ -92,10 +92,14 @@ class VersionStore(Protocol):
         """Items of the scope as they stood at ``at``."""
         ...
 
-    def candidates_as_of(
+    def texts_as_of(
         self, scope: Scope, at: datetime, filters: Filter | None = None
-    ) -> list[tuple[MemoryItem, Vectors | None]]:
-        """Every item of the scope as it stood at ``at``, with the vector it had then."""
+    ) -> list[tuple[str, str, Vectors | None]]:
+        """``(id, search text, vector)`` of every item of the scope as it stood at ``at``."""
+        ...
+
+    def get_as_of(self, scope: Scope, at: datetime, ids: Sequence[str]) -> list[MemoryItem]:
+        """These items as they stood at ``at``, in the order asked (missing ones skipped)."""
         ...
 
     def create_snapshot(self, cube_id: str, name: str, actor: str) -> CubeSnapshot: ...

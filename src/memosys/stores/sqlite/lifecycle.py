@@ -13,7 +13,7 @@ from datetime import datetime
 
 from memosys.core.clock import Clock
 from memosys.core.errors import ConflictError, FrozenError, InvalidInputError, NotFoundError
-from memosys.core.filters import Filter
+from memosys.core.filters import Filter, In
 from memosys.core.history import CubeSnapshot, ItemVersion, RestoreReport
 from memosys.core.items import LifecycleState, MemoryItem
 from memosys.lifecycle.states import tombstone
@@ -106,14 +106,21 @@ class SQLiteVersionStore:
             rows = conn.execute(sql, (*params, limit, offset)).fetchall()
         return [load_item(data) for (data,) in rows]
 
-    def candidates_as_of(
+    def texts_as_of(
         self, scope: Scope, at: datetime, filters: Filter | None = None
-    ) -> list[tuple[MemoryItem, Vectors | None]]:
-        """Every item of the scope as it stood at ``at``, with the vector it had then."""
-        sql, params = as_of_sql(scope, at, filters, "i.data, i.vector")
+    ) -> list[tuple[str, str, Vectors | None]]:
+        """``(id, search text, vector)`` of every item of the scope as it stood at ``at``."""
+        sql, params = as_of_sql(scope, at, filters, "i.id, i.search_text, i.vector")
         with self._db.read() as conn:
-            rows = conn.execute(sql + " ORDER BY i.item_rowid", params).fetchall()
-        return [(load_item(d), None if b is None else blob_vector(b)) for d, b in rows]
+            rows = conn.execute(sql, params).fetchall()
+        return [(i, text, None if b is None else blob_vector(b)) for i, text, b in rows]
+
+    def get_as_of(self, scope: Scope, at: datetime, ids: Sequence[str]) -> list[MemoryItem]:
+        """These items as they stood at ``at``, in the order asked (missing ones skipped)."""
+        sql, params = as_of_sql(scope, at, In("id", tuple(ids)), "i.id, i.data")
+        with self._db.read() as conn:
+            found = dict(conn.execute(sql, params).fetchall())
+        return [load_item(found[i]) for i in ids if i in found]
 
     # snapshots
 
