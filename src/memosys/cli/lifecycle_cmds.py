@@ -51,28 +51,32 @@ def rollback(ctx: click.Context, memory_id: str, version: int, as_json: bool) ->
     _report_item(item, as_json, f"restored version {version} as version {item.version}")
 
 
-@click.command()
-@click.argument("memory_id")
-@scope_options
-@json_option
-@click.pass_context
-def freeze(ctx: click.Context, memory_id: str, as_json: bool) -> None:
-    """Freeze MEMORY_ID: it cannot be changed or deleted until its owner unfreezes it."""
-    with open_memos(ctx) as mos:
-        item = mos.freeze(memory_id, user_id=state(ctx).user)
-    _report_item(item, as_json, f"froze {memory_id}")
+def _state_command(name: str, help_text: str, done: str) -> click.Command:
+    """A command ``name MEMORY_ID`` that calls ``MemOS.<name>`` and reports ``done``."""
+
+    @click.command(name, help=help_text)
+    @click.argument("memory_id")
+    @scope_options
+    @json_option
+    @click.pass_context
+    def command(ctx: click.Context, memory_id: str, as_json: bool) -> None:
+        with open_memos(ctx) as mos:
+            item = getattr(mos, name)(memory_id, user_id=state(ctx).user)
+        _report_item(item, as_json, done.format(id=memory_id, state=item.state.value))
+
+    return command
 
 
-@click.command()
-@click.argument("memory_id")
-@scope_options
-@json_option
-@click.pass_context
-def unfreeze(ctx: click.Context, memory_id: str, as_json: bool) -> None:
-    """Unfreeze MEMORY_ID (its owner only); it gets back the state it had."""
-    with open_memos(ctx) as mos:
-        item = mos.unfreeze(memory_id, user_id=state(ctx).user)
-    _report_item(item, as_json, f"unfroze {memory_id} (now {item.state.value})")
+freeze = _state_command(
+    "freeze",
+    "Freeze MEMORY_ID: it cannot be changed or deleted until its owner unfreezes it.",
+    "froze {id}",
+)
+unfreeze = _state_command(
+    "unfreeze",
+    "Unfreeze MEMORY_ID (its owner only); it gets back the state it had.",
+    "unfroze {id} (now {state})",
+)
 
 
 @click.group()
