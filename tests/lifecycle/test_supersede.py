@@ -220,3 +220,17 @@ def test_a_new_value_supersedes_only_what_the_judge_says_it_replaces() -> None:
 
     links = plan_links([berlin, lyon, paris], key, RuleJudge(), similarity)
     assert links == [Link("paris", "berlin")]  # lyon stays current beside berlin
+
+
+def test_the_lead_fact_keeps_the_neighbours_that_were_asked_for(mos: MemOS) -> None:
+    items = mos.add(
+        [
+            {"role": "user", "content": "Lovely weather today.", "timestamp": T1},
+            {"role": "user", "content": "I moved to Berlin.", "timestamp": T1},
+            {"role": "user", "content": "Unpacking all week.", "timestamp": T1},
+        ],
+        user_id="ann",
+        session_id="s1",
+    )
+    hits = mos.search("Where do I live now?", user_id="ann", top_k=1, neighbours=1)
+    assert [h.item.id for h in hits] == [items[1].id, items[0].id, items[2].id]

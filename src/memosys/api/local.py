@@ -463,7 +463,8 @@ class MemOS:
             return self._search_as_of(scope, query, shown, options, as_of, snapshot)
         hits = self._retriever.search(scope, query, shown, options)
         if self.settings.lifecycle.fact_lookup:
-            hits = lead_with_current_facts(self._store, scope, query, shown, hits, top_k)
+            limit = None if neighbours else top_k
+            hits = lead_with_current_facts(self._store, scope, query, shown, hits, limit)
         self._store.record_access([h.item.id for h in hits], self._clock.now())
         return hits
 

@@ -79,9 +79,10 @@ def asked_slot(question: str, asker: str = "user") -> SlotFact | None:
 
 def lead_with_current_facts(
     store: Store, scope: Scope, query: str, filters: Filter | None, hits: Sequence[SearchHit],
-    top_k: int,
+    top_k: int | None,
 ) -> list[SearchHit]:
-    """``hits`` with the memories currently stating the asked slot first (newest first)."""
+    """``hits`` with the memories currently stating the asked slot first (newest first),
+    cut to ``top_k`` (None: keep them all, e.g. when neighbours were added)."""
     asked = asked_slot(query)
     if asked is None:
         return list(hits)
@@ -106,4 +107,5 @@ def lead_with_current_facts(
             explain=explain.model_copy(update={"adjustments": adjustments}),
         ))
     rest = [h for h in hits if h.item.id not in allowed]
-    return [*lead, *rest][:top_k]
+    ranked = [*lead, *rest]
+    return ranked if top_k is None else ranked[:top_k]
