@@ -64,7 +64,8 @@ def test_restore_brings_the_cube_back_as_new_versions(mos: MemOS, clock: FixedCl
     ids = _snapshot_then_change(mos, clock)
     clock.set(T0 + timedelta(hours=2))
     report = mos.restore_snapshot("default", "q2", user_id="ana")
-    assert (report.restored, report.removed, report.unchanged, report.gone) == (2, 1, 1, 0)
+    assert (report.restored, report.removed, report.unchanged) == (2, 1, 1)
+    assert sorted(report.changed_ids) == sorted([ids[0], ids[1], ids[3]])
     assert [i.content for i in mos.list(user_id="ana")] == NOTES
     with pytest.raises(NotFoundError):
         mos.get(ids[3], user_id="ana")  # added after the snapshot: now a tombstone
@@ -100,3 +101,15 @@ def test_snapshot_names_and_lookups(mos: MemOS, clock: FixedClock) -> None:
     mos.snapshot("default", "q3", user_id="ana")
     assert [s.name for s in mos.list_snapshots(user_id="ana")] == ["q2", "q3"]
     assert mos.list_snapshots(user_id="bob") == []
+
+
+def test_a_forgotten_memory_is_gone_from_snapshots_for_good(
+    mos: MemOS, clock: FixedClock
+) -> None:
+    ids = _snapshot_then_change(mos, clock)
+    mos.forget(ids[2], user_id="ana")
+    assert ids[2] not in {i.id for i in mos.list(user_id="ana", snapshot="q2")}
+    report = mos.restore_snapshot("default", "q2", user_id="ana")
+    assert ids[2] not in report.changed_ids
+    with pytest.raises(NotFoundError):
+        mos.get(ids[2], user_id="ana")

@@ -806,7 +806,8 @@ class MemOS:
         self._cubes.check_write(user, target)
         found = self._snapshot(Scope(user, (target.id,)), name)
         report = version_store(self._store).restore_snapshot(found, user)
-        self.events.emit("updated", [], cube_id=target.id, user_id=user)
+        if report.changed_ids:
+            self.events.emit("updated", report.changed_ids, cube_id=target.id, user_id=user)
         return report
 
     def forget(self, id: str, *, user_id: str) -> ForgetReceipt:

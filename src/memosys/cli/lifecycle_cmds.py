@@ -184,7 +184,7 @@ def snapshot_restore(ctx: click.Context, name: str, yes: bool, as_json: bool) ->
     else:
         click.echo(
             f"restored {report.restored}, removed {report.removed}, unchanged "
-            f"{report.unchanged}, gone for good {report.gone}"
+            f"{report.unchanged}"
         )
 
 

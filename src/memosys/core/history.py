@@ -45,5 +45,5 @@ class RestoreReport(BaseModel):
     restored: int = 0
     removed: int = 0
     unchanged: int = 0
-    gone: int = 0
-    """Items in the snapshot that were forgotten since: they cannot come back."""
+    changed_ids: list[str] = Field(default_factory=list)
+    """Ids of the items restored or removed (each got a new version)."""

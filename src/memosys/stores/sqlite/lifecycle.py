@@ -177,7 +177,8 @@ class SQLiteVersionStore:
         """Make the cube's items what they were at the snapshot, each as a new version.
 
         Items changed since come back as they were, items added since become
-        tombstones, deleted ones come back; forgotten ones cannot (``gone``).
+        tombstones, deleted ones come back. Forgotten ones are not in the snapshot
+        any more (forgetting removes every version).
         Nothing changes if any item that would change is frozen (FrozenError).
         """
         scope = Scope(actor, (snapshot.cube_id,))
@@ -195,7 +196,7 @@ class SQLiteVersionStore:
             frozen: list[str] = []
             for rowid, data in rows:
                 item = load_item(data)
-                old = then.pop(rowid, None)
+                old = then.get(rowid)
                 if old is not None and old[0].version == item.version:
                     report.unchanged += 1
                     continue
@@ -215,7 +216,7 @@ class SQLiteVersionStore:
                     f"{frozen[0]}; their owner must unfreeze them before the restore",
                     detail={"ids": frozen[:10]},
                 )
-            report.gone = len(then)
+            report.changed_ids = [item.id for _, item, _ in changes]
             restore_rows(conn, changes, actor, f"restore snapshot {snapshot.name!r}", now)
         self._vectors.mark_dirty()
         return report
