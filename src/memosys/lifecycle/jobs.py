@@ -14,14 +14,14 @@ Jobs are registered by name (:func:`register`); the built-in ones are
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from memosys.core.clock import Clock
-from memosys.core.errors import ConflictError, InvalidInputError, MemosysError, NotFoundError
+from memosys.core.errors import InvalidInputError, MemosysError, NotFoundError
 from memosys.core.events import ChangeEvents, ChangeKind
 from memosys.core.items import MemoryItem
 from memosys.lifecycle.upkeep import Checkpoint, ItemChanges, JobRun, UpkeepStore, upkeep_of
@@ -150,14 +150,12 @@ class JobRunner:
         settings: LifecycleSettings,
         clock: Clock,
         events: ChangeEvents,
-        alive: Callable[[int], bool] = process_alive,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._settings = settings
         self._clock = clock
         self._events = events
-        self._alive = alive
 
     def run(self, name: str, params: dict[str, Any] | None = None) -> JobRun:
         """Run job ``name`` to the end (resuming an interrupted run); returns the run.
@@ -169,7 +167,7 @@ class JobRunner:
         if params is not None and not isinstance(params, dict):
             raise InvalidInputError(f"job params must be a dict, got {type(params).__name__}")
         upkeep = upkeep_of(self._store)
-        run = self._claim(upkeep, name, params or {})
+        run = upkeep.claim_run(name, params or {}, os.getpid(), self._clock.now(), process_alive)
         ctx = JobContext(
             self._store, upkeep, self._embedder, self._settings, self._clock, self._events,
             run, dict(run.params),
@@ -207,20 +205,3 @@ class JobRunner:
         if not isinstance(limit, int) or limit < 1:
             raise InvalidInputError(f"limit must be a positive integer, got {limit!r}")
         return upkeep_of(self._store).runs(name, limit)
-
-    def _claim(self, upkeep: UpkeepStore, name: str, params: dict[str, Any]) -> JobRun:
-        now = self._clock.now()
-        last = upkeep.runs(name, 1)
-        if last and last[0].status == "running":
-            previous = last[0]
-            if previous.pid is not None and previous.pid != os.getpid() and self._alive(
-                previous.pid
-            ):
-                raise ConflictError(
-                    f"job {name!r} is already running (run {previous.id}, process "
-                    f"{previous.pid}); wait for it, or stop that process and run it again "
-                    "to resume",
-                    detail={"job": name, "run_id": previous.id, "pid": previous.pid},
-                )
-            return upkeep.resume_run(previous.id, os.getpid(), now)
-        return upkeep.start_run(name, params, os.getpid(), now)

@@ -157,7 +157,8 @@ def _fact(slot: str, match: re.Match[str], first_person: str) -> SlotFact | None
 def _subject(raw: str, first_person: str) -> str | None:
     words = re.sub(r"['’]s$", "", raw.strip()).split()
     while words and (
-        words[0] in SENTENCE_STARTERS or words[0] in TIME_WORDS
+        words[0] in SENTENCE_STARTERS
+        or words[0] in TIME_WORDS
         or (words[0].lower() in STOPWORDS and words[0].lower() not in _FIRST_PERSON)
     ):
         words = words[1:]

@@ -9,7 +9,7 @@ provides this as its ``upkeep`` attribute (see :func:`upkeep_of`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -84,7 +84,11 @@ class UpkeepStore(Protocol):
         ...
 
     def scan(
-        self, after: int, limit: int, *, states: Sequence[str] | None = None,
+        self,
+        after: int,
+        limit: int,
+        *,
+        states: Sequence[str] | None = None,
         expired_at: datetime | None = None,
     ) -> list[tuple[int, MemoryItem]]:
         """Items of every cube after storage position ``after``, expired ones included,
@@ -96,7 +100,11 @@ class UpkeepStore(Protocol):
         ...
 
     def eviction_order(
-        self, user_id: str, kind: str | None, states: Sequence[str], order: EvictionOrder,
+        self,
+        user_id: str,
+        kind: str | None,
+        states: Sequence[str],
+        order: EvictionOrder,
         limit: int,
     ) -> list[MemoryItem]:
         """The user's items (of ``kind``, or all kinds) that ``order`` evicts first."""
@@ -106,12 +114,20 @@ class UpkeepStore(Protocol):
         """Record a new running run."""
         ...
 
-    def resume_run(self, run_id: int, pid: int, now: datetime) -> JobRun:
-        """Take over an unfinished run (its process died)."""
+    def claim_run(
+        self, name: str, params: dict[str, Any], pid: int, now: datetime,
+        alive: Callable[[int], bool],
+    ) -> JobRun:
+        """Atomically start a run of ``name``, or take over its unfinished run when the
+        process holding it is not ``alive``; ConflictError when it is."""
         ...
 
     def finish_run(
-        self, run_id: int, status: JobStatus, result: dict[str, Any] | None, error: str | None,
+        self,
+        run_id: int,
+        status: JobStatus,
+        result: dict[str, Any] | None,
+        error: str | None,
         now: datetime,
     ) -> JobRun:
         """Record how a run ended."""

@@ -9,12 +9,13 @@ versioned and indexed the same way, but several of them share one
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from memosys.core.clock import Clock
-from memosys.core.errors import NotFoundError
+from memosys.core.errors import ConflictError, NotFoundError
 from memosys.core.items import MemoryItem
 from memosys.lifecycle.upkeep import Checkpoint, EvictionOrder, ItemChanges, JobRun, JobStatus
 from memosys.stores.base import Scope
@@ -83,7 +84,7 @@ class SQLiteUpkeep:
         if changes.added or changes.deleted:
             self._vectors.mark_dirty()
 
-    def _checkpoint(self, conn: Any, checkpoint: Checkpoint) -> None:
+    def _checkpoint(self, conn: sqlite3.Connection, checkpoint: Checkpoint) -> None:
         conn.execute(
             "UPDATE jobs SET progress = ?, cursor = ?, heartbeat_at = ? WHERE id = ?",
             (checkpoint.progress, json.dumps(checkpoint.cursor), micros(self._clock.now()),
@@ -187,21 +188,42 @@ class SQLiteUpkeep:
     def start_run(self, name: str, params: dict[str, Any], pid: int, now: datetime) -> JobRun:
         """Record a new running run."""
         with self._db.write() as conn:
-            cursor = conn.execute(
-                "INSERT INTO jobs (name, status, params, pid, started_at, heartbeat_at) "
-                "VALUES (?, 'running', ?, ?, ?, ?)",
-                (name, json.dumps(params, sort_keys=True), pid, micros(now), micros(now)),
-            )
-            run_id = int(cursor.lastrowid or 0)
+            run_id = self._insert_run(conn, name, params, pid, now)
         return self._must_run(run_id)
 
-    def resume_run(self, run_id: int, pid: int, now: datetime) -> JobRun:
-        """Take over an unfinished run (its process died)."""
+    @staticmethod
+    def _insert_run(
+        conn: sqlite3.Connection, name: str, params: dict[str, Any], pid: int, now: datetime
+    ) -> int:
+        cursor = conn.execute(
+            "INSERT INTO jobs (name, status, params, pid, started_at, heartbeat_at) "
+            "VALUES (?, 'running', ?, ?, ?, ?)",
+            (name, json.dumps(params, sort_keys=True), pid, micros(now), micros(now)),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def claim_run(
+        self, name: str, params: dict[str, Any], pid: int, now: datetime,
+        alive: Callable[[int], bool],
+    ) -> JobRun:
+        """Start a run of ``name``, or take over its unfinished run (see the protocol)."""
         with self._db.write() as conn:
-            conn.execute(
-                "UPDATE jobs SET pid = ?, heartbeat_at = ? WHERE id = ? AND status = 'running'",
-                (pid, micros(now), run_id),
-            )
+            row = conn.execute(
+                "SELECT id, status, pid FROM jobs WHERE name = ? ORDER BY id DESC LIMIT 1",
+                (name,),
+            ).fetchone()
+            if row is not None and row[1] == "running":
+                run_id, _, holder = row
+                if holder is not None and holder != pid and alive(holder):
+                    raise ConflictError(
+                        f"job {name!r} is already running (run {run_id}, process {holder}); "
+                        "wait for it, or stop that process and run it again to resume",
+                        detail={"job": name, "run_id": run_id, "pid": holder},
+                    )
+                conn.execute("UPDATE jobs SET pid = ?, heartbeat_at = ? WHERE id = ?",
+                             (pid, micros(now), run_id))
+            else:
+                run_id = self._insert_run(conn, name, params, pid, now)
         return self._must_run(run_id)
 
     def finish_run(
