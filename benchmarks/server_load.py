@@ -4,11 +4,13 @@
     .venv/bin/python benchmarks/server_load.py --clients 1 --phase-s 20 --warmup-s 10
 
 ``memosys serve`` runs as a subprocess on loopback; this process is the client
-side (one thread and one HTTP connection per client). Three bounded phases:
+side (one thread and one HTTP connection per client). Four bounded phases:
 ``mixed`` (each request is a search or an add of a batch of messages),
-``search`` (searches only) and ``adds`` (adds only, raw mode: no LLM, one
-memory per message, embedded by the server). Reported per phase: requests/s,
-messages/s, p50/p95/p99 latency per request type, errors and 5xx. At the end
+``search`` (searches only), ``adds`` (adds only, raw mode: no LLM, one
+memory per message, embedded by the server) and ``adds_with_given_vectors``
+(texts sent with their embeddings, so the server does no model work).
+Reported per phase: requests/s, messages/s, p50/p95/p99 latency per request
+type, errors and 5xx. At the end
 the server is stopped, every acknowledged write is looked up in the store, and the
 same kind of searches run in process, one at a time, as a reference for what
 HTTP adds (compare with a ``--clients 1`` run).
@@ -33,8 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import onnxruntime  # noqa: F401  (before usearch: see search_latency.py)
-from _common import CACHE, write_result
+from _common import CACHE, synthetic_texts, write_result
 from search_latency import CUBE, USER, build, queries
 
 from memosys import MemOS
@@ -81,25 +84,47 @@ def prepare(directory: Path, n: int) -> str:
         return mos.create_key(user_id=USER, name="server-load").api_key
 
 
-def client(
-    url: str, key: str, stop_at: float, search_share: float, batch: int, seed: int, tally: Tally
-) -> None:
+@dataclass(frozen=True)
+class Workload:
+    """What the clients of a phase send."""
+
+    search_share: float  # the rest are adds of ``batch`` messages
+    batch: int
+    given_vectors: bool = False  # adds send their own embeddings (no model on the server)
+
+
+def add_request(
+    rng: random.Random, corpus: list[str], tag: str, load: Workload
+) -> tuple[str, Any]:
+    """An add of ``load.batch`` new messages, or of texts with their vectors.
+
+    The texts are like the cube's (``synthetic_texts``), each made unique.
+    """
+    texts = [f"{rng.choice(corpus)} (note {tag}.{i})" for i in range(load.batch)]
+    if not load.given_vectors:
+        messages = [{"role": "user", "content": text} for text in texts]
+        return "/v1/memories/messages", {"cube": CUBE, "messages": messages}
+    vectors = np.random.default_rng(rng.getrandbits(32)).standard_normal((load.batch, 384))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return "/v1/memories/texts", {"cube": CUBE, "texts": texts,
+                                  "embeddings": vectors.round(6).tolist()}
+
+
+def client(url: str, key: str, stop_at: float, load: Workload, seed: int, tally: Tally) -> None:
     rng = random.Random(seed)
     questions = queries(200, seed)
+    corpus = synthetic_texts(500, seed)
     headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
         n = 0
         while time.perf_counter() < stop_at:
             n += 1
-            if rng.random() < search_share:
+            if rng.random() < load.search_share:
                 kind, path = "search", "/v1/search"
-                body: dict[str, Any] = {"query": rng.choice(questions), "cube": CUBE, "top_k": 10}
+                body: Any = {"query": rng.choice(questions), "cube": CUBE, "top_k": 10}
             else:
-                kind, path = "add", "/v1/memories/messages"
-                text = f"load {seed} {n}: {rng.choice(questions)}"
-                body = {"cube": CUBE, "session_id": f"load-{seed}",
-                        "messages": [{"role": "user", "content": f"{text} #{i}"}
-                                     for i in range(batch)]}
+                kind = "add"
+                path, body = add_request(rng, corpus, f"{seed}.{n}", load)
             start = time.perf_counter()
             try:
                 response = http.post(path, json=body)
@@ -113,13 +138,13 @@ def client(
             tally.record(kind, ms, response.status_code, ids)
 
 
-def run_phase(url: str, key: str, clients: int, seconds: float, search_share: float,
-              batch: int, seed: int) -> tuple[dict[str, Any], list[str]]:
+def run_phase(url: str, key: str, clients: int, seconds: float, load: Workload,
+              seed: int) -> tuple[dict[str, Any], list[str]]:
     tally = Tally()
     stop_at = time.perf_counter() + seconds
     threads = [
         threading.Thread(target=client,
-                         args=(url, key, stop_at, search_share, batch, seed + c, tally))
+                         args=(url, key, stop_at, load, seed + c, tally))
         for c in range(clients)
     ]
     started = time.perf_counter()
@@ -202,12 +227,19 @@ def main() -> None:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit("the server did not start; see server_load.log") from None
                 time.sleep(0.2)  # the server is still starting
-        run_phase(url, key, 2, args.warmup_s, 1.0, args.batch, seed)  # loads the saved index
+        warmup = Workload(1.0, args.batch)
+        run_phase(url, key, 2, args.warmup_s, warmup, seed)  # loads the saved index
         phases: dict[str, Any] = {}
         acked: list[str] = []
-        for name, share in (("mixed", args.search_share), ("search", 1.0), ("adds", 0.0)):
-            phases[name], ids = run_phase(url, key, args.clients, args.phase_s, share,
-                                          args.batch, seed + 1000 * len(phases))
+        workloads = {
+            "mixed": Workload(args.search_share, args.batch),
+            "search": Workload(1.0, args.batch),
+            "adds": Workload(0.0, args.batch),
+            "adds_with_given_vectors": Workload(0.0, args.batch, given_vectors=True),
+        }
+        for name, load in workloads.items():
+            phases[name], ids = run_phase(url, key, args.clients, args.phase_s, load,
+                                          seed + 1000 * len(phases))
             acked += ids
             print(name, phases[name], file=sys.stderr, flush=True)
     finally:
