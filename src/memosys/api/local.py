@@ -806,8 +806,9 @@ class MemOS:
         self._cubes.check_write(user, target)
         found = self._snapshot(Scope(user, (target.id,)), name)
         report = version_store(self._store).restore_snapshot(found, user)
-        if report.changed_ids:
-            self.events.emit("updated", report.changed_ids, cube_id=target.id, user_id=user)
+        # one cube-wide event (no ids): listeners treat it as "anything in the cube may have
+        # changed", and derived data re-validates its source versions when used
+        self.events.emit("updated", [], cube_id=target.id, user_id=user)
         return report
 
     def forget(self, id: str, *, user_id: str) -> ForgetReceipt:
