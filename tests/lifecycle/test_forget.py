@@ -186,6 +186,7 @@ def test_forget_user_removes_the_user_everywhere(
                                cube="private")
     (other,) = mos.add_texts(["Bob likes the Zugspitze."], user_id="bob")
     mos.freeze(private.id, user_id=USER)
+    assert not mos.verify_forgotten(user_ids=[USER], texts=["Wolpertinger"]).clean
     receipt = mos.forget_user(USER)
     assert secret_id in receipt.item_ids and private.id in receipt.item_ids
     assert receipt.compacted and len(receipt.item_ids) == 3

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from memosys.api.local import DATABASE_FILE, MemOS
@@ -171,3 +172,17 @@ def test_versions_are_rows_of_the_database(
             (item_id,),
         ).fetchall()
     assert rows == [(1, PARIS, 384 * 4, "ana")]
+
+
+def test_a_failed_update_writes_no_version(
+    mos: MemOS, clock: FixedClock, tmp_path: Path
+) -> None:
+    """The copy to item_versions and the new row commit together, or neither does."""
+    item_id = _move(mos, clock)
+    current = mos.get(item_id, user_id="ana")
+    wrong = np.ones((1, 7), dtype=np.float32)  # the cube stores 384 dimensions
+    with pytest.raises(InvalidInputError, match="dimensions"):
+        mos.store.update_item(Scope("ana", (current.cube_id,)), current, wrong)
+    assert [v.version for v in mos.history(item_id, user_id="ana")] == [1, 2]
+    with sqlite3.connect(tmp_path / DATABASE_FILE) as conn:
+        assert conn.execute("SELECT count(*) FROM item_versions").fetchone() == (1,)
