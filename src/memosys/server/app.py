@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from memosys.api.local import MemOS
     from memosys.server.settings import ServerSettings
 
-ERROR_STATUSES = (401, 403, 404, 409, 413, 422, 429)
+ERROR_STATUSES = (401, 403, 404, 409, 413, 422, 429, 502, 503)
 
 
 def _error_responses() -> dict[int | str, dict[str, Any]]:
