@@ -128,3 +128,11 @@ def test_bad_input_raises_the_same_error(api: Any, users: Any, call: Any, error:
     with pytest.raises(error) as caught:
         call(api, users("ana"))
     assert type(caught.value) is error
+
+
+def test_add_document_from_a_file(api: Any, users: Any, tmp_path: Any) -> None:
+    path = tmp_path / "trip.txt"
+    path.write_text("We leave on Monday.\n\nThe hotel is near the harbour.\n", encoding="utf-8")
+    items = api.add_document(path, user_id=users("ana"))
+    assert [i.content for i in items] == ["We leave on Monday.\n\nThe hotel is near the harbour."]
+    assert {i.source_ref for i in items} == {str(path)}

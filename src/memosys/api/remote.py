@@ -257,7 +257,9 @@ class RemoteMemOS:
     ) -> Items:
         """Upload a document (a path, or ``text`` named by ``source``) to be chunked.
 
-        A file is uploaded under its name, so ``source_ref`` is the file name.
+        A file is read here and uploaded under its path, which becomes
+        ``source_ref`` as it would locally; a file whose suffix names no known
+        format is read as Markdown (locally: as plain paragraphs).
         """
         if not isinstance(source, str | Path) or not str(source).strip():
             raise InvalidInputError(
@@ -274,7 +276,7 @@ class RemoteMemOS:
                 "metadata": None if metadata is None else _json_text(metadata),
             }
         )
-        files = {"file": (Path(source).name, content, "application/octet-stream")}
+        files = {"file": (str(source), content, "application/octet-stream")}
         return self._items(self._request("POST", "/v1/memories/documents", data=form, files=files))
 
     @staticmethod
