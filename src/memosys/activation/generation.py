@@ -74,7 +74,7 @@ def generate(
 ) -> GenerateResult | GenerateStream:
     """Run one generation (see :meth:`memosys.api.local.MemOS.generate`)."""
     started = time.perf_counter()
-    items = _memories(mos, activation, request)
+    items = _memories(mos, request)
     use_cache = request.use_activation and not request.adapters  # caches hold base-model KV
     loaded = find_cover(activation, items, lm, request.user_id) if use_cache else None
     before: list[Message] = []
@@ -95,10 +95,13 @@ def generate(
     used = [*(loaded.record.memory_ids if loaded else []), *(item.id for item in rest)]
     if loaded is None:
         used = [item.id for item in items]
-    else:
-        activation.record_use(loaded.record)
 
     def finish(done: Generation, setup_s: float) -> GenerateResult:
+        # bookkeeping after the answer, so it does not delay the first token
+        if request.memories is not None:
+            mos.store.record_access([item.id for item in items], activation.clock.now())
+        if loaded is not None:
+            activation.record_use(loaded.record)
         return GenerateResult(
             text=done.text,
             token_ids=done.token_ids,
@@ -166,7 +169,7 @@ def find_cover(
     return None
 
 
-def _memories(mos: MemOS, activation: ActivationMemory, request: Request) -> list[MemoryItem]:
+def _memories(mos: MemOS, request: Request) -> list[MemoryItem]:
     if request.memories is None:
         top_k = mos.settings.activation.search_top_k
         return [hit.item for hit in mos.search(request.query, user_id=request.user_id, top_k=top_k)]
@@ -178,8 +181,6 @@ def _memories(mos: MemOS, activation: ActivationMemory, request: Request) -> lis
     missing = [i for i in ids if i not in found]
     if missing:
         raise NotFoundError(f"memory {missing[0]!r} not found", detail={"id": missing[0]})
-    if ids:
-        mos.store.record_access(ids, activation.clock.now())
     return [found[i] for i in ids]
 
 
