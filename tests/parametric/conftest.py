@@ -17,8 +17,6 @@ FACTS = [
     "The employer of Vourtai Lathim is Talquin Works.",
     "Kouto Dixsar's favourite dish is Titix.",
 ]
-# a few tiny steps: the weights only have to differ from the base, not to learn
-FAST = TrainConfig(rank=4, steps=2, batch_size=4, replay_batch=1, replay_tokens=32, bf16=False)
 
 
 @pytest.fixture
@@ -30,3 +28,9 @@ def mos(tmp_path: Path, embedder: Any) -> Iterator[MemOS]:
 @pytest.fixture
 def fact_ids(mos: MemOS) -> list[str]:
     return [item.id for item in mos.add_texts(FACTS, user_id=USER, kind="fact")]
+
+
+@pytest.fixture(scope="session")
+def fast() -> TrainConfig:
+    """A few tiny training steps: the weights only have to differ from the base, not learn."""
+    return TrainConfig(rank=4, steps=2, batch_size=4, replay_batch=1, replay_tokens=32, bf16=False)

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import FAST
 
 from memosys.core.errors import InvalidInputError, StoreError
 from memosys.core.items import ParametricInfo
@@ -20,9 +19,9 @@ from memosys.parametric.train import TrainConfig, TrainedAdapter, train_adapter
 PROBE = "The home city of Pousbrix Sorsin is"
 
 
-def _trained(lm: Any, text: str, seed: int) -> TrainedAdapter:
+def _trained(lm: Any, text: str, seed: int, fast: TrainConfig) -> TrainedAdapter:
     examples = build_examples([SourceMemory("m1", 1, text)])
-    config = TrainConfig(**{**FAST.to_dict(), "seed": seed, "learning_rate": 0.05})
+    config = TrainConfig(**{**fast.to_dict(), "seed": seed, "learning_rate": 0.05})
     return train_adapter(lm, examples, config)
 
 
@@ -33,10 +32,10 @@ def _logits(lm: Any) -> torch.Tensor:
 
 
 @pytest.fixture(scope="module")
-def adapters(tiny_lm: Any) -> tuple[TrainedAdapter, TrainedAdapter]:
+def adapters(tiny_lm: Any, fast: TrainConfig) -> tuple[TrainedAdapter, TrainedAdapter]:
     return (
-        _trained(tiny_lm, "The home city of Pousbrix Sorsin is Sterfou.", seed=1),
-        _trained(tiny_lm, "The employer of Vourtai Lathim is Talquin Works.", seed=2),
+        _trained(tiny_lm, "The home city of Pousbrix Sorsin is Sterfou.", 1, fast),
+        _trained(tiny_lm, "The employer of Vourtai Lathim is Talquin Works.", 2, fast),
     )
 
 

@@ -1,0 +1,148 @@
+"""Distil memories through the facade: provenance, staleness, refusal, rebuild, offload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memosys import MemOS
+from memosys.core.errors import (
+    ConflictError,
+    EmptyInputError,
+    InvalidInputError,
+    ModelMismatchError,
+    StaleError,
+)
+from memosys.models.llm import tiny_llama
+from memosys.parametric.serving import adapters_applied
+from memosys.parametric.train import TrainConfig
+
+USER = "ana"
+
+
+def _distill(
+    mos: MemOS, ids: list[str], fast: TrainConfig, name: str = "facts", evaluate: bool = False
+) -> Any:
+    return mos.parametric.distill(
+        user_id=USER,
+        name=name,
+        memory_ids=ids,
+        base_model="tiny-llama",
+        config=fast,
+        evaluate=evaluate,
+    )
+
+
+def test_distill_records_full_provenance(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig, tiny_lm: Any
+) -> None:
+    record = _distill(mos, fact_ids, fast, evaluate=True)
+    info = record.info
+    assert info.source_memory_versions == dict.fromkeys(fact_ids, 1)
+    assert info.base_model_fingerprint["digest"] == tiny_lm.fingerprint.digest()
+    assert info.base_model_fingerprint["weights_hash"] == tiny_lm.fingerprint.weights_hash
+    assert info.hyperparameters["rank"] == 4 and info.hyperparameters["lora"]["r"] == 4
+    assert info.seed == fast.seed and len(info.loss_curve) == fast.steps
+    assert {"recall_cloze", "recall_qa", "ppl_base", "ppl_with_adapter"} <= info.metrics.keys()
+    assert record.base_model == "tiny-llama" and not record.stale
+    assert record.example_count == 3 * 4  # statement, cloze and two questions per fact
+    folder = mos.data_dir / "adapters" / record.cube_id / "facts"  # type: ignore[operator]
+    assert folder.is_dir() and record.info.path == str(folder)
+    assert [r.name for r in mos.list_adapters(user_id=USER)] == ["facts"]
+    assert mos.list_adapters(user_id="bob") == []
+
+
+def test_memories_chosen_by_filter_and_bad_choices(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig
+) -> None:
+    mos.add_texts(["A note that is not a fact."], user_id=USER, kind="note")
+    record = mos.parametric.distill(
+        user_id=USER,
+        name="by-filter",
+        filters={"kind": "fact"},
+        base_model="tiny-llama",
+        config=fast,
+        evaluate=False,
+    )
+    assert sorted(record.memory_ids) == sorted(fact_ids)
+    with pytest.raises(ConflictError, match="already exists"):
+        _distill(mos, fact_ids, fast, name="by-filter")
+    with pytest.raises(InvalidInputError, match="memory_ids or with filters"):
+        mos.distill(user_id=USER, name="x", base_model="tiny-llama")
+    with pytest.raises(EmptyInputError, match="no textual memories"):
+        mos.distill(user_id=USER, name="x", filters={"kind": "event"}, base_model="tiny-llama")
+    with pytest.raises(InvalidInputError, match="adapter name"):
+        mos.distill(user_id=USER, name="../x", memory_ids=fact_ids, base_model="tiny-llama")
+
+
+def test_delete_and_update_mark_adapters_stale_and_stale_ones_are_refused(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig, tiny_lm: Any
+) -> None:
+    _distill(mos, fact_ids[:2], fast, name="first")
+    _distill(mos, fact_ids[2:], fast, name="second")
+    mos.delete(fact_ids[0], user_id=USER)
+    mos.update(fact_ids[2], user_id=USER, content="Kouto Dixsar's favourite dish is Brame.")
+    first, second = mos.adapter("first", user_id=USER), mos.adapter("second", user_id=USER)
+    assert first.stale and any(fact_ids[0] in reason for reason in first.stale_reasons)
+    assert second.stale and any(fact_ids[2] in reason for reason in second.stale_reasons)
+    with (
+        pytest.raises(StaleError, match="memosys lora rebuild first"),
+        adapters_applied(mos, tiny_lm, ["first"], user_id=USER),
+    ):
+        pass
+    with adapters_applied(mos, tiny_lm, ["first", "second"], user_id=USER, allow_stale=True):
+        pass
+
+
+def test_staleness_is_found_from_versions_without_the_event(
+    tmp_path: Path, embedder: Any, fact_ids: list[str], mos: MemOS, fast: TrainConfig
+) -> None:
+    _distill(mos, fact_ids, fast)
+    data_dir = mos.data_dir
+    mos.close()
+    with MemOS.open(data_dir, embedder=embedder) as other:  # nobody listens here yet
+        other.update(fact_ids[1], user_id=USER, content="The employer of Vourtai Lathim is Oomi.")
+    with MemOS.open(data_dir, embedder=embedder) as reopened:
+        record = reopened.adapter("facts", user_id=USER)
+        assert record.stale and "version 1 -> 2" in record.stale_reasons[0]
+
+
+def test_adapter_for_another_base_model_is_refused(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig
+) -> None:
+    _distill(mos, fact_ids, fast)
+    with (
+        pytest.raises(ModelMismatchError, match="trained on base model 'tiny-llama'"),
+        adapters_applied(mos, tiny_llama(seed=1), ["facts"], user_id=USER),
+    ):
+        pass
+
+
+def test_rebuild_leaves_out_removed_memories_and_is_fresh(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig
+) -> None:
+    _distill(mos, fact_ids, fast)
+    mos.delete(fact_ids[1], user_id=USER)
+    rebuilt = mos.rebuild_adapter("facts", user_id=USER)
+    assert not rebuilt.stale and sorted(rebuilt.memory_ids) == sorted([fact_ids[0], fact_ids[2]])
+    assert rebuilt.info.hyperparameters["removed_memory_ids"] == [fact_ids[1]]
+    assert rebuilt.info.seed == fast.seed and rebuilt.info.hyperparameters["steps"] == fast.steps
+    for memory_id in (fact_ids[0], fact_ids[2]):
+        mos.delete(memory_id, user_id=USER)
+    with pytest.raises(EmptyInputError, match="memosys lora drop facts"):
+        mos.rebuild_adapter("facts", user_id=USER)
+
+
+def test_offload_drops_the_adapter_and_its_memories_stay_searchable(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig
+) -> None:
+    _distill(mos, fact_ids, fast)
+    mos.delete(fact_ids[0], user_id=USER)
+    report = mos.offload("facts", user_id=USER)
+    assert report.removed == [fact_ids[0]]
+    assert sorted(report.served_as_text) == sorted(fact_ids[1:])
+    assert mos.list_adapters(user_id=USER) == []
+    hits = mos.search("Who employs Vourtai Lathim?", user_id=USER, top_k=1)
+    assert hits[0].item.id == fact_ids[1]
