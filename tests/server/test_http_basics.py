@@ -27,6 +27,7 @@ def test_health_and_metrics_need_no_key(http: Any) -> None:
     assert 'memosys_http_requests_total{method="GET",route="/healthz",status="200"}' in text
     assert 'route="/v1/me",status="401"' in text
     assert "memosys_http_request_duration_seconds_bucket{" in text
+    assert "memosys_http_requests_in_flight 1" in text  # the /metrics request itself
 
 
 def test_missing_or_unknown_key_is_401(http: Any) -> None:

@@ -48,4 +48,7 @@ def serve(
     with MemOS.open(data_dir, embedder=state(ctx).embedder) as mos:
         app = create_app(mos, settings)
         click.echo(f"memosys serving {data_dir.resolve()} on http://{host}:{port}", err=True)
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            click.echo("warning: API keys cross the network in clear text; put a TLS "
+                       "proxy in front of this server", err=True)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)

@@ -44,21 +44,31 @@ class Metrics:
         self._lock = threading.Lock()
         self._requests: dict[tuple[str, str, str], int] = {}
         self._latency: dict[tuple[str, str], _Histogram] = {}
+        self._in_flight = 0
+
+    def started(self) -> None:
+        """One more request is being served."""
+        with self._lock:
+            self._in_flight += 1
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Count one finished request."""
+        """Count one finished request (after :meth:`started`)."""
         with self._lock:
+            self._in_flight -= 1
             key = (method, route, str(status))
             self._requests[key] = self._requests.get(key, 0) + 1
             self._latency.setdefault((method, route), _Histogram()).observe(seconds)
 
     def render(self) -> str:
         """The metrics in the Prometheus text format."""
-        lines = [
-            "# HELP memosys_http_requests_total HTTP requests by method, route and status.",
-            "# TYPE memosys_http_requests_total counter",
-        ]
         with self._lock:
+            lines = [
+                "# HELP memosys_http_requests_in_flight HTTP requests being served.",
+                "# TYPE memosys_http_requests_in_flight gauge",
+                f"memosys_http_requests_in_flight {self._in_flight}",
+                "# HELP memosys_http_requests_total HTTP requests by method, route and status.",
+                "# TYPE memosys_http_requests_total counter",
+            ]
             for (method, route, status), count in sorted(self._requests.items()):
                 labels = _labels(method=method, route=route, status=status)
                 lines.append(f"memosys_http_requests_total{labels} {count}")
@@ -91,6 +101,7 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        self.metrics.started()
 
         async def send_and_record(message: Message) -> None:
             nonlocal status
