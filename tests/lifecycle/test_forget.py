@@ -25,6 +25,7 @@ from memosys.core.events import MemoryChange
 from memosys.models.embedders.cached import cache_key
 from memosys.settings import MemosysSettings, StoreSettings
 from memosys.stores.base import Scope
+from memosys.stores.sqlite.ann import SAVE_AFTER_CHANGES
 
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 SECRET = "Quillonberry clinic diagnosed Xanthelasmic syndrome for Ana"
@@ -227,3 +228,27 @@ def test_verify_catches_what_a_plain_delete_leaves(
     kinds = {(f.kind, f.place.split(" ")[0]) for f in report.leftovers}
     assert ("term", "file") in kinds  # index pages still hold "quillonberri"
     assert ("text", "file") in kinds  # freed pages and the WAL still hold the text
+
+
+def test_another_open_store_does_not_write_a_forgotten_vector_back(
+    data_dir: Path, embedder: Any, clock: FixedClock
+) -> None:
+    """HNSW files keep removed vectors' bytes: a store that saw vectors go must not save one."""
+    settings = MemosysSettings(store=StoreSettings(ann_threshold=20))
+    count = SAVE_AFTER_CHANGES + 60
+    texts = [f"Note {n}: the Zarkovian relay {n} is calibrated." for n in range(count)]
+    with MemOS.open(data_dir, embedder=embedder, clock=clock, settings=settings) as other:
+        items = other.add_texts(texts, user_id=USER)
+        other.search("relay calibration", user_id=USER, mode="dense")
+        assert other.store.wait_for_vector_index(items[0].cube_id, timeout=60)  # type: ignore[attr-defined]
+        (vector,) = _rows(data_dir, "SELECT v.vector FROM vectors v JOIN items i "
+                          "ON i.rowid = v.item_rowid WHERE i.id = ?", items[3].id)
+        with MemOS.open(data_dir, embedder=embedder, clock=clock, settings=settings) as mos:
+            mos.forget(items[3].id, user_id=USER)
+        hits = other.search("Zarkovian relay 3", user_id=USER, mode="dense", top_k=40)
+        assert items[3].id not in {h.item.id for h in hits}
+        # enough further removals that the old code saved the index (removed slots and all)
+        purged = [item.id for item in items[40 : 40 + SAVE_AFTER_CHANGES + 10]]
+        other.store.delete_items(Scope(USER, (items[0].cube_id,)), purged)
+        other.search("relay calibration", user_id=USER, mode="dense")
+    assert _raw_hits(data_dir, vector[0]) == []

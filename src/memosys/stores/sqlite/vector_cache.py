@@ -39,6 +39,7 @@ class VectorCache:
         self._seq = 0
         self._data_version: int | None = None
         self._dirty = True
+        self._deleted_from: set[str] = set()  # cubes that lost vectors since loading
 
     def mark_dirty(self) -> None:
         """This connection changed vectors: read the log before the next search."""
@@ -88,6 +89,8 @@ class VectorCache:
         for cube_id, rowids in removed.items():
             if (index := self._cubes.get(cube_id)) is not None:
                 index.remove(np.array(rowids, dtype=np.int64))
+            if any(rowid not in current for rowid in rowids):
+                self._deleted_from.add(cube_id)
         added: dict[str, list[tuple[int, bytes]]] = defaultdict(list)
         for rowid, (cube_id, blob) in current.items():
             added[cube_id].append((rowid, blob))
@@ -135,9 +138,18 @@ class VectorCache:
             self._files.remove(cube_id)
 
     def save_indexes(self) -> None:
-        """Save the HNSW indexes that changed enough since they were saved (at close)."""
+        """Save the HNSW indexes that changed enough since they were saved (at close).
+
+        An index that lost vectors is not saved but its saved file deleted: HNSW
+        keeps a removed vector's bytes in the file, and a removed vector may
+        have been forgotten. The next process builds the index anew.
+        """
+        for cube_id in self._deleted_from:
+            self._files.remove(cube_id)
         for cube_id, index in self._cubes.items():
-            if index is not None and (ann := index.take_unsaved(SAVE_AFTER_CHANGES)) is not None:
+            if index is None or cube_id in self._deleted_from:
+                continue
+            if (ann := index.take_unsaved(SAVE_AFTER_CHANGES)) is not None:
                 self._files.save(cube_id, ann, seq=self._seq, dim=index.dim)
 
     def _saver(self, cube_id: str, dim: int) -> Callable[[Any], None]:
