@@ -22,6 +22,7 @@ from memosys.cli.app import cli
 from memosys.core.clock import FixedClock
 from memosys.core.errors import FrozenError, NotFoundError
 from memosys.core.events import MemoryChange
+from memosys.lifecycle.forget import ForgetReceipt
 from memosys.models.embedders.cached import cache_key
 from memosys.settings import MemosysSettings, StoreSettings
 from memosys.stores.base import Scope
@@ -88,8 +89,17 @@ def test_forget_removes_every_byte_of_the_memory(
     keys = [cache_key(text, "document") for (text,) in texts_now]
     assert _rows(data_dir, "SELECT count(*) FROM embedding_cache")[0][0] >= 2
 
+    scope = Scope(USER, (mos.cube("default", user_id=USER).id,))
+    vectors = [blob for _, blob in mos.store.versions.item_traces(scope, [secret_id]) if blob]
+    assert len(vectors) == 2  # one per version
+    found = mos.verify_forgotten(receipt=ForgetReceipt(vectors=vectors))
+    assert {f.place for f in found.leftovers} >= {"table vectors.vector",
+                                                  "table item_versions.vector"}
+
     receipt = mos.forget(secret_id, user_id=USER)
 
+    assert sorted(receipt.vectors) == sorted(vectors)
+    assert mos.verify_forgotten(receipt=receipt).clean
     assert receipt.item_ids == [secret_id] and receipt.versions == 1
     assert receipt.cache_entries == 2 and receipt.compacted
     report = mos.verify_forgotten(ids=[secret_id], texts=texts)

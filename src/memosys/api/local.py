@@ -842,13 +842,21 @@ class MemOS:
         ids: Sequence[str] = (),
         user_ids: Sequence[str] = (),
         texts: Sequence[str] = (),
+        receipt: ForgetReceipt | None = None,
     ) -> VerifyReport:
         """Scan every table, the text index and every file of the data directory for
-        these ids and texts (see :mod:`memosys.lifecycle.verify`)."""
+        these ids and texts, and for everything a forget's ``receipt`` names (its ids,
+        texts and embeddings); see :mod:`memosys.lifecycle.verify`."""
         if self.data_dir is None:
             raise InvalidInputError("verify_forgotten needs a data directory, not ':memory:'")
+        extra = receipt or ForgetReceipt()
         return verify_forgotten(
-            self.data_dir, self.data_dir / DATABASE_FILE, ids=ids, user_ids=user_ids, texts=texts
+            self.data_dir,
+            self.data_dir / DATABASE_FILE,
+            ids=[*ids, *extra.item_ids],
+            user_ids=[*user_ids, *([extra.user_id] if extra.user_id else [])],
+            texts=[*texts, *extra.texts],
+            vectors=extra.vectors,
         )
 
     def _change_state(self, id: str, user_id: str, state: LifecycleState | None) -> MemoryItem:

@@ -22,8 +22,9 @@ from memosys.stores.base import Scope, VersionStore
 
 @dataclass
 class ForgetReceipt:
-    """What was forgotten. ``texts`` (the removed content) is kept in memory only,
-    for :func:`memosys.lifecycle.verify.verify_forgotten`; it is never stored."""
+    """What was forgotten. ``texts`` and ``vectors`` (the removed content and its
+    embeddings, as bytes) are kept in memory only, for
+    :func:`memosys.lifecycle.verify.verify_forgotten`; they are never stored."""
 
     item_ids: list[str] = field(default_factory=list)
     by_cube: dict[str, list[str]] = field(default_factory=dict)
@@ -31,6 +32,7 @@ class ForgetReceipt:
     cache_entries: int = 0
     unlinked: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list, repr=False)
+    vectors: list[bytes] = field(default_factory=list, repr=False)
     user_id: str | None = None
     compacted: bool = False
     """False when another reader kept the WAL from being emptied; run ``compact`` again."""
@@ -70,7 +72,8 @@ def _forget(
     allow_frozen: bool,
 ) -> None:
     """Forget ``ids`` of the scope's one cube into ``receipt``."""
-    texts = versions.item_texts(scope, ids)
+    traces = versions.item_traces(scope, ids)
+    texts = list(dict.fromkeys(text for text, _ in traces))
     keys = [cache_key(text, "document") for text in texts]
     result = versions.forget_items(scope, ids, keys, allow_frozen=allow_frozen)
     receipt.item_ids.extend(result.item_ids)
@@ -79,3 +82,4 @@ def _forget(
     receipt.cache_entries += result.cache_entries
     receipt.unlinked.extend(result.unlinked)
     receipt.texts.extend(texts)
+    receipt.vectors.extend(dict.fromkeys(blob for _, blob in traces if blob is not None))

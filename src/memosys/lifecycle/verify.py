@@ -1,7 +1,7 @@
 """``verify-forgotten``: look for anything left of forgotten memories, independently of the store.
 
 The check opens the database with its own connection (it writes nothing) and looks
-for each needle (item ids, user ids, texts):
+for each needle (item ids, user ids, texts, embeddings as raw float32 bytes):
 
 - in every column of every table, the FTS5 shadow tables included
   (``instr`` over the value as bytes);
@@ -22,6 +22,7 @@ person can judge.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from memosys.core.errors import InvalidInputError
 from memosys.stores.sqlite.fts import fts_query, query_terms
 
 RETAINED_TABLES = {"audit_log": "the append-only audit log keeps ids, never content"}
+RETAINED_KINDS = frozenset({"id", "user"})
 _CHUNK = 1 << 22
 MIN_TERM_CHARS = 6  # shorter index terms are scanned in tables only: too many chance matches
 
@@ -40,7 +42,7 @@ class Finding:
     """One place where a needle was found."""
 
     place: str  # "table items.data", "file memosys.db-wal", "fts items_fts"
-    kind: str  # "id" | "user" | "text" | "term" (an index term of a forgotten text)
+    kind: str  # "id" | "user" | "text" | "vector" | "term" (an index term of a forgotten text)
     needle: str
     count: int = 1
 
@@ -67,10 +69,16 @@ def verify_forgotten(
     ids: Sequence[str] = (),
     user_ids: Sequence[str] = (),
     texts: Sequence[str] = (),
+    vectors: Sequence[bytes] = (),
 ) -> VerifyReport:
-    """Scan the database and every file under ``data_dir`` for the needles."""
-    needles = [("id", n) for n in ids] + [("user", n) for n in user_ids]
-    needles += [("text", n) for n in texts if n.strip()]
+    """Scan the database and every file under ``data_dir`` for the needles.
+
+    ``vectors`` are raw float32 embeddings (a :class:`ForgetReceipt`'s), looked
+    for in blob columns and in files such as saved HNSW indexes.
+    """
+    needles = [_needle("id", n) for n in ids] + [_needle("user", n) for n in user_ids]
+    needles += [_needle("text", n) for n in texts if n.strip()]
+    needles += [_needle("vector", v) for v in vectors]
     if not needles:
         raise InvalidInputError("give at least one --id, --user or --text to look for")
     if not database.exists():
@@ -79,23 +87,30 @@ def verify_forgotten(
     conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=rw", uri=True)
     try:
         _scan_tables(conn, needles, report)
-        dead = _scan_fts(conn, [n for kind, n in needles if kind == "text"], report)
+        dead = _scan_fts(conn, [t for t in texts if t.strip()], report)
     finally:
         conn.close()
-    needles += [("term", stem) for stem in dead]
+    needles += [_needle("term", stem) for stem in dead]
     explained = {f.needle for f in report.retained}
     for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
         report.files += 1
-        for kind, needle in needles:
-            if _file_contains(path, needle.encode("utf-8")):
-                finding = Finding(f"file {path.relative_to(data_dir)}", kind, _short(needle))
-                kept = kind != "text" and finding.needle in explained
+        for kind, label, raw in needles:
+            if _file_contains(path, raw):
+                finding = Finding(f"file {path.relative_to(data_dir)}", kind, label)
+                kept = kind in RETAINED_KINDS and label in explained
                 (report.retained if kept else report.leftovers).append(finding)
     return report
 
 
+def _needle(kind: str, value: str | bytes) -> tuple[str, str, bytes]:
+    """``(kind, label for the report, bytes to look for)``."""
+    if isinstance(value, bytes):
+        return kind, f"{len(value)} bytes sha256:{hashlib.sha256(value).hexdigest()[:12]}", value
+    return kind, _short(value), value.encode("utf-8")
+
+
 def _scan_tables(
-    conn: sqlite3.Connection, needles: list[tuple[str, str]], report: VerifyReport
+    conn: sqlite3.Connection, needles: list[tuple[str, str, bytes]], report: VerifyReport
 ) -> None:
     tables = [
         name
@@ -107,15 +122,15 @@ def _scan_tables(
         report.tables += 1
         columns = [row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')]
         for column in columns:
-            for kind, needle in needles:
+            for kind, label, raw in needles:
                 (count,) = conn.execute(
                     f'SELECT count(*) FROM "{table}" WHERE instr(CAST("{column}" AS BLOB), ?) > 0',
-                    (needle.encode("utf-8"),),
+                    (raw,),
                 ).fetchone()
                 if not count:
                     continue
-                finding = Finding(f"table {table}.{column}", kind, _short(needle), int(count))
-                retained = table in RETAINED_TABLES and kind != "text"
+                finding = Finding(f"table {table}.{column}", kind, label, int(count))
+                retained = table in RETAINED_TABLES and kind in RETAINED_KINDS
                 (report.retained if retained else report.leftovers).append(finding)
 
 

@@ -23,16 +23,19 @@ from memosys.stores.sqlite.connection import Database
 _LINK_FIELDS = ("supersedes", "merged_from", "previous_versions")
 
 
-def item_texts(conn: sqlite3.Connection, scope: Scope, ids: Sequence[str]) -> list[str]:
-    """Every indexed text the items ever had (current and earlier versions)."""
-    rowids = [rowid for rowid, _ in _rows(conn, scope, ids)]
+def item_traces(
+    conn: sqlite3.Connection, scope: Scope, ids: Sequence[str]
+) -> list[tuple[str, bytes | None]]:
+    """``(indexed text, vector)`` of every version the items ever had, current one included."""
+    rowids = json.dumps([rowid for rowid, _ in _rows(conn, scope, ids)])
     rows = conn.execute(
-        "SELECT search_text FROM items WHERE rowid IN (SELECT value FROM json_each(?)) "
-        "UNION SELECT search_text FROM item_versions "
+        "SELECT i.search_text, v.vector FROM items i LEFT JOIN vectors v "
+        "ON v.item_rowid = i.rowid WHERE i.rowid IN (SELECT value FROM json_each(?)) "
+        "UNION SELECT search_text, vector FROM item_versions "
         "WHERE item_rowid IN (SELECT value FROM json_each(?))",
-        (json.dumps(rowids), json.dumps(rowids)),
+        (rowids, rowids),
     ).fetchall()
-    return [text for (text,) in rows]
+    return [(text, blob) for text, blob in rows]
 
 
 def remove_items(

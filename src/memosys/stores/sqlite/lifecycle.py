@@ -223,10 +223,11 @@ class SQLiteVersionStore:
 
     # forgetting
 
-    def item_texts(self, scope: Scope, ids: Sequence[str]) -> list[str]:
-        """Every indexed text these items ever had (to find their cached embeddings)."""
+    def item_traces(self, scope: Scope, ids: Sequence[str]) -> list[tuple[str, bytes | None]]:
+        """``(indexed text, vector bytes)`` of every version of these items (to find their
+        cached embeddings, and for verification)."""
         with self._db.read() as conn:
-            return forget.item_texts(conn, scope, ids)
+            return forget.item_traces(conn, scope, ids)
 
     def forget_items(
         self, scope: Scope, ids: Sequence[str], cache_keys: Sequence[str], *, allow_frozen: bool
