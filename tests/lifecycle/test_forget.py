@@ -191,6 +191,7 @@ def test_forget_user_removes_the_user_everywhere(
 ) -> None:
     seen: list[MemoryChange] = []
     mos.events.subscribe(seen.append)
+    mos.create_user(USER)  # an API key: governance drops it when the user is forgotten
     secret_id = _secret_with_history(mos, clock)
     mos.create_cube("private", owner=USER)
     (private,) = mos.add_texts(["Ana's Wolpertinger passport number"], user_id=USER,

@@ -830,8 +830,8 @@ class MemOS:
         """Remove everything of a user: their memories in every cube, their cubes with
         all versions and snapshots, and the user; emits ``"forgotten"`` per cube."""
         user = _checked_text(user_id, "user_id", empty=False)
+        self._governance.forget_user(user)  # keys and shares first: the compaction follows
         receipt = forget_user(version_store(self._store), user)
-        self._governance.forget_user(user)
         for cube_id, ids in receipt.by_cube.items():
             self.events.emit("forgotten", ids, cube_id=cube_id, user_id=user)
         return receipt
