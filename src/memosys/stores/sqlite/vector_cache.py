@@ -153,8 +153,18 @@ class VectorCache:
                 self._files.save(cube_id, ann, seq=self._seq, dim=index.dim)
 
     def _saver(self, cube_id: str, dim: int) -> Callable[[Any], None]:
-        """What saves a cube's index once built; the log position is taken now, at the start."""
-        return partial(self._files.save, cube_id, seq=self._seq, dim=dim)
+        """What saves a cube's index once built; the log position is taken now, at the start.
+
+        A build that vectors were removed from meanwhile is not saved (see
+        :meth:`save_indexes`).
+        """
+        seq = self._seq
+
+        def save(index: Any) -> None:
+            if cube_id not in self._deleted_from:
+                self._files.save(cube_id, index, seq=seq, dim=dim)
+
+        return save
 
     def _saved_index(
         self, conn: sqlite3.Connection, cube_id: str, dim: int, last: int
