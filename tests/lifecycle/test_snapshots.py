@@ -113,3 +113,16 @@ def test_a_forgotten_memory_is_gone_from_snapshots_for_good(
     assert ids[2] not in report.changed_ids
     with pytest.raises(NotFoundError):
         mos.get(ids[2], user_id="ana")
+
+
+def test_a_snapshot_includes_a_burst_of_writes_in_the_same_instant(
+    mos: MemOS, clock: FixedClock
+) -> None:
+    """Versions of one item last at least 1 µs, so a burst runs ahead of a stopped clock."""
+    (item,) = mos.add_texts(["counter 0"], user_id="ana")
+    for n in range(1, 4):
+        mos.update(item.id, user_id="ana", content=f"counter {n}")
+    mos.snapshot("default", "burst", user_id="ana")
+    (seen,) = mos.list(user_id="ana", snapshot="burst")
+    assert seen.content == "counter 3"
+    assert mos.search("nothing matches zzz", user_id="ana", snapshot="burst", mode="bm25") == []

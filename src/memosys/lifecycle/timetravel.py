@@ -67,6 +67,8 @@ def search_as_of(
     else:
         fused = rrf(lists, settings.rrf_k, weights)
     fused = fused[:top_k]
+    if not fused:
+        return []
     items = {item.id: item for item in versions.get_as_of(scope, at, [f.id for f in fused])}
     top = fused[0].score if fused and fused[0].score > 0 else 1.0
     terms = {t.lower() for t in _WORD.findall(query)}

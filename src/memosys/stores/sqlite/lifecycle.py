@@ -126,8 +126,13 @@ class SQLiteVersionStore:
 
     def create_snapshot(self, cube_id: str, name: str, actor: str) -> CubeSnapshot:
         """Name the cube's present state; ConflictError if the name is taken."""
-        now = self._clock.now()
         with self._db.write() as conn:
+            (latest,) = conn.execute(
+                "SELECT max(COALESCE(recorded_at, created_at)) FROM items WHERE cube_id = ?",
+                (cube_id,),
+            ).fetchone()
+            # at or after every recorded write (a burst of writes can run a few µs ahead)
+            now = max(self._clock.now(), from_micros(latest or 0))
             taken = conn.execute(
                 "SELECT 1 FROM cube_snapshots WHERE cube_id = ? AND name = ?", (cube_id, name)
             ).fetchone()
