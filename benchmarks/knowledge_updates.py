@@ -98,6 +98,27 @@ def _lexicon_reads(worlds: list[World]) -> dict[str, int]:
             "read_by_slot_lexicon": sum(bool(extract_facts(t)) for t in texts)}
 
 
+def _overhead(worlds: list[World], repeats: int = 3) -> dict[str, Any]:
+    """Ingest time with detection off and on, with the hash embedder (no model cost)."""
+    from memosys.models.embedders.factory import build_embedder
+    from memosys.settings import HashEmbedderConfig
+
+    embedder = build_embedder(HashEmbedderConfig())
+    seconds: dict[str, list[float]] = {"off": [], "on": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for repeat in range(repeats):
+            for supersede in (False, True):
+                started = time.perf_counter()
+                folder = Path(tmp) / f"{repeat}-{supersede}"
+                _ingest(folder, worlds, embedder, supersede).close()
+                seconds["on" if supersede else "off"].append(time.perf_counter() - started)
+    off, on = sorted(seconds["off"])[repeats // 2], sorted(seconds["on"])[repeats // 2]
+    messages = sum(len(s.messages) for w in worlds for s in w.sessions)
+    return {"messages": messages, "median_ingest_s_off": round(off, 2),
+            "median_ingest_s_on": round(on, 2),
+            "overhead_ms_per_message": round((on - off) / messages * 1000, 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worlds", type=int, default=12)
@@ -118,11 +139,13 @@ def main() -> None:
             **_lexicon_reads(worlds),
             **_run(worlds, args.top_k, embedder),
         }
+    overhead = _overhead([generate(w, seed=args.seed) for w in range(args.worlds)])
     write_result("knowledge_updates", {
         "worlds": args.worlds,
         "top_k": args.top_k,
         "target_pass_rate": TARGET,
         "runs": runs,
+        "detection_overhead_hash_embedder": overhead,
         "note": "ingest times on a 2-core machine shared with other agents' jobs",
     })
 

@@ -187,13 +187,19 @@ class Superseder:
         applying = getattr(self._local, "applying", False)
         if applying or change.cube_id is None or change.kind not in ("added", "updated"):
             return
-        self.process(Scope(change.user_id, (change.cube_id,)), change.item_ids)
+        scope = Scope(change.user_id, (change.cube_id,))
+        self.process(scope, change.item_ids, fresh=change.kind == "added")
 
-    def process(self, scope: Scope, ids: Sequence[str]) -> list[Link]:
-        """Index the slot facts of these items and supersede what they replace."""
+    def process(self, scope: Scope, ids: Sequence[str], *, fresh: bool = False) -> list[Link]:
+        """Index the slot facts of these items and supersede what they replace.
+
+        ``fresh`` items were just added, so they have no slot keys to replace.
+        """
         upkeep = upkeep_of(self._store)
         items = self._store.get_items(scope, ids)
         keys_by_item = {item.id: [slot_key(f) for f in facts_of(item)] for item in items}
+        if fresh:
+            items = [item for item in items if keys_by_item[item.id]]
         for cube_id in dict.fromkeys(item.cube_id for item in items):
             upkeep.set_slot_keys(
                 cube_id, {i.id: keys_by_item[i.id] for i in items if i.cube_id == cube_id}
