@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from memosys.activation.blocks import Message, block_message, continuation
+from memosys.activation.compose import compose
+from memosys.activation.index import CacheRecord
 from memosys.activation.manager import ActivationMemory, LoadedCache
 from memosys.core.errors import InvalidInputError, NotFoundError, StaleError, StoreError
 from memosys.core.items import MemoryItem
@@ -42,6 +44,7 @@ class GenerateResult:
     cached_tokens: int
     ttft_s: float
     tokens_per_s: float
+    activation_mode: str = "none"
 
 
 @dataclass
@@ -69,6 +72,23 @@ class Request:
     allow_stale_adapters: bool
 
 
+@dataclass
+class Plan:
+    """The prompt of one call: cached prefix (if any), tokens to compute, memories used."""
+
+    prompt: list[int]
+    prefix: PastKV | None
+    covers: list[LoadedCache]
+    memory_ids: list[str]
+
+    @property
+    def mode(self) -> str:
+        """``"none"``, ``"exact"`` (one cache) or ``"composed"`` (several joined)."""
+        if not self.covers:
+            return "none"
+        return "exact" if len(self.covers) == 1 else "composed"
+
+
 def generate(
     mos: MemOS, activation: ActivationMemory, lm: LocalLM, request: Request, *, stream: bool
 ) -> GenerateResult | GenerateStream:
@@ -76,43 +96,27 @@ def generate(
     started = time.perf_counter()
     items = _memories(mos, request)
     use_cache = request.use_activation and not request.adapters  # caches hold base-model KV
-    loaded = find_cover(activation, items, lm, request.user_id) if use_cache else None
-    before: list[Message] = []
-    prefix: PastKV | None = None
-    head: list[int] = []
-    rest = list(items)
-    if loaded is not None:
-        before = [block_message(loaded.items)]
-        prefix = loaded.file.layers(lm.model.dtype)
-        cached = set(loaded.record.memory_ids)
-        rest = [item for item in items if item.id not in cached]
-    elif rest:
-        before, rest = [block_message(rest)], []
-        head = lm.encode(lm.render_chat(before, add_generation_prompt=False))
-    tail: list[Message] = [block_message(rest)] if rest else []
-    tail.append({"role": "user", "content": request.query})
-    prompt = head + lm.encode(continuation(lm, before, tail))
-    used = [*(loaded.record.memory_ids if loaded else []), *(item.id for item in rest)]
-    if loaded is None:
-        used = [item.id for item in items]
+    covers = find_covers(activation, items, lm, request.user_id) if use_cache else []
+    plan = plan_prompt(lm, items, covers, request.query)
 
     def finish(done: Generation, setup_s: float) -> GenerateResult:
         # bookkeeping after the answer, so it does not delay the first token
         if request.memories is not None:
             mos.store.record_access([item.id for item in items], activation.clock.now())
-        if loaded is not None:
-            activation.record_use(loaded.record)
+        for cover in plan.covers:
+            activation.record_use(cover.record)
         return GenerateResult(
             text=done.text,
             token_ids=done.token_ids,
-            memory_ids=used,
-            caches=[loaded.record.name] if loaded else [],
+            memory_ids=plan.memory_ids,
+            caches=[cover.record.name for cover in plan.covers],
             adapters=list(request.adapters),
             model=request.model,
             prompt_tokens=done.prefix_tokens + done.prompt_tokens,
             cached_tokens=done.prefix_tokens,
             ttft_s=setup_s + done.ttft_s,
             tokens_per_s=done.tokens_per_s,
+            activation_mode=plan.mode,
         )
 
     out = GenerateStream(iter(()))
@@ -121,7 +125,10 @@ def generate(
         with _adapters(mos, lm, request):
             setup_s = time.perf_counter() - started
             tokens = lm.generate(
-                prompt, max_new_tokens=request.max_new_tokens, past_key_values=prefix, stream=True
+                plan.prompt,
+                max_new_tokens=request.max_new_tokens,
+                past_key_values=plan.prefix,
+                stream=True,
             )
             yield from tokens
         assert tokens.result is not None
@@ -136,13 +143,43 @@ def generate(
     return out.result
 
 
-def find_cover(
-    activation: ActivationMemory, items: Sequence[MemoryItem], lm: LocalLM, user_id: str
-) -> LoadedCache | None:
-    """The fresh cache for ``lm`` holding most of ``items`` (fewest tokens on a tie), if any.
+def plan_prompt(
+    lm: LocalLM, items: Sequence[MemoryItem], covers: list[LoadedCache], query: str
+) -> Plan:
+    """Cached blocks first (their tokens are not computed), then the other memories, the query."""
+    if len(covers) > 1:
+        texts = [cover.file.metadata.get("text") for cover in covers]
+        joined = lm.render_chat([block_message(c.items) for c in covers], False)
+        if joined != "".join(str(t) for t in texts):  # the template does not just concatenate
+            covers = covers[:1]
+    before: list[Message] = [block_message(cover.items) for cover in covers]
+    cached = {i for cover in covers for i in cover.record.memory_ids}
+    rest = [item for item in items if item.id not in cached]
+    head: list[int] = []
+    if not covers and rest:
+        before, rest = [block_message(rest)], []
+        head = lm.encode(lm.render_chat(before, add_generation_prompt=False))
+    tail: list[Message] = [block_message(rest)] if rest else []
+    tail.append({"role": "user", "content": query})
+    prefix: PastKV | None = None
+    if len(covers) == 1:
+        prefix = covers[0].file.layers(lm.model.dtype)
+    elif covers:
+        prefix = compose(lm, [cover.file.layers(lm.model.dtype) for cover in covers])
+    used = [i for cover in covers for i in cover.record.memory_ids]
+    used += [item.id for item in items if item.id not in cached]
+    return Plan(head + lm.encode(continuation(lm, before, tail)), prefix, covers, used)
 
-    Stale caches met on the way are rebuilt (``activation.on_stale == "rebuild"``)
-    or dropped; a damaged file is marked stale and skipped.
+
+def find_covers(
+    activation: ActivationMemory, items: Sequence[MemoryItem], lm: LocalLM, user_id: str
+) -> list[LoadedCache]:
+    """Fresh caches for ``lm`` holding the most of ``items``, best first.
+
+    One cache (exact mode) unless ``activation.compose`` is on; then further
+    caches with other wanted memories (and none already covered) are joined.
+    Stale caches met on the way are rebuilt or dropped (``activation.on_stale``);
+    a damaged file is marked stale and skipped.
     """
     wanted = {item.id for item in items}
     digest = lm.fingerprint.digest()
@@ -153,20 +190,46 @@ def find_cover(
         if wanted & set(record.memory_ids) and digest_of(record.info.model_fingerprint) == digest
     ]
     candidates.sort(key=lambda r: (-len(wanted & set(r.memory_ids)), r.info.token_count))
+    chosen: list[LoadedCache] = []
+    covered: set[str] = set()
     for record in candidates:
-        try:
-            return activation.checked(record, lm, user_id)
-        except StoreError as exc:  # a damaged file: never used, never fatal to the answer
-            activation.mark_stale(record.cube_id, [record.name], exc.message, delete_files=True)
+        ids = set(record.memory_ids)
+        if ids & covered or not ids & (wanted - covered):
             continue
-        except StaleError:
-            if activation.settings.on_stale == "drop" or record.user_id != user_id:
-                activation.drop(record.name, user_id=user_id, cube=record.cube_id)
-                continue
-        rebuilt = activation.rebuild(record.name, user_id=user_id, cube=record.cube_id)
-        if rebuilt is not None and wanted & set(rebuilt.memory_ids):
-            return activation.checked(rebuilt, lm, user_id)
-    return None
+        loaded = _fresh(activation, record, lm, user_id, wanted)
+        if loaded is None:
+            continue
+        chosen.append(loaded)
+        covered |= set(loaded.record.memory_ids)
+        if not activation.settings.compose:
+            break
+    order = {item.id: index for index, item in enumerate(items)}  # blocks in the asked order
+    chosen.sort(key=lambda c: min(order.get(i, len(order)) for i in c.record.memory_ids))
+    return chosen
+
+
+def _fresh(
+    activation: ActivationMemory,
+    record: CacheRecord,
+    lm: LocalLM,
+    user_id: str,
+    wanted: set[str],
+) -> LoadedCache | None:
+    try:
+        return activation.checked(record, lm, user_id)
+    except StoreError as exc:  # a damaged file: never used, never fatal to the answer
+        activation.mark_stale(record.cube_id, [record.name], exc.message, delete_files=True)
+        return None
+    except StaleError:
+        if record.user_id != user_id:  # another user's cache: leave it to its owner
+            return None
+        if activation.settings.on_stale == "drop":
+            activation.drop(record.name, user_id=user_id, cube=record.cube_id)
+            return None
+    rebuilt = activation.rebuild(record.name, user_id=user_id, cube=record.cube_id)
+    if rebuilt is None or not wanted & set(rebuilt.memory_ids):
+        return None
+    return activation.checked(rebuilt, lm, user_id)
 
 
 def _memories(mos: MemOS, request: Request) -> list[MemoryItem]:
