@@ -159,7 +159,10 @@ class ActivationSettings(BaseModel):
     compose: bool = Field(False, description="join several cached blocks (approximate)")
     search_top_k: int = Field(5, ge=1, description="memories generate retrieves when none given")
     promote_threshold: int = Field(5, ge=1, description="accesses that make a memory hot")
-    demote_below: int = Field(2, ge=0, description="accesses under which a hot memory is cold")
+    cold_after_s: float = Field(
+        7 * 24 * 3600.0, gt=0, description="a hot memory not accessed for this long is demoted"
+    )
+    auto_promote: bool = Field(False, description="run promotion in the background after generate")
     hot_max_memories: int = Field(64, ge=1, description="memories in a cube's hot cache")
 
 

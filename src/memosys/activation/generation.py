@@ -105,6 +105,8 @@ def generate(
             mos.store.record_access([item.id for item in items], activation.clock.now())
         for cover in plan.covers:
             activation.record_use(cover.record)
+        if activation.settings.auto_promote:
+            activation.scheduler.schedule(user_id=request.user_id)
         return GenerateResult(
             text=done.text,
             token_ids=done.token_ids,

@@ -21,6 +21,7 @@ from memosys.activation.blocks import MemoryBlock, render_block
 from memosys.activation.eviction import Usage, victims
 from memosys.activation.index import CacheRecord, CubeIndex
 from memosys.activation.kvfile import KVFile, load_kv, save_kv, stack_layers
+from memosys.activation.scheduler import Promoter
 from memosys.core.clock import Clock
 from memosys.core.errors import (
     EmptyInputError,
@@ -85,6 +86,8 @@ class ActivationMemory:
             self._scratch = tempfile.TemporaryDirectory(prefix="memosys-kv-")
             self.root = Path(self._scratch.name)
         mos.events.subscribe(self.on_change)
+        self.scheduler = Promoter(mos, self)
+        """Promotes hot memories into a cube's ``hot`` cache and demotes cold ones."""
 
     # -- build -------------------------------------------------------------------
 
@@ -319,7 +322,8 @@ class ActivationMemory:
         index.change(flag)
 
     def close(self) -> None:
-        """Remove the temporary folder of an in-memory instance."""
+        """Stop the scheduler thread; remove the temporary folder of an in-memory instance."""
+        self.scheduler.close()
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None

@@ -169,6 +169,9 @@ class MemOS:
 
     def close(self) -> None:
         """Close the store; the object is unusable afterwards."""
+        activation = getattr(self, "_activation_memory", None)
+        if activation is not None:  # waits for a background promotion pass
+            activation.close()
         self._store.close()
 
     def __enter__(self) -> MemOS:
