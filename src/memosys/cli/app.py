@@ -21,6 +21,7 @@ EXIT_MEMOSYS_ERROR = 2
 # command name -> module that defines a click command (or group) of that name
 _LAZY_COMMANDS = {
     "kv": "memosys.cli.kv_cmds",
+    "lora": "memosys.cli.lora_cmds",
     "eval": "memosys.cli.eval_cmd",
     "mcp": "memosys.cli.mcp_cmd",
     "serve": "memosys.cli.serve_cmd",

@@ -75,7 +75,7 @@ def greedy_completions(lm: Any, prompts: Sequence[str], max_new_tokens: int) -> 
 
     tokenizer = lm.tokenizer
     pad = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
-    config = GenerationConfig(
+    config = GenerationConfig(  # type: ignore[no-untyped-call]
         max_new_tokens=max_new_tokens,
         do_sample=False,
         pad_token_id=pad,

@@ -7,7 +7,9 @@ through the facade's public methods, so every call is scoped to its user.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,12 +65,11 @@ class ParametricMemory:
     def __init__(self, mos: MemOS, clock: Clock) -> None:
         self._mos = mos
         self._clock = clock
-        self._scratch: tempfile.TemporaryDirectory[str] | None = None
         if mos.data_dir is not None:
             root = mos.data_dir / "adapters"
-        else:
-            self._scratch = tempfile.TemporaryDirectory(prefix="memosys-adapters-")
-            root = Path(self._scratch.name)
+        else:  # removed when this object goes away
+            root = Path(tempfile.mkdtemp(prefix="memosys-adapters-"))
+            weakref.finalize(self, shutil.rmtree, root, ignore_errors=True)
         self.store = AdapterStore(root)
         mos.events.subscribe(StaleMarker(self.store))
 
