@@ -8,8 +8,9 @@ error classes for the same bad input.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from memosys.core.cube import MemCube
@@ -23,7 +24,9 @@ MAX_PAGE = 1000
 MAX_OFFSET = 1_000_000_000
 MAX_NEIGHBOURS = 50
 
-UserField = Field(None, description="act for this user (admins only); default: the key's user")
+ACT_FOR = "act for this user (admins only); default: the key's user"
+UserField = Field(None, description=ACT_FOR)
+UserQuery = Annotated[str | None, Query(description=ACT_FOR)]
 Weight = Field(0.0, ge=0, allow_inf_nan=False)
 
 

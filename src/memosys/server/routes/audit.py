@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from memosys.governance.models import AuditVerification
 from memosys.server.auth import CallerDep
-from memosys.server.schemas import MAX_PAGE, RecordsOut
+from memosys.server.schemas import MAX_PAGE, RecordsOut, UserQuery
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 @router.get("", response_model=RecordsOut)
 def audit_log(
     caller: CallerDep,
-    user_id: Annotated[str | None, Query(description="act for this user (admins only)")] = None,
+    user_id: UserQuery = None,
     cube: str | None = None,
     item_id: str | None = None,
     action: Annotated[str | None, Query(description="e.g. memory.add, cube.share")] = None,

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from memosys.core.cube import MemCube
 from memosys.governance.models import Share
 from memosys.server.auth import CallerDep
-from memosys.server.schemas import CubeIn, CubesOut, ShareIn, SharesOut
+from memosys.server.schemas import CubeIn, CubesOut, ShareIn, SharesOut, UserQuery
 
 router = APIRouter(prefix="/v1/cubes", tags=["cubes"])
-
-UserQuery = Annotated[str | None, Query(description="act for this user (admins only)")]
 
 
 @router.get("", response_model=CubesOut)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from functools import partial
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from memosys.core.history import CubeSnapshot, RestoreReport
 from memosys.core.items import MemoryItem
@@ -18,12 +18,11 @@ from memosys.server.schemas import (
     SnapshotIn,
     SnapshotsOut,
     UserIn,
+    UserQuery,
     VersionsOut,
 )
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
-
-UserQuery = Annotated[str | None, Query(description="act for this user (admins only)")]
 StateChange = Literal["freeze", "unfreeze", "archive", "unarchive"]
 
 

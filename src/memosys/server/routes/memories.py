@@ -21,12 +21,11 @@ from memosys.server.schemas import (
     CountOut,
     ItemsOut,
     UpdateIn,
+    UserQuery,
 )
 from memosys.stores.base import OrderBy
 
 router = APIRouter(prefix="/v1/memories", tags=["memories"])
-
-UserQuery = Annotated[str | None, Query(description="act for this user (admins only)")]
 CubeQuery = Annotated[str | None, Query(description="cube name or id; default: all cubes")]
 FiltersQuery = Annotated[
     str | None, Query(description='a filter as JSON, e.g. {"kind": "fact"}')

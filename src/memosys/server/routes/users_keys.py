@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from memosys.governance.models import IssuedKey
 from memosys.server.auth import CallerDep
 from memosys.server.routes.lifecycle import forget_out
-from memosys.server.schemas import ForgetOut, KeyIn, KeysOut, MeOut, NewUserIn
+from memosys.server.schemas import ForgetOut, KeyIn, KeysOut, MeOut, NewUserIn, UserQuery
 
 router = APIRouter(prefix="/v1", tags=["users and keys"])
-
-UserQuery = Annotated[str | None, Query(description="act for this user (admins only)")]
 
 
 @router.get("/me", response_model=MeOut)
