@@ -16,6 +16,7 @@ from memosys.core.errors import (
     StaleError,
 )
 from memosys.models.llm import tiny_llama
+from memosys.models.llm.fingerprint import weights_hash
 from memosys.parametric.serving import adapters_applied
 from memosys.parametric.train import TrainConfig
 
@@ -146,3 +147,23 @@ def test_offload_drops_the_adapter_and_its_memories_stay_searchable(
     assert mos.list_adapters(user_id=USER) == []
     hits = mos.search("Who employs Vourtai Lathim?", user_id=USER, top_k=1)
     assert hits[0].item.id == fact_ids[1]
+
+
+def test_generate_with_an_adapter_changes_the_answer_and_leaves_the_base(
+    mos: MemOS, fact_ids: list[str], tiny_lm: Any
+) -> None:
+    strong = TrainConfig(
+        rank=4, steps=3, batch_size=4, learning_rate=0.05, replay_weight=0.0, bf16=False
+    )
+    _distill(mos, fact_ids, strong)
+    before = weights_hash(tiny_lm.model)
+    ask = {"user_id": USER, "memories": [], "model": "tiny-llama", "max_new_tokens": 6}
+    plain = mos.generate("The home city of Pousbrix Sorsin is", **ask)
+    adapted = mos.generate("The home city of Pousbrix Sorsin is", adapters=["facts"], **ask)
+    assert adapted.adapters == ["facts"] and plain.adapters == []
+    assert adapted.token_ids != plain.token_ids
+    assert weights_hash(tiny_lm.model) == before
+    assert mos.generate("The home city of Pousbrix Sorsin is", **ask).token_ids == plain.token_ids
+    mos.delete(fact_ids[0], user_id=USER)
+    with pytest.raises(StaleError):
+        mos.generate("The home city of Pousbrix Sorsin is", adapters=["facts"], **ask)
