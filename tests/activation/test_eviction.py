@@ -25,16 +25,20 @@ USAGES = [
     [
         ("lru", ["c", "a", "b"]),  # c was last touched at 20, a at 31, b at 40
         ("lfu", ["c", "b", "a"]),  # 0, 1 and 2 hits
-        ("predicted", ["b", "c", "a"]),  # a reuses every 1 s; b and c are forecast one age ahead
+        # forecasts: c (never reused) 81, a (a burst, then idle for 19 gaps) 69, b (recent) 61
+        ("predicted", ["c", "a", "b"]),
     ],
 )
 def test_each_policy_orders_the_victims(policy: Any, order: list[str]) -> None:
     assert eviction_order(USAGES, policy, now=50.0) == order
 
 
-def test_predicted_next_use_follows_the_mean_gap() -> None:
-    assert predicted_next_use(Usage("x", 1, 0.0, [10.0, 20.0, 30.0]), now=35.0) == 40.0
-    assert predicted_next_use(Usage("y", 1, 0.0, []), now=35.0) == 36.0
+def test_predicted_next_use_follows_the_pace_then_the_idle_time() -> None:
+    steady = Usage("x", 1, 0.0, [10.0, 20.0, 30.0])
+    assert predicted_next_use(steady, now=35.0) == 45.0  # one gap from now
+    assert predicted_next_use(steady, now=100.0) == 170.0  # idle 7 gaps: as long again
+    assert predicted_next_use(Usage("y", 1, 0.0, []), now=35.0) == 71.0
+    assert predicted_next_use(Usage("y", 1, 0.0, []), now=35.0, prior_gap=50.0) == 86.0
 
 
 def test_victims_free_just_enough_and_spare_the_kept_one() -> None:

@@ -32,13 +32,22 @@ class Usage:
     hits: int = 0
 
 
-def predicted_next_use(usage: Usage, now: float) -> float:
-    """When the cache is expected to be used next (seconds, same clock as ``now``)."""
-    if len(usage.uses) >= 2:
-        gap = (usage.uses[-1] - usage.uses[0]) / (len(usage.uses) - 1)
-        return usage.uses[-1] + gap
+def predicted_next_use(usage: Usage, now: float, prior_gap: float = 0.0) -> float:
+    """When the cache is expected to be used next (seconds, same clock as ``now``).
+
+    Reuse is modelled as a Poisson process whose rate is read from the recent
+    use times: a cache reused every ``gap`` seconds is next expected ``gap``
+    from now. One idle for much longer than its gap (four gaps) has changed
+    pace, and the expected wait grows with the idle time. A cache with fewer
+    than two uses has no rate of its own: it gets ``prior_gap`` (the slowest
+    pace seen in the cube) or its idle time, whichever is longer.
+    """
     last = usage.uses[-1] if usage.uses else usage.created
-    return last + max(now - usage.created, 0.0) + 1.0
+    idle = max(now - last, 0.0)
+    if len(usage.uses) >= 2:
+        gap = _mean_gap(usage)
+        return now + (gap if idle <= 4 * gap else idle)
+    return now + max(idle, prior_gap) + 1.0
 
 
 def eviction_order(usages: Iterable[Usage], policy: Policy, now: float) -> list[str]:
@@ -53,8 +62,14 @@ def eviction_order(usages: Iterable[Usage], policy: Policy, now: float) -> list[
     elif policy == "lfu":
         ranked.sort(key=lambda u: (u.hits, last_use(u), u.name))
     else:
-        ranked.sort(key=lambda u: (-predicted_next_use(u, now), u.name))
+        gaps = [_mean_gap(u) for u in ranked if len(u.uses) >= 2]
+        prior = max(gaps, default=0.0)
+        ranked.sort(key=lambda u: (-predicted_next_use(u, now, prior), u.name))
     return [u.name for u in ranked]
+
+
+def _mean_gap(usage: Usage) -> float:
+    return (usage.uses[-1] - usage.uses[0]) / (len(usage.uses) - 1)
 
 
 def victims(
