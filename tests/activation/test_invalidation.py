@@ -82,3 +82,20 @@ def test_a_change_made_by_another_process_is_caught_on_load(
         with pytest.raises(StaleError, match="changed or is gone"):
             first.activation.load("facts", tiny_lm, user_id="ann")
         assert first.activation.get("facts", user_id="ann").info.stale
+
+
+def test_forget_leaves_no_trace_in_activation_memory(
+    tmp_path: Path, embedder: Any, clock: FixedClock, tiny_lm: Any
+) -> None:
+    with open_mos(tmp_path / "d", embedder, clock) as mos:
+        ids = [
+            i.id for i in mos.add_texts(["Zorbel keeps bees.", "Ann likes jazz."], user_id="ann")
+        ]
+        mos.activation.build(memory_ids=ids, user_id="ann", name="both")
+        mos.activation.build(memory_ids=ids[1:], user_id="ann", name="jazz")
+        receipt = mos.forget(ids[0], user_id="ann")
+        assert [r.name for r in mos.activation.list(user_id="ann")] == ["jazz"]
+        report = mos.verify_forgotten(receipt=receipt, texts=["Zorbel keeps bees."])
+        assert not [f for f in report.leftovers if "kv" in f.place], report.leftovers
+        mos.forget_user("ann")
+        assert not (mos.activation.root / receipt.by_cube.popitem()[0]).exists()

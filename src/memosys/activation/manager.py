@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -291,17 +292,24 @@ class ActivationMemory:
     def on_change(self, change: MemoryChange) -> None:
         """Event listener: mark caches that hold changed memories stale.
 
-        Deleted and forgotten memories also lose their cache files at once, so
-        no copy of their text survives in activation memory.
+        A deleted memory's caches also lose their files at once, so no copy of
+        its text survives in activation memory; a forgotten memory's caches are
+        removed with their records (and a forgotten cube's folder with it).
         """
         if change.kind not in ("updated", "deleted", "forgotten") or change.cube_id is None:
             return
-        if not (self.root / change.cube_id).is_dir():
+        folder = self.root / change.cube_id
+        if not folder.is_dir():
+            return
+        if change.kind == "forgotten" and self._mos.store.get_cube(change.cube_id) is None:
+            shutil.rmtree(folder, ignore_errors=True)  # the cube itself was forgotten
             return
         touched = set(change.item_ids)
         records = self._index(change.cube_id).records()
         hit = [r.name for r in records.values() if touched & set(r.memory_ids)]
-        if hit:
+        if hit and change.kind == "forgotten":  # no trace of the ids may stay, not even here
+            self._remove(change.cube_id, hit)
+        elif hit:
             reason = f"memory {sorted(touched)[0]} was {change.kind}"
             self.mark_stale(change.cube_id, hit, reason, delete_files=change.kind != "updated")
 
