@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from memosys.activation.blocks import Message, block_message, continuation
-from memosys.activation.compose import compose
+from memosys.activation.compose import MAX_COMPOSED_BLOCKS, compose
 from memosys.activation.index import CacheRecord
 from memosys.activation.manager import ActivationMemory, LoadedCache
 from memosys.core.errors import InvalidInputError, NotFoundError, StaleError, StoreError
@@ -178,8 +178,9 @@ def find_covers(
 ) -> list[LoadedCache]:
     """Fresh caches for ``lm`` holding the most of ``items``, best first.
 
-    One cache (exact mode) unless ``activation.compose`` is on; then further
-    caches with other wanted memories (and none already covered) are joined.
+    One cache (exact mode) unless ``activation.compose`` is on; then a second
+    cache with other wanted memories (and none already covered) is joined (up
+    to :data:`~memosys.activation.compose.MAX_COMPOSED_BLOCKS`, set from the drift benchmark).
     Stale caches met on the way are rebuilt or dropped (``activation.on_stale``);
     a damaged file is marked stale and skipped.
     """
@@ -203,7 +204,7 @@ def find_covers(
             continue
         chosen.append(loaded)
         covered |= set(loaded.record.memory_ids)
-        if not activation.settings.compose:
+        if not activation.settings.compose or len(chosen) >= MAX_COMPOSED_BLOCKS:
             break
     order = {item.id: index for index, item in enumerate(items)}  # blocks in the asked order
     chosen.sort(key=lambda c: min(order.get(i, len(order)) for i in c.record.memory_ids))
