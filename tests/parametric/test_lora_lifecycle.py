@@ -167,3 +167,31 @@ def test_generate_with_an_adapter_changes_the_answer_and_leaves_the_base(
     mos.delete(fact_ids[0], user_id=USER)
     with pytest.raises(StaleError):
         mos.generate("The home city of Pousbrix Sorsin is", adapters=["facts"], **ask)
+
+
+def test_llm_questions_are_parsed_and_only_grounded_pairs_are_kept() -> None:
+    from memosys.parametric.dataset import sentence_examples
+    from memosys.parametric.questions import parse_pairs
+
+    answer = "Q: Where does Zepal live?\nA: Sethax.\nQ: Who is Zepal's pet?\nA: A dragon\n"
+    pairs = parse_pairs(answer)
+    assert pairs == [("Where does Zepal live?", "Sethax"), ("Who is Zepal's pet?", "A dragon")]
+    examples = sentence_examples("Zepal lives in Sethax.", "m1", lambda _sentence: pairs)
+    questions = [e.prompt for e in examples if e.kind == "qa"]
+    assert questions == ["Question: Where does Zepal live?\nAnswer:"]  # the dragon is invented
+
+
+def test_distill_with_llm_questions_records_the_choice(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig
+) -> None:
+    record = mos.parametric.distill(
+        user_id=USER,
+        name="llm",
+        memory_ids=fact_ids[:1],
+        base_model="tiny-llama",
+        config=fast,
+        llm_questions=True,
+        evaluate=False,
+    )
+    assert record.info.hyperparameters["llm_questions"] is True
+    assert mos.rebuild_adapter("llm", user_id=USER).info.hyperparameters["llm_questions"] is True

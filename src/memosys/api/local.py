@@ -694,20 +694,23 @@ class MemOS:
         rank: int = 16,
         steps: int = 120,
         seed: int = 0,
+        llm_questions: bool = False,
         progress: StepProgress | None = None,
     ) -> AdapterRecord:
         """Distil the chosen memories (``memory_ids`` or ``filters``) into LoRA adapter ``name``.
 
         Trains on ``base_model`` (a spec such as ``"smollm2"`` or a local model
         folder); the adapter is stored in the memories' cube with its provenance.
-        ``progress(step, steps, loss)`` is called after each training step.
+        Training data is made by rules; ``llm_questions`` lets the model add
+        questions. ``progress(step, steps, loss)`` is called after each step.
         """
         from memosys.parametric.train import TrainConfig
 
         config = TrainConfig(rank=rank, steps=steps, seed=seed)
         return self.parametric.distill(
             user_id=self._cubes.ensure_user(user_id), name=name, memory_ids=memory_ids,
-            filters=filters, cube=cube, base_model=base_model, config=config, progress=progress,
+            filters=filters, cube=cube, base_model=base_model, config=config,
+            llm_questions=llm_questions, progress=progress,
         )
 
     def list_adapters(self, *, user_id: str, cube: str | None = None) -> AdapterRecords:

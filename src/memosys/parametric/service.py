@@ -29,6 +29,7 @@ from memosys.parametric.dataset import Example, QuestionWriter, SourceMemory, bu
 from memosys.parametric.evaluate import example_probes, perplexity, recall_by_kind, recall_hits
 from memosys.parametric.invalidation import StaleMarker, is_gone, mark_stale, stale_reasons
 from memosys.parametric.lm import LanguageModel, fingerprint_fields
+from memosys.parametric.questions import lm_question_writer
 from memosys.parametric.serving import LoadedAdapter, applied
 from memosys.parametric.store import AdapterRecord, AdapterStore, checked_adapter_name
 from memosys.parametric.train import StepProgress, TrainConfig, TrainedAdapter, train_adapter
@@ -86,10 +87,16 @@ class ParametricMemory:
         base_model: BaseModelRef = "smollm2",
         config: TrainConfig | None = None,
         question_writer: QuestionWriter | None = None,
+        llm_questions: bool = False,
         progress: StepProgress | None = None,
         evaluate: bool = True,
     ) -> AdapterRecord:
-        """Train adapter ``name`` on the chosen memories and store it with its provenance."""
+        """Train adapter ``name`` on the chosen memories and store it with its provenance.
+
+        With ``llm_questions`` the base model also writes questions about each
+        memory (kept only when their answer is in the memory); ``question_writer``
+        is any other source of such questions.
+        """
         name = checked_adapter_name(name)
         memories = self._chosen(user_id, memory_ids, filters, cube)
         cube_id = _single_cube(memories)
@@ -100,6 +107,8 @@ class ParametricMemory:
                 detail={"adapter": name},
             )
         lm, spec = resolve_lm(base_model)
+        if llm_questions and question_writer is None:
+            question_writer = lm_question_writer(lm)
         return self._train_and_save(
             name,
             cube_id,
@@ -137,6 +146,9 @@ class ParametricMemory:
             )
         lm, spec = resolve_lm(base_model if base_model is not None else record.base_model)
         config = TrainConfig.from_dict(record.info.hyperparameters)
+        writer = (
+            lm_question_writer(lm) if record.info.hyperparameters.get("llm_questions") else None
+        )
         history = [*record.info.hyperparameters.get("removed_memory_ids", []), *removed]
         return self._train_and_save(
             record.name,
@@ -146,7 +158,7 @@ class ParametricMemory:
             lm,
             spec,
             config,
-            None,
+            writer,
             progress,
             evaluate,
             removed=history,
@@ -176,6 +188,7 @@ class ParametricMemory:
             hyperparameters={
                 **config.to_dict(),
                 "lora": trained.lora_config,
+                "llm_questions": question_writer is not None,
                 "removed_memory_ids": removed,
             },
             seed=config.seed,
