@@ -234,3 +234,27 @@ def test_the_lead_fact_keeps_the_neighbours_that_were_asked_for(mos: MemOS) -> N
     )
     hits = mos.search("Where do I live now?", user_id="ann", top_k=1, neighbours=1)
     assert [h.item.id for h in hits] == [items[1].id, items[0].id, items[2].id]
+
+
+def test_deleting_the_successor_makes_the_older_fact_current_again(mos: MemOS) -> None:
+    paris = say(mos, "I live in Paris.", T1)
+    berlin = say(mos, "I moved to Berlin.", T2)
+    mos.delete(berlin, user_id="ann")
+
+    back = mos.get(paris, user_id="ann")
+    assert back.state is LifecycleState.ACTIVATED
+    assert back.valid_to is None and back.superseded_by is None
+    assert [h.item.id for h in mos.search("Where do I live now?", user_id="ann")][:1] == [paris]
+
+
+def test_forgetting_a_middle_value_relinks_the_chain(mos: MemOS) -> None:
+    paris = say(mos, "I live in Paris.", T1)
+    berlin = say(mos, "I moved to Berlin.", T2)
+    rome = say(mos, "I relocated to Rome.", T3)
+    mos.forget(berlin, user_id="ann")
+
+    old = mos.get(paris, user_id="ann")
+    assert old.state is LifecycleState.SUPERSEDED and old.superseded_by == rome
+    assert old.valid_to == T3
+    assert paris in mos.get(rome, user_id="ann").supersedes
+    assert mos.verify_forgotten(ids=[berlin]).leftovers == []  # not even in version notes

@@ -26,7 +26,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from memosys.core.clock import Clock
-from memosys.core.events import ChangeEvents, MemoryChange
+from memosys.core.events import ChangeEvents, ChangeKind, MemoryChange
+from memosys.core.filters import Eq
 from memosys.core.items import LifecycleState, MemoryItem, MemoryType
 from memosys.lifecycle.jobs import JOB_ACTOR, JobContext
 from memosys.lifecycle.slots import SlotFact, extract_facts
@@ -36,6 +37,7 @@ from memosys.stores.base import Scope, Store
 
 #: States whose facts are current: only these can be superseded or supersede.
 CURRENT_STATES = (LifecycleState.GENERATED.value, LifecycleState.ACTIVATED.value)
+PAGE = 500
 
 
 class Verdict(StrEnum):
@@ -183,12 +185,44 @@ class Superseder:
         self._local = threading.local()  # per thread: the server adds from a thread pool
 
     def __call__(self, change: MemoryChange) -> None:
-        """The event listener: check added and updated memories (not our own changes)."""
-        applying = getattr(self._local, "applying", False)
-        if applying or change.cube_id is None or change.kind not in ("added", "updated"):
+        """The event listener: check added and updated memories, and reinstate what a
+        deleted or forgotten memory superseded (not reacting to our own changes)."""
+        if getattr(self._local, "applying", False) or change.cube_id is None:
             return
         scope = Scope(change.user_id, (change.cube_id,))
-        self.process(scope, change.item_ids, fresh=change.kind == "added")
+        if change.kind in ("added", "updated"):
+            self.process(scope, change.item_ids, fresh=change.kind == "added")
+        elif change.kind in ("deleted", "forgotten"):
+            self.reinstate(scope, change.item_ids)
+
+    def reinstate(self, scope: Scope, gone: Sequence[str]) -> list[str]:
+        """Make current again the memories superseded by ``gone`` (deleted or forgotten
+        memories), then link them anew against what is current now."""
+        gone_ids = set(gone)
+        orphans: list[MemoryItem] = []
+        offset = 0
+        superseded = Eq("state", LifecycleState.SUPERSEDED.value)
+        while page := self._store.list_items(scope, superseded, PAGE, offset, "created_at"):
+            # forgetting scrubs the forgotten id from other items: no successor left
+            orphans.extend(
+                item for item in page
+                if item.superseded_by is None or item.superseded_by in gone_ids
+            )
+            offset += len(page)
+        if not orphans:
+            return []
+        now = self._clock.now()
+        back = {"state": LifecycleState.ACTIVATED, "valid_to": None, "superseded_by": None,
+                "updated_at": now}
+        changes = ItemChanges(
+            updated=[item.model_copy(update=back) for item in orphans],
+            note="current again: what superseded it was deleted",
+        )
+        upkeep_of(self._store).apply(scope, changes, None)
+        ids = [item.id for item in orphans]
+        self._emit("state", scope, ids)
+        self.process(scope, ids)
+        return ids
 
     def process(self, scope: Scope, ids: Sequence[str], *, fresh: bool = False) -> list[Link]:
         """Index the slot facts of these items and supersede what they replace.
@@ -219,16 +253,21 @@ class Superseder:
 
     def _apply(self, scope: Scope, members: dict[str, MemoryItem], links: list[Link]) -> None:
         changed = linked_items(members, links, self._clock.now())
-        note = "knowledge update: " + ", ".join(f"{x.old} superseded by {x.new}" for x in links)
-        upkeep_of(self._store).apply(scope, ItemChanges(updated=changed, note=note[:500]), None)
+        # the note names no ids: forgetting a memory must leave its id nowhere
+        note = "knowledge update (superseded_by / supersedes)"
+        upkeep_of(self._store).apply(scope, ItemChanges(updated=changed, note=note), None)
         olds = list(dict.fromkeys(link.old for link in links))
-        news = [i.id for i in changed if i.id not in olds]
+        self._emit("state", scope, olds)
+        self._emit("updated", scope, [i.id for i in changed if i.id not in olds])
+
+    def _emit(self, kind: ChangeKind, scope: Scope, ids: Sequence[str]) -> None:
+        """Tell the other listeners about our own change (we do not react to it)."""
+        if not ids:
+            return
         cube_id = scope.cube_ids[0] if len(scope.cube_ids) == 1 else None
         self._local.applying = True
         try:
-            self._events.emit("state", olds, cube_id=cube_id, user_id=scope.user_id)
-            if news:
-                self._events.emit("updated", news, cube_id=cube_id, user_id=scope.user_id)
+            self._events.emit(kind, ids, cube_id=cube_id, user_id=scope.user_id)
         finally:
             self._local.applying = False
 
