@@ -7,9 +7,10 @@ neither (paraphrases are close in embedding space, but so are "I have two
 cats" and "I have three cats"). The threshold was tuned on a labelled set
 of pairs (``benchmarks/dedup_threshold.py``).
 
-A merge writes a new memory that keeps the fuller text, the union of tags
-and entities, the highest importance, the summed use and ``merged_from``
-with both sources; the sources become ``merged`` (hidden from search unless
+A merge writes a new memory that keeps the fuller text (with its keywords
+and entities: nothing derived from the other text), the union of tags, the
+highest importance, the summed use and ``merged_from`` with both sources;
+the sources become ``merged`` (hidden from search unless
 ``include_history``). The three writes share one transaction.
 """
 
@@ -120,8 +121,6 @@ def merged_item(a: MemoryItem, b: MemoryItem, now: datetime) -> MemoryItem:
             "superseded_by": None,
             "merged_from": sources,
             "tags": list(dict.fromkeys([*a.tags, *b.tags])),
-            "keywords": list(dict.fromkeys([*a.keywords, *b.keywords])),
-            "entities": list(dict.fromkeys([*a.entities, *b.entities])),
             "importance": max(a.importance, b.importance),
             "access_count": a.access_count + b.access_count,
             "last_accessed_at": max(
