@@ -195,3 +195,15 @@ def test_distill_with_llm_questions_records_the_choice(
     )
     assert record.info.hyperparameters["llm_questions"] is True
     assert mos.rebuild_adapter("llm", user_id=USER).info.hyperparameters["llm_questions"] is True
+
+
+def test_forget_marks_the_adapter_stale_even_beside_a_damaged_one(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig
+) -> None:
+    damaged = _distill(mos, fact_ids[1:], fast, name="damaged")
+    _distill(mos, fact_ids[:1], fast, name="kept")
+    folder = mos.data_dir / "adapters" / damaged.cube_id / "damaged"  # type: ignore[operator]
+    (folder / "provenance.json").write_text("{", encoding="utf-8")
+    mos.forget(fact_ids[0], user_id=USER)
+    record = mos.parametric.store.record(damaged.cube_id, "kept")
+    assert record.stale and record.stale_reasons == [f"memory {fact_ids[0]} forgotten"]

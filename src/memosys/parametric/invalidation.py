@@ -67,11 +67,11 @@ class StaleMarker:
             cube_ids = []
         changed = set(change.item_ids)
         for cube_id in cube_ids:
-            try:
-                records = self._store.records([cube_id])
-            except StoreError:
-                continue  # a damaged adapter is reported when someone uses it
-            for record in records:
+            for name in self._store.names(cube_id):
+                try:
+                    record = self._store.record(cube_id, name)
+                except StoreError:
+                    continue  # a damaged adapter is reported when someone uses it
                 hit = sorted(changed & record.info.source_memory_versions.keys())
                 if hit:
                     mark_stale(self._store, record, [f"memory {i} {change.kind}" for i in hit])

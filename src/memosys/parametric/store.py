@@ -130,15 +130,16 @@ class AdapterStore:
         except (OSError, ValueError, ValidationError) as exc:
             raise _damaged(folder, f"unreadable {PROVENANCE_FILE}: {exc}") from exc
 
+    def names(self, cube_id: str) -> list[str]:
+        """The names of the adapters stored for a cube, sorted."""
+        cube_dir = self.root / cube_id
+        if not cube_dir.is_dir():
+            return []
+        return sorted(p.name for p in cube_dir.iterdir() if p.is_dir() and _NAME.match(p.name))
+
     def records(self, cube_ids: list[str]) -> list[AdapterRecord]:
         """Every adapter in these cubes, by cube and name."""
-        found: list[AdapterRecord] = []
-        for cube_id in cube_ids:
-            cube_dir = self.root / cube_id
-            if cube_dir.is_dir():
-                names = sorted(p.name for p in cube_dir.iterdir() if _NAME.match(p.name))
-                found.extend(self.record(cube_id, name) for name in names)
-        return found
+        return [self.record(cube_id, name) for cube_id in cube_ids for name in self.names(cube_id)]
 
     def update_record(self, record: AdapterRecord) -> None:
         """Rewrite the provenance (e.g. to mark it stale), atomically."""
