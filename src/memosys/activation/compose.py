@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     import torch
 
 STATIC_ROPE_TYPES = frozenset({"default", "linear", "llama3"})
-# benchmarks/results/kv_compose_smollm2.json: two joined blocks keep the next token of exact
-# mode (top-1 agreement 1.0, mean KL 0.07); four already change a quarter of them (0.75, 0.34)
+# benchmarks/results/kv_compose_smollm2.json (SmolLM2): two joined blocks keep exact mode's
+# next token (12/12, mean KL 0.07) but only 1 in 12 ten-token answers stays word for word;
+# four blocks change a quarter of the next tokens (KL 0.34), eight more than half (KL 0.52)
 MAX_COMPOSED_BLOCKS = 2
 
 
