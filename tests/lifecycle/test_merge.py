@@ -102,3 +102,37 @@ def test_dedup_of_a_cube_that_is_not_the_users_is_not_found(mos: MemOS) -> None:
     mos.create_cube("private", owner="bob")
     with pytest.raises(NotFoundError):
         mos.dedup(user_id="ann", cube="private")
+
+
+def test_forgetting_the_source_whose_text_was_kept_removes_it_from_the_merge(mos: MemOS) -> None:
+    short, full = mos.add_texts(
+        ["I am allergic to peanuts.", "I have a severe peanut allergy."],
+        user_id="ann", kind="fact",
+    )
+    (merge,) = mos.dedup(user_id="ann")
+    assert merge.merged.content == full.content
+
+    mos.forget(full.id, user_id="ann")
+
+    with pytest.raises(NotFoundError):
+        mos.get(merge.merged.id, user_id="ann")
+    (rebuilt,) = mos.list(user_id="ann")
+    assert rebuilt.content == short.content and rebuilt.merged_from == [short.id]
+    report = mos.verify_forgotten(ids=[full.id, merge.merged.id], texts=[full.content])
+    # index terms the survivor shares ("allergi", "peanut") may stay; the text and ids may not
+    assert [f for f in report.leftovers if f.kind != "term"] == []
+    assert {f.needle for f in report.leftovers} <= {"allergi", "peanut"}
+
+    mos.forget(short.id, user_id="ann")
+    assert mos.list(user_id="ann", include_history=True) == []
+
+
+def test_forgetting_the_other_source_keeps_the_merge(mos: MemOS) -> None:
+    short, full = mos.add_texts(
+        ["I am allergic to peanuts.", "I have a severe peanut allergy."],
+        user_id="ann", kind="fact",
+    )
+    (merge,) = mos.dedup(user_id="ann")
+    mos.forget(short.id, user_id="ann")
+    kept = mos.get(merge.merged.id, user_id="ann")
+    assert kept.content == full.content and kept.merged_from == [full.id]

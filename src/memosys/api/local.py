@@ -45,6 +45,7 @@ from memosys.lifecycle.fact_lookup import lead_with_current_facts
 from memosys.lifecycle.forget import ForgetReceipt, forget_items, forget_user
 from memosys.lifecycle.jobs import JobInfo, JobRunner
 from memosys.lifecycle.merge import Deduper, Merge
+from memosys.lifecycle.merge_repair import MergeRepair
 from memosys.lifecycle.supersede import RuleJudge, Superseder
 from memosys.lifecycle.timetravel import search_as_of
 from memosys.lifecycle.upkeep import JobRun
@@ -134,6 +135,7 @@ class MemOS:
         """Knowledge-update detection; set its ``judge`` to plug in another ConflictJudge."""
         if settings.lifecycle.supersede:
             self.events.subscribe(self.superseder)
+        self.events.subscribe(MergeRepair(store, embedder, self.events, clock))
 
     @classmethod
     def open(

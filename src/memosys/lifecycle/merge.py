@@ -35,6 +35,8 @@ from memosys.reader.lexicon import SENTENCE_STARTERS, STOPWORDS
 from memosys.stores.base import Scope, Store, Vectors
 
 NEIGHBOURS = 5
+#: Merged memories have content hashes starting with this (hex digests never do).
+MERGED_HASH_PREFIX = "m"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _NEGATION = re.compile(r"\b(?:not|no|never|none|nothing|nobody|neither|nor|without)\b|n['’]t\b",
                        re.IGNORECASE)
@@ -102,6 +104,11 @@ class Merge:
     similarity: float
 
 
+def merged_hash(content: str, sources: Sequence[str]) -> str:
+    """The content hash of a merged memory: marked, and distinct from its sources'."""
+    return MERGED_HASH_PREFIX + content_hash("merged", content, *sorted(sources))[1:]
+
+
 def merged_item(a: MemoryItem, b: MemoryItem, now: datetime) -> MemoryItem:
     """One memory holding both: the fuller text, both sources as provenance."""
     keep = max((a, b), key=lambda i: (len(i.content), i.created_at))
@@ -110,7 +117,7 @@ def merged_item(a: MemoryItem, b: MemoryItem, now: datetime) -> MemoryItem:
     return keep.model_copy(
         update={
             "id": new_id(),
-            "content_hash": content_hash("merged", keep.content, *sorted(sources)),
+            "content_hash": merged_hash(keep.content, sources),
             "created_at": now,
             "updated_at": now,
             "event_time": min(times) if times else None,

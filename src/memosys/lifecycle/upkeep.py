@@ -95,6 +95,11 @@ class UpkeepStore(Protocol):
         optionally only those in ``states`` or expired at ``expired_at``."""
         ...
 
+    def merged_items(self, scope: Scope, prefix: str) -> list[MemoryItem]:
+        """Items of the scope's cubes made by a merge (content hash starting with ``prefix``),
+        in every state."""
+        ...
+
     def usage(self, states: Sequence[str]) -> list[tuple[str, str, int]]:
         """``(user id, kind, count)`` of the items in ``states``."""
         ...

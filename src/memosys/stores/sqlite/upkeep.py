@@ -156,6 +156,17 @@ class SQLiteUpkeep:
             ).fetchall()
         return [(rowid, load_item(data)) for rowid, data in rows]
 
+    def merged_items(self, scope: Scope, prefix: str) -> list[MemoryItem]:
+        """Items of the scope's cubes made by a merge (content hash starting with ``prefix``),
+        in every state."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                f"SELECT i.data FROM items i WHERE i.cube_id IN ({_marks(scope.cube_ids)}) "
+                "AND substr(i.content_hash, 1, ?) = ? ORDER BY i.rowid",
+                (*scope.cube_ids, len(prefix), prefix),
+            ).fetchall()
+        return [load_item(data) for (data,) in rows]
+
     def usage(self, states: Sequence[str]) -> list[tuple[str, str, int]]:
         """``(user id, kind, count)`` of the unexpired items in ``states``."""
         with self._db.read() as conn:

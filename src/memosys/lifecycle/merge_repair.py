@@ -1,0 +1,109 @@
+"""Forgetting a source of a merge: the merged memory must not keep the forgotten text.
+
+A merge copies the fuller text of two memories into a new one
+(:mod:`.merge`). Forgetting a source cuts its id from ``merged_from``, but
+the merged memory may still hold its text. :class:`MergeRepair` listens for
+``forgotten`` events; a merged memory of that cube that lost a source is
+forgotten too when no source is left or when its text was the forgotten
+one's, and a copy of the surviving source takes its place
+(``merged_from`` = that source), so what the survivor says stays current.
+Frozen merged memories are left alone until their owner unfreezes them.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from memosys.core.clock import Clock
+from memosys.core.events import ChangeEvents, ChangeKind, MemoryChange
+from memosys.core.ids import new_id
+from memosys.core.items import LifecycleState, MemoryItem
+from memosys.lifecycle.forget import forget_items
+from memosys.lifecycle.merge import MERGED_HASH_PREFIX, merged_hash
+from memosys.lifecycle.upkeep import ItemChanges, upkeep_of
+from memosys.lifecycle.versions import version_store
+from memosys.models.embedders.base import Embedder
+from memosys.stores.base import Scope, Store
+
+
+def rebuilt_item(survivor: MemoryItem, merged: MemoryItem, now: datetime) -> MemoryItem:
+    """A merged memory holding only the surviving source, with the merge's use and weight."""
+    return survivor.model_copy(
+        update={
+            "id": new_id(),
+            "content_hash": merged_hash(survivor.content, [survivor.id]),
+            "created_at": now,
+            "updated_at": now,
+            "state": LifecycleState.GENERATED,
+            "version": 1,
+            "previous_versions": [],
+            "supersedes": [],
+            "superseded_by": None,
+            "merged_from": [survivor.id],
+            "importance": merged.importance,
+            "access_count": merged.access_count,
+            "last_accessed_at": merged.last_accessed_at,
+        }
+    )
+
+
+class MergeRepair:
+    """Keeps merged memories free of forgotten text (see the module docstring)."""
+
+    def __init__(self, store: Store, embedder: Embedder, events: ChangeEvents, clock: Clock):
+        self._store = store
+        self._embedder = embedder
+        self._events = events
+        self._clock = clock
+        self._local = threading.local()
+
+    def __call__(self, change: MemoryChange) -> None:
+        """The event listener: repair merges in the cube where memories were forgotten."""
+        if change.kind != "forgotten" or change.cube_id is None:
+            return
+        if getattr(self._local, "busy", False):
+            return
+        self.repair(Scope(change.user_id, (change.cube_id,)))
+
+    def repair(self, scope: Scope) -> list[str]:
+        """Forget and rebuild the merged memories of ``scope`` that lost a source;
+        returns the ids of those forgotten."""
+        broken: list[tuple[MemoryItem, MemoryItem | None]] = []
+        for item in upkeep_of(self._store).merged_items(scope, MERGED_HASH_PREFIX):
+            if len(item.merged_from) >= 2 or item.state == LifecycleState.FROZEN:
+                continue
+            survivors = self._store.get_items(scope, item.merged_from)
+            survivor = survivors[0] if survivors else None
+            if survivor is None or survivor.content != item.content:
+                broken.append((item, survivor))
+        if not broken:
+            return []
+        now = self._clock.now()
+        gone = [item.id for item, _ in broken]
+        for cube_id in sorted({item.cube_id for item, _ in broken}):
+            ids = [i for i, (item, _) in zip(gone, broken, strict=True) if item.cube_id == cube_id]
+            forget_items(version_store(self._store), cube_id, scope.user_id, ids)
+            self._emit("forgotten", cube_id, scope.user_id, ids)
+        rebuilt = [rebuilt_item(s, item, now) for item, s in broken if s is not None]
+        if rebuilt:
+            upkeep_of(self._store).apply(
+                scope,
+                ItemChanges(
+                    added=rebuilt,
+                    vectors=self._embedder.embed([r.search_text() for r in rebuilt]),
+                    fingerprint=self._embedder.fingerprint,
+                ),
+                None,
+            )
+            for item in rebuilt:
+                self._emit("added", item.cube_id, scope.user_id, [item.id])
+        return gone
+
+    def _emit(self, kind: ChangeKind, cube_id: str, user_id: str, ids: list[str]) -> None:
+        """Tell the other listeners (we do not react to our own forgetting)."""
+        self._local.busy = True
+        try:
+            self._events.emit(kind, ids, cube_id=cube_id, user_id=user_id)
+        finally:
+            self._local.busy = False
