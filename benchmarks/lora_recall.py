@@ -33,6 +33,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--replay-weight", type=float, default=TrainConfig.replay_weight)
     parser.add_argument("--unlearning", action="store_true")
+    parser.add_argument(
+        "--threads", type=int, help="torch threads (1 avoids spinning on a busy CPU)"
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     config = TrainConfig(
@@ -43,6 +46,10 @@ def main() -> None:
         replay_weight=args.replay_weight,
         seed=args.seed,
     )
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
     started = time.perf_counter()
 
@@ -51,6 +58,20 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             print(f"step {step}/{total} loss {loss:.4f} ({elapsed:.0f}s)", file=sys.stderr)
 
+    def write(result: dict[str, object]) -> None:
+        result["command"] = " ".join(["python", *map(shlex.quote, sys.argv)])
+        result["wall_seconds"] = round(time.perf_counter() - started, 1)
+        result["machine"] = {
+            "cpu_count": os.cpu_count(),
+            "torch_threads": args.threads or "default",
+            "platform": platform.platform(),
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_now": [round(x, 2) for x in os.getloadavg()],
+            "note": "2 cores shared with other agents' jobs during the run",
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
     result = measure_synthetic(
         args.facts,
         seed=args.seed,
@@ -58,18 +79,9 @@ def main() -> None:
         config=config,
         unlearning=args.unlearning,
         progress=progress,
+        partial=write,
     )
-    result["command"] = " ".join(["python", *map(shlex.quote, sys.argv)])
-    result["wall_seconds"] = round(time.perf_counter() - started, 1)
-    result["machine"] = {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "loadavg_before": [round(x, 2) for x in load_before],
-        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
-        "note": "2 shared cores, loaded by other agents' jobs during the run",
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write(result)
     print(json.dumps({k: v for k, v in result.items() if k != "failures"}, indent=2))
 
 

@@ -11,7 +11,7 @@ others' recall with what they had before.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from memosys.parametric.evaluate import (
@@ -53,8 +53,13 @@ def measure_synthetic(
     config: TrainConfig | None = None,
     unlearning: bool = False,
     progress: StepProgress | None = None,
+    partial: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Distil ``count`` synthetic facts and return the figures as one JSON-ready dict."""
+    """Distil ``count`` synthetic facts and return the figures as one JSON-ready dict.
+
+    ``partial`` is given the recall and drift figures before the (long)
+    unlearning part starts.
+    """
     from memosys.api.local import MemOS
     from memosys.settings import HashEmbedderConfig, MemosysSettings
 
@@ -105,6 +110,8 @@ def measure_synthetic(
                 if not hit
             ],
         }
+        if partial is not None:
+            partial(result)
         if unlearning:
             result["unlearning"] = _unlearning(
                 mos, lm, groups, base_hits, adapted_hits, items[0].id
