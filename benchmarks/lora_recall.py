@@ -26,6 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--facts", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--per-subject", type=int, default=1, help="facts per fictional subject")
     parser.add_argument("--model", default="smollm2")
     parser.add_argument("--steps", type=int, default=TrainConfig.steps)
     parser.add_argument("--rank", type=int, default=TrainConfig.rank)
@@ -75,6 +76,7 @@ def main() -> None:
     result = measure_synthetic(
         args.facts,
         seed=args.seed,
+        per_subject=args.per_subject,
         base_model=args.model,
         config=config,
         unlearning=args.unlearning,

@@ -218,13 +218,27 @@ def lora_rebuild(ctx: click.Context, name: str, model: str | None, as_json: bool
 @click.option("--rank", default=16, show_default=True, type=click.IntRange(1), help="LoRA rank.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of facts and training.")
 @click.option(
+    "--per-subject",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 4),
+    help="Facts per fictional subject (more makes the questions harder).",
+)
+@click.option(
     "--unlearning",
     is_flag=True,
     help="Also delete one fact, rebuild, and measure that it is forgotten.",
 )
 @json_option
 def lora_eval(
-    count: int, model: str, steps: int, rank: int, seed: int, unlearning: bool, as_json: bool
+    count: int,
+    model: str,
+    steps: int,
+    rank: int,
+    seed: int,
+    per_subject: int,
+    unlearning: bool,
+    as_json: bool,
 ) -> None:
     """Distil N synthetic facts and measure recall, held-out questions, drift and time."""
     from memosys.cli.output import print_mapping
@@ -236,6 +250,7 @@ def lora_eval(
         result = measure_synthetic(
             count,
             seed=seed,
+            per_subject=per_subject,
             base_model=model,
             config=config,
             unlearning=unlearning,

@@ -49,6 +49,7 @@ def measure_synthetic(
     count: int,
     *,
     seed: int = 0,
+    per_subject: int = 1,
     base_model: str = "smollm2",
     config: TrainConfig | None = None,
     unlearning: bool = False,
@@ -64,7 +65,7 @@ def measure_synthetic(
     from memosys.settings import HashEmbedderConfig, MemosysSettings
 
     config = config or TrainConfig(seed=seed)
-    facts = synthetic_facts(count, seed=seed)
+    facts = synthetic_facts(count, seed=seed, per_subject=per_subject)
     groups = fact_probes(facts)
     probes = _flat(groups)
     lm, spec = resolve_lm(base_model)
@@ -89,6 +90,7 @@ def measure_synthetic(
         result: dict[str, Any] = {
             "facts": count,
             "seed": seed,
+            "facts_per_subject": per_subject,
             "base_model": spec,
             "device": str(lm.device),
             "examples": record.example_count,

@@ -159,15 +159,31 @@ class _Names:
         return self.word(2)
 
 
-def synthetic_facts(count: int, *, seed: int = 0) -> list[SyntheticFact]:
-    """``count`` facts, each about a different fictional subject, cycling through the relations."""
-    if count < 1:
-        raise InvalidInputError(f"count must be >= 1, got {count}")
+def _relations_of(first: Relation, per_subject: int) -> list[Relation]:
+    """``first`` and the next relations of the same subject kind, cyclically."""
+    same_kind = [r for r in RELATIONS if r.subject_kind == first.subject_kind]
+    start = same_kind.index(first)
+    return [same_kind[(start + k) % len(same_kind)] for k in range(per_subject)]
+
+
+def synthetic_facts(count: int, *, seed: int = 0, per_subject: int = 1) -> list[SyntheticFact]:
+    """``count`` facts about fictional subjects, cycling through the relations.
+
+    Each subject has ``per_subject`` facts (different relations), so that with
+    more than one a question must pick the right attribute, not just the name.
+    """
+    if count < 1 or not 1 <= per_subject <= 4:
+        raise InvalidInputError(
+            f"count must be >= 1 and per_subject 1-4, got {count} and {per_subject}"
+        )
     rng = random.Random(seed)
     names = _Names(rng)
-    facts = []
-    for index in range(count):
-        relation = RELATIONS[index % len(RELATIONS)]
-        subject = names.person() if relation.subject_kind == "person" else names.organisation()
-        facts.append(SyntheticFact(subject, relation, names.value(relation.value_kind)))
+    facts: list[SyntheticFact] = []
+    index = 0
+    while len(facts) < count:
+        first = RELATIONS[index % len(RELATIONS)]
+        subject = names.person() if first.subject_kind == "person" else names.organisation()
+        for relation in _relations_of(first, per_subject)[: count - len(facts)]:
+            facts.append(SyntheticFact(subject, relation, names.value(relation.value_kind)))
+        index += 1
     return facts
