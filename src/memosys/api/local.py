@@ -694,7 +694,7 @@ class MemOS:
         cube: str | None = None,
         base_model: str | LanguageModel = "smollm2",
         rank: int = 16,
-        steps: int = 120,
+        steps: int = 80,
         seed: int = 0,
         llm_questions: bool = False,
         progress: StepProgress | None = None,

@@ -81,7 +81,7 @@ def lora() -> None:
 @click.option("--model", default="smollm2", show_default=True, help=MODEL_HELP)
 @click.option("--rank", default=16, show_default=True, type=click.IntRange(1), help="LoRA rank.")
 @click.option(
-    "--steps", default=120, show_default=True, type=click.IntRange(1), help="Training steps."
+    "--steps", default=80, show_default=True, type=click.IntRange(1), help="Training steps."
 )
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @scope_options
@@ -213,7 +213,7 @@ def lora_rebuild(ctx: click.Context, name: str, model: str | None, as_json: bool
 )
 @click.option("--model", default="smollm2", show_default=True, help=MODEL_HELP)
 @click.option(
-    "--steps", default=120, show_default=True, type=click.IntRange(1), help="Training steps."
+    "--steps", default=80, show_default=True, type=click.IntRange(1), help="Training steps."
 )
 @click.option("--rank", default=16, show_default=True, type=click.IntRange(1), help="LoRA rank.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of facts and training.")

@@ -38,8 +38,8 @@ class TrainConfig:
     rank: int = 16
     alpha: float = 32.0
     target_modules: tuple[str, ...] = DEFAULT_TARGETS
-    steps: int = 120
-    learning_rate: float = 2e-3
+    steps: int = 80
+    learning_rate: float = 3e-3
     batch_size: int = 16
     replay_weight: float = 1.0
     replay_batch: int = 2
