@@ -16,11 +16,24 @@ def embedder() -> Any:
     return build_embedder(MiniLMOnnxConfig())
 
 
+def _one_torch_thread() -> None:
+    """Run torch on one CPU thread in tests.
+
+    On the shared 2-core test machine, torch's two OpenMP threads stall each other
+    whenever another process holds a core: a SmolLM2 test took 33.7 s with two
+    threads and 2.0 s with one.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def smollm2() -> Any:
     """The bundled SmolLM2-135M-Instruct (GGUF), loaded once per test run."""
     from memosys.models.llm.registry import get_lm
 
+    _one_torch_thread()
     return get_lm("smollm2")
 
 
@@ -29,4 +42,5 @@ def tiny_lm() -> Any:
     """A tiny randomly initialised Llama-style model (seed 0) with a byte tokenizer."""
     from memosys.models.llm.registry import get_lm
 
+    _one_torch_thread()
     return get_lm("tiny-llama")
