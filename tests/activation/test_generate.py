@@ -93,3 +93,10 @@ def test_other_users_neither_see_nor_drop_the_caches(mos: MemOS, fact_ids: list[
     cube = mos.activation.get("facts", user_id="ann").cube_id
     with pytest.raises(PermissionDeniedError):
         mos.activation._check_owner("eve", cube)
+
+
+def test_a_user_without_memories_gets_a_plain_answer(mos: MemOS, tiny_lm: Any) -> None:
+    result = mos.generate("Hello?", user_id="newcomer", max_new_tokens=3)
+    assert result.memory_ids == [] and result.caches == [] and result.activation_mode == "none"
+    prompt = tiny_lm.render_chat([{"role": "user", "content": "Hello?"}], True)
+    assert result.token_ids == tiny_lm.generate(prompt, max_new_tokens=3).token_ids
