@@ -73,7 +73,10 @@ def peft_attached(model: Any, lora_config: dict[str, Any], adapter_name: str) ->
 @contextmanager
 def applied(model: Any, adapters: Sequence[LoadedAdapter]) -> Iterator[None]:
     """Activate all ``adapters`` on ``model`` together for the ``with`` block."""
-    from peft import LoraConfig, set_peft_model_state_dict
+    try:
+        from peft import LoraConfig, set_peft_model_state_dict
+    except ImportError as exc:
+        raise missing_dependency("peft", "lora") from exc
 
     if not adapters:
         yield
