@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -235,11 +236,13 @@ def train_adapter(
             curve.append(round(float(loss.detach()), 5))
             if progress is not None:
                 progress(step + 1, config.steps, curve[-1])
+        with warnings.catch_warnings():
+            # peft looks for a config.json beside a GGUF model to check the vocabulary
+            warnings.filterwarnings("ignore", message="Could not find a config file")
+            state = get_peft_model_state_dict(peft_model, adapter_name="distilled")
         weights = {
             name: tensor.detach().to("cpu", torch.float32).contiguous()
-            for name, tensor in get_peft_model_state_dict(
-                peft_model, adapter_name="distilled"
-            ).items()
+            for name, tensor in state.items()
         }
     return TrainedAdapter(
         weights=weights,
