@@ -129,7 +129,10 @@ class Cubes:
         except NotFoundError:
             if is_id(ref):
                 raise
-            return self.create(ref, owner=user_id)
+            try:
+                return self.create(ref, owner=user_id)
+            except ConflictError:  # another writer created it just now
+                found = self.find(user_id, ref)
         self.check_write(user_id, found)
         return found
 
