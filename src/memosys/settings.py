@@ -81,7 +81,7 @@ class RetrievalSettings(BaseModel):
     dense_weight: float = Field(0.5, ge=0)
     candidates: int = Field(100, ge=1, description="hits taken from each retriever")
     rerank: Literal["context", "none"] = Field(
-        "context", description="re-rank hybrid hits with conversation context (see retrieval.rerank)"
+        "context", description="re-rank hybrid hits with their conversation context"
     )
     rerank_pool: int = Field(100, ge=1, description="fused hits the re-ranker re-scores")
 
