@@ -2,6 +2,10 @@
 
 It builds the store, the embedder and the retriever from one settings
 object, resolves users and cubes, validates every argument, and delegates.
+This module holds the memory methods (add, search, get, update, delete,
+list, bulk); the other method groups live next to it, one module each:
+``governance_methods``, ``version_methods``, ``upkeep_methods``,
+``parametric_methods`` and ``generation_methods``.
 """
 
 from __future__ import annotations
@@ -11,51 +15,33 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypeAlias, overload
+from typing import Any, TypeAlias
 
 import numpy as np
 
-from memosys.activation.generation import GenerateResult, GenerateStream, Request, generate
-from memosys.activation.manager import ActivationMemory
-from memosys.api.cubes import MAX_NAME_CHARS, Cubes, checked_name
+from memosys.api.cubes import Cubes
+from memosys.api.facade import DATABASE_FILE
+from memosys.api.generation_methods import GenerationMethods
+from memosys.api.governance_methods import GovernanceMethods
+from memosys.api.parametric_methods import ParametricMethods
 from memosys.api.transfer import export_items, read_import_file
-from memosys.core.clock import Clock, SystemClock, to_utc
+from memosys.api.upkeep_methods import UpkeepMethods
+from memosys.api.version_methods import VersionMethods
+from memosys.core.clock import Clock, SystemClock
 from memosys.core.cube import MemCube
-from memosys.core.errors import InvalidInputError, NotFoundError
+from memosys.core.errors import InvalidInputError
 from memosys.core.events import ChangeEvents
-from memosys.core.filters import Eq, Filter, parse_filter
-from memosys.core.history import CubeSnapshot, ItemVersion, RestoreReport
-from memosys.core.items import LifecycleState, MemoryItem
+from memosys.core.filters import Eq, parse_filter
+from memosys.core.items import MemoryItem
 from memosys.core.results import SearchHit, SessionHit
-from memosys.governance.models import (
-    Access,
-    ApiKeyInfo,
-    AuditQuery,
-    AuditRecord,
-    AuditVerification,
-    IssuedKey,
-    Principal,
-    Share,
-)
-from memosys.governance.service import ADMIN_USER, Governance
+from memosys.governance.service import Governance
 from memosys.governance.store import governance_store
 from memosys.lifecycle import versions as lifecycle_versions
-from memosys.lifecycle.decay import decay_score
 from memosys.lifecycle.fact_lookup import lead_with_current_facts
-from memosys.lifecycle.forget import ForgetReceipt, forget_items, forget_user
-from memosys.lifecycle.jobs import JobInfo, JobRunner
-from memosys.lifecycle.merge import Deduper, Merge
 from memosys.lifecycle.merge_repair import MergeRepair
 from memosys.lifecycle.supersede import RuleJudge, Superseder
-from memosys.lifecycle.timetravel import search_as_of
-from memosys.lifecycle.upkeep import JobRun
-from memosys.lifecycle.verify import VerifyReport, verify_forgotten
 from memosys.lifecycle.versions import version_store
 from memosys.models.embedders.base import Embedder
-from memosys.parametric.lm import LanguageModel
-from memosys.parametric.service import OffloadReport, ParametricMemory
-from memosys.parametric.store import AdapterRecord
-from memosys.parametric.train import StepProgress
 from memosys.reader.documents import read_document
 from memosys.reader.messages import read_messages
 from memosys.reader.texts import text_items
@@ -64,7 +50,6 @@ from memosys.settings import MemosysSettings
 from memosys.stores.base import OrderBy, Scope, Store, Vectors
 
 SETTINGS_FILE = "settings.json"
-DATABASE_FILE = "memosys.db"
 Progress = Callable[[int, int], None]
 # aliases, because the method ``MemOS.list`` shadows the builtin inside the class
 Items: TypeAlias = list[MemoryItem]
@@ -72,16 +57,6 @@ Hits: TypeAlias = list[SearchHit]
 SessionHits: TypeAlias = list[SessionHit]
 CubeList: TypeAlias = list[MemCube]
 CubeRef: TypeAlias = str | list[str] | None
-JobInfos: TypeAlias = list[JobInfo]
-JobRuns: TypeAlias = list[JobRun]
-Merges: TypeAlias = list[Merge]
-KeyInfos: TypeAlias = list[ApiKeyInfo]
-Shares: TypeAlias = list[Share]
-AuditRecords: TypeAlias = list[AuditRecord]
-AdapterRecords: TypeAlias = list[AdapterRecord]
-Versions: TypeAlias = list[ItemVersion]
-Snapshots: TypeAlias = list[CubeSnapshot]
-MAX_AUDIT_LIMIT = 10_000
 
 
 def default_home() -> Path:
@@ -104,7 +79,9 @@ def _settings_for(directory: Path | None, given: MemosysSettings | None) -> Memo
     return settings
 
 
-class MemOS:
+class MemOS(
+    GovernanceMethods, VersionMethods, UpkeepMethods, ParametricMethods, GenerationMethods
+):
     """A memory system: add, search, get, update, delete and list memories.
 
     Open one with :meth:`open`; it is a context manager. Every method that
@@ -556,560 +533,6 @@ class MemOS:
         """Counts of users, cubes, items and vectors, and the database size."""
         return self._store.stats()
 
-    # -- governance ----------------------------------------------------------
-
-    def create_user(self, user_id: str, *, admin: bool = False) -> IssuedKey:
-        """Create a user (an administrator if ``admin``) and its first API key.
-
-        ConflictError if the user already has keys; the plaintext key is in the
-        result only and is never stored.
-        """
-        if not isinstance(admin, bool):
-            raise InvalidInputError(f"admin must be true or false, got {admin!r}")
-        return self._governance.create_user(self._cubes.ensure_user(user_id), admin=admin)
-
-    def create_key(self, *, user_id: str, name: str = "") -> IssuedKey:
-        """A new API key for the user; its plaintext is shown this once."""
-        return self._governance.create_key(
-            self._cubes.ensure_user(user_id), name=_checked_text(name, "key name")
-        )
-
-    def revoke_key(self, key_id: str, *, user_id: str) -> None:
-        """Revoke one of the user's keys (an administrator may revoke any)."""
-        self._governance.revoke_key(
-            self._checked_id(key_id), user_id=self._cubes.ensure_user(user_id)
-        )
-
-    def list_keys(self, *, user_id: str) -> KeyInfos:
-        """The user's API keys (prefix, name, times), never their secrets."""
-        return self._governance.list_keys(self._cubes.ensure_user(user_id))
-
-    def authenticate(self, api_key: str, *, client: str = "local") -> Principal:
-        """The principal of an API key.
-
-        AuthenticationError for a missing, unknown or revoked key;
-        RateLimitedError after repeated failures from the same ``client``.
-        """
-        return self._governance.authenticate(
-            api_key, client=_checked_text(client, "client", empty=False)
-        )
-
-    def ensure_admin_key(self) -> IssuedKey | None:
-        """Create user ``admin`` with an admin key when no administrator has one, else None."""
-        self._cubes.ensure_user(ADMIN_USER)
-        return self._governance.ensure_admin_key()
-
-    def share_cube(
-        self, cube: str, *, user_id: str, with_user: str, access: Access = "read"
-    ) -> Share:
-        """Share a cube of ``user_id`` with ``with_user``, read-only or read-write.
-
-        Only the owner (or an administrator) may share; anyone else gets
-        NotFoundError. Sharing again changes the access.
-        """
-        if access not in ("read", "write"):
-            raise InvalidInputError(f"access must be 'read' or 'write', got {access!r}")
-        user = self._cubes.ensure_user(user_id)
-        target = self._cubes.owned(user, cube)
-        other = self._cubes.existing_user(with_user)
-        if other == target.owner:
-            raise InvalidInputError(
-                f"{other!r} owns cube {target.name!r}; share it with another user"
-            )
-        return self._governance.share(target, by=user, with_user=other, access=access)
-
-    def unshare_cube(self, cube: str, *, user_id: str, with_user: str) -> None:
-        """Withdraw a share; NotFoundError if the cube is not shared with ``with_user``."""
-        user = self._cubes.ensure_user(user_id)
-        target = self._cubes.owned(user, cube)
-        other = checked_name(with_user, "with_user")
-        self._governance.unshare(target, by=user, with_user=other)
-
-    def list_shares(self, cube: str, *, user_id: str) -> Shares:
-        """Who a cube of ``user_id`` is shared with (owner or administrator only)."""
-        target = self._cubes.owned(self._cubes.ensure_user(user_id), cube)
-        return self._governance.shares_of_cube(target.id)
-
-    def audit_log(
-        self,
-        *,
-        user_id: str,
-        cube: str | None = None,
-        item_id: str | None = None,
-        action: str | None = None,
-        since: datetime | None = None,
-        limit: int = 100,
-    ) -> AuditRecords:
-        """Audit records, newest first.
-
-        Administrators see every record; other users see the records of the
-        cubes they own and those of their own actions.
-        """
-        if not isinstance(limit, int) or not 1 <= limit <= MAX_AUDIT_LIMIT:
-            raise InvalidInputError(f"limit must be an integer from 1 to {MAX_AUDIT_LIMIT}")
-        if since is not None and not isinstance(since, datetime):
-            raise InvalidInputError(f"since must be a datetime, got {since!r}")
-        user = self._cubes.ensure_user(user_id)
-        admin = self._governance.is_admin(user)
-        query = AuditQuery(
-            visible_to=None if admin else user,
-            cube_id=None if cube is None else self._audited_cube(user, admin, cube),
-            item_id=None if item_id is None else self._checked_id(item_id),
-            action=None if action is None else _checked_text(action, "action", empty=False),
-            since=since,
-            limit=limit,
-        )
-        return self._governance.audit_log(query)
-
-    def _audited_cube(self, user: str, admin: bool, cube: str) -> str:
-        """The id of a cube whose records are asked for: any cube for an administrator."""
-        return (self._cubes.owned(user, cube) if admin else self._cubes.find(user, cube)).id
-
-    def verify_audit(self) -> AuditVerification:
-        """Check the audit chain end to end; names the first record that breaks it."""
-        return self._governance.verify_audit()
-
-    @property
-    def governance(self) -> Governance:
-        """The governance service (for tools such as the CLI; prefer the methods here)."""
-        return self._governance
-
-    # -- parametric memory ---------------------------------------------------
-
-    @property
-    def parametric(self) -> ParametricMemory:
-        """The adapters of this instance (created on first use; it then hears every change)."""
-        service: ParametricMemory | None = getattr(self, "_parametric_memory", None)
-        if service is None:
-            service = self._parametric_memory = ParametricMemory(self, self._clock)
-        return service
-
-    def distill(
-        self,
-        *,
-        user_id: str,
-        name: str,
-        memory_ids: Sequence[str] | None = None,
-        filters: dict[str, Any] | None = None,
-        cube: str | None = None,
-        base_model: str | LanguageModel = "smollm2",
-        rank: int = 16,
-        steps: int = 80,
-        seed: int = 0,
-        llm_questions: bool = False,
-        progress: StepProgress | None = None,
-    ) -> AdapterRecord:
-        """Distil the chosen memories (``memory_ids`` or ``filters``) into LoRA adapter ``name``.
-
-        Trains on ``base_model`` (a spec such as ``"smollm2"`` or a local model
-        folder); the adapter is stored in the memories' cube with its provenance.
-        Training data is made by rules; ``llm_questions`` lets the model add
-        questions. ``progress(step, steps, loss)`` is called after each step.
-        """
-        from memosys.parametric.train import TrainConfig
-
-        config = TrainConfig(rank=rank, steps=steps, seed=seed)
-        return self.parametric.distill(
-            user_id=self._cubes.ensure_user(user_id), name=name, memory_ids=memory_ids,
-            filters=filters, cube=cube, base_model=base_model, config=config,
-            llm_questions=llm_questions, progress=progress,
-        )
-
-    def list_adapters(self, *, user_id: str, cube: str | None = None) -> AdapterRecords:
-        """The user's adapters with their provenance; stale ones are marked."""
-        return self.parametric.list_adapters(user_id=self._cubes.ensure_user(user_id), cube=cube)
-
-    def adapter(self, name: str, *, user_id: str, cube: str | None = None) -> AdapterRecord:
-        """One adapter's provenance by name; NotFoundError if the user has none."""
-        return self.parametric.adapter(name, user_id=self._cubes.ensure_user(user_id), cube=cube)
-
-    def drop_adapter(self, name: str, *, user_id: str, cube: str | None = None) -> AdapterRecord:
-        """Delete an adapter (its memories stay as text); returns its last record."""
-        return self.parametric.drop(name, user_id=self._cubes.ensure_user(user_id), cube=cube)
-
-    def rebuild_adapter(
-        self,
-        name: str,
-        *,
-        user_id: str,
-        cube: str | None = None,
-        base_model: str | None = None,
-        progress: StepProgress | None = None,
-    ) -> AdapterRecord:
-        """Retrain an adapter on its memories as they are now, leaving out removed ones."""
-        return self.parametric.rebuild(
-            name, user_id=self._cubes.ensure_user(user_id), cube=cube, base_model=base_model,
-            progress=progress,
-        )
-
-    def offload(self, adapter: str, *, user_id: str, cube: str | None = None) -> OffloadReport:
-        """Drop an adapter after checking that every memory it held is still served as text."""
-        return self.parametric.offload(adapter, user_id=self._cubes.ensure_user(user_id), cube=cube)
-
-    # -- lifecycle: versions and forgetting ----------------------------------
-
-    def history(self, id: str, *, user_id: str) -> Versions:
-        """Every version of a memory, numbered from 1, with who changed what and when
-        (deleted memories too: their history stays readable until forgotten)."""
-        user = self._cubes.ensure_user(user_id)
-        scope = self._cubes.scope(user, None)
-        return version_store(self._store).history(scope, self._checked_id(id))
-
-    def rollback(self, id: str, version: int, *, user_id: str) -> MemoryItem:
-        """Make an earlier version current again, as a new version (the state stays)."""
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise InvalidInputError(f"version must be an integer >= 1, got {version!r}")
-        user = self._cubes.ensure_user(user_id)
-        scope = self._cubes.scope(user, None)
-        target = self._get(scope, id)
-        self._cubes.check_write(user, target.cube_id)
-        restored = version_store(self._store).rollback(scope, target.id, version)
-        self.events.emit("updated", [restored.id], cube_id=restored.cube_id, user_id=user)
-        return restored
-
-    def freeze(self, id: str, *, user_id: str) -> MemoryItem:
-        """Freeze a memory: it cannot be changed or deleted until its owner unfreezes it."""
-        return self._change_state(id, user_id, LifecycleState.FROZEN)
-
-    def unfreeze(self, id: str, *, user_id: str) -> MemoryItem:
-        """Give a frozen memory back the state it had (its owner only)."""
-        return self._change_state(id, user_id, None)
-
-    def archive(self, id: str, *, user_id: str) -> MemoryItem:
-        """Archive a memory: left out of search and list unless ``include_archived``."""
-        return self._change_state(id, user_id, LifecycleState.ARCHIVED)
-
-    def unarchive(self, id: str, *, user_id: str) -> MemoryItem:
-        """Bring an archived memory back (state activated)."""
-        return self._change_state(id, user_id, LifecycleState.ACTIVATED)
-
-    def snapshot(self, cube: str, name: str, *, user_id: str) -> CubeSnapshot:
-        """Name the cube's present state; read it later with ``snapshot=name``."""
-        user = self._cubes.ensure_user(user_id)
-        target = self._cubes.find(user, cube)
-        self._cubes.check_write(user, target)
-        name = _checked_text(name, "snapshot name", empty=False)
-        return version_store(self._store).create_snapshot(target.id, name, user)
-
-    def list_snapshots(self, *, user_id: str, cube: str | None = None) -> Snapshots:
-        """Snapshots of the user's cubes (or of one cube), oldest first."""
-        scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
-        return version_store(self._store).snapshots(scope.cube_ids)
-
-    def delete_snapshot(self, cube: str, name: str, *, user_id: str) -> None:
-        """Drop a snapshot's name (the versions it pointed at stay in the history)."""
-        user = self._cubes.ensure_user(user_id)
-        target = self._cubes.find(user, cube)
-        self._cubes.check_write(user, target)
-        if not version_store(self._store).delete_snapshot(target.id, name):
-            raise NotFoundError(
-                f"no snapshot called {name!r} in cube {cube!r}; see `memosys snapshot list`",
-                detail={"snapshot": name},
-            )
-
-    def restore_snapshot(self, cube: str, name: str, *, user_id: str) -> RestoreReport:
-        """Make the cube's memories what they were at the snapshot, each as a new version."""
-        user = self._cubes.ensure_user(user_id)
-        target = self._cubes.find(user, cube)
-        self._cubes.check_write(user, target)
-        found = self._snapshot(Scope(user, (target.id,)), name)
-        report = version_store(self._store).restore_snapshot(found, user)
-        # one cube-wide event (no ids): listeners treat it as "anything in the cube may have
-        # changed", and derived data re-validates its source versions when used
-        self.events.emit("updated", [], cube_id=target.id, user_id=user)
-        return report
-
-    def forget(self, id: str, *, user_id: str) -> ForgetReceipt:
-        """Remove a memory everywhere: all versions, the text index, its vector, cached
-        embeddings of its texts and snapshots; then compact the database file.
-
-        Emits ``"forgotten"`` so KV caches and adapters built from it are dropped
-        or marked stale. Deleted memories can be forgotten; frozen ones cannot.
-        """
-        user = self._cubes.ensure_user(user_id)
-        (first, *_) = self.history(id, user_id=user)
-        cube_id = first.item.cube_id
-        self._cubes.check_write(user, cube_id)
-        receipt = forget_items(version_store(self._store), cube_id, user, [first.item.id])
-        self.events.emit("forgotten", receipt.item_ids, cube_id=cube_id, user_id=user)
-        return receipt
-
-    def forget_user(self, user_id: str) -> ForgetReceipt:
-        """Remove everything of a user: their memories in every cube, their cubes with
-        all versions and snapshots, and the user; emits ``"forgotten"`` per cube."""
-        user = _checked_text(user_id, "user_id", empty=False)
-        self._governance.forget_user(user)  # keys and shares first: the compaction follows
-        receipt = forget_user(version_store(self._store), user)
-        for cube_id, ids in receipt.by_cube.items():
-            self.events.emit("forgotten", ids, cube_id=cube_id, user_id=user)
-        return receipt
-
-    def verify_forgotten(
-        self,
-        *,
-        ids: Sequence[str] = (),
-        user_ids: Sequence[str] = (),
-        texts: Sequence[str] = (),
-        receipt: ForgetReceipt | None = None,
-    ) -> VerifyReport:
-        """Scan every table, the text index and every file of the data directory for
-        these ids and texts, and for everything a forget's ``receipt`` names (its ids,
-        texts and embeddings); see :mod:`memosys.lifecycle.verify`."""
-        if self.data_dir is None:
-            raise InvalidInputError("verify_forgotten needs a data directory, not ':memory:'")
-        extra = receipt or ForgetReceipt()
-        return verify_forgotten(
-            self.data_dir,
-            self.data_dir / DATABASE_FILE,
-            ids=[*ids, *extra.item_ids],
-            user_ids=[*user_ids, *([extra.user_id] if extra.user_id else [])],
-            texts=[*texts, *extra.texts],
-            vectors=extra.vectors,
-        )
-
-    def _change_state(self, id: str, user_id: str, state: LifecycleState | None) -> MemoryItem:
-        user = self._cubes.ensure_user(user_id)
-        scope = self._cubes.scope(user, None)
-        target = self._get(scope, id)
-        self._cubes.check_write(user, target.cube_id)
-        now = self._clock.now()
-        if state is None:
-            changed = lifecycle_versions.unfreeze(self._store, scope, target, now)
-        else:
-            changed = lifecycle_versions.change_state(self._store, scope, target, state, now)
-        self.events.emit("state", [changed.id], cube_id=changed.cube_id, user_id=user)
-        return changed
-
-    def _time_point(
-        self, scope: Scope, as_of: datetime | None, snapshot: str | None
-    ) -> tuple[Scope, datetime]:
-        """The scope and time to read for ``as_of`` or ``snapshot`` (one of them)."""
-        if as_of is not None and snapshot is not None:
-            raise InvalidInputError("give as_of or snapshot, not both")
-        if snapshot is not None:
-            found = self._snapshot(scope, snapshot)
-            return Scope(scope.user_id, (found.cube_id,)), found.taken_at
-        if not isinstance(as_of, datetime):
-            raise InvalidInputError(f"as_of must be a datetime, got {as_of!r}")
-        return scope, to_utc(as_of)
-
-    def _snapshot(self, scope: Scope, name: str) -> CubeSnapshot:
-        found = version_store(self._store).snapshots(scope.cube_ids, name)
-        if len(found) != 1:
-            where = "these cubes" if len(scope.cube_ids) > 1 else "this cube"
-            problem = "no snapshot" if not found else "several snapshots"
-            raise (NotFoundError if not found else InvalidInputError)(
-                f"{problem} called {name!r} in {where}; pass the cube, or see "
-                "`memosys snapshot list`",
-                detail={"snapshot": name},
-            )
-        return found[0]
-
-    def _search_as_of(
-        self,
-        scope: Scope,
-        query: str,
-        filters: Filter | None,
-        options: SearchOptions,
-        as_of: datetime | None,
-        snapshot: str | None,
-    ) -> Hits:
-        options.validate()
-        if options.mmr is not None or options.neighbours or options.recency_weight or (
-            options.importance_weight
-        ):
-            raise InvalidInputError(
-                "as_of and snapshot searches rank by relevance only; drop mmr, neighbours, "
-                "recency_weight and importance_weight"
-            )
-        scope, at = self._time_point(scope, as_of, snapshot)
-        return search_as_of(
-            version_store(self._store),
-            self._embedder,
-            self.settings.retrieval,
-            scope,
-            query,
-            filters,
-            at=at,
-            top_k=options.top_k,
-            mode=options.mode,
-            fusion=options.fusion,
-        )
-
-    # -- lifecycle: knowledge and upkeep ----------------------------------------
-
-    def jobs(self) -> JobInfos:
-        """The background jobs (ttl-purge, decay, caps, dedup, ...) with their latest run."""
-        return self._job_runner().infos()
-
-    def run_job(self, name: str, *, params: dict[str, Any] | None = None) -> JobRun:
-        """Run background job ``name`` now and return its recorded run.
-
-        A run left unfinished by a process that died is resumed from its last
-        committed step. ConflictError while another process runs the job.
-        """
-        return self._job_runner().run(_checked_text(name, "name", empty=False), params)
-
-    def job_runs(self, name: str | None = None, *, limit: int = 20) -> JobRuns:
-        """The latest job runs (of one job, or all), newest first."""
-        return self._job_runner().runs(name, limit)
-
-    def dedup(
-        self,
-        *,
-        user_id: str,
-        cube: str | None = None,
-        threshold: float | None = None,
-        dry_run: bool = False,
-    ) -> Merges:
-        """Merge near-duplicate memories in one of the user's cubes (default: its own cubes).
-
-        Each merge keeps both sources in ``merged_from``; the sources become
-        ``merged``. ``dry_run`` reports the merges without writing them.
-        """
-        settings = self.settings.lifecycle
-        if threshold is not None and (
-            not isinstance(threshold, (int, float)) or not 0 < threshold <= 1
-        ):
-            raise InvalidInputError(f"threshold must be in (0, 1], got {threshold!r}")
-        user = self._cubes.ensure_user(user_id)
-        if cube is None:
-            cubes = self._store.list_cubes(owner=user)
-        else:
-            cubes = [self._cubes.writable(user, cube)]
-        deduper = Deduper(
-            self._store, self._embedder, threshold or settings.dedup_threshold,
-            settings.dedup_kinds,
-        )
-        merges: Merges = []
-        for target in cubes:
-            found = deduper.dedup(
-                Scope(user, (target.id,)), settings.job_batch, self._clock.now(), dry_run=dry_run
-            )
-            if found and not dry_run:
-                self.events.emit("added", [m.merged.id for m in found], cube_id=target.id,
-                                 user_id=user)
-                sources = [s.id for m in found for s in m.sources]
-                self.events.emit("state", sources, cube_id=target.id, user_id=user)
-            merges.extend(found)
-        return merges
-
-    def set_expiry(
-        self, id: str, *, user_id: str, expires_at: datetime | None
-    ) -> MemoryItem:
-        """Make a memory expire at ``expires_at`` (None: never), as a new version.
-
-        Expired memories disappear from every read at once; the ``ttl-purge``
-        job deletes them for good.
-        """
-        if expires_at is not None and not isinstance(expires_at, datetime):
-            raise InvalidInputError(
-                f"expires_at must be a datetime or None, got {type(expires_at).__name__}"
-            )
-        user = self._cubes.ensure_user(user_id)
-        scope = self._cubes.scope(user, None)
-        current = self._get(scope, id)
-        self._cubes.check_write(user, current.cube_id)
-        when = None if expires_at is None else to_utc(expires_at)
-        changed = current.model_copy(update={"expires_at": when, "updated_at": self._clock.now()})
-        stored = self._store.update_item(scope, changed, None)
-        self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
-        return stored
-
-    def decay_score(self, id: str, *, user_id: str) -> float:
-        """How well a memory is remembered now, in (0, 1] (see :mod:`memosys.lifecycle.decay`)."""
-        item = self.get(id, user_id=user_id)
-        return decay_score(item, self._clock.now(), self.settings.lifecycle)
-
-    def _job_runner(self) -> JobRunner:
-        return JobRunner(
-            self._store, self._embedder, self.settings.lifecycle, self._clock, self.events
-        )
-
-    # -- generation and activation memory ----------------------------------------
-
-    @property
-    def activation(self) -> ActivationMemory:
-        """The KV caches of this instance (created on first use; it then hears every change)."""
-        service: ActivationMemory | None = getattr(self, "_activation_memory", None)
-        if service is None:
-            service = self._activation_memory = ActivationMemory(self, self._clock)
-        return service
-
-    @overload
-    def generate(
-        self,
-        query: str,
-        *,
-        user_id: str,
-        memories: Sequence[str] | None = None,
-        max_new_tokens: int = 128,
-        stream: Literal[False] = False,
-        model: str | None = None,
-        adapters: Sequence[str] = (),
-        use_activation: bool = True,
-        allow_stale_adapters: bool = False,
-    ) -> GenerateResult: ...
-
-    @overload
-    def generate(
-        self,
-        query: str,
-        *,
-        user_id: str,
-        memories: Sequence[str] | None = None,
-        max_new_tokens: int = 128,
-        stream: Literal[True],
-        model: str | None = None,
-        adapters: Sequence[str] = (),
-        use_activation: bool = True,
-        allow_stale_adapters: bool = False,
-    ) -> GenerateStream: ...
-
-    def generate(
-        self,
-        query: str,
-        *,
-        user_id: str,
-        memories: Sequence[str] | None = None,
-        max_new_tokens: int = 128,
-        stream: bool = False,
-        model: str | None = None,
-        adapters: Sequence[str] = (),
-        use_activation: bool = True,
-        allow_stale_adapters: bool = False,
-    ) -> GenerateResult | GenerateStream:
-        """Answer ``query`` with a local model, the memories in the prompt.
-
-        ``memories`` are memory ids (in prompt order); ``None`` retrieves the top
-        ``activation.search_top_k`` hits. A fresh KV cache holding them is used
-        as the prompt's prefix (``use_activation``); ``adapters`` are LoRA
-        adapters applied for this call (they turn caches off: caches hold
-        base-model states). ``model`` defaults to ``activation.model``. The result
-        carries text, token ids, time to first token, tokens/s and the memory
-        ids, caches and adapters used; ``stream=True`` yields text pieces first.
-        """
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidInputError("query must be a non-empty string")
-        if not isinstance(max_new_tokens, int) or not 1 <= max_new_tokens <= 4096:
-            raise InvalidInputError("max_new_tokens must be an integer from 1 to 4096")
-        if isinstance(adapters, str) or not all(isinstance(a, str) for a in adapters):
-            raise InvalidInputError("adapters must be a list of adapter names")
-        spec = model or self.settings.activation.model
-        from memosys.models.llm.registry import get_lm
-
-        request = Request(
-            query=query,
-            user_id=self._cubes.ensure_user(user_id),
-            memories=memories,
-            max_new_tokens=max_new_tokens,
-            model=spec,
-            adapters=list(adapters),
-            use_activation=use_activation,
-            allow_stale_adapters=allow_stale_adapters,
-        )
-        return generate(self, self.activation, get_lm(spec), request, stream=stream)
-
     # -- helpers ---------------------------------------------------------------
 
     def _write(self, items: Items, vectors: Vectors | None) -> Items:
@@ -1133,18 +556,6 @@ class MemOS:
         (last,) = self._store.list_items(scope, session, 1, count - 1, "position")
         return (last.position or 0) + last.message_count
 
-    def _get(self, scope: Scope, id: str) -> MemoryItem:
-        found = self._store.get_items(scope, [self._checked_id(id)])
-        if not found:
-            raise NotFoundError(f"memory {id!r} not found", detail={"id": id})
-        return found[0]
-
-    @staticmethod
-    def _checked_id(value: object) -> str:
-        if not isinstance(value, str) or not value:
-            raise InvalidInputError(f"id must be a non-empty string, got {value!r}")
-        return value
-
     def _checked_vectors(self, embeddings: object, count: int) -> Vectors:
         try:
             array = np.asarray(embeddings, dtype=np.float32)
@@ -1163,18 +574,3 @@ class MemOS:
             raise InvalidInputError("embeddings contain an all-zero vector")
         unit: Vectors = array / norms
         return unit
-
-
-def _checked_text(value: object, what: str, *, empty: bool = True) -> str:
-    """A short printable string argument (``empty`` allows "")."""
-    if (
-        not isinstance(value, str)
-        or len(value) > MAX_NAME_CHARS
-        or not value.isprintable()
-        or not (empty or value.strip())
-    ):
-        raise InvalidInputError(
-            f"{what} must be {'' if empty else 'a non-empty '}printable text of at most "
-            f"{MAX_NAME_CHARS} characters, got {value!r}"
-        )
-    return value
