@@ -44,7 +44,10 @@ def _ms(call: Callable[[], Any], repeats: int) -> dict[str, float]:
 
 def _measure(size: int, repeats: int) -> dict[str, Any]:
     settings = MemosysSettings(embedder=HashEmbedderConfig())
-    with tempfile.TemporaryDirectory() as folder, MemOS.open(Path(folder), settings=settings) as mos:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        MemOS.open(Path(folder), settings=settings) as mos,
+    ):
         start = time.perf_counter()
         items = mos.add_texts(synthetic_texts(size), user_id="ana")
         ingest_s = time.perf_counter() - start

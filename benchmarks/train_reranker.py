@@ -100,7 +100,9 @@ def main() -> None:
     held: list[list[str]] = [[] for _ in rows]
     for conv in sorted({r["conv"] for r in rows}):
         train = [i for i, r in enumerate(rows) if r["conv"] != conv]
-        model = fit(np.vstack([rows[i]["x"] for i in train]), np.concatenate([labels[i] for i in train]))
+        model = fit(
+            np.vstack([rows[i]["x"] for i in train]), np.concatenate([labels[i] for i in train])
+        )
         for i, r in enumerate(rows):
             if r["conv"] == conv:
                 held[i] = ranked(model, r)

@@ -199,3 +199,12 @@ def test_bounded_query_takes_candidates_from_rare_terms_and_scores_with_all() ->
     terms = ["common", "rare", "absent"]
     assert bounded_query(terms, [50_000, 3, 0]) == '("rare") AND ("rare" OR "common")'
     assert bounded_query(["a", "b"], [10, 20]) == '"a" OR "b"'
+
+
+def test_selective_filter_on_text_search_checks_every_match(
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory
+) -> None:
+    items = [make_item(f"apple pie {n}", tags=["rare"] if n % 50 == 0 else []) for n in range(400)]
+    store.add_items(items, None, None)
+    hits = store.text_search(scope1, "apple", parse_filter({"tags": "rare"}), 10)
+    assert sorted(h.id for h in hits) == sorted(items[n].id for n in range(0, 400, 50))

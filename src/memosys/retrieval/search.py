@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -20,6 +22,7 @@ from memosys.core.errors import InvalidInputError
 from memosys.core.filters import Filter, In, Not, combine
 from memosys.core.items import LifecycleState, MemoryItem
 from memosys.core.results import Explain, SearchHit, SessionHit
+from memosys.models.embedders._common import Vectors
 from memosys.models.embedders.base import Embedder
 from memosys.reader.lexicon import STOPWORDS
 from memosys.retrieval.fusion import Fused, rrf, weighted
@@ -95,6 +98,19 @@ def visible_filter(
     return combine(Not(In("state", tuple(s.value for s in hidden))), filters)
 
 
+_worker: ThreadPoolExecutor | None = None
+_worker_lock = threading.Lock()
+
+
+def _background() -> ThreadPoolExecutor:
+    """The worker threads that embed queries (started on first use)."""
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = ThreadPoolExecutor(max_workers=4, thread_name_prefix="memosys-query")
+        return _worker
+
+
 class Retriever:
     """Hybrid search over one store with one embedder."""
 
@@ -149,11 +165,16 @@ class Retriever:
     ) -> list[Fused]:
         limit = max(self._settings.candidates, options.top_k)
         lists: dict[str, Sequence[ScoredId]] = {}
+        embedding: Future[Vectors] | None = None
+        if options.mode == "hybrid":
+            # The query embeds on a worker thread while BM25 runs here: both
+            # release the GIL, so with two cores the embedding adds no latency.
+            embedding = _background().submit(self._embedder.embed, [query], "query")
         if options.mode in ("hybrid", "bm25"):
             lists["bm25"] = self._store.text_search(scope, query, filters, limit)
         if options.mode in ("hybrid", "dense"):
-            vector = self._embedder.embed([query], purpose="query")[0]
-            lists["dense"] = self._store.vector_search(scope, vector, filters, limit)
+            vectors = embedding.result() if embedding else self._embedder.embed([query], "query")
+            lists["dense"] = self._store.vector_search(scope, vectors[0], filters, limit)
         weights = {"bm25": self._settings.bm25_weight, "dense": self._settings.dense_weight}
         method = options.fusion or self._settings.fusion
         if method == "weighted":

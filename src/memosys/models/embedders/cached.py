@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
@@ -50,6 +51,7 @@ class CachingEmbedder:
         self._inner = inner
         self._cache = cache
         self._queries: OrderedDict[str, Vectors] = OrderedDict()
+        self._queries_lock = threading.Lock()  # searches embed on several threads
 
     @property
     def dimensions(self) -> int:
@@ -79,9 +81,10 @@ class CachingEmbedder:
 
     def _lookup(self, keys: list[str], purpose: Purpose) -> dict[str, Vectors]:
         if purpose == "query":
-            hits = {key: self._queries[key] for key in keys if key in self._queries}
-            for key in hits:
-                self._queries.move_to_end(key)
+            with self._queries_lock:
+                hits = {key: self._queries[key] for key in keys if key in self._queries}
+                for key in hits:
+                    self._queries.move_to_end(key)
             return hits
         stored = self._cache.cached_embeddings(self.fingerprint, keys)
         return {k: v for k, v in stored.items() if np.shape(v) == (self.dimensions,)}
@@ -90,6 +93,7 @@ class CachingEmbedder:
         if purpose != "query":
             self._cache.cache_embeddings(self.fingerprint, vectors)
             return
-        self._queries.update(vectors)
-        while len(self._queries) > QUERY_CACHE_SIZE:
-            self._queries.popitem(last=False)
+        with self._queries_lock:
+            self._queries.update(vectors)
+            while len(self._queries) > QUERY_CACHE_SIZE:
+                self._queries.popitem(last=False)

@@ -32,9 +32,9 @@ def text_search(
     """BM25 over ``search_text``; scores are ``-bm25`` (positive, higher is better).
 
     BM25 is computed for at most :data:`CANDIDATE_CAP` matching documents (the
-    newest); the best of them are checked against scope, expiry and filters.
-    If too few pass and more matches exist, the query runs again with the
-    checks inside the SQL, over every match.
+    newest), inside SQLite; the best of them are checked against scope, expiry
+    and filters. If too few pass and more matches exist, the query runs again
+    with the checks inside the SQL, over every match.
     """
     terms = query_terms(query)
     if not terms or limit <= 0 or not scope.cube_ids:
@@ -42,17 +42,16 @@ def text_search(
     match = bounded_query(terms, doc_freqs(conn, terms))
     if not match:
         return []
+    pool = _pool(limit)
     rows = conn.execute(
-        "SELECT rowid, -bm25(items_fts) FROM items_fts WHERE items_fts MATCH ? "
-        "ORDER BY rowid DESC LIMIT ?",
-        (match, CANDIDATE_CAP),
+        "SELECT rowid, score FROM (SELECT rowid, -bm25(items_fts) AS score FROM items_fts "
+        "WHERE items_fts MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY score DESC LIMIT ?",
+        (match, CANDIDATE_CAP, pool),
     ).fetchall()
-    pool = _pool(limit, filters)
-    rows.sort(key=lambda row: -row[1])
-    rowids = np.array([r for r, _ in rows[:pool]], dtype=np.int64)
-    scores = np.array([s for _, s in rows[:pool]], dtype=np.float64)
+    rowids = np.array([r for r, _ in rows], dtype=np.int64)
+    scores = np.array([s for _, s in rows], dtype=np.float64)
     hits = _checked(conn, scope, filters, now, rowids, scores)[:limit]
-    if len(hits) >= limit or (len(rows) <= pool and len(rows) < CANDIDATE_CAP):
+    if len(hits) >= limit or len(rows) < pool:
         return hits
     where, params = visible(scope, now, filters)
     found = conn.execute(
@@ -64,15 +63,14 @@ def text_search(
     return [ScoredId(str(item_id), float(score)) for item_id, score in found]
 
 
-def _pool(limit: int, filters: Filter | None, approximate: bool = True) -> int:
-    """How many index candidates to check in SQL.
+def _pool(limit: int, approximate: bool = True) -> int:
+    """How many index candidates to check in SQL at first.
 
-    Without a filter only expired items fail the check, so an exact ranking
-    needs few spares; an approximate one oversamples for recall, and a filter
-    may reject most candidates.
+    Most candidates pass (only expired, deleted or filtered-out items fail),
+    so an exact ranking needs few spares and an approximate one oversamples a
+    little for recall; a selective filter is met by growing the pool (vector
+    search) or by checking inside the SQL (text search).
     """
-    if filters is not None:
-        return limit * 10 + 100
     return limit * 2 + 16 if approximate else limit + 16
 
 
@@ -87,7 +85,7 @@ def vector_search(
 ) -> list[ScoredId]:
     """Nearest items by cosine similarity, checked against scope, expiry and filters in SQL.
 
-    Candidates come from each cube's index (oversampled, more with a filter).
+    Candidates come from each cube's index (oversampled when approximate).
     If fewer than ``limit`` pass the SQL check, the pool grows once by the
     pass rate seen (up to :data:`MAX_POOL`); if that is still short, the
     rowids the SQL filter selects are scored exactly instead.
@@ -104,7 +102,7 @@ def vector_search(
             detail={"cube_ids": list(scope.cube_ids)},
         )
     query = unit_vectors(vector, 1, indexes[0].dim)[0]
-    pool = _pool(limit, filters, approximate=any(ix.approximate for ix in indexes))
+    pool = _pool(limit, approximate=any(ix.approximate for ix in indexes))
     for _ in range(2):
         rowids, scores = _merge([ix.search(query, pool) for ix in indexes], pool)
         hits = _checked(conn, scope, filters, now, rowids, scores)
