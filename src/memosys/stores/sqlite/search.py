@@ -45,7 +45,7 @@ def text_search(
     pool = _pool(limit)
     rows = conn.execute(
         "SELECT rowid, score FROM (SELECT rowid, -bm25(items_fts) AS score FROM items_fts "
-        "WHERE items_fts MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY score DESC LIMIT ?",
+        "WHERE items_fts MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY score DESC, rowid DESC LIMIT ?",
         (match, CANDIDATE_CAP, pool),
     ).fetchall()
     rowids = np.array([r for r, _ in rows], dtype=np.int64)
@@ -57,7 +57,7 @@ def text_search(
     found = conn.execute(
         "SELECT i.id, -bm25(items_fts) AS score FROM items_fts "
         "JOIN items i ON i.rowid = items_fts.rowid "
-        f"WHERE items_fts MATCH ? AND {where} ORDER BY score DESC, i.rowid LIMIT ?",
+        f"WHERE items_fts MATCH ? AND {where} ORDER BY score DESC, i.rowid DESC LIMIT ?",
         (match, *params, limit),
     ).fetchall()
     return [ScoredId(str(item_id), float(score)) for item_id, score in found]
