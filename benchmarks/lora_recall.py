@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from memosys.models.llm.loading import device_name
 from memosys.parametric.measure import measure_synthetic
 from memosys.parametric.train import TrainConfig
 
@@ -59,17 +60,22 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             print(f"step {step}/{total} loss {loss:.4f} ({elapsed:.0f}s)", file=sys.stderr)
 
+    device = device_name()
+
     def write(result: dict[str, object]) -> None:
         result["command"] = " ".join(["python", *map(shlex.quote, sys.argv)])
         result["wall_seconds"] = round(time.perf_counter() - started, 1)
-        result["machine"] = {
+        machine: dict[str, object] = {
+            "device": device,
             "cpu_count": os.cpu_count(),
             "torch_threads": args.threads or "default",
             "platform": platform.platform(),
             "loadavg_before": [round(x, 2) for x in load_before],
             "loadavg_now": [round(x, 2) for x in os.getloadavg()],
-            "note": "2 cores shared with other agents' jobs during the run",
         }
+        if device == "cpu":
+            machine["note"] = "2 cores shared with other agents' jobs during the run"
+        result["machine"] = machine
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 

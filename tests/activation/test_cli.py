@@ -8,6 +8,8 @@ from typing import Any
 
 from tests.cli.conftest import Memosys
 
+from memosys.models.llm.loading import device_name
+
 BENCH_KEYS = {
     "memory_tokens",
     "query_tokens",
@@ -16,6 +18,7 @@ BENCH_KEYS = {
     "reduction",
     "identical",
     "cache_bytes_per_token",
+    "model_dtype",
 }
 
 
@@ -84,3 +87,5 @@ def test_bench_prints_one_json_row_per_size(tmp_path: Path, embedder: Any, tiny_
         assert row["memory_tokens_actual"] >= row["memory_tokens"]
     saved = json.loads(out.read_text())
     assert saved["command"].startswith("memosys") and saved["rows"] == rows
+    assert saved["machine"]["device"] == device_name()
+    assert {row["model_dtype"] for row in rows} == {"float32"}

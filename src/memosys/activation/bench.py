@@ -99,6 +99,7 @@ def run_ttft_bench(
                             record.info.byte_size / record.info.token_count, 1
                         ),
                         storage_dtype=dtype,
+                        model_dtype=str(lm.model.dtype).removeprefix("torch."),
                     )
                     rows.append(row)
                     if report:
@@ -196,10 +197,12 @@ def machine_info() -> dict[str, Any]:
     import torch
     import transformers
 
+    from memosys.models.llm.loading import device_name
+
     return {
         "cpus": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
-        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+        "device": device_name(),
         "processor": platform.processor() or platform.machine(),
         "torch": torch.__version__,
         "transformers": transformers.__version__,

@@ -49,6 +49,13 @@ def default_device() -> Any:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def device_name() -> str:
+    """What :func:`default_device` runs on, for result files: the GPU's name, or ``"cpu"``."""
+    import torch
+
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+
+
 def load_lm(spec: str | Path, *, device: str | None = None, dtype: str | None = None) -> LocalLM:
     """Load a model: ``"smollm2"``, ``"tiny-llama"``, a local HF folder or a ``.gguf`` file.
 
