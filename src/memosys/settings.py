@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, NonNegativeFloat, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from memosys.core.errors import ConfigurationError
@@ -117,6 +117,10 @@ class CapPolicy(BaseModel):
     )
 
 
+#: Seconds between runs of the upkeep jobs by default: dedup and supersede run on request.
+DEFAULT_SCHEDULE: dict[str, float | None] = {"ttl-purge": 3600.0, "decay": 86400.0, "caps": 3600.0}
+
+
 class LifecycleSettings(BaseModel):
     """Knowledge updates, dedup, decay and caps (see :mod:`memosys.lifecycle`)."""
 
@@ -143,6 +147,14 @@ class LifecycleSettings(BaseModel):
     )
     caps: list[CapPolicy] = Field(default_factory=list)
     job_batch: int = Field(200, ge=1, description="items per job step (one transaction)")
+    schedule: dict[str, NonNegativeFloat | None] = Field(
+        default_factory=lambda: dict(DEFAULT_SCHEDULE),
+        description="seconds between scheduled runs of each job (0 or null: not scheduled); "
+        "the scheduler runs in `memosys serve` and in a MemOS opened with background_jobs",
+    )
+    background_jobs: bool = Field(
+        False, description="run the scheduled jobs in a background thread of every MemOS opened"
+    )
 
 
 class ActivationSettings(BaseModel):

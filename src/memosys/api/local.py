@@ -104,9 +104,9 @@ class MemOS(
         self._governance = Governance(governance_store(store), clock, settings.governance)
         self._cubes = Cubes(store, clock, self._governance)
         self._retriever = Retriever(store, embedder, settings.retrieval, clock)
-        self.events = ChangeEvents(store.transaction)
+        self.events = ChangeEvents()
         """Subscribe here to hear about every committed add, update and delete."""
-        self.events.journal(self._governance.record_change)  # audited in the same transaction
+        self.events.subscribe(self._governance.record_change)
         judge = RuleJudge(settings.lifecycle.supersede_min_similarity)
         self.superseder = Superseder(store, embedder, self.events, clock, judge)
         """Knowledge-update detection; set its ``judge`` to plug in another ConflictJudge."""
@@ -122,12 +122,16 @@ class MemOS(
         settings: MemosysSettings | None = None,
         clock: Clock | None = None,
         embedder: Embedder | None = None,
+        background_jobs: bool | None = None,
     ) -> MemOS:
         """Open (creating if needed) the memory system in a data directory.
 
         ``path`` is a directory, or ``":memory:"`` for a throw-away instance;
         ``None`` means ``$MEMOSYS_HOME``, else ``~/.memosys``. Settings are saved
         in the directory on first open and reused later unless given.
+        ``background_jobs`` (default: ``lifecycle.background_jobs``) runs the
+        scheduled upkeep jobs in a background thread until close (see
+        :meth:`start_jobs`).
         """
         from memosys.models.embedders.cached import CachingEmbedder
         from memosys.models.embedders.factory import build_embedder
@@ -144,10 +148,14 @@ class MemOS(
         db = str(directory / DATABASE_FILE) if directory else ":memory:"
         store = SQLiteStore(db, settings.store, clock)
         inner = embedder or build_embedder(settings.embedder)
-        return cls(store, settings, CachingEmbedder(inner, store), clock, directory)
+        opened = cls(store, settings, CachingEmbedder(inner, store), clock, directory)
+        if settings.lifecycle.background_jobs if background_jobs is None else background_jobs:
+            opened.start_jobs()
+        return opened
 
     def close(self) -> None:
-        """Close the store; the object is unusable afterwards."""
+        """Stop the background jobs and close the store; the object is unusable afterwards."""
+        self.stop_jobs()
         activation = getattr(self, "_activation_memory", None)
         if activation is not None:  # waits for a background promotion pass
             activation.close()
@@ -331,9 +339,8 @@ class MemOS(
             raise InvalidInputError(f"invalid update: {exc}") from exc
         if content is not None:
             vector = self._embedder.embed([updated.search_text()])
-        with self.events.changing():
-            stored = self._store.update_item(scope, updated, vector)
-            self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
+        stored = self._store.update_item(scope, updated, vector)
+        self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
         return stored
 
     def delete(self, id: str, *, user_id: str) -> None:
@@ -343,9 +350,8 @@ class MemOS(
         scope = self._cubes.scope(user, None)
         target = self._get(scope, id)
         self._cubes.check_write(user, target.cube_id)
-        with self.events.changing():
-            lifecycle_versions.delete(self._store, scope, target, self._clock.now())
-            self.events.emit("deleted", [target.id], cube_id=target.cube_id, user_id=user)
+        lifecycle_versions.delete(self._store, scope, target, self._clock.now())
+        self.events.emit("deleted", [target.id], cube_id=target.cube_id, user_id=user)
 
     # -- reads -----------------------------------------------------------------
 
@@ -540,14 +546,13 @@ class MemOS(
     def _write(self, items: Items, vectors: Vectors | None) -> Items:
         if vectors is None:
             vectors = self._embedder.embed([item.search_text() for item in items])
-        with self.events.changing():
-            result = self._store.add_items(items, vectors, self._embedder.fingerprint)
-            pairs = zip(result.items, result.duplicates, strict=True)
-            fresh = [item for item, repeat in pairs if not repeat]
-            if fresh:
-                first = fresh[0]
-                ids = [item.id for item in fresh]
-                self.events.emit("added", ids, cube_id=first.cube_id, user_id=first.user_id)
+        result = self._store.add_items(items, vectors, self._embedder.fingerprint)
+        pairs = zip(result.items, result.duplicates, strict=True)
+        fresh = [item for item, repeat in pairs if not repeat]
+        if fresh:
+            first = fresh[0]
+            ids = [item.id for item in fresh]
+            self.events.emit("added", ids, cube_id=first.cube_id, user_id=first.user_id)
         return result.items
 
     def _next_position(self, user: str, cube: MemCube, session_id: str) -> int:

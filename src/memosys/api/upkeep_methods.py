@@ -7,11 +7,12 @@ from typing import Any, TypeAlias
 
 from memosys.api.facade import FacadeBase, checked_text
 from memosys.core.clock import to_utc
-from memosys.core.errors import InvalidInputError
+from memosys.core.errors import ConflictError, InvalidInputError
 from memosys.core.items import MemoryItem
 from memosys.lifecycle.decay import decay_score
 from memosys.lifecycle.jobs import JobInfo, JobRunner
 from memosys.lifecycle.merge import Deduper, Merge
+from memosys.lifecycle.schedule import JobScheduler
 from memosys.lifecycle.upkeep import JobRun
 from memosys.stores.base import Scope
 
@@ -22,6 +23,8 @@ Merges: TypeAlias = list[Merge]
 
 class UpkeepMethods(FacadeBase):
     """Background jobs, dedup, expiry and decay (see :mod:`memosys.lifecycle`)."""
+
+    _scheduler: JobScheduler | None = None
 
     def jobs(self) -> JobInfos:
         """The background jobs (ttl-purge, decay, caps, dedup, ...) with their latest run."""
@@ -68,8 +71,14 @@ class UpkeepMethods(FacadeBase):
         )
         merges: Merges = []
         for target in cubes:
-            scope, now = Scope(user, (target.id,)), self._clock.now()
-            found = deduper.dedup(scope, settings.job_batch, now, self.events, dry_run=dry_run)
+            found = deduper.dedup(
+                Scope(user, (target.id,)), settings.job_batch, self._clock.now(), dry_run=dry_run
+            )
+            if found and not dry_run:
+                self.events.emit("added", [m.merged.id for m in found], cube_id=target.id,
+                                 user_id=user)
+                sources = [s.id for m in found for s in m.sources]
+                self.events.emit("state", sources, cube_id=target.id, user_id=user)
             merges.extend(found)
         return merges
 
@@ -91,15 +100,34 @@ class UpkeepMethods(FacadeBase):
         self._cubes.check_write(user, current.cube_id)
         when = None if expires_at is None else to_utc(expires_at)
         changed = current.model_copy(update={"expires_at": when, "updated_at": self._clock.now()})
-        with self.events.changing():
-            stored = self._store.update_item(scope, changed, None)
-            self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
+        stored = self._store.update_item(scope, changed, None)
+        self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
         return stored
 
     def decay_score(self, id: str, *, user_id: str) -> float:
         """How well a memory is remembered now, in (0, 1] (see :mod:`memosys.lifecycle.decay`)."""
         item = self._get(self._cubes.scope(self._cubes.ensure_user(user_id), None), id)
         return decay_score(item, self._clock.now(), self.settings.lifecycle)
+
+    @property
+    def scheduler(self) -> JobScheduler | None:
+        """The background job scheduler, while one runs (see :meth:`start_jobs`)."""
+        return self._scheduler
+
+    def start_jobs(self) -> JobScheduler:
+        """Run the jobs of ``lifecycle.schedule`` in a background thread until :meth:`stop_jobs`
+        (or close). ConflictError if this object already runs them."""
+        if self._scheduler is not None:
+            raise ConflictError("background jobs are already running; call stop_jobs() first")
+        schedule = self.settings.lifecycle.schedule
+        self._scheduler = JobScheduler(self._job_runner(), schedule, self._clock).start()
+        return self._scheduler
+
+    def stop_jobs(self) -> None:
+        """Stop the background jobs (a running job ends after its current step, to be resumed)."""
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            scheduler.stop()
 
     def _job_runner(self) -> JobRunner:
         return JobRunner(

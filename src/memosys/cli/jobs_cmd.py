@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -9,15 +10,27 @@ import click
 from memosys.cli.options import json_object, json_option, open_memos, scope_options
 
 if TYPE_CHECKING:
+    from memosys.lifecycle.jobs import JobInfo
     from memosys.lifecycle.upkeep import JobRun
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment is not None else ""
 
 
 def _run_row(run: JobRun | None) -> dict[str, Any]:
     if run is None:
         return {"run": "-", "status": "never run", "progress": "", "finished": ""}
-    finished = run.finished_at.isoformat(timespec="seconds") if run.finished_at else ""
+    finished = _when(run.finished_at)
     status = run.status if run.error is None else f"{run.status}: {run.error}"
     return {"run": run.id, "status": status, "progress": run.progress, "finished": finished}
+
+
+def _schedule_row(info: JobInfo, now: datetime) -> dict[str, Any]:
+    if info.every_s is None or info.next_run_at is None:
+        return {"every": "on request", "next run (UTC)": ""}
+    due = "due now" if info.next_run_at <= now else _when(info.next_run_at)
+    return {"every": f"{info.every_s:g} s", "next run (UTC)": due}
 
 
 def _table(rows: list[dict[str, Any]], title: str) -> None:
@@ -26,7 +39,7 @@ def _table(rows: list[dict[str, Any]], title: str) -> None:
 
     table = Table(title=title, title_justify="left")
     for column in rows[0] if rows else ["job"]:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*(str(value) for value in row.values()))
     Console().print(table)
@@ -40,7 +53,8 @@ def jobs() -> None:
     """Background upkeep jobs: TTL purge, decay, caps and dedup.
 
     Every run is recorded; a run killed halfway is resumed by the next
-    `memosys jobs run NAME`.
+    `memosys jobs run NAME`. `memosys serve` runs the jobs of the
+    lifecycle.schedule setting every so many seconds.
     """
 
 
@@ -49,7 +63,7 @@ def jobs() -> None:
 @json_option
 @click.pass_context
 def jobs_list(ctx: click.Context, as_json: bool) -> None:
-    """List the jobs with their latest run."""
+    """List the jobs with their latest run, their interval and when they run next."""
     from memosys.cli.output import echo_json
 
     with open_memos(ctx) as mos:
@@ -57,7 +71,13 @@ def jobs_list(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         echo_json([info.model_dump(mode="json") for info in infos])
         return
-    rows = [{"job": i.name, **_run_row(i.last_run), "what": i.description} for i in infos]
+    now = datetime.now(UTC)
+    rows = []
+    for info in infos:
+        last = _run_row(info.last_run)
+        rows.append({"job": info.name, "last run": last["status"],
+                     "finished (UTC)": last["finished"], **_schedule_row(info, now),
+                     "what": info.description})
     _table(rows, "jobs")
 
 

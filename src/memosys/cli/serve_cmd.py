@@ -20,14 +20,19 @@ from memosys.cli.options import state
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               help="uvicorn log level.")
+@click.option("--jobs/--no-jobs", default=True, show_default=True,
+              help="Run the scheduled upkeep jobs (lifecycle.schedule) in the background.")
 @click.pass_context
 def serve(
-    ctx: click.Context, host: str, port: int, data: Path | None, max_body_mb: int, log_level: str
+    ctx: click.Context, host: str, port: int, data: Path | None, max_body_mb: int,
+    log_level: str, jobs: bool,
 ) -> None:
     """Run the REST API (FastAPI on uvicorn) over the data directory.
 
     Every /v1 route needs 'Authorization: Bearer <api key>'; create the first
-    admin key with `memosys init --data DIR`. Stop with Ctrl-C.
+    admin key with `memosys init --data DIR`. The upkeep jobs of
+    lifecycle.schedule (TTL purge, decay, caps, ...) run in a background
+    thread; `memosys jobs list` shows when each runs next. Stop with Ctrl-C.
     """
     import importlib.util
 
@@ -45,7 +50,7 @@ def serve(
         host=host, port=port, max_body_bytes=max_body_mb * 1024 * 1024, log_level=log_level
     )
     data_dir = data if data is not None else state(ctx).data_dir
-    with MemOS.open(data_dir, embedder=state(ctx).embedder) as mos:
+    with MemOS.open(data_dir, embedder=state(ctx).embedder, background_jobs=jobs) as mos:
         app = create_app(mos, settings)
         click.echo(f"memosys serving {data_dir.resolve()} on http://{host}:{port}", err=True)
         if host not in ("127.0.0.1", "localhost", "::1"):

@@ -14,14 +14,17 @@ Jobs are registered by name (:func:`register`); the built-in ones are
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from memosys.core.clock import Clock
-from memosys.core.errors import InvalidInputError, MemosysError, NotFoundError
+from memosys.core.errors import ConflictError, InvalidInputError, MemosysError, NotFoundError
 from memosys.core.events import ChangeEvents, ChangeKind
 from memosys.core.items import MemoryItem
 from memosys.lifecycle.upkeep import Checkpoint, ItemChanges, JobRun, UpkeepStore, upkeep_of
@@ -39,6 +42,10 @@ class JobInfo(BaseModel):
     name: str
     description: str
     last_run: JobRun | None = None
+    every_s: float | None = None
+    """Seconds between scheduled runs (None: run only on request)."""
+    next_run_at: datetime | None = None
+    """When the scheduler runs it next, if it is scheduled."""
 
 
 @dataclass
@@ -66,19 +73,19 @@ class JobContext:
         progress: int,
         events: Sequence[tuple[ChangeKind, Sequence[MemoryItem]]] = (),
     ) -> None:
-        """Write one step: the item changes, the cursor and the audit records of
-        ``events`` (kind and items) in one transaction; then tell subscribers.
+        """Write one step: the item changes and the cursor in one transaction.
+
+        Then tell subscribers what changed (``events``: kind and items).
         """
         cubes = {i.cube_id for i in [*changes.added, *changes.updated]}
         cubes |= {i.cube_id for _, items in events for i in items}
         scope = Scope(JOB_ACTOR, tuple(sorted(cubes)))
-        with self.events.changing():
-            self.upkeep.apply(scope, changes, Checkpoint(self.run.id, progress, cursor))
-            for kind, items in events:
-                for cube_id in sorted({i.cube_id for i in items}):
-                    ids = [i.id for i in items if i.cube_id == cube_id]
-                    self.events.emit(kind, ids, cube_id=cube_id, user_id=JOB_ACTOR)
+        self.upkeep.apply(scope, changes, Checkpoint(self.run.id, progress, cursor))
         self.run = self.run.model_copy(update={"cursor": cursor, "progress": progress})
+        for kind, items in events:
+            for cube_id in sorted({i.cube_id for i in items}):
+                ids = [i.id for i in items if i.cube_id == cube_id]
+                self.events.emit(kind, ids, cube_id=cube_id, user_id=JOB_ACTOR)
 
 
 class Job(Protocol):
@@ -99,6 +106,11 @@ def register(job: Job) -> Job:
     """Make ``job`` runnable by name (a later registration of the same name replaces it)."""
     _REGISTRY[job.name] = job
     return job
+
+
+def unregister(name: str) -> None:
+    """Forget a job registered by :func:`register` (a built-in one comes back)."""
+    _REGISTRY.pop(name, None)
 
 
 def registered() -> dict[str, Job]:
@@ -140,6 +152,62 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+class _Interrupted(Exception):  # noqa: N818 - control flow inside JobRunner, never raised out
+    """The runner was asked to stop; the run is left to be resumed."""
+
+
+@dataclass
+class _StoppableContext(JobContext):
+    """A context whose :meth:`commit` ends the run after the step when ``stop`` is set."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def commit(
+        self,
+        changes: ItemChanges,
+        cursor: dict[str, Any],
+        progress: int,
+        events: Sequence[tuple[ChangeKind, Sequence[MemoryItem]]] = (),
+    ) -> None:
+        super().commit(changes, cursor, progress, events)
+        if self.stop.is_set():
+            raise _Interrupted
+
+
+_TURNS: dict[tuple[str, str], threading.Lock] = {}
+_TURNS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _turn(upkeep: UpkeepStore, name: str) -> Iterator[bool]:
+    """Whether this thread got the job's turn in this process (held until the block ends).
+
+    The ledger keeps two processes from running one job at once; this keeps
+    two threads of one process (a scheduler and a caller) from doing so.
+    """
+    with _TURNS_LOCK:
+        lock = _TURNS.setdefault((upkeep.location, name), threading.Lock())
+    if not lock.acquire(blocking=False):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()
+
+
+def due_at(last: JobRun | None, every_s: float | None, now: datetime) -> datetime | None:
+    """When a job run every ``every_s`` seconds is next due (None: not scheduled).
+
+    A job never run, or whose last run is unfinished, is due ``now``.
+    """
+    if not every_s:
+        return None
+    if last is None or last.finished_at is None:
+        return now
+    return last.finished_at + timedelta(seconds=every_s)
+
+
 class JobRunner:
     """Runs registered jobs against one store and records every run."""
 
@@ -160,34 +228,71 @@ class JobRunner:
     def run(self, name: str, params: dict[str, Any] | None = None) -> JobRun:
         """Run job ``name`` to the end (resuming an interrupted run); returns the run.
 
-        ConflictError when another live process is running it. A job that
-        fails is recorded as failed and its error re-raised.
+        ConflictError when another live process, or another thread of this
+        one, is running it. A job that fails is recorded as failed and its
+        error re-raised.
         """
         job = self.job(name)
         if params is not None and not isinstance(params, dict):
             raise InvalidInputError(f"job params must be a dict, got {type(params).__name__}")
         upkeep = upkeep_of(self._store)
-        run = upkeep.claim_run(name, params or {}, os.getpid(), self._clock.now(), process_alive)
-        ctx = JobContext(
+        with _turn(upkeep, name) as mine:
+            if not mine:
+                raise ConflictError(
+                    f"job {name!r} is already running in this process; wait for it to finish",
+                    detail={"job": name, "pid": os.getpid()},
+                )
+            run = upkeep.claim_run(name, params or {}, os.getpid(), self._clock.now(),
+                                   process_alive)
+            return self._execute(job, upkeep, run, threading.Event())
+
+    def run_due(self, name: str, every_s: float, stop: threading.Event) -> JobRun | None:
+        """Run job ``name`` if it is due (see :meth:`UpkeepStore.claim_due`); None if it
+        is not, or if someone else is running it.
+
+        When ``stop`` is set the run ends after its current step, left to be
+        resumed (status ``running``, held by no process).
+        """
+        job = self.job(name)
+        upkeep = upkeep_of(self._store)
+        with _turn(upkeep, name) as mine:
+            if not mine:
+                return None
+            run = upkeep.claim_due(name, {}, os.getpid(), self._clock.now(), process_alive,
+                                   every_s)
+            return None if run is None else self._execute(job, upkeep, run, stop)
+
+    def _execute(
+        self, job: Job, upkeep: UpkeepStore, run: JobRun, stop: threading.Event
+    ) -> JobRun:
+        ctx = _StoppableContext(
             self._store, upkeep, self._embedder, self._settings, self._clock, self._events,
-            run, dict(run.params),
+            run, dict(run.params), stop,
         )
         try:
             result = job.run(ctx)
-        except MemosysError as exc:
-            upkeep.finish_run(run.id, "failed", None, f"{exc.error_name()}: {exc.message}",
-                              self._clock.now())
+        except _Interrupted:
+            return upkeep.release_run(run.id, self._clock.now())
+        except Exception as exc:  # recorded, then raised again
+            message = (f"{exc.error_name()}: {exc.message}" if isinstance(exc, MemosysError)
+                       else f"{type(exc).__name__}: {exc}")
+            upkeep.finish_run(run.id, "failed", None, message, self._clock.now())
             raise
         return upkeep.finish_run(run.id, "succeeded", result, None, self._clock.now())
 
     def infos(self) -> list[JobInfo]:
-        """Every registered job with its latest run."""
+        """Every registered job with its latest run, its interval and when it is next due."""
         upkeep = upkeep_of(self._store)
-        return [
-            JobInfo(name=name, description=job.description, last_run=next(
-                iter(upkeep.runs(name, 1)), None))
-            for name, job in registered().items()
-        ]
+        now = self._clock.now()
+        infos = []
+        for name, job in registered().items():
+            last = next(iter(upkeep.runs(name, 1)), None)
+            every = self._settings.schedule.get(name) or None
+            infos.append(JobInfo(
+                name=name, description=job.description, last_run=last, every_s=every,
+                next_run_at=due_at(last, every, now),
+            ))
+        return infos
 
     def job(self, name: str) -> Job:
         """The registered job called ``name``; NotFoundError names the known ones."""

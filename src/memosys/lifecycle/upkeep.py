@@ -127,6 +127,23 @@ class UpkeepStore(Protocol):
         process holding it is not ``alive``; ConflictError when it is."""
         ...
 
+    def claim_due(
+        self, name: str, params: dict[str, Any], pid: int, now: datetime,
+        alive: Callable[[int], bool], every_s: float,
+    ) -> JobRun | None:
+        """Like :meth:`claim_run`, for a scheduler: None instead of ConflictError, and None
+        when a run of ``name`` finished less than ``every_s`` seconds before ``now``."""
+        ...
+
+    def release_run(self, run_id: int, now: datetime) -> JobRun:
+        """Leave a run unfinished but held by no process, so that any runner resumes it."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """Which ledger this is (runners of one ledger in one process take turns)."""
+        ...
+
     def finish_run(
         self,
         run_id: int,

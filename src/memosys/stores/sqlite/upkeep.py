@@ -54,6 +54,15 @@ def _run(row: Sequence[Any]) -> JobRun:
     )
 
 
+def _latest(conn: sqlite3.Connection, name: str) -> tuple[int, str, int | None, int | None] | None:
+    """``(id, status, pid, finished_at)`` of the latest run of ``name``."""
+    row = conn.execute(
+        "SELECT id, status, pid, finished_at FROM jobs WHERE name = ? ORDER BY id DESC LIMIT 1",
+        (name,),
+    ).fetchone()
+    return None if row is None else (int(row[0]), str(row[1]), row[2], row[3])
+
+
 def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values) or "NULL"
 
@@ -219,23 +228,55 @@ class SQLiteUpkeep:
     ) -> JobRun:
         """Start a run of ``name``, or take over its unfinished run (see the protocol)."""
         with self._db.write() as conn:
-            row = conn.execute(
-                "SELECT id, status, pid FROM jobs WHERE name = ? ORDER BY id DESC LIMIT 1",
-                (name,),
-            ).fetchone()
-            if row is not None and row[1] == "running":
-                run_id, _, holder = row
-                if holder is not None and holder != pid and alive(holder):
-                    raise ConflictError(
-                        f"job {name!r} is already running (run {run_id}, process {holder}); "
-                        "wait for it, or stop that process and run it again to resume",
-                        detail={"job": name, "run_id": run_id, "pid": holder},
-                    )
-                conn.execute("UPDATE jobs SET pid = ?, heartbeat_at = ? WHERE id = ?",
-                             (pid, micros(now), run_id))
-            else:
-                run_id = self._insert_run(conn, name, params, pid, now)
+            run_id = self._claim(conn, _latest(conn, name), name, params, pid, now, alive)
         return self._must_run(run_id)
+
+    def claim_due(
+        self, name: str, params: dict[str, Any], pid: int, now: datetime,
+        alive: Callable[[int], bool], every_s: float,
+    ) -> JobRun | None:
+        """Claim a run of ``name`` if it is due (see the protocol)."""
+        with self._db.write() as conn:
+            latest = _latest(conn, name)
+            if latest is not None and latest[1] != "running" and latest[3] is not None and (
+                latest[3] > micros(now) - int(every_s * 1_000_000)
+            ):
+                return None
+            try:
+                run_id = self._claim(conn, latest, name, params, pid, now, alive)
+            except ConflictError:
+                return None
+        return self._must_run(run_id)
+
+    def _claim(
+        self, conn: sqlite3.Connection, latest: tuple[int, str, int | None, int | None] | None,
+        name: str, params: dict[str, Any], pid: int, now: datetime,
+        alive: Callable[[int], bool],
+    ) -> int:
+        if latest is None or latest[1] != "running":
+            return self._insert_run(conn, name, params, pid, now)
+        run_id, _, holder, _ = latest
+        if holder is not None and holder != pid and alive(holder):
+            raise ConflictError(
+                f"job {name!r} is already running (run {run_id}, process {holder}); "
+                "wait for it, or stop that process and run it again to resume",
+                detail={"job": name, "run_id": run_id, "pid": holder},
+            )
+        conn.execute("UPDATE jobs SET pid = ?, heartbeat_at = ? WHERE id = ?",
+                     (pid, micros(now), run_id))
+        return run_id
+
+    def release_run(self, run_id: int, now: datetime) -> JobRun:
+        """Leave a run unfinished and held by no process (any runner resumes it)."""
+        with self._db.write() as conn:
+            conn.execute("UPDATE jobs SET pid = NULL, heartbeat_at = ? WHERE id = ?",
+                         (micros(now), run_id))
+        return self._must_run(run_id)
+
+    @property
+    def location(self) -> str:
+        """The database file (a unique name for an in-memory database)."""
+        return self._db.path if self._db.path != ":memory:" else f":memory:{id(self)}"
 
     def finish_run(
         self, run_id: int, status: JobStatus, result: dict[str, Any] | None, error: str | None,
