@@ -52,8 +52,10 @@ class Cubes:
         """Check a user id and create the user on first use."""
         name = checked_name(user_id, "user_id")
         if self._store.get_user(name) is None:
-            self._store.put_user(User(id=name, name=name, created_at=self._clock.now()))
-            self._governance.record("user.create", name)
+            with self._store.transaction():  # the user and its audit record, once
+                if self._store.get_user(name) is None:
+                    self._store.put_user(User(id=name, name=name, created_at=self._clock.now()))
+                    self._governance.record("user.create", name)
         return name
 
     def existing_user(self, user_id: object) -> str:
@@ -75,17 +77,18 @@ class Cubes:
                 detail={"cube": name},
             )
         now = self._clock.now()
-        cube = self._store.put_cube(
-            MemCube(
-                id=new_id(),
-                name=name,
-                owner=owner,
-                description=description,
-                created_at=now,
-                updated_at=now,
+        with self._store.transaction():
+            cube = self._store.put_cube(
+                MemCube(
+                    id=new_id(),
+                    name=name,
+                    owner=owner,
+                    description=description,
+                    created_at=now,
+                    updated_at=now,
+                )
             )
-        )
-        self._governance.record("cube.create", owner, cube_id=cube.id, detail={"name": name})
+            self._governance.record("cube.create", owner, cube_id=cube.id, detail={"name": name})
         return cube
 
     def find(self, user_id: str, cube: object) -> MemCube:

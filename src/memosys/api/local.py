@@ -104,9 +104,9 @@ class MemOS(
         self._governance = Governance(governance_store(store), clock, settings.governance)
         self._cubes = Cubes(store, clock, self._governance)
         self._retriever = Retriever(store, embedder, settings.retrieval, clock)
-        self.events = ChangeEvents()
+        self.events = ChangeEvents(store.transaction)
         """Subscribe here to hear about every committed add, update and delete."""
-        self.events.subscribe(self._governance.record_change)
+        self.events.journal(self._governance.record_change)  # audited in the same transaction
         judge = RuleJudge(settings.lifecycle.supersede_min_similarity)
         self.superseder = Superseder(store, embedder, self.events, clock, judge)
         """Knowledge-update detection; set its ``judge`` to plug in another ConflictJudge."""
@@ -339,8 +339,9 @@ class MemOS(
             raise InvalidInputError(f"invalid update: {exc}") from exc
         if content is not None:
             vector = self._embedder.embed([updated.search_text()])
-        stored = self._store.update_item(scope, updated, vector)
-        self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
+        with self.events.changing():
+            stored = self._store.update_item(scope, updated, vector)
+            self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
         return stored
 
     def delete(self, id: str, *, user_id: str) -> None:
@@ -350,8 +351,9 @@ class MemOS(
         scope = self._cubes.scope(user, None)
         target = self._get(scope, id)
         self._cubes.check_write(user, target.cube_id)
-        lifecycle_versions.delete(self._store, scope, target, self._clock.now())
-        self.events.emit("deleted", [target.id], cube_id=target.cube_id, user_id=user)
+        with self.events.changing():
+            lifecycle_versions.delete(self._store, scope, target, self._clock.now())
+            self.events.emit("deleted", [target.id], cube_id=target.cube_id, user_id=user)
 
     # -- reads -----------------------------------------------------------------
 
@@ -546,13 +548,14 @@ class MemOS(
     def _write(self, items: Items, vectors: Vectors | None) -> Items:
         if vectors is None:
             vectors = self._embedder.embed([item.search_text() for item in items])
-        result = self._store.add_items(items, vectors, self._embedder.fingerprint)
-        pairs = zip(result.items, result.duplicates, strict=True)
-        fresh = [item for item, repeat in pairs if not repeat]
-        if fresh:
-            first = fresh[0]
-            ids = [item.id for item in fresh]
-            self.events.emit("added", ids, cube_id=first.cube_id, user_id=first.user_id)
+        with self.events.changing():
+            result = self._store.add_items(items, vectors, self._embedder.fingerprint)
+            pairs = zip(result.items, result.duplicates, strict=True)
+            fresh = [item for item, repeat in pairs if not repeat]
+            if fresh:
+                first = fresh[0]
+                ids = [item.id for item in fresh]
+                self.events.emit("added", ids, cube_id=first.cube_id, user_id=first.user_id)
         return result.items
 
     def _next_position(self, user: str, cube: MemCube, session_id: str) -> int:

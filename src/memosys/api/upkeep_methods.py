@@ -71,14 +71,8 @@ class UpkeepMethods(FacadeBase):
         )
         merges: Merges = []
         for target in cubes:
-            found = deduper.dedup(
-                Scope(user, (target.id,)), settings.job_batch, self._clock.now(), dry_run=dry_run
-            )
-            if found and not dry_run:
-                self.events.emit("added", [m.merged.id for m in found], cube_id=target.id,
-                                 user_id=user)
-                sources = [s.id for m in found for s in m.sources]
-                self.events.emit("state", sources, cube_id=target.id, user_id=user)
+            scope, now = Scope(user, (target.id,)), self._clock.now()
+            found = deduper.dedup(scope, settings.job_batch, now, self.events, dry_run=dry_run)
             merges.extend(found)
         return merges
 
@@ -100,8 +94,9 @@ class UpkeepMethods(FacadeBase):
         self._cubes.check_write(user, current.cube_id)
         when = None if expires_at is None else to_utc(expires_at)
         changed = current.model_copy(update={"expires_at": when, "updated_at": self._clock.now()})
-        stored = self._store.update_item(scope, changed, None)
-        self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
+        with self.events.changing():
+            stored = self._store.update_item(scope, changed, None)
+            self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
         return stored
 
     def decay_score(self, id: str, *, user_id: str) -> float:

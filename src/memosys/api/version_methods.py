@@ -44,8 +44,9 @@ class VersionMethods(FacadeBase):
         scope = self._cubes.scope(user, None)
         target = self._get(scope, id)
         self._cubes.check_write(user, target.cube_id)
-        restored = version_store(self._store).rollback(scope, target.id, version)
-        self.events.emit("updated", [restored.id], cube_id=restored.cube_id, user_id=user)
+        with self.events.changing():
+            restored = version_store(self._store).rollback(scope, target.id, version)
+            self.events.emit("updated", [restored.id], cube_id=restored.cube_id, user_id=user)
         return restored
 
     def freeze(self, id: str, *, user_id: str) -> MemoryItem:
@@ -94,10 +95,11 @@ class VersionMethods(FacadeBase):
         target = self._cubes.find(user, cube)
         self._cubes.check_write(user, target)
         found = self._snapshot(Scope(user, (target.id,)), name)
-        report = version_store(self._store).restore_snapshot(found, user)
-        # one cube-wide event (no ids): listeners treat it as "anything in the cube may have
-        # changed", and derived data re-validates its source versions when used
-        self.events.emit("updated", [], cube_id=target.id, user_id=user)
+        with self.events.changing():
+            report = version_store(self._store).restore_snapshot(found, user)
+            # one cube-wide event (no ids): listeners treat it as "anything in the cube may
+            # have changed", and derived data re-validates its source versions when used
+            self.events.emit("updated", [], cube_id=target.id, user_id=user)
         return report
 
     def forget(self, id: str, *, user_id: str) -> ForgetReceipt:
@@ -111,19 +113,14 @@ class VersionMethods(FacadeBase):
         (first, *_) = self.history(id, user_id=user)
         cube_id = first.item.cube_id
         self._cubes.check_write(user, cube_id)
-        receipt = forget_items(version_store(self._store), cube_id, user, [first.item.id])
-        self.events.emit("forgotten", receipt.item_ids, cube_id=cube_id, user_id=user)
-        return receipt
+        return forget_items(version_store(self._store), self.events, cube_id, user, [first.item.id])
 
     def forget_user(self, user_id: str) -> ForgetReceipt:
         """Remove everything of a user: their memories in every cube, their cubes with
         all versions and snapshots, and the user; emits ``"forgotten"`` per cube."""
         user = checked_text(user_id, "user_id", empty=False)
         self._governance.forget_user(user)  # keys and shares first: the compaction follows
-        receipt = forget_user(version_store(self._store), user)
-        for cube_id, ids in receipt.by_cube.items():
-            self.events.emit("forgotten", ids, cube_id=cube_id, user_id=user)
-        return receipt
+        return forget_user(version_store(self._store), self.events, user)
 
     def verify_forgotten(
         self,
@@ -154,11 +151,12 @@ class VersionMethods(FacadeBase):
         target = self._get(scope, id)
         self._cubes.check_write(user, target.cube_id)
         now = self._clock.now()
-        if state is None:
-            changed = lifecycle_versions.unfreeze(self._store, scope, target, now)
-        else:
-            changed = lifecycle_versions.change_state(self._store, scope, target, state, now)
-        self.events.emit("state", [changed.id], cube_id=changed.cube_id, user_id=user)
+        with self.events.changing():
+            if state is None:
+                changed = lifecycle_versions.unfreeze(self._store, scope, target, now)
+            else:
+                changed = lifecycle_versions.change_state(self._store, scope, target, state, now)
+            self.events.emit("state", [changed.id], cube_id=changed.cube_id, user_id=user)
         return changed
 
     def _time_point(

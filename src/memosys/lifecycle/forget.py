@@ -6,9 +6,10 @@ index, the embedding-cache entries of each text it ever had, links from
 other items, and (as snapshots are views of versions) every snapshot. The
 store zeroes freed pages and merges the FTS index; then the database is
 checkpointed and vacuumed so the bytes are gone from the file and its WAL.
-The facade emits ``"forgotten"`` so KV caches and adapters built from the
-items are dropped or marked stale by their owners; :mod:`.verify` checks
-the result.
+Each cube's removal emits ``"forgotten"`` in its own transaction (so the
+audit record commits with it), and KV caches and adapters built from the
+items are then dropped or marked stale by their owners; :mod:`.verify`
+checks the result.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from memosys.core.events import ChangeEvents
 from memosys.models.embedders.cached import cache_key
 from memosys.stores.base import Scope, VersionStore
 
@@ -39,45 +41,51 @@ class ForgetReceipt:
 
 
 def forget_items(
-    versions: VersionStore, cube_id: str, user_id: str, ids: Sequence[str]
+    versions: VersionStore, events: ChangeEvents, cube_id: str, user_id: str, ids: Sequence[str]
 ) -> ForgetReceipt:
     """Remove these items of one cube everywhere (FrozenError for a frozen one)."""
     receipt = ForgetReceipt()
-    _forget(versions, Scope(user_id, (cube_id,)), ids, receipt, allow_frozen=False)
+    _forget(versions, events, Scope(user_id, (cube_id,)), ids, receipt, allow_frozen=False)
     receipt.compacted = versions.compact()
     return receipt
 
 
-def forget_user(versions: VersionStore, user_id: str) -> ForgetReceipt:
+def forget_user(versions: VersionStore, events: ChangeEvents, user_id: str) -> ForgetReceipt:
     """Remove everything of a user: the items they wrote or own anywhere, their cubes
     (with every item, snapshot and share in them) and the user record.
 
     Frozen items go too: a user who asks to be forgotten is the owner who
-    could unfreeze them.
+    could unfreeze them. It is one transaction: listeners hear the
+    ``"forgotten"`` events once the cubes and the user are gone too.
     """
     receipt = ForgetReceipt(user_id=user_id)
-    for cube_id, ids in versions.user_item_ids(user_id).items():
-        _forget(versions, Scope(user_id, (cube_id,)), ids, receipt, allow_frozen=True)
-    versions.remove_user(user_id)
+    with events.changing():
+        for cube_id, ids in versions.user_item_ids(user_id).items():
+            _forget(versions, events, Scope(user_id, (cube_id,)), ids, receipt, allow_frozen=True)
+        versions.remove_user(user_id)
     receipt.compacted = versions.compact()
     return receipt
 
 
 def _forget(
     versions: VersionStore,
+    events: ChangeEvents,
     scope: Scope,
     ids: Sequence[str],
     receipt: ForgetReceipt,
     *,
     allow_frozen: bool,
 ) -> None:
-    """Forget ``ids`` of the scope's one cube into ``receipt``."""
+    """Forget ``ids`` of the scope's one cube into ``receipt``, emitting ``"forgotten"``."""
     traces = versions.item_traces(scope, ids)
     texts = list(dict.fromkeys(text for text, _ in traces))
     keys = [cache_key(text, "document") for text in texts]
-    result = versions.forget_items(scope, ids, keys, allow_frozen=allow_frozen)
+    cube_id = scope.cube_ids[0]
+    with events.changing():
+        result = versions.forget_items(scope, ids, keys, allow_frozen=allow_frozen)
+        events.emit("forgotten", result.item_ids, cube_id=cube_id, user_id=scope.user_id)
     receipt.item_ids.extend(result.item_ids)
-    receipt.by_cube.setdefault(scope.cube_ids[0], []).extend(result.item_ids)
+    receipt.by_cube.setdefault(cube_id, []).extend(result.item_ids)
     receipt.versions += result.versions
     receipt.cache_entries += result.cache_entries
     receipt.unlinked.extend(result.unlinked)

@@ -73,19 +73,19 @@ class JobContext:
         progress: int,
         events: Sequence[tuple[ChangeKind, Sequence[MemoryItem]]] = (),
     ) -> None:
-        """Write one step: the item changes and the cursor in one transaction.
-
-        Then tell subscribers what changed (``events``: kind and items).
+        """Write one step: the item changes, the cursor and the audit records of
+        ``events`` (kind and items) in one transaction; then tell subscribers.
         """
         cubes = {i.cube_id for i in [*changes.added, *changes.updated]}
         cubes |= {i.cube_id for _, items in events for i in items}
         scope = Scope(JOB_ACTOR, tuple(sorted(cubes)))
-        self.upkeep.apply(scope, changes, Checkpoint(self.run.id, progress, cursor))
+        with self.events.changing():
+            self.upkeep.apply(scope, changes, Checkpoint(self.run.id, progress, cursor))
+            for kind, items in events:
+                for cube_id in sorted({i.cube_id for i in items}):
+                    ids = [i.id for i in items if i.cube_id == cube_id]
+                    self.events.emit(kind, ids, cube_id=cube_id, user_id=JOB_ACTOR)
         self.run = self.run.model_copy(update={"cursor": cursor, "progress": progress})
-        for kind, items in events:
-            for cube_id in sorted({i.cube_id for i in items}):
-                ids = [i.id for i in items if i.cube_id == cube_id]
-                self.events.emit(kind, ids, cube_id=cube_id, user_id=JOB_ACTOR)
 
 
 class Job(Protocol):

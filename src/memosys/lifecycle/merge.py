@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from memosys.core.events import ChangeEvents
 from memosys.core.filters import Eq, In, Ne, combine
 from memosys.core.ids import new_id
 from memosys.core.items import LifecycleState, MemoryItem, content_hash
@@ -169,11 +170,14 @@ class Deduper:
                 pairs.append((first, second, similarity))
         return pairs
 
-    def dedup(self, scope: Scope, page: int, now: datetime, *, dry_run: bool) -> list[Merge]:
+    def dedup(
+        self, scope: Scope, page: int, now: datetime, events: ChangeEvents, *, dry_run: bool
+    ) -> list[Merge]:
         """Merge the duplicates among the current memories of ``scope``.
 
         All pairs are found first (a page of memories at a time), then merged
-        a page of pairs per transaction.
+        a page of pairs per transaction, which emits ``"added"`` for the merged
+        memories and ``"state"`` for their sources.
         """
         shown = combine(In("kind", self.kinds), In("state", DECAYING))
         pairs: list[tuple[MemoryItem, MemoryItem, float]] = []
@@ -186,7 +190,12 @@ class Deduper:
         for start in range(0, len(pairs), page):
             changes, found = self.merge(pairs[start : start + page], now)
             if not dry_run:
-                upkeep_of(self._store).apply(scope, changes, None)
+                cube_id = scope.cube_ids[0] if len(scope.cube_ids) == 1 else None
+                with events.changing():
+                    upkeep_of(self._store).apply(scope, changes, None)
+                    merged, sources = [m.merged.id for m in found], [i.id for i in changes.updated]
+                    events.emit("added", merged, cube_id=cube_id, user_id=scope.user_id)
+                    events.emit("state", sources, cube_id=cube_id, user_id=scope.user_id)
             merges.extend(found)
         return merges
 

@@ -13,10 +13,12 @@ Frozen merged memories are left alone until their owner unfreezes them.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from memosys.core.clock import Clock
-from memosys.core.events import ChangeEvents, ChangeKind, MemoryChange
+from memosys.core.events import ChangeEvents, MemoryChange
 from memosys.core.ids import new_id
 from memosys.core.items import LifecycleState, MemoryItem
 from memosys.lifecycle.forget import forget_items
@@ -81,29 +83,34 @@ class MergeRepair:
             return []
         now = self._clock.now()
         gone = [item.id for item, _ in broken]
-        for cube_id in sorted({item.cube_id for item, _ in broken}):
-            ids = [i for i, (item, _) in zip(gone, broken, strict=True) if item.cube_id == cube_id]
-            forget_items(version_store(self._store), cube_id, scope.user_id, ids)
-            self._emit("forgotten", cube_id, scope.user_id, ids)
-        rebuilt = [rebuilt_item(s, item, now) for item, s in broken if s is not None]
-        if rebuilt:
-            upkeep_of(self._store).apply(
-                scope,
-                ItemChanges(
-                    added=rebuilt,
-                    vectors=self._embedder.embed([r.search_text() for r in rebuilt]),
-                    fingerprint=self._embedder.fingerprint,
-                ),
-                None,
-            )
-            for item in rebuilt:
-                self._emit("added", item.cube_id, scope.user_id, [item.id])
+        with self._own_changes():
+            for cube_id in sorted({item.cube_id for item, _ in broken}):
+                ids = [
+                    i for i, (item, _) in zip(gone, broken, strict=True) if item.cube_id == cube_id
+                ]
+                forget_items(version_store(self._store), self._events, cube_id, scope.user_id, ids)
+            rebuilt = [rebuilt_item(s, item, now) for item, s in broken if s is not None]
+            if rebuilt:
+                vectors = self._embedder.embed([r.search_text() for r in rebuilt])
+                with self._events.changing():
+                    upkeep_of(self._store).apply(
+                        scope,
+                        ItemChanges(
+                            added=rebuilt, vectors=vectors, fingerprint=self._embedder.fingerprint
+                        ),
+                        None,
+                    )
+                    for item in rebuilt:
+                        self._events.emit(
+                            "added", [item.id], cube_id=item.cube_id, user_id=scope.user_id
+                        )
         return gone
 
-    def _emit(self, kind: ChangeKind, cube_id: str, user_id: str, ids: list[str]) -> None:
-        """Tell the other listeners (we do not react to our own forgetting)."""
+    @contextmanager
+    def _own_changes(self) -> Iterator[None]:
+        """Tell the other listeners about our changes; we do not react to our own forgetting."""
         self._local.busy = True
         try:
-            self._events.emit(kind, ids, cube_id=cube_id, user_id=user_id)
+            yield
         finally:
             self._local.busy = False

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -218,9 +219,10 @@ class Superseder:
             updated=[item.model_copy(update=back) for item in orphans],
             note="current again: what superseded it was deleted",
         )
-        upkeep_of(self._store).apply(scope, changes, None)
         ids = [item.id for item in orphans]
-        self._emit("state", scope, ids)
+        with self._own_changes():
+            upkeep_of(self._store).apply(scope, changes, None)
+            self._emit("state", scope, ids)
         self.process(scope, ids)
         return ids
 
@@ -255,21 +257,27 @@ class Superseder:
         changed = linked_items(members, links, self._clock.now())
         # the note names no ids: forgetting a memory must leave its id nowhere
         note = "knowledge update (superseded_by / supersedes)"
-        upkeep_of(self._store).apply(scope, ItemChanges(updated=changed, note=note), None)
         olds = list(dict.fromkeys(link.old for link in links))
-        self._emit("state", scope, olds)
-        self._emit("updated", scope, [i.id for i in changed if i.id not in olds])
+        with self._own_changes():
+            upkeep_of(self._store).apply(scope, ItemChanges(updated=changed, note=note), None)
+            self._emit("state", scope, olds)
+            self._emit("updated", scope, [i.id for i in changed if i.id not in olds])
 
-    def _emit(self, kind: ChangeKind, scope: Scope, ids: Sequence[str]) -> None:
-        """Tell the other listeners about our own change (we do not react to it)."""
-        if not ids:
-            return
-        cube_id = scope.cube_ids[0] if len(scope.cube_ids) == 1 else None
+    @contextmanager
+    def _own_changes(self) -> Iterator[None]:
+        """One transaction for our change and its events; the other listeners hear of it
+        after the commit, and we do not react to it."""
         self._local.applying = True
         try:
-            self._events.emit(kind, ids, cube_id=cube_id, user_id=scope.user_id)
+            with self._events.changing():
+                yield
         finally:
             self._local.applying = False
+
+    def _emit(self, kind: ChangeKind, scope: Scope, ids: Sequence[str]) -> None:
+        if ids:
+            cube_id = scope.cube_ids[0] if len(scope.cube_ids) == 1 else None
+            self._events.emit(kind, ids, cube_id=cube_id, user_id=scope.user_id)
 
     def _similarity(self, a: MemoryItem, b: MemoryItem) -> float:
         vectors = self._embedder.embed([a.search_text(), b.search_text()])

@@ -11,6 +11,7 @@ user's memories. Stores translate their library errors into
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
@@ -214,6 +215,11 @@ class Store(Protocol):
         self, fingerprint: str, text_hashes: Sequence[str]
     ) -> dict[str, Vectors]: ...
     def cache_embeddings(self, fingerprint: str, entries: dict[str, Vectors]) -> None: ...
+
+    def transaction(self) -> AbstractContextManager[object]:
+        """One write transaction that every store write inside the block joins: all of
+        them commit together at the end, or none does if the block raises."""
+        ...
 
     def stats(self) -> dict[str, int]: ...
     def close(self) -> None: ...

@@ -5,6 +5,8 @@ A :class:`Database` holds a single connection opened with
 pool may share it. It runs in autocommit mode and opens write transactions
 itself with ``BEGIN IMMEDIATE``, so a second writer waits up to
 ``lock_timeout_s`` at the start of its transaction instead of failing midway.
+Writes nest: several store calls share one transaction when a caller opens
+an outer :meth:`Database.write` (e.g. an item change and its audit record).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from memosys.stores.sqlite.errors import mapped_errors
 MIGRATIONS_PACKAGE = "memosys.stores.sqlite.migrations"
 CACHE_KIB = 65_536  # page cache per connection
 MMAP_BYTES = 1 << 30  # reads of a hot database go through the OS page cache without syscalls
+_NESTED = "memosys_nested"  # the savepoint of a write inside another write
 
 
 class Database:
@@ -64,16 +67,25 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A ``BEGIN IMMEDIATE`` transaction: commits at the end, rolls back on any error."""
+        """A ``BEGIN IMMEDIATE`` transaction: commits at the end, rolls back on any error.
+
+        Inside another ``write`` of the same thread it joins that transaction
+        as a savepoint: its changes commit with the outer one, and an error
+        undoes only its own changes before it propagates.
+        """
         with self._lock, mapped_errors(self.path, self.lock_timeout_s):
             conn = self._open_connection()
-            conn.execute("BEGIN IMMEDIATE")
+            # holding the lock, an open transaction can only be this thread's own
+            nested = conn.in_transaction
+            conn.execute(f"SAVEPOINT {_NESTED}" if nested else "BEGIN IMMEDIATE")
             try:
                 yield conn
-                conn.execute("COMMIT")
+                conn.execute(f"RELEASE {_NESTED}" if nested else "COMMIT")
             except BaseException:
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    conn.execute(f"ROLLBACK TO {_NESTED}" if nested else "ROLLBACK")
+                    if nested:
+                        conn.execute(f"RELEASE {_NESTED}")
                 raise
 
     def data_version(self) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 
@@ -302,6 +303,10 @@ class SQLiteStore:
                 "VALUES (?, ?, ?)",
                 [(fingerprint, key, vector_blob(vec)) for key, vec in entries.items()],
             )
+
+    def transaction(self) -> AbstractContextManager[object]:
+        """One write transaction that the store writes inside join (see the protocol)."""
+        return self._db.write()
 
     def stats(self) -> dict[str, int]:
         """Counts of users, cubes, items and vectors, and the database size in bytes."""
