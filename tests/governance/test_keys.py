@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from memosys import ConflictError, MemOS, NotFoundError
+from memosys.api.facade import DATABASE_FILE
 from memosys.core.clock import FixedClock
 from memosys.core.errors import AuthenticationError, InvalidInputError, RateLimitedError
 from memosys.governance import Principal
@@ -152,3 +156,41 @@ def test_forgotten_user_loses_keys_admin_right_and_shares(mos: MemOS) -> None:
     assert record.detail == {"rows": 3}
     report = mos.verify_forgotten(user_ids=["boss"])
     assert report.clean, report
+
+
+def test_failures_are_counted_across_stores_on_one_data_directory(
+    mos: MemOS, data_dir: Path, embedder: Any, clock: FixedClock
+) -> None:
+    good = mos.create_user("ana").api_key
+    limit = mos.settings.governance.auth_max_failures
+    with MemOS.open(data_dir, embedder=embedder, clock=clock) as other:  # a second process's view
+        for attempt in range(limit):
+            with pytest.raises(AuthenticationError):
+                (mos, other)[attempt % 2].authenticate("msk_wrongwrongwrongwrong", client="c1")
+        for either in (mos, other):
+            with pytest.raises(RateLimitedError, match="too many failed"):
+                either.authenticate(good, client="c1")
+        clock.set(clock.now() + timedelta(seconds=mos.settings.governance.auth_window_s))
+        assert other.authenticate(good, client="c1").user_id == "ana"
+
+
+def test_old_failures_are_dropped_as_new_ones_arrive(
+    mos: MemOS, data_dir: Path, clock: FixedClock
+) -> None:
+    for client in ("c1", "c2", "c3"):
+        with pytest.raises(AuthenticationError):
+            mos.authenticate("nope", client=client)
+    clock.set(clock.now() + timedelta(seconds=mos.settings.governance.auth_window_s))
+    with pytest.raises(AuthenticationError):
+        mos.authenticate("nope", client="c4")
+    with closing(sqlite3.connect(data_dir / DATABASE_FILE)) as conn:
+        assert conn.execute("SELECT client FROM auth_failures").fetchall() == [("c4",)]
+
+
+def test_a_success_clears_the_clients_failures(mos: MemOS, data_dir: Path) -> None:
+    good = mos.create_user("ana").api_key
+    with pytest.raises(AuthenticationError):
+        mos.authenticate("nope", client="c1")
+    mos.authenticate(good, client="c1")
+    with closing(sqlite3.connect(data_dir / DATABASE_FILE)) as conn:
+        assert conn.execute("SELECT count(*) FROM auth_failures").fetchone() == (0,)

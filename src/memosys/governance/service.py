@@ -62,7 +62,9 @@ class Governance:
         self._store = store
         self._clock = clock
         self._settings = settings
-        self._limiter = FailureLimiter(settings.auth_max_failures, settings.auth_window_s, clock)
+        self._limiter = FailureLimiter(
+            store, settings.auth_max_failures, settings.auth_window_s, clock
+        )
 
     # -- keys and users ------------------------------------------------------
 
@@ -132,9 +134,10 @@ class Governance:
         """The principal of a valid, unrevoked key.
 
         Raises AuthenticationError for a bad key and RateLimitedError once
-        ``client`` has failed too often within the configured window.
+        ``client`` has failed too often within the configured window (counted
+        across every process on this store).
         """
-        self._limiter.check(client)
+        failures = self._limiter.check(client)
         stored = self._match(api_key)
         if stored is None:
             self._limiter.failed(client)
@@ -142,7 +145,8 @@ class Governance:
                 "invalid or revoked API key; send a key created by `memosys init`, "
                 "`memosys user add` or `memosys key create` as 'Authorization: Bearer <key>'"
             )
-        self._limiter.succeeded(client)
+        if failures:
+            self._limiter.succeeded(client)
         info, now = stored.info, self._clock.now()
         touch_every = timedelta(seconds=self._settings.key_touch_interval_s)
         if info.last_used_at is None or now - info.last_used_at >= touch_every:

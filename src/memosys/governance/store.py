@@ -61,6 +61,17 @@ class GovernanceStore(Protocol):
         """The shares granted to a user, oldest first."""
         ...
 
+    # failed authentication attempts (see memosys.governance.ratelimit.FailureLog)
+    def auth_failures(self, client: str, since: datetime, limit: int) -> list[datetime]:
+        """The newest failures of ``client`` after ``since``, newest first, at most ``limit``."""
+        ...
+
+    def add_auth_failure(self, client: str, at: datetime, forget_before: datetime) -> None:
+        """Count a failure; drop every failure at or before ``forget_before``."""
+        ...
+
+    def clear_auth_failures(self, client: str) -> None: ...
+
     # audit
     def append_audit(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
         """Seal and append entries at the end of the chain, serialised across processes."""

@@ -1,4 +1,5 @@
-"""The SQLite side of governance: API keys, administrators, cube shares and the audit log.
+"""The SQLite side of governance: API keys, administrators, cube shares, failed
+authentication attempts and the audit log.
 
 Audit appends run inside ``BEGIN IMMEDIATE`` transactions, so every process
 writing to the same file takes the database write lock before it reads the
@@ -319,6 +320,30 @@ class SQLiteGovernance:
                 (value,),
             ).fetchall()
         return [_share(row) for row in rows]
+
+    # failed authentication attempts
+
+    def auth_failures(self, client: str, since: datetime, limit: int) -> list[datetime]:
+        """The newest failures of ``client`` after ``since``, newest first, at most ``limit``."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT at FROM auth_failures WHERE client = ? AND at > ? ORDER BY at DESC LIMIT ?",
+                (client, micros(since), limit),
+            ).fetchall()
+        return [_when(at) for (at,) in rows]
+
+    def add_auth_failure(self, client: str, at: datetime, forget_before: datetime) -> None:
+        """Count a failure; drop every failure at or before ``forget_before`` (any client)."""
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM auth_failures WHERE at <= ?", (micros(forget_before),))
+            conn.execute(
+                "INSERT INTO auth_failures (client, at) VALUES (?, ?)", (client, micros(at))
+            )
+
+    def clear_auth_failures(self, client: str) -> None:
+        """Forget the failures of ``client``."""
+        with self._db.write() as conn:
+            conn.execute("DELETE FROM auth_failures WHERE client = ?", (client,))
 
     # audit
 
