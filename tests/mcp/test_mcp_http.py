@@ -1,21 +1,38 @@
-"""The MCP server over streamable HTTP on loopback, driven by the SDK's own client."""
+"""The MCP server over streamable HTTP on loopback, driven by the SDK's own client.
+
+Every request needs an API key of the REST API; the tools act as the key's user.
+"""
 
 from __future__ import annotations
 
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
-from mcp_session import payload, run_async, server_command
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp_session import error_text, payload, run_async, server_command
 
 from mcp import Client
+from memosys import MemOS
+from memosys.governance.models import AuditQuery
 
 STARTUP_DEADLINE_S = 60.0
+
+
+@dataclass
+class McpServer:
+    url: str
+    data: Path
+    keys: dict[str, str]
 
 
 def free_port() -> int:
@@ -40,36 +57,83 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) ->
 
 
 @pytest.fixture
-def http_url(tmp_path: Path) -> Iterator[str]:
-    """``memosys mcp --transport http`` for user ana, writing to cube ``notes``."""
+def server(tmp_path: Path, embedder: Any) -> Iterator[McpServer]:
+    """``memosys mcp --transport http`` writing to cube ``notes``, with keys for ana and bob."""
+    data = tmp_path / "data"
+    with MemOS.open(data, embedder=embedder) as mos:
+        keys = {user: mos.create_user(user).api_key for user in ("ana", "bob")}
     port, log = free_port(), tmp_path / "server.log"
     command = server_command(
-        tmp_path / "data", "ana", "--cube", "notes", "--transport", "http", "--port", str(port)
+        data, "nobody", "--cube", "notes", "--transport", "http", "--port", str(port)
     )
     with log.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/mcp"
     try:
         wait_until_serving(url, process, log)
-        yield url
+        yield McpServer(url, data, keys)
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def test_tools_work_over_streamable_http(http_url: str) -> None:
-    async def script() -> dict[str, Any]:
-        async with Client(http_url) as client:
-            tools = {tool.name for tool in (await client.list_tools()).tools}
-            added = payload(await client.call_tool("add_memory", {"content": "Standup is at 9"}))
+@asynccontextmanager
+async def client(url: str, key: str | None) -> AsyncIterator[Client]:
+    """The SDK's client for ``url``, sending ``key`` as a Bearer token (or no key)."""
+    headers = {} if key is None else {"Authorization": f"Bearer {key}"}
+    async with (
+        httpx2.AsyncClient(headers=headers) as http,
+        Client(streamable_http_client(url, http_client=http)) as session,
+    ):
+        yield session
+
+
+@pytest.mark.parametrize("key", [None, "msk_not-a-real-key"], ids=["no key", "wrong key"])
+def test_a_request_without_a_valid_key_is_refused(server: McpServer, key: str | None) -> None:
+    async def connect() -> None:
+        async with client(server.url, key) as session:
+            await session.list_tools()
+
+    with pytest.raises(ExceptionGroup) as refused:
+        run_async(connect)
+    assert refused.group_contains(MCPError, match="error response", depth=2)
+    headers = {} if key is None else {"Authorization": f"Bearer {key}"}
+    raw = httpx.post(server.url, json={}, headers=headers)
+    assert raw.status_code == 401 and raw.headers["www-authenticate"] == "Bearer"
+    assert raw.json()["error"] == "AuthenticationError"
+
+
+def test_tools_act_as_the_keys_user_and_see_only_that_users_cubes(server: McpServer) -> None:
+    async def as_user(user: str, text: str) -> dict[str, Any]:
+        async with client(server.url, server.keys[user]) as session:
+            tools = {tool.name for tool in (await session.list_tools()).tools}
+            added = payload(await session.call_tool("add_memory", {"content": text}))
             (item,) = added["items"]
-            fetched = payload(await client.call_tool("get_memory", {"id": item["id"]}))
-            cubes = payload(await client.call_tool("list_cubes", {}))
-            return {"tools": tools, "item": item, "fetched": fetched, "cubes": cubes}
+            fetched = payload(await session.call_tool("get_memory", {"id": item["id"]}))
+            cubes = payload(await session.call_tool("list_cubes", {}))
+            found = payload(await session.call_tool("search_memory", {"query": "standup"}))
+            return {"tools": tools, "item": item, "fetched": fetched, "cubes": cubes,
+                    "found": found}
 
-    out = run_async(script)
+    ana = run_async(lambda: as_user("ana", "Ana's standup is at 9"))
+    bob = run_async(lambda: as_user("bob", "Bob's standup is at 10"))
 
-    assert len(out["tools"]) == 5
-    assert out["fetched"]["content"] == "Standup is at 9"
-    (cube,) = out["cubes"]["cubes"]
-    assert cube["name"] == "notes" and cube["id"] == out["item"]["cube_id"]
+    assert len(ana["tools"]) == 5
+    assert ana["fetched"]["content"] == "Ana's standup is at 9"
+    assert ana["fetched"]["user_id"] == "ana" and bob["fetched"]["user_id"] == "bob"
+    for seen, own in ((ana, "ana"), (bob, "bob")):
+        (cube,) = seen["cubes"]["cubes"]
+        assert (cube["name"], cube["owner"]) == ("notes", own)
+        assert [hit["id"] for hit in seen["found"]["hits"]] == [seen["item"]["id"]]
+
+    async def bob_reads_anas() -> str:
+        async with client(server.url, server.keys["bob"]) as session:
+            return error_text(await session.call_tool("get_memory", {"id": ana["item"]["id"]}))
+
+    assert "NotFoundError: memory" in run_async(bob_reads_anas)
+    with MemOS.open(server.data) as mos:
+        (record,) = mos.governance.audit_log(
+            AuditQuery(action="memory.add", item_id=ana["item"]["id"])
+        )
+        assert record.actor == "ana" and record.request_id
+        assert mos.verify_audit().ok

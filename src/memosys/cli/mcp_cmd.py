@@ -1,4 +1,4 @@
-"""``memosys mcp``: serve memory tools to an MCP client, acting as one user."""
+"""``memosys mcp``: serve memory tools to an MCP client (stdio: one user; http: API keys)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ from memosys.cli.options import open_memos, scope_options, state
 @click.pass_context
 def mcp(ctx: click.Context, transport: str, host: str, port: int) -> None:
     """Run an MCP server with the tools add_memory, search_memory, get_memory,
-    delete_memory and list_cubes, acting as --user on the data in --data.
-    add_memory writes to --cube unless a call names a cube; searches cover all cubes.
-    Over http there is no API key: whoever reaches the port acts as --user, so keep
-    it on loopback (the default).
+    delete_memory and list_cubes on the data in --data. Over stdio they act as
+    --user. Over http every request needs 'Authorization: Bearer <api key>' (the
+    REST API's keys) and acts as that key's user. add_memory writes to --cube
+    unless a call names a cube; searches cover all the user's cubes.
 
     Example client entry: {"command": "memosys", "args": ["mcp", "--data", "DIR", "--user", "ana"]}
     """

@@ -1,32 +1,41 @@
-"""The memosys MCP server: memory tools for one user, on the official ``mcp`` SDK.
+"""The memosys MCP server: memory tools on the official ``mcp`` SDK.
 
-Five tools act for the user given at start on an embedded :class:`MemOS`:
-``add_memory``, ``search_memory``, ``get_memory``, ``delete_memory`` and
-``list_cubes``. Each returns structured JSON; a :class:`MemosysError` (bad input,
-a missing id, ...) comes back as an error result whose text starts with the
-error's name, e.g. ``NotFoundError: memory 'x' not found``.
+Five tools work on an embedded :class:`MemOS`: ``add_memory``,
+``search_memory``, ``get_memory``, ``delete_memory`` and ``list_cubes``. Over
+stdio they act as the user given at start; over streamable HTTP every request
+needs an API key (:mod:`memosys.mcp.auth`) and the tools act as that key's
+user, with the REST API's isolation and audit. Each returns structured JSON;
+a :class:`MemosysError` (bad input, a missing id, ...) comes back as an error
+result whose text starts with the error's name, e.g. ``NotFoundError: memory
+'x' not found``.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from memosys.core.errors import InvalidInputError, MemosysError, missing_dependency
+from memosys.core.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    MemosysError,
+    missing_dependency,
+)
+from memosys.core.ids import new_id
+from memosys.governance.context import bind_request
 
 if TYPE_CHECKING:
-    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver import Context, MCPServer
 
     from memosys.api.local import MemOS
     from memosys.core.cube import MemCube
     from memosys.core.items import MemoryItem
     from memosys.core.results import SearchHit
 
-P = ParamSpec("P")
-R = TypeVar("R")
 Transport = Literal["stdio", "http"]
 SERVER_NAME = "memosys"
 INSTRUCTIONS = (
@@ -65,30 +74,57 @@ def hit_summary(hit: SearchHit) -> dict[str, Any]:
     return {**summary(hit.item), "score": hit.score, "why": hit.explain.summary()}
 
 
-def reported(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn a :class:`MemosysError` into an MCP tool error that names the error class."""
+def as_tool(method: Callable[..., dict[str, Any]], local_user: str | None) -> Callable[..., Any]:
+    """``method`` (a :class:`MemoryTools` method) as an MCP tool acting for the caller.
+
+    The tool takes the method's arguments but ``user_id``, plus the SDK's
+    request context, from which the user comes: the principal of the API key
+    over HTTP (inside its request's audit context), else ``local_user``. A
+    :class:`MemosysError` becomes a tool error that names the error class.
+    """
+    from mcp.server.mcpserver import Context
     from mcp.server.mcpserver.exceptions import ToolError
 
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+    from memosys.mcp.auth import request_id, request_principal
+
+    def call(ctx: Context, **kwargs: Any) -> dict[str, Any]:
+        request = ctx.request_context.request
+        principal = request_principal(request)
+        if principal is not None:
+            with bind_request(request_id(request) or new_id(), principal.user_id):
+                return method(user_id=principal.user_id, **kwargs)
+        if local_user is None:  # an HTTP request that no ApiKeyGate checked
+            raise AuthenticationError("this MCP server needs an API key")
+        return method(user_id=local_user, **kwargs)
+
+    @functools.wraps(method)
+    def tool(ctx: Context, **kwargs: Any) -> dict[str, Any]:
         try:
-            return func(*args, **kwargs)
+            return call(ctx, **kwargs)
         except MemosysError as exc:
             raise ToolError(f"{exc.error_name()}: {exc.message}") from exc
 
-    return wrapper
+    # the SDK reads the tool's arguments from its signature: the method's, with ctx for user_id
+    signature = inspect.signature(method, eval_str=True)
+    params = [p for name, p in signature.parameters.items() if name != "user_id"]
+    params.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
+    tool.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    tool.__annotations__ = {p.name: p.annotation for p in params}
+    tool.__annotations__["return"] = signature.return_annotation
+    return tool
 
 
 class MemoryTools:
-    """The tool functions, bound to one memory system, one user and a default cube for writes."""
+    """The tool functions on one memory system, each acting for ``user_id``, with a default
+    cube for writes."""
 
-    def __init__(self, mos: MemOS, user_id: str, cube: str | None = None) -> None:
+    def __init__(self, mos: MemOS, cube: str | None = None) -> None:
         self._mos = mos
-        self._user = user_id
         self._cube = cube
 
     def add_memory(
         self,
+        user_id: str,
         content: Annotated[
             str | None, Field(description="A fact, preference or note to remember.")
         ] = None,
@@ -117,7 +153,7 @@ class MemoryTools:
         if messages is not None:
             items = self._mos.add(
                 [m.model_dump(exclude_none=True) for m in messages],
-                user_id=self._user,
+                user_id=user_id,
                 cube=cube,
                 session_id=session_id,
                 metadata=metadata,
@@ -126,7 +162,7 @@ class MemoryTools:
         else:
             items = self._mos.add_texts(
                 [str(content)],
-                user_id=self._user,
+                user_id=user_id,
                 cube=cube,
                 kind=kind,
                 tags=tags,
@@ -136,6 +172,7 @@ class MemoryTools:
 
     def search_memory(
         self,
+        user_id: str,
         query: Annotated[str, Field(description="What to look for, in plain words.")],
         cube: Annotated[str | None, Field(description="Only this cube (default: all).")] = None,
         top_k: Annotated[int, Field(ge=1, le=100, description="How many hits at most.")] = 5,
@@ -150,34 +187,37 @@ class MemoryTools:
     ) -> dict[str, Any]:
         """Find the memories that best match `query`, best first."""
         hits = self._mos.search(
-            query, user_id=self._user, cube=cube, top_k=top_k, filters=filters, mode=mode
+            query, user_id=user_id, cube=cube, top_k=top_k, filters=filters, mode=mode
         )
         return {"hits": [hit_summary(hit) for hit in hits]}
 
     def get_memory(
-        self, id: Annotated[str, Field(description="The memory's id.")]
+        self, user_id: str, id: Annotated[str, Field(description="The memory's id.")]
     ) -> dict[str, Any]:
         """One memory with all its metadata."""
-        item: dict[str, Any] = self._mos.get(id, user_id=self._user).model_dump(mode="json")
+        item: dict[str, Any] = self._mos.get(id, user_id=user_id).model_dump(mode="json")
         return item
 
     def delete_memory(
-        self, id: Annotated[str, Field(description="The memory's id.")]
+        self, user_id: str, id: Annotated[str, Field(description="The memory's id.")]
     ) -> dict[str, Any]:
         """Forget a memory for good."""
-        self._mos.delete(id, user_id=self._user)
+        self._mos.delete(id, user_id=user_id)
         return {"deleted": id}
 
-    def list_cubes(self) -> dict[str, Any]:
+    def list_cubes(self, user_id: str) -> dict[str, Any]:
         """The cubes (memory collections) this user can read."""
-        return {"cubes": [cube_summary(c) for c in self._mos.list_cubes(user_id=self._user)]}
+        return {"cubes": [cube_summary(c) for c in self._mos.list_cubes(user_id=user_id)]}
 
 
-def build_server(mos: MemOS, user_id: str, cube: str | None = None) -> MCPServer:
-    """An MCP server whose tools act as ``user_id`` on ``mos``.
+def build_server(mos: MemOS, user_id: str | None, cube: str | None = None) -> MCPServer:
+    """An MCP server whose tools work on ``mos``.
 
-    ``cube`` is where ``add_memory`` writes when the call names no cube
-    (default: the user's cube ``default``); searches cover every cube of the user.
+    They act as ``user_id``, or, when it is None, as the user of the API key
+    that :class:`~memosys.mcp.auth.ApiKeyGate` accepted for the request (a
+    call without one is refused). ``cube`` is where ``add_memory`` writes
+    when the call names no cube (default: the user's cube ``default``);
+    searches cover every cube of the user.
     """
     try:
         from mcp.server.mcpserver import MCPServer
@@ -186,7 +226,8 @@ def build_server(mos: MemOS, user_id: str, cube: str | None = None) -> MCPServer
     from memosys import __version__
     from memosys.api.cubes import checked_name
 
-    tools = MemoryTools(mos, checked_name(user_id, "user_id"), cube)
+    local_user = None if user_id is None else checked_name(user_id, "user_id")
+    tools = MemoryTools(mos, cube)
     server: MCPServer = MCPServer(
         SERVER_NAME, instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
     )
@@ -197,8 +238,21 @@ def build_server(mos: MemOS, user_id: str, cube: str | None = None) -> MCPServer
         tools.delete_memory,
         tools.list_cubes,
     ):
-        server.add_tool(reported(tool), name=tool.__name__, structured_output=True)
+        server.add_tool(as_tool(tool, local_user), name=tool.__name__, structured_output=True)
     return server
+
+
+def http_app(mos: MemOS, cube: str | None = None, host: str = "127.0.0.1") -> Any:
+    """The streamable HTTP app (endpoint ``/mcp``) whose requests need an API key.
+
+    Its tools act as the key's user; ``host`` is the address it will be served
+    on (on loopback, the SDK also refuses requests for other host names).
+    """
+    from memosys.mcp.auth import ApiKeyGate
+    from memosys.server.request_ids import RequestIdMiddleware
+
+    sdk_app = build_server(mos, None, cube).streamable_http_app(host=host)
+    return RequestIdMiddleware(ApiKeyGate(sdk_app, mos))
 
 
 def serve(
@@ -212,12 +266,15 @@ def serve(
 ) -> None:
     """Run the MCP server until it is stopped (stdio: until stdin closes).
 
-    Over HTTP the endpoint is ``http://HOST:PORT/mcp`` (streamable HTTP).
+    Over stdio the tools act as ``user_id``. Over HTTP the endpoint is
+    ``http://HOST:PORT/mcp`` (streamable HTTP); each request needs
+    ``Authorization: Bearer <api key>`` and acts as the key's user.
     """
-    server = build_server(mos, user_id, cube)
     if transport == "stdio":
-        server.run("stdio")
+        build_server(mos, user_id, cube).run("stdio")
     elif transport == "http":
-        server.run("streamable-http", host=host, port=port)
+        import uvicorn
+
+        uvicorn.run(http_app(mos, cube, host), host=host, port=port, log_level="warning")
     else:
         raise InvalidInputError(f"transport must be 'stdio' or 'http', got {transport!r}")

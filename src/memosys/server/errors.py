@@ -47,7 +47,7 @@ def _validation_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def _headers(error: MemosysError) -> dict[str, str]:
+def error_headers(error: MemosysError) -> dict[str, str]:
     """``WWW-Authenticate`` on 401 and ``Retry-After`` on 429, as HTTP clients expect."""
     if isinstance(error, AuthenticationError):
         return {"WWW-Authenticate": "Bearer"}
@@ -59,7 +59,7 @@ def _headers(error: MemosysError) -> dict[str, str]:
 
 async def _memosys_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MemosysError)
-    return error_response(exc, _headers(exc))
+    return error_response(exc, error_headers(exc))
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
