@@ -1,8 +1,9 @@
 """Costs of versions, time travel and forgetting on a real SQLite data directory.
 
 For each cube size: a versioned update (p50/p95), ``list(as_of=)`` and
-``search(as_of=)`` (an exact scan of the versions current then, hybrid), a
-live search for comparison, a snapshot, and ``forget`` of one memory
+``search(as_of=)`` (hybrid: the live indexes for the items unchanged since
+then, plus the 50 versions changed since), a live search for comparison, a
+snapshot, and ``forget`` of one memory
 (deletes, FTS merge, checkpoint and VACUUM: it grows with the database).
 The hash embedder is used so that the model is not what is measured.
 Usage::

@@ -1,26 +1,20 @@
 """Search as the memory stood at a past time (``search(..., as_of=T)``).
 
-The live indexes (FTS5, vectors, HNSW) hold only current versions, so an
-``as_of`` search does not use them. It reads every item of the scope as it
-was at ``T`` (:meth:`~memosys.stores.base.VersionStore.texts_as_of`:
-the text of the version current then, with the vector stored with that
-version, so nothing is re-embedded) and scores them exactly: BM25 with an FTS5 index
-built in memory over those texts (the same ``porter unicode61`` tokenizer
-and query rules as the live index) and cosine similarity with numpy, fused
-like a live search. The cost grows with the size of the scope (see
-``benchmarks/results/lifecycle.json``): time travel is for audits and
-questions about the past, not the hot path. A versions FTS table would make
-every update write a second index entry to save this scan.
+The store ranks the scope as it was at ``T``
+(:meth:`~memosys.stores.base.VersionStore.rank_as_of`): items unchanged
+since ``T`` through the live full-text and vector indexes, items changed
+since through the versions current then (with the vectors stored with
+them, so nothing is re-embedded). The rankings are fused like a live
+search, without re-ranking. The cost is about that of a live search plus
+the work for each item changed since ``T`` (see
+``benchmarks/results/lifecycle.json``).
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
-
-import numpy as np
 
 from memosys.core.errors import InvalidInputError
 from memosys.core.filters import Filter
@@ -28,8 +22,7 @@ from memosys.core.results import Explain, SearchHit
 from memosys.models.embedders.base import Embedder
 from memosys.retrieval.fusion import rrf, weighted
 from memosys.settings import RetrievalSettings
-from memosys.stores.base import Scope, ScoredId, Vectors, VersionStore
-from memosys.stores.sqlite.fts import fts_query, query_terms
+from memosys.stores.base import Scope, ScoredId, VersionStore
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -50,16 +43,11 @@ def search_as_of(
     """The ``top_k`` best items for ``query`` among those visible at ``at``."""
     if not isinstance(query, str) or not query.strip():
         raise InvalidInputError("query is empty; pass the text to search for")
-    candidates = versions.texts_as_of(scope, at, filters)
-    if not candidates:
-        return []
-    limit = max(settings.candidates, top_k)
-    lists: dict[str, Sequence[ScoredId]] = {}
-    if mode in ("hybrid", "bm25"):
-        lists["bm25"] = bm25_ranking([(i, text) for i, text, _ in candidates], query, limit)
-    if mode in ("hybrid", "dense"):
-        query_vector = embedder.embed([query], purpose="query")[0]
-        lists["dense"] = dense_ranking([(i, vec) for i, _, vec in candidates], query_vector, limit)
+    vector = embedder.embed([query], purpose="query")[0] if mode in ("hybrid", "dense") else None
+    lists: dict[str, Sequence[ScoredId]] = dict(versions.rank_as_of(
+        scope, at, filters, query=query if mode in ("hybrid", "bm25") else None, vector=vector,
+        limit=max(settings.candidates, top_k),
+    ))
     weights = {"bm25": settings.bm25_weight, "dense": settings.dense_weight}
     method = fusion or settings.fusion
     if method == "weighted":
@@ -89,42 +77,3 @@ def search_as_of(
         if entry.id in items
     ]
 
-
-def bm25_ranking(texts: Sequence[tuple[str, str]], query: str, limit: int) -> list[ScoredId]:
-    """BM25 of ``query`` over ``(id, text)`` pairs, best first (an in-memory FTS5 index)."""
-    match = fts_query(query_terms(query))
-    if not match:
-        return []
-    conn = sqlite3.connect(":memory:")
-    try:
-        conn.execute("CREATE VIRTUAL TABLE texts USING fts5 (body, tokenize = 'porter unicode61')")
-        conn.executemany(
-            "INSERT INTO texts (rowid, body) VALUES (?, ?)",
-            [(n, text) for n, (_, text) in enumerate(texts)],
-        )
-        rows = conn.execute(
-            "SELECT rowid, -bm25(texts) FROM texts WHERE texts MATCH ? ORDER BY bm25(texts) "
-            "LIMIT ?",
-            (match, limit),
-        ).fetchall()
-    finally:
-        conn.close()
-    return [ScoredId(texts[n][0], float(score)) for n, score in rows]
-
-
-def dense_ranking(
-    vectors: Sequence[tuple[str, Vectors | None]], query: Vectors, limit: int
-) -> list[ScoredId]:
-    """Cosine similarity of the stored version vectors to ``query``, best first.
-
-    Versions without a vector, or with one of another size (made by an
-    earlier embedder), are left out of the dense ranking.
-    """
-    dim = query.shape[-1]
-    kept = [(i, vec) for i, vec in vectors if vec is not None and vec.shape == (dim,)]
-    if not kept:
-        return []
-    matrix = np.stack([vec for _, vec in kept])
-    scores = matrix @ query.astype(np.float32)
-    order = np.argsort(-scores, kind="stable")[:limit]
-    return [ScoredId(kept[n][0], float(scores[n])) for n in order]

@@ -93,10 +93,18 @@ class VersionStore(Protocol):
         """Items of the scope as they stood at ``at``."""
         ...
 
-    def texts_as_of(
-        self, scope: Scope, at: datetime, filters: Filter | None = None
-    ) -> list[tuple[str, str, Vectors | None]]:
-        """``(id, search text, vector)`` of every item of the scope as it stood at ``at``."""
+    def rank_as_of(
+        self,
+        scope: Scope,
+        at: datetime,
+        filters: Filter | None,
+        *,
+        query: str | None,
+        vector: Vectors | None,
+        limit: int,
+    ) -> dict[str, list[ScoredId]]:
+        """The ``limit`` best items of the scope as it stood at ``at``: ``"bm25"`` for
+        ``query`` and ``"dense"`` for ``vector`` (the rankings asked for), best first."""
         ...
 
     def get_as_of(self, scope: Scope, at: datetime, ids: Sequence[str]) -> list[MemoryItem]:

@@ -62,11 +62,19 @@ def fts_query(terms: list[str]) -> str:
 
 def bounded_query(terms: list[str], doc_freqs: list[int]) -> str:
     """The MATCH expression whose candidates are the rare terms' documents (see above)."""
-    rare = choose_terms(terms, doc_freqs)
-    common = [t for t, df in zip(terms, doc_freqs, strict=True) if df > 0 and t not in rare]
+    rare, common = split_terms(terms, doc_freqs)
     if not common:
         return fts_query(rare)
     return f"({fts_query(rare)}) AND ({fts_query(rare + common)})"
+
+
+def split_terms(terms: list[str], doc_freqs: list[int]) -> tuple[list[str], list[str]]:
+    """The rare terms (:func:`choose_terms`) and the other terms that occur, of
+    :func:`bounded_query`; its BM25 phrases are ``rare``, then ``rare + common``
+    when ``common`` is not empty."""
+    rare = choose_terms(terms, doc_freqs)
+    common = [t for t, df in zip(terms, doc_freqs, strict=True) if df > 0 and t not in rare]
+    return rare, common
 
 
 def choose_terms(terms: list[str], doc_freqs: list[int], budget: int | None = None) -> list[str]:

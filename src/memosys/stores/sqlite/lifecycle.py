@@ -13,13 +13,14 @@ from datetime import datetime
 
 from memosys.core.clock import Clock
 from memosys.core.errors import ConflictError, FrozenError, InvalidInputError, NotFoundError
-from memosys.core.filters import Filter, In
+from memosys.core.filters import Filter
 from memosys.core.history import CubeSnapshot, ItemVersion, RestoreReport
 from memosys.core.items import LifecycleState, MemoryItem
 from memosys.lifecycle.states import tombstone
-from memosys.stores.base import ForgetResult, OrderBy, Scope, Vectors
+from memosys.stores.base import ForgetResult, OrderBy, Scope, ScoredId, Vectors
 from memosys.stores.sqlite import forget
-from memosys.stores.sqlite.codec import blob_vector, load_item, micros
+from memosys.stores.sqlite.as_of_search import items_as_of, rank_as_of
+from memosys.stores.sqlite.codec import load_item, micros
 from memosys.stores.sqlite.connection import Database
 from memosys.stores.sqlite.vector_cache import VectorCache
 from memosys.stores.sqlite.versions import (
@@ -106,20 +107,25 @@ class SQLiteVersionStore:
             rows = conn.execute(sql, (*params, limit, offset)).fetchall()
         return [load_item(data) for (data,) in rows]
 
-    def texts_as_of(
-        self, scope: Scope, at: datetime, filters: Filter | None = None
-    ) -> list[tuple[str, str, Vectors | None]]:
-        """``(id, search text, vector)`` of every item of the scope as it stood at ``at``."""
-        sql, params = as_of_sql(scope, at, filters, "i.id, i.search_text, i.vector")
+    def rank_as_of(
+        self,
+        scope: Scope,
+        at: datetime,
+        filters: Filter | None,
+        *,
+        query: str | None,
+        vector: Vectors | None,
+        limit: int,
+    ) -> dict[str, list[ScoredId]]:
+        """BM25 (``query``) and dense (``vector``) rankings of the scope as it stood at ``at``."""
         with self._db.read() as conn:
-            rows = conn.execute(sql, params).fetchall()
-        return [(i, text, None if b is None else blob_vector(b)) for i, text, b in rows]
+            return rank_as_of(conn, self._vectors, scope, at, filters, query=query,
+                              vector=vector, limit=limit)
 
     def get_as_of(self, scope: Scope, at: datetime, ids: Sequence[str]) -> list[MemoryItem]:
         """These items as they stood at ``at``, in the order asked (missing ones skipped)."""
-        sql, params = as_of_sql(scope, at, In("id", tuple(ids)), "i.id, i.data")
         with self._db.read() as conn:
-            found = dict(conn.execute(sql, params).fetchall())
+            found = items_as_of(conn, scope, at, ids)
         return [load_item(found[i]) for i in ids if i in found]
 
     # snapshots

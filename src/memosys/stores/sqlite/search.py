@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -36,8 +37,18 @@ def text_search(
     and filters. If too few pass and more matches exist, the query runs again
     with the checks inside the SQL, over every match.
     """
+    if not scope.cube_ids:
+        return []
+    return text_search_where(conn, query, visible(scope, now, filters), limit)
+
+
+def text_search_where(
+    conn: sqlite3.Connection, query: str, where: tuple[str, list[Any]], limit: int
+) -> list[ScoredId]:
+    """:func:`text_search` over the items that the SQL condition ``where`` (alias ``i``)
+    selects."""
     terms = query_terms(query)
-    if not terms or limit <= 0 or not scope.cube_ids:
+    if not terms or limit <= 0:
         return []
     match = bounded_query(terms, doc_freqs(conn, terms))
     if not match:
@@ -45,19 +56,20 @@ def text_search(
     pool = _pool(limit)
     rows = conn.execute(
         "SELECT rowid, score FROM (SELECT rowid, -bm25(items_fts) AS score FROM items_fts "
-        "WHERE items_fts MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY score DESC, rowid DESC LIMIT ?",
+        "WHERE items_fts MATCH ? ORDER BY rowid DESC LIMIT ?) "
+        "ORDER BY score DESC, rowid DESC LIMIT ?",
         (match, CANDIDATE_CAP, pool),
     ).fetchall()
     rowids = np.array([r for r, _ in rows], dtype=np.int64)
     scores = np.array([s for _, s in rows], dtype=np.float64)
-    hits = _checked(conn, scope, filters, now, rowids, scores)[:limit]
+    hits = _checked(conn, where, rowids, scores)[:limit]
     if len(hits) >= limit or len(rows) < pool:
         return hits
-    where, params = visible(scope, now, filters)
+    condition, params = where
     found = conn.execute(
         "SELECT i.id, -bm25(items_fts) AS score FROM items_fts "
         "JOIN items i ON i.rowid = items_fts.rowid "
-        f"WHERE items_fts MATCH ? AND {where} ORDER BY score DESC, i.rowid DESC LIMIT ?",
+        f"WHERE items_fts MATCH ? AND {condition} ORDER BY score DESC, i.rowid DESC LIMIT ?",
         (match, *params, limit),
     ).fetchall()
     return [ScoredId(str(item_id), float(score)) for item_id, score in found]
@@ -93,7 +105,20 @@ def vector_search(
     if limit <= 0 or not scope.cube_ids:
         return []
     indexes = cache.cubes(conn, scope.cube_ids)
-    if not indexes:
+    return vector_search_where(conn, indexes, scope, vector, visible(scope, now, filters), limit)
+
+
+def vector_search_where(
+    conn: sqlite3.Connection,
+    indexes: list[CubeVectors],
+    scope: Scope,
+    vector: Vectors,
+    where: tuple[str, list[Any]],
+    limit: int,
+) -> list[ScoredId]:
+    """:func:`vector_search` in the indexes of the scope's cubes, over the items that the
+    SQL condition ``where`` (alias ``i``) selects."""
+    if not indexes or limit <= 0:
         return []
     if len({ix.dim for ix in indexes}) > 1:
         raise InvalidInputError(
@@ -105,7 +130,7 @@ def vector_search(
     pool = _pool(limit, approximate=any(ix.approximate for ix in indexes))
     for _ in range(2):
         rowids, scores = _merge([ix.search(query, pool) for ix in indexes], pool)
-        hits = _checked(conn, scope, filters, now, rowids, scores)
+        hits = _checked(conn, where, rowids, scores)
         exhausted = all(ix.count <= pool and not ix.approximate for ix in indexes)
         if len(hits) >= limit or exhausted:
             return hits[:limit]
@@ -113,7 +138,7 @@ def vector_search(
         pool += int(2 * limit / pass_rate)
         if pool > MAX_POOL:
             break
-    return _exact_over_sql(conn, indexes, scope, filters, now, query, limit)
+    return _exact_over_sql(conn, indexes, where, query, limit)
 
 
 def _merge(parts: list[tuple[RowIds, np.ndarray]], k: int) -> tuple[RowIds, np.ndarray]:
@@ -127,19 +152,17 @@ def _merge(parts: list[tuple[RowIds, np.ndarray]], k: int) -> tuple[RowIds, np.n
 
 def _checked(
     conn: sqlite3.Connection,
-    scope: Scope,
-    filters: Filter | None,
-    now: datetime,
+    where: tuple[str, list[Any]],
     rowids: RowIds,
     scores: np.ndarray,
 ) -> list[ScoredId]:
     """The candidates that pass scope, expiry and filters, in score order."""
     if len(rowids) == 0:
         return []
-    where, params = visible(scope, now, filters)
+    condition, params = where
     rows = conn.execute(
         "SELECT i.rowid, i.id FROM json_each(?) j CROSS JOIN items i ON i.rowid = j.value "
-        f"WHERE {where}",
+        f"WHERE {condition}",
         (json.dumps(rowids.tolist()), *params),
     ).fetchall()
     ids = dict(rows)
@@ -150,14 +173,12 @@ def _checked(
 def _exact_over_sql(
     conn: sqlite3.Connection,
     indexes: list[CubeVectors],
-    scope: Scope,
-    filters: Filter | None,
-    now: datetime,
+    where: tuple[str, list[Any]],
     query: Vectors,
     limit: int,
 ) -> list[ScoredId]:
-    where, params = visible(scope, now, filters)
-    rows = conn.execute(f"SELECT i.rowid, i.id FROM items i WHERE {where}", params).fetchall()
+    condition, params = where
+    rows = conn.execute(f"SELECT i.rowid, i.id FROM items i WHERE {condition}", params).fetchall()
     if not rows:
         return []
     ids = dict(rows)

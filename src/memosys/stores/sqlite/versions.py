@@ -222,9 +222,7 @@ def as_of_sql(
     the item's rowid, ``i.vector`` its vector then). Items expired at ``at``
     are left out, and so are tombstones unless ``include_deleted``.
     """
-    if not scope.cube_ids:
-        return f"SELECT {select} FROM (SELECT NULL) AS i WHERE 0", []
-    marks = ", ".join("?" for _ in scope.cube_ids)
+    marks = ", ".join("?" for _ in scope.cube_ids) or "NULL"  # no cubes: no rows
     when = micros(at)
     filter_sql, filter_params = compile_filter(filters, "i")
     deleted = "1" if include_deleted else f"i.state <> '{_DELETED.value}'"
