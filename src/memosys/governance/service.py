@@ -3,7 +3,8 @@
 The :class:`~memosys.api.local.MemOS` facade validates arguments and
 delegates here. Every change to keys, administrators and shares is written
 together with its audit record; memory changes reach the log through
-:meth:`Governance.record_change`, a listener on the facade's change events.
+:meth:`Governance.record_change`, a journal of the facade's change events,
+which runs inside the transaction of each change.
 """
 
 from __future__ import annotations
@@ -223,7 +224,8 @@ class Governance:
         return record
 
     def record_change(self, change: MemoryChange) -> None:
-        """Event listener: one audit record per memory in a committed change.
+        """Change journal: one audit record per memory of a change, written in the
+        change's own transaction (see :class:`~memosys.core.events.ChangeEvents`).
 
         A change that names no memory (e.g. a whole cube restored) gets one
         record for its cube.
