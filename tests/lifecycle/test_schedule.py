@@ -73,6 +73,10 @@ class SteppingJob:
         return {"steps": step}
 
 
+def _state(mos: MemOS, name: str) -> str:
+    return {info.name: info.state for info in mos.jobs()}[name]
+
+
 @pytest.fixture
 def registered_job(request: pytest.FixtureRequest) -> Iterator[Any]:
     job = request.param()
@@ -96,6 +100,8 @@ def test_scheduled_jobs_run_on_their_interval_in_the_background(tmp_path: Path) 
             and len(s.finished) >= 3,
             WAIT_S,
         ), scheduler.errors
+        mos.stop_jobs()  # the ledger holds still for the checks
+        assert not scheduler.running
 
         assert upkeep_of(mos.store).scan(0, 10) == []  # purged for good, by the thread
         runs = list(reversed(mos.job_runs("ttl-purge")))
@@ -107,7 +113,6 @@ def test_scheduled_jobs_run_on_their_interval_in_the_background(tmp_path: Path) 
         assert info["ttl-purge"].every_s == every
         assert info["ttl-purge"].next_run_at == runs[-1].finished_at + timedelta(seconds=every)
         assert info["dedup"].every_s is None and info["dedup"].next_run_at is None
-    assert not scheduler.running  # close stopped it
 
 
 @pytest.mark.parametrize("registered_job", [FlakyJob], indirect=True)
@@ -119,13 +124,15 @@ def test_errors_are_recorded_and_do_not_stop_the_scheduler(
         assert scheduler is not None
         assert scheduler.wait_for(lambda s: len(s.finished) >= 1, WAIT_S), scheduler.errors
         assert scheduler.running
+    assert not scheduler.running  # close stopped it
+    with MemOS.open(tmp_path) as mos:
         statuses = [(r.status, r.error) for r in reversed(mos.job_runs("flaky"))]
         assert statuses[:3] == [
             ("failed", "StoreError: the disk is full"),
             ("failed", "ValueError: a bug"),
             ("succeeded", None),
         ]
-        assert scheduler.errors == [
+        assert list(scheduler.errors) == [
             "flaky: StoreError: the disk is full", "flaky: ValueError: a bug"
         ]
 
@@ -141,12 +148,14 @@ def test_stop_ends_a_job_after_its_step_and_the_next_scheduler_resumes_it(
         assert registered_job.reached.wait(WAIT_S)
         with pytest.raises(ConflictError, match="already running in this process"):
             mos.run_job("stepping")  # the scheduler's thread holds it
+        assert _state(mos, "stepping") == "running"
         scheduler.stop(wait=False)
         registered_job.release.set()
         mos.stop_jobs()
         assert not scheduler.running
         (left,) = mos.job_runs("stepping")
         assert (left.status, left.pid, left.cursor) == ("running", None, {"step": 4})
+        assert _state(mos, "stepping") == "interrupted"
 
     with MemOS.open(tmp_path, background_jobs=True) as mos:
         scheduler = mos.scheduler
@@ -155,6 +164,7 @@ def test_stop_ends_a_job_after_its_step_and_the_next_scheduler_resumes_it(
         (resumed,) = mos.job_runs("stepping")
         assert resumed.id == left.id and resumed.status == "succeeded"
         assert resumed.result == {"steps": SteppingJob.STEPS}
+        assert _state(mos, "stepping") == "idle"
 
 
 # A process that runs the decay job from its scheduler and SIGKILLs itself after 2 steps.
@@ -183,6 +193,7 @@ def test_a_run_left_by_a_crashed_scheduler_is_resumed(tmp_path: Path) -> None:
     with MemOS.open(tmp_path) as mos:
         (crashed,) = mos.job_runs("decay")
         assert crashed.status == "running" and crashed.progress == 4
+        assert _state(mos, "decay") == "interrupted"  # its process is gone
 
     with MemOS.open(tmp_path, background_jobs=True) as mos:
         scheduler = mos.scheduler

@@ -34,7 +34,8 @@ class UpkeepMethods(FacadeBase):
         """Run background job ``name`` now and return its recorded run.
 
         A run left unfinished by a process that died is resumed from its last
-        committed step. ConflictError while another process runs the job.
+        committed step. ConflictError while another process, or another thread
+        of this one (the scheduler of :meth:`start_jobs`), runs the job.
         """
         return self._job_runner().run(checked_text(name, "name", empty=False), params)
 

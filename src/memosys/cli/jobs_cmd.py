@@ -75,7 +75,8 @@ def jobs_list(ctx: click.Context, as_json: bool) -> None:
     rows = []
     for info in infos:
         last = _run_row(info.last_run)
-        rows.append({"job": info.name, "last run": last["status"],
+        status = "interrupted (resumes)" if info.state == "interrupted" else last["status"]
+        rows.append({"job": info.name, "last run": status,
                      "finished (UTC)": last["finished"], **_schedule_row(info, now),
                      "what": info.description})
     _table(rows, "jobs")

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -46,6 +46,9 @@ class JobInfo(BaseModel):
     """Seconds between scheduled runs (None: run only on request)."""
     next_run_at: datetime | None = None
     """When the scheduler runs it next, if it is scheduled."""
+    state: Literal["idle", "running", "interrupted"] = "idle"
+    """``running`` in a live process now, ``interrupted`` when its last run was left
+    unfinished (the next run resumes it), else ``idle``."""
 
 
 @dataclass
@@ -288,9 +291,13 @@ class JobRunner:
         for name, job in registered().items():
             last = next(iter(upkeep.runs(name, 1)), None)
             every = self._settings.schedule.get(name) or None
+            state: Literal["idle", "running", "interrupted"] = "idle"
+            if last is not None and last.status == "running":
+                held = last.pid is not None and process_alive(last.pid)
+                state = "running" if held else "interrupted"
             infos.append(JobInfo(
                 name=name, description=job.description, last_run=last, every_s=every,
-                next_run_at=due_at(last, every, now),
+                next_run_at=due_at(last, every, now), state=state,
             ))
         return infos
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping
 
 from memosys.core.clock import Clock
@@ -27,6 +28,7 @@ from memosys.lifecycle.upkeep import JobRun
 log = logging.getLogger("memosys.jobs")
 
 STOP_TIMEOUT_S = 60.0
+KEEP = 1000  # finished runs and errors kept in memory for observers
 
 
 class JobScheduler:
@@ -49,10 +51,10 @@ class JobScheduler:
         self._stop = threading.Event()
         self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._loop, name="memosys-jobs", daemon=True)
-        self.finished: list[JobRun] = []
-        """Runs this scheduler ended, oldest first (succeeded, failed or left to resume)."""
-        self.errors: list[str] = []
-        """Errors it met, oldest first (each failed run's error is also in the ledger)."""
+        self.finished: deque[JobRun] = deque(maxlen=KEEP)
+        """The latest runs this scheduler ended, oldest first (succeeded or left to resume)."""
+        self.errors: deque[str] = deque(maxlen=KEEP)
+        """The latest errors it met, oldest first (a failed run's is in the ledger too)."""
 
     @property
     def intervals(self) -> dict[str, float]:
