@@ -5,8 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from memosys.api.local import MemOS
-from memosys.eval.synthetic_updates import UpdateQuery, World, generate, score_query
+from memosys.core.errors import InvalidInputError
+from memosys.eval.synthetic_updates import (
+    ATTRIBUTES,
+    UpdateQuery,
+    World,
+    generate,
+    score_query,
+)
 
 
 def test_worlds_are_deterministic_and_record_where_each_value_is_stated() -> None:
@@ -20,6 +29,25 @@ def test_worlds_are_deterministic_and_record_where_each_value_is_stated() -> Non
         assert query.latest not in query.outdated and len(query.outdated) >= 1
     times = [s.time for s in world.sessions]
     assert times == sorted(times)
+
+
+@pytest.mark.parametrize(("split", "offset"), [("dev", 0), ("held_out", 1)])
+def test_unseen_phrasings_come_from_their_split_only(split: str, offset: int) -> None:
+    world = generate(0, unseen=1.0, split=split)
+    sessions = {s.session_id: s for s in world.sessions}
+    attributes = {a.name: a for a in ATTRIBUTES}
+    for (subject, name, value), places in world.statements.items():
+        attribute = attributes[name]
+        phrasings = attribute.unseen_first if subject == "I" else attribute.unseen_third
+        allowed = {t.format(n=subject, v=value) for t in phrasings[offset::2]}
+        for sid, index in places:
+            line = sessions[sid].messages[index]["content"]
+            assert line[0].lower() + line[1:] in {a[0].lower() + a[1:] for a in allowed}
+
+
+def test_an_unknown_split_is_refused() -> None:
+    with pytest.raises(InvalidInputError, match="split must be one of"):
+        generate(0, split="test")
 
 
 def test_the_rule_wants_the_latest_retrieved_and_above_every_outdated_value() -> None:

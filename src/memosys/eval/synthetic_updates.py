@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from memosys.core.errors import InvalidInputError
 from memosys.eval.runner.harness import Session
 
 Places = dict[tuple[str, str, str], list[tuple[str, int]]]
@@ -36,8 +37,10 @@ class Attribute:
     third_person: tuple[str, ...]
     ask_me: str
     ask_them: str
-    unseen: tuple[str, str]
-    """A first- and a third-person phrasing that the slot lexicon does not read."""
+    unseen_first: tuple[str, ...]
+    """First-person phrasings written apart from the slot lexicon (see :data:`SPLITS`)."""
+    unseen_third: tuple[str, ...]
+    """Third-person phrasings written apart from the slot lexicon."""
     distractors: tuple[str, ...]
 
 
@@ -52,7 +55,13 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         ("{n} moved to {v}.", "{n} lives in {v} now.", "{n} has been living in {v} since spring.",
          "{n} relocated to {v} for a new job."),
         "Where do I live now?", "Where does {n} live now?",
-        ("Home is {v} now, finally.", "{n} calls {v} home these days."),
+        ("Home is {v} now, finally.", "We signed the lease on a flat in {v} last week.",
+         "Greetings from my new home in {v}!", "I've been calling {v} home for a few weeks now.",
+         "Our new place in {v} has a balcony.",
+         "After years of thinking about it, we packed up and went to {v} for good."),
+        ("{n} calls {v} home these days.", "{n} just bought a house in {v}.",
+         "{n} packed up and headed to {v} for good.", "{n}'s new address is in {v}.",
+         "{n} now lives over in {v}.", "{n} has made {v} home."),
         ("We spent a long weekend in {v} and loved the food.",
          "There was a documentary about {v} on TV tonight."),
     ),
@@ -65,7 +74,13 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         ("{n} works at {v}.", "{n} joined {v}.", "{n} got a job at {v}.",
          "{n} is working for {v} now."),
         "Which company do I work for?", "Which company does {n} work for?",
-        ("Signed my contract with {v} today.", "{n} accepted an offer from {v}."),
+        ("Signed my contract with {v} today.", "Today was my first day at {v}.",
+         "I accepted the offer from {v}, I start Monday.",
+         "I'm with {v} now, on the platform team.",
+         "{v} hired me, I can't believe it!", "I handed in my notice and I'm off to {v}."),
+        ("{n} accepted an offer from {v}.", "{n} is employed by {v} these days.",
+         "{n} landed a position at {v}.", "{v} just hired {n}.",
+         "{n} left the old job and is at {v} now.", "{n}'s first day at {v} was Monday."),
         ("{v} was in the news today for its quarterly results.",
          "A recruiter from {v} keeps emailing people I know."),
     ),
@@ -76,7 +91,12 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         ("I drive a {v} now.", "I bought a new car, a {v}.", "My car is a {v}."),
         ("{n} drives a {v}.", "{n}'s car is a {v}."),
         "What car do I drive?", "What car does {n} drive?",
-        ("Picked up my new {v} from the dealer today.", "{n} bought a {v}."),
+        ("Picked up my new {v} from the dealer today.", "Traded in the old car for a {v}.",
+         "I'm driving around in a {v} these days.", "The new ride is a {v}, love it.",
+         "Finally got the keys to my {v}.", "I sold the old car and got a {v}."),
+        ("{n} bought a {v}.", "{n} traded up to a {v}.", "{n} gets around in a {v} now.",
+         "{n} just got the keys to a {v}.", "{n}'s new ride is a {v}.",
+         "{n} swapped the old car for a {v}."),
         ("I saw a red {v} parked outside the bakery.", "The rental place only had a {v} left."),
     ),
     Attribute(
@@ -87,7 +107,12 @@ ATTRIBUTES: tuple[Attribute, ...] = (
          "My favorite food is {v}, no contest."),
         ("{n}'s favourite food is {v}.", "{n}'s favorite food is {v} now."),
         "What is my favourite food?", "What is {n}'s favourite food?",
-        ("Lately I could eat {v} every single day.", "{n} can't get enough of {v} lately."),
+        ("Lately I could eat {v} every single day.", "Nothing beats {v} for me right now.",
+         "I'm totally obsessed with {v} these days.", "{v} is my absolute favourite now.",
+         "If I could only eat one thing it would be {v}.", "My go-to meal these days is {v}."),
+        ("{n} can't get enough of {v} lately.", "{n} is crazy about {v} these days.",
+         "{n} says {v} is the best food in the world.", "{n}'s new favourite dish is {v}.",
+         "{n} orders {v} every time we go out now.", "{n} has been obsessed with {v} lately."),
         ("We ordered {v} for the office party.", "The new place downtown sells {v}."),
     ),
     Attribute(
@@ -97,7 +122,12 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         ("I work as a {v} now.", "I was promoted to {v}!", "My job title is {v} these days."),
         ("{n} works as a {v}.", "{n} was promoted to {v}."),
         "What is my job title?", "What is {n}'s job title?",
-        ("New business cards arrived: {v}.", "{n} is the new {v} on the team."),
+        ("New business cards arrived: {v}.", "I got the {v} role!",
+         "I'm the {v} now, more meetings than ever.", "Started my new position as {v} this week.",
+         "They made me {v} today.", "My new title is {v}."),
+        ("{n} is the new {v} on the team.", "{n} got the {v} job.",
+         "{n} stepped up as {v} last month.", "{n} was made {v}.",
+         "{n} took on the role of {v}.", "{n}'s title is {v} now."),
         ("They are hiring a {v} at the place next door.",),
     ),
 )
@@ -118,6 +148,10 @@ CHATTER = (
     "Remind me to water the plants.", "I'm reading about the history of tea.",
 )
 START = datetime(2023, 1, 9, 9, 0, tzinfo=UTC)
+#: The unseen phrasings split in two halves: even positions "dev" (what detection may be
+#: tuned on), odd positions "held_out" (reported, never tuned on). The lists were written
+#: before the detector was extended to phrasings beyond the lexicon.
+SPLITS = ("dev", "held_out")
 
 
 @dataclass(frozen=True)
@@ -150,14 +184,17 @@ def generate(
     sessions: int = 24,
     chatter: int = 5,
     unseen: float = 0.0,
+    split: str = "held_out",
     seed: int = 0,
 ) -> World:
     """One world of conversations with attribute changes; deterministic for a seed.
 
-    ``unseen`` is the share of changes written in phrasings that the slot
-    lexicon (:mod:`memosys.lifecycle.slots`) does not read, to measure how
-    search fares when a knowledge update goes undetected.
+    ``unseen`` is the share of changes written in phrasings the slot lexicon
+    (:mod:`memosys.lifecycle.slots`) was not written for, taken from one
+    ``split`` of them (:data:`SPLITS`), to measure detection beyond its lexicon.
     """
+    if split not in SPLITS:
+        raise InvalidInputError(f"split must be one of {SPLITS}, not {split!r}")
     rng = random.Random(f"{seed}:{world}")
     names = rng.sample(FRIENDS, friends)
     subjects = [("I", list(ATTRIBUTES))] + [
@@ -184,7 +221,7 @@ def generate(
         rng.shuffle(lines)
         for subject, attribute, value in plan.get(number, []):
             index = rng.randint(0, len(lines))
-            lines.insert(index, _statement(rng, subject, attribute, value, unseen))
+            lines.insert(index, _statement(rng, subject, attribute, value, unseen, split))
             _shift(result.statements, sid, index)
             result.statements.setdefault((subject, attribute.name, value), []).append((sid, index))
         day = START + timedelta(days=number * 11 + rng.randint(0, 5))
@@ -209,14 +246,17 @@ def score_query(query: UpdateQuery, world: World, ranked: Sequence[tuple[str, in
 
 
 def _statement(
-    rng: random.Random, subject: str, attribute: Attribute, value: str, unseen: float
+    rng: random.Random, subject: str, attribute: Attribute, value: str, unseen: float,
+    split: str,
 ) -> str:
-    hidden = rng.random() < unseen
-    if subject == "I":
-        template = attribute.unseen[0] if hidden else rng.choice(attribute.first_person)
+    first = subject == "I"
+    if rng.random() < unseen:
+        phrasings = attribute.unseen_first if first else attribute.unseen_third
+        template = rng.choice(phrasings[SPLITS.index(split)::2])
     else:
-        template = attribute.unseen[1] if hidden else rng.choice(attribute.third_person)
-    return template.format(n=subject, v=value)
+        template = rng.choice(attribute.first_person if first else attribute.third_person)
+    text = template.format(n=subject, v=value)
+    return text[0].upper() + text[1:]
 
 
 def _distractor(rng: random.Random) -> str:
