@@ -103,6 +103,22 @@ def test_same_value_different_subject_or_hypothetical_do_not_supersede(mos: MemO
     assert mos.get(first, user_id="ann").state is LifecycleState.GENERATED
 
 
+def test_a_new_value_in_other_words_supersedes_and_leads_the_answer(mos: MemOS) -> None:
+    golf = say(mos, "I drive a Volkswagen Golf.", T1)
+    say(mos, "I saw a red Kia Niro parked outside.", T2)  # a car, but not mine
+    kia = say(mos, "Traded the old car in for a Kia Niro.", T3)  # no subject: the speaker's
+    assert mos.get(golf, user_id="ann").superseded_by == kia
+    (first, *_) = mos.search("What car do I drive?", user_id="ann")
+    assert first.item.id == kia
+
+
+def test_joining_a_club_or_a_gym_is_no_new_employer(mos: MemOS) -> None:
+    acme = say(mos, "I work at Acme.", T1)
+    say(mos, "I joined a gym last week!", T2)
+    say(mos, "I joined in, it was fun.", T3)
+    assert mos.get(acme, user_id="ann").state is LifecycleState.GENERATED
+
+
 def test_speakers_are_the_subjects_of_their_first_person_statements(mos: MemOS) -> None:
     ann = say(mos, "I live in Paris.", T1, speaker="Caroline")
     bob = say(mos, "I live in Lyon.", T2, speaker="Melanie")
@@ -193,6 +209,7 @@ def test_a_slot_question_leads_with_the_current_fact(mos: MemOS) -> None:
         ("What is my job title?", "user", "job"),
         ("What car do I drive?", "user", "car"),
         ("What is Tom's favourite food?", "tom", "favourite:food"),
+        ("What is my favourite dish?", "user", "favourite:food"),
         ("What is the name of my puppy?", "user", "pet:dog"),
     ],
 )

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 from memosys.core.filters import Filter, In, combine
 from memosys.core.results import Explain, SearchHit
-from memosys.lifecycle.slots import SlotFact
+from memosys.lifecycle.slot_grammar import PETS
+from memosys.lifecycle.slots import KINDS, SlotFact
 from memosys.lifecycle.supersede import CURRENT_STATES, fact_time, slot_key
 from memosys.lifecycle.upkeep import upkeep_of
 from memosys.stores.base import Scope, Store
@@ -26,7 +27,6 @@ _WHO = r"(?P<who>[A-Z][a-z]+(?: [A-Z][a-z]+)?)"
 _SUBJ = rf"(?:{_ME}|{_WHO})"
 _POSS = rf"(?:(?P<me>my)|{_WHO}['’]s)"
 _DO = r"(?:do|does|did)"
-_PETS = r"dog|puppy|cat|kitten|pet|hamster|parrot|rabbit|bunny|bird|fish|turtle|horse"
 
 QUESTIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (slot, re.compile(pattern, re.IGNORECASE))
@@ -49,11 +49,10 @@ QUESTIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("phone_number", rf"\bwhat is {_POSS} (?:phone |mobile |cell )?number\b"),
         ("email", rf"\bwhat is {_POSS} e-?mail\b"),
         ("favourite", rf"\bwhat is {_POSS} (?:favou?rite|fave) (?P<kind>[a-z]+(?: [a-z]+)?)\b"),
-        ("pet", rf"\bwhat is {_POSS} (?P<kind>{_PETS})(?:['’]s name| called| named)\b"),
-        ("pet", rf"\bwhat is the name of {_POSS} (?P<kind>{_PETS})\b"),
+        ("pet", rf"\bwhat is {_POSS} (?P<kind>{PETS})(?:['’]s name| called| named)\b"),
+        ("pet", rf"\bwhat is the name of {_POSS} (?P<kind>{PETS})\b"),
     )
 )
-_KINDS = {"puppy": "dog", "kitten": "cat", "bunny": "rabbit"}
 #: how much a current fact is put above the best hit, in the explain's adjustments
 LEAD = 1.0
 
@@ -72,7 +71,7 @@ def asked_slot(question: str, asker: str = "user") -> SlotFact | None:
         kind = groups.get("kind")
         if kind:
             kind = kind.lower()
-            slot = f"{slot}:{_KINDS.get(kind, kind)}"
+            slot = f"{slot}:{KINDS.get(kind, kind)}"
         return SlotFact(subject, slot, "") if subject else None
     return None
 

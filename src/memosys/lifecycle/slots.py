@@ -2,7 +2,9 @@
 
 A small lexicon of patterns finds statements such as "I moved to Berlin",
 "Alice works at Acme" or "my favourite colour is green" and turns each into
-a :class:`SlotFact` ``(subject, slot, value)``. A slot holds one value per
+a :class:`SlotFact` ``(subject, slot, value)``; broad cues (:mod:`.slot_cues`)
+read other phrasings of a new value ("Traded the old car for a Kia Niro")
+when the value has its slot's shape (:mod:`.slot_values`). A slot holds one value per
 subject at a time (residence, employer, partner, ...), so two facts with the
 same subject and slot but different values conflict: the later one is the
 knowledge update. First-person statements belong to the speaker.
@@ -17,6 +19,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from memosys.lifecycle.slot_cues import CUES, IDIOMS
+from memosys.lifecycle.slot_grammar import (
+    ADV,
+    AUX,
+    BE,
+    EMAIL,
+    HAVE,
+    NUMBER,
+    PARTNERS,
+    PETS,
+    PHONE,
+    PROPER,
+    A,
+    P,
+    S,
+    V,
+    compile_all,
+)
+from memosys.lifecycle.slot_values import fits
 from memosys.reader.lexicon import SENTENCE_STARTERS, STOPWORDS, TIME_WORDS
 
 
@@ -34,80 +55,49 @@ class SlotFact:
         return self.subject, self.slot
 
 
-_RELATIVES = (
-    "sister|brother|mom|mum|mother|dad|father|son|daughter|wife|husband|partner|"
-    "girlfriend|boyfriend|friend|boss|cousin|aunt|uncle|grandma|grandpa|roommate"
-)
-_NAME = r"[A-Z][a-z]+(?: [A-Z][a-z]+)?"
-# a subject before a verb: I / we / a name / my sister
-S = rf"(?P<subj>\bI\b|\b[Ww]e\b|\b[Mm]y (?:{_RELATIVES})\b|\b{_NAME})"
-# a possessive subject: my / our / Alice's / my sister's
-P = rf"(?P<subj>\b[Mm]y\b|\b[Oo]ur\b|\b[Mm]y (?:{_RELATIVES})['’]s|\b{_NAME}['’]s)"
-# a value: a short phrase up to punctuation or a word that ends the phrase
-_END = (
-    r"now|currently|since|because|and|but|with|last|this|next|for|when|after|before|where|"
-    r"which|who|so|as|from|ago|recently|yesterday|today|already|again|too|though|anymore|"
-    r"in \d{4}|at the moment|these days|a (?:few|couple)|about|around|nearby|near"
-)
-V = rf"(?P<value>[^\n,.;:!?()\"]+?)(?=\s*(?:[,.;:!?()\"\n]|$)|\s+(?:{_END})\b)"
-_EMAIL = r"(?P<value>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
-_PHONE = r"(?P<value>\+?\d[\d\s().-]{5,}\d)"
-_NUMBER = r"(?P<value>\d{1,3})"
-_ADV = r"(?:(?:now|currently|recently|just|finally|also|actually|officially) )*"
-_HAVE = r"(?: have| has| had|'ve|’ve)?"  # glued to the subject: "I've", "I have"
-_BE = r"(?: am| is| are|'m|’m|'re|’re|'s|’s)"
-_AUX = rf"(?:{_BE}|{_HAVE} been)?"
-_A = r"(?:(?:a|an|the) )?(?:new )?"
-_PETS = r"dog|puppy|cat|kitten|pet|hamster|parrot|rabbit|bunny|bird|fish|turtle|horse"
-_PARTNERS = r"girlfriend|boyfriend|partner|wife|husband|fianc[eé]e?|spouse"
-
-
-def _p(slot: str, pattern: str) -> tuple[str, re.Pattern[str]]:
-    return slot, re.compile(pattern)
-
-
-#: slot -> patterns; a ``kind`` group refines the slot ("favourite:colour", "pet:dog").
-PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    _p("residence", rf"{S}{_AUX} {_ADV}(?:live|lives|living|reside|resides) in {V}"),
-    _p("residence", rf"{S}{_HAVE} {_ADV}(?:moved|relocated)(?: back)?(?: from .+?)? to {V}"),
-    _p("residence", rf"{S}{_BE} {_ADV}(?:based|settled) in {V}"),
-    _p("residence", rf"{P} {_A}(?:home|place|apartment|flat|house) is {_ADV}in {V}"),
-    _p("employer", rf"{S}{_AUX} {_ADV}(?:work|works|working) (?:at|for) {V}"),
-    _p(
-        "employer",
-        rf"{S}{_HAVE} {_ADV}(?:joined|(?:started|began) (?:a new job |working |my new job )?at|"
-        rf"got a (?:new )?job (?:at|with)|(?:was|got|been) hired (?:at|by)) {V}",
+#: (slot, pattern, value shape) rows; a ``kind`` group refines the slot ("pet:dog").
+LEXICON: tuple[tuple[str, str, str | None], ...] = (
+    ("residence",
+     rf"{S}{AUX} {ADV}(?:live|lives|living|reside|resides) (?:over |out |down |up )?in {V}",
+     None),
+    ("residence", rf"{S}{HAVE} {ADV}(?:moved|relocated)(?: back)?(?: from .+?)? to {V}", None),
+    ("residence", rf"{S}{BE} {ADV}(?:based|settled) in {V}", None),
+    ("residence", rf"{P} {A}(?:home|place|apartment|flat|house) is {ADV}in {V}", None),
+    ("employer", rf"{S}{AUX} {ADV}(?:work|works|working) (?:at|for) {V}", None),
+    ("employer",
+        rf"{S}{HAVE} {ADV}(?:(?:started|began) (?:a new job |working |my new job )?at|"
+        rf"got a (?:new )?job (?:at|with)|(?:was|got|been) hired (?:at|by)) {V}", None,
     ),
-    _p("employer", rf"{P} {_A}(?:employer|company) is {_ADV}{V}"),
-    _p("job", rf"{S}{_AUX} {_ADV}(?:work|works|working) as {_A}{V}"),
-    _p("job", rf"{P} {_A}(?:job|job title|role|position) is {_ADV}{_A}{V}"),
-    _p("job", rf"{S}{_HAVE} (?:was |got |been )?promoted to {_A}{V}"),
-    _p("partner", rf"{P} (?:{_PARTNERS})(?:['’]s name)? is (?:called |named )?{V}"),
-    _p("partner", rf"{S}{_BE} {_ADV}(?:dating|seeing|engaged to|married to) {V}"),
-    _p("partner", rf"{S}{_HAVE} {_ADV}(?:married|started dating|got engaged to) {V}"),
-    _p(
-        "pet",
-        rf"{P} {_A}(?P<kind>{_PETS})(?:['’]s name)? is (?:called |named )?{V}",
+    # "joined a gym", "joined in": only a named organisation is an employer
+    ("employer", rf"{S}{HAVE} {ADV}joined {PROPER}", "proper"),
+    ("employer", rf"{P} {A}(?:employer|company) is {ADV}{V}", None),
+    ("job", rf"{S}{AUX} {ADV}(?:work|works|working) as {A}{V}", None),
+    ("job", rf"{P} {A}(?:job|job title|title|role|position) is {ADV}{A}{V}", None),
+    ("job", rf"{S}{HAVE} (?:was |got |been )?promoted to {A}{V}", None),
+    ("partner", rf"{P} (?:{PARTNERS})(?:['’]s name)? is (?:called |named )?{V}", None),
+    # "I'm seeing more sales": a partner has a name
+    ("partner", rf"{S}{BE} {ADV}(?:dating|seeing|engaged to|married to) {PROPER}", "proper"),
+    ("partner", rf"{S}{HAVE} {ADV}(?:married|started dating|got engaged to) {V}", None),
+    ("pet",
+        rf"{P} {A}(?P<kind>{PETS})(?:['’]s name)? is (?:called |named )?{V}", None,
     ),
-    _p(
-        "pet",
-        rf"{S}{_HAVE} {_ADV}(?:have|has|got|adopted|bought) {_A}(?P<kind>{_PETS}) "
-        rf"(?:called|named) {V}",
+    ("pet",
+        rf"{S}{HAVE} {ADV}(?:have|has|got|adopted|bought) {A}(?P<kind>{PETS}) "
+        rf"(?:called|named) {V}", None,
     ),
-    _p("car", rf"{S}{_AUX} {_ADV}(?:drive|drives|driving) {_A}{V}"),
-    _p("car", rf"{P} {_A}car is {_ADV}{_A}{V}"),
-    _p("car", rf"{S}{_HAVE} {_ADV}(?:bought|got) {_A}car,? {_A}{V}"),
-    _p("phone_number", rf"{P} {_A}(?:phone|mobile|cell)? ?number is {_ADV}{_PHONE}"),
-    _p("phone", rf"{P} {_A}phone is {_ADV}{_A}{V}"),
-    _p("email", rf"{P} {_A}e-?mail(?: address)? is {_ADV}{_EMAIL}"),
-    _p(
-        "favourite",
-        rf"{P} {_A}(?:favou?rite|fave) (?P<kind>[a-z]+(?: [a-z]+)?) is {_ADV}{_A}{V}",
+    ("car", rf"{S}{AUX} {ADV}(?:drive|drives|driving) {A}{V}", None),
+    ("car", rf"{P} {A}car is {ADV}{A}{V}", None),
+    ("car", rf"{S}{HAVE} {ADV}(?:bought|got) {A}car,? {A}{V}", None),
+    ("phone_number", rf"{P} {A}(?:phone|mobile|cell)? ?number is {ADV}{PHONE}", None),
+    ("phone", rf"{P} {A}phone is {ADV}{A}{V}", None),
+    ("email", rf"{P} {A}e-?mail(?: address)? is {ADV}{EMAIL}", None),
+    ("favourite",
+        rf"{P} {A}(?:favou?rite|fave) (?P<kind>[a-z]+(?: [a-z]+)?) is {ADV}{A}{V}", None,
     ),
-    _p("age", rf"{S}{_BE} {_ADV}{_NUMBER} years? old"),
-    _p("age", rf"{S}{_HAVE} {_ADV}turned {_NUMBER}\b"),
-    _p("name", rf"{P} name is {V}"),
-    _p("school", rf"{S}{_AUX} {_ADV}(?:study|studies|studying) at {V}"),
+    ("age", rf"{S}{BE} {ADV}{NUMBER} years? old", None),
+    ("age", rf"{S}{HAVE} {ADV}turned {NUMBER}\b", None),
+    ("name", rf"{P} name is {V}", None),
+    ("school", rf"{S}{AUX} {ADV}(?:study|studies|studying) at {V}", None),
 )
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -117,29 +107,50 @@ _NOT_A_FACT = re.compile(
     r"not|n't|never|no longer|anymore)\b",
     re.IGNORECASE,
 )
-_KINDS = {"puppy": "dog", "kitten": "cat", "bunny": "rabbit", "favorite": "favourite"}
+#: kinds that name the same slot ("my puppy" / "my dog", "favourite dish" / "favourite food")
+KINDS = {"puppy": "dog", "kitten": "cat", "bunny": "rabbit", "favorite": "favourite",
+         "dish": "food", "meal": "food", "cuisine": "food"}
+PATTERNS = compile_all(LEXICON)
+"""The lexicon's rows compiled: set phrasings, read first."""
+BROAD = compile_all(CUES)
+"""The broad cues compiled: they add facts for subjects and slots the lexicon missed."""
 _FILLER = re.compile(r"^(?:(?:a|an|the|my|our|new|brand new)\s+)+")  # lowercase: "New York"
-_FIRST_PERSON = {"i", "we", "my", "our"}
+_FIRST_PERSON = {"i", "we", "my", "our", "me", "us"}
 MAX_VALUE_WORDS = 6
 
 
 def extract_facts(text: str, first_person: str = "user") -> list[SlotFact]:
     """The slot facts stated in ``text``; "I"/"my" stand for ``first_person``.
 
-    A subject and slot stated twice keeps its last value.
+    A subject and slot stated twice keeps its last value; the lexicon's
+    reading of a sentence wins over the broad cues' (:mod:`.slot_cues`).
     """
     found: dict[tuple[str, str], SlotFact] = {}
     for sentence in _SENTENCE.split(text):
         if not sentence.strip():
             continue
-        for slot, pattern in PATTERNS:
-            for match in pattern.finditer(sentence):
-                if _NOT_A_FACT.search(sentence[: match.end()]):
-                    continue
-                fact = _fact(slot, match, first_person)
-                if fact is not None:
-                    found[fact.key] = fact
+        read = _read(sentence, PATTERNS, first_person)
+        # a chat sentence may start with its verb: "Signed my contract with Initech"
+        broad = _read(sentence[:1].lower() + sentence[1:], BROAD, first_person)
+        found.update({**broad, **_read(sentence, BROAD, first_person), **read})
     return list(found.values())
+
+
+def _read(
+    sentence: str, patterns: tuple[tuple[str, re.Pattern[str], str | None], ...],
+    first_person: str,
+) -> dict[tuple[str, str], SlotFact]:
+    found: dict[tuple[str, str], SlotFact] = {}
+    for slot, pattern, shape in patterns:
+        for match in pattern.finditer(sentence):
+            if _NOT_A_FACT.search(IDIOMS.sub(" ", sentence[: match.end()])):
+                continue
+            if not fits(shape, match["value"]):
+                continue
+            fact = _fact(slot, match, first_person)
+            if fact is not None:
+                found[fact.key] = fact
+    return found
 
 
 def _fact(slot: str, match: re.Match[str], first_person: str) -> SlotFact | None:
@@ -150,11 +161,14 @@ def _fact(slot: str, match: re.Match[str], first_person: str) -> SlotFact | None
     kind = match.groupdict().get("kind")
     if kind:
         kind = kind.lower()
-        slot = f"{slot}:{_KINDS.get(kind, kind)}"
+        slot = f"{slot}:{KINDS.get(kind, kind)}"
     return SlotFact(subject, slot, value)
 
 
 def _subject(raw: str, first_person: str) -> str | None:
+    """Who a subject group names; an empty one (a sentence without a subject) is the speaker."""
+    if not raw:
+        return first_person.lower()
     words = re.sub(r"['’]s$", "", raw.strip()).split()
     while words and (
         words[0] in SENTENCE_STARTERS

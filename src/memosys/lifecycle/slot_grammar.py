@@ -1,0 +1,51 @@
+"""Regular-expression pieces shared by the slot patterns (:mod:`.slots`, :mod:`.slot_cues`).
+
+Every slot pattern names a ``subj`` group (who the fact is about; empty where
+a chat sentence starts without one: "Picked up my new Kia today") and a
+``value`` group; an optional ``kind`` group refines the slot.
+"""
+
+from __future__ import annotations
+
+import re
+
+RELATIVES = (
+    "sister|brother|mom|mum|mother|dad|father|son|daughter|wife|husband|partner|"
+    "girlfriend|boyfriend|friend|boss|cousin|aunt|uncle|grandma|grandpa|roommate"
+)
+NAME = r"[A-Z][a-z]+(?: [A-Z][a-z]+)?"
+#: a subject before a verb: I / we / a name / my sister
+S = rf"(?P<subj>\bI\b|\b[Ww]e\b|\b[Mm]y (?:{RELATIVES})\b|\b{NAME})"
+#: a possessive subject: my / our / Alice's / my sister's
+P = rf"(?P<subj>\b[Mm]y\b|\b[Oo]ur\b|\b[Mm]y (?:{RELATIVES})['’]s|\b{NAME}['’]s)"
+#: an object that is the subject: "hired me", "made Tom"
+OBJ = rf"(?P<subj>\bme\b|\bus\b|\b{NAME})"
+#: no subject: the sentence starts with the verb (a chat message about its speaker)
+NONE = r"^(?P<subj>)(?:(?i:finally|just|so|and|well|also|today|yesterday|recently),? )*"
+END = (
+    r"now|currently|since|because|and|but|with|last|this|next|for|when|after|before|where|"
+    r"which|who|so|as|from|ago|recently|yesterday|today|already|again|too|though|anymore|"
+    r"in \d{4}|at the moment|these days|a (?:few|couple)|about|around|nearby|near|"
+    r"every|lately|right now|on the|at the|in the"
+)
+#: a value: a short phrase up to punctuation or a word that ends the phrase
+V = rf"(?P<value>[^\n,.;:!?()\"]+?)(?=\s*(?:[,.;:!?()\"\n]|$)|\s+(?:{END})\b)"
+#: a proper-noun value: capitalised words, with numbers and hyphens ("Tesla Model 3")
+PROPER = r"(?P<value>[A-Z][\w&'’-]*(?: (?:[A-Z][\w&'’-]*|\d[\w-]*|of|&|and)(?=\W|$))*)"
+EMAIL = r"(?P<value>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+PHONE = r"(?P<value>\+?\d[\d\s().-]{5,}\d)"
+NUMBER = r"(?P<value>\d{1,3})"
+ADV = r"(?:(?:now|currently|recently|just|finally|also|actually|officially) )*"
+HAVE = r"(?: have| has| had|'ve|’ve)?"  # glued to the subject: "I've", "I have"
+BE = r"(?: am| is| are|'m|’m|'re|’re|'s|’s)"
+AUX = rf"(?:{BE}|{HAVE} been)?"
+A = r"(?:(?:a|an|the) )?(?:new )?"
+PETS = r"dog|puppy|cat|kitten|pet|hamster|parrot|rabbit|bunny|bird|fish|turtle|horse"
+PARTNERS = r"girlfriend|boyfriend|partner|wife|husband|fianc[eé]e?|spouse"
+
+
+def compile_all(
+    patterns: tuple[tuple[str, str, str | None], ...],
+) -> tuple[tuple[str, re.Pattern[str], str | None], ...]:
+    """``(slot, pattern, value shape)`` rows with their patterns compiled."""
+    return tuple((slot, re.compile(pattern), shape) for slot, pattern, shape in patterns)
