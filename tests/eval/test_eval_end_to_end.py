@@ -10,9 +10,15 @@ import pytest
 from click.testing import CliRunner
 
 from memosys.cli.eval_cmd import eval_group
-from memosys.eval.locomo import load_locomo, run_locomo
+from memosys.eval.locomo import (
+    LocomoConversation,
+    load_locomo,
+    run_locomo,
+    superseded_turns,
+    turn_message,
+)
 from memosys.eval.longmemeval import load_longmemeval, run_longmemeval
-from memosys.eval.runner.harness import EVAL_USER
+from memosys.eval.runner.harness import EVAL_USER, Session
 from memosys.eval.runner.measure import Timings
 
 DATA = Path(__file__).parent / "data"
@@ -42,6 +48,20 @@ def test_locomo_run_ingests_each_session_and_ranks_every_mode(mos: Any) -> None:
     for mode in ("hybrid", "bm25", "dense"):
         assert set(puppy.ranked[mode]) <= {"D1:1", "D1:2", "D1:3", "D2:1", "D2:2", "D2:3"}
     assert puppy.ranked["bm25"][0] == "D1:1"
+    assert superseded_turns(mos, convs) == {}
+
+
+def test_superseded_turns_name_the_turns_a_knowledge_update_hid(mos: Any) -> None:
+    turns = [
+        {"speaker": "Ana", "dia_id": "D1:1", "text": "I live in Paris with my cat."},
+        {"speaker": "Ben", "dia_id": "D1:2", "text": "I live in Rome."},
+        {"speaker": "Ana", "dia_id": "D2:1", "text": "Big news: I moved to Berlin!"},
+    ]
+    sessions = [Session("session_1", None, [turn_message(t) for t in turns[:2]]),
+                Session("session_2", None, [turn_message(turns[2])])]
+    conv = LocomoConversation("conv-u", sessions, [])
+    run_locomo(mos, [conv], top_k=5, modes=["bm25"], timings=Timings())
+    assert superseded_turns(mos, [conv]) == {"conv-u": ["D1:1"]}
 
 
 def test_longmemeval_run_ranks_the_answer_session_first(mos: Any) -> None:
@@ -74,6 +94,7 @@ def test_cli_locomo_writes_report_with_provenance(tmp_path: Path) -> None:
     assert report["timing"]["search_latency"]["hybrid"]["count"] == 5
     assert report["timing"]["peak_rss_mb"] > 0
     assert report["dropped_evidence"] == {"conv-t1": ["D9:9"]}
+    assert report["superseded_turns"] == {}
     assert "recall_all@5" in result.output
 
 

@@ -142,7 +142,7 @@ def locomo_cmd(
     data_dir: Path | None, modes: str,
 ) -> None:
     """Turn-level recall_any@k / recall_all@k on LoCoMo (categories 1-4; 5 apart)."""
-    from memosys.eval.locomo import CATEGORIES, load_locomo, run_locomo
+    from memosys.eval.locomo import CATEGORIES, load_locomo, run_locomo, superseded_turns
 
     k_values, mode_list = _parse_ks(ks), _parse_modes(modes)
     convs = load_locomo(data, parse_indices(conversations))
@@ -157,6 +157,7 @@ def locomo_cmd(
             "conversations": [c.sample_id for c in convs],
             "sessions": sum(len(c.sessions) for c in convs),
             "dropped_evidence": dropped,
+            "superseded_turns": superseded_turns(mos, convs),
         }
         return results, messages, extra
 

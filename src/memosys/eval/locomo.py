@@ -159,6 +159,28 @@ def load_locomo(path: str | Path, indices: Sequence[int] | None = None) -> list[
     return [_conversation(data[i]) for i in chosen]
 
 
+def cube_of(conv: LocomoConversation) -> str:
+    """The cube a conversation is ingested into."""
+    return f"locomo-{conv.sample_id}"
+
+
+def superseded_turns(
+    mos: MemOS, conversations: Sequence[LocomoConversation]
+) -> dict[str, list[str]]:
+    """The turns (dia ids) that knowledge-update detection superseded, per conversation.
+
+    LoCoMo holds few true attribute updates, so these are mostly false
+    supersessions: turns that default search no longer returns.
+    """
+    found: dict[str, list[str]] = {}
+    for conv in conversations:
+        items = mos.list(user_id=EVAL_USER, cube=cube_of(conv), filters={"state": "superseded"},
+                         include_history=True, limit=10_000)
+        if items:
+            found[conv.sample_id] = [str(i.metadata.get("dia_id", i.id)) for i in items]
+    return found
+
+
 def run_locomo(
     mos: MemOS,
     conversations: Sequence[LocomoConversation],
@@ -177,7 +199,7 @@ def run_locomo(
     results: list[QueryResult] = []
     messages = 0
     for done, conv in enumerate(conversations, start=1):
-        cube = f"locomo-{conv.sample_id}"
+        cube = cube_of(conv)
         messages += ingest(mos, cube, conv.sessions, timings)
         for q in conv.questions:
 
