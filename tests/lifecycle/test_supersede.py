@@ -219,6 +219,8 @@ def test_questions_name_the_slot_they_ask_about(question: str, subject: str, slo
 
 def test_other_questions_ask_no_slot() -> None:
     assert asked_slot("What did we eat at the party?") is None
+    assert asked_slot("What is John's number one goal in his career?") is None
+    assert asked_slot("What is my number?") == SlotFact("user", "phone_number", "")
 
 
 def test_a_new_value_supersedes_only_what_the_judge_says_it_replaces() -> None:

@@ -46,7 +46,9 @@ QUESTIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("partner", rf"\bwho is {_POSS} (?:girlfriend|boyfriend|partner|wife|husband|spouse)\b"),
         ("partner", rf"\bwho (?:am|is|are) {_SUBJ} dating\b"),
         ("age", rf"\bhow old (?:am|is) {_SUBJ}\b"),
-        ("phone_number", rf"\bwhat is {_POSS} (?:phone |mobile |cell )?number\b"),
+        # "number" alone only at the end: not "John's number one goal"
+        ("phone_number",
+         rf"\bwhat is {_POSS} (?:(?:phone|mobile|cell) number\b|number\s*(?:\?|$))"),
         ("email", rf"\bwhat is {_POSS} e-?mail\b"),
         ("favourite", rf"\bwhat is {_POSS} (?:favou?rite|fave) (?P<kind>[a-z]+(?: [a-z]+)?)\b"),
         ("pet", rf"\bwhat is {_POSS} (?P<kind>{PETS})(?:['’]s name| called| named)\b"),
