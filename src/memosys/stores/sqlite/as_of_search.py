@@ -98,7 +98,9 @@ def rank_as_of(
     if limit <= 0 or not scope.cube_ids:
         return ranked
     indexes = cache.cubes(conn, scope.cube_ids) if vector is not None else []
-    conn.execute("BEGIN")  # one snapshot: an item is either unchanged since T or a version
+    own = not conn.in_transaction  # inside a caller's transaction, that one is the snapshot
+    if own:
+        conn.execute("BEGIN")  # one snapshot: an item is either unchanged since T or a version
     try:
         where, params = versions_then(scope, at, filters)
         changed = [
@@ -113,7 +115,8 @@ def rank_as_of(
         if vector is not None:
             ranked["dense"] = _dense(conn, indexes, scope, at, filters, vector, changed, limit)
     finally:
-        conn.execute("COMMIT")
+        if own:
+            conn.execute("COMMIT")
     return ranked
 
 
