@@ -38,7 +38,7 @@ import httpx
 import numpy as np
 import onnxruntime  # noqa: F401  (before usearch: see search_latency.py)
 from _common import CACHE, synthetic_texts, write_result
-from search_latency import CUBE, USER, build, queries
+from search_latency import CUBE, USER, build, queries, vector_index
 
 from memosys import MemOS
 from memosys.eval.metrics import percentile
@@ -80,6 +80,7 @@ def prepare(directory: Path, n: int) -> str:
         source = CACHE / f"store-{n}-real"
         build(source, n, "real")
         shutil.copytree(source, directory)
+    vector_index(directory)  # the server loads the saved HNSW index instead of building it
     with MemOS.open(directory) as mos:
         return mos.create_key(user_id=USER, name="server-load").api_key
 

@@ -1,12 +1,14 @@
 """The one SQLite connection of a store: pragmas, locking, transactions, migrations.
 
-A :class:`Database` holds a single connection opened with
-``check_same_thread=False`` and guards it with a re-entrant lock, so a thread
-pool may share it. It runs in autocommit mode and opens write transactions
-itself with ``BEGIN IMMEDIATE``, so a second writer waits up to
-``lock_timeout_s`` at the start of its transaction instead of failing midway.
-Writes nest: several store calls share one transaction when a caller opens
-an outer :meth:`Database.write` (e.g. an item change and its audit record).
+A :class:`Database` holds one writer connection, guarded by a re-entrant
+lock, and up to :data:`READERS` read-only connections that threads borrow:
+with WAL, reads on several threads run at once and never wait for a writer.
+The writer runs in autocommit mode and opens write transactions itself with
+``BEGIN IMMEDIATE``, so a second writer waits up to ``lock_timeout_s`` at the
+start of its transaction instead of failing midway. Writes nest: several
+store calls share one transaction when a caller opens an outer
+:meth:`Database.write` (e.g. an item change and its audit record), and a
+read inside a thread's write runs on the writer, so it sees that write.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from memosys.stores.sqlite.errors import mapped_errors
 
 MIGRATIONS_PACKAGE = "memosys.stores.sqlite.migrations"
 CACHE_KIB = 65_536  # page cache per connection
+READERS = 4  # read connections at most; more concurrent reads wait for one
 MMAP_BYTES = 1 << 30  # reads of a hot database go through the OS page cache without syscalls
 _NESTED = "memosys_nested"  # the savepoint of a write inside another write
 
@@ -36,34 +39,67 @@ class Database:
         self.lock_timeout_s = lock_timeout_s
         self._lock = threading.RLock()
         self._closed = False
+        self._holding = threading.local()  # how deep this thread is inside the writer's lock
+        # another connection to ":memory:" would open another, empty database
+        self._pooled = self.path != ":memory:"
+        self._idle_readers: list[sqlite3.Connection] = []
+        self._readers = 0
+        self._reader_freed = threading.Condition()
         with mapped_errors(self.path, lock_timeout_s):
-            self._conn = sqlite3.connect(
-                self.path,
-                timeout=lock_timeout_s,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            try:
-                self._conn.execute(f"PRAGMA busy_timeout = {int(lock_timeout_s * 1000)}")
-                self._conn.execute("PRAGMA journal_mode = WAL")
-                self._conn.execute("PRAGMA foreign_keys = ON")
-                self._conn.execute("PRAGMA synchronous = NORMAL")
-                self._conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-                self._conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-            except BaseException:
-                self._conn.close()
-                raise
+            self._conn = self._connect("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
         try:
             run_migrations(_SQLiteMigrations(self), load_migrations(MIGRATIONS_PACKAGE))
         except BaseException:
             self.close()
             raise
 
+    def _connect(self, *pragmas: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=self.lock_timeout_s, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout_s * 1000)}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+            for pragma in pragmas:
+                conn.execute(pragma)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """The connection for reads (each statement sees the latest commit)."""
+        """A connection for reads (each statement sees the latest commit).
+
+        Inside this thread's :meth:`write` or :meth:`exclusive` it is the
+        writer, so reads see the open transaction (and always for an
+        in-memory database); else a read-only connection of the pool,
+        borrowed for the block.
+        """
+        if getattr(self._holding, "depth", 0) or not self._pooled:
+            with self.exclusive() as conn:
+                yield conn
+            return
+        conn = self._borrow_reader()
+        try:
+            with mapped_errors(self.path, self.lock_timeout_s):
+                yield conn
+        finally:
+            self._return_reader(conn)
+
+    @contextmanager
+    def exclusive(self) -> Iterator[sqlite3.Connection]:
+        """The writer connection outside a transaction, for what must not run in one
+        (VACUUM, checkpoints, per-connection pragmas) and for migrations."""
         with self._lock, mapped_errors(self.path, self.lock_timeout_s):
-            yield self._open_connection()
+            conn = self._open_connection()
+            self._holding.depth = getattr(self._holding, "depth", 0) + 1
+            try:
+                yield conn
+            finally:
+                self._holding.depth -= 1
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -73,8 +109,7 @@ class Database:
         as a savepoint: its changes commit with the outer one, and an error
         undoes only its own changes before it propagates.
         """
-        with self._lock, mapped_errors(self.path, self.lock_timeout_s):
-            conn = self._open_connection()
+        with self.exclusive() as conn:
             # holding the lock, an open transaction can only be this thread's own
             nested = conn.in_transaction
             conn.execute(f"SAVEPOINT {_NESTED}" if nested else "BEGIN IMMEDIATE")
@@ -88,11 +123,36 @@ class Database:
                         conn.execute(f"RELEASE {_NESTED}")
                 raise
 
-    def data_version(self) -> int:
-        """SQLite's ``data_version``: it changes when another connection commits."""
-        with self.read() as conn:
-            row = conn.execute("PRAGMA data_version").fetchone()
-        return int(row[0])
+    def _borrow_reader(self) -> sqlite3.Connection:
+        with self._reader_freed:
+            while True:
+                if self._closed:
+                    raise StoreError(f"the store at {self.path} is closed; open a new one")
+                if self._idle_readers:
+                    return self._idle_readers.pop()
+                if self._readers < READERS:
+                    self._readers += 1
+                    break
+                self._reader_freed.wait()
+        try:
+            with mapped_errors(self.path, self.lock_timeout_s):
+                return self._connect("PRAGMA query_only = ON")
+        except BaseException:
+            with self._reader_freed:
+                self._readers -= 1
+                self._reader_freed.notify()
+            raise
+
+    def _return_reader(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:  # a block that began one and failed before its end
+            conn.execute("ROLLBACK")
+        with self._reader_freed:
+            if self._closed:
+                conn.close()
+                self._readers -= 1
+            else:
+                self._idle_readers.append(conn)
+            self._reader_freed.notify()
 
     @property
     def closed(self) -> bool:
@@ -100,11 +160,17 @@ class Database:
         return self._closed
 
     def close(self) -> None:
-        """Close the connection; later calls raise :class:`StoreError`."""
-        with self._lock:
+        """Close the connections (borrowed ones when they come back); later calls raise
+        :class:`StoreError`."""
+        with self._lock, self._reader_freed:
             if not self._closed:
                 self._closed = True
                 self._conn.close()
+                for conn in self._idle_readers:
+                    conn.close()
+                self._readers -= len(self._idle_readers)
+                self._idle_readers.clear()
+                self._reader_freed.notify_all()
 
     def _open_connection(self) -> sqlite3.Connection:
         if self._closed:
@@ -132,7 +198,7 @@ class _SQLiteMigrations:
         return {str(name): str(digest) for name, digest in rows}
 
     def apply(self, migration: Migration) -> None:
-        with self._db.read() as conn:
+        with self._db.exclusive() as conn:
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} "
                 "(name TEXT PRIMARY KEY, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)"

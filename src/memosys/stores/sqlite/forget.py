@@ -108,7 +108,7 @@ def compact(db: Database) -> bool:
     Returns False when a reader in another connection kept the WAL busy, so
     old pages may still sit in the ``-wal`` file (run it again later).
     """
-    with db.read() as conn:
+    with db.exclusive() as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.execute("VACUUM")
         busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()

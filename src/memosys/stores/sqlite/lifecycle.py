@@ -245,7 +245,7 @@ class SQLiteVersionStore:
     ) -> ForgetResult:
         """Remove items everywhere: rows, versions, text index, vectors, the cube's saved
         HNSW index, and the embedding-cache entries ``cache_keys``; freed pages are zeroed."""
-        with self._db.read() as conn:
+        with self._db.exclusive() as conn:
             conn.execute("PRAGMA secure_delete = ON")
         try:
             with self._db.write() as conn:
@@ -253,7 +253,7 @@ class SQLiteVersionStore:
                     conn, scope, ids, cache_keys, allow_frozen=allow_frozen
                 )
         finally:
-            with self._db.read() as conn:
+            with self._db.exclusive() as conn:
                 conn.execute("PRAGMA secure_delete = OFF")
         self._vectors.forget_cubes(result.cube_ids)
         return result

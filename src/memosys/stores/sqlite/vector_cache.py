@@ -4,14 +4,19 @@ A cube's vectors are loaded on its first search with one query. After that,
 every change to ``vectors`` (by this process or another) is found in the
 ``vector_changes`` log, which triggers fill: before a search the cache reads
 the log entries after the last one it applied and updates the loaded cubes.
-``PRAGMA data_version`` tells cheaply whether another connection committed,
-and :meth:`VectorCache.mark_dirty` does the same for this connection's
-writes, so a search with nothing new costs no extra query.
+``PRAGMA data_version`` tells cheaply whether another connection committed
+(each connection counts its own, so the last value is kept per connection),
+and :meth:`VectorCache.mark_dirty` does the same for this store's writes, so
+a search with nothing new costs no extra query.
+
+Reads run on several threads at once: a lock guards the cache's catch-up,
+and each :class:`CubeVectors` guards its own arrays.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
@@ -37,20 +42,27 @@ class VectorCache:
         self._files = AnnFiles(ann_folder)
         self._cubes: dict[str, CubeVectors | None] = {}  # None: a cube without vectors
         self._seq = 0
-        self._data_version: int | None = None
+        self._data_versions: dict[int, int] = {}  # by id() of the (long-lived) connection
         self._dirty = True
+        self.lock = threading.RLock()  # guards the fields above
         self._deleted_from: set[str] = set()  # cubes that lost vectors since loading
 
     def mark_dirty(self) -> None:
-        """This connection changed vectors: read the log before the next search."""
-        self._dirty = True
+        """This store changed vectors: read the log before the next search."""
+        with self.lock:
+            self._dirty = True
 
     def cubes(self, conn: sqlite3.Connection, cube_ids: tuple[str, ...]) -> list[CubeVectors]:
         """The up-to-date indexes of these cubes (cubes without vectors are left out)."""
         version = int(conn.execute("PRAGMA data_version").fetchone()[0])
-        missing = [c for c in cube_ids if c not in self._cubes]
-        if not (self._dirty or missing or version != self._data_version):
+        with self.lock:
+            missing = [c for c in cube_ids if c not in self._cubes]
+            if self._dirty or missing or version != self._data_versions.get(id(conn)):
+                self._refresh(conn, cube_ids)
+                self._data_versions[id(conn)] = version
             return [ix for c in cube_ids if (ix := self._cubes[c]) is not None]
+
+    def _refresh(self, conn: sqlite3.Connection, cube_ids: tuple[str, ...]) -> None:
         conn.execute("BEGIN")  # one snapshot for the log position and the loads
         try:
             last = int(
@@ -64,8 +76,6 @@ class VectorCache:
         finally:
             conn.execute("COMMIT")
         self._dirty = False
-        self._data_version = version
-        return [ix for c in cube_ids if (ix := self._cubes[c]) is not None]
 
     def _catch_up(self, conn: sqlite3.Connection, last: int) -> None:
         if last == self._seq or not self._cubes:
@@ -144,13 +154,14 @@ class VectorCache:
         keeps a removed vector's bytes in the file, and a removed vector may
         have been forgotten. The next process builds the index anew.
         """
-        for cube_id in self._deleted_from:
-            self._files.remove(cube_id)
-        for cube_id, index in self._cubes.items():
-            if index is None or cube_id in self._deleted_from:
-                continue
-            if (ann := index.take_unsaved(SAVE_AFTER_CHANGES)) is not None:
-                self._files.save(cube_id, ann, seq=self._seq, dim=index.dim)
+        with self.lock:
+            for cube_id in self._deleted_from:
+                self._files.remove(cube_id)
+            for cube_id, index in self._cubes.items():
+                if index is None or cube_id in self._deleted_from:
+                    continue
+                if (ann := index.take_unsaved(SAVE_AFTER_CHANGES)) is not None:
+                    self._files.save(cube_id, ann, seq=self._seq, dim=index.dim)
 
     def _saver(self, cube_id: str, dim: int) -> Callable[[Any], None]:
         """What saves a cube's index once built; the log position is taken now, at the start.

@@ -88,6 +88,7 @@ class CubeVectors:
         self._touched: set[int] = set()  # rowids changed while a build runs
         self._build_failed = False
         self._unsaved = 0  # changes applied to the HNSW index since it was saved
+        self._lock = threading.RLock()  # searches run on several threads; changes one at a time
 
     @property
     def count(self) -> int:
@@ -102,16 +103,18 @@ class CubeVectors:
     def take_unsaved(self, at_least: int) -> Any:
         """The HNSW index when ``at_least`` changes were applied since it was saved (the
         count restarts: the caller saves it), else None."""
-        if self._ann is None or self._unsaved < at_least:
-            return None
-        self._unsaved = 0
-        return self._ann
+        with self._lock:
+            if self._ann is None or self._unsaved < at_least:
+                return None
+            self._unsaved = 0
+            return self._ann
 
     def load_sorted(self, rowids: RowIds, matrix: Vectors) -> None:
         """Take over arrays of strictly increasing rowids, as a fresh index's content (no copy)."""
-        self._rowids, self._matrix = rowids, matrix
-        self._alive = np.ones(len(rowids), dtype=bool)
-        self._size = len(rowids)
+        with self._lock:
+            self._rowids, self._matrix = rowids, matrix
+            self._alive = np.ones(len(rowids), dtype=bool)
+            self._size = len(rowids)
 
     def join_build(self, timeout: float | None = None) -> None:
         """Wait for a background build, if one runs (call without the store lock)."""
@@ -121,90 +124,95 @@ class CubeVectors:
 
     def upsert(self, rowids: RowIds, matrix: Vectors) -> None:
         """Add or overwrite vectors (unit rows of ``dim`` floats)."""
-        if len(rowids) == 0:
-            return
-        order = np.argsort(rowids, kind="stable")
-        rowids, matrix = rowids[order], matrix[order]
-        pos, found = self._positions(rowids)
-        if found.any():
-            self._dead -= int((~self._alive[pos[found]]).sum())
-            self._matrix[pos[found]] = matrix[found]
-            self._alive[pos[found]] = True
-        fresh = ~found
-        if fresh.any():
-            self._append(rowids[fresh], matrix[fresh])
-        if self._ann is not None:
-            keys = rowids.astype(np.uint64)
-            self._ann.remove(keys)
-            self._ann.add(keys, matrix)
-            self._unsaved += len(rowids)
-        elif self._builder is not None:
-            self._touched.update(rowids.tolist())
+        with self._lock:
+            if len(rowids) == 0:
+                return
+            order = np.argsort(rowids, kind="stable")
+            rowids, matrix = rowids[order], matrix[order]
+            pos, found = self._positions(rowids)
+            if found.any():
+                self._dead -= int((~self._alive[pos[found]]).sum())
+                self._matrix[pos[found]] = matrix[found]
+                self._alive[pos[found]] = True
+            fresh = ~found
+            if fresh.any():
+                self._append(rowids[fresh], matrix[fresh])
+            if self._ann is not None:
+                keys = rowids.astype(np.uint64)
+                self._ann.remove(keys)
+                self._ann.add(keys, matrix)
+                self._unsaved += len(rowids)
+            elif self._builder is not None:
+                self._touched.update(rowids.tolist())
 
     def remove(self, rowids: RowIds) -> None:
         """Drop vectors; unknown rowids are ignored."""
-        pos, found = self._positions(np.sort(rowids))
-        hit = pos[found]
-        hit = hit[self._alive[hit]]
-        if len(hit) == 0:
-            return
-        self._alive[hit] = False
-        self._dead += len(hit)
-        if self._ann is not None:
-            self._ann.remove(self._rowids[hit].astype(np.uint64))
-            self._unsaved += len(hit)
-        elif self._builder is not None:
-            self._touched.update(self._rowids[hit].tolist())
-        if self._dead > max(1024, self._size // 4):
-            self._compact()
+        with self._lock:
+            pos, found = self._positions(np.sort(rowids))
+            hit = pos[found]
+            hit = hit[self._alive[hit]]
+            if len(hit) == 0:
+                return
+            self._alive[hit] = False
+            self._dead += len(hit)
+            if self._ann is not None:
+                self._ann.remove(self._rowids[hit].astype(np.uint64))
+                self._unsaved += len(hit)
+            elif self._builder is not None:
+                self._touched.update(self._rowids[hit].tolist())
+            if self._dead > max(1024, self._size // 4):
+                self._compact()
 
     def search(self, query: Vectors, k: int) -> tuple[RowIds, Scores]:
         """The ``k`` best rowids and cosine scores, best first."""
-        if k <= 0 or self.count == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        if self.approximate:
-            self._poll_builder()
-        if self.approximate and self._ann is not None:
-            found = self._ann.search(query, k)
-            keys = np.asarray(found.keys, dtype=np.int64)
-            return keys, (1.0 - np.asarray(found.distances, dtype=np.float32))
-        scores = np.einsum("ij,j->i", self._matrix[: self._size], query)
-        if self._dead:
-            scores[~self._alive[: self._size]] = -np.inf
-        top = self._top(self._rowids[: self._size], scores, min(k, self.count))
-        if self.approximate:
-            self.start_ann()  # after this search's exact answer, so it does not wait
-        return top
+        with self._lock:
+            if k <= 0 or self.count == 0:
+                return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+            if self.approximate:
+                self._poll_builder()
+            if self.approximate and self._ann is not None:
+                found = self._ann.search(query, k)
+                keys = np.asarray(found.keys, dtype=np.int64)
+                return keys, (1.0 - np.asarray(found.distances, dtype=np.float32))
+            scores = np.einsum("ij,j->i", self._matrix[: self._size], query)
+            if self._dead:
+                scores[~self._alive[: self._size]] = -np.inf
+            top = self._top(self._rowids[: self._size], scores, min(k, self.count))
+            if self.approximate:
+                self.start_ann()  # after this search's exact answer, so it does not wait
+            return top
 
     def score(self, query: Vectors, rowids: RowIds, k: int) -> tuple[RowIds, Scores]:
         """Exact scores of the given rowids (those held here), the ``k`` best first."""
-        pos, found = self._positions(np.sort(rowids))
-        pos = pos[found]
-        pos = pos[self._alive[pos]]
-        if len(pos) == 0 or k <= 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        scores = np.einsum("ij,j->i", self._matrix[pos], query)
-        return self._top(self._rowids[pos], scores, min(k, len(pos)))
+        with self._lock:
+            pos, found = self._positions(np.sort(rowids))
+            pos = pos[found]
+            pos = pos[self._alive[pos]]
+            if len(pos) == 0 or k <= 0:
+                return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+            scores = np.einsum("ij,j->i", self._matrix[pos], query)
+            return self._top(self._rowids[pos], scores, min(k, len(pos)))
 
     def start_ann(self) -> bool:
         """Whether the HNSW index is ready; starts loading or building it (in the
         background unless the cube is small)."""
-        self._poll_builder()
-        if self._ann is None and self._builder is None:
-            # Views, not copies: arrays are only replaced, never permuted in place, and
-            # rows overwritten meanwhile are re-synced when the index is adopted.
-            size = self._size
-            job = partial(
-                self._make_index, self._rowids[:size], self._matrix[:size],
-                self._alive[:size].copy(), self._saved,
-                self.on_build() if self.on_build is not None else None,
-            )
-            self._saved = None
-            if self.count < SYNC_BUILD_BELOW:
-                self._ann = job(None)
-            else:
-                self._builder = Builder(job)
-        return self._ann is not None
+        with self._lock:
+            self._poll_builder()
+            if self._ann is None and self._builder is None:
+                # Views, not copies: arrays are only replaced, never permuted in place, and
+                # rows overwritten meanwhile are re-synced when the index is adopted.
+                size = self._size
+                job = partial(
+                    self._make_index, self._rowids[:size], self._matrix[:size],
+                    self._alive[:size].copy(), self._saved,
+                    self.on_build() if self.on_build is not None else None,
+                )
+                self._saved = None
+                if self.count < SYNC_BUILD_BELOW:
+                    self._ann = job(None)
+                else:
+                    self._builder = Builder(job)
+            return self._ann is not None
 
     def _make_index(
         self, rowids: RowIds, matrix: Vectors, alive: npt.NDArray[np.bool_],

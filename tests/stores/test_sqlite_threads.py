@@ -1,0 +1,111 @@
+"""Reads on several threads: they run beside an open write and agree with serial reads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+from store_helpers import FINGERPRINT, T0, ItemFactory, unit
+
+from memosys.core.clock import FixedClock
+from memosys.core.cube import MemCube
+from memosys.settings import StoreSettings
+from memosys.stores.base import Scope
+from memosys.stores.sqlite import SQLiteStore
+
+
+def _on_another_thread(work: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """``work()`` run on a daemon thread; fails the test if it has not returned in time
+    (a daemon, so a read stuck behind the caller's own write cannot hang the run)."""
+    done: list[Any] = []
+    thread = threading.Thread(target=lambda: done.append(work()), daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert done, f"the read on another thread did not finish within {timeout} s"
+    return done[0]
+
+
+def test_reads_do_not_wait_for_a_write_open_on_another_thread(
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory, rng: np.random.Generator
+) -> None:
+    item = make_item("the lighthouse keeper painted the door")
+    vectors = unit(rng, 1)
+    store.add_items([item], vectors, FINGERPRINT)
+    inside, release = threading.Event(), threading.Event()
+
+    def hold_write() -> None:
+        with store._db.write():
+            inside.set()
+            release.wait(timeout=30)
+
+    writer = threading.Thread(target=hold_write)
+    writer.start()
+    try:
+        assert inside.wait(timeout=10)
+        reads = _on_another_thread(
+            lambda: (
+                [h.id for h in store.text_search(scope1, "lighthouse", None, 5)],
+                [h.id for h in store.vector_search(scope1, vectors[0], None, 5)],
+                [i.id for i in store.get_items(scope1, [item.id])],
+            )
+        )
+        assert reads == ([item.id], [item.id], [item.id])
+        assert writer.is_alive()  # the write was still open while they ran
+    finally:
+        release.set()
+        writer.join()
+
+
+def test_a_read_inside_a_write_sees_it_and_other_threads_do_not(
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory
+) -> None:
+    item = make_item("uncommitted note")
+    with store._db.write():
+        store.add_items([item], None, None)
+        assert [i.id for i in store.get_items(scope1, [item.id])] == [item.id]
+        assert _on_another_thread(lambda: store.get_items(scope1, [item.id])) == []
+    assert [i.id for i in store.get_items(scope1, [item.id])] == [item.id]
+
+
+def test_concurrent_searches_beside_writes_agree_with_serial_searches(
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory, rng: np.random.Generator
+) -> None:
+    words = ["harbour", "meadow", "violin", "glacier", "lantern", "orchard", "compass", "quarry"]
+    items = [make_item(f"{words[n % 8]} story number {n}") for n in range(400)]
+    vectors = unit(rng, 400)
+    store.add_items(items, vectors, FINGERPRINT)
+    queries = unit(rng, 24)
+
+    def searches(n: int) -> tuple[list[str], list[str]]:
+        text = [h.id for h in store.text_search(scope1, words[n % 8], None, 10)]
+        dense = [h.id for h in store.vector_search(scope1, queries[n], None, 10)]
+        return text, dense
+
+    serial = [searches(n) for n in range(24)]
+    others = [make_item("unrelated", cube_id="c2", user_id="u2") for _ in range(200)]
+    with ThreadPoolExecutor(6) as pool:
+        writes = pool.submit(
+            lambda: [
+                store.add_items(others[i : i + 20], unit(rng, 20), FINGERPRINT)
+                for i in range(0, 200, 20)
+            ]
+        )
+        parallel = list(pool.map(searches, list(range(24)) * 4))
+        writes.result(timeout=60)
+    assert parallel == serial * 4
+
+
+def test_an_in_memory_store_reads_its_own_database(
+    clock: FixedClock, make_item: ItemFactory, scope1: Scope
+) -> None:
+    store = SQLiteStore(":memory:", StoreSettings(), clock)
+    try:
+        store.put_cube(MemCube(id="c1", name="c1", owner="u1", created_at=T0, updated_at=T0))
+        item = make_item("kept in memory")
+        store.add_items([item], None, None)
+        assert [i.id for i in store.get_items(scope1, [item.id])] == [item.id]
+    finally:
+        store.close()
