@@ -24,7 +24,6 @@ _SUBJECTS = {_WHO: (rf"{S}{AUX} {ADV}", NONE), _OWN: (f"{P} ", NONE)}
 _DWELLING = r"home|place|flat|apartment|house|condo|address"
 _CAR_NOUN = r"car|ride|wheels|vehicle"
 _FOOD_NOUN = r"food|dish|meal|snack|cuisine"
-_JOB_NOUN = r"job|job title|title|role|position"
 _ROLE_V = V.replace("(?P<value>", "(?P<value>(?:(?:a|an|the) )?(?:new )?")
 #: a value that starts with a car make, capitalised ("Kia Niro", "BMW"; not "a smart TV")
 _MAKES = "|".join(sorted({form for make in CAR_MAKES for form in (make.title(), make.upper())}))
