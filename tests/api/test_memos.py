@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -262,6 +263,36 @@ def test_search_records_access(mos: MemOS) -> None:
     mos.search("golden retriever", user_id="alice", top_k=1)
     seen = mos.get(items[0].id, user_id="alice")
     assert seen.access_count == 1 and seen.last_accessed_at is not None
+    assert mos.count(user_id="alice", filters={"access_count": 1}) == 1
+
+
+def test_search_does_not_wait_for_a_write_held_by_another_thread(mos: MemOS) -> None:
+    items = add_conversation(mos)
+    inside, release = threading.Event(), threading.Event()
+
+    def hold_write() -> None:
+        with mos.store.transaction():
+            inside.set()
+            release.wait(timeout=30)
+
+    writer = threading.Thread(target=hold_write)
+    writer.start()
+    try:
+        assert inside.wait(timeout=10)
+        found: list[str] = []
+        search = threading.Thread(
+            target=lambda: found.extend(
+                h.item.id for h in mos.search("golden retriever", user_id="alice", top_k=1)
+            ),
+            daemon=True,
+        )
+        search.start()
+        search.join(timeout=10)
+        assert found == [items[0].id] and writer.is_alive()
+    finally:
+        release.set()
+        writer.join()
+    assert mos.get(items[0].id, user_id="alice").access_count == 1  # written once it could
 
 
 def test_timestamps_are_aware_utc(mos: MemOS) -> None:

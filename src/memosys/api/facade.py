@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from memosys.api.access import AccessRecorder
 from memosys.api.cubes import MAX_NAME_CHARS, Cubes
 from memosys.core.clock import Clock
 from memosys.core.errors import InvalidInputError, NotFoundError
@@ -38,12 +39,14 @@ class FacadeBase:
     _embedder: Embedder
     _governance: Governance
     _cubes: Cubes
+    _access: AccessRecorder
 
     def _as_memos(self) -> MemOS:
         """This object as the whole facade (services built on it take a MemOS)."""
         return cast("MemOS", self)
 
     def _get(self, scope: Scope, id: str) -> MemoryItem:
+        self._access.settle()
         found = self._store.get_items(scope, [self._checked_id(id)])
         if not found:
             raise NotFoundError(f"memory {id!r} not found", detail={"id": id})

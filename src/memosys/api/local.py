@@ -19,6 +19,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
+from memosys.api.access import AccessRecorder
 from memosys.api.cubes import Cubes
 from memosys.api.facade import DATABASE_FILE
 from memosys.api.generation_methods import GenerationMethods
@@ -104,6 +105,7 @@ class MemOS(
         self._governance = Governance(governance_store(store), clock, settings.governance)
         self._cubes = Cubes(store, clock, self._governance)
         self._retriever = Retriever(store, embedder, settings.retrieval, clock)
+        self._access = AccessRecorder(store)
         self.events = ChangeEvents(store.transaction)
         """Subscribe here to hear about every committed add, update and delete."""
         self.events.journal(self._governance.record_change)  # audited in the same transaction
@@ -159,6 +161,7 @@ class MemOS(
         activation = getattr(self, "_activation_memory", None)
         if activation is not None:  # waits for a background promotion pass
             activation.close()
+        self._access.close()
         self._store.close()
 
     def __enter__(self) -> MemOS:
@@ -396,6 +399,7 @@ class MemOS(
             scope, at = self._time_point(scope, as_of, snapshot)
             versions = version_store(self._store)
             return versions.list_as_of(scope, at, shown, limit, offset, order_by)
+        self._access.settle()
         return self._store.list_items(scope, shown, limit, offset, order_by)
 
     def count(
@@ -403,6 +407,7 @@ class MemOS(
     ) -> int:
         """How many current memories match (as :meth:`list` would return them)."""
         scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
+        self._access.settle()
         return self._store.count_items(scope, visible_filter(parse_filter(filters)))
 
     def search(
@@ -457,7 +462,7 @@ class MemOS(
         if self.settings.lifecycle.fact_lookup:
             limit = None if neighbours else top_k
             hits = lead_with_current_facts(self._store, scope, query, shown, hits, limit)
-        self._store.record_access([h.item.id for h in hits], self._clock.now())
+        self._access.record([h.item.id for h in hits], self._clock.now())
         return hits
 
     def search_sessions(
@@ -481,6 +486,7 @@ class MemOS(
     def export_items(self, path: str | Path, *, user_id: str, cube: str | None = None) -> int:
         """Write the memories as JSON Lines; returns how many."""
         scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
+        self._access.settle()
         return export_items(self._store, scope, Path(path))
 
     def import_items(

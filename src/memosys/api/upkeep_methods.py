@@ -37,6 +37,7 @@ class UpkeepMethods(FacadeBase):
         committed step. ConflictError while another process, or another thread
         of this one (the scheduler of :meth:`start_jobs`), runs the job.
         """
+        self._access.settle()
         return self._job_runner().run(checked_text(name, "name", empty=False), params)
 
     def job_runs(self, name: str | None = None, *, limit: int = 20) -> JobRuns:
