@@ -4,11 +4,15 @@
     .venv/bin/python benchmarks/server_load.py --clients 1 --phase-s 20 --warmup-s 10
 
 ``memosys serve`` runs as a subprocess on loopback; this process is the client
-side (one thread and one HTTP connection per client). Four bounded phases:
-``mixed`` (each request is a search or an add of a batch of messages),
-``search`` (searches only), ``adds`` (adds only, raw mode: no LLM, one
-memory per message, embedded by the server) and ``adds_with_given_vectors``
-(texts sent with their embeddings, so the server does no model work).
+side (one thread and one HTTP connection per client). Four bounded closed-loop phases
+(each client sends its next request when the last is answered, so they
+measure saturation): ``mixed`` (each request is a search or an add of a
+batch of messages), ``search`` (searches only), ``adds`` (adds only, raw
+mode: no LLM, one memory per message, embedded by the server) and
+``adds_with_given_vectors`` (texts sent with their embeddings, so the server
+does no model work). Then two open-loop phases at a fixed offered rate
+(Poisson arrivals, latency counted from each request's planned time):
+``search_open_loop`` and ``mixed_open_loop``.
 Reported per phase: requests/s, messages/s, p50/p95/p99 latency per request
 type, errors and 5xx. At the end
 the server is stopped, every acknowledged write is looked up in the store, and the
@@ -92,6 +96,10 @@ class Workload:
     search_share: float  # the rest are adds of ``batch`` messages
     batch: int
     given_vectors: bool = False  # adds send their own embeddings (no model on the server)
+    # open loop: each client sends at Poisson times of this rate (requests/s), and a
+    # request's latency counts from its planned time (a late start counts); None: each
+    # client sends its next request as soon as the last one is answered (closed loop)
+    rate_per_client: float | None = None
 
 
 def add_request(
@@ -118,15 +126,21 @@ def client(url: str, key: str, stop_at: float, load: Workload, seed: int, tally:
     headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
         n = 0
+        planned = time.perf_counter()
         while time.perf_counter() < stop_at:
             n += 1
+            if load.rate_per_client:
+                planned += rng.expovariate(load.rate_per_client)
+                if planned >= stop_at:
+                    break
+                time.sleep(max(0.0, planned - time.perf_counter()))  # pacing the open loop
             if rng.random() < load.search_share:
                 kind, path = "search", "/v1/search"
                 body: Any = {"query": rng.choice(questions), "cube": CUBE, "top_k": 10}
             else:
                 kind = "add"
                 path, body = add_request(rng, corpus, f"{seed}.{n}", load)
-            start = time.perf_counter()
+            start = planned if load.rate_per_client else time.perf_counter()
             try:
                 response = http.post(path, json=body)
             except httpx.TransportError:
@@ -155,6 +169,9 @@ def run_phase(url: str, key: str, clients: int, seconds: float, load: Workload,
         thread.join()
     elapsed = time.perf_counter() - started
     summary: dict[str, Any] = {
+        "loop": "closed" if load.rate_per_client is None else "open",
+        "offered_requests_per_s": None if load.rate_per_client is None
+        else load.rate_per_client * clients,
         "seconds": elapsed,
         "requests": sum(tally.statuses.values()),
         "requests_per_s": sum(tally.statuses.values()) / elapsed,
@@ -206,6 +223,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=20, help="messages per add request")
     parser.add_argument("--warmup-s", type=float, default=5.0)
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--paced-search-rate", type=float, default=20.0,
+                        help="requests/s of all clients together in the open-loop search phase")
+    parser.add_argument("--paced-mixed-rate", type=float, default=10.0,
+                        help="requests/s of all clients together in the open-loop mixed phase")
     args = parser.parse_args()
     directory = args.data_dir or CACHE / f"server-{args.n}"
     key = prepare(directory, args.n)
@@ -237,6 +258,10 @@ def main() -> None:
             "search": Workload(1.0, args.batch),
             "adds": Workload(0.0, args.batch),
             "adds_with_given_vectors": Workload(0.0, args.batch, given_vectors=True),
+            "search_open_loop": Workload(1.0, args.batch,
+                                         rate_per_client=args.paced_search_rate / args.clients),
+            "mixed_open_loop": Workload(args.search_share, args.batch,
+                                        rate_per_client=args.paced_mixed_rate / args.clients),
         }
         for name, load in workloads.items():
             phases[name], ids = run_phase(url, key, args.clients, args.phase_s, load,
@@ -250,8 +275,8 @@ def main() -> None:
     stored = stored_count(directory, acked)
     local = in_process_search(directory, args.phase_s, seed + 7)
     write_result(f"server_load_c{args.clients}", {
-        "note": "2-core machine shared with other agents during the run (see load average); "
-                "the clients run in this process, the server in a subprocess, both on loopback",
+        "note": "2-core machine (see the load average); the 16 client threads run in this "
+                "process and the server in a subprocess, both on loopback, sharing the 2 cores",
         "memories_in_cube_at_start": before,
         "clients": args.clients,
         "messages_per_add": args.batch,

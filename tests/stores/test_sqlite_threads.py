@@ -109,3 +109,20 @@ def test_an_in_memory_store_reads_its_own_database(
         assert [i.id for i in store.get_items(scope1, [item.id])] == [item.id]
     finally:
         store.close()
+
+
+def test_a_write_brings_loaded_vector_indexes_up_to_date_itself(
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory, rng: np.random.Generator
+) -> None:
+    store.add_items([make_item("first")], unit(rng, 1), FINGERPRINT)
+    store.vector_search(scope1, unit(rng, 1)[0], None, 1)  # loads the cube's index
+    index = store._vectors._cubes["c1"]
+    assert index is not None and index.count == 1
+    fresh = [make_item(f"later {n}") for n in range(5)]
+    vectors = unit(rng, 5)
+    store.add_items(fresh, vectors, FINGERPRINT)
+    assert index.count == 6 and not store._vectors._dirty  # no search needed to catch up
+    with store._db.write():  # inside an outer transaction the next search catches up
+        store.add_items([make_item("nested")], unit(rng, 1), FINGERPRINT)
+    assert index.count == 6 and store._vectors._dirty
+    assert store.vector_search(scope1, vectors[2], None, 1)[0].id == fresh[2].id

@@ -78,7 +78,7 @@ class Database:
         in-memory database); else a read-only connection of the pool,
         borrowed for the block.
         """
-        if getattr(self._holding, "depth", 0) or not self._pooled:
+        if self.in_write() or not self._pooled:
             with self.exclusive() as conn:
                 yield conn
             return
@@ -88,6 +88,11 @@ class Database:
                 yield conn
         finally:
             self._return_reader(conn)
+
+    def in_write(self) -> bool:
+        """Whether this thread is inside :meth:`write` or :meth:`exclusive` (its changes
+        may not be committed yet)."""
+        return bool(getattr(self._holding, "depth", 0))
 
     @contextmanager
     def exclusive(self) -> Iterator[sqlite3.Connection]:

@@ -120,7 +120,7 @@ class SQLiteStore:
         with self._db.write() as conn:
             result = writes.add_items(conn, items, vectors, embedder_fingerprint, self.clock.now())
         if vectors is not None:
-            self._vectors.mark_dirty()
+            self._vectors_changed()
         return result
 
     def get_items(self, scope: Scope, ids: Sequence[str]) -> list[MemoryItem]:
@@ -142,14 +142,14 @@ class SQLiteStore:
         when it is not there."""
         with self._db.write() as conn:
             updated = writes.update_item(conn, scope, item, vector, note, self.clock.now())
-        self._vectors.mark_dirty()
+        self._vectors_changed()
         return updated
 
     def delete_items(self, scope: Scope, ids: Sequence[str]) -> int:
         """Delete items of the scope with their index rows and vectors; returns how many."""
         with self._db.write() as conn:
             count = writes.delete_items(conn, scope, ids)
-        self._vectors.mark_dirty()
+        self._vectors_changed()
         return count
 
     def list_items(
@@ -327,6 +327,14 @@ class SQLiteStore:
         with self._db.read():
             self._vectors.save_indexes()
         self._db.close()
+
+    def _vectors_changed(self) -> None:
+        """This store's write changed vectors: the loaded indexes catch up now, unless the
+        write is part of an outer transaction (then the next search does it)."""
+        self._vectors.mark_dirty()
+        if not self._db.in_write():
+            with self._db.read() as conn:
+                self._vectors.catch_up(conn)
 
     def _one_cube(self, where: str, params: tuple[str, ...]) -> MemCube | None:
         with self._db.read() as conn:

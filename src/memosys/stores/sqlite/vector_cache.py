@@ -52,6 +52,13 @@ class VectorCache:
         with self.lock:
             self._dirty = True
 
+    def catch_up(self, conn: sqlite3.Connection) -> None:
+        """Apply the change log to the loaded cubes now: a write calls this after its
+        commit, so the HNSW inserts are its cost, not the next search's."""
+        with self.lock:
+            if self._cubes:
+                self._refresh(conn, ())
+
     def cubes(self, conn: sqlite3.Connection, cube_ids: tuple[str, ...]) -> list[CubeVectors]:
         """The up-to-date indexes of these cubes (cubes without vectors are left out)."""
         version = int(conn.execute("PRAGMA data_version").fetchone()[0])
