@@ -122,7 +122,15 @@ def test_a_write_brings_loaded_vector_indexes_up_to_date_itself(
     vectors = unit(rng, 5)
     store.add_items(fresh, vectors, FINGERPRINT)
     assert index.count == 6 and not store._vectors._dirty  # no search needed to catch up
-    with store._db.write():  # inside an outer transaction the next search catches up
+    with store._db.write():  # inside an outer transaction: once that commits
         store.add_items([make_item("nested")], unit(rng, 1), FINGERPRINT)
-    assert index.count == 6 and store._vectors._dirty
+        assert index.count == 6
+    assert index.count == 7 and not store._vectors._dirty
+    try:
+        with store._db.write():  # rolled back: nothing to catch up
+            store.add_items([make_item("undone")], unit(rng, 1), FINGERPRINT)
+            raise RuntimeError("undo")
+    except RuntimeError:
+        pass
+    assert index.count == 7
     assert store.vector_search(scope1, vectors[2], None, 1)[0].id == fresh[2].id

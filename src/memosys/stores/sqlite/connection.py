@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -114,6 +114,7 @@ class Database:
         as a savepoint: its changes commit with the outer one, and an error
         undoes only its own changes before it propagates.
         """
+        committed = False
         with self.exclusive() as conn:
             # holding the lock, an open transaction can only be this thread's own
             nested = conn.in_transaction
@@ -121,12 +122,28 @@ class Database:
             try:
                 yield conn
                 conn.execute(f"RELEASE {_NESTED}" if nested else "COMMIT")
+                committed = not nested
             except BaseException:
                 if conn.in_transaction:
                     conn.execute(f"ROLLBACK TO {_NESTED}" if nested else "ROLLBACK")
                     if nested:
                         conn.execute(f"RELEASE {_NESTED}")
+                if not nested:
+                    self._holding.__dict__.pop("after_commit", None)
                 raise
+        if committed:
+            for callback in self._holding.__dict__.pop("after_commit", []):
+                callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (once) when this thread's outermost :meth:`write` commits,
+        not if it rolls back; outside a write, call it now."""
+        if not self.in_write():
+            callback()
+            return
+        pending: list[Callable[[], None]] = self._holding.__dict__.setdefault("after_commit", [])
+        if callback not in pending:
+            pending.append(callback)
 
     def _borrow_reader(self) -> sqlite3.Connection:
         with self._reader_freed:

@@ -11,6 +11,7 @@ in ``<path>.ann/`` beside the database (:mod:`.ann`).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -20,7 +21,7 @@ from pydantic import TypeAdapter
 
 from memosys.core.clock import Clock
 from memosys.core.cube import MemCube, User
-from memosys.core.errors import InvalidInputError
+from memosys.core.errors import InvalidInputError, MemosysError
 from memosys.core.filters import Filter
 from memosys.core.items import MemoryItem
 from memosys.settings import StoreSettings
@@ -33,6 +34,8 @@ from memosys.stores.sqlite.lifecycle import SQLiteVersionStore
 from memosys.stores.sqlite.scope import visible
 from memosys.stores.sqlite.upkeep import SQLiteUpkeep
 from memosys.stores.sqlite.vector_cache import VectorCache
+
+_log = logging.getLogger(__name__)
 
 _ORDER_COLUMNS: dict[str, str] = {
     "created_at": "created_at",
@@ -329,12 +332,17 @@ class SQLiteStore:
         self._db.close()
 
     def _vectors_changed(self) -> None:
-        """This store's write changed vectors: the loaded indexes catch up now, unless the
-        write is part of an outer transaction (then the next search does it)."""
+        """This store's write changed vectors: the loaded indexes catch up once it commits
+        (the HNSW inserts are the write's cost, not the next search's)."""
         self._vectors.mark_dirty()
-        if not self._db.in_write():
+        self._db.after_commit(self._catch_up_vectors)
+
+    def _catch_up_vectors(self) -> None:
+        try:
             with self._db.read() as conn:
                 self._vectors.catch_up(conn)
+        except MemosysError as exc:  # the write is committed: the next search catches up
+            _log.warning("vector indexes not updated after a write: %s", exc)
 
     def _one_cube(self, where: str, params: tuple[str, ...]) -> MemCube | None:
         with self._db.read() as conn:
