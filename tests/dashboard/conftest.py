@@ -82,8 +82,9 @@ def browser() -> Iterator[Any]:
             f"{CHROMIUM} is missing and could not be installed; run `make test` as root "
             "(it runs `apt-get install -y chromium chromium-driver`)"
         )
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=10_000)  # as the pages' own: searches embed on a busy 2-core CI
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         yield chromium
