@@ -19,9 +19,9 @@ the server is stopped, every acknowledged write is looked up in the store, and t
 same kind of searches run in process, one at a time, as a reference for what
 HTTP adds (compare with a ``--clients 1`` run).
 
-The store is a copy of the 100k-memory store that ``search_latency.py`` builds
-(``add_texts(..., embeddings=...)``), kept under the bench cache and reused;
-the adds of earlier runs stay in it, so it grows a little with every run.
+The store is a fresh copy (per run) of the 100k-memory store that
+``search_latency.py`` builds (``add_texts(..., embeddings=...)``), with its
+saved HNSW index; the phases' adds grow it as the run goes.
 """
 
 from __future__ import annotations
@@ -79,12 +79,13 @@ def _free_port() -> int:
 
 
 def prepare(directory: Path, n: int) -> str:
-    """A copy of the 100k store (built first if needed) and an API key of its user."""
-    if not directory.exists():
-        source = CACHE / f"store-{n}-real"
-        build(source, n, "real")
-        shutil.copytree(source, directory)
-    vector_index(directory)  # the server loads the saved HNSW index instead of building it
+    """A fresh copy of the 100k store (built first if needed), so every run starts from
+    the same cube, and an API key of its user."""
+    source = CACHE / f"store-{n}-real"
+    build(source, n, "real")
+    vector_index(source)  # the copy carries the saved HNSW index: the server loads it
+    shutil.rmtree(directory, ignore_errors=True)
+    shutil.copytree(source, directory)
     with MemOS.open(directory) as mos:
         return mos.create_key(user_id=USER, name="server-load").api_key
 
