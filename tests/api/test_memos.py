@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from held_write import on_another_thread, write_held_open
 from memosys import MemOS, NotFoundError
 from memosys.core.clock import FixedClock
 from memosys.core.errors import ConflictError
@@ -268,30 +268,9 @@ def test_search_records_access(mos: MemOS) -> None:
 
 def test_search_does_not_wait_for_a_write_held_by_another_thread(mos: MemOS) -> None:
     items = add_conversation(mos)
-    inside, release = threading.Event(), threading.Event()
-
-    def hold_write() -> None:
-        with mos.store.transaction():
-            inside.set()
-            release.wait(timeout=30)
-
-    writer = threading.Thread(target=hold_write)
-    writer.start()
-    try:
-        assert inside.wait(timeout=10)
-        found: list[str] = []
-        search = threading.Thread(
-            target=lambda: found.extend(
-                h.item.id for h in mos.search("golden retriever", user_id="alice", top_k=1)
-            ),
-            daemon=True,
-        )
-        search.start()
-        search.join(timeout=10)
-        assert found == [items[0].id] and writer.is_alive()
-    finally:
-        release.set()
-        writer.join()
+    with write_held_open(mos.store.transaction):
+        hits = on_another_thread(lambda: mos.search("golden retriever", user_id="alice", top_k=1))
+        assert [h.item.id for h in hits] == [items[0].id]
     assert mos.get(items[0].id, user_id="alice").access_count == 1  # written once it could
 
 

@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import numpy as np
 from store_helpers import FINGERPRINT, T0, ItemFactory, unit
 
+from held_write import on_another_thread, write_held_open
 from memosys.core.clock import FixedClock
 from memosys.core.cube import MemCube
 from memosys.settings import StoreSettings
 from memosys.stores.base import Scope
 from memosys.stores.sqlite import SQLiteStore
-
-
-def _on_another_thread(work: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """``work()`` run on a daemon thread; fails the test if it has not returned in time
-    (a daemon, so a read stuck behind the caller's own write cannot hang the run)."""
-    done: list[Any] = []
-    thread = threading.Thread(target=lambda: done.append(work()), daemon=True)
-    thread.start()
-    thread.join(timeout)
-    assert done, f"the read on another thread did not finish within {timeout} s"
-    return done[0]
 
 
 def test_reads_do_not_wait_for_a_write_open_on_another_thread(
@@ -34,29 +21,15 @@ def test_reads_do_not_wait_for_a_write_open_on_another_thread(
     item = make_item("the lighthouse keeper painted the door")
     vectors = unit(rng, 1)
     store.add_items([item], vectors, FINGERPRINT)
-    inside, release = threading.Event(), threading.Event()
-
-    def hold_write() -> None:
-        with store._db.write():
-            inside.set()
-            release.wait(timeout=30)
-
-    writer = threading.Thread(target=hold_write)
-    writer.start()
-    try:
-        assert inside.wait(timeout=10)
-        reads = _on_another_thread(
+    with write_held_open(store._db.write):
+        reads = on_another_thread(
             lambda: (
                 [h.id for h in store.text_search(scope1, "lighthouse", None, 5)],
                 [h.id for h in store.vector_search(scope1, vectors[0], None, 5)],
                 [i.id for i in store.get_items(scope1, [item.id])],
             )
         )
-        assert reads == ([item.id], [item.id], [item.id])
-        assert writer.is_alive()  # the write was still open while they ran
-    finally:
-        release.set()
-        writer.join()
+    assert reads == ([item.id], [item.id], [item.id])
 
 
 def test_a_read_inside_a_write_sees_it_and_other_threads_do_not(
@@ -66,7 +39,7 @@ def test_a_read_inside_a_write_sees_it_and_other_threads_do_not(
     with store._db.write():
         store.add_items([item], None, None)
         assert [i.id for i in store.get_items(scope1, [item.id])] == [item.id]
-        assert _on_another_thread(lambda: store.get_items(scope1, [item.id])) == []
+        assert on_another_thread(lambda: store.get_items(scope1, [item.id])) == []
     assert [i.id for i in store.get_items(scope1, [item.id])] == [item.id]
 
 
