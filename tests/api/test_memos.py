@@ -266,6 +266,19 @@ def test_search_records_access(mos: MemOS) -> None:
     assert mos.count(user_id="alice", filters={"access_count": 1}) == 1
 
 
+def test_accesses_gathered_in_the_background_are_all_counted_and_kept_at_close(
+    tmp_path: Path, embedder: Any
+) -> None:
+    with MemOS.open(tmp_path / "d", embedder=embedder) as mos:
+        items = add_conversation(mos)
+        for _ in range(30):
+            mos.search("golden retriever", user_id="alice", top_k=1)
+        assert mos.get(items[0].id, user_id="alice").access_count == 30
+        mos.search("golden retriever", user_id="alice", top_k=1)  # pending at close
+    with MemOS.open(tmp_path / "d", embedder=embedder) as mos:
+        assert mos.get(items[0].id, user_id="alice").access_count == 31
+
+
 def test_search_does_not_wait_for_a_write_held_by_another_thread(mos: MemOS) -> None:
     items = add_conversation(mos)
     with write_held_open(mos.store.transaction):
