@@ -17,6 +17,7 @@ skipped: they state no current fact.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from memosys.lifecycle.slot_cues import CUES, IDIOMS
@@ -130,19 +131,28 @@ def extract_facts(text: str, first_person: str = "user") -> list[SlotFact]:
         if not sentence.strip():
             continue
         read = _read(sentence, PATTERNS, first_person)
-        # a chat sentence may start with its verb: "Signed my contract with Initech"
-        broad = _read(sentence[:1].lower() + sentence[1:], BROAD, first_person)
-        found.update({**broad, **_read(sentence, BROAD, first_person), **read})
+        broad = _read(sentence, BROAD, first_person)
+        lowered = sentence[:1].lower() + sentence[1:]
+        if lowered != sentence:
+            # a chat sentence may start with its verb: "Signed my contract with Initech"; only
+            # a reading that starts at the first letter can differ from the sentence's own
+            broad = {**_read(lowered, BROAD, first_person, at_start=True), **broad}
+        found.update({**broad, **read})
     return list(found.values())
 
 
 def _read(
     sentence: str, patterns: tuple[tuple[str, re.Pattern[str], str | None], ...],
-    first_person: str,
+    first_person: str, *, at_start: bool = False,
 ) -> dict[tuple[str, str], SlotFact]:
     found: dict[tuple[str, str], SlotFact] = {}
     for slot, pattern, shape in patterns:
-        for match in pattern.finditer(sentence):
+        if at_start:
+            first = pattern.match(sentence)
+            matches: Iterable[re.Match[str]] = (first,) if first else ()
+        else:
+            matches = pattern.finditer(sentence)
+        for match in matches:
             if _NOT_A_FACT.search(IDIOMS.sub(" ", sentence[: match.end()])):
                 continue
             if not fits(shape, match["value"]):
