@@ -116,3 +116,25 @@ def test_a_dedup_whose_audit_records_fail_merges_nothing(mos: MemOS, data_dir: P
     assert sorted(i.state.value for i in stored) == ["generated", "generated"]
     assert len(mos.dedup(user_id="ann", threshold=0.5)) == 1  # the same merge, audited
     assert mos.verify_audit().ok
+
+
+def test_a_forget_user_that_fails_leaves_the_user_whole(mos: MemOS, data_dir: Path) -> None:
+    key = mos.create_user("ann").api_key
+    mos.add_texts(["Ann keeps bees."], user_id="ann")
+    mos.create_cube("garden", owner="ann")
+    mos.create_user("bob")
+    mos.share_cube("garden", with_user="bob", user_id="ann")
+    keep_user = (
+        "CREATE TRIGGER keep_user BEFORE DELETE ON users "
+        "BEGIN SELECT RAISE(ABORT, 'user kept'); END"
+    )
+    with trigger(data_dir, keep_user), pytest.raises(MemosysError, match="user kept"):
+        mos.forget_user("ann")
+    assert mos.authenticate(key).user_id == "ann"  # the key was not revoked
+    assert contents(mos) == ["Ann keeps bees."]
+    assert [c.name for c in mos.list_cubes(user_id="bob")] == ["garden"]  # nor the share
+    mos.forget_user("ann")
+    assert mos.list_cubes(user_id="bob") == []
+    with pytest.raises(MemosysError):
+        mos.authenticate(key)
+    assert mos.verify_audit().ok

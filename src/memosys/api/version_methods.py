@@ -116,11 +116,13 @@ class VersionMethods(FacadeBase):
         return forget_items(version_store(self._store), self.events, cube_id, user, [first.item.id])
 
     def forget_user(self, user_id: str) -> ForgetReceipt:
-        """Remove everything of a user: their memories in every cube, their cubes with
-        all versions and snapshots, and the user; emits ``"forgotten"`` per cube."""
+        """Remove everything of a user in one transaction: their memories in every cube,
+        their cubes with all versions and snapshots, their keys and shares, and the user;
+        emits ``"forgotten"`` per cube."""
         user = checked_text(user_id, "user_id", empty=False)
-        self._governance.forget_user(user)  # keys and shares first: the compaction follows
-        return forget_user(version_store(self._store), self.events, user)
+        return forget_user(
+            version_store(self._store), self.events, user, self._governance.forget_user
+        )
 
     def verify_forgotten(
         self,

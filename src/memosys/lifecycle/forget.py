@@ -14,7 +14,7 @@ checks the result.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from memosys.core.events import ChangeEvents
@@ -50,16 +50,24 @@ def forget_items(
     return receipt
 
 
-def forget_user(versions: VersionStore, events: ChangeEvents, user_id: str) -> ForgetReceipt:
+def forget_user(
+    versions: VersionStore,
+    events: ChangeEvents,
+    user_id: str,
+    revoke_access: Callable[[str], None],
+) -> ForgetReceipt:
     """Remove everything of a user: the items they wrote or own anywhere, their cubes
-    (with every item, snapshot and share in them) and the user record.
+    (with every item, snapshot and share in them), their keys, admin rights and shares
+    (``revoke_access``) and the user record.
 
     Frozen items go too: a user who asks to be forgotten is the owner who
-    could unfreeze them. It is one transaction: listeners hear the
-    ``"forgotten"`` events once the cubes and the user are gone too.
+    could unfreeze them. It is one transaction, so a failure leaves the user
+    whole; listeners hear the ``"forgotten"`` events once it commits. The
+    database is compacted after the commit.
     """
     receipt = ForgetReceipt(user_id=user_id)
     with events.changing():
+        revoke_access(user_id)
         for cube_id, ids in versions.user_item_ids(user_id).items():
             _forget(versions, events, Scope(user_id, (cube_id,)), ids, receipt, allow_frozen=True)
         versions.remove_user(user_id)
