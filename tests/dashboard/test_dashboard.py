@@ -80,6 +80,7 @@ def test_search_and_filter_memories(tab: Any) -> None:
     assert "kind=message" in page.url and "tags=travel" in page.url
 
     page.get_by_role("button", name="Clear").click()
+    expect(page.get_by_text("4 memories")).to_be_visible()  # cleared: the form is reset
     page.get_by_label("Cube").select_option(label="work")
     page.get_by_label("Session").fill("")
     page.get_by_role("button", name="Apply").click()
