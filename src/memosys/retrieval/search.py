@@ -22,13 +22,12 @@ from memosys.core.errors import InvalidInputError
 from memosys.core.filters import Filter, In, Not, combine
 from memosys.core.items import LifecycleState, MemoryItem
 from memosys.core.results import Explain, SearchHit, SessionHit
-from memosys.models.embedders._common import Vectors
 from memosys.models.embedders.base import Embedder
 from memosys.reader.lexicon import STOPWORDS
 from memosys.retrieval.fusion import Fused, rrf, weighted
 from memosys.retrieval.rerank import Candidate, Place, adjacent_places, bundled_reranker, place
 from memosys.settings import RetrievalSettings
-from memosys.stores.base import Scope, ScoredId, Store
+from memosys.stores.base import Scope, ScoredId, Store, Vectors
 
 Mode = Literal["hybrid", "bm25", "dense"]
 FusionName = Literal["rrf", "weighted"]
