@@ -8,6 +8,8 @@ a chat sentence starts without one: "Picked up my new Kia today") and a
 from __future__ import annotations
 
 import re
+from importlib import import_module
+from typing import Any
 
 RELATIVES = (
     "sister|brother|mom|mum|mother|dad|father|son|daughter|wife|husband|partner|"
@@ -44,8 +46,56 @@ PETS = r"dog|puppy|cat|kitten|pet|hamster|parrot|rabbit|bunny|bird|fish|turtle|h
 PARTNERS = r"girlfriend|boyfriend|partner|wife|husband|fianc[eé]e?|spouse"
 
 
-def compile_all(
-    patterns: tuple[tuple[str, str, str | None], ...],
-) -> tuple[tuple[str, re.Pattern[str], str | None], ...]:
-    """``(slot, pattern, value shape)`` rows with their patterns compiled."""
-    return tuple((slot, re.compile(pattern), shape) for slot, pattern, shape in patterns)
+Compiled = tuple[str, re.Pattern[str], str | None, tuple[str, ...]]
+"""A slot row compiled: slot, pattern, value shape, and :func:`needles`."""
+
+MIN_NEEDLE = 3  # shorter literal text ("a ", "is") is in almost every sentence
+# the parser of `re` itself (private, untyped; stable since 3.11), read by needles()
+_re_parser: Any = import_module("re._parser")
+_re_constants: Any = import_module("re._constants")
+
+
+def compile_all(patterns: tuple[tuple[str, str, str | None], ...]) -> tuple[Compiled, ...]:
+    """``(slot, pattern, value shape)`` rows with their patterns compiled and their needles."""
+    return tuple(
+        (slot, re.compile(pattern), shape, needles(pattern)) for slot, pattern, shape in patterns
+    )
+
+
+def needles(pattern: str) -> tuple[str, ...]:
+    """Texts one of which every match of ``pattern`` contains (empty: none known).
+
+    Read from the parsed pattern: the most selective run of literal text, or
+    alternation of runs, that no match can skip. A sentence with none of them
+    cannot match, so :mod:`.slots` skips the pattern without running it.
+    """
+    return _required(_re_parser.parse(pattern).data) or ()
+
+
+def _required(items: Any) -> tuple[str, ...] | None:
+    best: tuple[str, ...] | None = None
+    run = ""
+
+    def consider(options: tuple[str, ...] | None) -> None:
+        nonlocal best
+        if options and min(map(len, options)) >= MIN_NEEDLE and (
+            best is None or min(map(len, options)) > min(map(len, best))
+        ):
+            best = options
+
+    for op, arg in items:
+        if op is _re_constants.LITERAL:
+            run += chr(arg)
+            continue
+        consider((run,) if run else None)
+        run = ""
+        if op is _re_constants.SUBPATTERN and not arg[1] & re.IGNORECASE:
+            consider(_required(arg[3].data))
+        elif op in (_re_constants.MAX_REPEAT, _re_constants.MIN_REPEAT) and arg[0] >= 1:
+            consider(_required(arg[2].data))
+        elif op is _re_constants.BRANCH:
+            branches = [_required(branch.data) for branch in arg[1]]
+            if all(branches):
+                consider(tuple(dict.fromkeys(n for b in branches if b for n in b)))
+    consider((run,) if run else None)
+    return best

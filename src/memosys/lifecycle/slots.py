@@ -33,6 +33,7 @@ from memosys.lifecycle.slot_grammar import (
     PHONE,
     PROPER,
     A,
+    Compiled,
     P,
     S,
     V,
@@ -142,11 +143,12 @@ def extract_facts(text: str, first_person: str = "user") -> list[SlotFact]:
 
 
 def _read(
-    sentence: str, patterns: tuple[tuple[str, re.Pattern[str], str | None], ...],
-    first_person: str, *, at_start: bool = False,
+    sentence: str, patterns: tuple[Compiled, ...], first_person: str, *, at_start: bool = False,
 ) -> dict[tuple[str, str], SlotFact]:
     found: dict[tuple[str, str], SlotFact] = {}
-    for slot, pattern, shape in patterns:
+    for slot, pattern, shape, needles in patterns:
+        if needles and not any(needle in sentence for needle in needles):
+            continue  # cannot match: none of the texts every match contains is there
         if at_start:
             first = pattern.match(sentence)
             matches: Iterable[re.Match[str]] = (first,) if first else ()
