@@ -46,7 +46,7 @@ PETS = r"dog|puppy|cat|kitten|pet|hamster|parrot|rabbit|bunny|bird|fish|turtle|h
 PARTNERS = r"girlfriend|boyfriend|partner|wife|husband|fianc[eé]e?|spouse"
 
 
-Compiled = tuple[str, re.Pattern[str], str | None, tuple[str, ...]]
+Compiled = tuple[str, re.Pattern[str], str | None, frozenset[str]]
 """A slot row compiled: slot, pattern, value shape, and :func:`needles`."""
 
 MIN_NEEDLE = 3  # shorter literal text ("a ", "is") is in almost every sentence
@@ -58,7 +58,8 @@ _re_constants: Any = import_module("re._constants")
 def compile_all(patterns: tuple[tuple[str, str, str | None], ...]) -> tuple[Compiled, ...]:
     """``(slot, pattern, value shape)`` rows with their patterns compiled and their needles."""
     return tuple(
-        (slot, re.compile(pattern), shape, needles(pattern)) for slot, pattern, shape in patterns
+        (slot, re.compile(pattern), shape, frozenset(needles(pattern)))
+        for slot, pattern, shape in patterns
     )
 
 

@@ -116,6 +116,7 @@ PATTERNS = compile_all(LEXICON)
 """The lexicon's rows compiled: set phrasings, read first."""
 BROAD = compile_all(CUES)
 """The broad cues compiled: they add facts for subjects and slots the lexicon missed."""
+_NEEDLES = frozenset(needle for row in PATTERNS + BROAD for needle in row[3])
 _FILLER = re.compile(r"^(?:(?:a|an|the|my|our|new|brand new)\s+)+")  # lowercase: "New York"
 _FIRST_PERSON = {"i", "we", "my", "our", "me", "us"}
 MAX_VALUE_WORDS = 6
@@ -146,8 +147,9 @@ def _read(
     sentence: str, patterns: tuple[Compiled, ...], first_person: str, *, at_start: bool = False,
 ) -> dict[tuple[str, str], SlotFact]:
     found: dict[tuple[str, str], SlotFact] = {}
+    present = {needle for needle in _NEEDLES if needle in sentence}
     for slot, pattern, shape, needles in patterns:
-        if needles and not any(needle in sentence for needle in needles):
+        if needles and needles.isdisjoint(present):
             continue  # cannot match: none of the texts every match contains is there
         if at_start:
             first = pattern.match(sentence)
