@@ -253,6 +253,9 @@ _PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str], _Handler]] = [
 ]
 
 
+_NEEDLES = frozenset(needle for needles, _, _ in _PATTERNS for needle in needles)
+
+
 def find_time_refs(text: str, reference: datetime | None = None) -> list[TimeRef]:
     """The time expressions in ``text``, in order of appearance.
 
@@ -263,8 +266,9 @@ def find_time_refs(text: str, reference: datetime | None = None) -> list[TimeRef
     lowered = text.lower()
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, TimeRef]] = []
+    present = {needle for needle in _NEEDLES if needle in lowered}
     for needles, pattern, handler in _PATTERNS:
-        if not any(needle in lowered for needle in needles):
+        if present.isdisjoint(needles):
             continue
         for match in pattern.finditer(text):
             lo, hi = match.span()
