@@ -7,10 +7,7 @@ visible at T (not created later, not yet expired) must be exactly what is found.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -28,12 +25,6 @@ FILLER = [f"Note {n}: the weekly meeting moved to room {n}." for n in range(30)]
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(T0)
-
-
-@pytest.fixture
-def mos(tmp_path: Path, embedder: Any, clock: FixedClock) -> Iterator[MemOS]:
-    with MemOS.open(tmp_path, embedder=embedder, clock=clock) as opened:
-        yield opened
 
 
 def test_a_version_scores_exactly_like_the_same_text_in_the_live_index(

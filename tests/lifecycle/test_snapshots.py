@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,12 +22,6 @@ NOTES = [
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(T0)
-
-
-@pytest.fixture
-def mos(tmp_path: Path, embedder: Any, clock: FixedClock) -> Iterator[MemOS]:
-    with MemOS.open(tmp_path, embedder=embedder, clock=clock) as opened:
-        yield opened
 
 
 def _snapshot_then_change(mos: MemOS, clock: FixedClock) -> list[str]:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -28,12 +25,6 @@ FACT = "The office wifi password is tangerine-42."
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(T0)
-
-
-@pytest.fixture
-def mos(tmp_path: Path, embedder: Any, clock: FixedClock) -> Iterator[MemOS]:
-    with MemOS.open(tmp_path, embedder=embedder, clock=clock) as opened:
-        yield opened
 
 
 def _tick(clock: FixedClock) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,6 @@ T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(T0)
-
-
-@pytest.fixture
-def mos(tmp_path: Path, embedder: Any, clock: FixedClock) -> Iterator[MemOS]:
-    with MemOS.open(tmp_path, embedder=embedder, clock=clock) as opened:
-        yield opened
 
 
 def _rows(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:

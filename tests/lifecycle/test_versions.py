@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,12 +24,6 @@ BERLIN = "Ana lives in Berlin and works at the Pergamon museum."
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(T0)
-
-
-@pytest.fixture
-def mos(tmp_path: Path, embedder: Any, clock: FixedClock) -> Iterator[MemOS]:
-    with MemOS.open(tmp_path, embedder=embedder, clock=clock) as opened:
-        yield opened
 
 
 def _move(mos: MemOS, clock: FixedClock) -> str:

@@ -132,22 +132,29 @@ def extract_facts(text: str, first_person: str = "user") -> list[SlotFact]:
     for sentence in _SENTENCE.split(text):
         if not sentence.strip():
             continue
-        read = _read(sentence, PATTERNS, first_person)
-        broad = _read(sentence, BROAD, first_person)
+        present = _present(sentence)
+        read = _read(sentence, present, PATTERNS, first_person)
+        broad = _read(sentence, present, BROAD, first_person)
         lowered = sentence[:1].lower() + sentence[1:]
         if lowered != sentence:
             # a chat sentence may start with its verb: "Signed my contract with Initech"; only
             # a reading that starts at the first letter can differ from the sentence's own
-            broad = {**_read(lowered, BROAD, first_person, at_start=True), **broad}
+            first = _read(lowered, _present(lowered), BROAD, first_person, at_start=True)
+            broad = {**first, **broad}
         found.update({**broad, **read})
     return list(found.values())
 
 
+def _present(sentence: str) -> set[str]:
+    """The patterns' needles that ``sentence`` contains."""
+    return {needle for needle in _NEEDLES if needle in sentence}
+
+
 def _read(
-    sentence: str, patterns: tuple[Compiled, ...], first_person: str, *, at_start: bool = False,
+    sentence: str, present: set[str], patterns: tuple[Compiled, ...], first_person: str,
+    *, at_start: bool = False,
 ) -> dict[tuple[str, str], SlotFact]:
     found: dict[tuple[str, str], SlotFact] = {}
-    present = {needle for needle in _NEEDLES if needle in sentence}
     for slot, pattern, shape, needles in patterns:
         if needles and needles.isdisjoint(present):
             continue  # cannot match: none of the texts every match contains is there
