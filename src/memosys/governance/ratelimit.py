@@ -1,32 +1,48 @@
 """A limiter of failed authentication attempts, per client, over a sliding window.
 
 The failures live in the store (:class:`FailureLog`), so every process
-serving one data directory enforces one limit.
+serving one data directory enforces one limit. Each attempt is decided
+atomically: the client's failures are counted, the key verified and the
+outcome recorded under the store's write lock, so attempts that arrive
+together cannot all pass the count before any of them is recorded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from memosys.core.clock import Clock
 from memosys.core.errors import RateLimitedError
+
+T = TypeVar("T")
+
+
+class ClientFailures(Protocol):
+    """One client's failed attempts, inside the write transaction that holds them."""
+
+    def recent(self, since: datetime, limit: int) -> list[datetime]:
+        """The newest failures after ``since``, newest first, at most ``limit``."""
+        ...
+
+    def add(self, at: datetime, forget_before: datetime) -> None:
+        """Count a failure at ``at``; drop every failure at or before ``forget_before``
+        (of any client)."""
+        ...
+
+    def clear(self) -> None:
+        """Forget the client's failures."""
+        ...
 
 
 class FailureLog(Protocol):
     """Where failed attempts are counted (shared by every process on the store)."""
 
-    def auth_failures(self, client: str, since: datetime, limit: int) -> list[datetime]:
-        """The newest failures of ``client`` after ``since``, newest first, at most ``limit``."""
-        ...
-
-    def add_auth_failure(self, client: str, at: datetime, forget_before: datetime) -> None:
-        """Count a failure of ``client`` at ``at``; drop every failure at or before
-        ``forget_before`` (of any client)."""
-        ...
-
-    def clear_auth_failures(self, client: str) -> None:
-        """Forget the failures of ``client``."""
+    def failures_locked(self, client: str) -> AbstractContextManager[ClientFailures]:
+        """The failures of ``client`` in one write transaction (serialised across
+        processes): what the block reads and writes commits together."""
         ...
 
 
@@ -43,24 +59,29 @@ class FailureLimiter:
         self._window = timedelta(seconds=window_s)
         self._clock = clock
 
-    def check(self, client: str) -> int:
-        """How many recent failures ``client`` has; :class:`RateLimitedError` if too many."""
+    def attempt(self, client: str, verify: Callable[[], T | None]) -> T | None:
+        """``verify()`` for ``client``, counted: a None result is a failure, a value
+        clears the client's failures.
+
+        :class:`RateLimitedError` (and ``verify`` is not called) when the
+        client already has ``max_failures`` failures in the window.
+        """
         now = self._clock.now()
-        recent = self._log.auth_failures(client, now - self._window, self._max)
-        if len(recent) < self._max:
-            return len(recent)
-        retry_after = max((recent[-1] + self._window - now).total_seconds(), 0.0)
-        raise RateLimitedError(
+        with self._log.failures_locked(client) as failures:
+            recent = failures.recent(now - self._window, self._max)
+            if len(recent) >= self._max:
+                raise self._refusal(client, oldest=recent[-1], now=now)
+            result = verify()
+            if result is None:
+                failures.add(now, now - self._window)
+            elif recent:
+                failures.clear()
+        return result
+
+    def _refusal(self, client: str, *, oldest: datetime, now: datetime) -> RateLimitedError:
+        retry_after = max((oldest + self._window - now).total_seconds(), 0.0)
+        return RateLimitedError(
             f"too many failed authentication attempts from {client!r}; "
             f"retry in {retry_after:.0f}s with a valid API key",
             detail={"client": client, "retry_after_s": retry_after},
         )
-
-    def failed(self, client: str) -> None:
-        """Count one failed attempt of ``client`` (and drop failures older than the window)."""
-        now = self._clock.now()
-        self._log.add_auth_failure(client, now, now - self._window)
-
-    def succeeded(self, client: str) -> None:
-        """Clear the failures of ``client``."""
-        self._log.clear_auth_failures(client)

@@ -136,18 +136,15 @@ class Governance:
 
         Raises AuthenticationError for a bad key and RateLimitedError once
         ``client`` has failed too often within the configured window (counted
-        across every process on this store).
+        across every process on this store; concurrent attempts are counted
+        one at a time, see :class:`FailureLimiter`).
         """
-        failures = self._limiter.check(client)
-        stored = self._match(api_key)
+        stored = self._limiter.attempt(client, lambda: self._match(api_key))
         if stored is None:
-            self._limiter.failed(client)
             raise AuthenticationError(
                 "invalid or revoked API key; send a key created by `memosys init`, "
                 "`memosys user add` or `memosys key create` as 'Authorization: Bearer <key>'"
             )
-        if failures:
-            self._limiter.succeeded(client)
         info, now = stored.info, self._clock.now()
         touch_every = timedelta(seconds=self._settings.key_touch_interval_s)
         if info.last_used_at is None or now - info.last_used_at >= touch_every:

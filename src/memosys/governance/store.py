@@ -9,11 +9,13 @@ records the change and writes both in one transaction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from memosys.core.errors import ConfigurationError
 from memosys.governance.models import AuditEntry, AuditQuery, AuditRecord, Share, StoredKey
+from memosys.governance.ratelimit import ClientFailures
 
 
 @runtime_checkable
@@ -62,15 +64,9 @@ class GovernanceStore(Protocol):
         ...
 
     # failed authentication attempts (see memosys.governance.ratelimit.FailureLog)
-    def auth_failures(self, client: str, since: datetime, limit: int) -> list[datetime]:
-        """The newest failures of ``client`` after ``since``, newest first, at most ``limit``."""
+    def failures_locked(self, client: str) -> AbstractContextManager[ClientFailures]:
+        """The failures of ``client`` in one write transaction (serialised across processes)."""
         ...
-
-    def add_auth_failure(self, client: str, at: datetime, forget_before: datetime) -> None:
-        """Count a failure; drop every failure at or before ``forget_before``."""
-        ...
-
-    def clear_auth_failures(self, client: str) -> None: ...
 
     # audit
     def append_audit(self, entries: Sequence[AuditEntry]) -> list[AuditRecord]:

@@ -35,6 +35,11 @@ def micros(value: datetime) -> int:
     return (value - _EPOCH) // _MICROSECOND
 
 
+def from_micros(value: int) -> datetime:
+    """The aware UTC datetime of integer microseconds since the Unix epoch."""
+    return _EPOCH + value * _MICROSECOND
+
+
 def sql_value(name: str, value: Any) -> Any:
     """A field's Python value in the form its column stores."""
     kind = FIELDS.get(name)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +27,7 @@ from memosys.governance.models import (
     Share,
     StoredKey,
 )
+from memosys.stores.sqlite.auth_failures import SQLiteClientFailures
 from memosys.stores.sqlite.codec import micros
 from memosys.stores.sqlite.connection import Database
 
@@ -323,27 +325,11 @@ class SQLiteGovernance:
 
     # failed authentication attempts
 
-    def auth_failures(self, client: str, since: datetime, limit: int) -> list[datetime]:
-        """The newest failures of ``client`` after ``since``, newest first, at most ``limit``."""
-        with self._db.read() as conn:
-            rows = conn.execute(
-                "SELECT at FROM auth_failures WHERE client = ? AND at > ? ORDER BY at DESC LIMIT ?",
-                (client, micros(since), limit),
-            ).fetchall()
-        return [_when(at) for (at,) in rows]
-
-    def add_auth_failure(self, client: str, at: datetime, forget_before: datetime) -> None:
-        """Count a failure; drop every failure at or before ``forget_before`` (any client)."""
+    @contextmanager
+    def failures_locked(self, client: str) -> Iterator[SQLiteClientFailures]:
+        """The failures of ``client`` inside one ``BEGIN IMMEDIATE`` transaction."""
         with self._db.write() as conn:
-            conn.execute("DELETE FROM auth_failures WHERE at <= ?", (micros(forget_before),))
-            conn.execute(
-                "INSERT INTO auth_failures (client, at) VALUES (?, ?)", (client, micros(at))
-            )
-
-    def clear_auth_failures(self, client: str) -> None:
-        """Forget the failures of ``client``."""
-        with self._db.write() as conn:
-            conn.execute("DELETE FROM auth_failures WHERE client = ?", (client,))
+            yield SQLiteClientFailures(conn, client)
 
     # audit
 
