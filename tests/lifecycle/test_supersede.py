@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from memosys.api.local import MemOS
+from memosys.core.events import MemoryChange
 from memosys.core.items import LifecycleState, MemoryItem
 from memosys.lifecycle.fact_lookup import asked_slot
 from memosys.lifecycle.slots import SlotFact
@@ -186,6 +187,31 @@ def test_superseding_writes_a_version_and_a_state_event(mos: MemOS) -> None:
     assert ("state", (paris,)) in seen
     assert ("updated", (berlin,)) in seen
     assert mos.get(paris, user_id="ann").version == 2
+
+
+def test_an_added_change_carries_the_memories_as_written(mos: MemOS) -> None:
+    seen: list[MemoryChange] = []
+    mos.events.subscribe(seen.append)
+    items = mos.add_texts(["I live in Paris.", "Lovely weather today."], user_id="ann")
+    (added,) = [change for change in seen if change.kind == "added"]
+    assert added.item_ids == tuple(item.id for item in items)
+    assert added.items == tuple(items)
+
+
+@pytest.mark.parametrize("carried", [False, True])
+def test_an_added_change_is_checked_with_or_without_its_memories(
+    tmp_path: Path, embedder: Any, carried: bool
+) -> None:
+    with MemOS.open(tmp_path, embedder=embedder,
+                    settings=load_settings(lifecycle={"supersede": False})) as mos:
+        paris = say(mos, "I live in Paris.", T1)
+        chat = say(mos, "Lovely weather today.", T2)
+        berlin = say(mos, "I moved to Berlin.", T3)
+        ids = (paris, chat, berlin)
+        items = tuple(mos.get(i, user_id="ann") for i in ids) if carried else ()
+        cube = mos.get(paris, user_id="ann").cube_id
+        mos.superseder(MemoryChange("added", ids, cube, "ann", items))
+        assert mos.get(paris, user_id="ann").superseded_by == berlin
 
 
 def test_a_slot_question_leads_with_the_current_fact(mos: MemOS) -> None:

@@ -561,7 +561,9 @@ class MemOS(
             if fresh:
                 first = fresh[0]
                 ids = [item.id for item in fresh]
-                self.events.emit("added", ids, cube_id=first.cube_id, user_id=first.user_id)
+                self.events.emit(
+                    "added", ids, cube_id=first.cube_id, user_id=first.user_id, items=fresh
+                )
         return result.items
 
     def _next_position(self, user: str, cube: MemCube, session_id: str) -> int:

@@ -9,7 +9,10 @@ A writer wraps its store calls and :meth:`ChangeEvents.emit` in
 :meth:`ChangeEvents.changing`; an ``emit`` outside such a block is its own
 transaction. A listener must not raise for ordinary reasons; derived data
 is also re-validated against source versions when it is used, so a change
-made by another process is caught there.
+made by another process is caught there. A writer may hand listeners the
+memories as it wrote them (:attr:`MemoryChange.items`), sparing them a
+reload; they may have changed again since, so what a listener writes back
+it reads from the store.
 """
 
 from __future__ import annotations
@@ -17,20 +20,27 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+from memosys.core.items import MemoryItem
 
 ChangeKind = Literal["added", "updated", "deleted", "forgotten", "state"]
 
 
 @dataclass(frozen=True)
 class MemoryChange:
-    """What changed: the kind of change, the memory ids, their cube and the acting user."""
+    """What changed: the kind of change, the memory ids, their cube and the acting user.
+
+    ``items``, when the writer passes them, are the memories as written, for
+    listeners in the same process (see the module docstring).
+    """
 
     kind: ChangeKind
     item_ids: tuple[str, ...]
     cube_id: str | None
     user_id: str
+    items: tuple[MemoryItem, ...] = field(default=(), compare=False, repr=False)
 
 
 Listener = Callable[[MemoryChange], None]
@@ -85,16 +95,25 @@ class ChangeEvents:
                 listener(change)
 
     def emit(
-        self, kind: ChangeKind, item_ids: Sequence[str], *, cube_id: str | None, user_id: str
+        self,
+        kind: ChangeKind,
+        item_ids: Sequence[str],
+        *,
+        cube_id: str | None,
+        user_id: str,
+        items: Sequence[MemoryItem] = (),
     ) -> None:
         """Report a change: journaled in the current :meth:`changing` block (or in a
-        transaction of its own), announced to listeners once that commits."""
+        transaction of its own), announced to listeners once that commits.
+
+        ``items`` are the memories of ``item_ids`` as written, if the writer has them.
+        """
         pending: list[MemoryChange] | None = getattr(self._local, "pending", None)
         if pending is None:
             with self.changing():
-                self.emit(kind, item_ids, cube_id=cube_id, user_id=user_id)
+                self.emit(kind, item_ids, cube_id=cube_id, user_id=user_id, items=items)
             return
-        change = MemoryChange(kind, tuple(item_ids), cube_id, user_id)
+        change = MemoryChange(kind, tuple(item_ids), cube_id, user_id, tuple(items))
         for journal in self._journals:
             journal(change)
         pending.append(change)

@@ -146,6 +146,14 @@ def plan_links(
     return links
 
 
+def _stating(change: MemoryChange) -> Sequence[str]:
+    """The added memories that may state a fact: all of them, unless the change carries
+    them as written, when only those that do (the others have no slot keys to index)."""
+    if not change.items:
+        return change.item_ids
+    return [item.id for item in change.items if facts_of(item)]
+
+
 def linked_items(
     items: dict[str, MemoryItem], links: Sequence[Link], now: datetime
 ) -> list[MemoryItem]:
@@ -191,8 +199,10 @@ class Superseder:
         if getattr(self._local, "applying", False) or change.cube_id is None:
             return
         scope = Scope(change.user_id, (change.cube_id,))
-        if change.kind in ("added", "updated"):
-            self.process(scope, change.item_ids, fresh=change.kind == "added")
+        if change.kind == "added":
+            self.process(scope, _stating(change), fresh=True)
+        elif change.kind == "updated":
+            self.process(scope, change.item_ids)
         elif change.kind in ("deleted", "forgotten"):
             self.reinstate(scope, change.item_ids)
 
