@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from memosys.eval.synthetic_updates import generate
-from memosys.lifecycle.slot_grammar import needles
+from memosys.lifecycle.slot_grammar import NeedleIndex, compile_all, needles
 from memosys.lifecycle.slots import BROAD, PATTERNS
 
 
@@ -43,3 +43,15 @@ def test_every_match_of_every_slot_pattern_contains_one_of_its_needles() -> None
                 checked += 1
                 assert not found or any(n in match.group(0) for n in found), (pattern, text)
     assert checked > 100
+    # ASCII, so that a needle in a sentence is also in the lowercased text (slots._candidates)
+    assert all(n.isascii() for _, _, _, found in PATTERNS + BROAD for n in found)
+
+
+def test_a_needle_index_runs_the_rows_a_sentence_can_match_in_order() -> None:
+    rows = compile_all((("a", r"moved to (?P<value>\w+)", None),
+                        ("b", r"(?P<value>\w+)", None),
+                        ("c", r"(?:lives|moved) in (?P<value>\w+)", None)))
+    index = NeedleIndex(rows)
+    assert [row[0] for row in index.runnable({"moved"})] == ["b", "c"]
+    assert [row[0] for row in index.runnable({"moved to ", "moved"})] == ["a", "b", "c"]
+    assert [row[0] for row in index.runnable(set())] == ["b"]

@@ -8,6 +8,7 @@ a chat sentence starts without one: "Picked up my new Kia today") and a
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from importlib import import_module
 from typing import Any
 
@@ -61,6 +62,26 @@ def compile_all(patterns: tuple[tuple[str, str, str | None], ...]) -> tuple[Comp
         (slot, re.compile(pattern), shape, frozenset(needles(pattern)))
         for slot, pattern, shape in patterns
     )
+
+
+class NeedleIndex:
+    """Compiled rows by needle: which of them a sentence can match, from the needles it holds."""
+
+    def __init__(self, rows: tuple[Compiled, ...]) -> None:
+        self._rows = rows
+        self._unguarded = frozenset(i for i, row in enumerate(rows) if not row[3])
+        self._by_needle: dict[str, list[int]] = {}
+        for i, (_, _, _, found) in enumerate(rows):
+            for needle in found:
+                self._by_needle.setdefault(needle, []).append(i)
+
+    def runnable(self, present: Iterable[str]) -> list[Compiled]:
+        """The rows, in order, that have no needles or one of ``present`` (the needles of
+        all rows that a sentence contains); the others cannot match it."""
+        picked = set(self._unguarded)
+        for needle in present:
+            picked.update(self._by_needle.get(needle, ()))
+        return [self._rows[i] for i in sorted(picked)]
 
 
 def needles(pattern: str) -> tuple[str, ...]:

@@ -34,6 +34,7 @@ from memosys.lifecycle.slot_grammar import (
     PROPER,
     A,
     Compiled,
+    NeedleIndex,
     P,
     S,
     V,
@@ -116,7 +117,12 @@ PATTERNS = compile_all(LEXICON)
 """The lexicon's rows compiled: set phrasings, read first."""
 BROAD = compile_all(CUES)
 """The broad cues compiled: they add facts for subjects and slots the lexicon missed."""
-_NEEDLES = frozenset(needle for row in PATTERNS + BROAD for needle in row[3])
+_LEXICON_ROWS, _BROAD_ROWS = NeedleIndex(PATTERNS), NeedleIndex(BROAD)
+# the needles are ASCII, so one found in a sentence, even with its first letter
+# lowercased, is also found (lowercased) in the lowercased text
+_NEEDLES = tuple(
+    (needle, needle.lower()) for needle in sorted({n for row in PATTERNS + BROAD for n in row[3]})
+)
 _FILLER = re.compile(r"^(?:(?:a|an|the|my|our|new|brand new)\s+)+")  # lowercase: "New York"
 _FIRST_PERSON = {"i", "we", "my", "our", "me", "us"}
 MAX_VALUE_WORDS = 6
@@ -129,35 +135,40 @@ def extract_facts(text: str, first_person: str = "user") -> list[SlotFact]:
     reading of a sentence wins over the broad cues' (:mod:`.slot_cues`).
     """
     found: dict[tuple[str, str], SlotFact] = {}
+    candidates = _candidates(text)
     for sentence in _SENTENCE.split(text):
         if not sentence.strip():
             continue
-        present = _present(sentence)
-        read = _read(sentence, present, PATTERNS, first_person)
-        broad = _read(sentence, present, BROAD, first_person)
+        present = _present(sentence, candidates)
+        read = _read(sentence, _LEXICON_ROWS.runnable(present), first_person)
+        broad = _read(sentence, _BROAD_ROWS.runnable(present), first_person)
         lowered = sentence[:1].lower() + sentence[1:]
         if lowered != sentence:
             # a chat sentence may start with its verb: "Signed my contract with Initech"; only
             # a reading that starts at the first letter can differ from the sentence's own
-            first = _read(lowered, _present(lowered), BROAD, first_person, at_start=True)
+            rows = _BROAD_ROWS.runnable(_present(lowered, candidates))
+            first = _read(lowered, rows, first_person, at_start=True)
             broad = {**first, **broad}
         found.update({**broad, **read})
     return list(found.values())
 
 
-def _present(sentence: str) -> set[str]:
-    """The patterns' needles that ``sentence`` contains."""
-    return {needle for needle in _NEEDLES if needle in sentence}
+def _candidates(text: str) -> list[str]:
+    """The patterns' needles that a sentence of ``text`` may contain: those in its lowercase."""
+    lowered = text.lower()
+    return [needle for needle, folded in _NEEDLES if folded in lowered]
+
+
+def _present(sentence: str, candidates: list[str]) -> set[str]:
+    """The ``candidates`` that ``sentence`` contains."""
+    return {needle for needle in candidates if needle in sentence}
 
 
 def _read(
-    sentence: str, present: set[str], patterns: tuple[Compiled, ...], first_person: str,
-    *, at_start: bool = False,
+    sentence: str, rows: Iterable[Compiled], first_person: str, *, at_start: bool = False
 ) -> dict[tuple[str, str], SlotFact]:
     found: dict[tuple[str, str], SlotFact] = {}
-    for slot, pattern, shape, needles in patterns:
-        if needles and needles.isdisjoint(present):
-            continue  # cannot match: none of the texts every match contains is there
+    for slot, pattern, shape, _ in rows:
         if at_start:
             first = pattern.match(sentence)
             matches: Iterable[re.Match[str]] = (first,) if first else ()
