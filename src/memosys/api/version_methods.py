@@ -71,7 +71,11 @@ class VersionMethods(FacadeBase):
         target = self._cubes.find(user, cube)
         self._cubes.check_write(user, target)
         name = checked_text(name, "snapshot name", empty=False)
-        return version_store(self._store).create_snapshot(target.id, name, user)
+        with self._store.transaction():  # the snapshot and its audit record, together
+            taken = version_store(self._store).create_snapshot(target.id, name, user)
+            detail = {"name": name, "items": taken.item_count}
+            self._governance.record("snapshot.create", user, cube_id=target.id, detail=detail)
+        return taken
 
     def list_snapshots(self, *, user_id: str, cube: str | None = None) -> Snapshots:
         """Snapshots of the user's cubes (or of one cube), oldest first."""
@@ -83,11 +87,14 @@ class VersionMethods(FacadeBase):
         user = self._cubes.ensure_user(user_id)
         target = self._cubes.find(user, cube)
         self._cubes.check_write(user, target)
-        if not version_store(self._store).delete_snapshot(target.id, name):
-            raise NotFoundError(
-                f"no snapshot called {name!r} in cube {cube!r}; see `memosys snapshot list`",
-                detail={"snapshot": name},
-            )
+        with self._store.transaction():
+            if not version_store(self._store).delete_snapshot(target.id, name):
+                raise NotFoundError(
+                    f"no snapshot called {name!r} in cube {cube!r}; see `memosys snapshot list`",
+                    detail={"snapshot": name},
+                )
+            detail = {"name": name}
+            self._governance.record("snapshot.delete", user, cube_id=target.id, detail=detail)
 
     def restore_snapshot(self, cube: str, name: str, *, user_id: str) -> RestoreReport:
         """Make the cube's memories what they were at the snapshot, each as a new version."""
@@ -97,6 +104,8 @@ class VersionMethods(FacadeBase):
         found = self._snapshot(Scope(user, (target.id,)), name)
         with self.events.changing():
             report = version_store(self._store).restore_snapshot(found, user)
+            detail = {"name": found.name, "restored": report.restored, "removed": report.removed}
+            self._governance.record("snapshot.restore", user, cube_id=target.id, detail=detail)
             # one cube-wide event (no ids): listeners treat it as "anything in the cube may
             # have changed", and derived data re-validates its source versions when used
             self.events.emit("updated", [], cube_id=target.id, user_id=user)
