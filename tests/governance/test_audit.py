@@ -165,3 +165,14 @@ def test_user_view_is_the_same_however_many_cubes(mos: MemOS, extra_cubes: int) 
     (only,) = mos.audit_log(user_id="bob", item_id=for_bob.id)
     assert (only.action, only.actor, only.detail) == ("memory.add", "admin", {"user": "bob"})
     assert mos.audit_log(user_id="bob", action="cube.share") == []  # ana's act in ana's cube
+
+
+def test_reembed_records_each_batch_in_its_cube(mos: MemOS) -> None:
+    items = mos.add_texts([f"fact {i}" for i in range(5)], user_id="ana", cube="notes")
+    assert mos.reembed(user_id="ana", cube="notes", batch_size=2) == 5
+    records = mos.audit_log(user_id="ana", cube="notes", action="cube.reembed")
+    fingerprint = mos.embedder.fingerprint
+    assert [(r.actor, r.cube_id, r.detail) for r in reversed(records)] == [
+        ("ana", items[0].cube_id, {"items": n, "embedder": fingerprint}) for n in (2, 2, 1)
+    ]
+    assert mos.verify_audit().ok

@@ -522,13 +522,18 @@ class MemOS(
         progress: Progress | None = None,
         batch_size: int = 512,
     ) -> int:
-        """Recompute every vector with the configured embedder; returns how many."""
-        if user_id is None:
+        """Recompute every vector with the configured embedder; returns how many.
+
+        Each batch is audited (``cube.reembed``) in the transaction that writes it.
+        """
+        user = None if user_id is None else self._cubes.ensure_user(user_id)
+        if user is None:
             cubes = self._store.list_cubes()
         elif cube is None:  # own cubes only: shared ones are their owners' to re-embed
-            cubes = self._store.list_cubes(owner=self._cubes.ensure_user(user_id))
+            cubes = self._store.list_cubes(owner=user)
         else:
-            cubes = [self._cubes.writable(self._cubes.ensure_user(user_id), cube)]
+            cubes = [self._cubes.writable(user, cube)]
+        fingerprint = self._embedder.fingerprint
         total = sum(self._store.count_items(Scope(c.owner, (c.id,))) for c in cubes)
         done = 0
         for target in cubes:
@@ -536,9 +541,14 @@ class MemOS(
             offset = 0
             while batch := self._store.list_items(scope, None, batch_size, offset, "created_at"):
                 vectors = self._embedder.embed([item.search_text() for item in batch])
-                self._store.replace_vectors(
-                    target.id, [item.id for item in batch], vectors, self._embedder.fingerprint
-                )
+                with self._store.transaction():
+                    self._store.replace_vectors(
+                        target.id, [item.id for item in batch], vectors, fingerprint
+                    )
+                    detail = {"items": len(batch), "embedder": fingerprint}
+                    self._governance.record(
+                        "cube.reembed", user or target.owner, cube_id=target.id, detail=detail
+                    )
                 offset += len(batch)
                 done += len(batch)
                 if progress:
