@@ -207,3 +207,23 @@ def test_forget_marks_the_adapter_stale_even_beside_a_damaged_one(
     mos.forget(fact_ids[0], user_id=USER)
     record = mos.parametric.store.record(damaged.cube_id, "kept")
     assert record.stale and record.stale_reasons == [f"memory {fact_ids[0]} forgotten"]
+
+
+def test_adapter_changes_are_in_the_audit_log(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig
+) -> None:
+    distilled = _distill(mos, fact_ids, fast)
+    mos.delete(fact_ids[1], user_id=USER)
+    mos.rebuild_adapter("facts", user_id=USER)
+    mos.offload("facts", user_id=USER)
+    _distill(mos, fact_ids[:1], fast, name="one")
+    mos.drop_adapter("one", user_id=USER)
+    records = reversed(mos.audit_log(user_id=USER, cube=distilled.cube_id))
+    assert [(r.action, r.actor, r.detail) for r in records if r.action.startswith("adapter.")] == [
+        ("adapter.distill", USER, {"name": "facts", "memories": 3}),
+        ("adapter.rebuild", USER, {"name": "facts", "memories": 2}),
+        ("adapter.offload", USER, {"name": "facts", "memories": 2}),
+        ("adapter.distill", USER, {"name": "one", "memories": 1}),
+        ("adapter.drop", USER, {"name": "one", "memories": 1}),
+    ]
+    assert mos.verify_audit().ok

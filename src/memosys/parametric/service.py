@@ -109,7 +109,7 @@ class ParametricMemory:
         lm, spec = resolve_lm(base_model)
         if llm_questions and question_writer is None:
             question_writer = lm_question_writer(lm)
-        return self._train_and_save(
+        saved = self._train_and_save(
             name,
             cube_id,
             user_id,
@@ -122,6 +122,7 @@ class ParametricMemory:
             evaluate,
             removed=[],
         )
+        return self._audited("adapter.distill", saved, user_id)
 
     def rebuild(
         self,
@@ -150,7 +151,7 @@ class ParametricMemory:
             lm_question_writer(lm) if record.info.hyperparameters.get("llm_questions") else None
         )
         history = [*record.info.hyperparameters.get("removed_memory_ids", []), *removed]
-        return self._train_and_save(
+        rebuilt = self._train_and_save(
             record.name,
             record.cube_id,
             user_id,
@@ -163,6 +164,7 @@ class ParametricMemory:
             evaluate,
             removed=history,
         )
+        return self._audited("adapter.rebuild", rebuilt, user_id)
 
     def _train_and_save(
         self,
@@ -279,7 +281,7 @@ class ParametricMemory:
         """Delete an adapter; returns its last record."""
         record = self.adapter(name, user_id=user_id, cube=cube)
         self.store.delete(record.cube_id, record.name)
-        return record
+        return self._audited("adapter.drop", record, user_id)
 
     def offload(self, name: str, *, user_id: str, cube: str | None = None) -> OffloadReport:
         """Drop an adapter after checking that each memory it held is still stored as text."""
@@ -291,9 +293,17 @@ class ParametricMemory:
             else:
                 report.served_as_text.append(memory_id)
         self.store.delete(record.cube_id, record.name)
+        self._audited("adapter.offload", record, user_id)
         return report
 
     # -- helpers -----------------------------------------------------------------
+
+    def _audited(self, action: str, record: AdapterRecord, user_id: str) -> AdapterRecord:
+        """``record`` after its change is audited (the files are not in the database, so
+        the audit record follows the change instead of sharing its transaction)."""
+        detail = {"name": record.name, "memories": len(record.memory_ids)}
+        self._mos.governance.record(action, user_id, cube_id=record.cube_id, detail=detail)
+        return record
 
     def _checked(self, record: AdapterRecord, user_id: str) -> AdapterRecord:
         reasons = stale_reasons(record, self._current(user_id, record.memory_ids))
