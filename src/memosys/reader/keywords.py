@@ -55,26 +55,31 @@ def _phrases(text: str) -> list[list[str]]:
 def extract_keywords(text: str, limit: int = 8) -> list[str]:
     """The ``limit`` best keywords or keyphrases of ``text``, best first."""
     phrases = _phrases(text)
-    freq: dict[str, int] = {}
-    degree: dict[str, int] = {}
-    for phrase in phrases:
-        for word in phrase:
-            lemma = fold(word)
-            freq[lemma] = freq.get(lemma, 0) + 1
-            degree[lemma] = degree.get(lemma, 0) + len(phrase)
+    keys = [tuple(map(fold, phrase)) for phrase in phrases]
+    ratio, repeats = _word_scores(keys)
     scored: dict[tuple[str, ...], tuple[float, int, str]] = {}
-    for order, phrase in enumerate(phrases):
-        key = tuple(fold(word) for word in phrase)
+    for order, (phrase, key) in enumerate(zip(phrases, keys, strict=True)):
         if key not in scored:
-            score = sum(degree[k] / freq[k] for k in key) + 0.5 * sum(freq[k] - 1 for k in key)
+            score = sum([ratio[k] for k in key]) + 0.5 * sum([repeats[k] for k in key])
             scored[key] = (score, order, " ".join(phrase))
     chosen: list[str] = []
     covered: set[str] = set()
     for key, (_, _, surface) in sorted(scored.items(), key=lambda kv: (-kv[1][0], kv[1][1])):
-        if set(key) <= covered:
+        if covered.issuperset(key):
             continue
         chosen.append(surface)
         covered.update(key)
         if len(chosen) == limit:
             break
     return chosen
+
+
+def _word_scores(keys: list[tuple[str, ...]]) -> tuple[dict[str, float], dict[str, int]]:
+    """Per lemma: its degree over its frequency, and how often it repeats."""
+    freq: dict[str, int] = {}
+    degree: dict[str, int] = {}
+    for key in keys:
+        for lemma in key:
+            freq[lemma] = freq.get(lemma, 0) + 1
+            degree[lemma] = degree.get(lemma, 0) + len(key)
+    return {k: degree[k] / n for k, n in freq.items()}, {k: n - 1 for k, n in freq.items()}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from memosys.core.clock import to_utc
@@ -226,34 +227,55 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 _REL = r"(?P<rel>this\s+past|this\s+coming|last|this|next|past|coming)"
 
-_DIGITS = tuple("0123456789")
-_MONTH_STEMS = tuple(name[:3] for name in _MONTHS)
-_UNITS = ("day", "week", "month", "year")
+
+@dataclass(frozen=True, eq=False)
+class _Gate:
+    """What a text must hold for a group of patterns to match it: one of ``needles``
+    in its lowercase (a cheap filter), then a match of ``word``, when given (one
+    search instead of one per pattern; "mon" in "Monday" is no month)."""
+
+    needles: tuple[str, ...]
+    word: re.Pattern[str] | None = None
+
+    def opens(self, text: str, lowered: str) -> bool:
+        """Whether the patterns behind this gate can match ``text``."""
+        if not any(needle in lowered for needle in self.needles):
+            return False
+        return self.word is None or self.word.search(text) is not None
+
+
+_DIGITS = _Gate(tuple("0123456789"))
+# every month pattern has the month as a word: after a space or the start, before
+# a space, a comma or a non-word character (likewise for the units below)
+_MONTH = _Gate(tuple(name[:3] for name in _MONTHS), _rx(_MON))
+_DAY_WORD = _Gate(
+    ("yesterday", "today", "tonight", "tomorrow", "night", "morning", "afternoon", "evening")
+)
+_WEEKDAY = _Gate(("day",))
+_PERIOD = _Gate(("week", "month", "year"))
+_COUNTED = _Gate(("day", "week", "month", "year"), _rx(_UNIT))
 
 # Priority order: the first pattern that claims a span wins it. Each pattern
-# runs only when the lowercased text holds one of its needles (a cheap filter).
-_PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str], _Handler]] = [
+# runs only when the text opens its gate.
+_PATTERNS: list[tuple[_Gate, re.Pattern[str], _Handler]] = [
     (_DIGITS, _rx(r"(?P<y>\d{4})(?P<sep>[-/])(?P<m>\d\d)(?P=sep)(?P<d>\d\d)"), _iso_date),
-    (_MONTH_STEMS,
+    (_MONTH,
      _rx(r"(?:the\s+)?" + _DAY + r"\s+(?:of\s+)?" + _MON + r",?\s+" + _YEAR), _full_date),
-    (_MONTH_STEMS, _rx(_MON + r"\s+" + _DAY + r",?\s+" + _YEAR), _full_date),
-    (_MONTH_STEMS, _rx(_MON + r",?\s+" + _YEAR), _month_year),
+    (_MONTH, _rx(_MON + r"\s+" + _DAY + r",?\s+" + _YEAR), _full_date),
+    (_MONTH, _rx(_MON + r",?\s+" + _YEAR), _month_year),
     (_DIGITS, _rx(r"(?:in|during)\s+" + _YEAR), _year_only),
-    (_MONTH_STEMS, _rx(r"(?:the\s+)?" + _DAY + r"\s+of\s+" + _MON), _day_month),
-    (_MONTH_STEMS, _rx(_DAY + r"\s+" + _MON), _day_month),
-    (_MONTH_STEMS, _rx(_MON + r"\s+" + _DAY), _day_month),
-    (_MONTH_STEMS, _rx(r"(?:in|during)\s+" + _MON), _in_month),
-    (("yesterday", "today", "tonight", "tomorrow", "night", "morning", "afternoon", "evening"),
-     _rx("|".join(_words(w) for w in _DAY_WORDS)), _day_word),
-    (("day",), _rx(_REL + r"\s+" + _WDAY), _weekday),
-    (("week", "month", "year"), _rx(_REL + r"\s+(?P<per>weekend|week|month|year)"), _period),
-    (_UNITS, _rx(r"(?:the\s+)?(?:last|past)\s+" + _NUM + r"\s+" + _UNIT), _last_n),
-    (_UNITS, _rx(_NUM + r"\s+" + _UNIT + r"\s+(?P<dir>ago|earlier|later)"), _relative),
-    (_UNITS, _rx(r"in\s+" + _NUM + r"\s+" + _UNIT), _in_future),
+    (_MONTH, _rx(r"(?:the\s+)?" + _DAY + r"\s+of\s+" + _MON), _day_month),
+    (_MONTH, _rx(_DAY + r"\s+" + _MON), _day_month),
+    (_MONTH, _rx(_MON + r"\s+" + _DAY), _day_month),
+    (_MONTH, _rx(r"(?:in|during)\s+" + _MON), _in_month),
+    (_DAY_WORD, _rx("|".join(_words(w) for w in _DAY_WORDS)), _day_word),
+    (_WEEKDAY, _rx(_REL + r"\s+" + _WDAY), _weekday),
+    (_PERIOD, _rx(_REL + r"\s+(?P<per>weekend|week|month|year)"), _period),
+    (_COUNTED, _rx(r"(?:the\s+)?(?:last|past)\s+" + _NUM + r"\s+" + _UNIT), _last_n),
+    (_COUNTED, _rx(_NUM + r"\s+" + _UNIT + r"\s+(?P<dir>ago|earlier|later)"), _relative),
+    (_COUNTED, _rx(r"in\s+" + _NUM + r"\s+" + _UNIT), _in_future),
 ]
-
-
-_NEEDLES = frozenset(needle for needles, _, _ in _PATTERNS for needle in needles)
+_GATES = tuple(dict.fromkeys(gate for gate, _, _ in _PATTERNS))
 
 
 def find_time_refs(text: str, reference: datetime | None = None) -> list[TimeRef]:
@@ -266,9 +288,9 @@ def find_time_refs(text: str, reference: datetime | None = None) -> list[TimeRef
     lowered = text.lower()
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, TimeRef]] = []
-    present = {needle for needle in _NEEDLES if needle in lowered}
-    for needles, pattern, handler in _PATTERNS:
-        if present.isdisjoint(needles):
+    opened = {gate for gate in _GATES if gate.opens(text, lowered)}
+    for gate, pattern, handler in _PATTERNS:
+        if gate not in opened:
             continue
         for match in pattern.finditer(text):
             lo, hi = match.span()
