@@ -23,6 +23,8 @@ _URL = re.compile(r"\bhttps?://[^\s<>\"']+|\bwww\.[^\s<>\"']+", re.IGNORECASE)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _HANDLE = re.compile(r"(?<![\w@#&])[@#][^\W\d_][\w.]*\w|(?<![\w@#&])[@#][^\W\d_]")
 _WORD = re.compile(r"[^\W\d_]\w*(?:['’-]\w+)*")
+# what every match of each pattern holds (in lowercase)
+_MASKS = ((_URL, ("://", "www.")), (_EMAIL, ("@",)), (_HANDLE, ("@", "#")))
 _CONNECTORS = frozenset({"of", "de", "van", "von", "der", "den", "da", "del", "di", "la", "le"})
 _OPENERS = frozenset(" \t\r\"'“‘(*_-–—")
 _PRONOUNS = frozenset({"i", "i'm", "i've", "i'd", "i'll", "i’m", "i’ve", "i’d", "i’ll"})
@@ -64,7 +66,9 @@ def _spans(text: str) -> list[Span]:
     first = 0
     last_end = 0
     for match in _WORD.finditer(text):
-        word, gap = match[0], text[last_end : match.start()].strip(" \t")
+        word = match[0]
+        # what stands between this word and the run before it, if any
+        gap = text[last_end : match.start()].strip(" \t") if current else ""
         last_end = match.end()
         adjacent = bool(current) and gap in ("", "&")
         if _is_capitalised(word) and word.lower() not in _PRONOUNS:
@@ -113,7 +117,10 @@ def _clean(words: list[str], initial: bool, known: Collection[str]) -> str | Non
 
 def _masked(text: str, found: list[tuple[int, str]]) -> str:
     """``text`` with URLs, e-mails and handles blanked out; those go to ``found``."""
-    for pattern in (_URL, _EMAIL, _HANDLE):
+    lowered = text.lower()
+    for pattern, marks in _MASKS:
+        if not any(mark in lowered for mark in marks):
+            continue  # no match without one of these
         for match in pattern.finditer(text):
             found.append((match.start(), match[0].rstrip(".,;:!?)]}")))
             text = text[: match.start()] + " " * len(match[0]) + text[match.end() :]
