@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,12 +24,13 @@ from memosys.core.events import MemoryChange
 from memosys.settings import HashEmbedderConfig, MemosysSettings
 
 
-def _latencies_us(call: Callable[[], Any], repeats: int) -> dict[str, float]:
+def _latencies_us(call: Callable[[], Any], repeats: int, pause_s: float = 0.0) -> dict[str, float]:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         call()
         times.append((time.perf_counter() - start) * 1e6)
+        time.sleep(pause_s)
     cuts = statistics.quantiles(times, n=100)
     return {"p50_us": round(cuts[49], 1), "p95_us": round(cuts[94], 1),
             "p99_us": round(cuts[98], 1), "calls": repeats}
@@ -59,6 +61,9 @@ def main() -> None:
                 lambda: mos.governance.record("memory.add", "ana", item_id="x"), 2000
             ),
             "add_texts_one_item_with_audit": _latencies_us(_adder(mos), 1000),
+            "authenticate_valid_key_while_adding_2000_text_batches": _while_adding(
+                mos, lambda: mos.authenticate(key), 1500
+            ),
         }
         result["append_batched_records_per_s"] = round(_fill(mos, args.records))
         total = mos.verify_audit().records
@@ -83,6 +88,26 @@ def main() -> None:
     )
     path = write_result("governance", result)
     print(path.read_text())
+
+
+def _while_adding(mos: MemOS, call: Callable[[], Any], repeats: int) -> dict[str, float]:
+    """Latencies of ``call`` (1 ms apart) while another thread adds 2,000 texts at a time."""
+    stop, batches = threading.Event(), [0]
+
+    def add_batches() -> None:
+        while not stop.is_set():
+            texts = [f"fact {batches[0]}-{i} about the garden" for i in range(2000)]
+            mos.add_texts(texts, user_id="ana", cube="bulk-adds")
+            batches[0] += 1
+
+    adder = threading.Thread(target=add_batches)
+    adder.start()
+    try:
+        result = _latencies_us(call, repeats, pause_s=0.001)
+    finally:
+        stop.set()
+        adder.join()
+    return {**result, "add_batches_meanwhile": batches[0]}
 
 
 def _adder(mos: MemOS) -> Callable[[], Any]:

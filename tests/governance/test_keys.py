@@ -16,6 +16,7 @@ from memosys.core.clock import FixedClock
 from memosys.core.errors import AuthenticationError, InvalidInputError, RateLimitedError
 from memosys.governance import Principal
 from memosys.governance.models import AuditQuery
+from memosys.stores.sqlite.auth_failures import auth_database_path
 
 
 def _database_bytes(data_dir: Path) -> bytes:
@@ -183,7 +184,7 @@ def test_old_failures_are_dropped_as_new_ones_arrive(
     clock.set(clock.now() + timedelta(seconds=mos.settings.governance.auth_window_s))
     with pytest.raises(AuthenticationError):
         mos.authenticate("nope", client="c4")
-    with closing(sqlite3.connect(data_dir / DATABASE_FILE)) as conn:
+    with closing(sqlite3.connect(auth_database_path(data_dir / DATABASE_FILE))) as conn:
         assert conn.execute("SELECT client FROM auth_failures").fetchall() == [("c4",)]
 
 
@@ -192,5 +193,5 @@ def test_a_success_clears_the_clients_failures(mos: MemOS, data_dir: Path) -> No
     with pytest.raises(AuthenticationError):
         mos.authenticate("nope", client="c1")
     mos.authenticate(good, client="c1")
-    with closing(sqlite3.connect(data_dir / DATABASE_FILE)) as conn:
+    with closing(sqlite3.connect(auth_database_path(data_dir / DATABASE_FILE))) as conn:
         assert conn.execute("SELECT count(*) FROM auth_failures").fetchone() == (0,)

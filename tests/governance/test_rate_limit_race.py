@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from held_write import write_held_open
+from held_write import on_another_thread, write_held_open
 from memosys import MemOS
 from memosys.core.clock import FixedClock
 from memosys.core.errors import AuthenticationError, RateLimitedError
@@ -59,3 +59,19 @@ def test_concurrent_good_keys_from_one_client_all_pass(mos: MemOS) -> None:
     with pytest.raises(AuthenticationError):
         mos.authenticate(_GUESS, client=CLIENT)
     assert _statuses([mos], good, mos) == Counter({200: ATTEMPTS})
+
+
+def test_sign_ins_do_not_wait_for_a_memory_write(mos: MemOS) -> None:
+    good = mos.create_user("ana").api_key
+    mos.authenticate(good, client=CLIENT)  # its first use is written on the key, once
+
+    def guess() -> type[Exception] | None:
+        try:
+            mos.authenticate(_GUESS, client=CLIENT)
+        except AuthenticationError as refused:
+            return type(refused)
+        return None
+
+    with write_held_open(mos.store.transaction):  # an add, an import, a forget's compaction
+        assert on_another_thread(lambda: mos.authenticate(good, client=CLIENT)).user_id == "ana"
+        assert on_another_thread(guess) is AuthenticationError

@@ -1,16 +1,46 @@
-"""Failed authentication attempts of one client, read and written inside the
-write transaction of :meth:`SQLiteGovernance.failures_locked`.
+"""Failed authentication attempts, in a small SQLite database of their own.
 
-Holding ``BEGIN IMMEDIATE`` from the count to the record makes each attempt
-one step for every process on the file (see :mod:`memosys.governance.ratelimit`).
+The file sits beside the store (``memosys.db.auth``), so counting an attempt
+takes a write lock that no memory write holds: a request's authentication
+never waits for an add, an import or a forget's compaction. Each attempt is
+one ``BEGIN IMMEDIATE`` transaction from the count to the record, one step
+for every process on the data directory (see :mod:`memosys.governance.ratelimit`).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 
 from memosys.stores.sqlite.codec import from_micros, micros
+from memosys.stores.sqlite.connection import Database
+
+AUTH_MIGRATIONS = "memosys.stores.sqlite.auth_migrations"
+
+
+def auth_database_path(store_path: str | Path) -> str:
+    """The auth-failure database beside a store file (in memory for ``":memory:"``)."""
+    return ":memory:" if str(store_path) == ":memory:" else f"{store_path}.auth"
+
+
+class SQLiteAuthFailures:
+    """A :class:`~memosys.governance.ratelimit.FailureLog` in its own database file."""
+
+    def __init__(self, store_path: str | Path, lock_timeout_s: float) -> None:
+        self._db = Database(auth_database_path(store_path), lock_timeout_s, AUTH_MIGRATIONS)
+
+    @contextmanager
+    def failures_locked(self, client: str) -> Iterator[SQLiteClientFailures]:
+        """The failures of ``client`` inside one ``BEGIN IMMEDIATE`` transaction."""
+        with self._db.write() as conn:
+            yield SQLiteClientFailures(conn, client)
+
+    def close(self) -> None:
+        """Close the database; later calls raise :class:`~memosys.core.errors.StoreError`."""
+        self._db.close()
 
 
 class SQLiteClientFailures:

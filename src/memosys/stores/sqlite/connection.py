@@ -32,9 +32,12 @@ _NESTED = "memosys_nested"  # the savepoint of a write inside another write
 
 
 class Database:
-    """A thread-safe SQLite connection with WAL, foreign keys and mapped errors."""
+    """A thread-safe SQLite connection with WAL, foreign keys and mapped errors, its
+    schema brought up to date from the ``migrations`` package."""
 
-    def __init__(self, path: str | Path, lock_timeout_s: float) -> None:
+    def __init__(
+        self, path: str | Path, lock_timeout_s: float, migrations: str = MIGRATIONS_PACKAGE
+    ) -> None:
         self.path = str(path)
         self.lock_timeout_s = lock_timeout_s
         self._lock = threading.RLock()
@@ -48,7 +51,7 @@ class Database:
         with mapped_errors(self.path, lock_timeout_s):
             self._conn = self._connect("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
         try:
-            run_migrations(_SQLiteMigrations(self), load_migrations(MIGRATIONS_PACKAGE))
+            run_migrations(_SQLiteMigrations(self), load_migrations(migrations))
         except BaseException:
             self.close()
             raise

@@ -1,5 +1,6 @@
-"""The SQLite side of governance: API keys, administrators, cube shares, failed
-authentication attempts and the audit log.
+"""The SQLite side of governance: API keys, administrators, cube shares and the
+audit log (failed authentication attempts are in a file of their own, see
+:mod:`memosys.stores.sqlite.auth_failures`).
 
 Audit appends run inside ``BEGIN IMMEDIATE`` transactions, so every process
 writing to the same file takes the database write lock before it reads the
@@ -12,8 +13,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ from memosys.governance.models import (
     Share,
     StoredKey,
 )
-from memosys.stores.sqlite.auth_failures import SQLiteClientFailures
+from memosys.stores.sqlite.auth_failures import SQLiteAuthFailures, SQLiteClientFailures
 from memosys.stores.sqlite.codec import micros
 from memosys.stores.sqlite.connection import Database
 
@@ -173,8 +174,9 @@ def _visibility(conn: sqlite3.Connection, user_id: str) -> list[tuple[str, list[
 class SQLiteGovernance:
     """A :class:`~memosys.governance.store.GovernanceStore` on a store's database."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, failures: SQLiteAuthFailures) -> None:
         self._db = db
+        self._failures = failures
 
     # keys and administrators
 
@@ -325,11 +327,9 @@ class SQLiteGovernance:
 
     # failed authentication attempts
 
-    @contextmanager
-    def failures_locked(self, client: str) -> Iterator[SQLiteClientFailures]:
-        """The failures of ``client`` inside one ``BEGIN IMMEDIATE`` transaction."""
-        with self._db.write() as conn:
-            yield SQLiteClientFailures(conn, client)
+    def failures_locked(self, client: str) -> AbstractContextManager[SQLiteClientFailures]:
+        """The failures of ``client`` in one write transaction of their own database file."""
+        return self._failures.failures_locked(client)
 
     # audit
 
