@@ -7,7 +7,9 @@ import { href, navigate } from "../router.js";
 
 const ACTIONS = [
   "memory.add", "memory.update", "memory.delete", "memory.forget", "memory.state", "cube.create",
-  "cube.share", "cube.unshare", "user.create", "key.create", "key.revoke",
+  "cube.share", "cube.unshare", "cube.reembed", "snapshot.create", "snapshot.restore",
+  "snapshot.delete", "adapter.distill", "adapter.rebuild", "adapter.drop", "adapter.offload",
+  "user.create", "user.admin", "user.forget", "key.create", "key.revoke",
 ];
 
 function ChainStatus() {
