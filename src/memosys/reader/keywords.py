@@ -10,6 +10,7 @@ it occurs in) over its frequency, a phrase the sum of its words, as in RAKE
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from memosys.reader.lexicon import STOPWORDS
 
@@ -29,21 +30,28 @@ def fold(word: str) -> str:
     return word
 
 
+@lru_cache(maxsize=1 << 16)  # words repeat across texts
+def _content_word(token: str) -> str:
+    """``token`` as a lowercase content word; empty for a stopword, number or short word."""
+    word = _WORD.fullmatch(token.strip("'-*_~`"))
+    lowered = word[0].lower().rstrip("'-") if word else ""
+    lowered = lowered.removesuffix("'s")
+    return "" if len(lowered) < 3 or lowered in STOPWORDS else lowered
+
+
 def _phrases(text: str) -> list[list[str]]:
     """Runs of content words, lowercase, split at stopwords, punctuation and numbers."""
     phrases: list[list[str]] = []
     for segment in _SEGMENT.findall(text.replace("’", "'")):
         run: list[str] = []
         for token in segment.split():
-            word = _WORD.fullmatch(token.strip("'-*_~`"))
-            lowered = word[0].lower().rstrip("'-") if word else ""
-            lowered = lowered.removesuffix("'s")
-            if len(lowered) < 3 or lowered in STOPWORDS:
+            word = _content_word(token)
+            if not word:
                 if run:
                     phrases.append(run)
                 run = []
                 continue
-            run.append(lowered)
+            run.append(word)
             if len(run) == _MAX_PHRASE:
                 phrases.append(run)
                 run = []
