@@ -1,4 +1,4 @@
-"""Keywords, entities and the enrich entry point."""
+"""Keywords, entities and the analyse entry point."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from memosys.core.items import MemoryItem
-from memosys.reader.enrich import enrich
+from memosys.reader.enrich import analyse
 from memosys.reader.entities import extract_entities, name_evidence
 from memosys.reader.keywords import extract_keywords, fold
 
@@ -89,25 +89,23 @@ def _item(content: str, **fields: object) -> MemoryItem:
                       created_at=WEDNESDAY, updated_at=WEDNESDAY, **fields)  # type: ignore[arg-type]
 
 
-def test_enrich_fills_the_item_in_place() -> None:
-    item = _item("Melanie painted a sunrise at the lake last weekend with Oscar.",
-                 event_time=WEDNESDAY, speaker="Melanie")
-    returned = enrich(item)
-    assert returned is item
-    assert item.entities == ["Melanie", "Oscar"]
-    assert "sunrise" in item.keywords and "lake" in item.keywords
-    assert [(r.text, r.start) for r in item.time_refs] == [
+def test_analyse_finds_keywords_entities_and_time_refs() -> None:
+    found = analyse("Melanie painted a sunrise at the lake last weekend with Oscar.",
+                    WEDNESDAY, {"Melanie"})
+    assert found.entities == ["Melanie", "Oscar"]
+    assert "sunrise" in found.keywords and "lake" in found.keywords
+    assert [(r.text, r.start) for r in found.time_refs] == [
         ("last weekend", datetime(2023, 5, 6, tzinfo=UTC)),
     ]
 
 
-def test_enrich_reference_time_overrides_event_time() -> None:
-    item = enrich(_item("see you tomorrow"), datetime(2020, 2, 28, tzinfo=UTC))
-    assert item.time_refs[0].start == datetime(2020, 2, 29, tzinfo=UTC)
+def test_analyse_resolves_against_the_reference_time() -> None:
+    found = analyse("see you tomorrow", datetime(2020, 2, 28, tzinfo=UTC))
+    assert found.time_refs[0].start == datetime(2020, 2, 29, tzinfo=UTC)
 
 
 def test_search_text_renders_headings_and_dates() -> None:
-    item = enrich(_item("We shipped it yesterday.", event_time=WEDNESDAY,
-                        headings=["Guide", "Install"]))
+    refs = analyse("We shipped it yesterday.", WEDNESDAY).time_refs
+    item = _item("We shipped it yesterday.", headings=["Guide", "Install"], time_refs=refs)
     assert item.search_text() == "We shipped it yesterday. | Guide > Install | Tuesday 9 May 2023"
     assert _item("nothing").search_text() == "nothing"

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from memosys.core.items import MemoryItem, TimeRef
+from memosys.core.items import TimeRef
 from memosys.reader.entities import extract_entities
 from memosys.reader.keywords import extract_keywords
 from memosys.reader.timeexpr import find_time_refs
@@ -36,18 +36,3 @@ def analyse(
         time_refs=find_time_refs(text, reference_time),
     )
 
-
-def enrich(
-    item: MemoryItem, reference_time: datetime | None = None, known: Collection[str] = ()
-) -> MemoryItem:
-    """Fill ``keywords``, ``entities`` and ``time_refs`` of ``item`` in place and return it.
-
-    The reference time defaults to the item's ``event_time``; ``known`` are
-    names from the item's wider context (its speaker is always one).
-    """
-    names = {item.speaker, *known} if item.speaker else known
-    found = analyse(item.content, reference_time or item.event_time, names)
-    item.keywords = found.keywords
-    item.entities = found.entities
-    item.time_refs = found.time_refs
-    return item

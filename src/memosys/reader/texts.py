@@ -10,7 +10,7 @@ from memosys.core.clock import Clock
 from memosys.core.errors import EmptyInputError, InputTooLargeError, InvalidInputError
 from memosys.core.ids import new_id
 from memosys.core.items import MemoryItem, MemoryKind, SourceType, content_hash
-from memosys.reader.enrich import enrich
+from memosys.reader.enrich import analyse
 from memosys.reader.validate import check_metadata, check_tags, check_text, parse_timestamp
 from memosys.settings import ReaderSettings
 
@@ -79,7 +79,9 @@ def text_items(
     now = clock.now()
     items = []
     for text, meta, when in zip(contents, metas, times, strict=True):
-        item = MemoryItem(
+        event_time = when or now
+        found = analyse(text, event_time)
+        items.append(MemoryItem(
             id=new_id(),
             cube_id=cube_id,
             user_id=user_id,
@@ -88,11 +90,13 @@ def text_items(
             content_hash=content_hash(memory_kind.value, text),
             created_at=now,
             updated_at=now,
-            event_time=when or now,
+            event_time=event_time,
             source_type=SourceType.API,
             tags=tag_list,
             owner=user_id,
             metadata=meta,
-        )
-        items.append(enrich(item))
+            keywords=found.keywords,
+            entities=found.entities,
+            time_refs=found.time_refs,
+        ))
     return items
