@@ -14,6 +14,7 @@ from memosys.core.items import MemoryItem
 from memosys.stores.base import Vectors
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_JSON = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps builds one per call
 _MICROSECOND = timedelta(microseconds=1)
 
 # Item columns besides `rowid` and `data`: every filterable field, the dedup hash
@@ -48,7 +49,7 @@ def sql_value(name: str, value: Any) -> Any:
     if kind is FieldType.TIME and isinstance(value, datetime):
         return micros(value)
     if kind is FieldType.LIST:
-        return json.dumps(list(value), ensure_ascii=False)
+        return _JSON.encode(list(value))
     if isinstance(value, datetime):
         return value.isoformat()
     if hasattr(value, "value"):  # str enums
@@ -57,7 +58,7 @@ def sql_value(name: str, value: Any) -> Any:
 
 
 def _list_json(value: Any) -> str:
-    return json.dumps(list(value), ensure_ascii=False) if value else "[]"
+    return _JSON.encode(list(value)) if value else "[]"
 
 
 _TO_COLUMN: dict[FieldType, Any] = {
