@@ -32,7 +32,7 @@ from tokenizers import Tokenizer
 from memosys.models.embedders.minilm_onnx import MiniLMOnnxEmbedder
 from memosys.settings import MiniLMOnnxConfig
 
-_LOCOMO = "/work/shared/data/locomo/locomo_dev.json"
+LOCOMO = "/work/shared/data/locomo/locomo_dev.json"
 _SESSION = re.compile(r"session_\d+")
 
 
@@ -73,7 +73,7 @@ def token_stats(texts: list[str]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path(_LOCOMO))
+    parser.add_argument("--data", type=Path, default=Path(LOCOMO))
     parser.add_argument(
         "--batch-tokens", type=int, nargs="+", default=[64, 128, 256, 384, 512, 1024, 4096]
     )

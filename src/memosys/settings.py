@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, NonNegativeFloat, ValidationError
+from pydantic import BaseModel, Field, NonNegativeFloat, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from memosys.core.errors import ConfigurationError
@@ -24,6 +24,14 @@ class MiniLMOnnxConfig(BaseModel):
     # padded tokens per model call: about 384 is fastest on CPU (small batches
     # stay in cache; see benchmarks/embedder_batching.py)
     batch_tokens: int = Field(384, ge=1)
+    # int8: every weight matrix product runs in int8, about twice as fast on
+    # CPU (a copy quantised once and cached, see models/embedders/int8.py);
+    # float32: the model as shipped
+    precision: Literal["int8", "float32"] = "int8"
+    # where the int8 copy is kept; default $XDG_CACHE_HOME/memosys or ~/.cache/memosys
+    cache_dir: Path | None = None
+    # another ONNX export of the same model; the cube fingerprint follows its sha256
+    model_path: Path | None = None
     max_tokens: int = Field(256, ge=8, le=512)
     threads: int | None = Field(None, ge=1)
 
@@ -194,6 +202,14 @@ class MemosysSettings(BaseSettings):
     governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
     activation: ActivationSettings = Field(default_factory=ActivationSettings)
+
+    @field_validator("embedder", mode="before")
+    @classmethod
+    def _bundled_unless_named(cls, value: Any) -> Any:
+        """An embedder section that names no provider tunes the bundled one."""
+        if isinstance(value, dict) and "provider" not in value:
+            return {"provider": MiniLMOnnxConfig().provider, **value}
+        return value
 
 
 def load_settings(file: str | Path | None = None, **overrides: Any) -> MemosysSettings:

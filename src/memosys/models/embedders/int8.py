@@ -1,0 +1,95 @@
+"""Int8 activations for the MiniLM ONNX model: a quantised copy, made once and cached.
+
+The shipped model stores int8 weights, but onnxruntime folds them back to
+float32 when it loads them and computes in float32. The copy made here runs
+every weight matrix product in int8 (weights per output channel, activations
+quantised per tensor on the fly), about twice as fast on a CPU with int8 dot
+products; ``benchmarks/minilm_int8.py`` measures what it costs in retrieval
+quality. The copy is deterministic, so it is made once per machine and model
+and kept in the cache folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from memosys.core.errors import ConfigurationError, MissingDependencyError
+
+# names the quantisation; a different recipe must get a new name (it is part of
+# the cube fingerprint, so cubes never mix vectors from two recipes)
+RECIPE = "int8-dynamic-matmul-per-channel-v1"
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/memosys``, else ``~/.cache/memosys``."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "memosys"
+
+
+def int8_copy(model: Traversable, model_sha256: str, cache_dir: Path) -> Path:
+    """The int8 copy of ``model`` (whose sha256 is ``model_sha256``), made if missing."""
+    target = cache_dir / "models" / f"minilm-{model_sha256[:16]}-{RECIPE}.onnx"
+    if target.is_file():
+        return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+            folded, quantised = Path(scratch) / "float32.onnx", Path(scratch) / "int8.onnx"
+            _fold_weights(model, folded)
+            _quantise(folded, quantised)
+            os.replace(quantised, target)  # atomic: other processes see all of it or none
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot write the int8 embedding model under {str(cache_dir)!r}: {exc}; "
+            "set the minilm-onnx cache_dir to a writable folder "
+            "(MEMOSYS_EMBEDDER__CACHE_DIR), or its precision to float32",
+            detail={"cache_dir": str(cache_dir)},
+        ) from exc
+    return target
+
+
+def _fold_weights(model: Traversable, out: Path) -> None:
+    """Write ``model`` as onnxruntime runs it: int8 weights folded into float32."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    options.optimized_model_filepath = str(out)
+    source = str(model) if isinstance(model, Path) else model.read_bytes()
+    ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def _quantise(folded: Path, out: Path) -> None:
+    """Quantise every MatMul of ``folded`` dynamically; the embedding table stays float."""
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "the int8 embedding model is made with the onnx package; install it with: "
+            "pip install onnx (or set the minilm-onnx precision to float32)",
+            detail={"package": "onnx"},
+        ) from exc
+    with _quiet_root_logger():
+        quantize_dynamic(
+            folded,
+            out,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+        )
+
+
+@contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """Hide the quantiser's advice, which it logs on the root logger as a warning."""
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
