@@ -6,6 +6,7 @@ Benchmarks are scripts, not tests: each writes a JSON file under
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -53,17 +54,33 @@ def synthetic_texts(n: int, seed: int = 7) -> list[str]:
     return list(found)
 
 
+def _bundled_embedder() -> Any:
+    from memosys.models.embedders.factory import build_embedder
+    from memosys.settings import MiniLMOnnxConfig
+
+    return build_embedder(MiniLMOnnxConfig())
+
+
+def embedder_tag() -> str:
+    """A short hash of the bundled embedder's fingerprint: caches of its vectors carry it,
+    so that a new model or precision never meets vectors of the old one."""
+    return hashlib.sha256(_bundled_embedder().fingerprint.encode()).hexdigest()[:8]
+
+
+def store_dir(n: int, vectors_kind: str) -> Path:
+    """Where the benchmark store of ``n`` memories is kept between runs."""
+    kind = f"real-{embedder_tag()}" if vectors_kind == "real" else vectors_kind
+    return CACHE / f"store-{n}-{kind}"
+
+
 def real_vectors(texts: list[str], tag: str) -> npt.NDArray[np.float32]:
-    """Vectors of ``texts`` from the bundled embedder, cached under ``CACHE/<tag>.npy``."""
-    path = CACHE / f"{tag}.npy"
+    """Vectors of ``texts`` from the bundled embedder, cached in ``CACHE``."""
+    path = CACHE / f"{tag}-{embedder_tag()}.npy"
     if path.exists():
         cached = np.load(path)
         if cached.shape[0] == len(texts):
             return np.asarray(cached, dtype=np.float32)
-    from memosys.models.embedders.factory import build_embedder
-    from memosys.settings import MiniLMOnnxConfig
-
-    embedder = build_embedder(MiniLMOnnxConfig())
+    embedder = _bundled_embedder()
     chunks = []
     for start in range(0, len(texts), 4096):
         chunks.append(embedder.embed(texts[start : start + 4096]))

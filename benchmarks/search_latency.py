@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import onnxruntime  # noqa: F401  (before usearch: see _COLD)
-from _common import CACHE, clustered_vectors, real_vectors, synthetic_texts, write_result
+from _common import clustered_vectors, real_vectors, store_dir, synthetic_texts, write_result
 
 from memosys import MemOS
 from memosys.eval.metrics import percentile
@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--warmup-s", type=float, default=3.0,
                         help="seconds of warm-up searches before timing (index loading)")
     args = parser.parse_args()
-    directory = args.data_dir or CACHE / f"store-{args.n}-{args.vectors}"
+    directory = args.data_dir or store_dir(args.n, args.vectors)
     built = build(directory, args.n, args.vectors)
     index = vector_index(directory)
     seed = time.time_ns() % 2**31

@@ -41,7 +41,7 @@ from typing import Any
 import httpx
 import numpy as np
 import onnxruntime  # noqa: F401  (before usearch: see search_latency.py)
-from _common import CACHE, synthetic_texts, write_result
+from _common import CACHE, store_dir, synthetic_texts, write_result
 from search_latency import CUBE, USER, build, queries, vector_index
 
 from memosys import MemOS
@@ -81,7 +81,7 @@ def _free_port() -> int:
 def prepare(directory: Path, n: int) -> str:
     """A fresh copy of the 100k store (built first if needed), so every run starts from
     the same cube, and an API key of its user."""
-    source = CACHE / f"store-{n}-real"
+    source = store_dir(n, "real")
     build(source, n, "real")
     vector_index(source)  # the copy carries the saved HNSW index: the server loads it
     shutil.rmtree(directory, ignore_errors=True)
