@@ -237,9 +237,10 @@ class _Gate:
     needles: tuple[str, ...]
     word: re.Pattern[str] | None = None
 
-    def opens(self, text: str, lowered: str) -> bool:
-        """Whether the patterns behind this gate can match ``text``."""
-        if not any(needle in lowered for needle in self.needles):
+    def opens(self, text: str, present: set[str]) -> bool:
+        """Whether the patterns behind this gate can match ``text``, which holds the
+        needles ``present`` (in its lowercase)."""
+        if present.isdisjoint(self.needles):
             return False
         return self.word is None or self.word.search(text) is not None
 
@@ -276,6 +277,7 @@ _PATTERNS: list[tuple[_Gate, re.Pattern[str], _Handler]] = [
     (_COUNTED, _rx(r"in\s+" + _NUM + r"\s+" + _UNIT), _in_future),
 ]
 _GATES = tuple(dict.fromkeys(gate for gate, _, _ in _PATTERNS))
+_NEEDLES = frozenset(needle for gate in _GATES for needle in gate.needles)
 
 
 def find_time_refs(text: str, reference: datetime | None = None) -> list[TimeRef]:
@@ -288,7 +290,8 @@ def find_time_refs(text: str, reference: datetime | None = None) -> list[TimeRef
     lowered = text.lower()
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, TimeRef]] = []
-    opened = {gate for gate in _GATES if gate.opens(text, lowered)}
+    present = {needle for needle in _NEEDLES if needle in lowered}
+    opened = {gate for gate in _GATES if gate.opens(text, present)}
     for gate, pattern, handler in _PATTERNS:
         if gate not in opened:
             continue
