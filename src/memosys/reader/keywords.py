@@ -19,6 +19,7 @@ _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _MAX_PHRASE = 3
 
 
+@lru_cache(maxsize=1 << 16)  # words repeat across texts
 def fold(word: str) -> str:
     """A light lemma used to count variants together: plural endings are removed."""
     if len(word) > 4 and word.endswith("ies"):
@@ -64,11 +65,16 @@ def extract_keywords(text: str, limit: int = 8) -> list[str]:
     """The ``limit`` best keywords or keyphrases of ``text``, best first."""
     phrases = _phrases(text)
     keys = [tuple(map(fold, phrase)) for phrase in phrases]
-    ratio, repeats = _word_scores(keys)
+    freq: dict[str, int] = {}
+    degree: dict[str, int] = {}
+    for key in keys:
+        for lemma in key:
+            freq[lemma] = freq.get(lemma, 0) + 1
+            degree[lemma] = degree.get(lemma, 0) + len(key)
     scored: dict[tuple[str, ...], tuple[float, int, str]] = {}
     for order, (phrase, key) in enumerate(zip(phrases, keys, strict=True)):
         if key not in scored:
-            score = sum([ratio[k] for k in key]) + 0.5 * sum([repeats[k] for k in key])
+            score = sum(degree[k] / freq[k] for k in key) + 0.5 * sum(freq[k] - 1 for k in key)
             scored[key] = (score, order, " ".join(phrase))
     chosen: list[str] = []
     covered: set[str] = set()
@@ -80,14 +86,3 @@ def extract_keywords(text: str, limit: int = 8) -> list[str]:
         if len(chosen) == limit:
             break
     return chosen
-
-
-def _word_scores(keys: list[tuple[str, ...]]) -> tuple[dict[str, float], dict[str, int]]:
-    """Per lemma: its degree over its frequency, and how often it repeats."""
-    freq: dict[str, int] = {}
-    degree: dict[str, int] = {}
-    for key in keys:
-        for lemma in key:
-            freq[lemma] = freq.get(lemma, 0) + 1
-            degree[lemma] = degree.get(lemma, 0) + len(key)
-    return {k: degree[k] / n for k, n in freq.items()}, {k: n - 1 for k, n in freq.items()}
