@@ -23,6 +23,8 @@ from memosys.core.clock import to_utc
 from memosys.governance.models import AuditAnchor, AuditEntry, AuditRecord, AuditVerification
 
 GENESIS = "0" * 64
+# one encoder for every record (json.dumps builds one per call with these options)
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _canonical(seq: int, entry: AuditEntry | AuditRecord) -> str:
@@ -36,7 +38,7 @@ def _canonical(seq: int, entry: AuditEntry | AuditRecord) -> str:
         "request_id": entry.request_id,
         "detail": entry.detail,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL_JSON.encode(body)
 
 
 def chain_hash(prev_hash: str, seq: int, entry: AuditEntry | AuditRecord) -> str:
