@@ -212,6 +212,16 @@ class MemosysSettings(BaseSettings):
         return value
 
 
+def _saved_before_int8(values: Any) -> Any:
+    """Settings saved before int8 activations became the default keep float32: their
+    cubes hold float32 vectors, and the fingerprint would refuse int8 ones."""
+    embedder = values.get("embedder") if isinstance(values, dict) else None
+    bundled = MiniLMOnnxConfig().provider
+    if isinstance(embedder, dict) and embedder.get("provider", bundled) == bundled:
+        return {**values, "embedder": {"precision": "float32", **embedder}}
+    return values
+
+
 def load_settings(file: str | Path | None = None, **overrides: Any) -> MemosysSettings:
     """Build settings from a JSON file, the environment and keyword overrides.
 
@@ -220,7 +230,7 @@ def load_settings(file: str | Path | None = None, **overrides: Any) -> MemosysSe
     values: dict[str, Any] = {}
     if file is not None:
         try:
-            values = json.loads(Path(file).read_text(encoding="utf-8"))
+            values = _saved_before_int8(json.loads(Path(file).read_text(encoding="utf-8")))
         except (OSError, ValueError) as exc:
             raise ConfigurationError(f"cannot read settings file {file}: {exc}") from exc
     try:

@@ -15,6 +15,7 @@ from held_write import on_another_thread, write_held_open
 from memosys import MemOS, NotFoundError
 from memosys.core.clock import FixedClock
 from memosys.core.errors import ConflictError
+from memosys.settings import MiniLMOnnxConfig
 
 START = datetime(2024, 3, 6, 12, 0, tzinfo=UTC)  # a Wednesday
 
@@ -256,6 +257,19 @@ def test_reopen_keeps_data_and_settings(tmp_path: Path, embedder: Any) -> None:
     with MemOS.open(tmp_path / "d", embedder=embedder) as mos:
         assert mos.count(user_id="alice") == len(CONVERSATION)
         assert mos.search("nurse", user_id="alice")[0].item.metadata["dia_id"] == "D1:4"
+
+
+def test_data_directory_saved_before_int8_keeps_float32_vectors(tmp_path: Path) -> None:
+    directory = tmp_path / "old"
+    directory.mkdir()
+    old_embedder = {"provider": "minilm-onnx", "batch_size": 64, "max_tokens": 256}
+    (directory / "settings.json").write_text(json.dumps({"embedder": old_embedder}))
+    with MemOS.open(directory) as mos:
+        assert mos.settings.embedder == MiniLMOnnxConfig(precision="float32")
+    with MemOS.open(directory) as mos:  # the file it saved keeps it so
+        assert mos.settings.embedder == MiniLMOnnxConfig(precision="float32")
+    with MemOS.open(tmp_path / "new") as mos:
+        assert mos.settings.embedder == MiniLMOnnxConfig(precision="int8")
 
 
 def test_search_records_access(mos: MemOS) -> None:
