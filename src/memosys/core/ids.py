@@ -29,7 +29,8 @@ def new_id() -> str:
         seq = _seq
     rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     value = (ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | rand
-    return str(uuid.UUID(int=value))
+    digits = f"{value:032x}"  # as str(uuid.UUID(int=value)) writes it, without the object
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 def is_id(value: str) -> bool:
