@@ -8,7 +8,7 @@ a chat sentence starts without one: "Picked up my new Kia today") and a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Sequence
 from importlib import import_module
 from typing import Any
 
@@ -70,14 +70,17 @@ class NeedleIndex:
     def __init__(self, rows: tuple[Compiled, ...]) -> None:
         self._rows = rows
         self._unguarded = frozenset(i for i, row in enumerate(rows) if not row[3])
+        self._unguarded_rows = tuple(rows[i] for i in sorted(self._unguarded))
         self._by_needle: dict[str, list[int]] = {}
         for i, (_, _, _, found) in enumerate(rows):
             for needle in found:
                 self._by_needle.setdefault(needle, []).append(i)
 
-    def runnable(self, present: Iterable[str]) -> list[Compiled]:
+    def runnable(self, present: Collection[str]) -> Sequence[Compiled]:
         """The rows, in order, that have no needles or one of ``present`` (the needles of
         all rows that a sentence contains); the others cannot match it."""
+        if not present:
+            return self._unguarded_rows
         picked = set(self._unguarded)
         for needle in present:
             picked.update(self._by_needle.get(needle, ()))
