@@ -30,10 +30,6 @@ _OPENERS = frozenset(" \t\r\"'“‘(*_-–—")
 _PRONOUNS = frozenset({"i", "i'm", "i've", "i'd", "i'll", "i’m", "i’ve", "i’d", "i’ll"})
 
 
-def _is_capitalised(word: str) -> bool:
-    return word[0].isupper()
-
-
 def _named(word: str, possessive: bool, known: Collection[str]) -> bool:
     """Whether a lone sentence-initial capitalised word is a name."""
     if word.lower() in STOPWORDS or word in SENTENCE_STARTERS:
@@ -71,7 +67,7 @@ def _spans(text: str) -> list[Span]:
         gap = text[last_end : match.start()].strip(" \t") if current else ""
         last_end = match.end()
         adjacent = bool(current) and gap in ("", "&")
-        if _is_capitalised(word) and word.lower() not in _PRONOUNS:
+        if word[0].isupper() and word.lower() not in _PRONOUNS:
             if adjacent and not (pending and gap):
                 current.extend([*pending, *([gap] if gap else []), word])
             else:
