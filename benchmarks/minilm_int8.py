@@ -1,18 +1,20 @@
-"""What int8 activations would buy the bundled MiniLM: speed against retrieval quality.
+"""What int8 activations buy the bundled MiniLM: speed against retrieval quality.
 
 The bundled model stores int8 weights but computes in float32 (onnxruntime
-folds the weights back to float when it loads them). This benchmark writes
-that float graph, quantises it dynamically (int8 weights *and* activations,
-onnxruntime's ``quantize_dynamic``) in a few variants, and measures for each:
+folds the weights back to float when it loads them). Compared here:
 
-* sentences/s with one ``embed`` call per LoCoMo session (round-robin rounds);
-* cosine to the bundled model's vectors and top-10 neighbour overlap;
-* LoCoMo dev recall@10, hybrid and dense, through ``memosys eval locomo``
-  with ``MEMOSYS_EMBEDDER__MODEL_PATH`` pointing at the variant.
+* ``float32``: the model as shipped (``precision="float32"``), batched;
+* ``int8``: the default, memosys's own int8 copy, each text run alone;
+* three quantisations made here from the folded float graph (onnxruntime's
+  ``quantize_dynamic``: per tensor, per channel, and per channel with the
+  feed-forward down-projections left in float), run batched like float32, so
+  their activations are quantised per batch.
 
-Needs the ``onnx`` package, which memosys does not depend on::
+For each: sentences/s with one ``embed`` call per LoCoMo session
+(round-robin rounds), cosine to the float32 vectors and top-10 neighbour
+overlap, and LoCoMo dev recall@10, hybrid and dense, through
+``memosys eval locomo`` with the configuration in ``MEMOSYS_EMBEDDER__*``.
 
-    .venv/bin/pip install onnx
     .venv/bin/python benchmarks/minilm_int8.py --repeats 3
 """
 
@@ -86,11 +88,11 @@ def agreement(vectors: np.ndarray, reference: np.ndarray, queries: int = 500) ->
             "top10_neighbour_overlap": round(float(np.mean(overlap)), 3)}
 
 
-def locomo_recall(model: Path | None, work: Path, name: str) -> dict[str, Any]:
+def locomo_recall(config: MiniLMOnnxConfig, work: Path, name: str) -> dict[str, Any]:
     """recall_any@10 / recall_all@10 overall, hybrid and dense, on the LoCoMo dev split."""
-    env = dict(os.environ)
-    if model is not None:
-        env["MEMOSYS_EMBEDDER__MODEL_PATH"] = str(model)
+    env = dict(os.environ, MEMOSYS_EMBEDDER__PRECISION=config.precision)
+    if config.model_path is not None:
+        env["MEMOSYS_EMBEDDER__MODEL_PATH"] = str(config.model_path)
     report = work / f"locomo_{name}.json"
     subprocess.run(
         [sys.executable, "-m", "memosys", "eval", "locomo", "--data", LOCOMO, "--k", "10",
@@ -111,24 +113,24 @@ def main() -> None:
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
 
-    models: dict[str, Path | None] = {"bundled": None}
-    models.update(quantised(float_graph(args.work), args.work))
-    embedders = {name: MiniLMOnnxEmbedder(MiniLMOnnxConfig(model_path=path))
-                 for name, path in models.items()}
+    configs = {"float32": MiniLMOnnxConfig(precision="float32"), "int8": MiniLMOnnxConfig()}
+    for name, path in quantised(float_graph(args.work), args.work).items():
+        configs[f"{name}_batched"] = MiniLMOnnxConfig(precision="float32", model_path=path)
+    embedders = {name: MiniLMOnnxEmbedder(config) for name, config in configs.items()}
     sessions = load_sessions(Path(LOCOMO))
     texts = [text for session in sessions for text in session]
-    speed = dict.fromkeys(models, 0.0)
+    speed = dict.fromkeys(configs, 0.0)
     for _ in range(args.repeats):  # round-robin, so background load hits every model alike
         for name, embedder in embedders.items():
             speed[name] = max(speed[name], rate(embedder, sessions))
-    reference = embedders["bundled"].embed(texts)
+    reference = embedders["float32"].embed(texts)
     runs = {
         name: {
             "per_session_sentences_per_s": round(speed[name], 1),
             **agreement(embedders[name].embed(texts), reference),
-            "locomo_dev_recall_at_10": locomo_recall(path, args.work, name),
+            "locomo_dev_recall_at_10": locomo_recall(config, args.work, name),
         }
-        for name, path in models.items()
+        for name, config in configs.items()
     }
     write_result("minilm_int8", {"repeats": args.repeats, "texts": len(texts), "runs": runs})
 
