@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -14,7 +15,7 @@ from store_helpers import FINGERPRINT, ItemFactory, unit
 
 from memosys.core.errors import LockTimeoutError
 from memosys.stores.base import Scope
-from memosys.stores.sqlite import SQLiteStore
+from memosys.stores.sqlite import SQLiteStore, vector_cache
 
 HOLD_LOCK = """
 import sqlite3, sys
@@ -34,7 +35,7 @@ from memosys.core.clock import SystemClock
 from memosys.core.items import MemoryItem
 from memosys.settings import StoreSettings
 from memosys.stores.base import Scope
-from memosys.stores.sqlite import SQLiteStore
+from memosys.stores.sqlite import SQLiteStore, vector_cache
 
 path, spec = sys.argv[1], json.loads(sys.argv[2])
 store = SQLiteStore(path, StoreSettings(), SystemClock())
@@ -134,3 +135,28 @@ def test_process_exits_cleanly_while_an_index_builds_in_the_background(db_path: 
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "searched"
+
+
+def test_the_vector_change_log_is_trimmed_and_a_store_behind_it_reloads(
+    store: SQLiteStore,
+    open_store: Callable[..., SQLiteStore],
+    db_path: Path,
+    scope1: Scope,
+    make_item: ItemFactory,
+    rng: np.random.Generator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(vector_cache, "PRUNE_KEEP", 4)
+    behind = open_store()  # stands for another process on the same file
+    store.add_items([make_item("first")], unit(rng, 1), FINGERPRINT)
+    behind.vector_search(scope1, unit(rng, 1)[0], None, 1)  # loads the cube's index
+    items, vectors = [make_item(f"later {n}") for n in range(20)], unit(rng, 20)
+    for item, vector in zip(items, vectors, strict=True):
+        store.add_items([item], vector[None, :], FINGERPRINT)
+    with sqlite3.connect(db_path) as conn:
+        low, high, count = conn.execute(
+            "SELECT min(seq), max(seq), count(*) FROM vector_changes"
+        ).fetchone()
+    assert count <= 2 * 4 + 1 and high - low == count - 1 and high == 21
+    for item, vector in zip(items, vectors, strict=True):
+        assert behind.vector_search(scope1, vector, None, 1)[0].id == item.id

@@ -215,6 +215,10 @@ def _arrays(entries: list[tuple[int, bytes]], dim: int) -> tuple[RowIds, Vectors
 
 def prune_changes(conn: sqlite3.Connection) -> None:
     """Trim the change log to its last :data:`PRUNE_KEEP` entries once it is twice that long."""
-    low, high = conn.execute("SELECT min(seq), max(seq) FROM vector_changes").fetchone()
+    # two subqueries: SQLite reads min() or max() off the rowid b-tree only when a
+    # query has just one of them; together they scan the whole log
+    low, high = conn.execute(
+        "SELECT (SELECT min(seq) FROM vector_changes), (SELECT max(seq) FROM vector_changes)"
+    ).fetchone()
     if low is not None and high - low > 2 * PRUNE_KEEP:
         conn.execute("DELETE FROM vector_changes WHERE seq <= ?", (high - PRUNE_KEEP,))
