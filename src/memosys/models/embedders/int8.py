@@ -27,9 +27,16 @@ RECIPE = "int8-dynamic-matmul-per-channel-v1"
 
 
 def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/memosys``, else ``~/.cache/memosys``."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "memosys"
+    """``$XDG_CACHE_HOME/memosys``, else ``~/.cache/memosys``; where that folder cannot
+    be made or written (no home, a read-only one), one in the temporary folder."""
+    try:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "memosys"
+        base.mkdir(parents=True, exist_ok=True)
+        if os.access(base, os.W_OK):
+            return base
+    except (OSError, RuntimeError):  # RuntimeError: no home directory to be found
+        pass
+    return Path(tempfile.gettempdir()) / f"memosys-cache-{os.getuid()}"
 
 
 def int8_copy(model: Traversable, model_sha256: str, cache_dir: Path) -> Path:
