@@ -21,18 +21,20 @@ class MiniLMOnnxConfig(BaseModel):
     """The bundled offline default: all-MiniLM-L6-v2, int8 ONNX."""
 
     provider: Literal["minilm-onnx"] = "minilm-onnx"
-    # padded tokens per model call: about 384 is fastest on CPU (small batches
-    # stay in cache; see benchmarks/embedder_batching.py)
-    batch_tokens: int = Field(384, ge=1)
-    # int8: every weight matrix product runs in int8, about twice as fast on
-    # CPU (a copy quantised once and cached, see models/embedders/int8.py);
-    # float32: the model as shipped
+    # int8: every weight matrix product runs in int8, about 2.5 times as fast
+    # on CPU, each text alone (a copy quantised once and cached, see
+    # models/embedders/int8.py); float32: the model as shipped
     precision: Literal["int8", "float32"] = "int8"
+    # float32 only: padded tokens per model call; about 384 is fastest on CPU
+    # (small batches stay in cache; see benchmarks/embed_throughput.py)
+    batch_tokens: int = Field(384, ge=1)
     # where the int8 copy is kept; default $XDG_CACHE_HOME/memosys or ~/.cache/memosys
     cache_dir: Path | None = None
     # another ONNX export of the same model; the cube fingerprint follows its sha256
     model_path: Path | None = None
+    # longer texts are truncated to this many tokens
     max_tokens: int = Field(256, ge=8, le=512)
+    # model calls run side by side, each on one thread; default: the CPU count
     threads: int | None = Field(None, ge=1)
 
 
