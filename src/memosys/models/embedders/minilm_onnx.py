@@ -38,7 +38,7 @@ _TOKENIZER_ASSET = "minilm-tokenizer.json"
 _OUTPUT = "last_hidden_state"
 
 
-def _batches(lengths: Sequence[int], budget: int) -> list[range]:
+def _runs_within(lengths: Sequence[int], budget: int) -> list[range]:
     """Consecutive runs of ``lengths`` whose padded size (rows x longest) fits ``budget``.
 
     Every run holds at least one row, however long.
@@ -151,26 +151,31 @@ class MiniLMOnnxEmbedder:
             return empty(DIMENSIONS)
         runtime = self._load()
         encodings = runtime.tokenizer.encode_batch(items)
-        lengths = [len(encoding.ids) for encoding in encodings]
-        order = (
-            sorted(range(len(items)), key=lengths.__getitem__)
-            if self._sort_by_length
-            else list(range(len(items)))
-        )
-        budget = self._config.batch_tokens if self._config.precision == "float32" else 0
-        batches = [
-            order[run.start : run.stop] for run in _batches([lengths[i] for i in order], budget)
-        ]
+        calls = self._calls([len(encoding.ids) for encoding in encodings])
 
         def run(rows: list[int]) -> Vectors:
             return self._run(runtime, [encodings[i].ids for i in rows])
 
-        pool = runtime.workers if len(batches) > 1 else None
-        results = pool.map(run, batches) if pool is not None else map(run, batches)
+        pool = runtime.workers if len(calls) > 1 else None
+        results = pool.map(run, calls) if pool is not None else map(run, calls)
         out = np.empty((len(items), DIMENSIONS), dtype=np.float32)
-        for rows, vectors in zip(batches, results, strict=True):
+        for rows, vectors in zip(calls, results, strict=True):
             out[rows] = vectors
         return out
+
+    def _calls(self, lengths: list[int]) -> list[list[int]]:
+        """The rows of each model call: each text alone in int8; in float32, runs of
+        the length-sorted texts within ``config.batch_tokens`` padded tokens."""
+        count = len(lengths)
+        if self._config.precision == "int8":
+            return [[row] for row in range(count)]
+        order = (
+            sorted(range(count), key=lengths.__getitem__)
+            if self._sort_by_length
+            else [*range(count)]
+        )
+        runs = _runs_within([lengths[i] for i in order], self._config.batch_tokens)
+        return [order[run.start : run.stop] for run in runs]
 
     def _run(self, runtime: _Runtime, batch: list[list[int]]) -> Vectors:
         """Pad one batch to its longest row, run the model, mean-pool and normalise."""
