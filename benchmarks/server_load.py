@@ -274,6 +274,7 @@ def main() -> None:
         server.wait(60)
         log.close()
     stored = stored_count(directory, acked)
+    vector_index(directory)  # the run's adds, brought into the saved index: searches use HNSW
     local = in_process_search(directory, args.phase_s, seed + 7)
     write_result(f"server_load_c{args.clients}", {
         "note": "2-core machine (see the load average); the 16 client threads run in this "
