@@ -111,17 +111,6 @@ def test_admin_filters_any_cube_by_id(mos: MemOS) -> None:
     assert [r.action for r in records] == ["memory.add", "cube.create"]
 
 
-def test_cube_wide_change_gets_one_cube_record(mos: MemOS) -> None:
-    (item,) = mos.add_texts(["v1"], user_id="ana", cube="notes")
-    mos.snapshot("notes", "before", user_id="ana")
-    mos.update(item.id, user_id="ana", content="v2")
-    mos.restore_snapshot("notes", "before", user_id="ana")
-    newest = mos.audit_log(user_id="ana", limit=1)[0]
-    assert (newest.action, newest.cube_id, newest.item_id) == (
-        "memory.update", item.cube_id, None
-    )
-
-
 def test_request_context_is_per_thread(mos: MemOS) -> None:
     from concurrent.futures import ThreadPoolExecutor
     from threading import Barrier

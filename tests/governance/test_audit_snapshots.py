@@ -42,6 +42,24 @@ def test_snapshot_create_restore_and_delete_are_in_the_audit_log(
     assert mos.verify_audit().ok
 
 
+def test_a_restore_records_each_memory_it_changed(mos: MemOS) -> None:
+    kept, changed = mos.add_texts(["Ann keeps bees.", "Ann lives in Oslo."], user_id="ann",
+                                  cube="notes")
+    mos.snapshot("notes", "before", user_id="ann")
+    mos.update(changed.id, user_id="ann", content="Ann lives in Bergen.")
+    (added,) = mos.add_texts(["Ann sold the hives."], user_id="ann", cube="notes")
+    report = mos.restore_snapshot("notes", "before", user_id="ann")
+
+    assert sorted(report.changed_ids) == sorted([changed.id, added.id])
+    (restore,) = mos.audit_log(user_id="ann", cube="notes", action="snapshot.restore")
+    after = mos.audit_log(user_id="ann", cube="notes", action="memory.update")
+    after = [r for r in after if r.seq > restore.seq]
+    assert sorted(r.item_id for r in after) == sorted(report.changed_ids)
+    assert {r.request_id for r in after} == {restore.request_id}
+    assert kept.id not in {r.item_id for r in after}
+    assert mos.verify_audit().ok
+
+
 @pytest.mark.parametrize("action", ["create", "delete", "restore"])
 def test_a_snapshot_change_whose_audit_record_fails_does_not_happen(
     mos: MemOS, data_dir: Path, action: str

@@ -106,9 +106,8 @@ class VersionMethods(FacadeBase):
             report = version_store(self._store).restore_snapshot(found, user)
             detail = {"name": found.name, "restored": report.restored, "removed": report.removed}
             self._governance.record("snapshot.restore", user, cube_id=target.id, detail=detail)
-            # one cube-wide event (no ids): listeners treat it as "anything in the cube may
-            # have changed", and derived data re-validates its source versions when used
-            self.events.emit("updated", [], cube_id=target.id, user_id=user)
+            if report.changed_ids:  # each restored or removed memory got a new version
+                self.events.emit("updated", report.changed_ids, cube_id=target.id, user_id=user)
         return report
 
     def forget(self, id: str, *, user_id: str) -> ForgetReceipt:

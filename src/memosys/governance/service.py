@@ -222,16 +222,12 @@ class Governance:
 
     def record_change(self, change: MemoryChange) -> None:
         """Change journal: one audit record per memory of a change, written in the
-        change's own transaction (see :class:`~memosys.core.events.ChangeEvents`).
-
-        A change that names no memory (e.g. a whole cube restored) gets one
-        record for its cube.
-        """
+        change's own transaction (see :class:`~memosys.core.events.ChangeEvents`)."""
         action = _CHANGE_ACTIONS.get(change.kind, f"memory.{change.kind}")
         self._store.append_audit(
             [
                 self._entry(action, change.user_id, cube_id=change.cube_id, item_id=item_id)
-                for item_id in (change.item_ids or (None,))
+                for item_id in change.item_ids
             ]
         )
 
