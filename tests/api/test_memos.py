@@ -14,8 +14,8 @@ import pytest
 from held_write import on_another_thread, write_held_open
 from memosys import MemOS, NotFoundError
 from memosys.core.clock import FixedClock
-from memosys.core.errors import ConflictError
-from memosys.settings import MiniLMOnnxConfig
+from memosys.core.errors import ConflictError, EmbedderMismatchError
+from memosys.settings import MemosysSettings, MiniLMOnnxConfig
 
 START = datetime(2024, 3, 6, 12, 0, tzinfo=UTC)  # a Wednesday
 
@@ -270,6 +270,19 @@ def test_data_directory_saved_before_int8_keeps_float32_vectors(tmp_path: Path) 
         assert mos.settings.embedder == MiniLMOnnxConfig(precision="float32")
     with MemOS.open(tmp_path / "new") as mos:
         assert mos.settings.embedder == MiniLMOnnxConfig(precision="int8")
+
+
+def test_a_float32_directory_moves_to_int8_by_reembedding(tmp_path: Path) -> None:
+    directory = tmp_path / "d"
+    float32 = MemosysSettings(embedder=MiniLMOnnxConfig(precision="float32"))
+    with MemOS.open(directory, settings=float32) as mos:
+        add_conversation(mos)
+    int8 = MemosysSettings(embedder=MiniLMOnnxConfig(precision="int8"))
+    with MemOS.open(directory, settings=int8) as mos:
+        with pytest.raises(EmbedderMismatchError, match="reembed --data DIR --all-users"):
+            mos.search("nurse", user_id="alice")
+        assert mos.reembed() == len(CONVERSATION)
+        assert mos.search("nurse", user_id="alice")[0].item.metadata["dia_id"] == "D1:4"
 
 
 def test_search_records_access(mos: MemOS) -> None:

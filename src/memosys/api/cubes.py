@@ -182,7 +182,7 @@ class Cubes:
             if cube is not None and recorded is not None and recorded != fingerprint:
                 raise EmbedderMismatchError(
                     f"cube {cube.name!r} was embedded with {recorded}, but the configured "
-                    f"embedder is {fingerprint}; run `memosys reembed --data DIR` to re-embed "
-                    "it, or configure the original embedder",
+                    f"embedder is {fingerprint}; run `memosys reembed --data DIR --all-users` "
+                    "to re-embed it, or configure the original embedder",
                     detail={"cube": cube_id, "recorded": recorded, "configured": fingerprint},
                 )

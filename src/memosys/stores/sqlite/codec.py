@@ -107,7 +107,7 @@ def unit_vectors(vectors: Vectors, rows: int, dim: int | None) -> Vectors:
     if dim is not None and matrix.shape[1] != dim:
         raise InvalidInputError(
             f"vectors have {matrix.shape[1]} dimensions but this cube stores {dim}; "
-            "embed with the cube's embedder, or run `memosys reembed --data DIR`",
+            "embed with the cube's embedder, or run `memosys reembed --data DIR --all-users`",
             detail={"dimensions": matrix.shape[1], "expected": dim},
         )
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)

@@ -123,7 +123,7 @@ def vector_search_where(
     if len({ix.dim for ix in indexes}) > 1:
         raise InvalidInputError(
             "the cubes in this scope store vectors of different sizes (different embedders); "
-            "search them separately, or run `memosys reembed --data DIR`",
+            "search them separately, or run `memosys reembed --data DIR --all-users`",
             detail={"cube_ids": list(scope.cube_ids)},
         )
     query = unit_vectors(vector, 1, indexes[0].dim)[0]

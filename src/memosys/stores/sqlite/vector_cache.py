@@ -207,7 +207,7 @@ def _arrays(entries: list[tuple[int, bytes]], dim: int) -> tuple[RowIds, Vectors
     blob = b"".join(b for _, b in entries)
     if len(blob) != len(entries) * dim * 4:
         raise StoreError(
-            "a cube holds vectors of different sizes; run `memosys reembed --data DIR`"
+            "a cube holds vectors of different sizes; run `memosys reembed --data DIR --all-users`"
         )
     rowids = np.fromiter((r for r, _ in entries), dtype=np.int64, count=len(entries))
     return rowids, np.frombuffer(blob, dtype="<f4").reshape(-1, dim)

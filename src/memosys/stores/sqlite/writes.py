@@ -168,8 +168,9 @@ def record_embedder(
     if recorded is not None and recorded != fingerprint and not replace:
         raise EmbedderMismatchError(
             f"cube {cube_id} was built with embedder {recorded!r} but vectors come from "
-            f"{fingerprint!r}; run `memosys reembed --data DIR` to re-embed the cube with the "
-            "configured embedder, or set the embedder back to the one the cube was built with",
+            f"{fingerprint!r}; run `memosys reembed --data DIR --all-users` to re-embed the "
+            "cube with the configured embedder, or set the embedder back to the one the cube "
+            "was built with",
             detail={"cube_id": cube_id, "recorded": recorded, "given": fingerprint},
         )
     if recorded is not None and recorded != fingerprint:
