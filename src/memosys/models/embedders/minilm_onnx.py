@@ -217,6 +217,22 @@ class MiniLMOnnxEmbedder:
         cache_dir = self._config.cache_dir or default_cache_dir()
         return int8_copy(_model_file(path), model_sha256(path), cache_dir)
 
+    def _session(self, ort: Any, options: Any, load_errors: tuple[type[Exception], ...]) -> Any:
+        """An onnxruntime session of the model; a damaged int8 copy is made again, once."""
+
+        def open_session(model: Traversable) -> Any:
+            source = str(model) if isinstance(model, Path) else model.read_bytes()
+            return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+        model = self._model()
+        try:
+            return open_session(model)
+        except load_errors:
+            if self._config.precision != "int8":
+                raise
+            Path(str(model)).unlink(missing_ok=True)  # cut short, or edited by hand
+            return open_session(self._model())
+
     def _create_runtime(self) -> _Runtime:
         try:
             import onnxruntime as ort
@@ -239,14 +255,10 @@ class MiniLMOnnxEmbedder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
+        load_errors = (Fail, InvalidGraph, InvalidProtobuf, NoSuchFile, OSError)
         try:
-            model = self._model()
-            session = ort.InferenceSession(
-                str(model) if isinstance(model, Path) else model.read_bytes(),
-                sess_options=options,
-                providers=["CPUExecutionProvider"],
-            )
-        except (Fail, InvalidGraph, InvalidProtobuf, NoSuchFile, OSError) as exc:
+            session = self._session(ort, options, load_errors)
+        except load_errors as exc:
             raise _model_error("load", self._config.model_path, exc) from exc
         if _OUTPUT not in {o.name for o in session.get_outputs()}:
             missing = ValueError(f"it has no {_OUTPUT!r} output")
