@@ -183,7 +183,7 @@ def test_model_path_to_another_export_gets_its_own_fingerprint(
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
     options.optimized_model_filepath = str(folded)
     onnxruntime.InferenceSession(str(_bundled_model()), options, ["CPUExecutionProvider"])
-    other = MiniLMOnnxEmbedder(MiniLMOnnxConfig(model_path=folded))
+    other = MiniLMOnnxEmbedder(MiniLMOnnxConfig(model_path=folded, cache_dir=tmp_path))
     assert other.fingerprint != embedder.fingerprint
     assert model_sha256(folded)[:16] in other.fingerprint
     np.testing.assert_allclose(other.embed(TEXTS), embedder.embed(TEXTS), atol=1e-4)
