@@ -3,10 +3,11 @@
 The shipped model stores int8 weights, but onnxruntime folds them back to
 float32 when it loads them and computes in float32. The copy made here runs
 every weight matrix product in int8 (weights per output channel, activations
-quantised per tensor on the fly), about twice as fast on a CPU with int8 dot
-products; ``benchmarks/minilm_int8.py`` measures what it costs in retrieval
-quality. The copy is deterministic, so it is made once per machine and model
-and kept in the cache folder.
+quantised per tensor on the fly), about 2.5 times as fast on a CPU with int8
+dot products; ``benchmarks/minilm_int8.py`` measures that and what it costs
+in retrieval quality. The copy is deterministic, so it is made once per
+machine and model and kept in the cache folder; the recipe's name, not the
+file's bytes, goes into the fingerprint.
 """
 
 from __future__ import annotations
