@@ -1,9 +1,9 @@
-"""What the facade's method groups share: its parts and a few argument checks.
+"""What the facade's method groups share: its parts, the write path and a few checks.
 
 :class:`~memosys.api.local.MemOS` is assembled from method groups (governance,
-versions, upkeep, parametric, generation), each a class in its own module. They
-all derive from :class:`FacadeBase`, which names the parts that ``MemOS.__init__``
-builds and holds the checks they have in common.
+versions, upkeep, parametric, generation, transfer), each a class in its own
+module. They all derive from :class:`FacadeBase`, which names the parts that
+``MemOS.__init__`` builds and holds what they have in common.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from memosys.core.items import MemoryItem
 from memosys.governance.service import Governance
 from memosys.models.embedders.base import Embedder
 from memosys.settings import MemosysSettings
-from memosys.stores.base import Scope, Store
+from memosys.stores.base import Scope, Store, Vectors
 
 if TYPE_CHECKING:
     from memosys.api.local import MemOS
@@ -51,6 +51,23 @@ class FacadeBase:
         if not found:
             raise NotFoundError(f"memory {id!r} not found", detail={"id": id})
         return found[0]
+
+    def _write(self, items: list[MemoryItem], vectors: Vectors | None) -> list[MemoryItem]:
+        """Store new items (embedded here unless ``vectors`` are given) and announce the
+        fresh ones; exact repeats come back as the stored items."""
+        if vectors is None:
+            vectors = self._embedder.embed([item.search_text() for item in items])
+        with self.events.changing():
+            result = self._store.add_items(items, vectors, self._embedder.fingerprint)
+            pairs = zip(result.items, result.duplicates, strict=True)
+            fresh = [item for item, repeat in pairs if not repeat]
+            if fresh:
+                first = fresh[0]
+                ids = [item.id for item in fresh]
+                self.events.emit(
+                    "added", ids, cube_id=first.cube_id, user_id=first.user_id, items=fresh
+                )
+        return result.items
 
     @staticmethod
     def _checked_id(value: object) -> str:

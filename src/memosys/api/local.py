@@ -11,7 +11,7 @@ list, bulk); the other method groups live next to it, one module each:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -25,7 +25,7 @@ from memosys.api.facade import DATABASE_FILE
 from memosys.api.generation_methods import GenerationMethods
 from memosys.api.governance_methods import GovernanceMethods
 from memosys.api.parametric_methods import ParametricMethods
-from memosys.api.transfer import export_items, read_import_file
+from memosys.api.transfer_methods import TransferMethods
 from memosys.api.upkeep_methods import UpkeepMethods
 from memosys.api.version_methods import VersionMethods
 from memosys.core.clock import Clock, SystemClock
@@ -51,7 +51,6 @@ from memosys.settings import MemosysSettings
 from memosys.stores.base import OrderBy, Scope, Store, Vectors
 
 SETTINGS_FILE = "settings.json"
-Progress = Callable[[int, int], None]
 # aliases, because the method ``MemOS.list`` shadows the builtin inside the class
 Items: TypeAlias = list[MemoryItem]
 Hits: TypeAlias = list[SearchHit]
@@ -81,7 +80,12 @@ def _settings_for(directory: Path | None, given: MemosysSettings | None) -> Memo
 
 
 class MemOS(
-    GovernanceMethods, VersionMethods, UpkeepMethods, ParametricMethods, GenerationMethods
+    GovernanceMethods,
+    VersionMethods,
+    UpkeepMethods,
+    ParametricMethods,
+    GenerationMethods,
+    TransferMethods,
 ):
     """A memory system: add, search, get, update, delete and list memories.
 
@@ -481,100 +485,11 @@ class MemOS(
             self._cubes.check_embedder(scope, self._embedder.fingerprint)
         return self._retriever.search_sessions(scope, query, parse_filter(filters), top_k, mode)
 
-    # -- bulk ------------------------------------------------------------------
-
-    def export_items(self, path: str | Path, *, user_id: str, cube: str | None = None) -> int:
-        """Write the memories as JSON Lines; returns how many."""
-        scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
-        self._access.settle()
-        return export_items(self._store, scope, Path(path))
-
-    def import_items(
-        self,
-        path: str | Path,
-        *,
-        user_id: str,
-        cube: str | None = None,
-        progress: Progress | None = None,
-    ) -> int:
-        """Import JSON Lines written by :meth:`export_items` (or ``{"content": ...}`` lines)."""
-        user = self._cubes.ensure_user(user_id)
-        target = self._cubes.for_write(user, cube)
-        batches = read_import_file(
-            Path(path),
-            user_id=user,
-            cube_id=target.id,
-            settings=self.settings.reader,
-            clock=self._clock,
-        )
-        done = 0
-        for items, total in batches:
-            done += len(self._write(items, None))
-            if progress:
-                progress(done, total)
-        return done
-
-    def reembed(
-        self,
-        *,
-        user_id: str | None = None,
-        cube: str | None = None,
-        progress: Progress | None = None,
-        batch_size: int = 512,
-    ) -> int:
-        """Recompute every vector with the configured embedder; returns how many.
-
-        Each batch is audited (``cube.reembed``) in the transaction that writes it.
-        """
-        user = None if user_id is None else self._cubes.ensure_user(user_id)
-        if user is None:
-            cubes = self._store.list_cubes()
-        elif cube is None:  # own cubes only: shared ones are their owners' to re-embed
-            cubes = self._store.list_cubes(owner=user)
-        else:
-            cubes = [self._cubes.writable(user, cube)]
-        fingerprint = self._embedder.fingerprint
-        total = sum(self._store.count_items(Scope(c.owner, (c.id,))) for c in cubes)
-        done = 0
-        for target in cubes:
-            scope = Scope(target.owner, (target.id,))
-            offset = 0
-            while batch := self._store.list_items(scope, None, batch_size, offset, "created_at"):
-                vectors = self._embedder.embed([item.search_text() for item in batch])
-                with self._store.transaction():
-                    self._store.replace_vectors(
-                        target.id, [item.id for item in batch], vectors, fingerprint
-                    )
-                    detail = {"items": len(batch), "embedder": fingerprint}
-                    self._governance.record(
-                        "cube.reembed", user or target.owner, cube_id=target.id, detail=detail
-                    )
-                offset += len(batch)
-                done += len(batch)
-                if progress:
-                    progress(done, total)
-        return done
-
     def stats(self) -> dict[str, int]:
         """Counts of users, cubes, items and vectors, and the database size."""
         return self._store.stats()
 
     # -- helpers ---------------------------------------------------------------
-
-    def _write(self, items: Items, vectors: Vectors | None) -> Items:
-        if vectors is None:
-            vectors = self._embedder.embed([item.search_text() for item in items])
-        with self.events.changing():
-            result = self._store.add_items(items, vectors, self._embedder.fingerprint)
-            pairs = zip(result.items, result.duplicates, strict=True)
-            fresh = [item for item, repeat in pairs if not repeat]
-            if fresh:
-                first = fresh[0]
-                ids = [item.id for item in fresh]
-                self.events.emit(
-                    "added", ids, cube_id=first.cube_id, user_id=first.user_id, items=fresh
-                )
-        return result.items
 
     def _next_position(self, user: str, cube: MemCube, session_id: str) -> int:
         """Where the next message of a session goes: after the messages stored."""

@@ -1,0 +1,88 @@
+"""The facade's bulk methods: export, import and re-embedding of whole cubes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from memosys.api.facade import FacadeBase
+from memosys.api.transfer import export_items, read_import_file
+from memosys.stores.base import Scope
+
+Progress = Callable[[int, int], None]
+
+
+class TransferMethods(FacadeBase):
+    """Moving memories in and out in bulk, and recomputing their vectors."""
+
+    def export_items(self, path: str | Path, *, user_id: str, cube: str | None = None) -> int:
+        """Write the memories as JSON Lines; returns how many."""
+        scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
+        self._access.settle()
+        return export_items(self._store, scope, Path(path))
+
+    def import_items(
+        self,
+        path: str | Path,
+        *,
+        user_id: str,
+        cube: str | None = None,
+        progress: Progress | None = None,
+    ) -> int:
+        """Import JSON Lines written by :meth:`export_items` (or ``{"content": ...}`` lines)."""
+        user = self._cubes.ensure_user(user_id)
+        target = self._cubes.for_write(user, cube)
+        batches = read_import_file(
+            Path(path),
+            user_id=user,
+            cube_id=target.id,
+            settings=self.settings.reader,
+            clock=self._clock,
+        )
+        done = 0
+        for items, total in batches:
+            done += len(self._write(items, None))
+            if progress:
+                progress(done, total)
+        return done
+
+    def reembed(
+        self,
+        *,
+        user_id: str | None = None,
+        cube: str | None = None,
+        progress: Progress | None = None,
+        batch_size: int = 512,
+    ) -> int:
+        """Recompute every vector with the configured embedder; returns how many.
+
+        Each batch is audited (``cube.reembed``) in the transaction that writes it.
+        """
+        user = None if user_id is None else self._cubes.ensure_user(user_id)
+        if user is None:
+            cubes = self._store.list_cubes()
+        elif cube is None:  # own cubes only: shared ones are their owners' to re-embed
+            cubes = self._store.list_cubes(owner=user)
+        else:
+            cubes = [self._cubes.writable(user, cube)]
+        fingerprint = self._embedder.fingerprint
+        total = sum(self._store.count_items(Scope(c.owner, (c.id,))) for c in cubes)
+        done = 0
+        for target in cubes:
+            scope = Scope(target.owner, (target.id,))
+            offset = 0
+            while batch := self._store.list_items(scope, None, batch_size, offset, "created_at"):
+                vectors = self._embedder.embed([item.search_text() for item in batch])
+                with self._store.transaction():
+                    self._store.replace_vectors(
+                        target.id, [item.id for item in batch], vectors, fingerprint
+                    )
+                    detail = {"items": len(batch), "embedder": fingerprint}
+                    self._governance.record(
+                        "cube.reembed", user or target.owner, cube_id=target.id, detail=detail
+                    )
+                offset += len(batch)
+                done += len(batch)
+                if progress:
+                    progress(done, total)
+        return done
