@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 
+from held_write import on_another_thread, write_held_open
 from memosys import ConflictError, MemOS, NotFoundError
 from memosys.api.facade import DATABASE_FILE
 from memosys.core.clock import FixedClock
 from memosys.core.errors import AuthenticationError, InvalidInputError, RateLimitedError
 from memosys.governance import Principal
 from memosys.governance.models import AuditQuery
-from memosys.stores.sqlite.auth_failures import auth_database_path
+from memosys.stores.sqlite.codec import micros
+from memosys.stores.sqlite.sign_ins import auth_database_path
 
 
 def _database_bytes(data_dir: Path) -> bytes:
@@ -129,6 +131,26 @@ def test_repeated_failures_from_one_client_are_rate_limited(
 def test_last_used_is_recorded(mos: MemOS, clock: FixedClock) -> None:
     issued = mos.create_user("ana")
     assert mos.list_keys(user_id="ana")[0].last_used_at is None
+    mos.authenticate(issued.api_key)
+    assert mos.list_keys(user_id="ana")[0].last_used_at == clock.now()
+
+
+def test_a_keys_first_use_does_not_wait_for_a_memory_write(mos: MemOS, clock: FixedClock) -> None:
+    issued = mos.create_user("ana")
+    with write_held_open(mos.store.transaction):  # an add, an import, a forget's compaction
+        principal = on_another_thread(lambda: mos.authenticate(issued.api_key))
+    assert principal.user_id == "ana"
+    assert mos.list_keys(user_id="ana")[0].last_used_at == clock.now()
+
+
+def test_a_last_use_recorded_in_the_store_by_an_earlier_version_still_shows(
+    mos: MemOS, data_dir: Path, clock: FixedClock
+) -> None:
+    issued = mos.create_user("ana")
+    earlier = clock.now() - timedelta(days=3)
+    with closing(sqlite3.connect(data_dir / DATABASE_FILE)) as conn, conn:
+        conn.execute("UPDATE api_keys SET last_used_at = ?", (micros(earlier),))
+    assert mos.list_keys(user_id="ana")[0].last_used_at == earlier
     mos.authenticate(issued.api_key)
     assert mos.list_keys(user_id="ana")[0].last_used_at == clock.now()
 

@@ -1,6 +1,6 @@
 """The SQLite side of governance: API keys, administrators, cube shares and the
-audit log (failed authentication attempts are in a file of their own, see
-:mod:`memosys.stores.sqlite.auth_failures`).
+audit log (failed sign-in attempts and the keys' last use are in a file of
+their own, see :mod:`memosys.stores.sqlite.sign_ins`).
 
 Audit appends run inside ``BEGIN IMMEDIATE`` transactions, so every process
 writing to the same file takes the database write lock before it reads the
@@ -28,9 +28,9 @@ from memosys.governance.models import (
     Share,
     StoredKey,
 )
-from memosys.stores.sqlite.auth_failures import SQLiteAuthFailures, SQLiteClientFailures
 from memosys.stores.sqlite.codec import micros
 from memosys.stores.sqlite.connection import Database
+from memosys.stores.sqlite.sign_ins import SQLiteClientFailures, SQLiteSignIns
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _KEY_COLUMNS = "key_id, user_id, name, prefix, salt, key_hash, created_at, last_used_at, revoked_at"
@@ -47,15 +47,18 @@ def _when(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
 
-def _key(row: Sequence[Any]) -> StoredKey:
+def _key(row: Sequence[Any], used_at: datetime | None) -> StoredKey:
+    """A key from its row; ``used_at`` is its last use in the auth database (the
+    row's own column holds the uses that earlier versions recorded)."""
     key_id, user_id, name, prefix, salt, key_hash, created, used, revoked = row
+    last_used = max((t for t in (_time(used), used_at) if t is not None), default=None)
     info = ApiKeyInfo(
         key_id=key_id,
         user_id=user_id,
         name=name,
         prefix=prefix,
         created_at=_when(created),
-        last_used_at=_time(used),
+        last_used_at=last_used,
         revoked_at=_time(revoked),
     )
     return StoredKey(info=info, salt=salt, key_hash=key_hash)
@@ -174,9 +177,9 @@ def _visibility(conn: sqlite3.Connection, user_id: str) -> list[tuple[str, list[
 class SQLiteGovernance:
     """A :class:`~memosys.governance.store.GovernanceStore` on a store's database."""
 
-    def __init__(self, db: Database, failures: SQLiteAuthFailures) -> None:
+    def __init__(self, db: Database, sign_ins: SQLiteSignIns) -> None:
         self._db = db
-        self._failures = failures
+        self._sign_ins = sign_ins
 
     # keys and administrators
 
@@ -202,7 +205,7 @@ class SQLiteGovernance:
             row = conn.execute(
                 f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,)
             ).fetchone()
-        return None if row is None else _key(row)
+        return None if row is None else self._keys([row])[0]
 
     def keys_with_prefix(self, prefix: str) -> list[StoredKey]:
         """Keys whose non-secret prefix is ``prefix`` (almost always one)."""
@@ -210,7 +213,7 @@ class SQLiteGovernance:
             rows = conn.execute(
                 f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE prefix = ?", (prefix,)
             ).fetchall()
-        return [_key(row) for row in rows]
+        return self._keys(rows)
 
     def list_keys(self, user_id: str) -> list[StoredKey]:
         """The keys of a user, oldest first."""
@@ -220,7 +223,12 @@ class SQLiteGovernance:
                 "ORDER BY created_at, key_id",
                 (user_id,),
             ).fetchall()
-        return [_key(row) for row in rows]
+        return self._keys(rows)
+
+    def _keys(self, rows: Sequence[Sequence[Any]]) -> list[StoredKey]:
+        """Keys from their rows, with the last use the auth database recorded."""
+        used = self._sign_ins.last_uses([row[0] for row in rows])
+        return [_key(row, used.get(row[0])) for row in rows]
 
     def revoke_key(self, key_id: str, at: datetime, entry: AuditEntry) -> bool:
         """Revoke an unrevoked key and record it; False when there was none."""
@@ -234,11 +242,8 @@ class SQLiteGovernance:
         return bool(changed)
 
     def touch_key(self, key_id: str, at: datetime) -> None:
-        """Record that the key was used at ``at``."""
-        with self._db.write() as conn:
-            conn.execute(
-                "UPDATE api_keys SET last_used_at = ? WHERE key_id = ?", (micros(at), key_id)
-            )
+        """Record that the key was used at ``at`` (in the auth database)."""
+        self._sign_ins.record_use(key_id, at)
 
     def grant_admin(self, user_id: str, at: datetime, entry: AuditEntry) -> None:
         """Make a user an administrator and record it (no-op if already one)."""
@@ -329,7 +334,7 @@ class SQLiteGovernance:
 
     def failures_locked(self, client: str) -> AbstractContextManager[SQLiteClientFailures]:
         """The failures of ``client`` in one write transaction of their own database file."""
-        return self._failures.failures_locked(client)
+        return self._sign_ins.failures_locked(client)
 
     # audit
 

@@ -27,12 +27,12 @@ from memosys.core.items import MemoryItem
 from memosys.settings import StoreSettings
 from memosys.stores.base import AddResult, OrderBy, Scope, ScoredId, Vectors
 from memosys.stores.sqlite import search, writes
-from memosys.stores.sqlite.auth_failures import SQLiteAuthFailures
 from memosys.stores.sqlite.codec import blob_vector, load_item, micros, vector_blob
 from memosys.stores.sqlite.connection import Database
 from memosys.stores.sqlite.governance import SQLiteGovernance
 from memosys.stores.sqlite.lifecycle import SQLiteVersionStore
 from memosys.stores.sqlite.scope import visible
+from memosys.stores.sqlite.sign_ins import SQLiteSignIns
 from memosys.stores.sqlite.upkeep import SQLiteUpkeep
 from memosys.stores.sqlite.vector_cache import VectorCache
 
@@ -53,8 +53,8 @@ class SQLiteStore:
         self.settings = settings
         self.clock = clock
         self._db = Database(path, settings.lock_timeout_s)
-        self._auth_failures = SQLiteAuthFailures(path, settings.lock_timeout_s)
-        self.governance = SQLiteGovernance(self._db, self._auth_failures)
+        self._sign_ins = SQLiteSignIns(path, settings.lock_timeout_s)
+        self.governance = SQLiteGovernance(self._db, self._sign_ins)
         """Keys, shares and the audit log (:class:`~memosys.governance.store.GovernanceStore`)."""
         ann_folder = None if str(path) == ":memory:" else Path(f"{path}.ann")
         self._vectors = VectorCache(settings.ann_threshold, ann_folder)
@@ -332,7 +332,7 @@ class SQLiteStore:
         with self._db.read():
             self._vectors.save_indexes()
         self._db.close()
-        self._auth_failures.close()
+        self._sign_ins.close()
 
     def _vectors_changed(self) -> None:
         """This store's write changed vectors: the loaded indexes catch up once it commits

@@ -1,2 +1,2 @@
-"""SQL migrations of the auth-failure database beside the store (see
-memosys.stores.sqlite.auth_failures), applied in order by memosys.stores.migrate."""
+"""SQL migrations of the auth database beside the store (see
+memosys.stores.sqlite.sign_ins), applied in order by memosys.stores.migrate."""

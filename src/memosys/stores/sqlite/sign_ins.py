@@ -1,6 +1,7 @@
-"""Failed authentication attempts, in a small SQLite database of their own.
+"""Sign-in bookkeeping (failed attempts, and when each key was last used), in a
+small SQLite database of its own.
 
-The file sits beside the store (``memosys.db.auth``), so counting an attempt
+The file sits beside the store (``memosys.db.auth``), so what a sign-in writes
 takes a write lock that no memory write holds: a request's authentication
 never waits for an add, an import or a forget's compaction. Each attempt is
 one ``BEGIN IMMEDIATE`` transaction from the count to the record, one step
@@ -9,8 +10,9 @@ for every process on the data directory (see :mod:`memosys.governance.ratelimit`
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -22,12 +24,13 @@ AUTH_MIGRATIONS = "memosys.stores.sqlite.auth_migrations"
 
 
 def auth_database_path(store_path: str | Path) -> str:
-    """The auth-failure database beside a store file (in memory for ``":memory:"``)."""
+    """The auth database beside a store file (in memory for ``":memory:"``)."""
     return ":memory:" if str(store_path) == ":memory:" else f"{store_path}.auth"
 
 
-class SQLiteAuthFailures:
-    """A :class:`~memosys.governance.ratelimit.FailureLog` in its own database file."""
+class SQLiteSignIns:
+    """A :class:`~memosys.governance.ratelimit.FailureLog`, and the keys' last use,
+    in their own database file."""
 
     def __init__(self, store_path: str | Path, lock_timeout_s: float) -> None:
         self._db = Database(auth_database_path(store_path), lock_timeout_s, AUTH_MIGRATIONS)
@@ -37,6 +40,27 @@ class SQLiteAuthFailures:
         """The failures of ``client`` inside one ``BEGIN IMMEDIATE`` transaction."""
         with self._db.write() as conn:
             yield SQLiteClientFailures(conn, client)
+
+    def record_use(self, key_id: str, at: datetime) -> None:
+        """Record that the key was used at ``at``."""
+        with self._db.write() as conn:
+            conn.execute(
+                "INSERT INTO key_use (key_id, last_used_at) VALUES (?, ?) ON CONFLICT (key_id) "
+                "DO UPDATE SET last_used_at = max(last_used_at, excluded.last_used_at)",
+                (key_id, micros(at)),
+            )
+
+    def last_uses(self, key_ids: Sequence[str]) -> dict[str, datetime]:
+        """When each of these keys was last used, for those recorded here."""
+        if not key_ids:
+            return {}
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT u.key_id, u.last_used_at FROM json_each(?) j "
+                "CROSS JOIN key_use u ON u.key_id = j.value",
+                (json.dumps(list(key_ids)),),
+            ).fetchall()
+        return {key_id: from_micros(at) for key_id, at in rows}
 
     def close(self) -> None:
         """Close the database; later calls raise :class:`~memosys.core.errors.StoreError`."""
