@@ -63,7 +63,7 @@ def test_concurrent_good_keys_from_one_client_all_pass(mos: MemOS) -> None:
 
 def test_sign_ins_do_not_wait_for_a_memory_write(mos: MemOS) -> None:
     good = mos.create_user("ana").api_key
-    mos.authenticate(good, client=CLIENT)  # its first use is written on the key, once
+    mos.authenticate(good, client=CLIENT)  # its first use is recorded, once a minute at most
 
     def guess() -> type[Exception] | None:
         try:
@@ -75,3 +75,10 @@ def test_sign_ins_do_not_wait_for_a_memory_write(mos: MemOS) -> None:
     with write_held_open(mos.store.transaction):  # an add, an import, a forget's compaction
         assert on_another_thread(lambda: mos.authenticate(good, client=CLIENT)).user_id == "ana"
         assert on_another_thread(guess) is AuthenticationError
+
+
+def test_a_valid_key_from_a_client_without_failures_takes_no_lock(mos: MemOS) -> None:
+    good = mos.create_user("ana").api_key
+    mos.authenticate(good, client=CLIENT)  # its first use is recorded, once a minute at most
+    with write_held_open(lambda: mos.store.governance.failures_locked("10.0.0.10")):
+        assert on_another_thread(lambda: mos.authenticate(good, client=CLIENT)).user_id == "ana"

@@ -1,9 +1,11 @@
 """A limiter of failed authentication attempts, per client, over a sliding window.
 
 The failures live in the store (:class:`FailureLog`), so every process
-serving one data directory enforces one limit. Each attempt is decided
+serving one data directory enforces one limit. A valid key from a client
+with no failures in the window is let in on a read alone (the common case,
+so sign-ins do not queue for a lock). Every other attempt is decided
 atomically: the client's failures are counted, the key verified and the
-outcome recorded under the store's write lock, so attempts that arrive
+outcome recorded under the log's write lock, so attempts that arrive
 together cannot all pass the count before any of them is recorded.
 """
 
@@ -40,6 +42,10 @@ class ClientFailures(Protocol):
 class FailureLog(Protocol):
     """Where failed attempts are counted (shared by every process on the store)."""
 
+    def has_failures(self, client: str, since: datetime) -> bool:
+        """Whether ``client`` failed after ``since`` (a read, without the write lock)."""
+        ...
+
     def failures_locked(self, client: str) -> AbstractContextManager[ClientFailures]:
         """The failures of ``client`` in one write transaction (serialised across
         processes): what the block reads and writes commits together."""
@@ -67,6 +73,10 @@ class FailureLimiter:
         client already has ``max_failures`` failures in the window.
         """
         now = self._clock.now()
+        if not self._log.has_failures(client, now - self._window):
+            result = verify()
+            if result is not None:
+                return result  # nothing to count or clear
         with self._log.failures_locked(client) as failures:
             recent = failures.recent(now - self._window, self._max)
             if len(recent) >= self._max:

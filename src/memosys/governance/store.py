@@ -64,6 +64,10 @@ class GovernanceStore(Protocol):
         ...
 
     # failed authentication attempts (see memosys.governance.ratelimit.FailureLog)
+    def has_failures(self, client: str, since: datetime) -> bool:
+        """Whether ``client`` failed after ``since`` (a read, without the write lock)."""
+        ...
+
     def failures_locked(self, client: str) -> AbstractContextManager[ClientFailures]:
         """The failures of ``client`` in one write transaction (serialised across processes)."""
         ...

@@ -332,6 +332,10 @@ class SQLiteGovernance:
 
     # failed authentication attempts
 
+    def has_failures(self, client: str, since: datetime) -> bool:
+        """Whether ``client`` failed after ``since`` (a read of their database file)."""
+        return self._sign_ins.has_failures(client, since)
+
     def failures_locked(self, client: str) -> AbstractContextManager[SQLiteClientFailures]:
         """The failures of ``client`` in one write transaction of their own database file."""
         return self._sign_ins.failures_locked(client)

@@ -41,6 +41,15 @@ class SQLiteSignIns:
         with self._db.write() as conn:
             yield SQLiteClientFailures(conn, client)
 
+    def has_failures(self, client: str, since: datetime) -> bool:
+        """Whether ``client`` failed after ``since`` (a read, without the write lock)."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM auth_failures WHERE client = ? AND at > ? LIMIT 1",
+                (client, micros(since)),
+            ).fetchone()
+        return row is not None
+
     def record_use(self, key_id: str, at: datetime) -> None:
         """Record that the key was used at ``at``."""
         with self._db.write() as conn:
