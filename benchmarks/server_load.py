@@ -14,7 +14,9 @@ does no model work). Then two open-loop phases at a fixed offered rate
 (Poisson arrivals, latency counted from each request's planned time):
 ``search_open_loop`` and ``mixed_open_loop``.
 Reported per phase: requests/s, messages/s, p50/p95/p99 latency per request
-type, errors and 5xx. At the end
+type, errors and 5xx, and the CPU time the server and the clients spent per
+request, with the request rate at which that CPU would fill every core (on
+Linux, from ``/proc``). At the end
 the server is stopped, every acknowledged write is looked up in the store, and the
 same kind of searches run in process, one at a time, as a reference for what
 HTTP adds (compare with a ``--clients 1`` run).
@@ -27,6 +29,7 @@ saved HNSW index; the phases' adds grow it as the run goes.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import socket
@@ -154,8 +157,28 @@ def client(url: str, key: str, stop_at: float, load: Workload, seed: int, tally:
             tally.record(kind, ms, response.status_code, ids)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(server_s: float, client_s: float, requests: int) -> dict[str, float | None]:
+    """CPU spent per request, and the request rate at which the machine's cores would be
+    full (server and clients share them)."""
+    per_request = (server_s + client_s) / requests if requests else None
+    return {
+        "server_s": server_s,
+        "client_s": client_s,
+        "server_ms_per_request": 1000 * server_s / requests if requests else None,
+        "client_ms_per_request": 1000 * client_s / requests if requests else None,
+        "cores_full_at_requests_per_s": (os.cpu_count() or 1) / per_request
+        if per_request else None,
+    }
+
+
 def run_phase(url: str, key: str, clients: int, seconds: float, load: Workload,
-              seed: int) -> tuple[dict[str, Any], list[str]]:
+              seed: int, server_pid: int) -> tuple[dict[str, Any], list[str]]:
     tally = Tally()
     stop_at = time.perf_counter() + seconds
     threads = [
@@ -164,11 +187,14 @@ def run_phase(url: str, key: str, clients: int, seconds: float, load: Workload,
         for c in range(clients)
     ]
     started = time.perf_counter()
+    server_cpu, client_cpu = _cpu_seconds(server_pid), time.process_time()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    server_cpu = _cpu_seconds(server_pid) - server_cpu
+    client_cpu = time.process_time() - client_cpu
     summary: dict[str, Any] = {
         "loop": "closed" if load.rate_per_client is None else "open",
         "offered_requests_per_s": None if load.rate_per_client is None
@@ -182,6 +208,7 @@ def run_phase(url: str, key: str, clients: int, seconds: float, load: Workload,
         "errors": sum(v for k, v in tally.statuses.items() if k >= 400) + tally.transport_errors,
         "server_errors_5xx": sum(v for k, v in tally.statuses.items() if k >= 500),
         "transport_errors": tally.transport_errors,
+        "cpu": _cpu(server_cpu, client_cpu, sum(tally.statuses.values())),
     }
     for kind, samples in tally.latency_ms.items():
         if samples:
@@ -251,7 +278,7 @@ def main() -> None:
                     raise SystemExit("the server did not start; see server_load.log") from None
                 time.sleep(0.2)  # the server is still starting
         warmup = Workload(1.0, args.batch)
-        run_phase(url, key, 2, args.warmup_s, warmup, seed)  # loads the saved index
+        run_phase(url, key, 2, args.warmup_s, warmup, seed, server.pid)  # loads the saved index
         phases: dict[str, Any] = {}
         acked: list[str] = []
         workloads = {
@@ -266,7 +293,7 @@ def main() -> None:
         }
         for name, load in workloads.items():
             phases[name], ids = run_phase(url, key, args.clients, args.phase_s, load,
-                                          seed + 1000 * len(phases))
+                                          seed + 1000 * len(phases), server.pid)
             acked += ids
             print(name, phases[name], file=sys.stderr, flush=True)
     finally:

@@ -96,6 +96,12 @@ class RetrievalSettings(BaseModel):
         "context", description="re-rank hybrid hits with their conversation context"
     )
     rerank_pool: int = Field(100, ge=1, description="fused hits the re-ranker re-scores")
+    concurrent_searches: int = Field(
+        0,
+        ge=0,
+        description="searches that run at once in one process (0: one per CPU); the others "
+        "wait their turn, which is faster overall than sharing the CPUs among more",
+    )
 
 
 class StoreSettings(BaseModel):

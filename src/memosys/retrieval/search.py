@@ -7,6 +7,7 @@ this module decides *how* the retrievers' results become one ranking.
 from __future__ import annotations
 
 import math
+import os
 import re
 import threading
 from collections.abc import Sequence
@@ -120,6 +121,8 @@ class Retriever:
         self._embedder = embedder
         self._settings = settings
         self._clock = clock
+        running = settings.concurrent_searches or os.cpu_count() or 1
+        self._turns = threading.BoundedSemaphore(running)  # see concurrent_searches
 
     def search(
         self, scope: Scope, query: str, filters: Filter | None, options: SearchOptions
@@ -127,15 +130,17 @@ class Retriever:
         """Ranked hits for ``query`` inside ``scope``."""
         options.validate()
         shown = visible_filter(filters)
-        fused = self._fuse(scope, _checked_query(query), shown, options)
+        query = _checked_query(query)
         rescoring = options.recency_weight or options.importance_weight or options.mmr is not None
-        pool = fused[: max(options.top_k * 5, 50)] if rescoring else fused[: options.top_k]
-        hits = self._ranked(scope, fused, pool, shown, query, options)
-        if options.mmr is not None:
-            hits = self._mmr(hits, options.mmr, options.top_k)
-        hits = hits[: options.top_k]
-        if options.neighbours:
-            hits = self._with_neighbours(scope, hits, options.neighbours)
+        with self._turns:
+            fused = self._fuse(scope, query, shown, options)
+            pool = fused[: max(options.top_k * 5, 50)] if rescoring else fused[: options.top_k]
+            hits = self._ranked(scope, fused, pool, shown, query, options)
+            if options.mmr is not None:
+                hits = self._mmr(hits, options.mmr, options.top_k)
+            hits = hits[: options.top_k]
+            if options.neighbours:
+                hits = self._with_neighbours(scope, hits, options.neighbours)
         return hits
 
     def search_sessions(
@@ -146,8 +151,10 @@ class Retriever:
         options = SearchOptions(top_k=top_k, mode=mode)
         options.validate()
         shown = visible_filter(filters)
-        fused = self._fuse(scope, _checked_query(query), shown, options)
-        hits = self._ranked(scope, fused, fused, shown, query, options)
+        query = _checked_query(query)
+        with self._turns:
+            fused = self._fuse(scope, query, shown, options)
+            hits = self._ranked(scope, fused, fused, shown, query, options)
         sessions: dict[str, SessionHit] = {}
         for hit in hits:
             key = hit.item.session_id or hit.item.id
