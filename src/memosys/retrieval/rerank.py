@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -32,13 +31,12 @@ import numpy.typing as npt
 
 from memosys.core.errors import ConfigurationError
 from memosys.core.items import MemoryItem
-from memosys.reader.lexicon import STOPWORDS
 from memosys.retrieval.fusion import Fused
 from memosys.retrieval.query_signals import named_dates, named_speakers, near
+from memosys.retrieval.term_match import QueryTerms
 
 Matrix = npt.NDArray[np.float64]
 Place = tuple[str, str, int]
-_WORD = re.compile(r"\w+", re.UNICODE)
 _OWN = ("rrank_bm25", "rrank_dense", "bm25_rel", "cosine")
 FEATURES: tuple[str, ...] = (
     *(f"{who}.{name}" for who in ("self", "prev", "next") for name in _OWN),
@@ -106,13 +104,12 @@ def feature_matrix(query: str, candidates: Sequence[Candidate]) -> Matrix:
             mass[key] = mass.get(key, 0.0) + own[id(c)][2]
     speakers = named_speakers(query, {c.item.speaker for c in candidates if c.item.speaker})
     dates = named_dates(query)
-    terms = {w.lower() for w in _WORD.findall(query)} - STOPWORDS
+    terms = QueryTerms(query)
     rows = []
     for c in candidates:
         around = adjacent_places(c.item)
         before, after = (around[0], around[1]) if around else (None, None)
         when = c.item.event_time
-        words = {w.lower() for w in _WORD.findall(c.item.content)}
         rows.append(
             [
                 *own[id(c)],
@@ -122,7 +119,7 @@ def feature_matrix(query: str, candidates: Sequence[Candidate]) -> Matrix:
                 float(bool(dates) and when is not None and near(when.date(), dates)),
                 float(bool(dates)),
                 mass.get((c.item.cube_id, c.item.session_id or ""), 0.0),
-                len(terms & words) / len(terms) if terms else 0.0,
+                len(terms.found_in(c.item.content)) / len(terms.terms) if terms.terms else 0.0,
                 float(c.item.content.rstrip().endswith("?")),
             ]
         )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,9 +23,9 @@ from memosys.core.filters import Filter, In, Not, combine
 from memosys.core.items import LifecycleState, MemoryItem
 from memosys.core.results import Explain, SearchHit, SessionHit
 from memosys.models.embedders.base import Embedder
-from memosys.reader.lexicon import STOPWORDS
 from memosys.retrieval.fusion import Fused, rrf, weighted
 from memosys.retrieval.rerank import Candidate, Place, adjacent_places, bundled_reranker, place
+from memosys.retrieval.term_match import QueryTerms
 from memosys.settings import RetrievalSettings
 from memosys.stores.base import Scope, ScoredId, Store, Vectors
 
@@ -35,7 +34,6 @@ FusionName = Literal["rrf", "weighted"]
 
 RECENCY_HALF_LIFE_DAYS = 30.0
 SESSION_DECAY = 0.5
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -239,7 +237,7 @@ class Retriever:
         reranker: str | None,
     ) -> list[SearchHit]:
         now = self._clock.now()
-        terms = {t.lower() for t in _WORD.findall(query)} - STOPWORDS
+        terms = QueryTerms(query)
         method = (
             (options.fusion or self._settings.fusion) if options.mode == "hybrid" else options.mode
         )
@@ -256,9 +254,7 @@ class Retriever:
                         fusion=str(method),
                         fused_score=entry.score if entry else 0.0,
                         adjustments=adjustments,
-                        matched_terms=sorted(
-                            terms & {w.lower() for w in _WORD.findall(item.content)}
-                        ),
+                        matched_terms=sorted(terms.found_in(item.content)),
                         expanded_from=candidate.joined_for,
                         reranker=reranker,
                         rerank_score=base if reranker else None,
