@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -229,6 +230,21 @@ class MemoryItem(BaseModel):
         extra = [" > ".join(self.headings)] if self.headings else []
         extra.extend(ref.words() for ref in self.time_refs)
         return " | ".join([text, *extra])
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """What search re-ranking reads of a memory: loaded from the store's columns,
+    without decoding the whole item (see :meth:`Store.item_views`)."""
+
+    id: str
+    cube_id: str
+    content: str
+    speaker: str | None
+    session_id: str | None
+    position: int | None
+    message_count: int
+    event_time: datetime | None
 
 
 def content_hash(*parts: str | None) -> str:

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from memosys.core.errors import ConfigurationError
-from memosys.core.items import MemoryItem
+from memosys.core.items import ItemView, MemoryItem
 from memosys.retrieval.fusion import Fused
 from memosys.retrieval.query_signals import named_dates, named_speakers, near
 from memosys.retrieval.term_match import QueryTerms
@@ -54,19 +54,19 @@ WEIGHTS_FILE = "rerank_weights.json"
 class Candidate:
     """An item to re-rank; ``fused`` is None for a turn that joined as a neighbour of a hit."""
 
-    item: MemoryItem
+    item: MemoryItem | ItemView
     fused: Fused | None
     joined_for: str | None = None
 
 
-def place(item: MemoryItem) -> Place | None:
+def place(item: MemoryItem | ItemView) -> Place | None:
     """Where an item sits in its conversation: (cube, session, position)."""
     if item.session_id is None or item.position is None:
         return None
     return (item.cube_id, item.session_id, item.position)
 
 
-def adjacent_places(item: MemoryItem) -> list[Place]:
+def adjacent_places(item: MemoryItem | ItemView) -> list[Place]:
     """The places of the turns just before and after ``item``."""
     here = place(item)
     if here is None:

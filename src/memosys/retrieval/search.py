@@ -199,11 +199,18 @@ class Retriever:
             candidates = self.candidates(scope, fused[: self._settings.rerank_pool], filters)
             scores = bundled_reranker().scores(query, candidates)
             ranked = sorted(zip(candidates, scores, strict=True), key=lambda pair: -pair[1])
-            return self._hits(ranked[: len(pool)], query, options, reranker="context")
-        items = {item.id: item for item in self._store.get_items(scope, [f.id for f in pool])}
+            ranked = ranked[: len(pool)]
+            items = self._items(scope, [c.item.id for c, _ in ranked])
+            scored = [(items[c.item.id], c, s) for c, s in ranked if c.item.id in items]
+            return self._hits(scored, query, options, reranker="context")
+        items = self._items(scope, [f.id for f in pool])
         top = pool[0].score if pool and pool[0].score > 0 else 1.0
-        scored = [(Candidate(items[f.id], f), f.score / top) for f in pool if f.id in items]
-        return self._hits(scored, query, options, reranker=None)
+        found = [(items[f.id], f) for f in pool if f.id in items]
+        by_fused = [(item, Candidate(item, f), f.score / top) for item, f in found]
+        return self._hits(by_fused, query, options, reranker=None)
+
+    def _items(self, scope: Scope, ids: list[str]) -> dict[str, MemoryItem]:
+        return {item.id: item for item in self._store.get_items(scope, ids)}
 
     def fused(self, scope: Scope, query: str, filters: Filter | None, mode: Mode) -> list[Fused]:
         """The retrievers' hits fused into one ranking (visible items only)."""
@@ -213,37 +220,39 @@ class Retriever:
     def candidates(
         self, scope: Scope, pool: Sequence[Fused], filters: Filter | None
     ) -> list[Candidate]:
-        """What the context re-ranker scores: the pool's items and the turns around each."""
-        items = {item.id: item for item in self._store.get_items(scope, [f.id for f in pool])}
-        candidates = [Candidate(items[f.id], f) for f in pool if f.id in items]
+        """What the context re-ranker scores: the pool's items and the turns around each
+        (as views: a hit's whole item is loaded once it is chosen)."""
+        views = {view.id: view for view in self._store.item_views(scope, [f.id for f in pool])}
+        candidates = [Candidate(views[f.id], f) for f in pool if f.id in views]
         known: set[Place | None] = {place(c.item) for c in candidates}
         wanted: dict[Place, str] = {}
         for c in candidates:
             for spot in adjacent_places(c.item):
                 if spot not in known:
                     wanted.setdefault(spot, c.item.id)
-        for item in self._store.items_at(scope, list(wanted), filters):
-            found = place(item)
+        for view in self._store.views_at(scope, list(wanted), filters):
+            found = place(view)
             if found is not None and found in wanted and found not in known:
                 known.add(found)
-                candidates.append(Candidate(item, None, joined_for=wanted[found]))
+                candidates.append(Candidate(view, None, joined_for=wanted[found]))
         return candidates
 
     def _hits(
         self,
-        scored: Sequence[tuple[Candidate, float]],
+        scored: Sequence[tuple[MemoryItem, Candidate, float]],
         query: str,
         options: SearchOptions,
         reranker: str | None,
     ) -> list[SearchHit]:
+        """Each (item, its candidate, its score) as a hit with its explanation, best first."""
         now = self._clock.now()
         terms = QueryTerms(query)
         method = (
             (options.fusion or self._settings.fusion) if options.mode == "hybrid" else options.mode
         )
         hits = []
-        for candidate, base in scored:
-            item, entry = candidate.item, candidate.fused
+        for item, candidate, base in scored:
+            entry = candidate.fused
             adjustments = _adjustments(item, now, options)
             hits.append(
                 SearchHit(

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from memosys.core.cube import MemCube, User
 from memosys.core.filters import Filter
 from memosys.core.history import CubeSnapshot, ItemVersion, RestoreReport
-from memosys.core.items import MemoryItem
+from memosys.core.items import ItemView, MemoryItem
 
 Vectors = npt.NDArray[np.float32]
 
@@ -159,6 +159,10 @@ class Store(Protocol):
         """The items with these ids inside the scope, in the order asked; others are skipped."""
         ...
 
+    def item_views(self, scope: Scope, ids: Sequence[str]) -> list[ItemView]:
+        """What re-ranking reads of the items :meth:`get_items` would return, in that order."""
+        ...
+
     def update_item(
         self, scope: Scope, item: MemoryItem, vector: Vectors | None, *, note: str | None = None
     ) -> MemoryItem:
@@ -191,10 +195,11 @@ class Store(Protocol):
         """Items of the same session just before and after ``item`` by position."""
         ...
 
-    def items_at(
+    def views_at(
         self, scope: Scope, places: Sequence[tuple[str, str, int]], filters: Filter | None = None
-    ) -> list[MemoryItem]:
-        """Visible items matching ``filters`` at these (cube id, session id, position) places."""
+    ) -> list[ItemView]:
+        """Views of the visible items matching ``filters`` at these (cube id, session id,
+        position) places."""
         ...
 
     # retrieval

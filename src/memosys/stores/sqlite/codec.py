@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from memosys.core.errors import InvalidInputError
 from memosys.core.filters import FIELDS, FieldType
-from memosys.core.items import MemoryItem
+from memosys.core.items import ItemView, MemoryItem
 from memosys.stores.base import Vectors
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -87,6 +88,28 @@ def item_row(item: MemoryItem) -> tuple[Any, ...]:
 def load_item(data: str) -> MemoryItem:
     """An item from its stored JSON."""
     return MemoryItem.model_validate_json(data)
+
+
+# the columns of an ItemView after ``i.id``, of the items table aliased ``i``
+VIEW_COLUMNS = (
+    "i.cube_id, i.content, i.speaker, i.session_id, i.position, "
+    "json_extract(i.data, '$.message_count'), i.event_time"
+)
+
+
+def load_view(row: Sequence[Any]) -> ItemView:
+    """An :class:`ItemView` from a row of ``i.id`` and :data:`VIEW_COLUMNS`."""
+    item_id, cube_id, content, speaker, session_id, position, messages, event_time = row
+    return ItemView(
+        id=item_id,
+        cube_id=cube_id,
+        content=content,
+        speaker=speaker,
+        session_id=session_id,
+        position=position,
+        message_count=messages,
+        event_time=None if event_time is None else from_micros(event_time),
+    )
 
 
 def unit_vectors(vectors: Vectors, rows: int, dim: int | None) -> Vectors:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import TypeAdapter
 
@@ -23,11 +24,18 @@ from memosys.core.clock import Clock
 from memosys.core.cube import MemCube, User
 from memosys.core.errors import InvalidInputError, MemosysError
 from memosys.core.filters import Filter
-from memosys.core.items import MemoryItem
+from memosys.core.items import ItemView, MemoryItem
 from memosys.settings import StoreSettings
 from memosys.stores.base import AddResult, OrderBy, Scope, ScoredId, Vectors
 from memosys.stores.sqlite import search, writes
-from memosys.stores.sqlite.codec import blob_vector, load_item, micros, vector_blob
+from memosys.stores.sqlite.codec import (
+    VIEW_COLUMNS,
+    blob_vector,
+    load_item,
+    load_view,
+    micros,
+    vector_blob,
+)
 from memosys.stores.sqlite.connection import Database
 from memosys.stores.sqlite.governance import SQLiteGovernance
 from memosys.stores.sqlite.lifecycle import SQLiteVersionStore
@@ -130,15 +138,23 @@ class SQLiteStore:
 
     def get_items(self, scope: Scope, ids: Sequence[str]) -> list[MemoryItem]:
         """The visible items with these ids, in the order asked; others are skipped."""
+        found = dict(self._by_ids(scope, ids, "i.data"))
+        return [load_item(found[i]) for i in ids if i in found]
+
+    def item_views(self, scope: Scope, ids: Sequence[str]) -> list[ItemView]:
+        """What re-ranking reads of the items :meth:`get_items` would return, in that order."""
+        found = {row[0]: row for row in self._by_ids(scope, ids, VIEW_COLUMNS)}
+        return [load_view(found[i]) for i in ids if i in found]
+
+    def _by_ids(self, scope: Scope, ids: Sequence[str], columns: str) -> list[Any]:
+        """Rows of ``i.id, <columns>`` of the visible items with these ids."""
         where, params = visible(scope, self.clock.now())
         with self._db.read() as conn:
-            rows = conn.execute(
-                "SELECT i.id, i.data FROM json_each(?) j CROSS JOIN items i ON i.id = j.value "
-                f"WHERE {where}",
+            return conn.execute(
+                f"SELECT i.id, {columns} FROM json_each(?) j CROSS JOIN items i "
+                f"ON i.id = j.value WHERE {where}",
                 (json.dumps(list(ids)), *params),
             ).fetchall()
-        found = dict(rows)
-        return [load_item(found[i]) for i in ids if i in found]
 
     def update_item(
         self, scope: Scope, item: MemoryItem, vector: Vectors | None, *, note: str | None = None
@@ -205,15 +221,16 @@ class SQLiteStore:
             later = conn.execute(sql.format(op=">", direction="ASC"), (*base, after)).fetchall()
         return [load_item(d) for (d,) in reversed(earlier)] + [load_item(d) for (d,) in later]
 
-    def items_at(
+    def views_at(
         self, scope: Scope, places: Sequence[tuple[str, str, int]], filters: Filter | None = None
-    ) -> list[MemoryItem]:
-        """Visible items matching ``filters`` at these (cube id, session id, position) places."""
+    ) -> list[ItemView]:
+        """Views of the visible items matching ``filters`` at these (cube id, session id,
+        position) places."""
         if not places:
             return []
         where, params = visible(scope, self.clock.now(), filters)
         sql = (
-            "SELECT i.data FROM json_each(?) j CROSS JOIN items i "
+            f"SELECT i.id, {VIEW_COLUMNS} FROM json_each(?) j CROSS JOIN items i "
             "ON i.cube_id = json_extract(j.value, '$[0]') "
             "AND i.session_id = json_extract(j.value, '$[1]') "
             "AND i.position = json_extract(j.value, '$[2]') "
@@ -221,7 +238,7 @@ class SQLiteStore:
         )
         with self._db.read() as conn:
             rows = conn.execute(sql, (json.dumps([list(p) for p in places]), *params)).fetchall()
-        return [load_item(d) for (d,) in rows]
+        return [load_view(row) for row in rows]
 
     # retrieval
 
