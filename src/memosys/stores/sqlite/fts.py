@@ -95,6 +95,11 @@ def choose_terms(terms: list[str], doc_freqs: list[int], budget: int | None = No
     return [terms[n] for n in sorted(chosen)]
 
 
+def capped(count: int) -> int:
+    """A document count as :func:`doc_freqs` reports it (it stops counting past the budget)."""
+    return min(count, POSTING_BUDGET + 1)
+
+
 def doc_freqs(conn: sqlite3.Connection, terms: list[str]) -> list[int]:
     """How many items contain each term, counted only up to ``POSTING_BUDGET + 1``.
 
