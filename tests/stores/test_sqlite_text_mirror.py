@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -235,3 +239,73 @@ def test_background_load_answers_with_fts5_until_ready_then_with_the_mirror(
     for query in QUERIES:
         expected = search.text_search(fts5, scope, query, None, 10, T0)
         _same(store.text_search(scope, query, None, 10), expected)
+
+
+def test_searches_on_many_threads_beside_writes_end_as_fts5_ranks(
+    cubes: SQLiteStore, make_item: ItemFactory, fts5: sqlite3.Connection
+) -> None:
+    _fill(cubes, make_item, 600)
+    scope = SCOPES[1]
+    writing = threading.Event()
+    writing.set()
+
+    def searching(start: int) -> int:
+        done = 0
+        while writing.is_set() or done < 5:
+            cubes.text_search(scope, QUERIES[(start + done) % len(QUERIES)], None, 10)
+            done += 1
+        return done
+
+    with ThreadPoolExecutor(4) as pool:
+        searchers = [pool.submit(searching, n) for n in range(4)]
+        for seed in range(20):
+            _fill(cubes, make_item, 20, seed=100 + seed)
+        writing.clear()
+        assert all(s.result() >= 5 for s in searchers)
+    for query in QUERIES:
+        _same(cubes.text_search(scope, query, None, 10),
+              search.text_search(fts5, scope, query, None, 10, T0))
+
+
+def test_a_search_inside_a_write_sees_it_and_a_rolled_back_text_never_reaches_the_mirror(
+    cubes: SQLiteStore, make_item: ItemFactory
+) -> None:
+    _fill(cubes, make_item, 300)
+    scope = SCOPES[0]
+    assert cubes.text_search(scope, "alice", None, 5)  # the mirror is loaded
+    item = make_item("zeppelin")
+    with pytest.raises(RuntimeError), cubes.transaction():
+        cubes.add_items([item], None, None)
+        assert [h.id for h in cubes.text_search(scope, "zeppelin", None, 5)] == [item.id]
+        raise RuntimeError("roll back")
+    assert cubes.text_search(scope, "zeppelin", None, 5) == []
+
+
+EXIT_DURING_LOAD = """
+import sys
+from datetime import UTC, datetime
+from memosys.core.clock import SystemClock
+from memosys.core.cube import MemCube
+from memosys.core.items import MemoryItem
+from memosys.settings import StoreSettings
+from memosys.stores.base import Scope
+from memosys.stores.sqlite import SQLiteStore
+
+store = SQLiteStore(sys.argv[1], StoreSettings(text_mirror_inline_rows=10), SystemClock())
+now = datetime.now(UTC)
+store.put_cube(MemCube(id="c1", name="c1", owner="u1", created_at=now, updated_at=now))
+items = [MemoryItem(id=f"i{k}", cube_id="c1", user_id="u1", owner="u1",
+                    content=f"item {k} of word{k % 997} and word{k % 13}",
+                    created_at=now, updated_at=now) for k in range(20_000)]
+store.add_items(items, None, None)
+print(len(store.text_search(Scope("u1", ("c1",)), "word5 word7", None, 5)), flush=True)
+"""
+
+
+def test_process_exits_cleanly_while_the_mirror_loads_in_the_background(db_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_DURING_LOAD, str(db_path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "5"

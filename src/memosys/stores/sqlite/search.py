@@ -68,7 +68,7 @@ def text_search_where(
     if found is not None:
         rowids, scores = found.ranked(terms, freqs, CANDIDATE_CAP, pool)
     else:
-        rowids, scores = _fts5_ranked(conn, match, pool)
+        rowids, scores = fts5_ranked(conn, match, pool)
     hits = _checked(conn, where, rowids, scores)[:limit]
     if len(hits) >= limit or len(rowids) < pool:
         return hits
@@ -82,7 +82,7 @@ def text_search_where(
     return [ScoredId(str(item_id), float(score)) for item_id, score in rows]
 
 
-def _fts5_ranked(
+def fts5_ranked(
     conn: sqlite3.Connection, match: str, pool: int
 ) -> tuple[RowIds, npt.NDArray[np.float64]]:
     """The ``pool`` best of the newest :data:`CANDIDATE_CAP` matches by FTS5's ``bm25()``."""

@@ -165,9 +165,8 @@ class TextMirror:
             last = high or 0
             if last == index.seq:
                 return True
-            if low is None or low > index.seq + 1 or last < index.seq:
-                changes = None  # pruned past us (or the file was replaced)
-            else:
+            reaches = low is not None and low <= index.seq + 1 and last > index.seq
+            if reaches:  # else pruned past us (or the file was replaced)
                 changes = conn.execute(
                     "SELECT c.item_rowid, i.search_text FROM (SELECT DISTINCT item_rowid "
                     "FROM text_changes WHERE seq > ? AND seq <= ?) c "
@@ -177,7 +176,7 @@ class TextMirror:
                 rows, tokens = live_totals(conn)
         finally:
             conn.execute("COMMIT")
-        if changes is None:
+        if not reaches:
             self._index = self._row_tokens = None
             self._start_load(conn)
             return False

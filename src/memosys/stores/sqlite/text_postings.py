@@ -81,7 +81,7 @@ class TermPostings:
         by_term = dict(zip(terms, self.postings, strict=True))
         if not rare:
             return EMPTY_POSTING[0], np.empty(0, dtype=np.float64)
-        candidates = np.unique(np.concatenate([by_term[t][0] for t in rare]))[-cap:]
+        candidates = _union([by_term[t][0] for t in rare])[-cap:]
         lengths = self.lengths[candidates].astype(np.float64)
         average = self.tokens / self.rows
         norm = K1 * ((1 - B) + (B * lengths) / average)  # as fts5_aux.c groups it
@@ -90,8 +90,25 @@ class TermPostings:
             rowids, counts = by_term[term]
             found = _counts_at(rowids, counts, candidates)
             scores += idf(self.rows, len(rowids)) * ((found * (K1 + 1.0)) / (found + norm))
-        order = np.lexsort((-candidates, -scores))[:limit]
+        best = _best(scores, limit)
+        order = best[np.lexsort((-candidates[best], -scores[best]))][:limit]
         return candidates[order], scores[order]
+
+
+def _union(parts: list[RowIds]) -> RowIds:
+    """The sorted distinct rowids of sorted postings."""
+    if len(parts) == 1:
+        return parts[0]
+    merged = np.sort(np.concatenate(parts), kind="stable")  # timsort merges the sorted runs
+    return merged[np.concatenate(([True], merged[1:] != merged[:-1]))]
+
+
+def _best(scores: npt.NDArray[np.float64], limit: int) -> npt.NDArray[np.intp]:
+    """Positions of the ``limit`` highest scores and of any tied with the last of them."""
+    if len(scores) <= limit:
+        return np.arange(len(scores))
+    threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+    return np.flatnonzero(scores >= threshold)
 
 
 def _counts_at(rowids: RowIds, counts: Counts, wanted: RowIds) -> npt.NDArray[np.float64]:
