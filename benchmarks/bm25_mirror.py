@@ -8,7 +8,9 @@ FTS5 then the mirror, each timed for the ranking alone (document
 frequencies, candidates, BM25 of the newest ``CANDIDATE_CAP`` matches, the
 pool best) and for the whole ``text_search`` (plus the scope check in SQL);
 no query embedding. The results are compared (same ids in order, scores to
-1e-9 relative), and the mirror's load time and memory are measured.
+1e-9 relative), and the mirror's load time and memory are measured, and the
+first search after another store on the file adds one memory (the mirror
+catches up) and after it deletes it again (the store keeps ``--n`` memories).
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from typing import Any
 from _common import store_dir, write_result
 from search_latency import queries
 
+from memosys.core.clock import SystemClock
+from memosys.core.items import MemoryItem
 from memosys.eval.metrics import percentile
+from memosys.settings import StoreSettings
 from memosys.stores.base import Scope
-from memosys.stores.sqlite import search
+from memosys.stores.sqlite import SQLiteStore, search
 from memosys.stores.sqlite.connection import Database
 from memosys.stores.sqlite.fts import bounded_query, doc_freqs, query_terms
 from memosys.stores.sqlite.text_mirror import TextMirror
@@ -81,6 +86,7 @@ def main() -> None:
                 mismatches += 1
             for hit, want in zip(hits, expected, strict=False):
                 worst = max(worst, abs(hit.score - want.score) / abs(want.score))
+        after_write = _after_writes(directory, conn, mirror, scope, now)
     payload: dict[str, Any] = {
         "memories": args.n,
         "data_dir": str(directory),
@@ -91,9 +97,35 @@ def main() -> None:
         "results_differing": mismatches,
         "max_relative_score_difference": worst,
         **{name: _summary([s * 1000 for s in samples]) for name, samples in timings.items()},
+        "mirror_search_after_write_ms": after_write,
     }
     db.close()
     write_result(f"bm25_mirror_{args.n}", payload)
+
+
+def _after_writes(
+    directory: Path, conn: Any, mirror: TextMirror, scope: Scope, now: datetime
+) -> dict[str, float]:
+    """One mirror search after another store adds a memory, and one after it deletes it."""
+    query = "What did Alice paint near the lake?"
+    store = SQLiteStore(directory / "memosys.db", StoreSettings(), SystemClock())
+    item = MemoryItem(id="bm25-mirror-bench", cube_id=scope.cube_ids[0], user_id=scope.user_id,
+                      owner=scope.user_id, content="Alice painted a kayak near the lake",
+                      created_at=now, updated_at=now)
+    timed = {}
+    try:
+        for step in ("add", "delete"):
+            if step == "add":
+                store.add_items([item], None, None)
+            else:
+                store.delete_items(scope, [item.id])
+            start = time.perf_counter()
+            hits = search.text_search(conn, scope, query, None, LIMIT, now, mirror)
+            timed[f"after_{step}"] = (time.perf_counter() - start) * 1000
+            assert (item.id in {h.id for h in hits}) == (step == "add"), step
+    finally:
+        store.close()
+    return timed
 
 
 def _matches(conn: Any, match: str) -> float:

@@ -149,12 +149,16 @@ def test_store_search_goes_through_its_mirror_with_fts5s_results(
     assert cubes._text.current(fts5) is not None  # loaded by the first search
 
 
+@pytest.mark.parametrize("merge_at", [text_mirror.MERGE_AT, 0])  # 0: changes fold in at once
 def test_mirror_follows_updates_deletes_and_forgetting(
     cubes: SQLiteStore,
     make_item: ItemFactory,
     fts5: sqlite3.Connection,
     mirrored: tuple[TextMirror, sqlite3.Connection],
+    merge_at: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(text_mirror, "MERGE_AT", merge_at)
     ids = _fill(cubes, make_item, 800)
     mirror, conn = mirrored
     _assert_mirrors_fts5(mirror, conn, fts5, SCOPES)

@@ -1,4 +1,5 @@
-"""Full-text (FTS5 BM25) and vector search over the items a scope may see."""
+"""Full-text (BM25, by FTS5 or its in-memory mirror) and vector search over the items a scope
+may see."""
 
 from __future__ import annotations
 

@@ -234,7 +234,7 @@ def _load(conn: sqlite3.Connection) -> tuple[TextIndex, _RowTokens]:
     return index, _RowTokens(vocabulary, token_ids[by_row], starts.astype(np.int64))
 
 
-MERGE_AT = 4_096  # changed tokens above which (and a quarter of the loaded ones) they fold in
+MERGE_AT = 4_096  # changed tokens above which (and 1/16 of the loaded ones) they fold in
 
 
 def _applied(
@@ -268,22 +268,27 @@ def _applied(
         changed[token] = _replaced(index.posting(token), removed.get(token, []),
                                    added.get(token, []))
     base = index.base
-    if len(changed) > max(MERGE_AT, len(base) // 4):
+    if len(changed) > max(MERGE_AT, len(base) // 16):
         base = {t: p for t, p in {**base, **changed}.items() if len(p[0])}
         changed = {}
     return TextIndex(base, changed, lengths, rows, tokens, seq)
 
 
 def _replaced(posting: Posting, removed: list[int], added: list[tuple[int, int]]) -> Posting:
+    """A posting without the ``removed`` rows and with the ``added`` (rowid, count) pairs, in
+    one copy of its arrays (no sort: the arrays stay sorted)."""
     rowids, counts = posting
     if removed:
-        kept = ~np.isin(rowids, np.array(removed, dtype=np.int64))
-        rowids, counts = rowids[kept], counts[kept]
+        gone = np.array(sorted(removed), dtype=np.int64)
+        at = np.minimum(np.searchsorted(rowids, gone), max(len(rowids) - 1, 0))
+        at = at[rowids[at] == gone] if len(rowids) else at[:0]
+        rowids, counts = np.delete(rowids, at), np.delete(counts, at)
     if added:
-        rowids = np.concatenate((rowids, np.array([r for r, _ in added], dtype=np.int64)))
-        counts = np.concatenate((counts, np.array([c for _, c in added], dtype=np.int32)))
-        order = np.argsort(rowids, kind="stable")
-        rowids, counts = rowids[order], counts[order]
+        pairs = sorted(added)
+        new = np.array([r for r, _ in pairs], dtype=np.int64)
+        at = np.searchsorted(rowids, new)
+        rowids = np.insert(rowids, at, new)
+        counts = np.insert(counts, at, np.array([c for _, c in pairs], dtype=np.int32))
     return rowids, counts
 
 
