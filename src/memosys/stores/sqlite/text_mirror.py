@@ -57,6 +57,7 @@ class TextMirror:
         self._seen: dict[int, tuple[int, int]] = {}  # by id() of the (long-lived) connection
         self._loader: threading.Thread | None = None
         self._failed = False
+        self._drops = 0  # a load started before a drop is not installed
         self._token_of: dict[str, str] = {}
 
     def postings(self, conn: sqlite3.Connection, terms: list[str]) -> TermPostings | None:
@@ -86,6 +87,7 @@ class TextMirror:
         with self._lock:
             self._index = self._row_tokens = None
             self._seen.clear()
+            self._drops += 1
         self._token_of = {}
 
     def wait_loaded(self, timeout: float | None = None) -> bool:
@@ -135,6 +137,7 @@ class TextMirror:
         self._seen.clear()
 
     def _load_in_background(self) -> None:
+        drops = self._drops
         try:
             with self._db.read() as conn:
                 conn.execute("BEGIN")
@@ -149,8 +152,9 @@ class TextMirror:
                 self._loader = None
             return
         with self._lock:
-            self._index, self._row_tokens = loaded
-            self._seen.clear()
+            if drops == self._drops:
+                self._index, self._row_tokens = loaded
+                self._seen.clear()
             self._loader = None
 
     def _catch_up(self, conn: sqlite3.Connection) -> bool:
