@@ -179,12 +179,16 @@ def test_mirror_follows_updates_deletes_and_forgetting(
     assert _uses_mirror(mirror, conn)
 
 
+@pytest.mark.parametrize("backlog", [text_mirror.MAX_BACKLOG, 10])  # 10: loads again
 def test_mirror_follows_writes_by_another_store_on_the_file(
     cubes: SQLiteStore,
     open_store: Callable[..., SQLiteStore],
     make_item: ItemFactory,
     fts5: sqlite3.Connection,
+    backlog: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(text_mirror, "MAX_BACKLOG", backlog)
     _fill(cubes, make_item, 400)
     scope = SCOPES[1]
     assert cubes.text_search(scope, "alice", None, 5)  # loads the first store's mirror

@@ -16,7 +16,9 @@ that, every change to the index (by this process or another) is found in the
 the rows changed after the last entry it applied and replaces their postings.
 ``PRAGMA data_version`` (and the store's own commit count) tells cheaply
 whether anything was committed since a connection last looked. A mirror that
-the pruned log no longer reaches loads again.
+the pruned log no longer reaches loads again, and so does one further behind
+than :data:`MAX_BACKLOG` entries (a bulk import): catching up holds the lock
+that other searches wait for, a load in the background does not.
 
 Searches run on many threads: a lock guards catching up, and each search
 scores an immutable snapshot, outside the lock. Inside a write transaction
@@ -41,6 +43,7 @@ from memosys.stores.sqlite.text_postings import Counts, Posting, RowIds, TermPos
 _log = logging.getLogger(__name__)
 
 PRUNE_KEEP = 100_000  # log entries kept; a process further behind loads its mirror again
+MAX_BACKLOG = 2_000  # log entries applied at most (about 35 ms); further behind, load again
 TOKEN_CACHE = 65_536  # query terms whose token is remembered at most
 _NOT_ONE_TOKEN = ""  # cached for a term that is no token, or several
 
@@ -169,8 +172,10 @@ class TextMirror:
             last = high or 0
             if last == index.seq:
                 return True
+            # pruned past us, the file replaced, or more changes than a load: load again
             reaches = low is not None and low <= index.seq + 1 and last > index.seq
-            if reaches:  # else pruned past us (or the file was replaced)
+            reaches = reaches and last - index.seq <= MAX_BACKLOG
+            if reaches:
                 changes = conn.execute(
                     "SELECT c.item_rowid, i.search_text FROM (SELECT DISTINCT item_rowid "
                     "FROM text_changes WHERE seq > ? AND seq <= ?) c "
