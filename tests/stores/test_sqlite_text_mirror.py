@@ -179,6 +179,43 @@ def test_mirror_follows_updates_deletes_and_forgetting(
     assert _uses_mirror(mirror, conn)
 
 
+WRITE_FROM_OTHER_PROCESS = """
+import sys
+from datetime import UTC, datetime
+from memosys.core.clock import SystemClock
+from memosys.core.items import MemoryItem
+from memosys.settings import StoreSettings
+from memosys.stores.base import Scope
+from memosys.stores.sqlite import SQLiteStore
+
+store = SQLiteStore(sys.argv[1], StoreSettings(), SystemClock())
+now = datetime.now(UTC)
+scope = Scope("u1", ("c1", "c3"))
+store.add_items([MemoryItem(id=f"far{k}", cube_id="c1", user_id="u1", owner="u1",
+                            content=f"alice painted {k} zeppelin", created_at=now,
+                            updated_at=now) for k in range(30)], None, None)
+old = store.list_items(scope, limit=10)
+store.delete_items(scope, [item.id for item in old[:5]])
+for item in old[5:]:
+    store.update_item(scope, item.model_copy(update={"content": "zeppelin bicycle"}), None)
+store.close()
+"""
+
+
+def test_mirror_follows_writes_by_another_process(
+    cubes: SQLiteStore, make_item: ItemFactory, fts5: sqlite3.Connection, db_path: Path
+) -> None:
+    _fill(cubes, make_item, 400)
+    scope = SCOPES[1]
+    assert cubes.text_search(scope, "alice", None, 5)  # loads the store's mirror
+    subprocess.run([sys.executable, "-c", WRITE_FROM_OTHER_PROCESS, str(db_path)],
+                   check=True, timeout=60)
+    for query in [*QUERIES, "zeppelin", "zeppelin bicycle alice"]:
+        expected = search.text_search(fts5, scope, query, None, 10, T0)
+        _same(cubes.text_search(scope, query, None, 10), expected)
+    assert len(cubes.text_search(scope, "zeppelin", None, 50)) == 35
+
+
 @pytest.mark.parametrize("backlog", [text_mirror.MAX_BACKLOG, 10])  # 10: loads again
 def test_mirror_follows_writes_by_another_store_on_the_file(
     cubes: SQLiteStore,
