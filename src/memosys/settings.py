@@ -111,6 +111,12 @@ class StoreSettings(BaseModel):
     ann_threshold: int = Field(
         50_000, ge=1, description="vectors per cube above which search uses the HNSW index"
     )
+    text_mirror_inline_rows: int = Field(
+        20_000, ge=0,
+        description="indexed texts up to which the first text search loads the in-memory BM25 "
+        "index before answering; a larger store loads it in the background while SQLite's "
+        "FTS5 answers (the same results)",
+    )
 
 
 class GovernanceSettings(BaseModel):

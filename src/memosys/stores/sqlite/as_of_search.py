@@ -21,9 +21,7 @@ exactly as the same text in the live index would, and both parts compare.
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,16 +39,11 @@ from memosys.stores.sqlite.fts import (
     query_terms,
     split_terms,
 )
+from memosys.stores.sqlite.fts_stats import K1, B, idf, live_totals, tokenize
 from memosys.stores.sqlite.scope import visible
 from memosys.stores.sqlite.search import text_search_where, vector_search_where
 from memosys.stores.sqlite.vector_cache import VectorCache
 from memosys.stores.sqlite.vector_index import CubeVectors
-
-# FTS5's bm25() constants (fts5_aux.c)
-_K1 = 1.2
-_B = 0.75
-_MIN_IDF = 1e-6
-_AVERAGES_ROWID = 1  # the FTS5 record of the row count and total tokens
 
 
 @dataclass(frozen=True)
@@ -167,83 +160,32 @@ def _versions_bm25(
     rare, common = split_terms(terms, freqs)
     rare += [t for t, df in zip(terms, freqs, strict=True) if df == 0]  # only versions have them
     phrases = rare + (rare + common if common else [])
-    tokens, counts = _tokenize([v.text for v in changed], rare + common)
+    tokens, counts = tokenize([v.text for v in changed], rare + common)
     lengths = [sum(c.values()) for c in counts]
-    rows, total = _live_totals(conn)
+    rows, total = live_totals(conn)
     if rows == 0:  # nothing is current now: the versions are the whole collection
         rows, total = len(changed), sum(lengths)
     if total == 0:
         return []
     average = total / rows
-    idf = {}
+    weights = {}
     live = dict(zip(terms, freqs, strict=True))
     for term in {t for t in phrases if tokens[t]}:
         hits = live[term] if live[term] <= POSTING_BUDGET else _live_hits(conn, term)
         hits = hits or sum(1 for c in counts if c[tokens[term]])  # in no current text
-        idf[term] = max(math.log((rows - hits + 0.5) / (hits + 0.5)), _MIN_IDF)
+        weights[term] = idf(rows, hits)
     found = []
     for version, count, length in zip(changed, counts, lengths, strict=True):
         if not any(count[tokens[t]] for t in rare):
             continue
-        norm = _K1 * (1 - _B + _B * length / average)
+        norm = K1 * (1 - B + B * length / average)
         score = 0.0
         for term in phrases:
             tf = count[tokens[term]]
             if tf:
-                score += idf[term] * tf * (_K1 + 1) / (tf + norm)
+                score += weights[term] * tf * (K1 + 1) / (tf + norm)
         found.append(ScoredId(version.id, score))
     return found
-
-
-def _tokenize(texts: list[str], terms: list[str]) -> tuple[dict[str, str], list[Counter[str]]]:
-    """Each term's token and each text's token counts, by the live index's tokenizer."""
-    mem = sqlite3.connect(":memory:")
-    try:
-        mem.execute("CREATE VIRTUAL TABLE t USING fts5 (body, tokenize = 'porter unicode61')")
-        mem.execute("CREATE VIRTUAL TABLE vocab USING fts5vocab (t, 'instance')")
-        mem.executemany("INSERT INTO t (rowid, body) VALUES (?, ?)",
-                        [*enumerate(texts, 1), *((-n, term) for n, term in enumerate(terms, 1))])
-        instances = mem.execute("SELECT doc, term FROM vocab ORDER BY doc, offset").fetchall()
-    finally:
-        mem.close()
-    counts: list[Counter[str]] = [Counter() for _ in texts]
-    first: dict[int, str] = {}
-    for doc, token in instances:
-        if doc > 0:
-            counts[doc - 1][token] += 1
-        else:
-            first.setdefault(-doc, token)
-    # a term is one token (the query split it like unicode61); "" for one the tokenizer drops
-    return {term: first.get(n, "") for n, term in enumerate(terms, 1)}, counts
-
-
-def _live_totals(conn: sqlite3.Connection) -> tuple[int, int]:
-    """Rows and tokens of the live FTS5 index (its averages record: two varints)."""
-    row = conn.execute(
-        "SELECT block FROM items_fts_data WHERE id = ?", (_AVERAGES_ROWID,)
-    ).fetchone()
-    if row is None:
-        return 0, 0
-    values = _varints(bytes(row[0]))
-    return (values[0], values[1]) if len(values) >= 2 else (0, 0)
-
-
-def _varints(blob: bytes) -> list[int]:
-    """SQLite's variable-length integers (big-endian 7-bit groups; a 9th byte has 8 bits)."""
-    values, at = [], 0
-    while at < len(blob):
-        value = 0
-        for n in range(9):
-            byte = blob[at]
-            at += 1
-            if n == 8:
-                value = (value << 8) | byte
-                break
-            value = (value << 7) | (byte & 0x7F)
-            if not byte & 0x80:
-                break
-        values.append(value)
-    return values
 
 
 def _live_hits(conn: sqlite3.Connection, term: str) -> int:

@@ -43,6 +43,7 @@ class Database:
         self._lock = threading.RLock()
         self._closed = False
         self._holding = threading.local()  # how deep this thread is inside the writer's lock
+        self._commits = 0
         # another connection to ":memory:" would open another, empty database
         self._pooled = self.path != ":memory:"
         self._idle_readers: list[sqlite3.Connection] = []
@@ -126,6 +127,7 @@ class Database:
                 yield conn
                 conn.execute(f"RELEASE {_NESTED}" if nested else "COMMIT")
                 committed = not nested
+                self._commits += committed
             except BaseException:
                 if conn.in_transaction:
                     conn.execute(f"ROLLBACK TO {_NESTED}" if nested else "ROLLBACK")
@@ -137,6 +139,12 @@ class Database:
         if committed:
             for callback in self._holding.__dict__.pop("after_commit", []):
                 callback()
+
+    @property
+    def commits(self) -> int:
+        """How many write transactions this object committed (``PRAGMA data_version`` counts
+        only other connections' commits)."""
+        return self._commits
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` (once) when this thread's outermost :meth:`write` commits,

@@ -22,6 +22,7 @@ from memosys.stores.sqlite import forget
 from memosys.stores.sqlite.as_of_search import items_as_of, rank_as_of
 from memosys.stores.sqlite.codec import load_item, micros
 from memosys.stores.sqlite.connection import Database
+from memosys.stores.sqlite.text_mirror import TextMirror
 from memosys.stores.sqlite.vector_cache import VectorCache
 from memosys.stores.sqlite.versions import (
     as_of_sql,
@@ -39,10 +40,13 @@ _ORDER = {"created_at": "created_at", "event_time": "event_time", "position": "p
 class SQLiteVersionStore:
     """Versions, time travel, snapshots and forgetting of one SQLite store."""
 
-    def __init__(self, db: Database, clock: Clock, vectors: VectorCache) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, vectors: VectorCache, text: TextMirror
+    ) -> None:
         self._db = db
         self._clock = clock
         self._vectors = vectors
+        self._text = text
 
     # versions
 
@@ -256,6 +260,7 @@ class SQLiteVersionStore:
             with self._db.exclusive() as conn:
                 conn.execute("PRAGMA secure_delete = OFF")
         self._vectors.forget_cubes(result.cube_ids)
+        self._text.drop()
         return result
 
     def user_item_ids(self, user_id: str) -> dict[str, list[str]]:
@@ -268,6 +273,7 @@ class SQLiteVersionStore:
         with self._db.write() as conn:
             cubes = forget.remove_user(conn, user_id)
         self._vectors.forget_cubes(cubes)
+        self._text.drop()
         return cubes
 
     def compact(self) -> bool:

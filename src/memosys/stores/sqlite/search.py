@@ -1,4 +1,5 @@
-"""Full-text (FTS5 BM25) and vector search over the items a scope may see."""
+"""Full-text (BM25, by FTS5 or its in-memory mirror) and vector search over the items a scope
+may see."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from memosys.core.errors import InvalidInputError
 from memosys.core.filters import Filter
@@ -15,6 +17,7 @@ from memosys.stores.base import Scope, ScoredId, Vectors
 from memosys.stores.sqlite.codec import unit_vectors
 from memosys.stores.sqlite.fts import bounded_query, doc_freqs, query_terms
 from memosys.stores.sqlite.scope import visible
+from memosys.stores.sqlite.text_mirror import TextMirror
 from memosys.stores.sqlite.vector_cache import VectorCache
 from memosys.stores.sqlite.vector_index import CubeVectors, RowIds
 
@@ -29,31 +32,61 @@ def text_search(
     filters: Filter | None,
     limit: int,
     now: datetime,
+    mirror: TextMirror | None = None,
 ) -> list[ScoredId]:
     """BM25 over ``search_text``; scores are ``-bm25`` (positive, higher is better).
 
     BM25 is computed for at most :data:`CANDIDATE_CAP` matching documents (the
-    newest), inside SQLite; the best of them are checked against scope, expiry
-    and filters. If too few pass and more matches exist, the query runs again
-    with the checks inside the SQL, over every match.
+    newest), by the in-memory ``mirror`` of the index when it is given and
+    ready, else inside SQLite (the same results); the best of them are
+    checked against scope, expiry and filters. If too few pass and more
+    matches exist, the query runs again in SQLite with the checks inside the
+    SQL, over every match.
     """
     if not scope.cube_ids:
         return []
-    return text_search_where(conn, query, visible(scope, now, filters), limit)
+    return text_search_where(conn, query, visible(scope, now, filters), limit, mirror)
 
 
 def text_search_where(
-    conn: sqlite3.Connection, query: str, where: tuple[str, list[Any]], limit: int
+    conn: sqlite3.Connection,
+    query: str,
+    where: tuple[str, list[Any]],
+    limit: int,
+    mirror: TextMirror | None = None,
 ) -> list[ScoredId]:
     """:func:`text_search` over the items that the SQL condition ``where`` (alias ``i``)
     selects."""
     terms = query_terms(query)
     if not terms or limit <= 0:
         return []
-    match = bounded_query(terms, doc_freqs(conn, terms))
+    found = mirror.postings(conn, terms) if mirror is not None else None
+    freqs = found.doc_freqs() if found is not None else doc_freqs(conn, terms)
+    match = bounded_query(terms, freqs)
     if not match:
         return []
     pool = _pool(limit)
+    if found is not None:
+        rowids, scores = found.ranked(terms, freqs, CANDIDATE_CAP, pool)
+    else:
+        rowids, scores = fts5_ranked(conn, match, pool)
+    hits = _checked(conn, where, rowids, scores)[:limit]
+    if len(hits) >= limit or len(rowids) < pool:
+        return hits
+    condition, params = where
+    rows = conn.execute(
+        "SELECT i.id, -bm25(items_fts) AS score FROM items_fts "
+        "JOIN items i ON i.rowid = items_fts.rowid "
+        f"WHERE items_fts MATCH ? AND {condition} ORDER BY score DESC, i.rowid DESC LIMIT ?",
+        (match, *params, limit),
+    ).fetchall()
+    return [ScoredId(str(item_id), float(score)) for item_id, score in rows]
+
+
+def fts5_ranked(
+    conn: sqlite3.Connection, match: str, pool: int
+) -> tuple[RowIds, npt.NDArray[np.float64]]:
+    """The ``pool`` best of the newest :data:`CANDIDATE_CAP` matches by FTS5's ``bm25()``."""
     rows = conn.execute(
         "SELECT rowid, score FROM (SELECT rowid, -bm25(items_fts) AS score FROM items_fts "
         "WHERE items_fts MATCH ? ORDER BY rowid DESC LIMIT ?) "
@@ -61,18 +94,7 @@ def text_search_where(
         (match, CANDIDATE_CAP, pool),
     ).fetchall()
     rowids = np.array([r for r, _ in rows], dtype=np.int64)
-    scores = np.array([s for _, s in rows], dtype=np.float64)
-    hits = _checked(conn, where, rowids, scores)[:limit]
-    if len(hits) >= limit or len(rows) < pool:
-        return hits
-    condition, params = where
-    found = conn.execute(
-        "SELECT i.id, -bm25(items_fts) AS score FROM items_fts "
-        "JOIN items i ON i.rowid = items_fts.rowid "
-        f"WHERE items_fts MATCH ? AND {condition} ORDER BY score DESC, i.rowid DESC LIMIT ?",
-        (match, *params, limit),
-    ).fetchall()
-    return [ScoredId(str(item_id), float(score)) for item_id, score in found]
+    return rowids, np.array([s for _, s in rows], dtype=np.float64)
 
 
 def _pool(limit: int, approximate: bool = True) -> int:

@@ -41,6 +41,7 @@ from memosys.stores.sqlite.governance import SQLiteGovernance
 from memosys.stores.sqlite.lifecycle import SQLiteVersionStore
 from memosys.stores.sqlite.scope import visible
 from memosys.stores.sqlite.sign_ins import SQLiteSignIns
+from memosys.stores.sqlite.text_mirror import TextMirror
 from memosys.stores.sqlite.upkeep import SQLiteUpkeep
 from memosys.stores.sqlite.vector_cache import VectorCache
 
@@ -66,7 +67,8 @@ class SQLiteStore:
         """Keys, shares and the audit log (:class:`~memosys.governance.store.GovernanceStore`)."""
         ann_folder = None if str(path) == ":memory:" else Path(f"{path}.ann")
         self._vectors = VectorCache(settings.ann_threshold, ann_folder)
-        self.versions = SQLiteVersionStore(self._db, clock, self._vectors)
+        self._text = TextMirror(self._db, settings.text_mirror_inline_rows)
+        self.versions = SQLiteVersionStore(self._db, clock, self._vectors, self._text)
         """Versions, time travel, snapshots and forgetting (:mod:`.lifecycle`)."""
         self.upkeep = SQLiteUpkeep(self._db, self._vectors, clock)
         """Atomic change sets, jobs and slot keys (:mod:`memosys.lifecycle.upkeep`)."""
@@ -247,7 +249,9 @@ class SQLiteStore:
     ) -> list[ScoredId]:
         """BM25 full-text search; scores are positive, higher is better."""
         with self._db.read() as conn:
-            return search.text_search(conn, scope, query, filters, limit, self.clock.now())
+            return search.text_search(
+                conn, scope, query, filters, limit, self.clock.now(), self._text
+            )
 
     def vector_search(
         self, scope: Scope, vector: Vectors, filters: Filter | None, limit: int

@@ -28,6 +28,7 @@ import numpy as np
 from memosys.core.errors import StoreError
 from memosys.stores.base import Vectors
 from memosys.stores.sqlite.ann import SAVE_AFTER_CHANGES, AnnFiles
+from memosys.stores.sqlite.change_log import prune_log
 from memosys.stores.sqlite.vector_index import CubeVectors, RowIds, Saved
 
 LOAD_CHUNK = 8_192  # rows fetched at a time when loading a cube
@@ -215,10 +216,4 @@ def _arrays(entries: list[tuple[int, bytes]], dim: int) -> tuple[RowIds, Vectors
 
 def prune_changes(conn: sqlite3.Connection) -> None:
     """Trim the change log to its last :data:`PRUNE_KEEP` entries once it is twice that long."""
-    # two subqueries: SQLite reads min() or max() off the rowid b-tree only when a
-    # query has just one of them; together they scan the whole log
-    low, high = conn.execute(
-        "SELECT (SELECT min(seq) FROM vector_changes), (SELECT max(seq) FROM vector_changes)"
-    ).fetchone()
-    if low is not None and high - low > 2 * PRUNE_KEEP:
-        conn.execute("DELETE FROM vector_changes WHERE seq <= ?", (high - PRUNE_KEEP,))
+    prune_log(conn, "vector_changes", PRUNE_KEEP)

@@ -23,6 +23,7 @@ from memosys.stores.sqlite.codec import (
     unit_vectors,
     vector_blob,
 )
+from memosys.stores.sqlite.text_mirror import prune_text_changes
 from memosys.stores.sqlite.vector_cache import prune_changes
 from memosys.stores.sqlite.versions import (
     UPSERT_VECTOR_SQL,
@@ -79,6 +80,7 @@ def add_items(
         duplicates.append(False)
         rowid += 1
     conn.executemany(_INSERT_SQL, rows)
+    prune_text_changes(conn)
     if vector_rows:
         conn.executemany("INSERT INTO vectors (item_rowid, cube_id, vector) VALUES (?, ?, ?)",
                          vector_rows)
@@ -109,6 +111,7 @@ def update_item(
         )
     guard_change(conn, rowid, old, item, scope.user_id)
     item = write_version(conn, rowid, item, scope.user_id, note, now)
+    prune_text_changes(conn)
     if vector is not None:
         _, dim = _cube_row(conn, item.cube_id)
         matrix = unit_vectors(vector, 1, dim)

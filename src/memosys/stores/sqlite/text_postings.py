@@ -1,0 +1,117 @@
+"""One immutable snapshot of the in-memory BM25 mirror, and the bounded query scored on it.
+
+A :class:`TextIndex` holds, per token, the sorted rowids of the rows that
+contain it and the token's count in each (numpy arrays), each row's length in
+tokens, and FTS5's own totals (rows, tokens). Catching up never changes a
+snapshot: it builds the next one, sharing the postings that did not change
+(the changed tokens sit in a small overlay over the loaded ones, folded in
+when it grows), so searches score on the snapshot they took without a lock.
+
+:meth:`TermPostings.ranked` computes what ``search.text_search_where``'s
+FTS5 query computes: the candidates are the newest ``cap`` rows holding a
+rare term, scored by FTS5's ``bm25()`` over the phrases of
+:func:`~memosys.stores.sqlite.fts.bounded_query`, in FTS5's order of
+floating-point operations, ranked by score then rowid, both descending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from memosys.stores.sqlite.fts import capped, split_terms
+from memosys.stores.sqlite.fts_stats import K1, B, idf
+
+RowIds = npt.NDArray[np.int64]
+Counts = npt.NDArray[np.int32]
+Posting = tuple[RowIds, Counts]  # rowids ascending, the token's count in each
+
+EMPTY_POSTING: Posting = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32))
+
+
+@dataclass(frozen=True)
+class TextIndex:
+    """Postings per token (``changed`` shadows ``base``), row lengths by rowid, FTS5's row
+    and token totals, and the last ``text_changes`` entry applied."""
+
+    base: Mapping[str, Posting]
+    changed: Mapping[str, Posting]
+    lengths: Counts
+    rows: int
+    tokens: int
+    seq: int
+
+    def posting(self, token: str) -> Posting:
+        """The rows holding ``token`` and its count in each (empty when none does)."""
+        found = self.changed.get(token)
+        return found if found is not None else self.base.get(token, EMPTY_POSTING)
+
+    def lookup(self, tokens: list[str]) -> TermPostings:
+        """The postings of a query's tokens (one per term, in the terms' order)."""
+        return TermPostings([self.posting(t) for t in tokens], self.lengths, self.rows,
+                            self.tokens)
+
+    def nbytes(self) -> int:
+        """Bytes of the arrays (postings and lengths)."""
+        postings = {**self.base, **self.changed}.values()
+        return self.lengths.nbytes + sum(r.nbytes + c.nbytes for r, c in postings)
+
+
+@dataclass(frozen=True)
+class TermPostings:
+    """A query's postings from one :class:`TextIndex` snapshot."""
+
+    postings: list[Posting]
+    lengths: Counts
+    rows: int
+    tokens: int
+
+    def doc_freqs(self) -> list[int]:
+        """How many rows hold each term, capped as :func:`.fts.doc_freqs` caps them."""
+        return [capped(len(rowids)) for rowids, _ in self.postings]
+
+    def ranked(
+        self, terms: list[str], freqs: list[int], cap: int, limit: int
+    ) -> tuple[RowIds, npt.NDArray[np.float64]]:
+        """The ``limit`` best of the newest ``cap`` rows holding a rare term, with their BM25."""
+        rare, common = split_terms(terms, freqs)
+        by_term = dict(zip(terms, self.postings, strict=True))
+        if not rare:
+            return EMPTY_POSTING[0], np.empty(0, dtype=np.float64)
+        candidates = _union([by_term[t][0] for t in rare])[-cap:]
+        lengths = self.lengths[candidates].astype(np.float64)
+        average = self.tokens / self.rows
+        norm = K1 * ((1 - B) + (B * lengths) / average)  # as fts5_aux.c groups it
+        scores = np.zeros(len(candidates), dtype=np.float64)
+        for term in rare + (rare + common if common else []):
+            rowids, counts = by_term[term]
+            found = _counts_at(rowids, counts, candidates)
+            scores += idf(self.rows, len(rowids)) * ((found * (K1 + 1.0)) / (found + norm))
+        best = _best(scores, limit)
+        order = best[np.lexsort((-candidates[best], -scores[best]))][:limit]
+        return candidates[order], scores[order]
+
+
+def _union(parts: list[RowIds]) -> RowIds:
+    """The sorted distinct rowids of sorted postings."""
+    if len(parts) == 1:
+        return parts[0]
+    merged = np.sort(np.concatenate(parts), kind="stable")  # timsort merges the sorted runs
+    return merged[np.concatenate(([True], merged[1:] != merged[:-1]))]
+
+
+def _best(scores: npt.NDArray[np.float64], limit: int) -> npt.NDArray[np.intp]:
+    """Positions of the ``limit`` highest scores and of any tied with the last of them."""
+    if len(scores) <= limit:
+        return np.arange(len(scores))
+    threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+    return np.flatnonzero(scores >= threshold)
+
+
+def _counts_at(rowids: RowIds, counts: Counts, wanted: RowIds) -> npt.NDArray[np.float64]:
+    """The counts of the ``wanted`` rowids in a posting (0 for rows not in it)."""
+    at = np.minimum(np.searchsorted(rowids, wanted), len(rowids) - 1)
+    return np.where(rowids[at] == wanted, counts[at], 0).astype(np.float64)
