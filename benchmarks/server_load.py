@@ -158,9 +158,12 @@ def client(url: str, key: str, stop_at: float, load: Workload, seed: int, tally:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far (Linux ``/proc``)."""
+    """User plus system CPU time so far of a process and its live descendants (the
+    server's worker processes), from Linux ``/proc``."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(_cpu_seconds(int(child)) for child in children)
 
 
 def _cpu(server_s: float, client_s: float, requests: int) -> dict[str, float | None]:
@@ -251,6 +254,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=20, help="messages per add request")
     parser.add_argument("--warmup-s", type=float, default=5.0)
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--workers", type=int, default=1, help="memosys serve --workers")
     parser.add_argument("--paced-search-rate", type=float, default=20.0,
                         help="requests/s of all clients together in the open-loop search phase")
     parser.add_argument("--paced-mixed-rate", type=float, default=10.0,
@@ -265,7 +269,8 @@ def main() -> None:
     log = (CACHE / "server_load.log").open("wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "memosys.cli", "serve", "--data", str(directory),
-         "--port", str(port), "--log-level", "warning"], stdout=log, stderr=log)
+         "--port", str(port), "--log-level", "warning", "--workers", str(args.workers)],
+        stdout=log, stderr=log)
     seed = time.time_ns() % 2**31
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -303,11 +308,13 @@ def main() -> None:
     stored = stored_count(directory, acked)
     vector_index(directory)  # the run's adds, brought into the saved index: searches use HNSW
     local = in_process_search(directory, args.phase_s, seed + 7)
-    write_result(f"server_load_c{args.clients}", {
+    workers = f"_w{args.workers}" if args.workers > 1 else ""
+    write_result(f"server_load_c{args.clients}{workers}", {
         "note": "2-core machine (see the load average); the 16 client threads run in this "
                 "process and the server in a subprocess, both on loopback, sharing the 2 cores",
         "memories_in_cube_at_start": before,
         "clients": args.clients,
+        "server_workers": args.workers,
         "messages_per_add": args.batch,
         "search": "hybrid, top 10, cube of ~100k memories, queries embedded by the server",
         "phases": phases,

@@ -8,61 +8,18 @@ there, with an audit chain that verifies.
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from memosys import MemOS, MemosysError, RemoteMemOS
 from memosys.settings import load_settings
+from serve_process import Server
 
 WRITERS = 4
 KILL_AFTER_ACKS = 150
-START_TIMEOUT_S = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Server:
-    """``memosys serve`` as a subprocess."""
-
-    def __init__(self, data: Path, log: Path) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "memosys.cli", "serve", "--data", str(data),
-                   "--port", str(self.port), "--log-level", "warning"]
-        with log.open("ab") as sink:
-            self.process = subprocess.Popen(command, stdout=sink, stderr=sink)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not self._healthy():
-            assert self.process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.05)  # the server is starting: poll /healthz until it answers
-
-    def _healthy(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -22,17 +23,21 @@ from memosys.cli.options import state
               help="uvicorn log level.")
 @click.option("--jobs/--no-jobs", default=True, show_default=True,
               help="Run the scheduled upkeep jobs (lifecycle.schedule) in the background.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port: about one CPU's worth of searches "
+              "each (Python's interpreter lock); use the number of CPUs for the most.")
 @click.pass_context
 def serve(
     ctx: click.Context, host: str, port: int, data: Path | None, max_body_mb: int,
-    log_level: str, jobs: bool,
+    log_level: str, jobs: bool, workers: int,
 ) -> None:
     """Run the REST API (FastAPI on uvicorn) over the data directory.
 
     Every /v1 route needs 'Authorization: Bearer <api key>'; create the first
     admin key with `memosys init --data DIR`. The upkeep jobs of
     lifecycle.schedule (TTL purge, decay, caps, ...) run in a background
-    thread; `memosys jobs list` shows when each runs next. Stop with Ctrl-C.
+    thread; `memosys jobs list` shows when each runs next. With --workers N,
+    N processes share the port (this one runs the jobs). Stop with Ctrl-C.
     """
     import importlib.util
 
@@ -45,15 +50,25 @@ def serve(
     from memosys.api.local import MemOS
     from memosys.server.app import create_app
     from memosys.server.settings import ServerSettings
+    from memosys.server.workers import WORKER_APP, worker_environment
 
     settings = ServerSettings(
         host=host, port=port, max_body_bytes=max_body_mb * 1024 * 1024, log_level=log_level
     )
     data_dir = data if data is not None else state(ctx).data_dir
     with MemOS.open(data_dir, embedder=state(ctx).embedder, background_jobs=jobs) as mos:
-        app = create_app(mos, settings)
-        click.echo(f"memosys serving {data_dir.resolve()} on http://{host}:{port}", err=True)
+        processes = f" ({workers} worker processes)" if workers > 1 else ""
+        click.echo(
+            f"memosys serving {data_dir.resolve()} on http://{host}:{port}{processes}", err=True
+        )
         if host not in ("127.0.0.1", "localhost", "::1"):
             click.echo("warning: API keys cross the network in clear text; put a TLS "
                        "proxy in front of this server", err=True)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+        if workers == 1:
+            app = create_app(mos, settings)
+            uvicorn.run(app, host=host, port=port, log_level=log_level)
+            return
+        # this process keeps the store open and runs the jobs; the workers serve
+        os.environ.update(worker_environment(data_dir, settings))
+        uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
+                    log_level=log_level)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from memosys.core.errors import missing_dependency
@@ -16,17 +18,33 @@ if TYPE_CHECKING:
 ERROR_STATUSES = (401, 403, 404, 409, 413, 422, 429, 502, 503)
 
 
+def _closing(mos: MemOS) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+    """A lifespan that closes ``mos`` when the server shuts down."""
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            mos.close()
+
+    return lifespan
+
+
 def _error_responses() -> dict[int | str, dict[str, Any]]:
     from memosys.server.errors import ErrorOut
 
     return {status: {"model": ErrorOut} for status in ERROR_STATUSES}
 
 
-def create_app(mos: MemOS, settings: ServerSettings | None = None) -> FastAPI:
+def create_app(
+    mos: MemOS, settings: ServerSettings | None = None, *, owns_mos: bool = False
+) -> FastAPI:
     """The REST API (``/v1``), ``/healthz`` and ``/metrics`` over ``mos``.
 
-    Store calls run in the thread pool; the caller keeps ownership of ``mos``
-    (close it after the server stops).
+    Store calls run in the thread pool. The caller keeps ownership of ``mos``
+    (closes it after the server stops) unless ``owns_mos``: then the app
+    closes it when the server shuts down.
     """
     if importlib.util.find_spec("fastapi") is None:
         raise missing_dependency("fastapi", "server")
@@ -51,6 +69,7 @@ def create_app(mos: MemOS, settings: ServerSettings | None = None) -> FastAPI:
 
     settings = settings or ServerSettings()
     app = FastAPI(
+        lifespan=_closing(mos) if owns_mos else None,
         title="memosys",
         version=__version__,
         description="A memory operating system for LLM applications. "

@@ -1,0 +1,51 @@
+"""Several server processes on one port: ``memosys serve --workers N``.
+
+A search is mostly Python, so one process serves about one CPU's worth of
+them whatever its threads (the interpreter lock). With ``--workers N``
+uvicorn runs N processes that accept on the same socket, each with its own
+:class:`~memosys.MemOS` over the data directory, which the store supports:
+every process follows the others' writes through the change logs, and the
+audit chain and sign-in limits are kept in the shared database files. The
+parent process opens the store first (so migrations run once) and runs the
+scheduled upkeep jobs; the workers only serve requests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from memosys.core.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from memosys.server.settings import ServerSettings
+
+WORKER_CONFIG_ENV = "MEMOSYS_SERVE_WORKER_CONFIG"
+WORKER_APP = "memosys.server.workers:worker_app"  # what uvicorn imports in each worker
+
+
+def worker_environment(data_dir: Path, settings: ServerSettings) -> dict[str, str]:
+    """The environment variable that tells each worker which data directory to serve how."""
+    config = {"data_dir": str(data_dir.resolve()), "server": settings.model_dump()}
+    return {WORKER_CONFIG_ENV: json.dumps(config)}
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (uvicorn's factory), over its own MemOS, which it
+    closes when the worker stops."""
+    from memosys.api.local import MemOS
+    from memosys.server.app import create_app
+    from memosys.server.settings import ServerSettings
+
+    raw = os.environ.get(WORKER_CONFIG_ENV)
+    if raw is None:
+        raise ConfigurationError(
+            f"{WORKER_CONFIG_ENV} is not set; start workers with `memosys serve --workers N`"
+        )
+    config = json.loads(raw)
+    mos = MemOS.open(Path(config["data_dir"]), background_jobs=False)
+    return create_app(mos, ServerSettings(**config["server"]), owns_mos=True)

@@ -1,0 +1,51 @@
+"""``memosys serve`` as a real subprocess on loopback, for tests of the running server."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+START_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Server:
+    """``memosys serve --data DATA [ARGS]``, started and answering ``/healthz``."""
+
+    def __init__(self, data: Path, log: Path, *args: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "memosys.cli", "serve", "--data", str(data),
+                   "--port", str(self.port), "--log-level", "warning", *args]
+        with log.open("ab") as sink:
+            self.process = subprocess.Popen(command, stdout=sink, stderr=sink)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self._healthy():
+            assert self.process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)  # the server is starting: poll /healthz until it answers
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)

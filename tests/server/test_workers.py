@@ -1,0 +1,52 @@
+"""``memosys serve --workers 2``: two processes on one port serve one consistent store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from memosys import MemOS, RemoteMemOS
+from memosys.settings import load_settings
+from serve_process import Server
+
+
+def _worker_processes(parent: int) -> list[int]:
+    """The uvicorn worker processes of a server process (Linux ``/proc``)."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    return [
+        int(pid)
+        for pid in children
+        if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    ]
+
+
+def test_two_workers_serve_the_same_memories(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    settings = load_settings(embedder={"provider": "hash"})  # fast start; the store is real
+    with MemOS.open(data, settings=settings) as mos:
+        issued = mos.ensure_admin_key()
+    assert issued is not None
+    headers = {"Authorization": f"Bearer {issued.api_key}"}
+    server = Server(data, tmp_path / "server.log", "--workers", "2")
+    try:
+        assert len(_worker_processes(server.process.pid)) == 2
+        added = []
+        for n in range(12):  # a new connection each time: either worker may take it
+            response = httpx.post(f"{server.url}/v1/memories/texts", headers=headers,
+                                  json={"texts": [f"note {n} about the red kite"]})
+            assert response.status_code == 201
+            added += [item["id"] for item in response.json()["items"]]
+        for _ in range(12):
+            response = httpx.post(f"{server.url}/v1/search", headers=headers,
+                                  json={"query": "red kite", "top_k": 20, "mode": "bm25"})
+            assert response.status_code == 200
+            assert {hit["item"]["id"] for hit in response.json()["hits"]} == set(added)
+        with RemoteMemOS(server.url, api_key=issued.api_key) as client:
+            assert client.count() == 12
+            assert client.verify_audit().ok
+    finally:
+        server.stop()
+    assert server.process.returncode == 0
+    with MemOS.open(data) as mos:
+        assert mos.verify_audit().ok
