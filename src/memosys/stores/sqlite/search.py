@@ -45,7 +45,8 @@ def text_search(
     """
     if not scope.cube_ids:
         return []
-    return text_search_where(conn, query, visible(scope, now, filters), limit, mirror)
+    where = visible(scope, now, filters)
+    return text_search_where(conn, query, where, limit, mirror, scope.cube_ids)
 
 
 def text_search_where(
@@ -54,9 +55,11 @@ def text_search_where(
     where: tuple[str, list[Any]],
     limit: int,
     mirror: TextMirror | None = None,
+    cube_ids: tuple[str, ...] | None = None,
 ) -> list[ScoredId]:
     """:func:`text_search` over the items that the SQL condition ``where`` (alias ``i``)
-    selects."""
+    selects; ``cube_ids``, when given, are the only cubes ``where`` admits, which lets
+    the mirror answer the second query too."""
     terms = query_terms(query)
     if not terms or limit <= 0:
         return []
@@ -73,6 +76,9 @@ def text_search_where(
     hits = _checked(conn, where, rowids, scores)[:limit]
     if len(hits) >= limit or len(rowids) < pool:
         return hits
+    if found is not None and cube_ids is not None:
+        in_cubes, cube_scores = found.ranked_in_cubes(terms, freqs, cube_ids)
+        return _first_passing(conn, where, in_cubes, cube_scores, limit)
     condition, params = where
     rows = conn.execute(
         "SELECT i.id, -bm25(items_fts) AS score FROM items_fts "
@@ -95,6 +101,24 @@ def fts5_ranked(
     ).fetchall()
     rowids = np.array([r for r, _ in rows], dtype=np.int64)
     return rowids, np.array([s for _, s in rows], dtype=np.float64)
+
+
+def _first_passing(
+    conn: sqlite3.Connection,
+    where: tuple[str, list[Any]],
+    rowids: RowIds,
+    scores: npt.NDArray[np.float64],
+    limit: int,
+) -> list[ScoredId]:
+    """The first ``limit`` candidates, in their order, that pass the SQL check (checked a
+    chunk at a time, each twice the last)."""
+    hits: list[ScoredId] = []
+    start, chunk = 0, max(4 * limit, 64)
+    while start < len(rowids) and len(hits) < limit:
+        end = start + chunk
+        hits += _checked(conn, where, rowids[start:end], scores[start:end])
+        start, chunk = end, chunk * 2
+    return hits[:limit]
 
 
 def _pool(limit: int, approximate: bool = True) -> int:

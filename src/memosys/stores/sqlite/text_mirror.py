@@ -177,8 +177,8 @@ class TextMirror:
             reaches = reaches and last - index.seq <= MAX_BACKLOG
             if reaches:
                 changes = conn.execute(
-                    "SELECT c.item_rowid, i.search_text FROM (SELECT DISTINCT item_rowid "
-                    "FROM text_changes WHERE seq > ? AND seq <= ?) c "
+                    "SELECT c.item_rowid, i.search_text, i.cube_id FROM (SELECT DISTINCT "
+                    "item_rowid FROM text_changes WHERE seq > ? AND seq <= ?) c "
                     "LEFT JOIN items i ON i.rowid = c.item_rowid",
                     (index.seq, last),
                 ).fetchall()
@@ -236,10 +236,16 @@ def _load(conn: sqlite3.Connection) -> tuple[TextIndex, _RowTokens]:
     token_ids = np.repeat(np.arange(len(vocabulary), dtype=np.int32),
                           [len(r) for r, _ in base.values()])
     size = int(all_rowids.max()) + 1 if len(all_rowids) else 1
+    cube_rows = conn.execute("SELECT rowid, cube_id FROM items").fetchall()
+    size = max(size, max((rowid for rowid, _ in cube_rows), default=0) + 1)
     lengths = np.bincount(all_rowids, weights=all_counts, minlength=size).astype(np.int32)
+    cube_numbers: dict[str, int] = {}
+    cubes = np.full(size, -1, dtype=np.int32)
+    for rowid, cube_id in cube_rows:
+        cubes[rowid] = cube_numbers.setdefault(cube_id, len(cube_numbers))
     by_row = np.argsort(all_rowids, kind="stable")
     starts = np.concatenate(([0], np.cumsum(np.bincount(all_rowids, minlength=size))))
-    index = TextIndex(base, {}, lengths, rows, tokens, seq)
+    index = TextIndex(base, {}, lengths, rows, tokens, seq, cubes, cube_numbers)
     return index, _RowTokens(vocabulary, token_ids[by_row], starts.astype(np.int64))
 
 
@@ -249,22 +255,28 @@ MERGE_AT = 4_096  # changed tokens above which (and 1/16 of the loaded ones) the
 def _applied(
     index: TextIndex,
     row_tokens: _RowTokens,
-    changes: list[tuple[int, str | None]],
+    changes: list[tuple[int, str | None, str | None]],
     rows: int,
     tokens: int,
     seq: int,
 ) -> TextIndex:
-    """The next snapshot: these rows' postings replaced by their current text's (None:
-    deleted), with FTS5's totals after the change."""
-    current = [(rowid, text) for rowid, text in changes if text is not None]
+    """The next snapshot: these rows' postings and cube replaced by their current text's
+    and cube's (None: deleted), with FTS5's totals after the change."""
+    current = [(rowid, text) for rowid, text, _ in changes if text is not None]
     _, counted = token_lists([text for _, text in current], [])
     now = {rowid: counts for (rowid, _), counts in zip(current, counted, strict=True)}
-    size = max(len(index.lengths), max(rowid for rowid, _ in changes) + 1)
+    size = max(len(index.lengths), max(rowid for rowid, _, _ in changes) + 1)
     lengths = np.zeros(size, dtype=np.int32)
     lengths[: len(index.lengths)] = index.lengths
+    cubes = np.full(size, -1, dtype=np.int32)
+    cubes[: len(index.cubes)] = index.cubes
+    cube_numbers = dict(index.cube_numbers)
+    for rowid, _, cube_id in changes:
+        number = -1 if cube_id is None else cube_numbers.setdefault(cube_id, len(cube_numbers))
+        cubes[rowid] = number
     removed: dict[str, list[int]] = defaultdict(list)
     added: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for rowid, _ in changes:
+    for rowid, _, _ in changes:
         for token in row_tokens.get(rowid):
             removed[token].append(rowid)
         counts = now.get(rowid, Counter())
@@ -280,7 +292,7 @@ def _applied(
     if len(changed) > max(MERGE_AT, len(base) // 16):
         base = {t: p for t, p in {**base, **changed}.items() if len(p[0])}
         changed = {}
-    return TextIndex(base, changed, lengths, rows, tokens, seq)
+    return TextIndex(base, changed, lengths, rows, tokens, seq, cubes, cube_numbers)
 
 
 def _replaced(posting: Posting, removed: list[int], added: list[tuple[int, int]]) -> Posting:

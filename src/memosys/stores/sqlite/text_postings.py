@@ -16,7 +16,7 @@ floating-point operations, ranked by score then rowid, both descending.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +43,8 @@ class TextIndex:
     rows: int
     tokens: int
     seq: int
+    cubes: Counts  # by rowid: the row's cube, as its number in cube_numbers (-1: no row)
+    cube_numbers: Mapping[str, int]
 
     def posting(self, token: str) -> Posting:
         """The rows holding ``token`` and its count in each (empty when none does)."""
@@ -52,12 +54,13 @@ class TextIndex:
     def lookup(self, tokens: list[str]) -> TermPostings:
         """The postings of a query's tokens (one per term, in the terms' order)."""
         return TermPostings([self.posting(t) for t in tokens], self.lengths, self.rows,
-                            self.tokens)
+                            self.tokens, self.cubes, self.cube_numbers)
 
     def nbytes(self) -> int:
         """Bytes of the arrays (postings and lengths)."""
         postings = {**self.base, **self.changed}.values()
-        return self.lengths.nbytes + sum(r.nbytes + c.nbytes for r, c in postings)
+        arrays = self.lengths.nbytes + self.cubes.nbytes
+        return arrays + sum(r.nbytes + c.nbytes for r, c in postings)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class TermPostings:
     lengths: Counts
     rows: int
     tokens: int
+    cubes: Counts
+    cube_numbers: Mapping[str, int]
 
     def doc_freqs(self) -> list[int]:
         """How many rows hold each term, capped as :func:`.fts.doc_freqs` caps them."""
@@ -77,11 +82,38 @@ class TermPostings:
         self, terms: list[str], freqs: list[int], cap: int, limit: int
     ) -> tuple[RowIds, npt.NDArray[np.float64]]:
         """The ``limit`` best of the newest ``cap`` rows holding a rare term, with their BM25."""
+        candidates = self._candidates(terms, freqs)[-cap:]
+        scores = self._scores(terms, freqs, candidates)
+        best = _best(scores, limit)
+        order = best[np.lexsort((-candidates[best], -scores[best]))][:limit]
+        return candidates[order], scores[order]
+
+    def ranked_in_cubes(
+        self, terms: list[str], freqs: list[int], cube_ids: Sequence[str]
+    ) -> tuple[RowIds, npt.NDArray[np.float64]]:
+        """Every row of these cubes holding a rare term, with its BM25, best first: what
+        FTS5 ranks when the search's SQL condition is inside its query (no cap)."""
+        candidates = self._candidates(terms, freqs)
+        wanted = [self.cube_numbers[c] for c in cube_ids if c in self.cube_numbers]
+        candidates = candidates[np.isin(self.cubes[candidates], wanted)]
+        scores = self._scores(terms, freqs, candidates)
+        order = np.lexsort((-candidates, -scores))
+        return candidates[order], scores[order]
+
+    def _candidates(self, terms: list[str], freqs: list[int]) -> RowIds:
+        """The rows holding a rare term, rowid ascending."""
+        rare, _ = split_terms(terms, freqs)
+        by_term = dict(zip(terms, self.postings, strict=True))
+        return _union([by_term[t][0] for t in rare]) if rare else EMPTY_POSTING[0]
+
+    def _scores(
+        self, terms: list[str], freqs: list[int], candidates: RowIds
+    ) -> npt.NDArray[np.float64]:
+        """FTS5's bm25() of the bounded query for each candidate row."""
+        if len(candidates) == 0:
+            return np.empty(0, dtype=np.float64)
         rare, common = split_terms(terms, freqs)
         by_term = dict(zip(terms, self.postings, strict=True))
-        if not rare:
-            return EMPTY_POSTING[0], np.empty(0, dtype=np.float64)
-        candidates = _union([by_term[t][0] for t in rare])[-cap:]
         lengths = self.lengths[candidates].astype(np.float64)
         average = self.tokens / self.rows
         norm = K1 * ((1 - B) + (B * lengths) / average)  # as fts5_aux.c groups it
@@ -90,9 +122,7 @@ class TermPostings:
             rowids, counts = by_term[term]
             found = _counts_at(rowids, counts, candidates)
             scores += idf(self.rows, len(rowids)) * ((found * (K1 + 1.0)) / (found + norm))
-        best = _best(scores, limit)
-        order = best[np.lexsort((-candidates[best], -scores[best]))][:limit]
-        return candidates[order], scores[order]
+        return scores
 
 
 def _union(parts: list[RowIds]) -> RowIds:
