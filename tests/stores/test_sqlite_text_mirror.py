@@ -11,13 +11,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 from store_helpers import T0, ItemFactory
 
 from memosys.core.cube import MemCube
 from memosys.core.filters import parse_filter
 from memosys.stores.base import Scope, ScoredId
-from memosys.stores.sqlite import SQLiteStore, fts, search, text_mirror
+from memosys.stores.sqlite import SQLiteStore, fts, search, text_mirror, text_postings
 from memosys.stores.sqlite.connection import Database
 from memosys.stores.sqlite.fts import query_terms
 from memosys.stores.sqlite.text_mirror import TextMirror
@@ -354,3 +355,18 @@ def test_process_exits_cleanly_while_the_mirror_loads_in_the_background(db_path:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "5"
+
+
+def test_growing_an_array_leaves_the_snapshots_that_hold_it_unchanged() -> None:
+    first = np.arange(3, dtype=np.int64)
+    second = text_postings.extended(first, 5, -1)
+    second[3:] = [7, 8]
+    third = text_postings.extended(second, 9, 0)  # room in second's buffer: no copy
+    third[5:] = [10, 11, 12, 13]
+    assert third.base is second.base
+    assert first.tolist() == [0, 1, 2]
+    assert second.tolist() == [0, 1, 2, 7, 8]
+    assert third.tolist() == [0, 1, 2, 7, 8, 10, 11, 12, 13]
+    big = text_postings.extended(third, 100, 5)  # past the buffer: moves
+    assert big.base is not third.base and big[9:].tolist() == [5] * 91
+    assert third.tolist() == [0, 1, 2, 7, 8, 10, 11, 12, 13]

@@ -38,7 +38,14 @@ from memosys.core.errors import MemosysError
 from memosys.stores.sqlite.change_log import prune_log
 from memosys.stores.sqlite.connection import Database
 from memosys.stores.sqlite.fts_stats import live_totals, token_lists
-from memosys.stores.sqlite.text_postings import Counts, Posting, RowIds, TermPostings, TextIndex
+from memosys.stores.sqlite.text_postings import (
+    Counts,
+    Posting,
+    RowIds,
+    TermPostings,
+    TextIndex,
+    extended,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -266,10 +273,13 @@ def _applied(
     _, counted = token_lists([text for _, text in current], [])
     now = {rowid: counts for (rowid, _), counts in zip(current, counted, strict=True)}
     size = max(len(index.lengths), max(rowid for rowid, _, _ in changes) + 1)
-    lengths = np.zeros(size, dtype=np.int32)
-    lengths[: len(index.lengths)] = index.lengths
-    cubes = np.full(size, -1, dtype=np.int32)
-    cubes[: len(index.cubes)] = index.cubes
+    if all(rowid >= len(index.lengths) for rowid, _, _ in changes):  # new rows only
+        lengths, cubes = extended(index.lengths, size, 0), extended(index.cubes, size, -1)
+    else:  # rows that older snapshots read change: copy
+        lengths = np.zeros(size, dtype=np.int32)
+        lengths[: len(index.lengths)] = index.lengths
+        cubes = np.full(size, -1, dtype=np.int32)
+        cubes[: len(index.cubes)] = index.cubes
     cube_numbers = dict(index.cube_numbers)
     for rowid, _, cube_id in changes:
         number = -1 if cube_id is None else cube_numbers.setdefault(cube_id, len(cube_numbers))
@@ -297,15 +307,22 @@ def _applied(
 
 def _replaced(posting: Posting, removed: list[int], added: list[tuple[int, int]]) -> Posting:
     """A posting without the ``removed`` rows and with the ``added`` (rowid, count) pairs, in
-    one copy of its arrays (no sort: the arrays stay sorted)."""
+    one copy of its arrays (no sort: the arrays stay sorted); rows added after its last one
+    (new rows) are appended without a copy, mostly (:func:`.text_postings.extended`)."""
     rowids, counts = posting
+    pairs = sorted(added)
+    if not removed and pairs and (len(rowids) == 0 or pairs[0][0] > rowids[-1]):
+        end = len(rowids) + len(pairs)
+        rowids, counts = extended(rowids, end, 0), extended(counts, end, 0)
+        rowids[end - len(pairs) :] = [r for r, _ in pairs]
+        counts[end - len(pairs) :] = [c for _, c in pairs]
+        return rowids, counts
     if removed:
         gone = np.array(sorted(removed), dtype=np.int64)
         at = np.minimum(np.searchsorted(rowids, gone), max(len(rowids) - 1, 0))
         at = at[rowids[at] == gone] if len(rowids) else at[:0]
         rowids, counts = np.delete(rowids, at), np.delete(counts, at)
     if added:
-        pairs = sorted(added)
         new = np.array([r for r, _ in pairs], dtype=np.int64)
         at = np.searchsorted(rowids, new)
         rowids = np.insert(rowids, at, new)

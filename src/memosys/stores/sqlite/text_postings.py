@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -123,6 +124,33 @@ class TermPostings:
             found = _counts_at(rowids, counts, candidates)
             scores += idf(self.rows, len(rowids)) * ((found * (K1 + 1.0)) / (found + norm))
         return scores
+
+
+def extended(array: npt.NDArray[Any], size: int, fill: int) -> npt.NDArray[Any]:
+    """``array`` grown to ``size`` entries, the new ones ``fill``.
+
+    When ``array`` is the start of a larger buffer (an earlier call made it),
+    the result is a longer view of that buffer and nothing is copied: an array
+    never reads past its own end, so the snapshots that hold ``array`` see no
+    change. Otherwise the entries move to a buffer with room to grow by half.
+    Only the newest snapshot's arrays may be extended.
+    """
+    count = len(array)
+    base = array.base
+    if (
+        isinstance(base, np.ndarray)
+        and base.ndim == 1
+        and base.dtype == array.dtype
+        and len(base) >= size
+        and base.ctypes.data == array.ctypes.data
+    ):
+        buffer: npt.NDArray[Any] = base
+    else:
+        buffer = np.empty(max(size + size // 2, 16), dtype=array.dtype)
+        buffer[:count] = array
+    grown: npt.NDArray[Any] = buffer[:size]
+    grown[count:] = fill
+    return grown
 
 
 def _union(parts: list[RowIds]) -> RowIds:
