@@ -40,8 +40,8 @@ def text_search(
     newest), by the in-memory ``mirror`` of the index when it is given and
     ready, else inside SQLite (the same results); the best of them are
     checked against scope, expiry and filters. If too few pass and more
-    matches exist, the query runs again in SQLite with the checks inside the
-    SQL, over every match.
+    matches exist, every match in the scope's cubes is ranked, by the mirror
+    (then checked in order) or in SQLite with the checks inside the SQL.
     """
     if not scope.cube_ids:
         return []

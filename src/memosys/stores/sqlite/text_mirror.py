@@ -273,13 +273,9 @@ def _applied(
     _, counted = token_lists([text for _, text in current], [])
     now = {rowid: counts for (rowid, _), counts in zip(current, counted, strict=True)}
     size = max(len(index.lengths), max(rowid for rowid, _, _ in changes) + 1)
-    if all(rowid >= len(index.lengths) for rowid, _, _ in changes):  # new rows only
-        lengths, cubes = extended(index.lengths, size, 0), extended(index.cubes, size, -1)
-    else:  # rows that older snapshots read change: copy
-        lengths = np.zeros(size, dtype=np.int32)
-        lengths[: len(index.lengths)] = index.lengths
-        cubes = np.full(size, -1, dtype=np.int32)
-        cubes[: len(index.cubes)] = index.cubes
+    # new rows only: grow in place; a change to rows that older snapshots read: copy
+    grow = extended if all(rowid >= len(index.lengths) for rowid, _, _ in changes) else _copied
+    lengths, cubes = grow(index.lengths, size, 0), grow(index.cubes, size, -1)
     cube_numbers = dict(index.cube_numbers)
     for rowid, _, cube_id in changes:
         number = -1 if cube_id is None else cube_numbers.setdefault(cube_id, len(cube_numbers))
@@ -303,6 +299,13 @@ def _applied(
         base = {t: p for t, p in {**base, **changed}.items() if len(p[0])}
         changed = {}
     return TextIndex(base, changed, lengths, rows, tokens, seq, cubes, cube_numbers)
+
+
+def _copied(array: Counts, size: int, fill: int) -> Counts:
+    """A copy of ``array`` grown to ``size`` entries, the new ones ``fill``."""
+    copy = np.full(size, fill, dtype=array.dtype)
+    copy[: len(array)] = array
+    return copy
 
 
 def _replaced(posting: Posting, removed: list[int], added: list[tuple[int, int]]) -> Posting:

@@ -54,8 +54,7 @@ class TextIndex:
 
     def lookup(self, tokens: list[str]) -> TermPostings:
         """The postings of a query's tokens (one per term, in the terms' order)."""
-        return TermPostings([self.posting(t) for t in tokens], self.lengths, self.rows,
-                            self.tokens, self.cubes, self.cube_numbers)
+        return TermPostings(self, [self.posting(t) for t in tokens])
 
     def nbytes(self) -> int:
         """Bytes of the arrays (postings and lengths)."""
@@ -66,14 +65,10 @@ class TextIndex:
 
 @dataclass(frozen=True)
 class TermPostings:
-    """A query's postings from one :class:`TextIndex` snapshot."""
+    """A query's postings (one per term) from one :class:`TextIndex` snapshot."""
 
+    index: TextIndex
     postings: list[Posting]
-    lengths: Counts
-    rows: int
-    tokens: int
-    cubes: Counts
-    cube_numbers: Mapping[str, int]
 
     def doc_freqs(self) -> list[int]:
         """How many rows hold each term, capped as :func:`.fts.doc_freqs` caps them."""
@@ -83,8 +78,9 @@ class TermPostings:
         self, terms: list[str], freqs: list[int], cap: int, limit: int
     ) -> tuple[RowIds, npt.NDArray[np.float64]]:
         """The ``limit`` best of the newest ``cap`` rows holding a rare term, with their BM25."""
-        candidates = self._candidates(terms, freqs)[-cap:]
-        scores = self._scores(terms, freqs, candidates)
+        rare, phrases = self._bounded(terms, freqs)
+        candidates = _union(rare)[-cap:]
+        scores = self._scores(phrases, candidates)
         best = _best(scores, limit)
         order = best[np.lexsort((-candidates[best], -scores[best]))][:limit]
         return candidates[order], scores[order]
@@ -94,35 +90,35 @@ class TermPostings:
     ) -> tuple[RowIds, npt.NDArray[np.float64]]:
         """Every row of these cubes holding a rare term, with its BM25, best first: what
         FTS5 ranks when the search's SQL condition is inside its query (no cap)."""
-        candidates = self._candidates(terms, freqs)
-        wanted = [self.cube_numbers[c] for c in cube_ids if c in self.cube_numbers]
-        candidates = candidates[np.isin(self.cubes[candidates], wanted)]
-        scores = self._scores(terms, freqs, candidates)
+        rare, phrases = self._bounded(terms, freqs)
+        candidates = _union(rare)
+        numbers = self.index.cube_numbers
+        wanted = [numbers[c] for c in cube_ids if c in numbers]
+        candidates = candidates[np.isin(self.index.cubes[candidates], wanted)]
+        scores = self._scores(phrases, candidates)
         order = np.lexsort((-candidates, -scores))
         return candidates[order], scores[order]
 
-    def _candidates(self, terms: list[str], freqs: list[int]) -> RowIds:
-        """The rows holding a rare term, rowid ascending."""
-        rare, _ = split_terms(terms, freqs)
-        by_term = dict(zip(terms, self.postings, strict=True))
-        return _union([by_term[t][0] for t in rare]) if rare else EMPTY_POSTING[0]
-
-    def _scores(
-        self, terms: list[str], freqs: list[int], candidates: RowIds
-    ) -> npt.NDArray[np.float64]:
-        """FTS5's bm25() of the bounded query for each candidate row."""
-        if len(candidates) == 0:
-            return np.empty(0, dtype=np.float64)
+    def _bounded(self, terms: list[str], freqs: list[int]) -> tuple[list[RowIds], list[Posting]]:
+        """The rare terms' rows, and the postings of the bounded query's phrases (the rare
+        terms, then the rare and common ones again when there are common ones)."""
         rare, common = split_terms(terms, freqs)
         by_term = dict(zip(terms, self.postings, strict=True))
-        lengths = self.lengths[candidates].astype(np.float64)
-        average = self.tokens / self.rows
+        phrases = rare + (rare + common if common else [])
+        return [by_term[t][0] for t in rare], [by_term[t] for t in phrases]
+
+    def _scores(self, phrases: list[Posting], candidates: RowIds) -> npt.NDArray[np.float64]:
+        """FTS5's bm25() over ``phrases`` for each candidate row."""
+        if len(candidates) == 0:
+            return np.empty(0, dtype=np.float64)
+        index = self.index
+        lengths = index.lengths[candidates].astype(np.float64)
+        average = index.tokens / index.rows
         norm = K1 * ((1 - B) + (B * lengths) / average)  # as fts5_aux.c groups it
         scores = np.zeros(len(candidates), dtype=np.float64)
-        for term in rare + (rare + common if common else []):
-            rowids, counts = by_term[term]
+        for rowids, counts in phrases:
             found = _counts_at(rowids, counts, candidates)
-            scores += idf(self.rows, len(rowids)) * ((found * (K1 + 1.0)) / (found + norm))
+            scores += idf(index.rows, len(rowids)) * ((found * (K1 + 1.0)) / (found + norm))
         return scores
 
 
@@ -155,6 +151,8 @@ def extended(array: npt.NDArray[Any], size: int, fill: int) -> npt.NDArray[Any]:
 
 def _union(parts: list[RowIds]) -> RowIds:
     """The sorted distinct rowids of sorted postings."""
+    if not parts:
+        return EMPTY_POSTING[0]
     if len(parts) == 1:
         return parts[0]
     merged = np.sort(np.concatenate(parts), kind="stable")  # timsort merges the sorted runs
