@@ -96,6 +96,11 @@ def visible_filter(
     return combine(Not(In("state", tuple(s.value for s in hidden))), filters)
 
 
+def searches_at_once(settings: RetrievalSettings) -> int:
+    """How many searches run at once in a process (``concurrent_searches``, 0: one per CPU)."""
+    return settings.concurrent_searches or os.cpu_count() or 1
+
+
 _worker: ThreadPoolExecutor | None = None
 _worker_lock = threading.Lock()
 
@@ -119,8 +124,7 @@ class Retriever:
         self._embedder = embedder
         self._settings = settings
         self._clock = clock
-        running = settings.concurrent_searches or os.cpu_count() or 1
-        self._turns = threading.BoundedSemaphore(running)  # see concurrent_searches
+        self._turns = threading.BoundedSemaphore(searches_at_once(settings))
 
     def search(
         self, scope: Scope, query: str, filters: Filter | None, options: SearchOptions

@@ -42,15 +42,18 @@ def create_app(
 ) -> FastAPI:
     """The REST API (``/v1``), ``/healthz`` and ``/metrics`` over ``mos``.
 
-    Store calls run in the thread pool. The caller keeps ownership of ``mos``
+    Store calls run in the thread pool; searches first wait for a turn
+    (:mod:`memosys.server.turns`). The caller keeps ownership of ``mos``
     (closes it after the server stops) unless ``owns_mos``: then the app
     closes it when the server shuts down.
     """
     if importlib.util.find_spec("fastapi") is None:
         raise missing_dependency("fastapi", "server")
+    import anyio
     from fastapi import FastAPI
 
     from memosys import __version__
+    from memosys.retrieval.search import searches_at_once
     from memosys.server.dashboard import mount_dashboard
     from memosys.server.errors import install_error_handlers
     from memosys.server.limits import BodyLimitMiddleware
@@ -78,6 +81,7 @@ def create_app(
     app.state.mos = mos
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.search_turns = anyio.CapacityLimiter(searches_at_once(mos.settings.retrieval))
     install_error_handlers(app)
     app.include_router(system.router)
     for module in (memories, lifecycle, search, cubes, users_keys, audit):

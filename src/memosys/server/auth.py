@@ -73,10 +73,10 @@ class Caller:
         return self.run(call, *args, **values)
 
 
-def current_caller(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Caller:
+KeyDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def current_caller(request: Request, credentials: KeyDep) -> Caller:
     """Authenticate the request's Bearer key (repeated failures are rate-limited)."""
     if credentials is None:
         raise AuthenticationError(

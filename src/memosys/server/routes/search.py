@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from memosys.server.auth import CallerDep
+from memosys.server.auth import KeyDep
 from memosys.server.schemas import HitsOut, SearchIn, SessionSearchIn, SessionsOut
+from memosys.server.turns import in_turn
 
 router = APIRouter(prefix="/v1/search", tags=["search"])
 
 
 @router.post("", response_model=HitsOut)
-def search(body: SearchIn, caller: CallerDep) -> HitsOut:
+async def search(body: SearchIn, request: Request, key: KeyDep) -> HitsOut:
     """Memories ranked for the query; each hit says why in ``explain``."""
-    return HitsOut(hits=caller.run_body(caller.mos.search, body, "query"))
+    hits = await in_turn(
+        request, key, lambda caller: caller.run_body(caller.mos.search, body, "query")
+    )
+    return HitsOut(hits=hits)
 
 
 @router.post("/sessions", response_model=SessionsOut)
-def search_sessions(body: SessionSearchIn, caller: CallerDep) -> SessionsOut:
+async def search_sessions(body: SessionSearchIn, request: Request, key: KeyDep) -> SessionsOut:
     """Sessions ranked by the message hits they contain."""
-    return SessionsOut(sessions=caller.run_body(caller.mos.search_sessions, body, "query"))
+    sessions = await in_turn(
+        request, key, lambda caller: caller.run_body(caller.mos.search_sessions, body, "query")
+    )
+    return SessionsOut(sessions=sessions)
