@@ -1,8 +1,9 @@
 """The one SQLite connection of a store: pragmas, locking, transactions, migrations.
 
 A :class:`Database` holds one writer connection, guarded by a re-entrant
-lock, and up to :data:`READERS` read-only connections that threads borrow:
-with WAL, reads on several threads run at once and never wait for a writer.
+lock, and up to :data:`READERS` read-only connections that threads borrow
+(first come, first served: :mod:`.reader_pool`): with WAL, reads on several
+threads run at once and never wait for a writer.
 The writer runs in autocommit mode and opens write transactions itself with
 ``BEGIN IMMEDIATE``, so a second writer waits up to ``lock_timeout_s`` at the
 start of its transaction instead of failing midway. Writes nest: several
@@ -22,7 +23,8 @@ from pathlib import Path
 
 from memosys.core.errors import StoreError
 from memosys.stores.migrate import HISTORY_TABLE, Migration, load_migrations, run_migrations
-from memosys.stores.sqlite.errors import mapped_errors
+from memosys.stores.sqlite.errors import closed_store, mapped_errors
+from memosys.stores.sqlite.reader_pool import ReaderPool
 
 MIGRATIONS_PACKAGE = "memosys.stores.sqlite.migrations"
 CACHE_KIB = 65_536  # page cache per connection
@@ -46,9 +48,7 @@ class Database:
         self._commits = 0
         # another connection to ":memory:" would open another, empty database
         self._pooled = self.path != ":memory:"
-        self._idle_readers: list[sqlite3.Connection] = []
-        self._readers = 0
-        self._reader_freed = threading.Condition()
+        self._readers = ReaderPool(self._connect_reader, READERS, self.path)
         with mapped_errors(self.path, lock_timeout_s):
             self._conn = self._connect("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
         try:
@@ -86,12 +86,12 @@ class Database:
             with self.exclusive() as conn:
                 yield conn
             return
-        conn = self._borrow_reader()
+        conn = self._readers.borrow()
         try:
             with mapped_errors(self.path, self.lock_timeout_s):
                 yield conn
         finally:
-            self._return_reader(conn)
+            self._readers.give_back(conn)
 
     def in_write(self) -> bool:
         """Whether this thread is inside :meth:`write` or :meth:`exclusive` (its changes
@@ -156,36 +156,9 @@ class Database:
         if callback not in pending:
             pending.append(callback)
 
-    def _borrow_reader(self) -> sqlite3.Connection:
-        with self._reader_freed:
-            while True:
-                if self._closed:
-                    raise StoreError(f"the store at {self.path} is closed; open a new one")
-                if self._idle_readers:
-                    return self._idle_readers.pop()
-                if self._readers < READERS:
-                    self._readers += 1
-                    break
-                self._reader_freed.wait()
-        try:
-            with mapped_errors(self.path, self.lock_timeout_s):
-                return self._connect("PRAGMA query_only = ON")
-        except BaseException:
-            with self._reader_freed:
-                self._readers -= 1
-                self._reader_freed.notify()
-            raise
-
-    def _return_reader(self, conn: sqlite3.Connection) -> None:
-        if conn.in_transaction:  # a block that began one and failed before its end
-            conn.execute("ROLLBACK")
-        with self._reader_freed:
-            if self._closed:
-                conn.close()
-                self._readers -= 1
-            else:
-                self._idle_readers.append(conn)
-            self._reader_freed.notify()
+    def _connect_reader(self) -> sqlite3.Connection:
+        with mapped_errors(self.path, self.lock_timeout_s):
+            return self._connect("PRAGMA query_only = ON")
 
     @property
     def closed(self) -> bool:
@@ -195,19 +168,15 @@ class Database:
     def close(self) -> None:
         """Close the connections (borrowed ones when they come back); later calls raise
         :class:`StoreError`."""
-        with self._lock, self._reader_freed:
+        with self._lock:
             if not self._closed:
                 self._closed = True
                 self._conn.close()
-                for conn in self._idle_readers:
-                    conn.close()
-                self._readers -= len(self._idle_readers)
-                self._idle_readers.clear()
-                self._reader_freed.notify_all()
+                self._readers.close()
 
     def _open_connection(self) -> sqlite3.Connection:
         if self._closed:
-            raise StoreError(f"the store at {self.path} is closed; open a new one")
+            raise closed_store(self.path)
         return self._conn
 
 

@@ -19,6 +19,11 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return "database is locked" in text or "database is busy" in text
 
 
+def closed_store(path: str) -> StoreError:
+    """The error for using a store after it was closed."""
+    return StoreError(f"the store at {path} is closed; open a new one")
+
+
 def translate(exc: sqlite3.Error, path: str, lock_timeout_s: float) -> MemosysError:
     """The memosys error for a sqlite3 error raised while using the database at ``path``."""
     if _is_busy(exc):
