@@ -65,7 +65,7 @@ def search_as_of(
             item=items[entry.id],
             score=entry.score / top,
             explain=Explain(
-                retrievers=entry.matches,
+                retrievers=entry.explained(),
                 fusion=method if mode == "hybrid" else mode,
                 fused_score=entry.score,
                 matched_terms=sorted(

@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from memosys.core.results import RetrieverMatch
 from memosys.stores.base import ScoredId
+
+
+class Match(NamedTuple):
+    """Where one retriever placed an id (a plain tuple: a search fuses hundreds)."""
+
+    retriever: str
+    rank: int  # 1-based
+    score: float  # the retriever's raw score
 
 
 @dataclass
@@ -20,15 +29,22 @@ class Fused:
 
     id: str
     score: float
-    matches: list[RetrieverMatch] = field(default_factory=list)
+    matches: list[Match] = field(default_factory=list)
+
+    def explained(self) -> list[RetrieverMatch]:
+        """The matches as a hit's explanation gives them."""
+        return [RetrieverMatch(retriever=m.retriever, rank=m.rank, score=m.score)
+                for m in self.matches]
 
 
 def _collect(lists: Mapping[str, Sequence[ScoredId]]) -> dict[str, Fused]:
     fused: dict[str, Fused] = {}
     for name, hits in lists.items():
         for rank, hit in enumerate(hits, start=1):
-            entry = fused.setdefault(hit.id, Fused(hit.id, 0.0))
-            entry.matches.append(RetrieverMatch(retriever=name, rank=rank, score=hit.score))
+            entry = fused.get(hit.id)
+            if entry is None:
+                entry = fused[hit.id] = Fused(hit.id, 0.0)
+            entry.matches.append(Match(name, rank, hit.score))
     return fused
 
 

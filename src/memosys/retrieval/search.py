@@ -263,7 +263,7 @@ class Retriever:
                     item=item,
                     score=base + sum(adjustments.values()),
                     explain=Explain(
-                        retrievers=entry.matches if entry else [],
+                        retrievers=entry.explained() if entry else [],
                         fusion=str(method),
                         fused_score=entry.score if entry else 0.0,
                         adjustments=adjustments,
