@@ -327,32 +327,6 @@ def test_a_search_inside_a_write_sees_it_and_a_rolled_back_text_never_reaches_th
     assert cubes.text_search(scope, "zeppelin", None, 5) == []
 
 
-def test_a_write_of_the_store_brings_its_loaded_mirror_up_to_date_when_it_commits(
-    cubes: SQLiteStore, make_item: ItemFactory, fts5: sqlite3.Connection
-) -> None:
-    _fill(cubes, make_item, 300)
-    assert cubes.text_search(SCOPES[0], "alice", None, 5)  # the mirror is loaded
-
-    def applied() -> int:
-        index = cubes._text._index
-        assert index is not None
-        return index.seq
-
-    def logged() -> int:
-        return int(fts5.execute("SELECT max(seq) FROM text_changes").fetchone()[0])
-
-    before = applied()
-    with cubes.transaction():
-        cubes.add_items([make_item("zeppelin")], None, None)
-        assert applied() == before  # not committed yet
-    assert applied() == logged() > before  # no search in between
-    item = make_item("airship")
-    cubes.add_items([item], None, None)
-    cubes.update_item(SCOPES[0], item.model_copy(update={"content": "blimp"}), None)
-    cubes.delete_items(SCOPES[0], [item.id])
-    assert applied() == logged()
-
-
 EXIT_DURING_LOAD = """
 import sys
 from datetime import UTC, datetime

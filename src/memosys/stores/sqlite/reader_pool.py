@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from memosys.stores.sqlite.errors import closed_store
 
@@ -25,7 +25,7 @@ class _Turn:
 
     wake: threading.Condition
     given: bool = False
-    conn: sqlite3.Connection | None = field(default=None)
+    conn: sqlite3.Connection | None = None
 
 
 class ReaderPool:

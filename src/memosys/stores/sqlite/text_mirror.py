@@ -79,20 +79,13 @@ class TextMirror:
 
     def current(self, conn: sqlite3.Connection) -> TextIndex | None:
         """The up-to-date snapshot, or None while it loads (or inside a transaction)."""
-        return self._current(conn, load=True)
-
-    def catch_up(self, conn: sqlite3.Connection) -> None:
-        """Apply the changes ``conn`` sees to a loaded mirror (one not loaded stays so)."""
-        self._current(conn, load=False)
-
-    def _current(self, conn: sqlite3.Connection, load: bool) -> TextIndex | None:
         if conn.in_transaction:
             return None
         key = (int(conn.execute("PRAGMA data_version").fetchone()[0]), self._db.commits)
         with self._lock:
             if self._index is not None and self._seen.get(id(conn)) == key:
                 return self._index
-            if self._index is None and load:
+            if self._index is None:
                 self._start_load(conn)
             if self._index is not None and self._catch_up(conn):
                 self._seen[id(conn)] = key
