@@ -36,6 +36,10 @@ class MiniLMOnnxConfig(BaseModel):
     max_tokens: int = Field(256, ge=8, le=512)
     # model calls run side by side, each on one thread; default: the CPU count
     threads: int | None = Field(None, ge=1)
+    # those threads (they embed batches: adds, imports; a query runs in its search's
+    # thread) are this much nicer than the process, so searches keep their speed
+    # beside an import (Linux; 0: same priority; see core/cpu_priority.py)
+    bulk_niceness: int = Field(10, ge=0, le=19)
 
 
 class SentenceTransformersConfig(BaseModel):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import tempfile
+import threading
 from importlib import resources
 from pathlib import Path
 
@@ -75,6 +78,27 @@ def test_int8_vector_of_a_text_does_not_depend_on_its_batch(embedder: MiniLMOnnx
 def test_one_thread_gives_the_same_vectors_as_several(embedder: MiniLMOnnxEmbedder) -> None:
     one_thread = MiniLMOnnxEmbedder(MiniLMOnnxConfig(threads=1))
     np.testing.assert_array_equal(one_thread.embed(TEXTS), embedder.embed(TEXTS))
+
+
+def _thread_niceness() -> dict[int, int]:
+    """Each thread of this process and its nice value (Linux)."""
+    found = {}
+    for stat in Path("/proc/self/task").glob("*/stat"):
+        fields = stat.read_text().rpartition(")")[2].split()
+        found[int(stat.parent.name)] = int(fields[16])
+    return found
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own nice value is Linux's")
+def test_batch_threads_run_nicer_than_the_caller_with_the_same_vectors(
+    embedder: MiniLMOnnxEmbedder,
+) -> None:
+    nicer = MiniLMOnnxEmbedder(MiniLMOnnxConfig(threads=2, bulk_niceness=7))
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    np.testing.assert_array_equal(nicer.embed(TEXTS), embedder.embed(TEXTS))
+    niceness = _thread_niceness()
+    assert niceness[threading.get_native_id()] == base  # the caller keeps its priority
+    assert list(niceness.values()).count(min(base + 7, 19)) >= 1
 
 
 def test_int8_stays_close_to_float32_under_its_own_fingerprint(

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from memosys.core.cpu_priority import lower_thread_priority
 from memosys.core.errors import ConfigurationError, EmbedderError, MissingDependencyError
 from memosys.models.embedders._common import Vectors, check_texts, empty, l2_normalise
 from memosys.models.embedders.base import Purpose
@@ -279,6 +280,13 @@ class MiniLMOnnxEmbedder:
         tokenizer.enable_truncation(max_length=self._config.max_tokens)
         inputs = frozenset(i.name for i in session.get_inputs())
         threads = self._config.threads or os.cpu_count() or 1
-        workers = ThreadPoolExecutor(threads, "memosys-embed") if threads > 1 else None
+        workers = (
+            ThreadPoolExecutor(
+                threads, "memosys-embed", initializer=lower_thread_priority,
+                initargs=(self._config.bulk_niceness,),
+            )
+            if threads > 1
+            else None
+        )
         errors = (Fail, InvalidArgument, RuntimeException)
         return _Runtime(session, tokenizer, inputs, errors, workers)
