@@ -168,6 +168,13 @@ def _best(scores: npt.NDArray[np.float64], limit: int) -> npt.NDArray[np.intp]:
 
 
 def _counts_at(rowids: RowIds, counts: Counts, wanted: RowIds) -> npt.NDArray[np.float64]:
-    """The counts of the ``wanted`` rowids in a posting (0 for rows not in it)."""
+    """The counts of the ``wanted`` rowids in a posting (0 for rows not in it); both are
+    sorted and distinct, and the shorter is looked up in the longer."""
+    if len(rowids) < len(wanted):
+        found = np.zeros(len(wanted), dtype=np.float64)
+        at = np.minimum(np.searchsorted(wanted, rowids), len(wanted) - 1)
+        hit = wanted[at] == rowids
+        found[at[hit]] = counts[hit]
+        return found
     at = np.minimum(np.searchsorted(rowids, wanted), len(rowids) - 1)
     return np.where(rowids[at] == wanted, counts[at], 0).astype(np.float64)
