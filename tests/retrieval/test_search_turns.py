@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from memosys import MemOS
-from memosys.models.embedders.base import Purpose
 from memosys.settings import MemosysSettings, RetrievalSettings
+from query_hook import QueryHook
 
 
-class _CountingEmbedder:
+class _CountingEmbedder(QueryHook):
     """The real embedder, counting how many query embeddings run at once.
 
     Each query embedding also waits 20 ms, so that searches that were let in
@@ -24,30 +22,19 @@ class _CountingEmbedder:
     """
 
     def __init__(self, inner: Any) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._lock = threading.Lock()
         self._running = 0
         self.most = 0
 
-    @property
-    def fingerprint(self) -> str:
-        return str(self._inner.fingerprint)
-
-    @property
-    def dimensions(self) -> int:
-        return int(self._inner.dimensions)
-
-    def embed(
-        self, texts: Sequence[str], purpose: Purpose = "document"
-    ) -> npt.NDArray[np.float32]:
-        if purpose != "query":
-            return self._inner.embed(texts, purpose)  # type: ignore[no-any-return]
+    @contextmanager
+    def around_query(self) -> Iterator[None]:
         with self._lock:
             self._running += 1
             self.most = max(self.most, self._running)
         try:
             threading.Event().wait(0.02)
-            return self._inner.embed(texts, purpose)  # type: ignore[no-any-return]
+            yield
         finally:
             with self._lock:
                 self._running -= 1

@@ -3,47 +3,36 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
-import numpy.typing as npt
 
 from memosys import MemOS
-from memosys.models.embedders.base import Purpose
 from memosys.server.app import create_app
 from memosys.server.transport import InProcessTransport
 from memosys.settings import MemosysSettings, RetrievalSettings
+from query_hook import QueryHook
 
 WAITING_SEARCHES = 60  # more than the server's default thread pool (40)
 
 
-class _GatedEmbedder:
+class _GatedEmbedder(QueryHook):
     """The real embedder; query embeddings wait until the gate opens."""
 
     def __init__(self, inner: Any) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self.entered = threading.Event()
         self.gate = threading.Event()
 
-    @property
-    def fingerprint(self) -> str:
-        return str(self._inner.fingerprint)
-
-    @property
-    def dimensions(self) -> int:
-        return int(self._inner.dimensions)
-
-    def embed(
-        self, texts: Sequence[str], purpose: Purpose = "document"
-    ) -> npt.NDArray[np.float32]:
-        if purpose == "query":
-            self.entered.set()
-            assert self.gate.wait(30), "the test never opened the gate"
-        return self._inner.embed(texts, purpose)  # type: ignore[no-any-return]
+    @contextmanager
+    def around_query(self) -> Iterator[None]:
+        self.entered.set()
+        assert self.gate.wait(30), "the test never opened the gate"
+        yield
 
 
 def test_waiting_searches_leave_threads_for_other_requests(tmp_path: Path, embedder: Any) -> None:
