@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import httpx
+import pytest
 
 from memosys import MemOS, RemoteMemOS
+from memosys.server.settings import ServerSettings
+from memosys.server.workers import worker_app, worker_environment
 from memosys.settings import load_settings
 from serve_process import Server
 
@@ -50,3 +54,21 @@ def test_two_workers_serve_the_same_memories(tmp_path: Path) -> None:
     assert server.process.returncode == 0
     with MemOS.open(data) as mos:
         assert mos.verify_audit().ok
+
+
+def test_workers_share_the_cpus_search_turns_unless_the_setting_names_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cpus = os.cpu_count() or 1
+    for name, turns, expected in (("default", 0, max(1, cpus // 2)), ("named", 3, 3)):
+        data = tmp_path / name
+        settings = load_settings(embedder={"provider": "hash"},
+                                 retrieval={"concurrent_searches": turns})
+        MemOS.open(data, settings=settings).close()
+        for key, value in worker_environment(data, ServerSettings(), workers=2).items():
+            monkeypatch.setenv(key, value)
+        app = worker_app()
+        try:
+            assert app.state.search_turns.total_tokens == expected
+        finally:
+            app.state.mos.close()

@@ -69,6 +69,6 @@ def serve(
             uvicorn.run(app, host=host, port=port, log_level=log_level)
             return
         # this process keeps the store open and runs the jobs; the workers serve
-        os.environ.update(worker_environment(data_dir, settings))
+        os.environ.update(worker_environment(data_dir, settings, workers))
         uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
                     log_level=log_level)

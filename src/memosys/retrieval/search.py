@@ -96,9 +96,10 @@ def visible_filter(
     return combine(Not(In("state", tuple(s.value for s in hidden))), filters)
 
 
-def searches_at_once(settings: RetrievalSettings) -> int:
-    """How many searches run at once in a process (``concurrent_searches``, 0: one per CPU)."""
-    return settings.concurrent_searches or os.cpu_count() or 1
+def searches_at_once(settings: RetrievalSettings, processes: int = 1) -> int:
+    """How many searches run at once in a process (``concurrent_searches``; 0: the CPUs,
+    shared among ``processes`` that serve together)."""
+    return settings.concurrent_searches or max(1, (os.cpu_count() or 1) // processes)
 
 
 _worker: ThreadPoolExecutor | None = None

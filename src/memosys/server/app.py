@@ -38,12 +38,17 @@ def _error_responses() -> dict[int | str, dict[str, Any]]:
 
 
 def create_app(
-    mos: MemOS, settings: ServerSettings | None = None, *, owns_mos: bool = False
+    mos: MemOS,
+    settings: ServerSettings | None = None,
+    *,
+    owns_mos: bool = False,
+    processes: int = 1,
 ) -> FastAPI:
     """The REST API (``/v1``), ``/healthz`` and ``/metrics`` over ``mos``.
 
     Store calls run in the thread pool; searches first wait for a turn
-    (:mod:`memosys.server.turns`). The caller keeps ownership of ``mos``
+    (:mod:`memosys.server.turns`), one per CPU shared among the ``processes``
+    that serve together (``--workers``). The caller keeps ownership of ``mos``
     (closes it after the server stops) unless ``owns_mos``: then the app
     closes it when the server shuts down.
     """
@@ -81,7 +86,8 @@ def create_app(
     app.state.mos = mos
     app.state.settings = settings
     app.state.metrics = Metrics()
-    app.state.search_turns = anyio.CapacityLimiter(searches_at_once(mos.settings.retrieval))
+    turns = searches_at_once(mos.settings.retrieval, processes)
+    app.state.search_turns = anyio.CapacityLimiter(turns)
     install_error_handlers(app)
     app.include_router(system.router)
     for module in (memories, lifecycle, search, cubes, users_keys, audit):

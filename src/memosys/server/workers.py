@@ -28,9 +28,12 @@ WORKER_CONFIG_ENV = "MEMOSYS_SERVE_WORKER_CONFIG"
 WORKER_APP = "memosys.server.workers:worker_app"  # what uvicorn imports in each worker
 
 
-def worker_environment(data_dir: Path, settings: ServerSettings) -> dict[str, str]:
-    """The environment variable that tells each worker which data directory to serve how."""
-    config = {"data_dir": str(data_dir.resolve()), "server": settings.model_dump()}
+def worker_environment(data_dir: Path, settings: ServerSettings, workers: int) -> dict[str, str]:
+    """The environment variable that tells each of the ``workers`` which data directory
+    to serve how."""
+    config = {
+        "data_dir": str(data_dir.resolve()), "server": settings.model_dump(), "workers": workers
+    }
     return {WORKER_CONFIG_ENV: json.dumps(config)}
 
 
@@ -48,4 +51,6 @@ def worker_app() -> FastAPI:
         )
     config = json.loads(raw)
     mos = MemOS.open(Path(config["data_dir"]), background_jobs=False)
-    return create_app(mos, ServerSettings(**config["server"]), owns_mos=True)
+    return create_app(
+        mos, ServerSettings(**config["server"]), owns_mos=True, processes=config["workers"]
+    )
