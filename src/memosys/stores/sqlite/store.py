@@ -357,12 +357,8 @@ class SQLiteStore:
 
     def _vectors_changed(self) -> None:
         """This store's write changed vectors: the loaded indexes catch up once it commits
-        (the HNSW inserts are the write's cost, not the next search's).
-
-        The text mirror is left to catch up at the next search, which takes in the
-        rows of every write since the last one at once: applying one write's rows
-        costs about 1.7 ms at 100k memories, and paying that in each write made
-        the server's adds 5-7% slower."""
+        (the HNSW inserts are the write's cost, not the next search's; the text mirror
+        catches up at the next search instead, see :mod:`.text_mirror`)."""
         self._vectors.mark_dirty()
         self._db.after_commit(self._catch_up_vectors)
 

@@ -14,6 +14,10 @@ else in a background thread while searches use FTS5 (same results). After
 that, every change to the index (by this process or another) is found in the
 ``text_changes`` log, which triggers fill: before a search the mirror reads
 the rows changed after the last entry it applied and replaces their postings.
+That is at the search, not after each write: one search takes in the rows of
+every write since the last one at once, while applying each write's rows on
+its own (about 1.7 ms for 20 rows at 100k memories) made the server's adds
+5-7% slower.
 ``PRAGMA data_version`` (and the store's own commit count) tells cheaply
 whether anything was committed since a connection last looked. A mirror that
 the pruned log no longer reaches loads again, and so does one further behind
