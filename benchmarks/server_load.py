@@ -10,9 +10,11 @@ measure saturation): ``mixed`` (each request is a search or an add of a
 batch of messages), ``search`` (searches only), ``adds`` (adds only, raw
 mode: no LLM, one memory per message, embedded by the server) and
 ``adds_with_given_vectors`` (texts sent with their embeddings, so the server
-does no model work). Then two open-loop phases at a fixed offered rate
-(Poisson arrivals, latency counted from each request's planned time):
-``search_open_loop`` and ``mixed_open_loop``.
+does no model work). Then two open-loop capacity sweeps (Poisson arrivals,
+latency counted from each request's planned time, so a late start counts):
+``search_capacity`` and ``mixed_capacity`` offer a rising request rate, a step
+at a time, until the searches' p95 passes ``--slo-ms``, and report the highest
+rate whose p95 stayed within it: how much load the server takes at that latency.
 Reported per phase: requests/s, messages/s, p50/p95/p99 latency per request
 type, errors and 5xx, and the CPU time the server and the clients spent per
 request, with the request rate at which that CPU would fill every core (on
@@ -221,6 +223,39 @@ def run_phase(url: str, key: str, clients: int, seconds: float, load: Workload,
     return summary, tally.acked_ids
 
 
+def capacity(url: str, key: str, clients: int, load: Workload, first_rate: float,
+             step_s: float, slo_ms: float, seed: int,
+             server_pid: int) -> tuple[dict[str, Any], list[str]]:
+    """Open-loop steps at a rate (requests/s of all clients) rising by a quarter each
+    step, from ``first_rate`` until the searches' p95 passes ``slo_ms`` or a request
+    fails: the highest rate within ``slo_ms``, and every step."""
+    steps: list[dict[str, Any]] = []
+    acked: list[str] = []
+    rate = first_rate
+    while True:
+        paced = Workload(load.search_share, load.batch, rate_per_client=rate / clients)
+        step, ids = run_phase(url, key, clients, step_s, paced, seed + len(steps), server_pid)
+        steps.append(step)
+        acked += ids
+        if not _within(step, slo_ms):
+            break
+        rate *= 1.25
+    within = [s for s in steps if _within(s, slo_ms)]
+    best = within[-1] if within else None
+    return {
+        "slo_search_p95_ms": slo_ms,
+        "highest_offered_requests_per_s_within_slo": best and best["offered_requests_per_s"],
+        "served_requests_per_s_there": best and best["requests_per_s"],
+        "search_ms_there": best and best["search_ms"],
+        "steps": steps,
+    }, acked
+
+
+def _within(step: dict[str, Any], slo_ms: float) -> bool:
+    """Whether a step's searches kept their p95 within ``slo_ms`` and no request failed."""
+    return "search_ms" in step and step["search_ms"]["p95"] <= slo_ms and not step["errors"]
+
+
 def in_process_search(directory: Path, seconds: float, seed: int) -> dict[str, float]:
     """The same searches without HTTP, one at a time, for the server's overhead."""
     samples: list[float] = []
@@ -245,6 +280,10 @@ def stored_count(directory: Path, ids: list[str]) -> int:
                    for i in range(0, len(ids), 500))
 
 
+def _phases_and_steps(phases: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for phase in phases.values() for step in phase.get("steps", [phase])]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -255,10 +294,13 @@ def main() -> None:
     parser.add_argument("--warmup-s", type=float, default=5.0)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--workers", type=int, default=1, help="memosys serve --workers")
-    parser.add_argument("--paced-search-rate", type=float, default=20.0,
-                        help="requests/s of all clients together in the open-loop search phase")
-    parser.add_argument("--paced-mixed-rate", type=float, default=10.0,
-                        help="requests/s of all clients together in the open-loop mixed phase")
+    parser.add_argument("--first-search-rate", type=float, default=20.0,
+                        help="requests/s of all clients together at the search sweep's first step")
+    parser.add_argument("--first-mixed-rate", type=float, default=10.0,
+                        help="requests/s of all clients together at the mixed sweep's first step")
+    parser.add_argument("--step-s", type=float, default=10.0, help="seconds per sweep step")
+    parser.add_argument("--slo-ms", type=float, default=50.0,
+                        help="the search p95 that the sweeps hold the rate to")
     args = parser.parse_args()
     directory = args.data_dir or CACHE / f"server-{args.n}"
     key = prepare(directory, args.n)
@@ -291,16 +333,21 @@ def main() -> None:
             "search": Workload(1.0, args.batch),
             "adds": Workload(0.0, args.batch),
             "adds_with_given_vectors": Workload(0.0, args.batch, given_vectors=True),
-            "search_open_loop": Workload(1.0, args.batch,
-                                         rate_per_client=args.paced_search_rate / args.clients),
-            "mixed_open_loop": Workload(args.search_share, args.batch,
-                                        rate_per_client=args.paced_mixed_rate / args.clients),
         }
         for name, load in workloads.items():
             phases[name], ids = run_phase(url, key, args.clients, args.phase_s, load,
                                           seed + 1000 * len(phases), server.pid)
             acked += ids
             print(name, phases[name], file=sys.stderr, flush=True)
+        sweeps = {"search_capacity": (1.0, args.first_search_rate),
+                  "mixed_capacity": (args.search_share, args.first_mixed_rate)}
+        for name, (share, first_rate) in sweeps.items():
+            phases[name], ids = capacity(url, key, args.clients, Workload(share, args.batch),
+                                         first_rate, args.step_s, args.slo_ms,
+                                         seed + 1000 * len(phases), server.pid)
+            acked += ids
+            print(name, {k: v for k, v in phases[name].items() if k != "steps"},
+                  file=sys.stderr, flush=True)
     finally:
         server.terminate()
         server.wait(60)
@@ -322,7 +369,7 @@ def main() -> None:
         "acknowledged_writes": len(acked),
         "stored_of_acknowledged": stored,
         "lost_writes": len(acked) - stored,
-        "server_errors_5xx": sum(p["server_errors_5xx"] for p in phases.values()),
+        "server_errors_5xx": sum(p["server_errors_5xx"] for p in _phases_and_steps(phases)),
         "targets": {"search_p95_ms": 50, "adds_messages_per_s": 500, "lost_writes": 0,
                     "server_errors_5xx": 0},
     })
