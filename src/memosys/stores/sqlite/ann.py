@@ -2,7 +2,7 @@
 
 Building HNSW over a million 384-d vectors takes minutes on two cores, so a
 store builds it once, in a background thread (exact search serves meanwhile),
-and saves it to ``<database>.ann/<cube hash>.usearch`` with the position in
+and saves it beside the database (:mod:`.ann_files`) with the position in
 the ``vector_changes`` log it reflects. A later process loads the file (also
 in the background) and replays the changes after that position instead of
 building again; a store saves its index again at close when it has applied
@@ -12,21 +12,15 @@ more than :data:`SAVE_AFTER_CHANGES` changes since.
 from __future__ import annotations
 
 import atexit
-import hashlib
-import json
-import logging
 import os
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from memosys.core.errors import missing_dependency
 from memosys.stores.base import Vectors
-
-_log = logging.getLogger(__name__)
 
 HNSW_CONNECTIVITY = 16
 HNSW_EXPANSION_ADD = 128
@@ -154,63 +148,3 @@ def _stop_builds() -> None:
         builder.stop.set()
     for builder in running:
         builder.join()
-
-
-class AnnFiles:
-    """Saved HNSW indexes of one database, keyed by cube id."""
-
-    def __init__(self, folder: Path | None) -> None:
-        self.folder = folder
-
-    def saved_seq(self, cube_id: str, dim: int) -> int | None:
-        """The log position a cube's saved index reflects, if there is a usable one."""
-        if self.folder is None:
-            return None
-        index_path, meta_path = self._paths(cube_id)
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if meta.get("dim") != dim or not index_path.exists():
-            return None
-        return int(meta["seq"])
-
-    def load(self, cube_id: str, dim: int) -> Any:
-        """A cube's saved index, or None when it cannot be read."""
-        index_path, _ = self._paths(cube_id)
-        index = build_hnsw(dim, np.empty(0, dtype=np.int64), np.empty((0, dim), np.float32))
-        try:
-            index.load(str(index_path))
-        except (RuntimeError, ValueError, OSError) as exc:
-            _log.warning("could not load the vector index %s (%s); rebuilding it", index_path, exc)
-            return None
-        index.expansion_search = HNSW_EXPANSION_SEARCH
-        return index
-
-    def save(self, cube_id: str, index: Any, seq: int, dim: int) -> None:
-        """Write a cube's index and its log position (atomically, via rename)."""
-        if self.folder is None:
-            return
-        index_path, meta_path = self._paths(cube_id)
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = index_path.with_suffix(".tmp")
-            index.save(str(tmp))
-            tmp.replace(index_path)
-            meta_tmp = meta_path.with_suffix(".tmp")
-            meta_tmp.write_text(json.dumps({"cube_id": cube_id, "seq": seq, "dim": dim}))
-            meta_tmp.replace(meta_path)
-        except OSError as exc:  # the index still works; the next process rebuilds it
-            _log.warning("could not save the vector index of cube %s to %s: %s",
-                         cube_id, self.folder, exc)
-
-    def remove(self, cube_id: str) -> None:
-        """Delete a cube's saved index, if any."""
-        if self.folder is not None:
-            for path in self._paths(cube_id):
-                path.unlink(missing_ok=True)
-
-    def _paths(self, cube_id: str) -> tuple[Path, Path]:
-        assert self.folder is not None
-        stem = hashlib.sha256(cube_id.encode("utf-8")).hexdigest()[:24]
-        return self.folder / f"{stem}.usearch", self.folder / f"{stem}.json"

@@ -27,7 +27,8 @@ import numpy as np
 
 from memosys.core.errors import StoreError
 from memosys.stores.base import Vectors
-from memosys.stores.sqlite.ann import SAVE_AFTER_CHANGES, AnnFiles
+from memosys.stores.sqlite.ann import SAVE_AFTER_CHANGES
+from memosys.stores.sqlite.ann_files import AnnFiles
 from memosys.stores.sqlite.change_log import prune_log
 from memosys.stores.sqlite.vector_index import CubeVectors, RowIds, Saved
 
@@ -189,9 +190,10 @@ class VectorCache:
         self, conn: sqlite3.Connection, cube_id: str, dim: int, last: int
     ) -> Saved | None:
         """The saved index of a cube to start from, if the change log still reaches it."""
-        seq = self._files.saved_seq(cube_id, dim)
-        if seq is None:
+        saved = self._files.saved(cube_id, dim)
+        if saved is None:
             return None
+        seq = saved.seq
         first = conn.execute("SELECT min(seq) FROM vector_changes").fetchone()[0]
         if seq > last or (first is not None and first > seq + 1):
             return None  # saved by another database, or the log no longer reaches back to it
@@ -200,7 +202,7 @@ class VectorCache:
             (cube_id, seq, last),
         ).fetchall()
         rowids = np.array([r for (r,) in changed], dtype=np.int64)
-        return partial(self._files.load, cube_id, dim), rowids
+        return partial(self._files.load, saved, dim), rowids
 
 
 def _arrays(entries: list[tuple[int, bytes]], dim: int) -> tuple[RowIds, Vectors]:

@@ -1,0 +1,141 @@
+"""Saved HNSW indexes beside the database: ``<database>.ann/``, one pair of files per cube.
+
+Several processes may save the same cube's index at once (``serve --workers``
+closes them together), and usearch does not check what it loads: a torn or
+mixed file crashes the process at its first search. So every save writes a
+file of its own, ``<cube hash>-<log position>-<random>.usearch``, renamed
+into place once complete, and then points the cube's record,
+``<cube hash>.json``, at it, with the file's sha256. A loader takes a file
+only through a record and only when its sha256 matches; otherwise the index is
+rebuilt. A save does not replace a record of a later log position, and removes
+the files of earlier ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from memosys.stores.sqlite.ann import HNSW_EXPANSION_SEARCH, build_hnsw
+
+_log = logging.getLogger(__name__)
+
+
+class SavedIndex(NamedTuple):
+    """A cube's saved index as its record names it."""
+
+    seq: int  # the position in the ``vector_changes`` log it reflects
+    path: Path
+    sha256: str
+
+
+class AnnFiles:
+    """Saved HNSW indexes of one database, keyed by cube id."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+
+    def saved(self, cube_id: str, dim: int) -> SavedIndex | None:
+        """The cube's saved index, if its record is readable and of this dimension."""
+        record = self._record(cube_id)
+        if record is None or record.get("dim") != dim or self.folder is None:
+            return None
+        try:
+            return SavedIndex(int(record["seq"]), self.folder / str(record["file"]),
+                              str(record["sha256"]))
+        except (KeyError, TypeError, ValueError):  # a record of an older layout: rebuild
+            return None
+
+    def load(self, saved: SavedIndex, dim: int) -> Any:
+        """The saved index, or None when it is gone or not the file its record hashed."""
+        try:
+            with saved.path.open("rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            if digest != saved.sha256:
+                raise ValueError("its sha256 does not match its record")
+            index = build_hnsw(dim, np.empty(0, dtype=np.int64), np.empty((0, dim), np.float32))
+            index.load(str(saved.path))
+        except (RuntimeError, ValueError, OSError) as exc:
+            _log.warning("could not load the vector index %s (%s); rebuilding it",
+                         saved.path, exc)
+            return None
+        index.expansion_search = HNSW_EXPANSION_SEARCH
+        return index
+
+    def save(self, cube_id: str, index: Any, seq: int, dim: int) -> None:
+        """Write a cube's index to a file of its own, then point the cube's record at it
+        (unless the record already names a later log position)."""
+        if self.folder is None:
+            return
+        stem = _stem(cube_id)
+        path = self.folder / f"{stem}-{seq}-{secrets.token_hex(4)}.usearch"
+        partial = path.with_name(f"{path.name}.partial")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            index.save(str(partial))
+            with partial.open("rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            partial.replace(path)
+            current = self.saved(cube_id, dim)
+            if current is not None and current.seq > seq:
+                path.unlink(missing_ok=True)  # another process saved a later state meanwhile
+                return
+            record = {"cube_id": cube_id, "seq": seq, "dim": dim, "file": path.name,
+                      "sha256": digest}
+            _replace_text(self.folder / f"{stem}.json", json.dumps(record))
+        except (OSError, RuntimeError) as exc:  # the index still works; the next process rebuilds
+            partial.unlink(missing_ok=True)
+            _log.warning("could not save the vector index of cube %s to %s: %s",
+                         cube_id, self.folder, exc)
+            return
+        self._remove_earlier(stem, seq)
+
+    def remove(self, cube_id: str) -> None:
+        """Delete a cube's record and every saved index file of it, complete or not."""
+        if self.folder is not None:
+            stem = _stem(cube_id)
+            for path in [*self.folder.glob(f"{stem}-*"), *self.folder.glob(f"{stem}.*")]:
+                path.unlink(missing_ok=True)
+
+    def _record(self, cube_id: str) -> dict[str, Any] | None:
+        if self.folder is None:
+            return None
+        try:
+            record = json.loads((self.folder / f"{_stem(cube_id)}.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) else None
+
+    def _remove_earlier(self, stem: str, seq: int) -> None:
+        """Delete the cube's index files of log positions before ``seq``, and its file of
+        the layout before records named theirs."""
+        assert self.folder is not None
+        for path in [*self.folder.glob(f"{stem}-*.usearch"), self.folder / f"{stem}.usearch"]:
+            if _seq_of(path) < seq:
+                path.unlink(missing_ok=True)
+
+
+def _stem(cube_id: str) -> str:
+    return hashlib.sha256(cube_id.encode("utf-8")).hexdigest()[:24]
+
+
+def _seq_of(path: Path) -> int:
+    """The log position in an index file's name (-1 for the older, unnumbered name)."""
+    parts = path.stem.split("-")
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else -1
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """Write ``path`` atomically (a file of this writer's own, then a rename)."""
+    partial = path.with_name(f"{path.name}.{secrets.token_hex(4)}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -1,0 +1,103 @@
+"""Saved HNSW index files: concurrent saves, damaged files, stale saves, forgetting."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from store_helpers import DIM, FINGERPRINT, T0, ItemFactory, unit
+
+from memosys.core.cube import MemCube
+from memosys.stores.base import Scope
+from memosys.stores.sqlite import SQLiteStore, vector_index
+from memosys.stores.sqlite.ann import build_hnsw
+from memosys.stores.sqlite.ann_files import AnnFiles
+
+
+def _index(rng: np.random.Generator, n: int) -> object:
+    return build_hnsw(DIM, np.arange(1, n + 1, dtype=np.int64), unit(rng, n))
+
+
+def test_concurrent_saves_leave_a_record_naming_a_complete_file(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    files = AnnFiles(tmp_path)
+    indexes = {seq: _index(rng, 300 + 40 * seq) for seq in range(1, 7)}
+    start = threading.Barrier(len(indexes))
+
+    def save(seq: int) -> None:
+        start.wait()
+        for _ in range(3):
+            files.save("c1", indexes[seq], seq=seq, dim=DIM)
+
+    threads = [threading.Thread(target=save, args=(seq,)) for seq in indexes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    saved = files.saved("c1", DIM)
+    assert saved is not None and saved.seq == max(indexes)
+    loaded = files.load(saved, DIM)
+    assert loaded is not None and len(loaded) == 300 + 40 * saved.seq
+    assert not list(tmp_path.glob("*.partial"))
+    assert {_seq(path) for path in tmp_path.glob("*.usearch")} == {saved.seq}
+
+
+def test_a_save_older_than_the_record_leaves_the_record(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    files = AnnFiles(tmp_path)
+    files.save("c1", _index(rng, 50), seq=9, dim=DIM)
+    files.save("c1", _index(rng, 30), seq=3, dim=DIM)
+    saved = files.saved("c1", DIM)
+    assert saved is not None and saved.seq == 9
+    assert [_seq(path) for path in tmp_path.glob("*.usearch")] == [9]
+
+
+def test_a_damaged_index_file_is_rebuilt_not_loaded(
+    open_store: Callable[..., SQLiteStore], make_item: ItemFactory, rng: np.random.Generator,
+    db_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(vector_index, "SYNC_BUILD_BELOW", 10)
+    first = open_store(ann_threshold=20)
+    first.put_cube(MemCube(id="c1", name="c1", owner="u1", created_at=T0, updated_at=T0))
+    items = [make_item(f"v{n}") for n in range(300)]
+    vectors = unit(rng, 300)
+    first.add_items(items, vectors, FINGERPRINT)
+    assert first.wait_for_vector_index("c1")
+    first.close()
+    [saved] = (db_path.parent / f"{db_path.name}.ann").glob("*.usearch")
+    damaged = bytearray(saved.read_bytes())
+    damaged[len(damaged) // 2 : len(damaged) // 2 + 4096] = bytes(4096)
+    saved.write_bytes(bytes(damaged))
+
+    second = open_store(ann_threshold=20)
+    with caplog.at_level(logging.WARNING):
+        assert second.wait_for_vector_index("c1")
+    assert "sha256 does not match" in caplog.text
+    scope = Scope("u1", ("c1",))
+    assert [h.id for h in second.vector_search(scope, vectors[7], None, 1)] == [items[7].id]
+
+
+def test_forgetting_a_cube_removes_every_file_of_it(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    files = AnnFiles(tmp_path)
+    files.save("c1", _index(rng, 20), seq=1, dim=DIM)
+    files.save("c2", _index(rng, 20), seq=1, dim=DIM)
+    saved = files.saved("c2", DIM)
+    assert saved is not None
+    stem = saved.path.name.split("-")[0]
+    (tmp_path / f"{stem}-2-0.usearch.partial").write_bytes(b"")  # a save cut short
+    files.remove("c2")
+    assert files.saved("c2", DIM) is None and not list(tmp_path.glob(f"{stem}*"))
+    other = files.saved("c1", DIM)
+    assert other is not None and files.load(other, DIM) is not None
+
+
+def _seq(path: Path) -> int:
+    return int(path.stem.split("-")[1])
