@@ -47,15 +47,21 @@ def test_concurrent_saves_leave_a_record_naming_a_complete_file(
     assert {_seq(path) for path in tmp_path.glob("*.usearch")} == {saved.seq}
 
 
-def test_a_save_older_than_the_record_leaves_the_record(
+def test_a_save_older_than_the_record_leaves_it_and_later_saves_clear_earlier_files(
     tmp_path: Path, rng: np.random.Generator
 ) -> None:
     files = AnnFiles(tmp_path)
+    files.save("c1", _index(rng, 30), seq=3, dim=DIM)
+    saved = files.saved("c1", DIM)
+    assert saved is not None
+    cut_short = saved.path.with_name(f"{saved.path.stem.split('-')[0]}-4-0.usearch.partial")
+    cut_short.write_bytes(b"")  # a save of log position 4 that a kill cut short
     files.save("c1", _index(rng, 50), seq=9, dim=DIM)
     files.save("c1", _index(rng, 30), seq=3, dim=DIM)
     saved = files.saved("c1", DIM)
     assert saved is not None and saved.seq == 9
     assert [_seq(path) for path in tmp_path.glob("*.usearch")] == [9]
+    assert not cut_short.exists()
 
 
 def test_a_damaged_index_file_is_rebuilt_not_loaded(

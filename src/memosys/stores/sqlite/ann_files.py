@@ -1,4 +1,4 @@
-"""Saved HNSW indexes beside the database: ``<database>.ann/``, one pair of files per cube.
+"""Saved HNSW indexes beside the database, in ``<database>.ann/``: a record and a file per cube.
 
 Several processes may save the same cube's index at once (``serve --workers``
 closes them together), and usearch does not check what it loads: a torn or
@@ -113,10 +113,10 @@ class AnnFiles:
         return record if isinstance(record, dict) else None
 
     def _remove_earlier(self, stem: str, seq: int) -> None:
-        """Delete the cube's index files of log positions before ``seq``, and its file of
-        the layout before records named theirs."""
+        """Delete the cube's index files of log positions before ``seq`` (complete, or left
+        by a save cut short), and its file of the layout before records named theirs."""
         assert self.folder is not None
-        for path in [*self.folder.glob(f"{stem}-*.usearch"), self.folder / f"{stem}.usearch"]:
+        for path in [*self.folder.glob(f"{stem}-*"), self.folder / f"{stem}.usearch"]:
             if _seq_of(path) < seq:
                 path.unlink(missing_ok=True)
 
@@ -127,7 +127,7 @@ def _stem(cube_id: str) -> str:
 
 def _seq_of(path: Path) -> int:
     """The log position in an index file's name (-1 for the older, unnumbered name)."""
-    parts = path.stem.split("-")
+    parts = path.name.split("-")
     return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else -1
 
 
