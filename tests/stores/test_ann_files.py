@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from store_helpers import DIM, FINGERPRINT, T0, ItemFactory, unit
+from store_helpers import DIM, ItemFactory, unit, vector_cube
 
-from memosys.core.cube import MemCube
 from memosys.stores.base import Scope
 from memosys.stores.sqlite import SQLiteStore, vector_index
 from memosys.stores.sqlite.ann import build_hnsw
@@ -70,10 +69,7 @@ def test_a_damaged_index_file_is_rebuilt_not_loaded(
 ) -> None:
     monkeypatch.setattr(vector_index, "SYNC_BUILD_BELOW", 10)
     first = open_store(ann_threshold=20)
-    first.put_cube(MemCube(id="c1", name="c1", owner="u1", created_at=T0, updated_at=T0))
-    items = [make_item(f"v{n}") for n in range(300)]
-    vectors = unit(rng, 300)
-    first.add_items(items, vectors, FINGERPRINT)
+    items, vectors = vector_cube(first, make_item, rng, 300)
     assert first.wait_for_vector_index("c1")
     first.close()
     [saved] = (db_path.parent / f"{db_path.name}.ann").glob("*.usearch")

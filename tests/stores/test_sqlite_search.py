@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from store_helpers import DIM, FINGERPRINT, T0, ItemFactory, unit
+from store_helpers import DIM, FINGERPRINT, T0, ItemFactory, unit, vector_cube
 
 from memosys.core.cube import MemCube
 from memosys.core.errors import EmbedderMismatchError, InvalidInputError
@@ -166,10 +166,7 @@ def test_large_cube_index_builds_in_background_and_is_reused_after_reopen(
 ) -> None:
     monkeypatch.setattr(vector_index, "SYNC_BUILD_BELOW", 10)
     first = open_store(ann_threshold=20)
-    first.put_cube(MemCube(id="c1", name="c1", owner="u1", created_at=T0, updated_at=T0))
-    items = [make_item(f"v{n}") for n in range(300)]
-    vectors = unit(rng, 300)
-    first.add_items(items, vectors, FINGERPRINT)
+    items, vectors = vector_cube(first, make_item, rng, 300)
     scope = Scope("u1", ("c1",))
     assert first.vector_search(scope, vectors[5], None, 1)[0].id == items[5].id
     assert first.wait_for_vector_index("c1")
