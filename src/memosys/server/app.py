@@ -25,7 +25,8 @@ def _lifespan(mos: MemOS, owns_mos: bool) -> Callable[[Any], AbstractAsyncContex
 
     The objects alive at startup (modules, routes, schemas) live as long as the
     process. Frozen (``gc.freeze``), they are no longer walked by every full
-    collection, which otherwise paused all threads for up to 47 ms under load.
+    collection, which pauses all threads: in a 35 s search load, full
+    collections took 0.15 s in all instead of 1.0 s.
     """
 
     @asynccontextmanager
