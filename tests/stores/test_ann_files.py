@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -103,3 +104,14 @@ def test_forgetting_a_cube_removes_every_file_of_it(
 
 def _seq(path: Path) -> int:
     return int(path.stem.split("-")[1])
+
+
+def test_a_record_naming_a_file_outside_its_folder_is_not_followed(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    files = AnnFiles(tmp_path / "ann")
+    files.save("c1", _index(rng, 20), seq=1, dim=DIM)
+    [record] = (tmp_path / "ann").glob("*.json")
+    fields = json.loads(record.read_text("utf-8"))
+    record.write_text(json.dumps({**fields, "file": "../elsewhere.usearch"}), "utf-8")
+    assert files.saved("c1", DIM) is None

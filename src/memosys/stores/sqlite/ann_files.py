@@ -47,10 +47,11 @@ class AnnFiles:
         if record is None or record.get("dim") != dim or self.folder is None:
             return None
         try:
-            return SavedIndex(int(record["seq"]), self.folder / str(record["file"]),
-                              str(record["sha256"]))
+            name = str(record["file"])
+            saved = SavedIndex(int(record["seq"]), self.folder / name, str(record["sha256"]))
         except (KeyError, TypeError, ValueError):  # a record of an older layout: rebuild
             return None
+        return saved if Path(name).name == name else None  # only files in this folder
 
     def load(self, saved: SavedIndex, dim: int) -> Any:
         """The saved index, or None when it is gone or not the file its record hashed."""
