@@ -7,8 +7,8 @@ file of its own, ``<cube hash>-<log position>-<random>.usearch``, renamed
 into place once complete, and then points the cube's record,
 ``<cube hash>.json``, at it, with the file's sha256. A loader takes a file
 only through a record and only when its sha256 matches; otherwise the index is
-rebuilt. A save does not replace a record of a later log position, and removes
-the files of earlier ones.
+rebuilt. Under a lock on the folder, a save does not replace a record of a
+later log position, and removes the files of earlier ones.
 """
 
 from __future__ import annotations
@@ -17,14 +17,25 @@ import hashlib
 import json
 import logging
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 import numpy as np
 
 from memosys.stores.sqlite.ann import HNSW_EXPANSION_SEARCH, build_hnsw
 
 _log = logging.getLogger(__name__)
+
+LOCK_FILE = "records.lock"
+_THREADS_LOCK = threading.Lock()
 
 
 class SavedIndex(NamedTuple):
@@ -56,9 +67,7 @@ class AnnFiles:
     def load(self, saved: SavedIndex, dim: int) -> Any:
         """The saved index, or None when it is gone or not the file its record hashed."""
         try:
-            with saved.path.open("rb") as handle:
-                digest = hashlib.file_digest(handle, "sha256").hexdigest()
-            if digest != saved.sha256:
+            if _sha256(saved.path) != saved.sha256:
                 raise ValueError("its sha256 does not match its record")
             index = build_hnsw(dim, np.empty(0, dtype=np.int64), np.empty((0, dim), np.float32))
             index.load(str(saved.path))
@@ -80,22 +89,21 @@ class AnnFiles:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             index.save(str(partial))
-            with partial.open("rb") as handle:
-                digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            digest = _sha256(partial)
             partial.replace(path)
-            current = self.saved(cube_id, dim)
-            if current is not None and current.seq > seq:
-                path.unlink(missing_ok=True)  # another process saved a later state meanwhile
-                return
-            record = {"cube_id": cube_id, "seq": seq, "dim": dim, "file": path.name,
-                      "sha256": digest}
-            _replace_text(self.folder / f"{stem}.json", json.dumps(record))
+            with _records_locked(self.folder):
+                current = self.saved(cube_id, dim)
+                if current is not None and current.seq > seq:
+                    path.unlink(missing_ok=True)  # another process saved a later state
+                    return
+                record = {"cube_id": cube_id, "seq": seq, "dim": dim, "file": path.name,
+                          "sha256": digest}
+                _replace_text(self.folder / f"{stem}.json", json.dumps(record))
+                self._remove_earlier(stem, seq)
         except (OSError, RuntimeError) as exc:  # the index still works; the next process rebuilds
             partial.unlink(missing_ok=True)
             _log.warning("could not save the vector index of cube %s to %s: %s",
                          cube_id, self.folder, exc)
-            return
-        self._remove_earlier(stem, seq)
 
     def remove(self, cube_id: str) -> None:
         """Delete a cube's record and every saved index file of it, complete or not."""
@@ -124,6 +132,22 @@ class AnnFiles:
 
 def _stem(cube_id: str) -> str:
     return hashlib.sha256(cube_id.encode("utf-8")).hexdigest()[:24]
+
+
+@contextmanager
+def _records_locked(folder: Path) -> Iterator[None]:
+    """Hold the folder's record lock: comparing a cube's record and replacing it is one
+    step for every thread and process (``flock``; where there is none, this process's
+    threads only)."""
+    with _THREADS_LOCK, (folder / LOCK_FILE).open("a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _seq_of(path: Path) -> int:
