@@ -121,15 +121,16 @@ def _first_passing(
     return hits[:limit]
 
 
-def _pool(limit: int, approximate: bool = True) -> int:
-    """How many index candidates to check in SQL at first.
+def _pool(limit: int) -> int:
+    """How many index candidates to check in SQL at first: ``limit`` and a few spares.
 
-    Most candidates pass (only expired, deleted or filtered-out items fail),
-    so an exact ranking needs few spares and an approximate one oversamples a
-    little for recall; a selective filter is met by growing the pool (vector
-    search) or by checking inside the SQL (text search).
+    Most candidates pass (only expired, deleted or filtered-out items fail), so
+    few spares are needed; a selective filter is met by growing the pool
+    (vector search) or by checking inside the SQL (text search). Spares add no
+    recall to HNSW: it explores ``expansion_search`` (256) candidates for any
+    smaller pool, so its best ``limit`` are the same either way.
     """
-    return limit * 2 + 16 if approximate else limit + 16
+    return limit + 16
 
 
 def vector_search(
@@ -173,7 +174,7 @@ def vector_search_where(
             detail={"cube_ids": list(scope.cube_ids)},
         )
     query = unit_vectors(vector, 1, indexes[0].dim)[0]
-    pool = _pool(limit, approximate=any(ix.approximate for ix in indexes))
+    pool = _pool(limit)
     for _ in range(2):
         rowids, scores = _merge([ix.search(query, pool) for ix in indexes], pool)
         hits = _checked(conn, where, rowids, scores)
