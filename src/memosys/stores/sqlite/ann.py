@@ -11,7 +11,6 @@ more than :data:`SAVE_AFTER_CHANGES` changes since.
 
 from __future__ import annotations
 
-import atexit
 import os
 import threading
 from collections.abc import Callable
@@ -21,6 +20,7 @@ import numpy as np
 
 from memosys.core.errors import missing_dependency
 from memosys.stores.base import Vectors
+from memosys.stores.sqlite.exit_hook import halt_at_exit
 
 HNSW_CONNECTIVITY = 16
 HNSW_EXPANSION_ADD = 128
@@ -29,9 +29,6 @@ SYNC_BUILD_BELOW = 2_000  # smaller indexes build in the caller's thread (well u
 SAVE_AFTER_CHANGES = 200  # about what replaying at open costs a fraction of a second
 BUILD_BATCH = 4_096  # vectors inserted between checks for a stop request
 
-_active: set[Builder] = set()
-_active_lock = threading.Lock()
-_exit_hook_installed = False
 
 
 class BuildStopped(Exception):
@@ -111,7 +108,7 @@ class Builder:
         self.result: Any = None
         self.error: BaseException | None = None
         self.stop = threading.Event()
-        _register(self)
+        halt_at_exit(self)
         self._thread = threading.Thread(
             target=self._run, args=(job,), name="memosys-hnsw-build", daemon=True
         )
@@ -122,29 +119,13 @@ class Builder:
             self.result = job(self.stop)
         except BaseException as exc:  # handed to the searching thread, which re-raises it
             self.error = exc
-        finally:
-            with _active_lock:
-                _active.discard(self)
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the job; True when it has finished."""
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
-
-def _register(builder: Builder) -> None:
-    global _exit_hook_installed
-    with _active_lock:
-        _active.add(builder)
-        if not _exit_hook_installed:
-            atexit.register(_stop_builds)
-            _exit_hook_installed = True
-
-
-def _stop_builds() -> None:
-    with _active_lock:
-        running = list(_active)
-    for builder in running:
-        builder.stop.set()
-    for builder in running:
-        builder.join()
+    def halt(self) -> None:
+        """Stop the build between two batches and wait for it (at exit)."""
+        self.stop.set()
+        self.join()

@@ -46,6 +46,7 @@ class Database:
         self._closed = False
         self._holding = threading.local()  # how deep this thread is inside the writer's lock
         self._commits = 0
+        self._commit_listeners: list[Callable[[], None]] = []
         # another connection to ":memory:" would open another, empty database
         self._pooled = self.path != ":memory:"
         self._readers = ReaderPool(self._connect_reader, READERS, self.path)
@@ -139,6 +140,8 @@ class Database:
         if committed:
             for callback in self._holding.__dict__.pop("after_commit", []):
                 callback()
+            for listener in self._commit_listeners:
+                listener()
 
     @property
     def commits(self) -> int:
@@ -155,6 +158,11 @@ class Database:
         pending: list[Callable[[], None]] = self._holding.__dict__.setdefault("after_commit", [])
         if callback not in pending:
             pending.append(callback)
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every write transaction this object commits, in the
+        thread that wrote, after its :meth:`after_commit` callbacks (keep it short)."""
+        self._commit_listeners.append(listener)
 
     def _connect_reader(self) -> sqlite3.Connection:
         with mapped_errors(self.path, self.lock_timeout_s):

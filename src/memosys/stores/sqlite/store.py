@@ -350,15 +350,17 @@ class SQLiteStore:
         afterwards."""
         if self._db.closed:
             return
+        self._text.close()
+        self._vectors.close()
         with self._db.read():
             self._vectors.save_indexes()
         self._db.close()
         self._sign_ins.close()
 
     def _vectors_changed(self) -> None:
-        """This store's write changed vectors: the loaded indexes catch up once it commits
-        (the HNSW inserts are the write's cost, not the next search's; the text mirror
-        catches up at the next search instead, see :mod:`.text_mirror`)."""
+        """This store's write changed vectors: the loaded indexes read the log once it
+        commits, so the next search need not (HNSW inserts follow in the background, see
+        :mod:`.vector_cache`; the text mirror, :mod:`.text_mirror`)."""
         self._vectors.mark_dirty()
         self._db.after_commit(self._catch_up_vectors)
 

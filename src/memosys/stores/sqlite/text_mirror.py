@@ -12,12 +12,14 @@ query splitter and ``unicode61`` disagree) is left to FTS5.
 The first text search loads the mirror: inline up to ``inline_rows`` rows,
 else in a background thread while searches use FTS5 (same results). After
 that, every change to the index (by this process or another) is found in the
-``text_changes`` log, which triggers fill: before a search the mirror reads
-the rows changed after the last entry it applied and replaces their postings.
-That is at the search, not after each write: one search takes in the rows of
-every write since the last one at once, while applying each write's rows on
-its own (about 1.7 ms for 20 rows at 100k memories) made the server's adds
-5-7% slower.
+``text_changes`` log: before a search the mirror reads the rows changed after
+the last entry it applied and replaces their postings. While the mirror is
+being searched (a search in the last :data:`FOLLOW_S` seconds), this
+process's own commits are taken in soon after each one, by a background
+thread (:mod:`.follower`), so that a search seldom waits for them. When
+nobody searches, writes pay nothing: applying each write's rows on its own
+in the writer (about 1.7 ms for 20 rows at 100k memories) made the server's
+adds 5-7% slower, and a later search takes in many writes at once.
 ``PRAGMA data_version`` (and the store's own commit count) tells cheaply
 whether anything was committed since a connection last looked. A mirror that
 the pruned log no longer reaches loads again, and so does one further behind
@@ -34,6 +36,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -41,6 +44,7 @@ import numpy as np
 from memosys.core.errors import MemosysError
 from memosys.stores.sqlite.change_log import prune_log
 from memosys.stores.sqlite.connection import Database
+from memosys.stores.sqlite.follower import Follower
 from memosys.stores.sqlite.fts_stats import live_totals, token_lists
 from memosys.stores.sqlite.text_postings import (
     Counts,
@@ -55,6 +59,7 @@ _log = logging.getLogger(__name__)
 
 PRUNE_KEEP = 100_000  # log entries kept; a process further behind loads its mirror again
 MAX_BACKLOG = 2_000  # log entries applied at most (about 35 ms); further behind, load again
+FOLLOW_S = 10.0  # a mirror searched this recently takes in this process's commits at once
 TOKEN_CACHE = 65_536  # query terms whose token is remembered at most
 _NOT_ONE_TOKEN = ""  # cached for a term that is no token, or several
 
@@ -62,9 +67,13 @@ _NOT_ONE_TOKEN = ""  # cached for a term that is no token, or several
 class TextMirror:
     """The mirror of one database's ``items_fts`` (see the module)."""
 
-    def __init__(self, db: Database, inline_rows: int) -> None:
+    def __init__(self, db: Database, inline_rows: int, follow_s: float = FOLLOW_S) -> None:
         self._db = db
         self.inline_rows = inline_rows
+        self._follow_s = follow_s
+        self._searched_at: float | None = None  # time.monotonic() of the last search
+        self._follower = Follower("memosys-bm25-follow", self._follow)
+        db.on_commit(self._committed)
         self._lock = threading.Lock()  # guards the fields below
         self._index: TextIndex | None = None
         self._row_tokens: _RowTokens | None = None
@@ -85,15 +94,17 @@ class TextMirror:
         """The up-to-date snapshot, or None while it loads (or inside a transaction)."""
         if conn.in_transaction:
             return None
-        key = (int(conn.execute("PRAGMA data_version").fetchone()[0]), self._db.commits)
-        with self._lock:
-            if self._index is not None and self._seen.get(id(conn)) == key:
-                return self._index
-            if self._index is None:
-                self._start_load(conn)
-            if self._index is not None and self._catch_up(conn):
-                self._seen[id(conn)] = key
-            return self._index
+        self._searched_at = time.monotonic()
+        return self._up_to_date(conn, load=True)
+
+    def wait_followed(self, timeout: float | None = None) -> bool:
+        """Wait until the commits made so far are taken in (when the mirror follows them);
+        False on timeout."""
+        return self._follower.wait_idle(timeout)
+
+    def close(self) -> None:
+        """Stop following commits (before the database closes)."""
+        self._follower.close()
 
     def drop(self) -> None:
         """Forget the loaded index (after a forget: no token of a removed text stays in
@@ -118,6 +129,35 @@ class TextMirror:
         if index is None or row_tokens is None:
             return 0
         return index.nbytes() + row_tokens.nbytes()
+
+    def _up_to_date(self, conn: sqlite3.Connection, load: bool) -> TextIndex | None:
+        """The snapshot, caught up with what ``conn`` sees; ``load``: start loading it if
+        it is not loaded."""
+        key = (int(conn.execute("PRAGMA data_version").fetchone()[0]), self._db.commits)
+        with self._lock:
+            if self._index is not None and self._seen.get(id(conn)) == key:
+                return self._index
+            if self._index is None:
+                if not load:
+                    return None
+                self._start_load(conn)
+            if self._index is not None and self._catch_up(conn):
+                self._seen[id(conn)] = key
+            return self._index
+
+    def _committed(self) -> None:
+        """After each commit of this process: catch up in the background if searched lately."""
+        searched = self._searched_at
+        if (
+            self._index is not None
+            and searched is not None
+            and time.monotonic() - searched < self._follow_s
+        ):
+            self._follower.nudge()
+
+    def _follow(self) -> None:
+        with self._db.read() as conn:
+            self._up_to_date(conn, load=False)
 
     def _tokens(self, terms: list[str]) -> list[str] | None:
         """Each term's one token (FTS5 tokenizes the quoted term to it), or None."""

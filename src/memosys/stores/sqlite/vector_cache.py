@@ -9,6 +9,12 @@ the log entries after the last one it applied and updates the loaded cubes.
 and :meth:`VectorCache.mark_dirty` does the same for this store's writes, so
 a search with nothing new costs no extra query.
 
+Applying the log only puts new vectors in a cube's matrix; a background
+thread (:mod:`.follower`) then inserts them into the HNSW index a few at a
+time, and searches score the ones still waiting exactly. So a search never
+waits for a write's HNSW inserts (about 0.55 ms per vector at 100k memories),
+only for the few in hand when it comes.
+
 Reads run on several threads at once: a lock guards the cache's catch-up,
 and each :class:`CubeVectors` guards its own arrays.
 """
@@ -30,10 +36,12 @@ from memosys.stores.base import Vectors
 from memosys.stores.sqlite.ann import SAVE_AFTER_CHANGES
 from memosys.stores.sqlite.ann_files import AnnFiles
 from memosys.stores.sqlite.change_log import prune_log
+from memosys.stores.sqlite.follower import Follower
 from memosys.stores.sqlite.vector_index import CubeVectors, RowIds, Saved
 
 LOAD_CHUNK = 8_192  # rows fetched at a time when loading a cube
 PRUNE_KEEP = 100_000  # log entries kept; a process further behind reloads its cubes
+INSERT_CHUNK = 8  # vectors inserted into HNSW at a time (a search waits for one chunk at most)
 
 
 class VectorCache:
@@ -48,6 +56,7 @@ class VectorCache:
         self._dirty = True
         self.lock = threading.RLock()  # guards the fields above
         self._deleted_from: set[str] = set()  # cubes that lost vectors since loading
+        self._inserter = Follower("memosys-hnsw-insert", self._insert_pending)
 
     def mark_dirty(self) -> None:
         """This store changed vectors: read the log before the next search."""
@@ -56,10 +65,19 @@ class VectorCache:
 
     def catch_up(self, conn: sqlite3.Connection) -> None:
         """Apply the change log to the loaded cubes now: a write calls this after its
-        commit, so the HNSW inserts are its cost, not the next search's."""
+        commit, so reading the log is its cost, not the next search's."""
         with self.lock:
             if self._cubes:
                 self._refresh(conn, ())
+
+    def wait_inserted(self, timeout: float | None = None) -> bool:
+        """Wait until the vectors applied so far are in their HNSW indexes; False on
+        timeout."""
+        return self._inserter.wait_idle(timeout)
+
+    def close(self) -> None:
+        """Stop the background inserts (what still waits is inserted when saving)."""
+        self._inserter.close()
 
     def cubes(self, conn: sqlite3.Connection, cube_ids: tuple[str, ...]) -> list[CubeVectors]:
         """The up-to-date indexes of these cubes (cubes without vectors are left out)."""
@@ -85,6 +103,15 @@ class VectorCache:
         finally:
             conn.execute("COMMIT")
         self._dirty = False
+        if any(index is not None and index.pending for index in self._cubes.values()):
+            self._inserter.nudge()
+
+    def _insert_pending(self) -> None:
+        with self.lock:
+            indexes = [index for index in self._cubes.values() if index is not None]
+        for index in indexes:
+            while not self._inserter.closing and index.insert_pending(INSERT_CHUNK):
+                pass
 
     def _catch_up(self, conn: sqlite3.Connection, last: int) -> None:
         if last == self._seq or not self._cubes:

@@ -48,6 +48,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from functools import partial
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -55,7 +56,13 @@ import numpy.typing as npt
 
 from memosys.core.errors import StoreError
 from memosys.stores.base import Vectors
-from memosys.stores.sqlite.ann import SYNC_BUILD_BELOW, Builder, build_hnsw, sync_keys
+from memosys.stores.sqlite.ann import (
+    SYNC_BUILD_BELOW,
+    Builder,
+    build_hnsw,
+    build_threads,
+    sync_keys,
+)
 
 RowIds = npt.NDArray[np.int64]
 Scores = npt.NDArray[np.float32]
@@ -88,6 +95,8 @@ class CubeVectors:
         self._touched: set[int] = set()  # rowids changed while a build runs
         self._build_failed = False
         self._unsaved = 0  # changes applied to the HNSW index since it was saved
+        # rowids whose current vector is not in the HNSW index yet (scored exactly)
+        self._pending: dict[int, None] = {}
         self._lock = threading.RLock()  # searches run on several threads; changes one at a time
 
     @property
@@ -101,13 +110,26 @@ class CubeVectors:
         return self.count > self.ann_threshold and not self._build_failed
 
     def take_unsaved(self, at_least: int) -> Any:
-        """The HNSW index when ``at_least`` changes were applied since it was saved (the
-        count restarts: the caller saves it), else None."""
+        """The HNSW index, with every pending vector inserted, when ``at_least`` changes
+        were applied since it was saved (the count restarts: the caller saves it), else
+        None."""
         with self._lock:
             if self._ann is None or self._unsaved < at_least:
                 return None
+            self._insert(len(self._pending))
             self._unsaved = 0
             return self._ann
+
+    @property
+    def pending(self) -> int:
+        """How many vectors wait to go into the HNSW index (searches score them exactly)."""
+        return len(self._pending)
+
+    def insert_pending(self, at_most: int) -> int:
+        """Insert up to ``at_most`` pending vectors into the HNSW index; how many still wait."""
+        with self._lock:
+            self._insert(at_most)
+            return len(self._pending) if self._ann is not None else 0
 
     def load_sorted(self, rowids: RowIds, matrix: Vectors) -> None:
         """Take over arrays of strictly increasing rowids, as a fresh index's content (no copy)."""
@@ -138,9 +160,9 @@ class CubeVectors:
             if fresh.any():
                 self._append(rowids[fresh], matrix[fresh])
             if self._ann is not None:
-                keys = rowids.astype(np.uint64)
-                self._ann.remove(keys)
-                self._ann.add(keys, matrix)
+                if found.any():
+                    self._ann.remove(rowids[found].astype(np.uint64))
+                self._pending.update(dict.fromkeys(rowids.tolist()))
                 self._unsaved += len(rowids)
             elif self._builder is not None:
                 self._touched.update(rowids.tolist())
@@ -148,15 +170,16 @@ class CubeVectors:
     def remove(self, rowids: RowIds) -> None:
         """Drop vectors; unknown rowids are ignored."""
         with self._lock:
-            pos, found = self._positions(np.sort(rowids))
-            hit = pos[found]
-            hit = hit[self._alive[hit]]
+            hit = self._live_positions(rowids)
             if len(hit) == 0:
                 return
             self._alive[hit] = False
             self._dead += len(hit)
             if self._ann is not None:
-                self._ann.remove(self._rowids[hit].astype(np.uint64))
+                gone = self._rowids[hit]
+                self._ann.remove(gone.astype(np.uint64))
+                for rowid in gone.tolist():
+                    self._pending.pop(rowid, None)
                 self._unsaved += len(hit)
             elif self._builder is not None:
                 self._touched.update(self._rowids[hit].tolist())
@@ -173,7 +196,14 @@ class CubeVectors:
             if self.approximate and self._ann is not None:
                 found = self._ann.search(query, k)
                 keys = np.asarray(found.keys, dtype=np.int64)
-                return keys, (1.0 - np.asarray(found.distances, dtype=np.float32))
+                scores = 1.0 - np.asarray(found.distances, dtype=np.float32)
+                if not self._pending:
+                    return keys, scores
+                waiting = np.fromiter(self._pending, dtype=np.int64, count=len(self._pending))
+                extra, extra_scores = self._exact(query, waiting, k)
+                rowids = np.concatenate([keys, extra])
+                scores = np.concatenate([scores, extra_scores])
+                return self._top(rowids, scores, min(k, len(rowids)))
             scores = np.einsum("ij,j->i", self._matrix[: self._size], query)
             if self._dead:
                 scores[~self._alive[: self._size]] = -np.inf
@@ -185,13 +215,7 @@ class CubeVectors:
     def score(self, query: Vectors, rowids: RowIds, k: int) -> tuple[RowIds, Scores]:
         """Exact scores of the given rowids (those held here), the ``k`` best first."""
         with self._lock:
-            pos, found = self._positions(np.sort(rowids))
-            pos = pos[found]
-            pos = pos[self._alive[pos]]
-            if len(pos) == 0 or k <= 0:
-                return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-            scores = np.einsum("ij,j->i", self._matrix[pos], query)
-            return self._top(self._rowids[pos], scores, min(k, len(pos)))
+            return self._exact(query, rowids, k)
 
     def start_ann(self) -> bool:
         """Whether the HNSW index is ready; starts loading or building it (in the
@@ -251,11 +275,36 @@ class CubeVectors:
         self._unsaved += len(keys)
         self._ann = builder.result
 
+    def _exact(self, query: Vectors, rowids: RowIds, k: int) -> tuple[RowIds, Scores]:
+        pos = self._live_positions(rowids)
+        if len(pos) == 0 or k <= 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        scores = np.einsum("ij,j->i", self._matrix[pos], query)
+        return self._top(self._rowids[pos], scores, min(k, len(pos)))
+
+    def _insert(self, at_most: int) -> None:
+        """Move up to ``at_most`` pending vectors into the HNSW index (holding the lock)."""
+        if self._ann is None or not self._pending or at_most <= 0:
+            return
+        batch = list(islice(self._pending, at_most))
+        for rowid in batch:
+            del self._pending[rowid]
+        pos = self._live_positions(np.array(batch, dtype=np.int64))
+        if len(pos):
+            self._ann.add(self._rowids[pos].astype(np.uint64), self._matrix[pos],
+                          threads=build_threads())
+
     @staticmethod
     def _top(rowids: RowIds, scores: Scores, k: int) -> tuple[RowIds, Scores]:
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         top = top[np.argsort(-scores[top], kind="stable")]
         return rowids[top], scores[top].astype(np.float32)
+
+    def _live_positions(self, rowids: RowIds) -> npt.NDArray[np.intp]:
+        """Where the live vectors of these rowids sit (others are left out)."""
+        pos, found = self._positions(np.sort(rowids))
+        pos = pos[found]
+        return pos[self._alive[pos]]
 
     def _positions(self, rowids: RowIds) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
         keys = self._rowids[: self._size]
