@@ -150,14 +150,13 @@ def test_store_search_goes_through_its_mirror_with_fts5s_results(
     assert cubes._text.current(fts5) is not None  # loaded by the first search
 
 
-def test_a_searched_mirror_takes_in_the_stores_writes_before_the_next_search(
+def test_the_first_writes_after_a_search_are_taken_in_before_the_next_search(
     cubes: SQLiteStore, make_item: ItemFactory, fts5: sqlite3.Connection
 ) -> None:
     _fill(cubes, make_item, 500)
     mirror, scope = cubes._text, SCOPES[1]
-    cubes.text_search(scope, "alice", None, 10)  # loads the mirror, which now follows writes
-    for seed in (4, 5, 6):
-        _fill(cubes, make_item, 40, seed=seed)
+    cubes.text_search(scope, "alice", None, 10)  # loads the mirror
+    _fill(cubes, make_item, 40, seed=4)  # three commits (one per cube)
     assert mirror.wait_followed(timeout=30)
     followed = mirror._index
     last = fts5.execute("SELECT max(seq) FROM text_changes").fetchone()[0]
@@ -170,20 +169,24 @@ def test_a_searched_mirror_takes_in_the_stores_writes_before_the_next_search(
     assert not mirror._follower.alive
 
 
-def test_a_mirror_not_searched_lately_leaves_the_writes_to_the_next_search(
+def test_writes_past_the_follows_of_a_search_wait_for_the_next_search(
     cubes: SQLiteStore, make_item: ItemFactory, fts5: sqlite3.Connection
 ) -> None:
     _fill(cubes, make_item, 300)
     mirror, scope = cubes._text, SCOPES[1]
     cubes.text_search(scope, "alice", None, 10)
-    mirror._follow_s = 0.0  # the last search is further back than the window
-    loaded = mirror._index
-    _fill(cubes, make_item, 40, seed=3)
-    assert mirror._index is loaded and not mirror._follower.alive
+    rng = random.Random(3)
+    for _ in range(text_mirror.FOLLOWS_PER_SEARCH):  # taken in by the follower
+        cubes.add_items([make_item(_text(rng)) for _ in range(10)], None, None)
+    assert mirror.wait_followed(timeout=30)
+    followed = mirror._index
+    for seed in (5, 6):
+        _fill(cubes, make_item, 40, seed=seed)  # left for the next search
+    assert mirror.wait_followed(timeout=30) and mirror._index is followed
     for query in QUERIES:
         expected = search.text_search(fts5, scope, query, None, 10, T0)
         _same(cubes.text_search(scope, query, None, 10), expected)
-    assert mirror._index is not loaded  # the search took the writes in
+    assert mirror._index is not followed  # the search took the writes in
 
 
 @pytest.mark.parametrize("merge_at", [text_mirror.MERGE_AT, 0])  # 0: changes fold in at once

@@ -1,11 +1,12 @@
 """A background thread that runs one job after it is nudged, once per burst of nudges.
 
-The text mirror uses it to take in each write soon after it commits
+The text mirror uses it to take in a write soon after it commits
 (:mod:`.text_mirror`), and the vector cache to insert new vectors into HNSW
-(:mod:`.vector_cache`), so that a search seldom waits for either. Nudges that come while the job runs make it run once
-more; the thread starts at the first nudge and ends at :meth:`Follower.close`,
-or when the process exits (:mod:`.exit_hook`: a job may run native code); a
-long job checks :attr:`Follower.closing` between its steps.
+(:mod:`.vector_cache`), so that a search seldom waits for either. Nudges that
+come while the job runs make it run once more. The thread starts at the first
+nudge and ends at :meth:`Follower.close`, or when the process exits
+(:mod:`.exit_hook`: a job may run native code); a long job checks
+:attr:`Follower.closing` between its steps.
 """
 
 from __future__ import annotations

@@ -13,13 +13,14 @@ The first text search loads the mirror: inline up to ``inline_rows`` rows,
 else in a background thread while searches use FTS5 (same results). After
 that, every change to the index (by this process or another) is found in the
 ``text_changes`` log: before a search the mirror reads the rows changed after
-the last entry it applied and replaces their postings. While the mirror is
-being searched (a search in the last :data:`FOLLOW_S` seconds), this
-process's own commits are taken in soon after each one, by a background
-thread (:mod:`.follower`), so that a search seldom waits for them. When
-nobody searches, writes pay nothing: applying each write's rows on its own
-in the writer (about 1.7 ms for 20 rows at 100k memories) made the server's
-adds 5-7% slower, and a later search takes in many writes at once.
+the last entry it applied and replaces their postings. So that a search
+seldom waits for that, the first :data:`FOLLOWS_PER_SEARCH` commits of this
+process after a search are taken in at once, each on its own, by a
+background thread (:mod:`.follower`). Later ones wait for the next search,
+which takes them in together: taking in a write on its own costs about 3 ms
+for 20 rows at 100k memories, and doing it for every write made the
+server's adds 7-10% slower when searches were few. Searches and writes
+taking turns (a chat: search, answer, store the turn) are all followed.
 ``PRAGMA data_version`` (and the store's own commit count) tells cheaply
 whether anything was committed since a connection last looked. A mirror that
 the pruned log no longer reaches loads again, and so does one further behind
@@ -36,7 +37,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import time
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -58,8 +58,8 @@ from memosys.stores.sqlite.text_postings import (
 _log = logging.getLogger(__name__)
 
 PRUNE_KEEP = 100_000  # log entries kept; a process further behind loads its mirror again
+FOLLOWS_PER_SEARCH = 4  # commits after a search taken in by the background thread
 MAX_BACKLOG = 2_000  # log entries applied at most (about 35 ms); further behind, load again
-FOLLOW_S = 10.0  # a mirror searched this recently takes in this process's commits at once
 TOKEN_CACHE = 65_536  # query terms whose token is remembered at most
 _NOT_ONE_TOKEN = ""  # cached for a term that is no token, or several
 
@@ -67,11 +67,10 @@ _NOT_ONE_TOKEN = ""  # cached for a term that is no token, or several
 class TextMirror:
     """The mirror of one database's ``items_fts`` (see the module)."""
 
-    def __init__(self, db: Database, inline_rows: int, follow_s: float = FOLLOW_S) -> None:
+    def __init__(self, db: Database, inline_rows: int) -> None:
         self._db = db
         self.inline_rows = inline_rows
-        self._follow_s = follow_s
-        self._searched_at: float | None = None  # time.monotonic() of the last search
+        self._follows = 0  # commits the follower takes in before the next search
         self._follower = Follower("memosys-bm25-follow", self._follow)
         db.on_commit(self._committed)
         self._lock = threading.Lock()  # guards the fields below
@@ -94,12 +93,11 @@ class TextMirror:
         """The up-to-date snapshot, or None while it loads (or inside a transaction)."""
         if conn.in_transaction:
             return None
-        self._searched_at = time.monotonic()
+        self._follows = FOLLOWS_PER_SEARCH
         return self._up_to_date(conn, load=True)
 
     def wait_followed(self, timeout: float | None = None) -> bool:
-        """Wait until the commits made so far are taken in (when the mirror follows them);
-        False on timeout."""
+        """Wait for the background catch-up, if one is due or running; False on timeout."""
         return self._follower.wait_idle(timeout)
 
     def close(self) -> None:
@@ -146,13 +144,10 @@ class TextMirror:
             return self._index
 
     def _committed(self) -> None:
-        """After each commit of this process: catch up in the background if searched lately."""
-        searched = self._searched_at
-        if (
-            self._index is not None
-            and searched is not None
-            and time.monotonic() - searched < self._follow_s
-        ):
+        """After each commit of this process: catch up in the background, within the
+        follows left since the last search."""
+        if self._follows > 0 and self._index is not None:
+            self._follows -= 1
             self._follower.nudge()
 
     def _follow(self) -> None:
