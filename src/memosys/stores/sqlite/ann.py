@@ -30,7 +30,6 @@ SAVE_AFTER_CHANGES = 200  # about what replaying at open costs a fraction of a s
 BUILD_BATCH = 4_096  # vectors inserted between checks for a stop request
 
 
-
 class BuildStopped(Exception):
     """A background build was asked to stop (the process is exiting)."""
 
