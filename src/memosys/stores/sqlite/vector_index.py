@@ -4,6 +4,9 @@ The unit-normalised float32 vectors of a cube live in one matrix, with the
 item rowids as keys (kept sorted, so lookups are ``searchsorted``). Search is
 exact (``einsum`` matrix-vector product + ``argpartition``) up to
 ``ann_threshold`` vectors, and approximate with a usearch HNSW index above it.
+Vectors written once the HNSW index exists wait in a pending set, which
+searches score exactly, until :meth:`CubeVectors.insert_pending` (called by
+a background thread of :mod:`.vector_cache`) puts them into HNSW.
 
 Library choice, by measurement (``benchmarks/vector_index.py``, results in
 ``benchmarks/results/vector_index.json``; 384-d clustered unit vectors, k=10,
