@@ -34,7 +34,8 @@ class Follower:
         self._closed = False
 
     def nudge(self) -> None:
-        """Run the job soon (starts the thread the first time); no-op once closed."""
+        """Run the job soon, starting the thread if it is not running (the first time, or
+        in a process forked since); no-op once closed."""
         with self._state:
             if self._closed:
                 return
