@@ -14,7 +14,7 @@ from store_helpers import DIM, ItemFactory, unit, vector_cube
 
 from memosys.stores.base import Scope
 from memosys.stores.sqlite import SQLiteStore, vector_index
-from memosys.stores.sqlite.ann import build_hnsw
+from memosys.stores.sqlite.ann import HNSW_SCALAR, build_hnsw
 from memosys.stores.sqlite.ann_files import AnnFiles
 
 
@@ -114,4 +114,18 @@ def test_a_record_naming_a_file_outside_its_folder_is_not_followed(
     [record] = (tmp_path / "ann").glob("*.json")
     fields = json.loads(record.read_text("utf-8"))
     record.write_text(json.dumps({**fields, "file": "../elsewhere.usearch"}), "utf-8")
+    assert files.saved("c1", DIM) is None
+
+
+@pytest.mark.parametrize("scalar", [None, "f32"])
+def test_an_index_saved_in_another_scalar_type_is_rebuilt_not_loaded(
+    tmp_path: Path, rng: np.random.Generator, scalar: str | None
+) -> None:
+    files = AnnFiles(tmp_path)
+    files.save("c1", _index(rng, 20), seq=1, dim=DIM)
+    [record] = tmp_path.glob("*.json")
+    fields = json.loads(record.read_text("utf-8"))
+    assert fields["scalar"] == HNSW_SCALAR
+    fields.pop("scalar")
+    record.write_text(json.dumps(fields if scalar is None else {**fields, "scalar": scalar}))
     assert files.saved("c1", DIM) is None

@@ -63,6 +63,21 @@ def test_new_overwritten_and_deleted_vectors_are_searched_right_before_and_after
         assert _top(store, vector) == (item.id, pytest.approx(1.0, abs=1e-5))
 
 
+def test_hnsw_hits_carry_exact_float32_scores(
+    open_store: Callable[..., SQLiteStore], make_item: ItemFactory, rng: np.random.Generator
+) -> None:
+    store = open_store(ann_threshold=20)
+    items, vectors = vector_cube(store, make_item, rng, 300)
+    assert store.wait_for_vector_index("c1")
+    by_id = {item.id: vector for item, vector in zip(items, vectors, strict=True)}
+    for query in unit(rng, 10):
+        hits = store.vector_search(SCOPE, query, None, 10)
+        assert len(hits) == 10
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        for hit in hits:  # half-precision distances would be off by about 1e-3
+            assert hit.score == pytest.approx(float(by_id[hit.id] @ query), abs=1e-6)
+
+
 def test_vectors_still_pending_at_close_are_in_the_saved_index(
     hnsw_store: SQLiteStore, open_store: Callable[..., SQLiteStore], make_item: ItemFactory,
     rng: np.random.Generator, db_path: Path, monkeypatch: pytest.MonkeyPatch,

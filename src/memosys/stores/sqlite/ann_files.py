@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - Windows
 
 import numpy as np
 
-from memosys.stores.sqlite.ann import HNSW_EXPANSION_SEARCH, build_hnsw
+from memosys.stores.sqlite.ann import HNSW_EXPANSION_SEARCH, HNSW_SCALAR, build_hnsw
 
 _log = logging.getLogger(__name__)
 
@@ -53,9 +53,13 @@ class AnnFiles:
         self.folder = folder
 
     def saved(self, cube_id: str, dim: int) -> SavedIndex | None:
-        """The cube's saved index, if its record is readable and of this dimension."""
+        """The cube's saved index, if its record is readable and of this dimension and
+        scalar type (an index saved in another one is rebuilt)."""
         record = self._record(cube_id)
-        if record is None or record.get("dim") != dim or self.folder is None:
+        if (
+            record is None or record.get("dim") != dim or record.get("scalar") != HNSW_SCALAR
+            or self.folder is None
+        ):
             return None
         try:
             name = str(record["file"])
@@ -96,8 +100,8 @@ class AnnFiles:
                 if current is not None and current.seq > seq:
                     path.unlink(missing_ok=True)  # another process saved a later state
                     return
-                record = {"cube_id": cube_id, "seq": seq, "dim": dim, "file": path.name,
-                          "sha256": digest}
+                record = {"cube_id": cube_id, "seq": seq, "dim": dim, "scalar": HNSW_SCALAR,
+                          "file": path.name, "sha256": digest}
                 _replace_text(self.folder / f"{stem}.json", json.dumps(record))
                 self._remove_earlier(stem, seq)
         except (OSError, RuntimeError) as exc:  # the index still works; the next process rebuilds
