@@ -86,6 +86,19 @@ def test_a_damaged_index_file_is_rebuilt_not_loaded(
     assert [h.id for h in second.vector_search(scope, vectors[7], None, 1)] == [items[7].id]
 
 
+def test_an_index_saved_again_at_the_same_log_position_replaces_the_file_before(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    files = AnnFiles(tmp_path)
+    files.save("c1", _index(rng, 30), seq=5, dim=DIM)
+    files.save("c1", _index(rng, 40), seq=5, dim=DIM)  # rebuilt: damaged, or a new layout
+    saved = files.saved("c1", DIM)
+    assert saved is not None
+    assert list(tmp_path.glob("*.usearch")) == [saved.path]
+    loaded = files.load(saved, DIM)
+    assert loaded is not None and len(loaded) == 40
+
+
 def test_forgetting_a_cube_removes_every_file_of_it(
     tmp_path: Path, rng: np.random.Generator
 ) -> None:

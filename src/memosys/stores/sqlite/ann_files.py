@@ -103,7 +103,7 @@ class AnnFiles:
                 record = {"cube_id": cube_id, "seq": seq, "dim": dim, "scalar": HNSW_SCALAR,
                           "file": path.name, "sha256": digest}
                 _replace_text(self.folder / f"{stem}.json", json.dumps(record))
-                self._remove_earlier(stem, seq)
+                self._remove_superseded(stem, seq, path.name)
         except (OSError, RuntimeError) as exc:  # the index still works; the next process rebuilds
             partial.unlink(missing_ok=True)
             _log.warning("could not save the vector index of cube %s to %s: %s",
@@ -125,12 +125,15 @@ class AnnFiles:
             return None
         return record if isinstance(record, dict) else None
 
-    def _remove_earlier(self, stem: str, seq: int) -> None:
+    def _remove_superseded(self, stem: str, seq: int, kept: str) -> None:
         """Delete the cube's index files of log positions before ``seq`` (complete, or left
-        by a save cut short), and its file of the layout before records named theirs."""
+        by a save cut short), its other complete files of ``seq`` (an index rebuilt at the
+        same position), and its file of the layout before records named theirs."""
         assert self.folder is not None
         for path in [*self.folder.glob(f"{stem}-*"), self.folder / f"{stem}.usearch"]:
-            if _seq_of(path) < seq:
+            position = _seq_of(path)
+            same = position == seq and path.suffix == ".usearch" and path.name != kept
+            if position < seq or same:
                 path.unlink(missing_ok=True)
 
 
