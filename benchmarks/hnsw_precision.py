@@ -1,18 +1,21 @@
-"""HNSW in float32 or half precision, on the real vectors of the search benchmark's store.
+"""HNSW in float32 or half precision, on the vectors of the search benchmark's stores.
 
 The store's HNSW index (usearch, M=16, ``expansion_add`` 128) can hold its
 vectors as f32 or f16; searches score the hits again on the float32 rows. For
-each scalar type this builds the index over the 100k real MiniLM vectors of
-``search_latency.py``'s corpus and reports: build time (two threads), the CPU
-time of an insert (20 vectors a call, one thread, as the store's inserter
-does), and for each ``expansion_search``: the CPU time of a search for 116
-hits (what a retriever asking for 100 checks), recall@10 after rescoring in
-float32, and recall@100 of the hits, both against exact search; and the size
-of the saved index.
+each scalar type this builds the index over the real MiniLM vectors of
+``search_latency.py``'s corpus (queries: its questions), or over its clustered
+random vectors (queries: held-out vectors of the same clusters), and reports:
+build time (two threads), the CPU time of an insert (20 vectors a call, one
+thread, as the store's inserter does), and for each ``expansion_search``: the
+CPU time of a search for 116 hits (what a retriever asking for 100 checks),
+recall@10 after rescoring in float32, and recall@100 of the hits, both
+against exact search; and the size of the saved index.
 
 Usage::
 
     .venv/bin/python benchmarks/hnsw_precision.py --repeats 2
+    .venv/bin/python benchmarks/hnsw_precision.py --vectors clustered --repeats 2
+    .venv/bin/python benchmarks/hnsw_precision.py --vectors clustered --size 1000000 --repeats 1
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import _bundled_embedder, real_vectors, synthetic_texts, write_result
+from _common import (
+    _bundled_embedder,
+    clustered_vectors,
+    real_vectors,
+    synthetic_texts,
+    write_result,
+)
 from search_latency import queries
 
 from memosys.stores.sqlite.ann import HNSW_CONNECTIVITY, HNSW_EXPANSION_ADD
@@ -90,9 +99,14 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--expansions", type=int, nargs="+", default=[256, 320])
+    parser.add_argument("--vectors", choices=["real", "clustered"], default="real")
     args = parser.parse_args()
-    vectors = real_vectors(synthetic_texts(args.size), f"texts{args.size}")
-    query_vectors = _bundled_embedder().embed(queries(args.queries, 77), "query")
+    if args.vectors == "real":
+        vectors = real_vectors(synthetic_texts(args.size), f"texts{args.size}")
+        query_vectors = _bundled_embedder().embed(queries(args.queries, 77), "query")
+    else:
+        drawn = clustered_vectors(args.size + args.queries)
+        vectors, query_vectors = drawn[: args.size], drawn[args.size :]
     truth = [np.argsort(-(vectors @ query))[:100] for query in query_vectors]
     rng = np.random.default_rng(5)
     runs = []
@@ -107,8 +121,11 @@ def main() -> None:
                              for expansion in args.expansions],
             })
             print(runs[-1], flush=True)
-    write_result("hnsw_precision", {
-        "vectors": args.size, "queries": args.queries, "hits": HITS,
+    name = "hnsw_precision" if args.vectors == "real" else "hnsw_precision_clustered"
+    if args.size != 100_000:
+        name += f"_{args.size}"
+    write_result(name, {
+        "vectors": args.size, "kind": args.vectors, "queries": args.queries, "hits": HITS,
         "connectivity": HNSW_CONNECTIVITY, "expansion_add": HNSW_EXPANSION_ADD, "runs": runs,
     })
 
