@@ -100,6 +100,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--expansions", type=int, nargs="+", default=[256, 320])
     parser.add_argument("--vectors", choices=["real", "clustered"], default="real")
+    parser.add_argument("--scalars", nargs="+", choices=["f32", "f16"], default=["f32", "f16"])
+    parser.add_argument("--out", help="result name (default: from --vectors and --size)")
     args = parser.parse_args()
     if args.vectors == "real":
         vectors = real_vectors(synthetic_texts(args.size), f"texts{args.size}")
@@ -111,7 +113,7 @@ def main() -> None:
     rng = np.random.default_rng(5)
     runs = []
     for _ in range(args.repeats):
-        for scalar in ("f32", "f16"):
+        for scalar in args.scalars:
             index, build_s = build(vectors, scalar)
             runs.append({
                 "scalar": scalar, "build_s": round(build_s, 1),
@@ -124,7 +126,7 @@ def main() -> None:
     name = "hnsw_precision" if args.vectors == "real" else "hnsw_precision_clustered"
     if args.size != 100_000:
         name += f"_{args.size}"
-    write_result(name, {
+    write_result(args.out or name, {
         "vectors": args.size, "kind": args.vectors, "queries": args.queries, "hits": HITS,
         "connectivity": HNSW_CONNECTIVITY, "expansion_add": HNSW_EXPANSION_ADD, "runs": runs,
     })

@@ -127,7 +127,7 @@ def _pool(limit: int) -> int:
     Most candidates pass (only expired, deleted or filtered-out items fail), so
     few spares are needed; a selective filter is met by growing the pool
     (vector search) or by checking inside the SQL (text search). Spares add no
-    recall to HNSW: it explores ``expansion_search`` (320) candidates for any
+    recall to HNSW: it explores ``expansion_search`` (384) candidates for any
     smaller pool, so its best ``limit`` are the same either way.
     """
     return limit + 16

@@ -45,17 +45,19 @@ sqlite-vec          1M       8 s          385 / 398        1.0         1.6 GB
   search holds the lock). It stays out: a fork kept for one product is a
   weaker dependency than usearch, for about a tenth of a search's CPU.
 
-Shipped: **usearch** in half precision (f16) with ``expansion_search`` 320,
-its hits scored again on the float32 rows. Against f32 at 256 on the 100k real
-vectors of the search benchmark (``benchmarks/hnsw_precision.py``): search
-0.74-0.77 ms against 0.94-0.97 of CPU, inserts 0.32-0.34 against 0.50-0.54,
-builds 13 s against 22, 89 MB saved against 164, recall@10 0.9997 against
-0.9988-0.9997 and recall@100 0.996 against 0.994. usearch because it is
-already a core dependency with wheels for every platform, is maintained,
-removes keys for real, and saves/loads indexes. Its slower build is paid
-once, in a background thread, and the index is saved beside the database
-(:mod:`.ann`). Swapping in hnswlib would touch only :func:`.ann.build_hnsw`
-and the save/load calls, if compiling at install becomes acceptable.
+Shipped: **usearch** in half precision (f16) with ``expansion_search`` 384,
+its hits scored again on the float32 rows (``benchmarks/hnsw_precision.py``).
+Against f32 at 256, on the 100k real vectors of the search benchmark: search
+0.96-0.97 ms against 1.01 of CPU, inserts 0.35-0.36 against 0.56-0.57, builds
+12-15 s against 20, 89 MB saved against 164, recall@10 0.9992-1.0 against
+0.9995-0.9997 and recall@100 0.997 against 0.994; on 1M clustered vectors,
+recall@10 0.993 against 0.991, builds 190 s against 311, 876 MB against 1.6 GB.
+usearch because it is already a core dependency with wheels for every
+platform, is maintained, removes keys for real, and saves/loads indexes.
+Its slower build is paid once, in a background thread, and the index is
+saved beside the database (:mod:`.ann`). Swapping in hnswlib would touch only
+:func:`.ann.build_hnsw` and the save/load calls, if compiling at install
+becomes acceptable.
 """
 
 from __future__ import annotations
