@@ -140,5 +140,6 @@ def test_an_index_saved_in_another_scalar_type_is_rebuilt_not_loaded(
     fields = json.loads(record.read_text("utf-8"))
     assert fields["scalar"] == HNSW_SCALAR
     fields.pop("scalar")
-    record.write_text(json.dumps(fields if scalar is None else {**fields, "scalar": scalar}))
+    changed = fields if scalar is None else {**fields, "scalar": scalar}
+    record.write_text(json.dumps(changed), "utf-8")
     assert files.saved("c1", DIM) is None

@@ -26,7 +26,7 @@ HNSW_CONNECTIVITY = 16
 HNSW_EXPANSION_ADD = 128
 # The index holds half-precision copies of the vectors and searches score its hits
 # again in float32 (``CubeVectors.search``). Against float32 at 256
-# (benchmarks/hnsw_precision.py): inserts 35-40% cheaper, builds 1.4-1.7 times as
+# (benchmarks/hnsw_precision.py): inserts 30-45% cheaper, builds 1.3-1.9 times as
 # fast, half the memory; at 384, recall as high or higher (on 1M clustered vectors
 # 320 lost 0.1-0.6 points of recall@10) for 4% less search CPU on 100k real vectors.
 HNSW_SCALAR = "f16"
