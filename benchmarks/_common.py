@@ -12,6 +12,7 @@ import os
 import platform
 import random
 import shlex
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -107,12 +108,26 @@ def clustered_vectors(
     return out
 
 
+def code_version() -> str | None:
+    """``git describe --always --dirty`` of the checkout (None outside a git checkout)."""
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=Path(__file__).parent,
+            capture_output=True, text=True, timeout=10, check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None
+
+
 def write_result(name: str, payload: dict[str, Any]) -> Path:
-    """Save ``payload`` with the command line and machine under ``results/<name>.json``."""
+    """Save ``payload`` with the command line, the code's commit and the machine under
+    ``results/<name>.json``."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     record = {
         "command": shlex.join([".venv/bin/python", *sys.argv]),
+        "code": code_version(),
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {
             "platform": platform.platform(),
