@@ -2,8 +2,9 @@
 # Pack the server load benchmark for the lent device machine's 16 CPU cores (issue 3: the
 # closed-loop search p95 of 50 ms with 16 clients needs more cores than this 2-core machine).
 # The machine has Python 3.12 with numpy, onnxruntime, onnx, tokenizers, httpx, anyio, click,
-# rich, psutil and uvloop, and no network; this downloads the other wheels memosys and its
-# server need into .srvload/ (ignored via .git/info/exclude, well under the 64 MiB per call).
+# rich, psutil and uvloop, and no network; this downloads the rest of what memosys and its
+# server need, plus anyio and typing_extensions in the versions used here, into .srvload/
+# (ignored via .git/info/exclude; 36 MB, under the 64 MiB a call may carry).
 # Then one call, carry [".srvload"], timeout_s 560:
 #   WORKERS=8 bash benchmarks/gpu/run_server_load.sh
 set -eu
