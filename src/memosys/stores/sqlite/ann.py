@@ -24,11 +24,8 @@ from memosys.stores.sqlite.exit_hook import halt_at_exit
 
 HNSW_CONNECTIVITY = 16
 HNSW_EXPANSION_ADD = 128
-# The index holds half-precision copies of the vectors and searches score its hits
-# again in float32 (``CubeVectors.search``). Against float32 at 256
-# (benchmarks/hnsw_precision.py): inserts 30-45% cheaper, builds 1.3-1.9 times as
-# fast, half the memory; at 384, recall as high or higher (on 1M clustered vectors
-# 320 lost 0.1-0.6 points of recall@10) for 4% less search CPU on 100k real vectors.
+# half-precision copies of the vectors, whose hits searches score again in float32; why
+# f16 and 384 (measured against f32 at 256): :mod:`.vector_index`
 HNSW_SCALAR = "f16"
 HNSW_EXPANSION_SEARCH = 384
 SYNC_BUILD_BELOW = 2_000  # smaller indexes build in the caller's thread (well under a second)

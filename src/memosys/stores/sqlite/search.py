@@ -127,8 +127,8 @@ def _pool(limit: int) -> int:
     Most candidates pass (only expired, deleted or filtered-out items fail), so
     few spares are needed; a selective filter is met by growing the pool
     (vector search) or by checking inside the SQL (text search). Spares add no
-    recall to HNSW: it explores ``expansion_search`` (384) candidates for any
-    smaller pool, so its best ``limit`` are the same either way.
+    recall to HNSW: it explores :data:`.ann.HNSW_EXPANSION_SEARCH` candidates for
+    any smaller pool, so its best ``limit`` are the same either way.
     """
     return limit + 16
 
