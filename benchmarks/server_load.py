@@ -364,8 +364,9 @@ def main() -> None:
     local = in_process_search(directory, args.phase_s, seed + 7)
     workers = f"_w{args.workers}" if args.workers > 1 else ""
     write_result(f"server_load_c{args.clients}{workers}", {
-        "note": "2-core machine (see the load average); the 16 client threads run in this "
-                "process and the server in a subprocess, both on loopback, sharing the 2 cores",
+        "note": f"{os.cpu_count()}-core machine (see the load average); the client threads "
+                "run in this process and the server in a subprocess, both on loopback, "
+                "sharing the cores",
         "memories_in_cube_at_start": before,
         "clients": args.clients,
         "server_workers": args.workers,
