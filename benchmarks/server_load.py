@@ -40,7 +40,9 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,7 @@ from memosys.eval.metrics import percentile
 from memosys.stores.base import Scope
 
 START_TIMEOUT_S = 120.0
+SETTLE_MAX_S = 60.0
 
 
 @dataclass
@@ -75,6 +78,22 @@ class Tally:
                 self.latency_ms[kind].append(ms)
                 self.acked_ids.extend(ids)
                 self.messages_acked += len(ids)
+
+    def merge(self, other: Tally) -> None:
+        """Add what another process's clients saw."""
+        for kind, samples in other.latency_ms.items():
+            self.latency_ms[kind] += samples
+        for status, count in other.statuses.items():
+            self.statuses[status] = self.statuses.get(status, 0) + count
+        self.transport_errors += other.transport_errors
+        self.messages_acked += other.messages_acked
+        self.acked_ids += other.acked_ids
+
+    def __getstate__(self) -> dict[str, Any]:  # crosses processes without its lock
+        return {k: v for k, v in self.__dict__.items() if k != "lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, lock=threading.Lock())
 
 
 def _free_port() -> int:
@@ -183,28 +202,67 @@ def _cpu(server_s: float, client_s: float, requests: int) -> dict[str, float | N
     }
 
 
-def run_phase(url: str, key: str, clients: int, seconds: float, load: Workload,
-              seed: int, server_pid: int) -> tuple[dict[str, Any], list[str]]:
+def client_threads(url: str, key: str, stop_at: float, load: Workload,
+                   seeds: list[int]) -> tuple[Tally, float]:
+    """Run one client thread per seed until ``stop_at`` (``time.time()``); what they saw,
+    and this process's CPU seconds meanwhile."""
     tally = Tally()
-    stop_at = time.perf_counter() + seconds
-    threads = [
-        threading.Thread(target=client,
-                         args=(url, key, stop_at, load, seed + c, tally))
-        for c in range(clients)
-    ]
-    started = time.perf_counter()
-    server_cpu, client_cpu = _cpu_seconds(server_pid), time.process_time()
+    cpu = time.process_time()
+    deadline = time.perf_counter() + stop_at - time.time()
+    threads = [threading.Thread(target=client, args=(url, key, deadline, load, seed, tally))
+               for seed in seeds]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return tally, time.process_time() - cpu
+
+
+class Clients:
+    """The clients of every phase, their threads spread over ``processes`` processes:
+    one process's threads share its interpreter lock, which on many cores makes the
+    clients, not the server, the bottleneck."""
+
+    def __init__(self, url: str, key: str, count: int, processes: int) -> None:
+        self.url, self.key, self.count = url, key, count
+        self.processes = min(processes, count)
+        self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn")) \
+            if self.processes > 1 else None
+
+    def run(self, seconds: float, load: Workload, seed: int,
+            count: int | None = None) -> tuple[Tally, float]:
+        """All clients (or ``count``) for ``seconds``: what they saw, and their CPU seconds."""
+        count = count or self.count
+        stop_at = time.time() + seconds
+        groups = [[seed + c for c in range(p, count, self.processes)]
+                  for p in range(min(self.processes, count))]
+        if self._pool is None:
+            parts = [client_threads(self.url, self.key, stop_at, load, groups[0])]
+        else:
+            parts = [future.result() for future in [
+                self._pool.submit(client_threads, self.url, self.key, stop_at, load, group)
+                for group in groups]]
+        tally = Tally()
+        for part, _ in parts:
+            tally.merge(part)
+        return tally, sum(cpu for _, cpu in parts)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
+def run_phase(clients: Clients, seconds: float, load: Workload, seed: int,
+              server_pid: int, count: int | None = None) -> tuple[dict[str, Any], list[str]]:
+    started = time.perf_counter()
+    server_cpu = _cpu_seconds(server_pid)
+    tally, client_cpu = clients.run(seconds, load, seed, count)
     elapsed = time.perf_counter() - started
     server_cpu = _cpu_seconds(server_pid) - server_cpu
-    client_cpu = time.process_time() - client_cpu
     summary: dict[str, Any] = {
         "loop": "closed" if load.rate_per_client is None else "open",
         "offered_requests_per_s": None if load.rate_per_client is None
-        else load.rate_per_client * clients,
+        else load.rate_per_client * (count or clients.count),
         "seconds": elapsed,
         "requests": sum(tally.statuses.values()),
         "requests_per_s": sum(tally.statuses.values()) / elapsed,
@@ -224,24 +282,32 @@ def run_phase(url: str, key: str, clients: int, seconds: float, load: Workload,
     return summary, tally.acked_ids
 
 
-def capacity(url: str, key: str, clients: int, load: Workload, first_rate: float,
-             step_s: float, slo_ms: float, seed: int,
-             server_pid: int) -> tuple[dict[str, Any], list[str]]:
+def capacity(clients: Clients, load: Workload, first_rate: float, step_s: float,
+             slo_ms: float, seed: int, server_pid: int) -> tuple[dict[str, Any], list[str]]:
     """Open-loop steps at a rate (requests/s of all clients) rising by a quarter each
     step, from ``first_rate`` until the searches' p95 passes ``slo_ms`` or a request
     fails: the highest rate within ``slo_ms``, and every step.
 
-    A half step at the first rate goes first, unmeasured: what the phase before left
-    to catch up (a text mirror reloading after many adds, index inserts) is not this
-    sweep's load.
+    Half steps at the first rate go first, unmeasured, until one is within ``slo_ms``
+    (at most :data:`SETTLE_MAX_S`): what the phase before left to catch up (text
+    mirrors reloading after many adds, index inserts, in every server process) is not
+    this sweep's load. ``settle_s`` says how long that took.
     """
     steps: list[dict[str, Any]] = []
-    first = Workload(load.search_share, load.batch, rate_per_client=first_rate / clients)
-    _, acked = run_phase(url, key, clients, step_s / 2, first, seed - 1, server_pid)
+    first = Workload(load.search_share, load.batch,
+                     rate_per_client=first_rate / clients.count)
+    acked: list[str] = []
+    settle_started = time.perf_counter()
+    while time.perf_counter() - settle_started < SETTLE_MAX_S:
+        settle, ids = run_phase(clients, step_s / 2, first, seed - 1, server_pid)
+        acked += ids
+        if _within(settle, slo_ms):
+            break
+    settle_s = time.perf_counter() - settle_started
     rate = first_rate
     while True:
-        paced = Workload(load.search_share, load.batch, rate_per_client=rate / clients)
-        step, ids = run_phase(url, key, clients, step_s, paced, seed + len(steps), server_pid)
+        paced = Workload(load.search_share, load.batch, rate_per_client=rate / clients.count)
+        step, ids = run_phase(clients, step_s, paced, seed + len(steps), server_pid)
         steps.append(step)
         acked += ids
         if not _within(step, slo_ms):
@@ -251,6 +317,7 @@ def capacity(url: str, key: str, clients: int, load: Workload, first_rate: float
     best = within[-1] if within else None
     return {
         "slo_search_p95_ms": slo_ms,
+        "settle_s": settle_s,
         "highest_offered_requests_per_s_within_slo": best and best["offered_requests_per_s"],
         "served_requests_per_s_there": best and best["requests_per_s"],
         "search_ms_there": best and best["search_ms"],
@@ -295,6 +362,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--client-processes", type=int, default=1,
+                        help="processes the client threads are spread over (for many cores)")
     parser.add_argument("--phase-s", type=float, default=20.0, help="seconds per phase")
     parser.add_argument("--search-share", type=float, default=0.5, help="in the mixed phase")
     parser.add_argument("--batch", type=int, default=20, help="messages per add request")
@@ -321,6 +390,7 @@ def main() -> None:
          "--port", str(port), "--log-level", "warning", "--workers", str(args.workers)],
         stdout=log, stderr=log)
     seed = time.time_ns() % 2**31
+    clients = Clients(url, key, args.clients, args.client_processes)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
@@ -332,7 +402,7 @@ def main() -> None:
                     raise SystemExit("the server did not start; see server_load.log") from None
                 time.sleep(0.2)  # the server is still starting
         warmup = Workload(1.0, args.batch)
-        run_phase(url, key, 2, args.warmup_s, warmup, seed, server.pid)  # loads the saved index
+        run_phase(clients, args.warmup_s, warmup, seed, server.pid, 2)  # loads the saved index
         phases: dict[str, Any] = {}
         acked: list[str] = []
         workloads = {
@@ -342,20 +412,21 @@ def main() -> None:
             "adds_with_given_vectors": Workload(0.0, args.batch, given_vectors=True),
         }
         for name, load in workloads.items():
-            phases[name], ids = run_phase(url, key, args.clients, args.phase_s, load,
+            phases[name], ids = run_phase(clients, args.phase_s, load,
                                           seed + 1000 * len(phases), server.pid)
             acked += ids
             print(name, phases[name], file=sys.stderr, flush=True)
         sweeps = {"search_capacity": (1.0, args.first_search_rate),
                   "mixed_capacity": (args.search_share, args.first_mixed_rate)}
         for name, (share, first_rate) in sweeps.items():
-            phases[name], ids = capacity(url, key, args.clients, Workload(share, args.batch),
+            phases[name], ids = capacity(clients, Workload(share, args.batch),
                                          first_rate, args.step_s, args.slo_ms,
                                          seed + 1000 * len(phases), server.pid)
             acked += ids
             print(name, {k: v for k, v in phases[name].items() if k != "steps"},
                   file=sys.stderr, flush=True)
     finally:
+        clients.close()
         server.terminate()
         server.wait(60)
         log.close()
@@ -369,6 +440,7 @@ def main() -> None:
                 "sharing the cores",
         "memories_in_cube_at_start": before,
         "clients": args.clients,
+        "client_processes": clients.processes,
         "server_workers": args.workers,
         "messages_per_add": args.batch,
         "search": "hybrid, top 10, cube of ~100k memories, queries embedded by the server",
