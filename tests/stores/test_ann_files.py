@@ -64,6 +64,33 @@ def test_a_save_older_than_the_record_leaves_it_and_later_saves_clear_earlier_fi
     assert not cut_short.exists()
 
 
+def test_a_save_overtaken_by_a_later_one_while_it_writes_is_dropped_quietly(
+    tmp_path: Path, rng: np.random.Generator, caplog: pytest.LogCaptureFixture
+) -> None:
+    files = AnnFiles(tmp_path)
+    later = _index(rng, 50)
+
+    class Overtaken:
+        """An index whose file, while written, is swept away by a save of a later state
+        (``serve --workers`` processes saving at once as they stop)."""
+
+        def __init__(self) -> None:
+            self.index = _index(rng, 30)
+
+        def save(self, path: str) -> None:
+            self.index.save(path)  # type: ignore[attr-defined]
+            files.save("c1", later, seq=9, dim=DIM)
+
+    with caplog.at_level(logging.WARNING):
+        files.save("c1", Overtaken(), seq=3, dim=DIM)
+        files.save("c1", object(), seq=4, dim=DIM)  # started after: never written
+    assert caplog.text == ""
+    saved = files.saved("c1", DIM)
+    assert saved is not None and saved.seq == 9
+    assert [_seq(path) for path in tmp_path.glob("*")
+            if path.name != "records.lock" and path.suffix != ".json"] == [9]
+
+
 def test_a_damaged_index_file_is_rebuilt_not_loaded(
     open_store: Callable[..., SQLiteStore], make_item: ItemFactory, rng: np.random.Generator,
     db_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,

@@ -8,7 +8,9 @@ into place once complete, and then points the cube's record,
 ``<cube hash>.json``, at it, with the file's sha256. A loader takes a file
 only through a record and only when its sha256 matches; otherwise the index is
 rebuilt. Under a lock on the folder, a save does not replace a record of a
-later log position, and removes the files of earlier ones.
+later log position, and removes the files of earlier ones, unfinished ones
+too (a save whose file goes so was overtaken: it ends quietly). A save older
+than the record is not written at all.
 """
 
 from __future__ import annotations
@@ -85,8 +87,8 @@ class AnnFiles:
     def save(self, cube_id: str, index: Any, seq: int, dim: int) -> None:
         """Write a cube's index to a file of its own, then point the cube's record at it
         (unless the record already names a later log position)."""
-        if self.folder is None:
-            return
+        if self.folder is None or self._superseded(cube_id, dim, seq):
+            return  # another process saved a later state: writing this one is wasted
         stem = _stem(cube_id)
         path = self.folder / f"{stem}-{seq}-{secrets.token_hex(4)}.usearch"
         partial = path.with_name(f"{path.name}.partial")
@@ -96,8 +98,7 @@ class AnnFiles:
             digest = _sha256(partial)
             partial.replace(path)
             with _records_locked(self.folder):
-                current = self.saved(cube_id, dim)
-                if current is not None and current.seq > seq:
+                if self._superseded(cube_id, dim, seq):
                     path.unlink(missing_ok=True)  # another process saved a later state
                     return
                 record = {"cube_id": cube_id, "seq": seq, "dim": dim, "scalar": HNSW_SCALAR,
@@ -106,6 +107,8 @@ class AnnFiles:
                 self._remove_superseded(stem, seq, path.name)
         except (OSError, RuntimeError) as exc:  # the index still works; the next process rebuilds
             partial.unlink(missing_ok=True)
+            if self._superseded(cube_id, dim, seq):
+                return  # a later save removed this unfinished one, as it should
             _log.warning("could not save the vector index of cube %s to %s: %s",
                          cube_id, self.folder, exc)
 
@@ -115,6 +118,10 @@ class AnnFiles:
             stem = _stem(cube_id)
             for path in [*self.folder.glob(f"{stem}-*"), *self.folder.glob(f"{stem}.*")]:
                 path.unlink(missing_ok=True)
+
+    def _superseded(self, cube_id: str, dim: int, seq: int) -> bool:
+        current = self.saved(cube_id, dim)
+        return current is not None and current.seq > seq
 
     def _record(self, cube_id: str) -> dict[str, Any] | None:
         if self.folder is None:
