@@ -58,6 +58,8 @@ from memosys.stores.base import Scope
 
 START_TIMEOUT_S = 120.0
 SETTLE_MAX_S = 60.0
+PHASES = ["mixed", "search", "adds", "adds_with_given_vectors", "search_capacity",
+          "mixed_capacity"]
 
 
 @dataclass
@@ -377,6 +379,8 @@ def main() -> None:
     parser.add_argument("--step-s", type=float, default=10.0, help="seconds per sweep step")
     parser.add_argument("--slo-ms", type=float, default=50.0,
                         help="the search p95 that the sweeps hold the rate to")
+    parser.add_argument("--phases", nargs="+", choices=PHASES, default=PHASES,
+                        help="which phases to run (default: all, in this order)")
     args = parser.parse_args()
     directory = args.data_dir or CACHE / f"server-{args.n}"
     key = prepare(directory, args.n)
@@ -412,6 +416,8 @@ def main() -> None:
             "adds_with_given_vectors": Workload(0.0, args.batch, given_vectors=True),
         }
         for name, load in workloads.items():
+            if name not in args.phases:
+                continue
             phases[name], ids = run_phase(clients, args.phase_s, load,
                                           seed + 1000 * len(phases), server.pid)
             acked += ids
@@ -419,6 +425,8 @@ def main() -> None:
         sweeps = {"search_capacity": (1.0, args.first_search_rate),
                   "mixed_capacity": (args.search_share, args.first_mixed_rate)}
         for name, (share, first_rate) in sweeps.items():
+            if name not in args.phases:
+                continue
             phases[name], ids = capacity(clients, Workload(share, args.batch),
                                          first_rate, args.step_s, args.slo_ms,
                                          seed + 1000 * len(phases), server.pid)
