@@ -6,6 +6,8 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -25,6 +27,18 @@ conn.execute("INSERT INTO users (id, created_at, data) VALUES ('other', 0, '{}')
 print("locked", flush=True)
 sys.stdin.read()
 conn.execute("ROLLBACK")
+"""
+
+HOLD_LOCK_BY_TURNS = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+for line in sys.stdin:  # "hold": take the lock; "release": let it go, print when
+    if line.strip() == "hold":
+        conn.execute("BEGIN IMMEDIATE")
+        print("locked", flush=True)
+    else:
+        conn.execute("ROLLBACK")
+        print(time.time(), flush=True)
 """
 
 WRITE_FROM_OTHER_PROCESS = """
@@ -83,6 +97,36 @@ def test_second_writer_times_out_while_reads_succeed(
     assert [h.id for h in impatient.text_search(scope1, "visible", None, 5)] == [item.id]
     assert [h.id for h in impatient.vector_search(scope1, vectors[0], None, 5)] == [item.id]
     assert impatient.count_items(scope1) == 1
+
+
+def test_a_waiting_writer_takes_the_lock_within_milliseconds_of_its_release(
+    store: SQLiteStore, make_item: ItemFactory, db_path: Path
+) -> None:
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK_BY_TURNS, str(db_path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdin is not None and holder.stdout is not None
+    delays = []
+    for turn in range(5):
+        holder.stdin.write("hold\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "locked"
+        wrote_at: list[float] = []
+        writer = threading.Thread(target=lambda: (
+            store.add_items([make_item(f"turn {turn}")], None, None),
+            wrote_at.append(time.time())))
+        writer.start()
+        # held for 0.30 to 0.45 s: SQLite's own busy handler, sleeping 100 ms a try by
+        # then, would take the lock 0 to 100 ms after its release
+        writer.join(0.3 + 0.037 * turn)
+        assert writer.is_alive()  # waiting for the lock
+        holder.stdin.write("release\n")
+        holder.stdin.flush()
+        released_at = float(holder.stdout.readline())
+        writer.join(10)
+        delays.append(wrote_at[0] - released_at)
+    holder.communicate(timeout=10)
+    assert holder.returncode == 0
+    assert max(delays) < 0.02, delays
 
 
 def test_vector_search_sees_writes_committed_by_another_process(

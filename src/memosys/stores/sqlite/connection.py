@@ -6,7 +6,10 @@ lock, and up to :data:`READERS` read-only connections that threads borrow
 threads run at once and never wait for a writer.
 The writer runs in autocommit mode and opens write transactions itself with
 ``BEGIN IMMEDIATE``, so a second writer waits up to ``lock_timeout_s`` at the
-start of its transaction instead of failing midway. Writes nest: several
+start of its transaction instead of failing midway. It waits by trying again
+every 0.2 to 2 ms: SQLite's own busy handler sleeps longer each try, up to
+100 ms, so with several writer processes (``serve --workers``) a waiting
+writer slept through most moments the lock was free. Writes nest: several
 store calls share one transaction when a caller opens an outer
 :meth:`Database.write` (e.g. an item change and its audit record), and a
 read inside a thread's write runs on the writer, so it sees that write.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
@@ -23,7 +27,7 @@ from pathlib import Path
 
 from memosys.core.errors import StoreError
 from memosys.stores.migrate import HISTORY_TABLE, Migration, load_migrations, run_migrations
-from memosys.stores.sqlite.errors import closed_store, mapped_errors
+from memosys.stores.sqlite.errors import closed_store, is_busy, mapped_errors
 from memosys.stores.sqlite.reader_pool import ReaderPool
 
 MIGRATIONS_PACKAGE = "memosys.stores.sqlite.migrations"
@@ -31,6 +35,7 @@ CACHE_KIB = 65_536  # page cache per connection
 READERS = 4  # read connections at most; more concurrent reads wait for one
 MMAP_BYTES = 1 << 30  # reads of a hot database go through the OS page cache without syscalls
 _NESTED = "memosys_nested"  # the savepoint of a write inside another write
+WRITE_LOCK_RETRY_S = (0.0002, 0.002)  # the first and the longest pause between tries
 
 
 class Database:
@@ -123,7 +128,10 @@ class Database:
         with self.exclusive() as conn:
             # holding the lock, an open transaction can only be this thread's own
             nested = conn.in_transaction
-            conn.execute(f"SAVEPOINT {_NESTED}" if nested else "BEGIN IMMEDIATE")
+            if nested:
+                conn.execute(f"SAVEPOINT {_NESTED}")
+            else:
+                self._begin_immediate(conn)
             try:
                 yield conn
                 conn.execute(f"RELEASE {_NESTED}" if nested else "COMMIT")
@@ -142,6 +150,25 @@ class Database:
                 callback()
             for listener in self._commit_listeners:
                 listener()
+
+    def _begin_immediate(self, conn: sqlite3.Connection) -> None:
+        """Take the write lock, trying again every 0.2 to 2 ms while another connection
+        holds it, for up to ``lock_timeout_s``."""
+        deadline = time.monotonic() + self.lock_timeout_s
+        pause, longest = WRITE_LOCK_RETRY_S
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if not is_busy(exc) or time.monotonic() >= deadline:
+                        raise
+                time.sleep(pause)
+                pause = min(2 * pause, longest)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout_s * 1000)}")
 
     @property
     def commits(self) -> int:

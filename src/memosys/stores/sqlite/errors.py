@@ -11,7 +11,8 @@ from memosys.core.errors import ConflictError, LockTimeoutError, MemosysError, S
 _BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED (primary codes)
 
 
-def _is_busy(exc: sqlite3.Error) -> bool:
+def is_busy(exc: sqlite3.Error) -> bool:
+    """Whether ``exc`` says another connection holds a lock this one needs."""
     code = getattr(exc, "sqlite_errorcode", None)
     if isinstance(code, int) and code & 0xFF in _BUSY_CODES:
         return True
@@ -26,7 +27,7 @@ def closed_store(path: str) -> StoreError:
 
 def translate(exc: sqlite3.Error, path: str, lock_timeout_s: float) -> MemosysError:
     """The memosys error for a sqlite3 error raised while using the database at ``path``."""
-    if _is_busy(exc):
+    if is_busy(exc):
         return LockTimeoutError(
             f"another process holds the write lock on {path} and did not release it within "
             f"{lock_timeout_s:g}s; wait for it to finish, or raise the timeout with the "
