@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -28,7 +29,8 @@ LOCOMO = Path("/work/shared/data/locomo/locomo_dev.json")
 
 
 def add_messages(data: Path) -> dict[str, Any]:
-    """Messages/s through ``mos.add`` (reader, embedding, store) on LoCoMo sessions."""
+    """Messages/s through ``mos.add`` (reader, embedding, store) on LoCoMo sessions, and
+    the database bytes they take (by table and index, from SQLite's ``dbstat``)."""
     convs = load_locomo(data)
     with tempfile.TemporaryDirectory() as tmp, MemOS.open(tmp) as mos:
         mos.embedder.embed(["warm up the model"])
@@ -39,7 +41,20 @@ def add_messages(data: Path) -> dict[str, Any]:
                         session_id=session.session_id, session_time=session.time)
                 messages += len(session.messages)
         seconds = time.perf_counter() - start
-    return {"messages": messages, "seconds": seconds, "messages_per_s": messages / seconds}
+        stored = database_bytes(Path(tmp) / "memosys.db")
+    return {"messages": messages, "seconds": seconds, "messages_per_s": messages / seconds,
+            "database_bytes_per_message": sum(stored.values()) / messages,
+            "database_bytes_by_table": stored}
+
+
+def database_bytes(path: Path) -> dict[str, int]:
+    """Bytes of each table and index of a SQLite database, largest first (WAL checkpointed
+    into the file first)."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        rows = conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name "
+                            "ORDER BY 2 DESC").fetchall()
+    return {str(name): int(size) for name, size in rows}
 
 
 def add_texts_with_vectors(n: int, batch: int) -> dict[str, Any]:

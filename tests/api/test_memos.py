@@ -171,6 +171,36 @@ def test_exact_repeats_are_stored_once(mos: MemOS) -> None:
     assert mos.count(user_id="alice") == len(CONVERSATION) + 1
 
 
+class CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed as documents."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.documents = inner, 0
+        self.fingerprint, self.dimensions = inner.fingerprint, inner.dimensions
+
+    def embed(self, texts: Any, purpose: Any = "document") -> Any:
+        self.documents += len(texts) if purpose == "document" else 0
+        return self.inner.embed(texts, purpose)
+
+
+def test_an_exact_repeat_is_not_embedded_again(
+    tmp_path: Path, embedder: Any, clock: FixedClock
+) -> None:
+    counting = CountingEmbedder(embedder)
+    with MemOS.open(tmp_path / "data", embedder=counting, clock=clock) as mos:
+        first = add_conversation(mos)
+        assert counting.documents == len(CONVERSATION)
+        assert [i.id for i in add_conversation(mos)] == [i.id for i in first]
+        assert counting.documents == len(CONVERSATION)  # the stored vectors serve
+        add_conversation(mos, user="bob")  # another writer's repeat is a new memory
+        assert counting.documents == 2 * len(CONVERSATION)
+        mos.delete(first[2].id, user_id="alice")
+        again = add_conversation(mos)
+        assert counting.documents == 2 * len(CONVERSATION) + 1
+        hits = mos.search(CONVERSATION[2]["content"], user_id="alice", mode="dense", top_k=1)
+        assert hits[0].item.id == again[2].id != first[2].id
+
+
 def test_update_reembeds_and_delete_removes(mos: MemOS) -> None:
     items = add_conversation(mos)
     updated = mos.update(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from store_helpers import DIM, FINGERPRINT, T0, ItemFactory, unit
+from store_helpers import FINGERPRINT, T0, ItemFactory, unit
 
 from memosys.core.clock import FixedClock
 from memosys.core.cube import User
@@ -192,18 +192,36 @@ def test_expired_items_are_invisible(
     assert store.add_items([renewed], None, None).duplicates == [False]
 
 
-def test_users_cubes_cache_and_stats(store: SQLiteStore, rng: np.random.Generator) -> None:
+def test_repeat_vectors_are_those_of_the_live_stored_items_repeated_exactly(
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory, clock: FixedClock,
+    rng: np.random.Generator,
+) -> None:
+    stored = [make_item("kept", content_hash="h1"),
+              make_item("expiring", content_hash="h2", expires_at=T0 + timedelta(minutes=5)),
+              make_item("no hash")]
+    vectors = unit(rng, 3)
+    store.add_items(stored, vectors, FINGERPRINT)
+    asked = [make_item("new", content_hash="h9"), make_item("kept", content_hash="h1"),
+             make_item("kept", content_hash="h1", user_id="u2"),  # another writer
+             make_item("kept", content_hash="h1", cube_id="c2"),  # another cube
+             make_item("expiring", content_hash="h2"), make_item("no hash")]
+    found = store.repeat_vectors(asked, FINGERPRINT)
+    assert list(found) == [1, 4]
+    np.testing.assert_allclose([found[1], found[4]], vectors[:2], atol=1e-6)  # as stored
+    assert store.repeat_vectors(asked, "another-embedder/16") == {}
+    clock.set(T0 + timedelta(minutes=6))
+    assert list(store.repeat_vectors(asked, FINGERPRINT)) == [1]
+    store.delete_items(scope1, [stored[0].id])
+    assert store.repeat_vectors(asked, FINGERPRINT) == {}
+
+
+def test_users_cubes_and_stats(store: SQLiteStore) -> None:
     user = User(id="u1", name="Ann", created_at=T0, metadata={"team": "x"})
     assert store.put_user(user) == user
     assert store.get_user("u1") == user and store.get_user("nope") is None
     assert [c.id for c in store.list_cubes()] == ["c1", "c2"]
     assert [c.id for c in store.list_cubes(owner="u2")] == ["c2"]
     assert store.find_cube("u1", "c1").id == "c1"  # type: ignore[union-attr]
-    vectors = unit(rng, 2, DIM)
-    store.cache_embeddings("fp", {"h1": vectors[0], "h2": vectors[1]})
-    cached = store.cached_embeddings("fp", ["h1", "h3"])
-    assert list(cached) == ["h1"] and np.array_equal(cached["h1"], vectors[0])
-    assert store.cached_embeddings("other", ["h1"]) == {}
     stats = store.stats()
     assert (stats["users"], stats["cubes"], stats["items"]) == (1, 2, 0)
     assert stats["db_bytes"] > 0

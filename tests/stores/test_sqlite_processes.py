@@ -16,6 +16,7 @@ import pytest
 from store_helpers import FINGERPRINT, ItemFactory, unit
 
 from memosys.core.errors import LockTimeoutError
+from memosys.core.items import MemoryItem
 from memosys.stores.base import Scope
 from memosys.stores.sqlite import SQLiteStore, vector_cache
 
@@ -111,9 +112,12 @@ def test_a_waiting_writer_takes_the_lock_within_milliseconds_of_its_release(
         holder.stdin.flush()
         assert holder.stdout.readline().strip() == "locked"
         wrote_at: list[float] = []
-        writer = threading.Thread(target=lambda: (
-            store.add_items([make_item(f"turn {turn}")], None, None),
-            wrote_at.append(time.time())))
+
+        def write(item: MemoryItem, at: list[float]) -> None:
+            store.add_items([item], None, None)
+            at.append(time.time())
+
+        writer = threading.Thread(target=write, args=(make_item(f"turn {turn}"), wrote_at))
         writer.start()
         # held for 0.30 to 0.45 s: SQLite's own busy handler, sleeping 100 ms a try by
         # then, would take the lock 0 to 100 ms after its release

@@ -208,7 +208,7 @@ def test_mirror_follows_updates_deletes_and_forgetting(
     for item in items[:20]:
         cubes.update_item(scope, item.model_copy(update={"content": _text(rng)}), None)
     cubes.delete_items(scope, [item.id for item in items[20:40]])
-    cubes.versions.forget_items(scope, [item.id for item in items[40:50]], [], allow_frozen=False)
+    cubes.versions.forget_items(scope, [item.id for item in items[40:50]], allow_frozen=False)
     cubes.versions.compact()
     _fill(cubes, make_item, 100, seed=2)
     _assert_mirrors_fts5(mirror, conn, fts5, SCOPES)

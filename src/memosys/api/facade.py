@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+import numpy as np
+
 from memosys.api.access import AccessRecorder
 from memosys.api.cubes import MAX_NAME_CHARS, Cubes
 from memosys.core.clock import Clock
@@ -56,7 +58,7 @@ class FacadeBase:
         """Store new items (embedded here unless ``vectors`` are given) and announce the
         fresh ones; exact repeats come back as the stored items."""
         if vectors is None:
-            vectors = self._embedder.embed([item.search_text() for item in items])
+            vectors = self._embedded(items)
         with self.events.changing():
             result = self._store.add_items(items, vectors, self._embedder.fingerprint)
             pairs = zip(result.items, result.duplicates, strict=True)
@@ -68,6 +70,18 @@ class FacadeBase:
                     "added", ids, cube_id=first.cube_id, user_id=first.user_id, items=fresh
                 )
         return result.items
+
+    def _embedded(self, items: list[MemoryItem]) -> Vectors:
+        """Vectors of ``items``: an exact repeat of a stored item (not written again)
+        takes that item's vector, the others are embedded."""
+        known = self._store.repeat_vectors(items, self._embedder.fingerprint)
+        new = [index for index in range(len(items)) if index not in known]
+        vectors = np.empty((len(items), self._embedder.dimensions), dtype=np.float32)
+        if new:
+            vectors[new] = self._embedder.embed([items[index].search_text() for index in new])
+        for index, vector in known.items():
+            vectors[index] = vector
+        return vectors
 
     @staticmethod
     def _checked_id(value: object) -> str:

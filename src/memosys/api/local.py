@@ -154,7 +154,7 @@ class MemOS(
         db = str(directory / DATABASE_FILE) if directory else ":memory:"
         store = SQLiteStore(db, settings.store, clock)
         inner = embedder or build_embedder(settings.embedder)
-        opened = cls(store, settings, CachingEmbedder(inner, store), clock, directory)
+        opened = cls(store, settings, CachingEmbedder(inner), clock, directory)
         if settings.lifecycle.background_jobs if background_jobs is None else background_jobs:
             opened.start_jobs()
         return opened

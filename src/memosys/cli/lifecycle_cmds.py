@@ -297,17 +297,13 @@ def _report_receipt(receipt: ForgetReceipt, as_json: bool) -> None:
     summary = {
         "forgotten": receipt.item_ids,
         "versions": receipt.versions,
-        "cache_entries": receipt.cache_entries,
         "unlinked": receipt.unlinked,
         "compacted": receipt.compacted,
     }
     if as_json:
         echo_json(summary)
         return
-    click.echo(
-        f"forgot {len(receipt.item_ids)} memories ({receipt.versions} earlier versions, "
-        f"{receipt.cache_entries} cached embeddings)"
-    )
+    click.echo(f"forgot {len(receipt.item_ids)} memories ({receipt.versions} earlier versions)")
     if not receipt.compacted:
         click.echo("the WAL is in use by another process; run the command again to compact")
 

@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from memosys.core.events import ChangeEvents
-from memosys.models.embedders.cached import cache_key
 from memosys.stores.base import Scope, VersionStore
 
 
@@ -31,7 +30,6 @@ class ForgetReceipt:
     item_ids: list[str] = field(default_factory=list)
     by_cube: dict[str, list[str]] = field(default_factory=dict)
     versions: int = 0
-    cache_entries: int = 0
     unlinked: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list, repr=False)
     vectors: list[bytes] = field(default_factory=list, repr=False)
@@ -87,15 +85,13 @@ def _forget(
     """Forget ``ids`` of the scope's one cube into ``receipt``, emitting ``"forgotten"``."""
     traces = versions.item_traces(scope, ids)
     texts = list(dict.fromkeys(text for text, _ in traces))
-    keys = [cache_key(text, "document") for text in texts]
     cube_id = scope.cube_ids[0]
     with events.changing():
-        result = versions.forget_items(scope, ids, keys, allow_frozen=allow_frozen)
+        result = versions.forget_items(scope, ids, allow_frozen=allow_frozen)
         events.emit("forgotten", result.item_ids, cube_id=cube_id, user_id=scope.user_id)
     receipt.item_ids.extend(result.item_ids)
     receipt.by_cube.setdefault(cube_id, []).extend(result.item_ids)
     receipt.versions += result.versions
-    receipt.cache_entries += result.cache_entries
     receipt.unlinked.extend(result.unlinked)
     receipt.texts.extend(texts)
     receipt.vectors.extend(dict.fromkeys(blob for _, blob in traces if blob is not None))

@@ -164,7 +164,6 @@ class ForgetOut(BaseModel):
     item_ids: list[str]
     by_cube: dict[str, list[str]]
     versions: int
-    cache_entries: int
     user_id: str | None = None
     compacted: bool
 

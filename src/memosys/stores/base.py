@@ -56,12 +56,11 @@ OrderBy = Literal["created_at", "event_time", "position"]
 
 @dataclass(frozen=True)
 class ForgetResult:
-    """What a forget removed: the items, their cubes, versions and cached embeddings."""
+    """What a forget removed: the items, their cubes and versions."""
 
     item_ids: list[str]
     cube_ids: list[str]
     versions: int = 0
-    cache_entries: int = 0
     unlinked: list[str] = field(default_factory=list)
     """Other items whose links (supersedes, merged_from, ...) to a removed item were cut."""
 
@@ -119,7 +118,7 @@ class VersionStore(Protocol):
         self, scope: Scope, ids: Sequence[str]
     ) -> list[tuple[str, bytes | None]]: ...
     def forget_items(
-        self, scope: Scope, ids: Sequence[str], cache_keys: Sequence[str], *, allow_frozen: bool
+        self, scope: Scope, ids: Sequence[str], *, allow_frozen: bool
     ) -> ForgetResult: ...
     def user_item_ids(self, user_id: str) -> dict[str, list[str]]: ...
     def remove_user(self, user_id: str) -> list[str]: ...
@@ -217,17 +216,20 @@ class Store(Protocol):
 
     def record_access(self, ids: Sequence[str], at: datetime) -> None: ...
 
-    # vectors and the embedding cache
+    # vectors
     def replace_vectors(
         self, cube_id: str, ids: Sequence[str], vectors: Vectors, embedder_fingerprint: str
     ) -> None:
         """Overwrite vectors of a cube and record its new embedder (``reembed``)."""
         ...
 
-    def cached_embeddings(
-        self, fingerprint: str, text_hashes: Sequence[str]
-    ) -> dict[str, Vectors]: ...
-    def cache_embeddings(self, fingerprint: str, entries: dict[str, Vectors]) -> None: ...
+    def repeat_vectors(
+        self, items: Sequence[MemoryItem], embedder_fingerprint: str
+    ) -> dict[int, Vectors]:
+        """Vectors of the stored items that ``items`` repeat exactly (what :meth:`add_items`
+        would return in their place), by position in ``items``, where the cube's vectors
+        come from ``embedder_fingerprint``: a repeat needs no embedding."""
+        ...
 
     def transaction(self) -> AbstractContextManager[object]:
         """One write transaction that every store write inside the block joins: all of

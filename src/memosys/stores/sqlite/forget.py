@@ -42,15 +42,11 @@ def remove_items(
     conn: sqlite3.Connection,
     scope: Scope,
     ids: Sequence[str],
-    cache_keys: Sequence[str],
     *,
     allow_frozen: bool,
 ) -> ForgetResult:
-    """Delete the items of the scope everywhere (inside the caller's transaction).
-
-    ``cache_keys`` are the embedding-cache keys of their texts. A frozen item
-    raises FrozenError unless ``allow_frozen``.
-    """
+    """Delete the items of the scope everywhere (inside the caller's transaction); a
+    frozen item raises FrozenError unless ``allow_frozen``."""
     found = _rows(conn, scope, ids)
     frozen = [item.id for _, item in found if item.state == LifecycleState.FROZEN]
     if frozen and not allow_frozen:
@@ -70,15 +66,11 @@ def remove_items(
         "DELETE FROM vectors WHERE item_rowid IN (SELECT value FROM json_each(?))", (rowids,)
     )
     conn.execute("DELETE FROM items WHERE rowid IN (SELECT value FROM json_each(?))", (rowids,))
-    cached = conn.execute(
-        "DELETE FROM embedding_cache WHERE text_hash IN (SELECT value FROM json_each(?))",
-        (json.dumps(list(cache_keys)),),
-    ).rowcount
     removed = [item.id for _, item in found]
     cubes = sorted({item.cube_id for _, item in found})
     unlinked = _unlink(conn, cubes, removed)
     conn.execute("INSERT INTO items_fts (items_fts) VALUES ('optimize')")
-    return ForgetResult(removed, cubes, int(versions), cached, unlinked)
+    return ForgetResult(removed, cubes, int(versions), unlinked)
 
 
 def user_item_ids(conn: sqlite3.Connection, user_id: str) -> dict[str, list[str]]:

@@ -239,23 +239,21 @@ class SQLiteVersionStore:
     # forgetting
 
     def item_traces(self, scope: Scope, ids: Sequence[str]) -> list[tuple[str, bytes | None]]:
-        """``(indexed text, vector bytes)`` of every version of these items (to find their
-        cached embeddings, and for verification)."""
+        """``(indexed text, vector bytes)`` of every version of these items (to verify that
+        a forget left none of them)."""
         with self._db.read() as conn:
             return forget.item_traces(conn, scope, ids)
 
     def forget_items(
-        self, scope: Scope, ids: Sequence[str], cache_keys: Sequence[str], *, allow_frozen: bool
+        self, scope: Scope, ids: Sequence[str], *, allow_frozen: bool
     ) -> ForgetResult:
-        """Remove items everywhere: rows, versions, text index, vectors, the cube's saved
-        HNSW index, and the embedding-cache entries ``cache_keys``; freed pages are zeroed."""
+        """Remove items everywhere: rows, versions, text index, vectors and the cube's saved
+        HNSW index; freed pages are zeroed."""
         with self._db.exclusive() as conn:
             conn.execute("PRAGMA secure_delete = ON")
         try:
             with self._db.write() as conn:
-                result = forget.remove_items(
-                    conn, scope, ids, cache_keys, allow_frozen=allow_frozen
-                )
+                result = forget.remove_items(conn, scope, ids, allow_frozen=allow_frozen)
         finally:
             with self._db.exclusive() as conn:
                 conn.execute("PRAGMA secure_delete = OFF")

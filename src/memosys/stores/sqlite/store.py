@@ -28,14 +28,7 @@ from memosys.core.items import ItemView, MemoryItem
 from memosys.settings import StoreSettings
 from memosys.stores.base import AddResult, OrderBy, Scope, ScoredId, Vectors
 from memosys.stores.sqlite import search, writes
-from memosys.stores.sqlite.codec import (
-    VIEW_COLUMNS,
-    blob_vector,
-    load_item,
-    load_view,
-    micros,
-    vector_blob,
-)
+from memosys.stores.sqlite.codec import VIEW_COLUMNS, load_item, load_view, micros
 from memosys.stores.sqlite.connection import Database
 from memosys.stores.sqlite.governance import SQLiteGovernance
 from memosys.stores.sqlite.lifecycle import SQLiteVersionStore
@@ -294,7 +287,7 @@ class SQLiteStore:
                 (micros(at), when, json.dumps(list(ids))),
             )
 
-    # vectors and the embedding cache
+    # vectors
 
     def replace_vectors(
         self, cube_id: str, ids: Sequence[str], vectors: Vectors, embedder_fingerprint: str
@@ -307,28 +300,12 @@ class SQLiteStore:
             writes.replace_vectors(conn, cube_id, ids, vectors, embedder_fingerprint)
         self._vectors.mark_dirty()
 
-    def cached_embeddings(
-        self, fingerprint: str, text_hashes: Sequence[str]
-    ) -> dict[str, Vectors]:
-        """Cached vectors of these text hashes made by the model ``fingerprint``."""
+    def repeat_vectors(
+        self, items: Sequence[MemoryItem], embedder_fingerprint: str
+    ) -> dict[int, Vectors]:
+        """Vectors of the stored items that these repeat exactly (see the protocol)."""
         with self._db.read() as conn:
-            rows = conn.execute(
-                "SELECT text_hash, vector FROM embedding_cache WHERE fingerprint = ? "
-                "AND text_hash IN (SELECT value FROM json_each(?))",
-                (fingerprint, json.dumps(list(text_hashes))),
-            ).fetchall()
-        return {text_hash: blob_vector(blob) for text_hash, blob in rows}
-
-    def cache_embeddings(self, fingerprint: str, entries: dict[str, Vectors]) -> None:
-        """Store vectors by text hash for the model ``fingerprint``."""
-        if not entries:
-            return
-        with self._db.write() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO embedding_cache (fingerprint, text_hash, vector) "
-                "VALUES (?, ?, ?)",
-                [(fingerprint, key, vector_blob(vec)) for key, vec in entries.items()],
-            )
+            return writes.repeat_vectors(conn, items, embedder_fingerprint, self.clock.now())
 
     def transaction(self) -> AbstractContextManager[object]:
         """One write transaction that the store writes inside join (see the protocol)."""

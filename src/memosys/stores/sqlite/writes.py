@@ -17,6 +17,7 @@ from memosys.core.items import MemoryItem
 from memosys.stores.base import AddResult, Scope, Vectors
 from memosys.stores.sqlite.codec import (
     INSERT_ITEM_SQL,
+    blob_vector,
     item_row,
     load_item,
     micros,
@@ -201,21 +202,50 @@ def _cube_row(conn: sqlite3.Connection, cube_id: str) -> tuple[str | None, int |
     return row[0], row[1]
 
 
-def _stored_repeats(
-    conn: sqlite3.Connection, items: Sequence[MemoryItem], now: datetime
-) -> dict[tuple[str, str, str], MemoryItem]:
-    """Stored items with the same (cube, user, content hash); expired ones are purged."""
+def repeat_vectors(
+    conn: sqlite3.Connection, items: Sequence[MemoryItem], fingerprint: str, now: datetime
+) -> dict[int, Vectors]:
+    """Vectors of the live stored items that ``items`` repeat exactly (same cube, user and
+    content hash), by position in ``items``, where the cube's vectors are ``fingerprint``'s."""
+    found: dict[tuple[str, str, str], bytes] = {}
+    for (cube_id, user_id), hashes in _hashes_by_writer(items).items():
+        rows = conn.execute(
+            f"SELECT i.content_hash, v.vector FROM {_REPEATS_JOIN} "
+            "JOIN vectors v ON v.item_rowid = i.rowid "
+            "JOIN cubes c ON c.id = i.cube_id AND c.embedder_fingerprint = ? "
+            "WHERE i.expires_at IS NULL OR i.expires_at > ?",
+            (json.dumps(sorted(hashes)), cube_id, user_id, fingerprint, micros(now)),
+        ).fetchall()
+        for content_hash, blob in rows:
+            found[(cube_id, user_id, content_hash)] = blob
+    keys = [(item.cube_id, item.user_id, item.content_hash) for item in items]
+    return {index: blob_vector(found[key]) for index, key in enumerate(keys) if key in found}
+
+
+_REPEATS_JOIN = (  # items of one (cube, user) whose content hash is in a JSON list
+    "json_each(?) j CROSS JOIN items i ON i.cube_id = ? AND i.user_id = ? "
+    "AND i.content_hash = j.value AND i.content_hash <> ''"  # uses the partial unique index
+)
+
+
+def _hashes_by_writer(items: Sequence[MemoryItem]) -> dict[tuple[str, str], set[str]]:
+    """The content hashes of ``items`` (those that have one) by (cube, user)."""
     groups: dict[tuple[str, str], set[str]] = {}
     for item in items:
         if item.content_hash:
             groups.setdefault((item.cube_id, item.user_id), set()).add(item.content_hash)
+    return groups
+
+
+def _stored_repeats(
+    conn: sqlite3.Connection, items: Sequence[MemoryItem], now: datetime
+) -> dict[tuple[str, str, str], MemoryItem]:
+    """Stored items with the same (cube, user, content hash); expired ones are purged."""
     found: dict[tuple[str, str, str], MemoryItem] = {}
     expired: list[int] = []
-    for (cube_id, user_id), hashes in groups.items():
+    for (cube_id, user_id), hashes in _hashes_by_writer(items).items():
         rows = conn.execute(
-            "SELECT i.rowid, i.data, i.expires_at FROM json_each(?) j CROSS JOIN items i "
-            "ON i.cube_id = ? AND i.user_id = ? AND i.content_hash = j.value "
-            "AND i.content_hash <> ''",  # lets SQLite use the partial unique index
+            f"SELECT i.rowid, i.data, i.expires_at FROM {_REPEATS_JOIN}",
             (json.dumps(sorted(hashes)), cube_id, user_id),
         ).fetchall()
         for rowid, data, expires_at in rows:
