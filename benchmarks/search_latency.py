@@ -47,9 +47,9 @@ _TIMES = ["last Monday", "yesterday", "last summer", "in early May", "two weeks 
 def queries(count: int, seed: int) -> list[str]:
     """``count`` distinct question-like queries over the corpus' vocabulary.
 
-    The embedding cache lives in the store, so every run draws a new ``seed``
-    (recorded in the result): the queries are new to the cache and each
-    search really embeds its query.
+    The embedder remembers recent query vectors, so the queries are distinct and
+    every run draws a new ``seed`` (recorded in the result): each search really
+    embeds its query.
     """
     rng = random.Random(seed)
     found: dict[str, None] = {}

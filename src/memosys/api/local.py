@@ -186,7 +186,7 @@ class MemOS(
 
     @property
     def embedder(self) -> Embedder:
-        """The configured embedder, behind the embedding cache."""
+        """The configured embedder (recent query vectors remembered in memory)."""
         return self._embedder
 
     # -- cubes ---------------------------------------------------------------

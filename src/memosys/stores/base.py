@@ -1,7 +1,7 @@
 """The store protocol: everything memosys persists goes through these methods.
 
-A store keeps users, cubes, items with their full-text and vector indexes,
-and the embedding cache. Every read and write of items takes a
+A store keeps users, cubes, and items with their full-text and vector
+indexes. Every read and write of items takes a
 :class:`Scope`, and the store applies it *inside* its queries: an item
 outside the scope is never read, so one user's query cannot see another
 user's memories. Stores translate their library errors into

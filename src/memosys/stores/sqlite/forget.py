@@ -1,8 +1,8 @@
 """Removing items from every place SQLite keeps them, and compacting the file afterwards.
 
 An item lives in its ``items`` row, its earlier versions, its ``items_fts``
-entries, its vector (and the cube's HNSW index), the embedding cache (keyed
-by a hash of each text) and, as an id, in the links of other items. The
+entries, its vector (and the cube's HNSW index) and, as an id, in the links
+of other items. The
 deletes run in one transaction with ``secure_delete`` on (freed pages are
 zeroed); the FTS index is then merged (``optimize``) so no segment keeps the
 deleted terms, and :func:`compact` empties the WAL and rewrites the file.
