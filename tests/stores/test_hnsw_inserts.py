@@ -15,7 +15,7 @@ import pytest
 from store_helpers import FINGERPRINT, ItemFactory, unit, vector_cube
 
 from memosys.stores.base import Scope
-from memosys.stores.sqlite import SQLiteStore, vector_cache
+from memosys.stores.sqlite import SQLiteStore, vector_cache, vector_index
 
 SCOPE = Scope("u1", ("c1",))
 
@@ -176,3 +176,30 @@ def test_process_exits_cleanly_while_vectors_are_inserted_in_the_background(
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout) > 0  # it did exit with inserts pending
+
+
+def test_a_growing_cube_grows_its_arrays_ahead_outside_the_search_lock(
+    open_store: Callable[..., SQLiteStore], make_item: ItemFactory, rng: np.random.Generator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(vector_cache, "HEADROOM", 64)
+    grown_under_lock: list[int] = []
+    grow = vector_index._grow
+    monkeypatch.setattr(vector_index, "_grow", lambda array, capacity: (
+        grown_under_lock.append(capacity), grow(array, capacity))[1])
+    store = open_store(ann_threshold=20)
+    vector_cube(store, make_item, rng, 300)
+    store.close()
+    store = open_store(ann_threshold=20)
+    assert store.wait_for_vector_index("c1")
+    index = store._vectors._cubes["c1"]
+    assert index is not None and len(index._rowids) == 300 + 64  # loaded with room to spare
+    added = []
+    for batch in range(12):  # 360 more vectors, 30 a write: never more than half the room
+        items, vectors = [make_item(f"late {batch}.{n}") for n in range(30)], unit(rng, 30)
+        store.add_items(items, vectors, FINGERPRINT)
+        added += zip(items, vectors, strict=True)
+    assert grown_under_lock == []
+    assert len(index._rowids) > index.count == 660
+    for item, vector in added:
+        assert _top(store, vector) == (item.id, pytest.approx(1.0, abs=1e-5))
