@@ -112,8 +112,8 @@ class VectorCache:
 
     def _make_room(self, cube_ids: tuple[str, ...]) -> None:
         """Grow these loaded cubes' arrays ahead of the writes, outside :attr:`lock`: a
-        growth within it (allocating and touching the memory of every vector) held up
-        every search of the process, 0.4 s at 100k vectors."""
+        growth within it held up every search of the process (see
+        :meth:`CubeVectors.make_room`)."""
         for cube_id in cube_ids:
             if (index := self._cubes.get(cube_id)) is not None:
                 index.make_room(HEADROOM // 2)
