@@ -171,7 +171,7 @@ class CubeVectors:
             self._growing.release()
 
     def _grow_ahead(self, old: RowIds, size: int, rows: int) -> None:
-        capacity = max(size + rows, int(len(old) * 1.5) + 1024)
+        capacity = _larger_capacity(len(old), size + rows)
         rowids = np.empty(capacity, dtype=np.int64)
         matrix = np.empty((capacity, self.dim), dtype=np.float32)
         alive = np.empty(capacity, dtype=bool)
@@ -359,7 +359,7 @@ class CubeVectors:
     def _append(self, rowids: RowIds, matrix: Vectors) -> None:
         need = self._size + len(rowids)
         if need > len(self._rowids):
-            capacity = max(need, int(len(self._rowids) * 1.5) + 1024)
+            capacity = _larger_capacity(len(self._rowids), need)
             self._rowids = _grow(self._rowids, capacity)
             self._matrix = _grow(self._matrix, capacity)
             self._alive = _grow(self._alive, capacity)
@@ -381,6 +381,11 @@ class CubeVectors:
         self._alive = np.ones(len(self._rowids), dtype=bool)
         self._size = len(self._rowids)
         self._dead = 0
+
+
+def _larger_capacity(capacity: int, need: int) -> int:
+    """The rows the arrays grow to when they must hold ``need``: half as many again."""
+    return max(need, int(capacity * 1.5) + 1024)
 
 
 def _grow(array: npt.NDArray[Any], capacity: int) -> npt.NDArray[Any]:
