@@ -136,17 +136,19 @@ def test_paraphrase_is_closer_than_unrelated(embedder: MiniLMOnnxEmbedder) -> No
     assert float(a @ paraphrase) > float(a @ unrelated) + 0.5
 
 
-def test_matches_published_sentence_transformers_similarities(
-    embedder: MiniLMOnnxEmbedder,
+def test_float32_matches_published_sentence_transformers_similarities(
+    float32: MiniLMOnnxEmbedder,
 ) -> None:
-    # fp32 all-MiniLM-L6-v2 values from the sbert.net quickstart; int8 stays within 0.02
-    v = embedder.embed(
+    # fp32 all-MiniLM-L6-v2 values from the sbert.net quickstart: tokenising, pooling and
+    # normalising as sentence-transformers does. How far int8 strays depends on the CPU's
+    # int8 kernels (0.021 here on AVX2 without VNNI); the int8 test above bounds it.
+    v = float32.embed(
         ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]
     )
     similarities = v @ v.T
     expected = {(0, 1): 0.6660, (0, 2): 0.1046, (1, 2): 0.1411}
     for (i, j), value in expected.items():
-        assert similarities[i, j] == pytest.approx(value, abs=0.02)
+        assert similarities[i, j] == pytest.approx(value, abs=0.005)
 
 
 def test_long_text_is_truncated_to_max_tokens(embedder: MiniLMOnnxEmbedder) -> None:
