@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, NonNegativeFloat, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, SettingsError
 
 from memosys.core.errors import ConfigurationError
 
@@ -243,7 +243,10 @@ def _saved_before_int8(values: Any) -> Any:
 def load_settings(file: str | Path | None = None, **overrides: Any) -> MemosysSettings:
     """Build settings from a JSON file, the environment and keyword overrides.
 
-    Precedence, highest first: ``overrides``, ``MEMOSYS_*`` variables, the file.
+    Precedence, highest first: ``overrides``, ``MEMOSYS_*`` variables, the file;
+    each layer sets only what it names (``MEMOSYS_EMBEDDER__THREADS`` keeps the
+    file's other embedder settings), and a section naming another ``provider``
+    replaces the one below it.
     """
     values: dict[str, Any] = {}
     if file is not None:
@@ -252,8 +255,18 @@ def load_settings(file: str | Path | None = None, **overrides: Any) -> MemosysSe
         except (OSError, ValueError) as exc:
             raise ConfigurationError(f"cannot read settings file {file}: {exc}") from exc
     try:
-        from_env = MemosysSettings()
-        merged = {**values, **from_env.model_dump(exclude_unset=True), **overrides}
+        from_env = EnvSettingsSource(MemosysSettings)()
+        merged = _layered(_layered(values, from_env), overrides)
         return MemosysSettings.model_validate(merged)
-    except ValidationError as exc:
+    except (ValidationError, SettingsError) as exc:
         raise ConfigurationError(f"invalid settings: {exc}") from exc
+
+
+def _layered(base: Any, top: Any) -> Any:
+    """``top`` over ``base``, key by key into sections; a section that names another
+    ``provider`` than ``base`` replaces it whole (its settings mean nothing to the other)."""
+    if not (isinstance(base, dict) and isinstance(top, dict)):
+        return top
+    if "provider" in top and top["provider"] != base.get("provider", top["provider"]):
+        return top
+    return {**base, **{key: _layered(base.get(key), value) for key, value in top.items()}}

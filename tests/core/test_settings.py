@@ -1,0 +1,59 @@
+"""load_settings: the file, then the environment, then keyword overrides, setting by setting."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from memosys.core.errors import ConfigurationError
+from memosys.settings import HashEmbedderConfig, MiniLMOnnxConfig, load_settings
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> Path:
+    """A settings file as a data directory keeps it: a float32 embedder, a tuned store."""
+    file = tmp_path / "settings.json"
+    file.write_text(json.dumps({
+        "embedder": {"provider": "minilm-onnx", "precision": "float32", "max_tokens": 128},
+        "store": {"ann_threshold": 1234},
+    }), encoding="utf-8")
+    return file
+
+
+def test_an_environment_variable_changes_only_the_setting_it_names(
+    saved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEMOSYS_EMBEDDER__THREADS", "2")
+    monkeypatch.setenv("MEMOSYS_STORE__LOCK_TIMEOUT_S", "3")
+    settings = load_settings(saved)
+    assert settings.embedder == MiniLMOnnxConfig(precision="float32", max_tokens=128, threads=2)
+    assert (settings.store.ann_threshold, settings.store.lock_timeout_s) == (1234, 3.0)
+
+
+def test_overrides_win_over_the_environment_setting_by_setting(
+    saved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEMOSYS_EMBEDDER__THREADS", "2")
+    monkeypatch.setenv("MEMOSYS_EMBEDDER__MAX_TOKENS", "64")
+    settings = load_settings(saved, embedder={"max_tokens": 32})
+    assert settings.embedder == MiniLMOnnxConfig(precision="float32", max_tokens=32, threads=2)
+
+
+def test_naming_another_provider_replaces_the_embedder_section(
+    saved: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings(saved, embedder={"provider": "hash"}).embedder == HashEmbedderConfig()
+    monkeypatch.setenv("MEMOSYS_EMBEDDER__PROVIDER", "hash")
+    monkeypatch.setenv("MEMOSYS_EMBEDDER__DIMENSIONS", "64")
+    assert load_settings(saved).embedder == HashEmbedderConfig(dimensions=64)
+
+
+def test_a_bad_environment_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEMOSYS_EMBEDDER__THREADS", "many")
+    with pytest.raises(ConfigurationError, match="threads"):
+        load_settings()
+    monkeypatch.setenv("MEMOSYS_STORE", "{not json")
+    with pytest.raises(ConfigurationError, match="store"):
+        load_settings()
