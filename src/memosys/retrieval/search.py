@@ -7,6 +7,7 @@ this module decides *how* the retrievers' results become one ranking.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,7 +18,6 @@ from typing import Literal
 import numpy as np
 
 from memosys.core.clock import Clock
-from memosys.core.cpu_share import cpus
 from memosys.core.errors import InvalidInputError
 from memosys.core.filters import Filter, In, Not, combine
 from memosys.core.items import LifecycleState, MemoryItem
@@ -96,10 +96,10 @@ def visible_filter(
     return combine(Not(In("state", tuple(s.value for s in hidden))), filters)
 
 
-def searches_at_once(settings: RetrievalSettings) -> int:
-    """How many searches run at once in a process (``concurrent_searches``; 0: its share
-    of the CPUs, see :mod:`memosys.core.cpu_share`)."""
-    return settings.concurrent_searches or cpus()
+def searches_at_once(settings: RetrievalSettings, processes: int = 1) -> int:
+    """How many searches run at once in a process (``concurrent_searches``; 0: the CPUs,
+    shared among ``processes`` that serve together)."""
+    return settings.concurrent_searches or max(1, (os.cpu_count() or 1) // processes)
 
 
 _worker: ThreadPoolExecutor | None = None

@@ -53,12 +53,13 @@ def create_app(
     settings: ServerSettings | None = None,
     *,
     owns_mos: bool = False,
+    processes: int = 1,
 ) -> FastAPI:
     """The REST API (``/v1``), ``/healthz`` and ``/metrics`` over ``mos``.
 
     Store calls run in the thread pool; searches first wait for a turn
-    (:mod:`memosys.server.turns`), one per CPU of this process's share
-    (:mod:`memosys.core.cpu_share`). The caller keeps ownership of ``mos``
+    (:mod:`memosys.server.turns`), one per CPU shared among the ``processes``
+    that serve together (``--workers``). The caller keeps ownership of ``mos``
     (closes it after the server stops) unless ``owns_mos``: then the app
     closes it when the server shuts down.
     """
@@ -96,7 +97,7 @@ def create_app(
     app.state.mos = mos
     app.state.settings = settings
     app.state.metrics = Metrics()
-    turns = searches_at_once(mos.settings.retrieval)
+    turns = searches_at_once(mos.settings.retrieval, processes)
     app.state.search_turns = anyio.CapacityLimiter(turns)
     install_error_handlers(app)
     app.include_router(system.router)

@@ -17,7 +17,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from memosys.core.cpu_share import share_with
 from memosys.core.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -51,6 +50,7 @@ def worker_app() -> FastAPI:
             f"{WORKER_CONFIG_ENV} is not set; start workers with `memosys serve --workers N`"
         )
     config = json.loads(raw)
-    share_with(config["workers"])  # before the store and the embedder size their threads
     mos = MemOS.open(Path(config["data_dir"]), background_jobs=False)
-    return create_app(mos, ServerSettings(**config["server"]), owns_mos=True)
+    return create_app(
+        mos, ServerSettings(**config["server"]), owns_mos=True, processes=config["workers"]
+    )

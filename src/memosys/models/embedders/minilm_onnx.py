@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,6 @@ import numpy as np
 import numpy.typing as npt
 
 from memosys.core.cpu_priority import lower_thread_priority
-from memosys.core.cpu_share import cpus
 from memosys.core.errors import ConfigurationError, EmbedderError, MissingDependencyError
 from memosys.models.embedders._common import Vectors, check_texts, empty, l2_normalise
 from memosys.models.embedders.base import Purpose
@@ -279,7 +279,7 @@ class MiniLMOnnxEmbedder:
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=self._config.max_tokens)
         inputs = frozenset(i.name for i in session.get_inputs())
-        threads = self._config.threads or cpus()
+        threads = self._config.threads or os.cpu_count() or 1
         workers = (
             ThreadPoolExecutor(
                 threads, "memosys-embed", initializer=lower_thread_priority,

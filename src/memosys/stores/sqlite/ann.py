@@ -11,13 +11,13 @@ more than :data:`SAVE_AFTER_CHANGES` changes since.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from memosys.core.cpu_share import cpus
 from memosys.core.errors import missing_dependency
 from memosys.stores.base import Vectors
 from memosys.stores.sqlite.exit_hook import halt_at_exit
@@ -93,8 +93,8 @@ def sync_keys(
 
 
 def build_threads() -> int:
-    """Threads for HNSW inserts: this process's cores but one, so searches keep a core."""
-    return max(1, cpus() - 1)
+    """Threads for HNSW inserts: all cores but one, so searches keep a core."""
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 class Builder:
