@@ -12,6 +12,8 @@ import pytest
 from memosys import MemOS
 from memosys.core.errors import StoreError
 from memosys.server.app import create_app
+from memosys.server.settings import ServerSettings
+from memosys.settings import load_settings
 
 
 async def _serve_and_stop(app: Any) -> int:
@@ -38,3 +40,29 @@ def test_startup_freezes_the_heap_and_shutdown_closes_an_owned_store(
     finally:
         gc.unfreeze()
         mos.close()
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_startup_warms_the_search_indexes_unless_told_not_to(
+    tmp_path: Path, embedder: Any, warm: bool
+) -> None:
+    settings = load_settings(store={"text_mirror_inline_rows": 10})  # loads in the background
+    with MemOS.open(tmp_path, embedder=embedder, settings=settings) as mos:
+        mos.add_texts([f"note {n} on the red kite" for n in range(30)], user_id="ana")
+    with MemOS.open(tmp_path, embedder=embedder) as mos:
+        app = create_app(mos, ServerSettings(warm_indexes=warm))
+
+        async def serve() -> None:
+            async with app.router.lifespan_context(app):
+                if warm:
+                    app.state.warming.join(timeout=60)
+                else:
+                    assert app.state.warming is None
+
+        try:
+            asyncio.run(serve())
+        finally:
+            gc.unfreeze()
+        store: Any = mos.store
+        assert (store._text.nbytes() > 0) is warm
+        assert bool(store._vectors._cubes) is warm

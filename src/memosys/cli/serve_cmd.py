@@ -23,13 +23,17 @@ from memosys.cli.options import state
               help="uvicorn log level.")
 @click.option("--jobs/--no-jobs", default=True, show_default=True,
               help="Run the scheduled upkeep jobs (lifecycle.schedule) in the background.")
+@click.option("--warm/--no-warm", default=True, show_default=True,
+              help="Load the search indexes in the background at startup, so the first "
+              "searches do not wait for them (--no-warm: on first use; less memory while "
+              "cubes go unsearched).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Server processes sharing the port: about one CPU's worth of searches "
               "each (Python's interpreter lock); use the number of CPUs for the most.")
 @click.pass_context
 def serve(
     ctx: click.Context, host: str, port: int, data: Path | None, max_body_mb: int,
-    log_level: str, jobs: bool, workers: int,
+    log_level: str, jobs: bool, warm: bool, workers: int,
 ) -> None:
     """Run the REST API (FastAPI on uvicorn) over the data directory.
 
@@ -53,7 +57,8 @@ def serve(
     from memosys.server.workers import WORKER_APP, worker_environment
 
     settings = ServerSettings(
-        host=host, port=port, max_body_bytes=max_body_mb * 1024 * 1024, log_level=log_level
+        host=host, port=port, max_body_bytes=max_body_mb * 1024 * 1024, log_level=log_level,
+        warm_indexes=warm,
     )
     data_dir = data if data is not None else state(ctx).data_dir
     with MemOS.open(data_dir, embedder=state(ctx).embedder, background_jobs=jobs) as mos:

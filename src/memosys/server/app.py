@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from memosys.core.errors import missing_dependency
+from memosys.core.errors import MemosysError, missing_dependency
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -16,12 +18,18 @@ if TYPE_CHECKING:
     from memosys.api.local import MemOS
     from memosys.server.settings import ServerSettings
 
+_log = logging.getLogger(__name__)
+
 ERROR_STATUSES = (401, 403, 404, 409, 413, 422, 429, 502, 503)
 
 
-def _lifespan(mos: MemOS, owns_mos: bool) -> Callable[[Any], AbstractAsyncContextManager[None]]:
-    """At startup, the heap built so far leaves the garbage collector's reach; at
-    shutdown, ``mos`` is closed if the app owns it.
+def _lifespan(
+    mos: MemOS, owns_mos: bool, warm: bool
+) -> Callable[[Any], AbstractAsyncContextManager[None]]:
+    """At startup, the heap built so far leaves the garbage collector's reach and, if
+    ``warm``, the embedding model and the search indexes start loading
+    (``app.state.warming``: the thread), so the first searches after a restart do not
+    load them; at shutdown, ``mos`` is closed if the app owns it.
 
     The objects alive at startup (modules, routes, schemas) live as long as the
     process. Frozen (``gc.freeze``), they are no longer walked by every full
@@ -30,9 +38,10 @@ def _lifespan(mos: MemOS, owns_mos: bool) -> Callable[[Any], AbstractAsyncContex
     """
 
     @asynccontextmanager
-    async def lifespan(_app: Any) -> AsyncIterator[None]:
+    async def lifespan(app: Any) -> AsyncIterator[None]:
         gc.collect()
         gc.freeze()
+        app.state.warming = _warm_up(mos) if warm else None
         try:
             yield
         finally:
@@ -40,6 +49,22 @@ def _lifespan(mos: MemOS, owns_mos: bool) -> Callable[[Any], AbstractAsyncContex
                 mos.close()
 
     return lifespan
+
+
+def _warm_up(mos: MemOS) -> threading.Thread:
+    """Load the embedding model (one query) and the search indexes, in the background."""
+
+    def run() -> None:
+        indexes = mos.store.warm_indexes()
+        try:
+            mos.embedder.embed(["warm up"], purpose="query")
+        except MemosysError as exc:  # the first search reports it
+            _log.warning("the embedding model did not load ahead: %s", exc)
+        indexes.join()
+
+    thread = threading.Thread(target=run, name="memosys-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _error_responses() -> dict[int | str, dict[str, Any]]:
@@ -88,7 +113,7 @@ def create_app(
 
     settings = settings or ServerSettings()
     app = FastAPI(
-        lifespan=_lifespan(mos, owns_mos),
+        lifespan=_lifespan(mos, owns_mos, settings.warm_indexes),
         title="memosys",
         version=__version__,
         description="A memory operating system for LLM applications. "

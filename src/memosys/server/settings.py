@@ -18,3 +18,6 @@ class ServerSettings(BaseModel):
     port: int = Field(DEFAULT_PORT, ge=0, le=65535)
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="larger bodies get 413")
     log_level: str = "info"
+    warm_indexes: bool = Field(
+        True, description="load the search indexes in the background at startup"
+    )

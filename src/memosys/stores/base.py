@@ -10,6 +10,7 @@ user's memories. Stores translate their library errors into
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -234,6 +235,11 @@ class Store(Protocol):
     def transaction(self) -> AbstractContextManager[object]:
         """One write transaction that every store write inside the block joins: all of
         them commit together at the end, or none does if the block raises."""
+        ...
+
+    def warm_indexes(self) -> threading.Thread:
+        """Load the in-memory search indexes (text and every cube's vectors) in a
+        background thread, which is returned; searches meanwhile work as before it."""
         ...
 
     def stats(self) -> dict[str, int]: ...

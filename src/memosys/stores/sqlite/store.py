@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -273,6 +274,26 @@ class SQLiteStore:
         index.join_build(timeout)
         with self._db.read():
             return index.start_ann()
+
+    def warm_indexes(self) -> threading.Thread:
+        """Load the in-memory search indexes in a background thread (returned), so that
+        the first searches after opening find them loaded (see the protocol)."""
+        thread = threading.Thread(target=self._warm, name="memosys-warm", daemon=True)
+        thread.start()
+        return thread
+
+    def _warm(self) -> None:
+        try:
+            with self._db.read() as conn:
+                self._text.current(conn)  # starts loading the BM25 mirror
+                cube_ids = [c for (c,) in conn.execute(
+                    "SELECT id FROM cubes WHERE vector_dim IS NOT NULL ORDER BY created_at"
+                )]
+            for cube_id in cube_ids:  # one at a time: a build takes every core but one
+                self.wait_for_vector_index(cube_id)
+            self._text.wait_loaded()
+        except MemosysError as exc:  # closed meanwhile: searches load what they need
+            _log.info("search indexes not loaded ahead: %s", exc)
 
     def record_access(self, ids: Sequence[str], at: datetime) -> None:
         """Count one access of each item at ``at`` (columns and JSON alike)."""
