@@ -24,9 +24,9 @@ from memosys.cli.options import state
 @click.option("--jobs/--no-jobs", default=True, show_default=True,
               help="Run the scheduled upkeep jobs (lifecycle.schedule) in the background.")
 @click.option("--warm/--no-warm", default=True, show_default=True,
-              help="Load the search indexes in the background at startup, so the first "
-              "searches do not wait for them (--no-warm: on first use; less memory while "
-              "cubes go unsearched).")
+              help="Load the embedding model and the search indexes in the background at "
+              "startup, so the first searches do not wait for them (--no-warm: each on "
+              "first use; less memory while cubes go unsearched).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Server processes sharing the port: about one CPU's worth of searches "
               "each (Python's interpreter lock); use the number of CPUs for the most.")

@@ -19,5 +19,6 @@ class ServerSettings(BaseModel):
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="larger bodies get 413")
     log_level: str = "info"
     warm_indexes: bool = Field(
-        True, description="load the search indexes in the background at startup"
+        True, description="load the embedding model and the search indexes in the "
+        "background at startup"
     )
