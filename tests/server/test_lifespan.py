@@ -1,12 +1,15 @@
-"""The app's lifespan: the startup heap leaves the collector's reach; an owned MemOS closes."""
+"""The app's lifespan: the startup heap leaves the collector's reach and the indexes warm
+up (/readyz tells when); an owned MemOS closes."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from memosys import MemOS
@@ -66,3 +69,33 @@ def test_startup_warms_the_search_indexes_unless_told_not_to(
         store: Any = mos.store
         assert (store._text.nbytes() > 0) is warm
         assert bool(store._vectors._cubes) is warm
+
+
+def test_readyz_answers_503_while_warming_and_200_once_warm(
+    tmp_path: Path, embedder: Any
+) -> None:
+    with MemOS.open(tmp_path, embedder=embedder) as mos:
+        mos.add_texts(["the red kite nests in the oak"], user_id="ana")
+    with MemOS.open(tmp_path, embedder=embedder) as mos:
+        app = create_app(mos)
+        store: Any = mos.store
+        transport = httpx.ASGITransport(app=app)
+
+        async def serve() -> list[tuple[int, str]]:
+            seen = []
+            async with AsyncExitStack() as serving, httpx.AsyncClient(
+                transport=transport, base_url="http://memosys"
+            ) as client:
+                with store._vectors.lock:  # the warm-up waits for it to load the cube
+                    await serving.enter_async_context(app.router.lifespan_context(app))
+                    response = await client.get("/readyz")
+                    seen.append((response.status_code, response.json()["status"]))
+                app.state.warming.join(timeout=60)  # the lock let go of: the warm-up ends
+                response = await client.get("/readyz")
+                seen.append((response.status_code, response.json()["status"]))
+            return seen
+
+        try:
+            assert asyncio.run(serve()) == [(503, "warming"), (200, "ready")]
+        finally:
+            gc.unfreeze()

@@ -65,7 +65,7 @@ def test_schema_lists_every_route(app: Any) -> None:
         "/v1/memories/documents", "/v1/memories", "/v1/memories/count", "/v1/memories/{id}",
         "/v1/search", "/v1/search/sessions", "/v1/cubes", "/v1/cubes/{cube}",
         "/v1/cubes/{cube}/shares", "/v1/cubes/{cube}/shares/{with_user}", "/v1/users",
-        "/v1/keys", "/v1/keys/{key_id}", "/v1/audit", "/v1/audit/verify", "/v1/stats",
+        "/v1/keys", "/v1/keys/{key_id}", "/v1/audit", "/v1/audit/verify", "/v1/stats", "/readyz",
     }
     assert expected <= set(paths)
     search = paths["/v1/search"]["post"]

@@ -122,6 +122,7 @@ def create_app(
     app.state.mos = mos
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.warming = None  # the startup's warm-up thread (see _lifespan)
     turns = searches_at_once(mos.settings.retrieval, processes)
     app.state.search_turns = anyio.CapacityLimiter(turns)
     install_error_handlers(app)

@@ -239,3 +239,10 @@ class HealthOut(BaseModel):
     """Liveness."""
 
     status: Literal["ok"] = "ok"
+
+
+class ReadyOut(BaseModel):
+    """Readiness: ``warming`` (HTTP 503) while the startup warm-up loads the model and
+    the search indexes, then ``ready``."""
+
+    status: Literal["ready", "warming"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from memosys.server.auth import CallerDep
 from memosys.server.metrics import CONTENT_TYPE, Metrics
-from memosys.server.schemas import HealthOut
+from memosys.server.schemas import HealthOut, ReadyOut
 
 router = APIRouter(tags=["system"])
 
@@ -18,6 +18,17 @@ router = APIRouter(tags=["system"])
 def healthz() -> HealthOut:
     """Liveness (no auth)."""
     return HealthOut()
+
+
+@router.get("/readyz", response_model=ReadyOut, responses={503: {"model": ReadyOut}})
+def readyz(request: Request, response: Response) -> ReadyOut:
+    """Readiness (no auth): 503 while this process warms up (``serve --warm``), so a load
+    balancer can hold traffic until its first searches need not load anything."""
+    warming = request.app.state.warming
+    if warming is not None and warming.is_alive():
+        response.status_code = 503
+        return ReadyOut(status="warming")
+    return ReadyOut(status="ready")
 
 
 @router.get(
