@@ -4,7 +4,9 @@
     .venv/bin/python benchmarks/server_load.py --clients 1 --phase-s 20 --warmup-s 10
 
 ``memosys serve`` runs as a subprocess on loopback; this process is the client
-side (one thread and one HTTP connection per client). Four bounded closed-loop phases
+side (one thread and one HTTP connection per client). Once ``/readyz`` says the
+server's processes have warmed up, and after ``--warmup-s`` of searches, four
+bounded closed-loop phases
 (each client sends its next request when the last is answered, so they
 measure saturation): ``mixed`` (each request is a search or an add of a
 batch of messages), ``search`` (searches only), ``adds`` (adds only, raw
@@ -103,6 +105,21 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def wait_ready(url: str, server: subprocess.Popen[bytes], workers: int) -> None:
+    """Wait until ``/readyz`` answers 200 on 3 x ``workers`` new connections in a row (each
+    may reach any worker), so every worker has loaded the model and the indexes."""
+    deadline, in_a_row = time.monotonic() + START_TIMEOUT_S, 0
+    while in_a_row < 3 * workers:
+        try:
+            in_a_row = in_a_row + 1 if httpx.get(f"{url}/readyz").status_code == 200 else 0
+        except httpx.TransportError:
+            in_a_row = 0
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("the server did not get ready; see server_load.log")
+        if in_a_row == 0:
+            time.sleep(0.2)  # starting, or warming up
 
 
 def prepare(directory: Path, n: int) -> str:
@@ -396,17 +413,9 @@ def main() -> None:
     seed = time.time_ns() % 2**31
     clients = Clients(url, key, args.clients, args.client_processes)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the server did not start; see server_load.log") from None
-                time.sleep(0.2)  # the server is still starting
+        wait_ready(url, server, args.workers)
         warmup = Workload(1.0, args.batch)
-        run_phase(clients, args.warmup_s, warmup, seed, server.pid, 2)  # loads the saved index
+        run_phase(clients, args.warmup_s, warmup, seed, server.pid, 2)
         phases: dict[str, Any] = {}
         acked: list[str] = []
         workloads = {
