@@ -16,6 +16,9 @@ overlap, and LoCoMo dev recall@10, hybrid and dense, through
 ``memosys eval locomo`` with the configuration in ``MEMOSYS_EMBEDDER__*``.
 
     .venv/bin/python benchmarks/minilm_int8.py --repeats 3
+
+``--name minilm_int8_avx2`` keeps the result of another machine apart (int8's gain
+and its distance from float32 depend on the CPU's int8 instructions).
 """
 
 from __future__ import annotations
@@ -110,6 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/memosys-int8"))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--name", default="minilm_int8", help="results/<name>.json")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
 
@@ -132,7 +136,7 @@ def main() -> None:
         }
         for name, config in configs.items()
     }
-    write_result("minilm_int8", {"repeats": args.repeats, "texts": len(texts), "runs": runs})
+    write_result(args.name, {"repeats": args.repeats, "texts": len(texts), "runs": runs})
 
 
 if __name__ == "__main__":
