@@ -107,19 +107,19 @@ def _free_port() -> int:
         return port
 
 
-def wait_ready(url: str, server: subprocess.Popen[bytes], workers: int) -> None:
-    """Wait until ``/readyz`` answers 200 on 3 x ``workers`` new connections in a row (each
-    may reach any worker), so every worker has loaded the model and the indexes."""
+def wait_for(url: str, server: subprocess.Popen[bytes], path: str, times: int) -> None:
+    """Wait until ``path`` answers 200 on ``times`` new connections in a row (each may
+    reach any worker): ``/readyz`` on 3 x workers, and every worker has warmed up."""
     deadline, in_a_row = time.monotonic() + START_TIMEOUT_S, 0
-    while in_a_row < 3 * workers:
+    while in_a_row < times:
         try:
-            in_a_row = in_a_row + 1 if httpx.get(f"{url}/readyz").status_code == 200 else 0
+            in_a_row = in_a_row + 1 if httpx.get(f"{url}{path}").status_code == 200 else 0
         except httpx.TransportError:
             in_a_row = 0
         if server.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("the server did not get ready; see server_load.log")
+            raise SystemExit(f"the server did not answer {path}; see its log")
         if in_a_row == 0:
-            time.sleep(0.2)  # starting, or warming up
+            time.sleep(0.05)  # starting, or warming up
 
 
 def prepare(directory: Path, n: int) -> str:
@@ -413,7 +413,7 @@ def main() -> None:
     seed = time.time_ns() % 2**31
     clients = Clients(url, key, args.clients, args.client_processes)
     try:
-        wait_ready(url, server, args.workers)
+        wait_for(url, server, "/readyz", 3 * args.workers)
         warmup = Workload(1.0, args.batch)
         run_phase(clients, args.warmup_s, warmup, seed, server.pid, 2)
         phases: dict[str, Any] = {}

@@ -28,7 +28,7 @@ import httpx
 import onnxruntime  # noqa: F401  (before usearch: see search_latency.py)
 from _common import CACHE, write_result
 from search_latency import CUBE, queries
-from server_load import _free_port, prepare
+from server_load import _free_port, prepare, wait_for
 
 from memosys.eval.metrics import percentile
 
@@ -47,15 +47,8 @@ def one_start(directory: Path, key: str, warm: bool, args: argparse.Namespace,
          str(port), "--log-level", "warning", "--no-jobs", flag],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+        wait_for(url, server, "/healthz", 1)
         with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
-            while True:
-                try:
-                    if client.get(f"{url}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    if server.poll() is not None:
-                        raise SystemExit("the server did not start") from None
-                    time.sleep(0.05)  # still starting
             time.sleep(args.delay_s)
             healthy = time.perf_counter()
             samples: list[tuple[float, float]] = []  # (seconds after the delay, latency ms)
