@@ -30,10 +30,14 @@ from memosys.cli.options import state
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Server processes sharing the port: about one CPU's worth of searches "
               "each (Python's interpreter lock); use the number of CPUs for the most.")
+@click.option("--write-processes", default=0, show_default=True, type=click.IntRange(0, 64),
+              help="Processes that run the adds at a lower CPU priority, per server "
+              "process, so that a heavy write load does not slow the searches down "
+              "(0: adds run in the server process).")
 @click.pass_context
 def serve(
     ctx: click.Context, host: str, port: int, data: Path | None, max_body_mb: int,
-    log_level: str, jobs: bool, warm: bool, workers: int,
+    log_level: str, jobs: bool, warm: bool, workers: int, write_processes: int,
 ) -> None:
     """Run the REST API (FastAPI on uvicorn) over the data directory.
 
@@ -41,7 +45,8 @@ def serve(
     admin key with `memosys init --data DIR`. The upkeep jobs of
     lifecycle.schedule (TTL purge, decay, caps, ...) run in a background
     thread; `memosys jobs list` shows when each runs next. With --workers N,
-    N processes share the port (this one runs the jobs). Stop with Ctrl-C.
+    N processes share the port (this one runs the jobs); with --write-processes N,
+    each hands its adds to N processes of its own. Stop with Ctrl-C.
     """
     import importlib.util
 
@@ -58,7 +63,7 @@ def serve(
 
     settings = ServerSettings(
         host=host, port=port, max_body_bytes=max_body_mb * 1024 * 1024, log_level=log_level,
-        warm_indexes=warm,
+        warm_indexes=warm, write_processes=write_processes,
     )
     data_dir = data if data is not None else state(ctx).data_dir
     with MemOS.open(data_dir, embedder=state(ctx).embedder, background_jobs=jobs) as mos:

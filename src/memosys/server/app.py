@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from memosys.api.local import MemOS
     from memosys.server.settings import ServerSettings
+    from memosys.server.writers import WriterPool
 
 _log = logging.getLogger(__name__)
 
@@ -24,12 +25,13 @@ ERROR_STATUSES = (401, 403, 404, 409, 413, 422, 429, 502, 503)
 
 
 def _lifespan(
-    mos: MemOS, owns_mos: bool, warm: bool
+    mos: MemOS, owns_mos: bool, warm: bool, writers: WriterPool | None
 ) -> Callable[[Any], AbstractAsyncContextManager[None]]:
     """At startup, the heap built so far leaves the garbage collector's reach and, if
-    ``warm``, the embedding model and the search indexes start loading
-    (``app.state.warming``: the thread), so the first searches after a restart do not
-    load them; at shutdown, ``mos`` is closed if the app owns it.
+    ``warm``, the embedding model, the search indexes and the ``writers`` start
+    loading (``app.state.warming``: the thread), so the first requests after a restart
+    do not load them; at shutdown, the writers stop and ``mos`` is closed if the app
+    owns it.
 
     The objects alive at startup (modules, routes, schemas) live as long as the
     process. Frozen (``gc.freeze``), they are no longer walked by every full
@@ -41,25 +43,30 @@ def _lifespan(
     async def lifespan(app: Any) -> AsyncIterator[None]:
         gc.collect()
         gc.freeze()
-        app.state.warming = _warm_up(mos) if warm else None
+        app.state.warming = _warm_up(mos, writers) if warm else None
         try:
             yield
         finally:
+            if writers is not None:
+                writers.close()
             if owns_mos:
                 mos.close()
 
     return lifespan
 
 
-def _warm_up(mos: MemOS) -> threading.Thread:
-    """Load the embedding model (one query) and the search indexes, in the background."""
+def _warm_up(mos: MemOS, writers: WriterPool | None) -> threading.Thread:
+    """Load the embedding model (one query), the search indexes and the write processes,
+    in the background."""
 
     def run() -> None:
         indexes = mos.store.warm_indexes()
         try:
             mos.embedder.embed(["warm up"], purpose="query")
-        except MemosysError as exc:  # the first search reports it
-            _log.warning("the embedding model did not load ahead: %s", exc)
+            if writers is not None:
+                writers.warm()
+        except MemosysError as exc:  # the first search or add reports it
+            _log.warning("the warm-up did not finish: %s", exc)
         indexes.join()
 
     thread = threading.Thread(target=run, name="memosys-warm-up", daemon=True)
@@ -110,10 +117,16 @@ def create_app(
         users_keys,
     )
     from memosys.server.settings import ServerSettings
+    from memosys.server.writers import WriterPool
 
     settings = settings or ServerSettings()
+    writers = (
+        WriterPool(mos.data_dir, settings.write_processes, settings.write_niceness)
+        if settings.write_processes
+        else None
+    )
     app = FastAPI(
-        lifespan=_lifespan(mos, owns_mos, settings.warm_indexes),
+        lifespan=_lifespan(mos, owns_mos, settings.warm_indexes, writers),
         title="memosys",
         version=__version__,
         description="A memory operating system for LLM applications. "
@@ -123,6 +136,7 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.warming = None  # the startup's warm-up thread (see _lifespan)
+    app.state.writers = writers
     turns = searches_at_once(mos.settings.retrieval, processes)
     app.state.search_turns = anyio.CapacityLimiter(turns)
     install_error_handlers(app)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -22,6 +22,7 @@ from memosys.governance.context import bind_request
 if TYPE_CHECKING:
     from memosys.api.local import MemOS
     from memosys.governance.models import Principal
+    from memosys.server.writers import WriterPool
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -34,11 +35,13 @@ bearer = HTTPBearer(
 
 @dataclass(frozen=True)
 class Caller:
-    """The authenticated principal of one request and the memory system it uses."""
+    """The authenticated principal of one request and the memory system it uses
+    (adds go to ``writers`` when the server has write processes)."""
 
     mos: MemOS
     principal: Principal
     request_id: str
+    writers: WriterPool | None = None
 
     def user(self, requested: str | None) -> str:
         """The user to act for: ``requested`` if the principal may, else NotFoundError."""
@@ -59,6 +62,14 @@ class Caller:
         with bind_request(self.request_id, self.principal.user_id):
             return call(*args, **kwargs)
 
+    def write(self, method: str, /, *args: Any, **kwargs: Any) -> Any:
+        """Call the MemOS add method named ``method`` in a write process, if the server
+        has them (:mod:`memosys.server.writers`), else here; in this request's audit
+        context either way."""
+        if self.writers is None:
+            return self.run(getattr(self.mos, method), *args, **kwargs)
+        return self.writers.run(method, self.request_id, self.principal.user_id, *args, **kwargs)
+
     def run_body(
         self, call: Callable[..., T], body: BaseModel, *positional: str, user: str = "user_id"
     ) -> T:
@@ -67,10 +78,20 @@ class Caller:
         ``positional`` fields go first, in order; the ``user`` field is checked
         with :meth:`user` (a body names the user it acts for in that field).
         """
+        args, kwargs = self._arguments(body, positional, user)
+        return self.run(call, *args, **kwargs)
+
+    def write_body(self, method: str, body: BaseModel, *positional: str) -> Any:
+        """:meth:`write` with a request body's fields as the arguments (see :meth:`run_body`)."""
+        args, kwargs = self._arguments(body, positional, "user_id")
+        return self.write(method, *args, **kwargs)
+
+    def _arguments(
+        self, body: BaseModel, positional: tuple[str, ...], user: str
+    ) -> tuple[list[Any], dict[str, Any]]:
         values = body.model_dump()
         values[user] = self.user(values[user])
-        args = [values.pop(name) for name in positional]
-        return self.run(call, *args, **values)
+        return [values.pop(name) for name in positional], values
 
 
 KeyDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -85,7 +106,7 @@ def current_caller(request: Request, credentials: KeyDep) -> Caller:
     mos: MemOS = request.app.state.mos
     client = request.client.host if request.client else "unknown"
     principal = mos.authenticate(credentials.credentials, client=client)
-    return Caller(mos, principal, request.state.request_id)
+    return Caller(mos, principal, request.state.request_id, request.app.state.writers)
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]

@@ -22,3 +22,10 @@ class ServerSettings(BaseModel):
         True, description="load the embedding model and the search indexes in the "
         "background at startup"
     )
+    write_processes: int = Field(
+        0, ge=0, le=64, description="processes that run the adds, so that they do not slow "
+        "the searches down (0: adds run in the serving process; see memosys.server.writers)"
+    )
+    write_niceness: int = Field(
+        10, ge=0, le=19, description="how much lower the write processes' CPU priority is"
+    )

@@ -47,13 +47,13 @@ def _json_object(text: str | None, name: str) -> dict[str, Any] | None:
 @router.post("/messages", response_model=ItemsOut, status_code=201)
 def add_messages(body: AddMessagesIn, caller: CallerDep) -> ItemsOut:
     """Store chat messages, one memory per message (or per window)."""
-    return ItemsOut(items=caller.run_body(caller.mos.add, body, "messages"))
+    return ItemsOut(items=caller.write_body("add", body, "messages"))
 
 
 @router.post("/texts", response_model=ItemsOut, status_code=201)
 def add_texts(body: AddTextsIn, caller: CallerDep) -> ItemsOut:
     """Bulk import of plain texts, optionally with their embeddings."""
-    return ItemsOut(items=caller.run_body(caller.mos.add_texts, body, "texts"))
+    return ItemsOut(items=caller.write_body("add_texts", body, "texts"))
 
 
 @router.post("/documents", response_model=ItemsOut, status_code=201)
@@ -69,8 +69,8 @@ def add_document(
     """Upload a document (text, Markdown, HTML, reStructuredText) and chunk it."""
     name = file.filename or "upload.txt"
     content = check_text(file.file.read(), "file")
-    items = caller.run(
-        caller.mos.add_document,
+    items = caller.write(
+        "add_document",
         name,
         text=content,
         user_id=caller.user(user_id),

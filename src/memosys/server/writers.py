@@ -1,0 +1,134 @@
+"""Adds run in write processes: ``memosys serve --write-processes N``.
+
+An add is mostly embedding, and in the serving process it competes with the
+searches for the cores and, in its Python steps, for the interpreter lock:
+under a heavy write load a search waited seconds for its turn. With write
+processes, the add routes hand their call to one of N processes, each with
+its own :class:`~memosys.MemOS` over the data directory and a lower CPU
+priority (``server.write_niceness``), so the operating system runs a search
+first and the serving process keeps its interpreter lock for the searches.
+The store supports it as it supports ``--workers``: the serving process
+follows the write processes' commits through the change logs, so a search
+sent after an add's answer finds what it added. A write process runs the call
+under the request's id and actor, so the audit log reads the same; it raises
+the same errors, and one that dies is replaced for the next write.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from memosys.core.errors import ConfigurationError, MemosysError, StoreError
+from memosys.governance.context import bind_request
+
+if TYPE_CHECKING:
+    from memosys.api.local import MemOS
+
+WRITE_METHODS = frozenset({"add", "add_texts", "add_document"})  # what the add routes call
+
+_mos: MemOS | None = None  # the write process's own memory system (set by _open)
+
+
+class WriterPool:
+    """``processes`` write processes over ``data_dir``, started on first use."""
+
+    def __init__(self, data_dir: Path | None, processes: int, niceness: int) -> None:
+        if data_dir is None:
+            raise ConfigurationError(
+                "write processes need a data directory; open MemOS on a directory, "
+                "or set server.write_processes to 0"
+            )
+        self.processes = processes
+        self._data_dir = data_dir.resolve()
+        self._niceness = niceness
+        self._lock = threading.Lock()  # guards _pool
+        self._pool: ProcessPoolExecutor | None = None
+
+    def run(self, method: str, request_id: str, actor: str, *args: Any, **kwargs: Any) -> Any:
+        """``MemOS.<method>(*args, **kwargs)`` in a write process, as ``actor`` within
+        request ``request_id``; its result, or the error it raised."""
+        if method not in WRITE_METHODS:
+            raise ConfigurationError(f"{method!r} does not run in a write process")
+        pool = self._current()
+        try:
+            return pool.submit(_call, method, request_id, actor, args, kwargs).result()
+        except BrokenProcessPool as exc:
+            self._replace(pool)
+            raise StoreError(
+                "a write process stopped during this write, which may not have been "
+                "stored; look it up or send it again (the next write starts a new process)",
+                detail={"method": method},
+            ) from exc
+
+    def warm(self) -> None:
+        """Start every write process and load its embedding model (at server startup)."""
+        pool = self._current()
+        try:
+            loads: list[Future[None]] = [pool.submit(_warm) for _ in range(self.processes)]
+            for load in loads:
+                load.result()
+        except BrokenProcessPool as exc:
+            self._replace(pool)
+            raise StoreError(
+                "the write processes did not start; the server log shows why "
+                "(the next write tries again)"
+            ) from exc
+
+    def close(self) -> None:
+        """Let the writes in hand finish, then stop the processes (each closes its store)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    def _current(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    self.processes,
+                    mp_context=multiprocessing.get_context("spawn"),  # threads: never fork
+                    initializer=_open,
+                    initargs=(str(self._data_dir), self._niceness),
+                )
+            return self._pool
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is broken:
+                self._pool = None
+        broken.shutdown(wait=False)
+
+
+def _open(data_dir: str, niceness: int) -> None:
+    """A write process's start: lower its priority, open its MemOS (closed at exit)."""
+    from multiprocessing.util import Finalize
+
+    from memosys.api.local import MemOS
+
+    global _mos
+    if niceness and hasattr(os, "nice"):
+        os.nice(niceness)
+    _mos = MemOS.open(Path(data_dir), background_jobs=False)
+    Finalize(_mos, _mos.close, exitpriority=10)
+
+
+def _opened() -> MemOS:
+    if _mos is None:
+        raise MemosysError("this process was not started as a write process")
+    return _mos
+
+
+def _call(method: str, request_id: str, actor: str, args: tuple[Any, ...],
+          kwargs: dict[str, Any]) -> Any:
+    with bind_request(request_id, actor):
+        return getattr(_opened(), method)(*args, **kwargs)
+
+
+def _warm() -> None:
+    _opened().embedder.embed(["warm up"], purpose="query")

@@ -1,0 +1,138 @@
+"""``memosys serve --write-processes N``: adds run in lower-priority processes of their own,
+and the server answers as if they ran in it."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from memosys import MemOS, RemoteMemOS
+from memosys.core.errors import ConfigurationError, NotFoundError, StoreError
+from memosys.server.app import create_app
+from memosys.server.settings import ServerSettings
+from memosys.settings import load_settings
+from serve_process import Server
+
+
+def _children(parent: int) -> list[int]:
+    """The processes that ``multiprocessing`` spawned for a process, from any of its
+    threads (Linux ``/proc``)."""
+    tasks = Path(f"/proc/{parent}/task").glob("*/children")
+    pids = [pid for task in tasks for pid in task.read_text().split()]
+    return [
+        int(pid)
+        for pid in pids
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def _niceness(pid: int) -> int:
+    """A process's nice value (field 19 of ``/proc/PID/stat``)."""
+    after_name = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(after_name[16])
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str, str]]:
+    """A server with one write process; an admin key and a second user's key."""
+    data = tmp_path_factory.mktemp("writers") / "data"
+    settings = load_settings(embedder={"provider": "hash"})  # fast start; the store is real
+    with MemOS.open(data, settings=settings) as mos:
+        admin = mos.ensure_admin_key()
+        other = mos.create_user("bea")
+    assert admin is not None
+    log = data.parent / "server.log"
+    server = Server(data, log, "--write-processes", "1")
+    try:
+        yield server, admin.api_key, other.api_key
+        writers = _children(server.process.pid)
+    finally:
+        server.stop()
+    # uvicorn ends by raising again the signal it stopped on
+    assert server.process.returncode == -signal.SIGTERM, log.read_text()
+    assert not any(Path(f"/proc/{pid}").exists() for pid in writers)  # stopped with it
+    with MemOS.open(data) as mos:
+        assert mos.verify_audit().ok
+
+
+def test_adds_run_in_a_lower_priority_process_and_searches_find_them_at_once(
+    served: tuple[Server, str, str],
+) -> None:
+    server, key, _ = served
+    with RemoteMemOS(server.url, api_key=key) as client:
+        added = client.add_texts([f"note {n} on the osprey nest" for n in range(5)])
+        added += client.add([{"role": "user", "content": "the osprey came back in April"}])
+        added += client.add_document("nest.md", text="# Nest\n\nThe osprey nest is on the mast.")
+        writers = _children(server.process.pid)
+        assert len(writers) == 1
+        assert _niceness(writers[0]) == _niceness(server.process.pid) + 10
+        for mode in ("bm25", "dense", "hybrid"):
+            hits = client.search("osprey nest", top_k=20, mode=mode)
+            assert {item.id for item in added} <= {hit.item.id for hit in hits}, mode
+        assert client.count() == len(added)
+
+
+def test_a_write_process_records_the_request_and_actor_in_the_audit_log(
+    served: tuple[Server, str, str],
+) -> None:
+    server, admin_key, bea_key = served
+    response = httpx.post(
+        f"{server.url}/v1/memories/texts",
+        headers={"Authorization": f"Bearer {bea_key}", "X-Request-ID": "req-writer-1"},
+        json={"texts": ["bea saw a kingfisher"]},
+    )
+    assert response.status_code == 201
+    (item,) = response.json()["items"]
+    with RemoteMemOS(server.url, api_key=admin_key) as client:
+        records = client.audit_log(item_id=item["id"])
+        assert [(r.action, r.actor, r.request_id) for r in records] == [
+            ("memory.add", "bea", "req-writer-1")
+        ]
+        assert client.verify_audit().ok
+
+
+def test_a_write_process_raises_the_error_the_server_would(
+    served: tuple[Server, str, str],
+) -> None:
+    server, admin_key, bea_key = served
+    with RemoteMemOS(server.url, api_key=admin_key) as admin:
+        cube = admin.create_cube("admin-only")
+    with RemoteMemOS(server.url, api_key=bea_key) as bea:
+        before = bea.count()
+        with pytest.raises(NotFoundError) as refused:
+            bea.add_texts(["into a cube that is not mine"], cube=cube.id)
+        assert refused.value.detail == {"cube": cube.id}
+        assert bea.count() == before
+    with RemoteMemOS(server.url, api_key=admin_key) as admin:
+        assert admin.count(cube=cube.id) == 0
+
+
+def test_a_killed_write_process_fails_its_write_clearly_and_is_replaced(
+    served: tuple[Server, str, str],
+) -> None:
+    server, key, _ = served
+    with RemoteMemOS(server.url, api_key=key) as client:
+        before = client.count()
+        (writer,) = _children(server.process.pid)
+        os.kill(writer, signal.SIGKILL)
+        with pytest.raises(StoreError, match="write process stopped"):
+            client.add_texts(["sent while the write process was dead"])
+        client.add_texts(["sent after it was replaced"])
+        (replacement,) = _children(server.process.pid)
+        assert replacement != writer
+        assert client.count() == before + 1  # it died before the first write came
+        assert client.search("sent after it was replaced", top_k=1, mode="bm25")
+
+
+def test_write_processes_need_a_data_directory(embedder: Any) -> None:
+    with (
+        MemOS.open(":memory:", embedder=embedder) as mos,
+        pytest.raises(ConfigurationError, match="data directory"),
+    ):
+        create_app(mos, ServerSettings(write_processes=1))
