@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -18,6 +19,8 @@ from memosys.server.app import create_app
 from memosys.server.settings import ServerSettings
 from memosys.settings import load_settings
 from serve_process import Server
+
+T = TypeVar("T")
 
 
 def _children(parent: int) -> list[int]:
@@ -136,3 +139,32 @@ def test_write_processes_need_a_data_directory(embedder: Any) -> None:
         pytest.raises(ConfigurationError, match="data directory"),
     ):
         create_app(mos, ServerSettings(write_processes=1))
+
+
+def test_write_processes_end_with_a_killed_server(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    MemOS.open(data, settings=load_settings(embedder={"provider": "hash"})).close()
+    server = Server(data, tmp_path / "server.log", "--write-processes", "2")
+    try:
+        writers = _until(lambda: _children(server.process.pid), lambda pids: len(pids) == 2)
+    finally:
+        server.kill()
+    _until(lambda: [pid for pid in writers if _alive(pid)], lambda alive: not alive)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def _until(probe: Callable[[], T], done: Callable[[T], bool], timeout: float = 30.0) -> T:
+    """Poll ``probe`` until ``done`` holds for its value (or fail after ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while not done(value := probe()):
+        assert time.monotonic() < deadline, f"still {value!r} after {timeout} s"
+        time.sleep(0.05)  # another process's state: nothing to wait on but time
+    return value

@@ -11,7 +11,8 @@ The store supports it as it supports ``--workers``: the serving process
 follows the write processes' commits through the change logs, so a search
 sent after an add's answer finds what it added. A write process runs the call
 under the request's id and actor, so the audit log reads the same; it raises
-the same errors, and one that dies is replaced for the next write.
+the same errors, and one that dies is replaced for the next write; one whose
+server process dies exits with it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -116,6 +118,17 @@ def _open(data_dir: str, niceness: int) -> None:
         os.nice(niceness)
     _mos = MemOS.open(Path(data_dir), background_jobs=False)
     Finalize(_mos, _mos.close, exitpriority=10)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_end_with, args=(parent,), name="memosys-writer-parent",
+                         daemon=True).start()
+
+
+def _end_with(parent: BaseProcess) -> None:
+    """Exit as soon as the server process is gone (killed, it could not stop us): its
+    requests are gone with it, and a write cut short is rolled back by SQLite."""
+    parent.join()
+    os._exit(1)
 
 
 def _opened() -> MemOS:
