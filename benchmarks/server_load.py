@@ -389,8 +389,8 @@ def main() -> None:
     parser.add_argument("--warmup-s", type=float, default=5.0)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--workers", type=int, default=1, help="memosys serve --workers")
-    parser.add_argument("--write-processes", type=int, default=0,
-                        help="memosys serve --write-processes")
+    parser.add_argument("--write-processes", type=int, default=None,
+                        help="memosys serve --write-processes (default: the server's)")
     parser.add_argument("--first-search-rate", type=float, default=20.0,
                         help="requests/s of all clients together at the search sweep's first step")
     parser.add_argument("--first-mixed-rate", type=float, default=10.0,
@@ -411,7 +411,8 @@ def main() -> None:
     server = subprocess.Popen(
         [sys.executable, "-m", "memosys.cli", "serve", "--data", str(directory),
          "--port", str(port), "--log-level", "warning", "--workers", str(args.workers),
-         "--write-processes", str(args.write_processes)],
+         *([] if args.write_processes is None else
+           ["--write-processes", str(args.write_processes)])],
         stdout=log, stderr=log)
     seed = time.time_ns() % 2**31
     clients = Clients(url, key, args.clients, args.client_processes)
@@ -454,7 +455,7 @@ def main() -> None:
     vector_index(directory)  # the run's adds, brought into the saved index: searches use HNSW
     local = in_process_search(directory, args.phase_s, seed + 7)
     workers = f"_w{args.workers}" if args.workers > 1 else ""
-    workers += f"_wp{args.write_processes}" if args.write_processes else ""
+    workers += "" if args.write_processes is None else f"_wp{args.write_processes}"
     write_result(f"server_load_c{args.clients}{workers}", {
         "note": f"{os.cpu_count()}-core machine (see the load average); the client threads "
                 "run in this process and the server in a subprocess, both on loopback, "
@@ -463,7 +464,8 @@ def main() -> None:
         "clients": args.clients,
         "client_processes": clients.processes,
         "server_workers": args.workers,
-        "write_processes_per_worker": args.write_processes,
+        "write_processes_per_worker": "the server's default" if args.write_processes is None
+        else args.write_processes,
         "settings_from_environment": {
             k: v for k, v in os.environ.items() if k.startswith(("MEMOSYS_EMBEDDER__",
                                                                  "MEMOSYS_STORE__"))},

@@ -1,9 +1,11 @@
-"""The contract fixture: one API, three backends.
+"""The contract fixture: one API, four backends.
 
 ``api`` is the local :class:`MemOS`, a :class:`RemoteMemOS` over the in-process
-ASGI transport, and a :class:`RemoteMemOS` against uvicorn on loopback. The
-remote clients hold an admin key, so they may act for any ``user_id`` just as
-local calls do. Backends are built once per session, on first use.
+ASGI transport, and a :class:`RemoteMemOS` against uvicorn on loopback, with
+adds in the server process (``http``) and in a write process (``writers``, as
+``memosys serve`` runs by default). The remote clients hold an admin key, so
+they may act for any ``user_id`` just as local calls do. Backends are built
+once per session, on first use.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import pytest
 from memosys import MemOS, RemoteMemOS
 from memosys.server.app import create_app
 from memosys.server.background import BackgroundServer
+from memosys.server.settings import ServerSettings
 from memosys.server.transport import InProcessTransport
 
-BACKENDS = ("local", "asgi", "http")
+BACKENDS = ("local", "asgi", "http", "writers")
 
 
 class Backends:
@@ -44,7 +47,9 @@ class Backends:
             return mos
         admin = mos.ensure_admin_key()
         assert admin is not None
-        app = create_app(mos)
+        app = create_app(mos, ServerSettings(write_processes=1 if name == "writers" else 0))
+        if app.state.writers is not None:  # (no lifespan: the app would close them)
+            self._closers.append(app.state.writers.close)
         if name == "asgi":
             remote = RemoteMemOS("http://memosys.test", api_key=admin.api_key,
                                  transport=InProcessTransport(app))
@@ -69,7 +74,8 @@ def backends(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterato
 
 @pytest.fixture(params=BACKENDS)
 def api(request: pytest.FixtureRequest, backends: Backends) -> Any:
-    """The API under test: local MemOS, RemoteMemOS over ASGI, RemoteMemOS over HTTP."""
+    """The API under test: local MemOS, RemoteMemOS over ASGI, RemoteMemOS over HTTP
+    (adds in the server process, or in a write process)."""
     return backends.get(request.param)
 
 

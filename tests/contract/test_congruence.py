@@ -1,4 +1,4 @@
-"""The three backends give the same answers to the same scenario, side by side."""
+"""The four backends give the same answers to the same scenario, side by side."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _scenario(api: Any, user: str) -> dict[str, Any]:
     return result
 
 
-@pytest.mark.parametrize("other", ["asgi", "http"])
+@pytest.mark.parametrize("other", ["asgi", "http", "writers"])
 def test_remote_backends_agree_with_local(backends: Any, other: str) -> None:
     user = f"congruence-{uuid.uuid4().hex[:8]}"
     assert _scenario(backends.get(other), user) == _scenario(backends.get("local"), user)
