@@ -69,9 +69,7 @@ def serve(
     settings = ServerSettings(
         host=host, port=port, max_body_bytes=max_body_mb * 1024 * 1024, log_level=log_level,
         warm_indexes=warm,
-        write_processes=(DEFAULT_WRITE_PROCESSES if workers == 1 else 0)
-        if write_processes is None
-        else write_processes,
+        write_processes=_write_processes(write_processes, workers, state(ctx).embedder),
     )
     data_dir = data if data is not None else state(ctx).data_dir
     with MemOS.open(data_dir, embedder=state(ctx).embedder, background_jobs=jobs) as mos:
@@ -90,3 +88,11 @@ def serve(
         os.environ.update(worker_environment(data_dir, settings, workers))
         uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
                     log_level=log_level)
+
+
+def _write_processes(asked: int | None, workers: int, embedder: object) -> int:
+    """``--write-processes``, else 2 with one server process and none with several, or
+    with an embedder that a program passed in (a write process loads the configured one)."""
+    if asked is not None:
+        return asked
+    return DEFAULT_WRITE_PROCESSES if workers == 1 and embedder is None else 0
