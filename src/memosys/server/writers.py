@@ -49,8 +49,9 @@ class WriterPool:
         self.processes = processes
         self._data_dir = data_dir.resolve()
         self._niceness = niceness
-        self._lock = threading.Lock()  # guards _pool
+        self._lock = threading.Lock()  # guards the fields below
         self._pool: ProcessPoolExecutor | None = None
+        self._closed = False
 
     def run(self, method: str, request_id: str, actor: str, *args: Any, **kwargs: Any) -> Any:
         """``MemOS.<method>(*args, **kwargs)`` in a write process, as ``actor`` within
@@ -85,12 +86,14 @@ class WriterPool:
     def close(self) -> None:
         """Let the writes in hand finish, then stop the processes (each closes its store)."""
         with self._lock:
-            pool, self._pool = self._pool, None
+            pool, self._pool, self._closed = self._pool, None, True
         if pool is not None:
             pool.shutdown(wait=True)
 
     def _current(self) -> ProcessPoolExecutor:
         with self._lock:
+            if self._closed:
+                raise StoreError("the server is stopping; send the write again once it is back")
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
                     self.processes,
