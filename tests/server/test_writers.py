@@ -14,7 +14,12 @@ import httpx
 import pytest
 
 from memosys import MemOS, RemoteMemOS
-from memosys.core.errors import ConfigurationError, NotFoundError, StoreError
+from memosys.core.errors import (
+    ConfigurationError,
+    InputTooLargeError,
+    NotFoundError,
+    StoreError,
+)
 from memosys.server.app import create_app
 from memosys.server.settings import ServerSettings
 from memosys.settings import load_settings
@@ -178,3 +183,22 @@ def test_a_write_after_the_write_processes_stopped_is_refused(tmp_path: Path) ->
         with pytest.raises(StoreError, match="stopping"):
             app.state.writers.run("add_texts", "req-1", "ana", ["too late"], user_id="ana")
         assert mos.count(user_id="ana") == 0
+
+
+def test_a_write_process_uses_the_serving_process_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings(embedder={"provider": "hash"}, reader={"max_batch_items": 3})
+    monkeypatch.setenv("MEMOSYS_READER__MAX_BATCH_ITEMS", "100")  # not what the server uses
+    with MemOS.open(tmp_path, settings=settings) as mos:
+        app = create_app(mos, ServerSettings(write_processes=1))
+        try:
+            with pytest.raises(InputTooLargeError, match="limit of 3"):
+                app.state.writers.run("add_texts", "req-1", "ana", ["a", "b", "c", "d"],
+                                      user_id="ana")
+            added = app.state.writers.run("add_texts", "req-2", "ana", ["a", "b", "c"],
+                                          user_id="ana")
+        finally:
+            app.state.writers.close()
+        assert [item.content for item in added] == ["a", "b", "c"]
+        assert mos.count(user_id="ana") == 3

@@ -121,7 +121,7 @@ def create_app(
 
     settings = settings or ServerSettings()
     writers = (
-        WriterPool(mos.data_dir, settings.write_processes, settings.write_niceness)
+        WriterPool(mos.data_dir, mos.settings, settings.write_processes, settings.write_niceness)
         if settings.write_processes
         else None
     )

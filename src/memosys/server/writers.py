@@ -4,7 +4,8 @@ An add is mostly embedding, and in the serving process it competes with the
 searches for the cores and, in its Python steps, for the interpreter lock:
 under a heavy write load a search waited seconds for its turn. With write
 processes, the add routes hand their call to one of N processes, each with
-its own :class:`~memosys.MemOS` over the data directory and a lower CPU
+its own :class:`~memosys.MemOS` over the data directory (with the serving
+process's settings) and a lower CPU
 priority (``server.write_niceness``), so the operating system runs a search
 first and the serving process keeps its interpreter lock for the searches.
 The store supports it as it supports ``--workers``: the serving process
@@ -31,6 +32,7 @@ from memosys.governance.context import bind_request
 
 if TYPE_CHECKING:
     from memosys.api.local import MemOS
+    from memosys.settings import MemosysSettings
 
 WRITE_METHODS = frozenset({"add", "add_texts", "add_document"})  # what the add routes call
 
@@ -38,9 +40,12 @@ _mos: MemOS | None = None  # the write process's own memory system (set by _open
 
 
 class WriterPool:
-    """``processes`` write processes over ``data_dir``, started on first use."""
+    """``processes`` write processes over ``data_dir`` with ``settings`` (the serving
+    process's), started on first use."""
 
-    def __init__(self, data_dir: Path | None, processes: int, niceness: int) -> None:
+    def __init__(
+        self, data_dir: Path | None, settings: MemosysSettings, processes: int, niceness: int
+    ) -> None:
         if data_dir is None:
             raise ConfigurationError(
                 "write processes need a data directory; open MemOS on a directory, "
@@ -48,6 +53,7 @@ class WriterPool:
             )
         self.processes = processes
         self._data_dir = data_dir.resolve()
+        self._settings = settings
         self._niceness = niceness
         self._lock = threading.Lock()  # guards the fields below
         self._pool: ProcessPoolExecutor | None = None
@@ -99,7 +105,7 @@ class WriterPool:
                     self.processes,
                     mp_context=multiprocessing.get_context("spawn"),  # threads: never fork
                     initializer=_open,
-                    initargs=(str(self._data_dir), self._niceness),
+                    initargs=(str(self._data_dir), self._settings, self._niceness),
                 )
             return self._pool
 
@@ -110,7 +116,7 @@ class WriterPool:
         broken.shutdown(wait=False)
 
 
-def _open(data_dir: str, niceness: int) -> None:
+def _open(data_dir: str, settings: MemosysSettings, niceness: int) -> None:
     """A write process's start: lower its priority, open its MemOS (closed at exit)."""
     from multiprocessing.util import Finalize
 
@@ -119,7 +125,7 @@ def _open(data_dir: str, niceness: int) -> None:
     global _mos
     if niceness and hasattr(os, "nice"):
         os.nice(niceness)
-    _mos = MemOS.open(Path(data_dir), background_jobs=False)
+    _mos = MemOS.open(Path(data_dir), settings=settings, background_jobs=False)
     Finalize(_mos, _mos.close, exitpriority=10)
     parent = multiprocessing.parent_process()
     if parent is not None:
