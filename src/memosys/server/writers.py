@@ -5,9 +5,10 @@ searches for the cores and, in its Python steps, for the interpreter lock:
 under a heavy write load a search waited seconds for its turn. With write
 processes, the add routes hand their call to one of N processes, each with
 its own :class:`~memosys.MemOS` over the data directory (with the serving
-process's settings) and a lower CPU priority (``server.write_niceness``), so
-the operating system runs a search first and the serving process keeps its
-interpreter lock for the searches.
+process's settings) and a lower CPU priority
+(:attr:`ServerSettings.write_niceness`), so the operating system runs a
+search first and the serving process keeps its interpreter lock for the
+searches.
 The store supports it as it supports ``--workers``: the serving process
 follows the write processes' commits through the change logs, so a search
 sent after an add's answer finds what it added. A write process runs the call
