@@ -25,14 +25,15 @@ def _worker_processes(parent: int) -> list[int]:
     ]
 
 
-def test_two_workers_serve_the_same_memories(tmp_path: Path) -> None:
+@pytest.mark.parametrize("writers", [[], ["--write-processes", "1"]], ids=["", "writers"])
+def test_two_workers_serve_the_same_memories(tmp_path: Path, writers: list[str]) -> None:
     data = tmp_path / "data"
     settings = load_settings(embedder={"provider": "hash"})  # fast start; the store is real
     with MemOS.open(data, settings=settings) as mos:
         issued = mos.ensure_admin_key()
     assert issued is not None
     headers = {"Authorization": f"Bearer {issued.api_key}"}
-    server = Server(data, tmp_path / "server.log", "--workers", "2")
+    server = Server(data, tmp_path / "server.log", "--workers", "2", *writers)
     try:
         assert len(_worker_processes(server.process.pid)) == 2
         added = []
