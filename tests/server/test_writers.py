@@ -58,6 +58,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, s
     log = data.parent / "server.log"
     server = Server(data, log, "--write-processes", "1")
     try:
+        assert "(1 write process)" in log.read_text()  # the start line says so
         yield server, admin.api_key, other.api_key
         writers = _children(server.process.pid)
     finally:

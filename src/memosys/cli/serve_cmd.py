@@ -73,10 +73,8 @@ def serve(
     )
     data_dir = data if data is not None else state(ctx).data_dir
     with MemOS.open(data_dir, embedder=state(ctx).embedder, background_jobs=jobs) as mos:
-        processes = f" ({workers} worker processes)" if workers > 1 else ""
-        click.echo(
-            f"memosys serving {data_dir.resolve()} on http://{host}:{port}{processes}", err=True
-        )
+        click.echo(f"memosys serving {data_dir.resolve()} on http://{host}:{port}"
+                   f"{_processes(workers, settings.write_processes)}", err=True)
         if host not in ("127.0.0.1", "localhost", "::1"):
             click.echo("warning: API keys cross the network in clear text; put a TLS "
                        "proxy in front of this server", err=True)
@@ -96,3 +94,12 @@ def _write_processes(asked: int | None, workers: int, embedder: object) -> int:
     if asked is not None:
         return asked
     return DEFAULT_WRITE_PROCESSES if workers == 1 and embedder is None else 0
+
+
+def _processes(workers: int, writers: int) -> str:
+    """What the start line says of the processes, e.g. `` (2 write processes)``."""
+    parts = [f"{workers} worker processes"] if workers > 1 else []
+    if writers:
+        each = " each" if workers > 1 else ""
+        parts.append(f"{writers} write process{'es' if writers > 1 else ''}{each}")
+    return f" ({', '.join(parts)})" if parts else ""
