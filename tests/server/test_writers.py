@@ -110,15 +110,16 @@ def test_a_write_process_raises_the_error_the_server_would(
     served: tuple[Server, str, str],
 ) -> None:
     server, admin_key, bea_key = served
-    with RemoteMemOS(server.url, api_key=admin_key) as admin:
+    with (
+        RemoteMemOS(server.url, api_key=admin_key) as admin,
+        RemoteMemOS(server.url, api_key=bea_key) as bea,
+    ):
         cube = admin.create_cube("admin-only")
-    with RemoteMemOS(server.url, api_key=bea_key) as bea:
         before = bea.count()
         with pytest.raises(NotFoundError) as refused:
             bea.add_texts(["into a cube that is not mine"], cube=cube.id)
         assert refused.value.detail == {"cube": cube.id}
         assert bea.count() == before
-    with RemoteMemOS(server.url, api_key=admin_key) as admin:
         assert admin.count(cube=cube.id) == 0
 
 

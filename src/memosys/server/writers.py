@@ -52,7 +52,7 @@ class WriterPool:
                 "write processes need a data directory; open MemOS on a directory, "
                 "or set server.write_processes to 0"
             )
-        self.processes = processes
+        self._processes = processes
         self._data_dir = data_dir.resolve()
         self._settings = settings
         self._niceness = niceness
@@ -69,25 +69,23 @@ class WriterPool:
         try:
             return pool.submit(_call, method, request_id, actor, args, kwargs).result()
         except BrokenProcessPool as exc:
-            self._replace(pool)
-            raise StoreError(
-                "a write process stopped during this write, which may not have been "
+            raise self._lost(
+                pool, "a write process stopped during this write, which may not have been "
                 "stored; look it up or send it again (the next write starts a new process)",
-                detail={"method": method},
+                {"method": method},
             ) from exc
 
     def warm(self) -> None:
         """Start every write process and load its embedding model (at server startup)."""
         pool = self._current()
         try:
-            loads: list[Future[None]] = [pool.submit(_warm) for _ in range(self.processes)]
+            loads: list[Future[None]] = [pool.submit(_warm) for _ in range(self._processes)]
             for load in loads:
                 load.result()
         except BrokenProcessPool as exc:
-            self._replace(pool)
-            raise StoreError(
-                "the write processes did not start; the server log shows why "
-                "(the next write tries again)"
+            raise self._lost(
+                pool, "the write processes did not start; the server log shows why "
+                "(the next write tries again)",
             ) from exc
 
     def close(self) -> None:
@@ -103,18 +101,23 @@ class WriterPool:
                 raise StoreError("the server is stopping; send the write again once it is back")
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    self.processes,
+                    self._processes,
                     mp_context=multiprocessing.get_context("spawn"),  # threads: never fork
                     initializer=_open,
                     initargs=(str(self._data_dir), self._settings, self._niceness),
                 )
             return self._pool
 
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
+    def _lost(
+        self, broken: ProcessPoolExecutor, message: str, detail: dict[str, Any] | None = None
+    ) -> StoreError:
+        """Drop a pool whose process died (the next call starts a new one); the error
+        to raise."""
         with self._lock:
             if self._pool is broken:
                 self._pool = None
         broken.shutdown(wait=False)
+        return StoreError(message, detail=detail)
 
 
 def _open(data_dir: str, settings: MemosysSettings, niceness: int) -> None:
