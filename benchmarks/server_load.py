@@ -19,12 +19,14 @@ at a time (after an unmeasured half step), until the searches' p95 passes
 ``--slo-ms``, and report the highest rate whose p95 stayed within it: how much
 load the server takes at that latency.
 Reported per phase: requests/s, messages/s, p50/p95/p99 latency per request
-type, errors and 5xx, and the CPU time the server and the clients spent per
-request, with the request rate at which that CPU would fill every core (on
-Linux, from ``/proc``). At the end
-the server is stopped, every acknowledged write is looked up in the store, and the
-same kind of searches run in process, one at a time, as a reference for what
-HTTP adds (compare with a ``--clients 1`` run).
+type as the clients saw it and as the server spent it (``*_ms_in_server``, from
+the ``app`` part of its ``Server-Timing`` header: the rest is the clients'
+own queueing, HTTP and loopback), errors and 5xx, and the CPU time the server
+and the clients spent per request, with the request rate at which that CPU
+would fill every core (on Linux, from ``/proc``). At the end the server is
+stopped, every acknowledged write is looked up in the store, and the same kind
+of searches run in process, one at a time, as a reference for what HTTP adds
+(compare with a ``--clients 1`` run).
 
 The store is a fresh copy (per run) of the 100k-memory store that
 ``search_latency.py`` builds (``add_texts(..., embeddings=...)``), with its
@@ -69,17 +71,20 @@ class Tally:
     """What the clients of one phase saw."""
 
     latency_ms: dict[str, list[float]] = field(default_factory=lambda: {"search": [], "add": []})
+    server_ms: dict[str, list[float]] = field(default_factory=lambda: {"search": [], "add": []})
     statuses: dict[int, int] = field(default_factory=dict)
     transport_errors: int = 0
     messages_acked: int = 0
     acked_ids: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, kind: str, ms: float, status: int, ids: list[str]) -> None:
+    def record(self, kind: str, ms: float, server_ms: float, status: int,
+               ids: list[str]) -> None:
         with self.lock:
             self.statuses[status] = self.statuses.get(status, 0) + 1
             if 200 <= status < 300:
                 self.latency_ms[kind].append(ms)
+                self.server_ms[kind].append(server_ms)
                 self.acked_ids.extend(ids)
                 self.messages_acked += len(ids)
 
@@ -87,6 +92,7 @@ class Tally:
         """Add what another process's clients saw."""
         for kind, samples in other.latency_ms.items():
             self.latency_ms[kind] += samples
+            self.server_ms[kind] += other.server_ms[kind]
         for status, count in other.statuses.items():
             self.statuses[status] = self.statuses.get(status, 0) + count
         self.transport_errors += other.transport_errors
@@ -195,7 +201,14 @@ def client(url: str, key: str, stop_at: float, load: Workload, seed: int, tally:
             ms = (time.perf_counter() - start) * 1000
             ids = [i["id"] for i in response.json()["items"]] if kind == "add" and \
                 response.status_code == 201 else []
-            tally.record(kind, ms, response.status_code, ids)
+            tally.record(kind, ms, app_ms(response), response.status_code, ids)
+
+
+def app_ms(response: httpx.Response) -> float:
+    """The server's own time for a request: ``app`` in its ``Server-Timing`` header."""
+    parts = dict(part.strip().split(";dur=") for part in
+                 response.headers["server-timing"].split(","))
+    return float(parts["app"])
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -295,10 +308,14 @@ def run_phase(clients: Clients, seconds: float, load: Workload, seed: int,
     }
     for kind, samples in tally.latency_ms.items():
         if samples:
-            summary[f"{kind}_ms"] = {"count": len(samples), "p50": percentile(samples, 50),
-                                     "p95": percentile(samples, 95),
-                                     "p99": percentile(samples, 99)}
+            summary[f"{kind}_ms"] = _percentiles(samples)
+            summary[f"{kind}_ms_in_server"] = _percentiles(tally.server_ms[kind])
     return summary, tally.acked_ids
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    return {"count": len(samples), "p50": percentile(samples, 50),
+            "p95": percentile(samples, 95), "p99": percentile(samples, 99)}
 
 
 def capacity(clients: Clients, load: Workload, first_rate: float, step_s: float,
@@ -359,9 +376,7 @@ def in_process_search(directory: Path, seconds: float, seed: int) -> dict[str, f
             samples.append((time.perf_counter() - start) * 1000)
             if n >= 5 and sum(samples) / 1000 > seconds:
                 break
-    samples = samples[5:]  # the first searches load the saved index
-    return {"count": len(samples), "p50": percentile(samples, 50),
-            "p95": percentile(samples, 95), "p99": percentile(samples, 99)}
+    return _percentiles(samples[5:])  # the first searches load the saved index
 
 
 def stored_count(directory: Path, ids: list[str]) -> int:

@@ -119,6 +119,24 @@ def test_request_id_is_echoed_and_audited(http: Any, mos: MemOS, admin_key: str)
     assert generated and generated != "req-42"
 
 
+def _server_timing(response: httpx.Response) -> dict[str, float]:
+    parts = (part.strip().split(";dur=") for part in response.headers["server-timing"].split(","))
+    return {name: float(ms) for name, ms in parts}
+
+
+def test_server_timing_says_where_a_search_spent_its_time(http: Any, admin_key: str) -> None:
+    client = http(admin_key)
+    client.post("/v1/memories/texts", json={"texts": ["a timed text"], "user_id": "ana-timed"})
+    found = client.post("/v1/search", json={"query": "timed", "user_id": "ana-timed"})
+    assert found.status_code == 200 and found.json()["hits"]
+    parts = _server_timing(found)
+    assert list(parts) == ["turn", "search", "app"] and min(parts.values()) >= 0
+    assert parts["turn"] + parts["search"] <= parts["app"]
+    refused = client.post("/v1/search", json={"query": "  ", "user_id": "ana-timed"})
+    assert refused.status_code == 422 and list(_server_timing(refused)) == ["turn", "search", "app"]
+    assert list(_server_timing(client.get("/healthz"))) == ["app"]
+
+
 def test_unknown_route_and_method_keep_the_error_shape(http: Any, admin_key: str) -> None:
     _error(http(admin_key).get("/v1/nothing-here"), 404, "NotFoundError")
     assert http(admin_key).put("/v1/search", json={}).json()["error"] == "HTTPError"

@@ -10,6 +10,7 @@ waiting for the store's write lock never holds a search's turn.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -18,6 +19,7 @@ from fastapi import Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from memosys.server.auth import Caller, current_caller
+from memosys.server.server_timing import record
 
 T = TypeVar("T")
 
@@ -28,8 +30,17 @@ async def in_turn(
     work: Callable[[Caller], T],
 ) -> T:
     """``work(caller)`` in a worker thread once one of the app's search turns
-    (``app.state.search_turns``) is free."""
+    (``app.state.search_turns``) is free; ``Server-Timing`` says how long the wait
+    (``turn``) and the work (``search``) took."""
     limiter: anyio.CapacityLimiter = request.app.state.search_turns
-    return await anyio.to_thread.run_sync(
-        lambda: work(current_caller(request, credentials)), limiter=limiter
-    )
+    asked = time.perf_counter()
+
+    def run() -> T:
+        started = time.perf_counter()
+        try:
+            return work(current_caller(request, credentials))
+        finally:
+            record(request, "turn", started - asked)
+            record(request, "search", time.perf_counter() - started)
+
+    return await anyio.to_thread.run_sync(run, limiter=limiter)
