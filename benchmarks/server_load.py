@@ -19,14 +19,15 @@ at a time (after an unmeasured half step), until the searches' p95 passes
 ``--slo-ms``, and report the highest rate whose p95 stayed within it: how much
 load the server takes at that latency.
 Reported per phase: requests/s, messages/s, p50/p95/p99 latency per request
-type as the clients saw it and as the server spent it (``*_ms_in_server``, from
-the ``app`` part of its ``Server-Timing`` header: the rest is the clients'
-own queueing, HTTP and loopback), errors and 5xx, and the CPU time the server
-and the clients spent per request, with the request rate at which that CPU
-would fill every core (on Linux, from ``/proc``). At the end the server is
-stopped, every acknowledged write is looked up in the store, and the same kind
-of searches run in process, one at a time, as a reference for what HTTP adds
-(compare with a ``--clients 1`` run).
+type as the clients saw it and as the server spent it (``*_ms_in_server``, by
+part of its ``Server-Timing`` header: ``app`` is the whole request in the
+server, the rest is the clients' own queueing, HTTP and loopback; a search's
+``turn`` and ``search`` are its wait for a turn and its work), errors and 5xx,
+and the CPU time the server and the clients spent per request, with the request
+rate at which that CPU would fill every core (on Linux, from ``/proc``). At the
+end the server is stopped, every acknowledged write is looked up in the store,
+and the same kind of searches run in process, one at a time, as a reference for
+what HTTP adds (compare with a ``--clients 1`` run).
 
 The store is a fresh copy (per run) of the 100k-memory store that
 ``search_latency.py`` builds (``add_texts(..., embeddings=...)``), with its
@@ -36,9 +37,11 @@ saved HNSW index; the phases' adds grow it as the run goes.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -71,20 +74,23 @@ class Tally:
     """What the clients of one phase saw."""
 
     latency_ms: dict[str, list[float]] = field(default_factory=lambda: {"search": [], "add": []})
-    server_ms: dict[str, list[float]] = field(default_factory=lambda: {"search": [], "add": []})
+    # by request type and Server-Timing part (app, and a search's turn and search)
+    server_ms: dict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: {"search": {}, "add": {}})
     statuses: dict[int, int] = field(default_factory=dict)
     transport_errors: int = 0
     messages_acked: int = 0
     acked_ids: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, kind: str, ms: float, server_ms: float, status: int,
+    def record(self, kind: str, ms: float, server_ms: dict[str, float], status: int,
                ids: list[str]) -> None:
         with self.lock:
             self.statuses[status] = self.statuses.get(status, 0) + 1
             if 200 <= status < 300:
                 self.latency_ms[kind].append(ms)
-                self.server_ms[kind].append(server_ms)
+                for part, part_ms in server_ms.items():
+                    self.server_ms[kind].setdefault(part, []).append(part_ms)
                 self.acked_ids.extend(ids)
                 self.messages_acked += len(ids)
 
@@ -92,7 +98,8 @@ class Tally:
         """Add what another process's clients saw."""
         for kind, samples in other.latency_ms.items():
             self.latency_ms[kind] += samples
-            self.server_ms[kind] += other.server_ms[kind]
+            for part, part_samples in other.server_ms[kind].items():
+                self.server_ms[kind].setdefault(part, []).extend(part_samples)
         for status, count in other.statuses.items():
             self.statuses[status] = self.statuses.get(status, 0) + count
         self.transport_errors += other.transport_errors
@@ -104,6 +111,12 @@ class Tally:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state, lock=threading.Lock())
+
+
+def _ends_with_this_process() -> None:
+    """In the server's process (Linux): SIGTERM when the benchmark dies, even by SIGKILL,
+    so that no server is left serving, and writing, a copy the next run replaces."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _free_port() -> int:
@@ -201,14 +214,13 @@ def client(url: str, key: str, stop_at: float, load: Workload, seed: int, tally:
             ms = (time.perf_counter() - start) * 1000
             ids = [i["id"] for i in response.json()["items"]] if kind == "add" and \
                 response.status_code == 201 else []
-            tally.record(kind, ms, app_ms(response), response.status_code, ids)
+            tally.record(kind, ms, server_timing(response), response.status_code, ids)
 
 
-def app_ms(response: httpx.Response) -> float:
-    """The server's own time for a request: ``app`` in its ``Server-Timing`` header."""
-    parts = dict(part.strip().split(";dur=") for part in
-                 response.headers["server-timing"].split(","))
-    return float(parts["app"])
+def server_timing(response: httpx.Response) -> dict[str, float]:
+    """The server's own time for a request, by part (ms): its ``Server-Timing`` header."""
+    parts = (part.strip().split(";dur=") for part in response.headers["server-timing"].split(","))
+    return {name: float(ms) for name, ms in parts}
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -309,7 +321,9 @@ def run_phase(clients: Clients, seconds: float, load: Workload, seed: int,
     for kind, samples in tally.latency_ms.items():
         if samples:
             summary[f"{kind}_ms"] = _percentiles(samples)
-            summary[f"{kind}_ms_in_server"] = _percentiles(tally.server_ms[kind])
+            summary[f"{kind}_ms_in_server"] = {
+                part: _percentiles(part_samples)
+                for part, part_samples in tally.server_ms[kind].items()}
     return summary, tally.acked_ids
 
 
@@ -428,7 +442,7 @@ def main() -> None:
          "--port", str(port), "--log-level", "warning", "--workers", str(args.workers),
          *([] if args.write_processes is None else
            ["--write-processes", str(args.write_processes)])],
-        stdout=log, stderr=log)
+        stdout=log, stderr=log, preexec_fn=_ends_with_this_process)
     seed = time.time_ns() % 2**31
     clients = Clients(url, key, args.clients, args.client_processes)
     try:
