@@ -135,6 +135,10 @@ def test_server_timing_says_where_a_search_spent_its_time(http: Any, admin_key: 
     refused = client.post("/v1/search", json={"query": "  ", "user_id": "ana-timed"})
     assert refused.status_code == 422 and list(_server_timing(refused)) == ["turn", "search", "app"]
     assert list(_server_timing(client.get("/healthz"))) == ["app"]
+    metrics = client.get("/metrics").text
+    for part in ("turn", "search"):  # /metrics keeps the parts as histograms
+        labels = f'method="POST",route="/v1/search",part="{part}"'
+        assert f"memosys_http_request_part_duration_seconds_count{{{labels}}} 2" in metrics
 
 
 def test_unknown_route_and_method_keep_the_error_shape(http: Any, admin_key: str) -> None:

@@ -1,7 +1,10 @@
 """Prometheus metrics, written by hand in the text exposition format.
 
 Per route template (``/v1/memories/{id}``, never the raw path, so ids do not
-become labels) and status: a request counter and a latency histogram.
+become labels) and status: a request counter and a latency histogram; per
+route and part, a histogram of the parts a request named in its
+``Server-Timing`` (a search's ``turn`` and ``search``; see
+:mod:`.server_timing`).
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from memosys.server.server_timing import recorded
+
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "<unmatched>"
 _DURATION = "memosys_http_request_duration_seconds"
+_PART_DURATION = "memosys_http_request_part_duration_seconds"
 
 
 @dataclass
@@ -44,6 +50,7 @@ class Metrics:
         self._lock = threading.Lock()
         self._requests: dict[tuple[str, str, str], int] = {}
         self._latency: dict[tuple[str, str], _Histogram] = {}
+        self._parts: dict[tuple[str, str, str], _Histogram] = {}
         self._in_flight = 0
 
     def started(self) -> None:
@@ -51,13 +58,18 @@ class Metrics:
         with self._lock:
             self._in_flight += 1
 
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Count one finished request (after :meth:`started`)."""
+    def observe(
+        self, method: str, route: str, status: int, seconds: float,
+        parts: list[tuple[str, float]],
+    ) -> None:
+        """Count one finished request (after :meth:`started`), with its named parts."""
         with self._lock:
             self._in_flight -= 1
             key = (method, route, str(status))
             self._requests[key] = self._requests.get(key, 0) + 1
             self._latency.setdefault((method, route), _Histogram()).observe(seconds)
+            for part, part_seconds in parts:
+                self._parts.setdefault((method, route, part), _Histogram()).observe(part_seconds)
 
     def render(self) -> str:
         """The metrics in the Prometheus text format."""
@@ -72,20 +84,34 @@ class Metrics:
             for (method, route, status), count in sorted(self._requests.items()):
                 labels = _labels(method=method, route=route, status=status)
                 lines.append(f"memosys_http_requests_total{labels} {count}")
-            lines += [
-                f"# HELP {_DURATION} HTTP request latency.",
-                f"# TYPE {_DURATION} histogram",
-            ]
-            for (method, route), hist in sorted(self._latency.items()):
-                cumulative = 0
-                for bound, count in zip([*map(str, BUCKETS), "+Inf"], hist.counts, strict=True):
-                    cumulative += count
-                    labels = _labels(method=method, route=route, le=bound)
-                    lines.append(f"{_DURATION}_bucket{labels} {cumulative}")
-                labels = _labels(method=method, route=route)
-                lines.append(f"{_DURATION}_sum{labels} {hist.total:.6f}")
-                lines.append(f"{_DURATION}_count{labels} {cumulative}")
+            lines += _histograms(
+                _DURATION, "HTTP request latency.",
+                {(("method", m), ("route", r)): h for (m, r), h in self._latency.items()},
+            )
+            lines += _histograms(
+                _PART_DURATION,
+                "Parts of HTTP requests, as in their Server-Timing header (turn: waiting "
+                "for a search turn; search: the search).",
+                {(("method", m), ("route", r), ("part", p)): h
+                 for (m, r, p), h in self._parts.items()},
+            )
         return "\n".join(lines) + "\n"
+
+
+def _histograms(
+    name: str, help_text: str, series: dict[tuple[tuple[str, str], ...], _Histogram]
+) -> list[str]:
+    """One histogram family: each series' cumulative buckets, sum and count."""
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} histogram"]
+    for labels_of, hist in sorted(series.items()):
+        cumulative = 0
+        for bound, count in zip([*map(str, BUCKETS), "+Inf"], hist.counts, strict=True):
+            cumulative += count
+            lines.append(f"{name}_bucket{_labels(**dict(labels_of), le=bound)} {cumulative}")
+        labels = _labels(**dict(labels_of))
+        lines.append(f"{name}_sum{labels} {hist.total:.6f}")
+        lines.append(f"{name}_count{labels} {cumulative}")
+    return lines
 
 
 class MetricsMiddleware:
@@ -114,4 +140,4 @@ class MetricsMiddleware:
         finally:
             route = getattr(scope.get("route"), "path", UNMATCHED)
             elapsed = time.perf_counter() - started
-            self.metrics.observe(scope["method"], route, status, elapsed)
+            self.metrics.observe(scope["method"], route, status, elapsed, recorded(scope))

@@ -21,8 +21,15 @@ _PARTS = "server_timing"  # key in the request's state
 
 
 def record(request: Request, name: str, seconds: float) -> None:
-    """Add a part (``name``, a token) to this request's ``Server-Timing``."""
+    """Add a part (``name``, a token) to this request's ``Server-Timing`` (and to the
+    ``/metrics`` histogram of parts)."""
     request.scope.setdefault("state", {}).setdefault(_PARTS, []).append((name, seconds))
+
+
+def recorded(scope: Scope) -> list[tuple[str, float]]:
+    """The parts recorded so far for the request of this ASGI scope, in seconds."""
+    parts: list[tuple[str, float]] = scope.get("state", {}).get(_PARTS, [])
+    return parts
 
 
 class ServerTimingMiddleware:
@@ -39,8 +46,7 @@ class ServerTimingMiddleware:
 
         async def send_with_timing(message: Message) -> None:
             if message["type"] == "http.response.start":
-                parts = [*scope.get("state", {}).get(_PARTS, ()),
-                         ("app", time.perf_counter() - started)]
+                parts = [*recorded(scope), ("app", time.perf_counter() - started)]
                 MutableHeaders(scope=message).append(
                     HEADER, ", ".join(f"{name};dur={seconds * 1000:.2f}" for name, seconds in parts)
                 )
