@@ -116,7 +116,6 @@ def create_app(
         system,
         users_keys,
     )
-    from memosys.server.server_timing import ServerTimingMiddleware
     from memosys.server.settings import ServerSettings
     from memosys.server.writers import WriterPool
 
@@ -145,9 +144,8 @@ def create_app(
     for module in (memories, lifecycle, search, cubes, users_keys, audit):
         app.include_router(module.router, responses=_error_responses())
     mount_dashboard(app)
-    # the last added middleware runs first: Server-Timing, ids, metrics, the size limit
+    # the last added middleware runs first: ids, then timing, then the size limit
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(ServerTimingMiddleware)
     return app
