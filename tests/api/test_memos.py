@@ -15,7 +15,7 @@ from held_write import on_another_thread, write_held_open
 from memosys import MemOS, NotFoundError
 from memosys.core.clock import FixedClock
 from memosys.core.errors import ConflictError, EmbedderMismatchError
-from memosys.settings import MemosysSettings, MiniLMOnnxConfig
+from memosys.settings import MemosysSettings, MiniLMOnnxConfig, load_settings
 
 START = datetime(2024, 3, 6, 12, 0, tzinfo=UTC)  # a Wednesday
 
@@ -287,6 +287,25 @@ def test_reopen_keeps_data_and_settings(tmp_path: Path, embedder: Any) -> None:
     with MemOS.open(tmp_path / "d", embedder=embedder) as mos:
         assert mos.count(user_id="alice") == len(CONVERSATION)
         assert mos.search("nurse", user_id="alice")[0].item.metadata["dia_id"] == "D1:4"
+
+
+def test_settings_file_is_replaced_whole_and_only_when_it_changes(
+    tmp_path: Path, embedder: Any
+) -> None:
+    # other processes (--workers, write processes) read it while one opens the directory
+    saved = tmp_path / "d" / "settings.json"
+    with MemOS.open(tmp_path / "d", embedder=embedder):
+        pass
+    first = saved.stat()
+    with MemOS.open(tmp_path / "d", embedder=embedder):
+        pass
+    assert (saved.stat().st_ino, saved.stat().st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
+    changed = load_settings(retrieval={"candidates": 50})
+    with MemOS.open(tmp_path / "d", settings=changed, embedder=embedder):
+        pass
+    assert saved.stat().st_ino != first.st_ino  # a new file renamed over it, not rewritten
+    assert json.loads(saved.read_text())["retrieval"]["candidates"] == 50
+    assert sorted(p.name for p in saved.parent.glob("settings.json*")) == ["settings.json"]
 
 
 def test_data_directory_saved_before_int8_keeps_float32_vectors(tmp_path: Path) -> None:

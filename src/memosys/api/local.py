@@ -32,6 +32,7 @@ from memosys.core.clock import Clock, SystemClock
 from memosys.core.cube import MemCube
 from memosys.core.errors import InvalidInputError
 from memosys.core.events import ChangeEvents
+from memosys.core.files import replace_text
 from memosys.core.filters import Eq, parse_filter
 from memosys.core.items import MemoryItem
 from memosys.core.results import SearchHit, SessionHit
@@ -75,8 +76,19 @@ def _settings_for(directory: Path | None, given: MemosysSettings | None) -> Memo
     else:
         settings = load_settings()
     if saved is not None:
-        saved.write_text(settings.model_dump_json(indent=2), encoding="utf-8")
+        _save_settings(saved, settings.model_dump_json(indent=2))
     return settings
+
+
+def _save_settings(path: Path, text: str) -> None:
+    """Write ``settings.json`` unless it already says ``text``; whole, because the other
+    processes that open the data directory (``--workers``, write processes) read it."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except OSError:
+        pass  # not there yet, or unreadable: written anew
+    replace_text(path, text)
 
 
 class MemOS(

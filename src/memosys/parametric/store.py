@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -24,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from memosys.core.errors import InvalidInputError, NotFoundError, StoreError, missing_dependency
+from memosys.core.files import replace_text
 from memosys.core.items import ParametricInfo
 
 WEIGHTS_FILE = "adapter_model.safetensors"
@@ -186,6 +186,4 @@ def _sha256(path: Path) -> str:
 
 
 def _write_json(path: Path, value: Any) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(value, indent=2, sort_keys=True), encoding="utf-8")
-    os.replace(temporary, path)
+    replace_text(path, json.dumps(value, indent=2, sort_keys=True))

@@ -32,6 +32,7 @@ except ImportError:  # pragma: no cover - Windows
 
 import numpy as np
 
+from memosys.core.files import replace_text
 from memosys.stores.sqlite.ann import HNSW_EXPANSION_SEARCH, HNSW_SCALAR, build_hnsw
 
 _log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class AnnFiles:
                     return
                 record = {"cube_id": cube_id, "seq": seq, "dim": dim, "scalar": HNSW_SCALAR,
                           "file": path.name, "sha256": digest}
-                _replace_text(self.folder / f"{stem}.json", json.dumps(record))
+                replace_text(self.folder / f"{stem}.json", json.dumps(record))
                 self._remove_superseded(stem, seq, path.name)
         except (OSError, RuntimeError) as exc:  # the index still works; the next process rebuilds
             partial.unlink(missing_ok=True)
@@ -168,13 +169,3 @@ def _seq_of(path: Path) -> int:
     """The log position in an index file's name (-1 for the older, unnumbered name)."""
     parts = path.name.split("-")
     return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else -1
-
-
-def _replace_text(path: Path, text: str) -> None:
-    """Write ``path`` atomically (a file of this writer's own, then a rename)."""
-    partial = path.with_name(f"{path.name}.{secrets.token_hex(4)}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
