@@ -39,11 +39,14 @@ sqlite-vec          1M       8 s          385 / 398        1.0         1.6 GB
   ``chroma-hnswlib`` (0.7.6) has wheels; on the 100k real vectors of the
   search benchmark it searched in 0.68 ms against usearch 2.26's 1.06
   (``expansion_search`` 256, same recall) and inserted in 0.42 ms against
-  0.62, and it releases the interpreter lock while usearch does not. Swapped
-  in for a trial, one thread searched 156-166 times/s against 137-140, but
-  a second thread added nothing (1.2 cores used either way: the rest of a
-  search holds the lock). It stays out: a fork kept for one product is a
-  weaker dependency than usearch, for about a tenth of a search's CPU.
+  0.62. Swapped in for a trial, one thread searched 156-166 times/s against
+  137-140, but a second thread added nothing (1.2 cores used either way: the
+  rest of a search holds the interpreter lock). It stays out: a fork kept
+  for one product is a weaker dependency than usearch, for about a tenth of
+  a search's CPU. Both release the interpreter lock while they search or
+  insert: a pure-Python thread beside a loop of usearch 2.26 adds or
+  searches kept its speed (2026-11-27), while those calls took 4-7 times
+  longer, waiting to take the lock back.
 
 Shipped: **usearch** in half precision (f16) with ``expansion_search`` 384,
 its hits scored again on the float32 rows (``benchmarks/hnsw_precision.py``).
