@@ -31,10 +31,14 @@ class Server:
         with log.open("ab") as sink:
             self.process = subprocess.Popen(command, stdout=sink, stderr=sink)
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not self._healthy():
-            assert self.process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.05)  # the server is starting: poll /healthz until it answers
+        try:
+            while not self._healthy():
+                assert self.process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.05)  # the server is starting: poll /healthz until it answers
+        except BaseException:
+            self.kill()  # a server that did not start is not left running
+            raise
 
     def _healthy(self) -> bool:
         try:
