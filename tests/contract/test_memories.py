@@ -89,6 +89,37 @@ def test_update_changes_content_and_bumps_version(api: Any, users: Any) -> None:
     assert [h.item.id for h in api.search("Paris", user_id=ana, mode="bm25")] == [item.id]
 
 
+def test_an_update_that_changes_nothing_keeps_the_version(api: Any, users: Any) -> None:
+    ana = users("ana")
+    (item,) = api.add_texts(["I live in Lyon"], user_id=ana, tags=["home"])
+    same = api.update(item.id, user_id=ana, content="I live in Lyon", tags=["home"],
+                      importance=item.importance, kind="note")
+    assert same == item and len(api.history(item.id, user_id=ana)) == 1
+    changed = api.update(item.id, user_id=ana, content="I live in Lyon", importance=0.8)
+    assert (changed.version, changed.importance, changed.content) == (2, 0.8, "I live in Lyon")
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "field"),
+    [
+        ({"importance": 5}, InvalidInputError, "importance"),
+        ({"importance": -0.1}, InvalidInputError, "importance"),
+        ({"content": " "}, EmptyInputError, "content"),
+        ({"kind": "bogus"}, InvalidInputError, "kind"),
+        ({"metadata": ["not", "a", "dict"]}, InvalidInputError, "metadata"),
+    ],
+)
+def test_a_bad_update_names_its_field_and_changes_nothing(
+    api: Any, users: Any, changes: dict[str, Any], error: type[Exception], field: str
+) -> None:
+    ana = users("ana")
+    (item,) = api.add_texts(["I live in Lyon"], user_id=ana)
+    with pytest.raises(error) as raised:
+        api.update(item.id, user_id=ana, **changes)
+    assert field in str(raised.value)
+    assert api.get(item.id, user_id=ana) == item
+
+
 def test_delete_removes_everywhere(api: Any, users: Any) -> None:
     ana = users("ana")
     (item,) = api.add_texts(["a memory to forget about zebras"], user_id=ana)

@@ -163,3 +163,13 @@ def test_render_time_ref_in_words() -> None:
         "2022",
         "Saturday 6 May 2023 Sunday 7 May 2023",
     ]
+
+
+@pytest.mark.parametrize(
+    "reference", [datetime(1, 1, 1, 0, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, tzinfo=UTC)]
+)
+def test_an_expression_beyond_the_calendar_is_left_unresolved(reference: datetime) -> None:
+    text = "last friday, next week, last year, in 2 years, yesterday and tomorrow"
+    refs = find_time_refs(text, reference)
+    assert all(date(1, 1, 1) <= r.start.date() <= r.end.date() for r in refs)
+    assert len(refs) < 6  # those that would leave the calendar are dropped, not raised

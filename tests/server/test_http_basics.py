@@ -158,3 +158,28 @@ def test_document_upload(http: Any, admin_key: str) -> None:
                                                                  {"src": "upload"})
     not_utf8 = http(admin_key).post("/v1/memories/documents", files={"file": ("x.txt", b"\xff")})
     _error(not_utf8, 422, "EncodingError")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "request_args", "field"),
+    [
+        ("POST", "/v1/memories/texts",
+         {"json": {"texts": ["a"], "event_times": ["0001-01-01T00:00:00+05:00"]}},
+         "event_times[0]"),
+        ("POST", "/v1/memories/messages",
+         {"json": {"messages": [{"role": "user", "content": "hi"}],
+                   "session_time": "0001-01-01T00:00:00+05:00"}}, "session_time"),
+        ("POST", "/v1/search",
+         {"json": {"query": "a", "filters": {"created_at": {"$lt": "0001-01-01T00:00:00+05:00"}}}},
+         "created_at"),
+        ("GET", "/v1/memories",
+         {"params": {"filters": '{"created_at": "9999-12-31T23:59:59-05:00"}'}}, "created_at"),
+        ("GET", "/v1/memories", {"params": {"as_of": "0001-01-01T00:00:00+05:00"}}, "as_of"),
+    ],
+)
+def test_a_time_outside_the_calendar_in_utc_is_422_naming_its_field(
+    http: Any, admin_key: str, method: str, path: str, request_args: dict[str, Any], field: str
+) -> None:
+    response = http(admin_key).request(method, path, **request_args)
+    body = _error(response, 422, "InvalidInputError")
+    assert body["detail"]["field"] == field and "years 1 to 9999" in body["message"]

@@ -34,7 +34,7 @@ from memosys.core.errors import InvalidInputError
 from memosys.core.events import ChangeEvents
 from memosys.core.files import replace_text
 from memosys.core.filters import Eq, parse_filter
-from memosys.core.items import MemoryItem
+from memosys.core.items import MemoryItem, content_hash
 from memosys.core.results import SearchHit, SessionHit
 from memosys.governance.service import Governance
 from memosys.governance.store import governance_store
@@ -45,8 +45,10 @@ from memosys.lifecycle.supersede import RuleJudge, Superseder
 from memosys.lifecycle.versions import version_store
 from memosys.models.embedders.base import Embedder
 from memosys.reader.documents import read_document
+from memosys.reader.enrich import analyse
 from memosys.reader.messages import read_messages
 from memosys.reader.texts import text_items
+from memosys.reader.validate import checked_changes, checked_content
 from memosys.retrieval.search import FusionName, Mode, Retriever, SearchOptions, visible_filter
 from memosys.settings import MemosysSettings
 from memosys.stores.base import OrderBy, Scope, Store, Vectors
@@ -318,46 +320,34 @@ class MemOS(
         importance: float | None = None,
         kind: str | None = None,
     ) -> MemoryItem:
-        """Change a memory's content or metadata; a new content is re-embedded."""
+        """Change a memory's content or metadata; a new content is re-embedded.
+
+        Only values that differ from the current ones make a new version; an
+        update that changes nothing returns the memory as it is.
+        """
+        wanted = checked_changes(metadata, tags, importance, kind)
         user = self._cubes.ensure_user(user_id)
         scope = self._cubes.scope(user, None)
         current = self._get(scope, id)
         self._cubes.check_write(user, current.cube_id)
-        changes: dict[str, Any] = {"updated_at": self._clock.now(), "version": current.version + 1}
-        for name, value in (
-            ("metadata", metadata),
-            ("tags", tags),
-            ("importance", importance),
-            ("kind", kind),
-        ):
-            if value is not None:
-                changes[name] = value
-        vector = None
+        changes = {name: value for name, value in wanted.items() if value != getattr(current, name)}
         if content is not None:
-            (fresh,) = text_items(
-                [content],
-                user_id=user,
-                cube_id=current.cube_id,
-                metadatas=None,
-                kind=str(kind or current.kind),
-                tags=None,
-                event_times=[current.event_time] if current.event_time else None,
-                settings=self.settings.reader,
-                clock=self._clock,
-            )
-            changes.update(
-                content=fresh.content,
-                content_hash=fresh.content_hash,
-                keywords=fresh.keywords,
-                entities=fresh.entities,
-                time_refs=fresh.time_refs,
-            )
-        try:
-            updated = MemoryItem.model_validate({**current.model_dump(), **changes})
-        except ValueError as exc:
-            raise InvalidInputError(f"invalid update: {exc}") from exc
-        if content is not None:
-            vector = self._embedder.embed([updated.search_text()])
+            text = checked_content(content, "content", self.settings.reader)
+            if text != current.content:
+                memory_kind = changes.get("kind", current.kind)
+                found = analyse(text, current.event_time or self._clock.now())
+                changes.update(
+                    content=text,
+                    content_hash=content_hash(memory_kind.value, text),
+                    keywords=found.keywords,
+                    entities=found.entities,
+                    time_refs=found.time_refs,
+                )
+        if not changes:
+            return current
+        changes.update(updated_at=self._clock.now(), version=current.version + 1)
+        updated = current.model_copy(update=changes)
+        vector = self._embedder.embed([updated.search_text()]) if "content" in changes else None
         with self.events.changing():
             stored = self._store.update_item(scope, updated, vector)
             self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)

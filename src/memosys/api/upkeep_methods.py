@@ -94,7 +94,7 @@ class UpkeepMethods(FacadeBase):
         scope = self._cubes.scope(user, None)
         current = self._get(scope, id)
         self._cubes.check_write(user, current.cube_id)
-        when = None if expires_at is None else to_utc(expires_at)
+        when = None if expires_at is None else to_utc(expires_at, "expires_at")
         changed = current.model_copy(update={"expires_at": when, "updated_at": self._clock.now()})
         with self.events.changing():
             stored = self._store.update_item(scope, changed, None)

@@ -180,7 +180,7 @@ class VersionMethods(FacadeBase):
             return Scope(scope.user_id, (found.cube_id,)), found.taken_at
         if not isinstance(as_of, datetime):
             raise InvalidInputError(f"as_of must be a datetime, got {as_of!r}")
-        return scope, to_utc(as_of)
+        return scope, to_utc(as_of, "as_of")
 
     def _snapshot(self, scope: Scope, name: str) -> CubeSnapshot:
         found = version_store(self._store).snapshots(scope.cube_ids, name)

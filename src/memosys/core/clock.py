@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
+from memosys.core.errors import InvalidInputError
+
 
 class Clock(Protocol):
     """Something that tells the current time as an aware UTC datetime."""
@@ -32,8 +34,19 @@ class FixedClock:
         self._at = to_utc(at)
 
 
-def to_utc(value: datetime) -> datetime:
-    """The same instant as an aware UTC datetime; naive values are taken as UTC."""
+def to_utc(value: datetime, what: str = "time") -> datetime:
+    """The same instant as an aware UTC datetime; naive values are taken as UTC.
+
+    An instant that falls outside years 1 to 9999 in UTC (such as
+    ``0001-01-01T00:00+05:00``) is refused, naming ``what``.
+    """
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInputError(
+            f"{what} {value.isoformat()} falls outside years 1 to 9999 in UTC; "
+            "use a time within that range",
+            detail={"field": what},
+        ) from None

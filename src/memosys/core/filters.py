@@ -16,6 +16,7 @@ into the caller's metadata. Stores compile the AST to their SQL dialect.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -164,15 +165,13 @@ def _value(name: str, value: Any) -> Scalar:
 
 
 def _as_time(name: str, value: Any) -> datetime:
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
-        return to_utc(value)
+        return to_utc(value, name)
     if isinstance(value, date):
         return to_utc(datetime(value.year, value.month, value.day))
-    if isinstance(value, str):
-        try:
-            return to_utc(datetime.fromisoformat(value))
-        except ValueError:
-            pass
     raise InvalidInputError(
         f"filter value for {name!r} must be an ISO 8601 date or datetime, got {value!r}",
         detail={"field": name},

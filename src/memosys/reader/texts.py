@@ -9,18 +9,16 @@ from typing import Any
 from memosys.core.clock import Clock
 from memosys.core.errors import EmptyInputError, InputTooLargeError, InvalidInputError
 from memosys.core.ids import new_id
-from memosys.core.items import MemoryItem, MemoryKind, SourceType, content_hash
+from memosys.core.items import MemoryItem, SourceType, content_hash
 from memosys.reader.enrich import analyse
-from memosys.reader.validate import check_metadata, check_tags, check_text, parse_timestamp
+from memosys.reader.validate import (
+    check_metadata,
+    check_tags,
+    checked_content,
+    checked_kind,
+    parse_timestamp,
+)
 from memosys.settings import ReaderSettings
-
-
-def _kind(value: object) -> MemoryKind:
-    try:
-        return MemoryKind(str(value))
-    except ValueError:
-        kinds = ", ".join(k.value for k in MemoryKind)
-        raise InvalidInputError(f"kind must be one of {kinds}, got {value!r}") from None
 
 
 def _aligned(name: str, values: Sequence[Any] | None, count: int) -> list[Any]:
@@ -53,7 +51,7 @@ def text_items(
             f"{len(texts)} texts in one call, over the limit of {settings.max_batch_items}; "
             "send smaller batches"
         )
-    memory_kind = _kind(kind)
+    memory_kind = checked_kind(kind)
     tag_list = check_tags(tags)
     metas = [
         check_metadata(m, f"metadatas[{i}]")
@@ -63,19 +61,7 @@ def text_items(
         parse_timestamp(t, f"event_times[{i}]")
         for i, t in enumerate(_aligned("event_times", event_times, len(texts)))
     ]
-    contents = []
-    for i, raw in enumerate(texts):
-        if not isinstance(raw, (str, bytes)):
-            raise InvalidInputError(f"texts[{i}] must be a string, got {type(raw).__name__}")
-        text = check_text(raw, f"texts[{i}]")
-        if not text.strip():
-            raise EmptyInputError(f"texts[{i}] is blank; drop empty texts before adding")
-        if len(text) > settings.max_message_chars:
-            raise InputTooLargeError(
-                f"texts[{i}] has {len(text)} characters, over the limit of "
-                f"{settings.max_message_chars}; add it as a document instead"
-            )
-        contents.append(text)
+    contents = [checked_content(raw, f"texts[{i}]", settings) for i, raw in enumerate(texts)]
     now = clock.now()
     items = []
     for text, meta, when in zip(contents, metas, times, strict=True):

@@ -299,7 +299,10 @@ def find_time_refs(text: str, reference: datetime | None = None) -> list[TimeRef
             lo, hi = match.span()
             if any(lo < end and start < hi for start, end in taken):
                 continue
-            resolved = handler(match, ref)
+            try:
+                resolved = handler(match, ref)
+            except (OverflowError, ValueError):  # it falls outside years 1 to 9999
+                continue
             if resolved is None:
                 continue
             taken.append((lo, hi))

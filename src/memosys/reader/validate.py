@@ -17,6 +17,7 @@ from memosys.core.errors import (
     InputTooLargeError,
     InvalidInputError,
 )
+from memosys.core.items import MemoryKind
 from memosys.settings import ReaderSettings
 
 
@@ -89,13 +90,13 @@ def parse_timestamp(value: Any, where: str) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return to_utc(value)
+        return to_utc(value, where)
     if isinstance(value, date):
         return to_utc(datetime(value.year, value.month, value.day))
     if isinstance(value, str):
         text = value.strip()
         try:
-            return to_utc(datetime.fromisoformat(text))
+            return to_utc(datetime.fromisoformat(text), where)
         except ValueError:
             raise InvalidInputError(
                 f"{where} {value!r} is not an ISO 8601 date-time; "
@@ -198,3 +199,56 @@ def check_messages(messages: Any, settings: ReaderSettings) -> list[Message]:
             detail={"field": "messages", "limit": settings.max_batch_items},
         )
     return [_check_message(raw, i, settings) for i, raw in enumerate(messages)]
+
+
+def checked_kind(value: object) -> MemoryKind:
+    """``value`` as a :class:`MemoryKind`, or an error that lists the kinds."""
+    try:
+        return MemoryKind(str(value))
+    except ValueError:
+        kinds = ", ".join(k.value for k in MemoryKind)
+        raise InvalidInputError(
+            f"kind must be one of {kinds}, got {value!r}", detail={"field": "kind"}
+        ) from None
+
+
+def checked_content(raw: object, where: str, settings: ReaderSettings) -> str:
+    """One memory's text: a non-blank, well-formed string within the size limit."""
+    if not isinstance(raw, (str, bytes)):
+        raise InvalidInputError(
+            f"{where} must be a string, got {type(raw).__name__}", detail={"field": where}
+        )
+    text = check_text(raw, where)
+    if not text.strip():
+        raise EmptyInputError(f"{where} is blank; give some text", detail={"field": where})
+    if len(text) > settings.max_message_chars:
+        raise InputTooLargeError(
+            f"{where} has {len(text)} characters, over the limit of "
+            f"{settings.max_message_chars}; add it as a document instead",
+            detail={"field": where},
+        )
+    return text
+
+
+def check_importance(value: object) -> float:
+    """An importance: a real number from 0 to 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise InvalidInputError(
+            f"importance must be a number from 0 to 1, got {value!r}",
+            detail={"field": "importance"},
+        )
+    return float(value)
+
+
+def checked_changes(
+    metadata: Any, tags: Any, importance: Any, kind: Any
+) -> dict[str, Any]:
+    """The fields an update gives (those not None), each checked."""
+    given = {
+        "metadata": None if metadata is None else check_metadata(metadata, "metadata"),
+        "tags": None if tags is None else check_tags(tags),
+        "importance": None if importance is None else check_importance(importance),
+        "kind": None if kind is None else checked_kind(kind),
+    }
+    return {name: value for name, value in given.items() if value is not None}
+

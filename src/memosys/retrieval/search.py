@@ -58,8 +58,8 @@ class SearchOptions:
             raise InvalidInputError(f"fusion must be rrf or weighted, got {self.fusion!r}")
         for name in ("recency_weight", "importance_weight"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or value < 0:
-                raise InvalidInputError(f"{name} must be a number >= 0, got {value!r}")
+            if not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise InvalidInputError(f"{name} must be a finite number >= 0, got {value!r}")
         if self.mmr is not None and not 0.0 <= self.mmr <= 1.0:
             raise InvalidInputError(f"mmr must be between 0 and 1, got {self.mmr!r}")
         if not isinstance(self.neighbours, int) or self.neighbours < 0:
