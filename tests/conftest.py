@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,16 @@ def embedder() -> Any:
     from memosys.settings import MiniLMOnnxConfig
 
     return build_embedder(MiniLMOnnxConfig())
+
+
+@pytest.fixture
+def fresh_data_dir(tmp_path: Path, embedder: Any) -> Path:
+    """``tmp_path/data`` made as ``memosys init`` makes it, without the admin key (the
+    CLI, the MCP server and ``memosys serve`` open only an existing data directory)."""
+    from memosys import MemOS
+
+    MemOS.open(tmp_path / "data", embedder=embedder).close()
+    return tmp_path / "data"
 
 
 def _one_torch_thread() -> None:

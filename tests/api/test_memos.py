@@ -15,6 +15,7 @@ from held_write import on_another_thread, write_held_open
 from memosys import MemOS, NotFoundError
 from memosys.core.clock import FixedClock
 from memosys.core.errors import ConflictError, EmbedderMismatchError
+from memosys.governance.models import AuditQuery
 from memosys.settings import MemosysSettings, MiniLMOnnxConfig, load_settings
 
 START = datetime(2024, 3, 6, 12, 0, tzinfo=UTC)  # a Wednesday
@@ -384,3 +385,15 @@ def test_windowed_sessions_continue_after_the_messages_stored(
         assert [(i.position, i.message_count) for i in first] == [(0, 2), (2, 1)]
         more = mos.add(CONVERSATION[3:], user_id="alice", session_id="s1", session_time=START)
         assert [i.position for i in more] == [3]
+
+
+def test_reads_in_an_unknown_users_name_create_no_user(mos: MemOS) -> None:
+    assert mos.search("anything", user_id="ghost") == []
+    assert mos.list(user_id="ghost") == [] and mos.count(user_id="ghost") == 0
+    assert mos.list_cubes(user_id="ghost") == []
+    with pytest.raises(NotFoundError):
+        mos.cube("default", user_id="ghost")
+    assert mos.store.get_user("ghost") is None
+    assert not [r for r in mos.governance.audit_log(AuditQuery()) if r.actor == "ghost"]
+    mos.add_texts(["a first write creates the user"], user_id="ghost")
+    assert mos.store.get_user("ghost") is not None

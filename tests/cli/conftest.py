@@ -40,6 +40,6 @@ class Memosys:
 
 
 @pytest.fixture
-def memosys(tmp_path: Path, embedder: Any) -> Memosys:
-    """The CLI on a new data directory under ``tmp_path``."""
-    return Memosys(tmp_path / "data", embedder)
+def memosys(fresh_data_dir: Path, embedder: Any) -> Memosys:
+    """The CLI on a new data directory."""
+    return Memosys(fresh_data_dir, embedder)

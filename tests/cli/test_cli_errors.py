@@ -46,3 +46,15 @@ def test_console_script_error_has_no_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("error: NotFoundError: ")
     assert "Traceback" not in result.stderr
+
+
+def test_a_mistyped_data_directory_is_refused_not_created(memosys: Memosys) -> None:
+    mistyped = type(memosys)(memosys.data.parent / "dta", memosys.embedder)
+    for command in (("list",), ("audit", "verify"), ("add", "--text", "hi"), ("serve",)):
+        result = mistyped.run(*command)
+        assert result.exit_code == 2, command
+        assert f"no memosys data directory at {mistyped.data}" in result.stderr
+        assert "memosys init --data" in result.stderr
+    assert not mistyped.data.exists()
+    mistyped.ok("init")
+    assert mistyped.ok("list").stdout.strip() == "no memories"

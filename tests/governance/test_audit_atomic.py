@@ -88,11 +88,15 @@ def test_a_user_or_cube_whose_audit_record_fails_is_not_created(
     with trigger(data_dir, REFUSE_AUDIT), pytest.raises(MemosysError, match="audit refused"):
         mos.add_texts(["Ann keeps bees."], user_id="ann")
     assert mos.store.get_user("ann") is None
-    assert mos.list_cubes(user_id="ann") == []  # creates the user, audited
+    assert mos.list_cubes(user_id="ann") == []  # a read creates no user
+    assert mos.store.get_user("ann") is None
+    mos.create_user("ann")
     with trigger(data_dir, REFUSE_AUDIT), pytest.raises(MemosysError, match="audit refused"):
         mos.create_cube("work", owner="ann")
     assert mos.list_cubes(user_id="ann") == []
-    assert [r.action for r in mos.governance.audit_log(AuditQuery())] == ["user.create"]
+    assert [r.action for r in mos.governance.audit_log(AuditQuery())] == [
+        "key.create", "user.create"
+    ]
 
 
 def test_a_change_that_fails_leaves_no_audit_record(mos: MemOS, data_dir: Path) -> None:

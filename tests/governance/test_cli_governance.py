@@ -15,10 +15,10 @@ from memosys.cli.options import CliState
 
 
 @pytest.fixture
-def run(data_dir: Path, embedder: Any) -> Any:
+def run(fresh_data_dir: Path, embedder: Any) -> Any:
     def _run(*args: str, code: int = 0) -> Result:
         result = CliRunner().invoke(
-            cli, ["--data", str(data_dir), *args], obj=CliState(embedder=embedder),
+            cli, ["--data", str(fresh_data_dir), *args], obj=CliState(embedder=embedder),
             env={"COLUMNS": "200"},
         )
         assert result.exit_code == code, (result.output, result.exception)

@@ -54,7 +54,11 @@ def test_listing_shows_prefix_and_name_but_no_secret(mos: MemOS) -> None:
     assert keys[0].key_id == issued.key_id
     assert issued.api_key.startswith(keys[0].prefix) and len(keys[0].prefix) == 12
     assert "api_key" not in keys[0].model_dump()
-    assert mos.list_keys(user_id="bob") == []
+    with pytest.raises(NotFoundError, match="memosys user add bob"):
+        mos.list_keys(user_id="bob")  # a typo mints and lists nothing
+    with pytest.raises(NotFoundError, match="memosys user add bob"):
+        mos.create_key(user_id="bob")
+    assert mos.store.get_user("bob") is None
 
 
 def test_revoked_key_stops_working_and_others_keep_working(

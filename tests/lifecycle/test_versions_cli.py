@@ -24,8 +24,8 @@ def _json(data: Path, embedder: Any, *args: str) -> Any:
     return json.loads(result.stdout)
 
 
-def test_history_rollback_freeze_and_snapshots(tmp_path: Path, embedder: Any) -> None:
-    data = tmp_path / "data"
+def test_history_rollback_freeze_and_snapshots(fresh_data_dir: Path, embedder: Any) -> None:
+    data = fresh_data_dir
     (added,) = _json(data, embedder, "add", "--text", "The garage code is 1234.")
     item_id = added["id"]
     _json(data, embedder, "snapshot", "create", "first")
@@ -58,8 +58,8 @@ def test_history_rollback_freeze_and_snapshots(tmp_path: Path, embedder: Any) ->
     assert missing.exit_code == EXIT_MEMOSYS_ERROR and "no snapshot" in missing.stderr
 
 
-def test_forget_and_forget_user_commands(tmp_path: Path, embedder: Any) -> None:
-    data = tmp_path / "data"
+def test_forget_and_forget_user_commands(fresh_data_dir: Path, embedder: Any) -> None:
+    data = fresh_data_dir
     (added,) = _json(data, embedder, "add", "--text", "Ana's locker is number 1717.")
     forgotten = _json(data, embedder, "forget", added["id"], "--yes")
     assert forgotten["forgotten"] == [added["id"]] and forgotten["compacted"]

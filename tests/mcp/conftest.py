@@ -13,11 +13,11 @@ T = TypeVar("T")
 
 
 @pytest.fixture
-def stdio(tmp_path: Path) -> Callable[..., Any]:
+def stdio(fresh_data_dir: Path, tmp_path: Path) -> Callable[..., Any]:
     """``stdio(script, user="ana")`` runs ``script(client)`` on a server over ``tmp_path/data``."""
     errlog = tmp_path / "server-stderr.log"
 
     def run(script: Script[T], user: str = "ana") -> T:
-        return run_stdio(tmp_path / "data", user, script, errlog)
+        return run_stdio(fresh_data_dir, user, script, errlog)
 
     return run

@@ -32,8 +32,8 @@ def _run(data: Path, embedder: Any, *args: str) -> Result:
     return result
 
 
-def test_distill_list_show_rebuild_drop(tmp_path: Path, embedder: Any) -> None:
-    data = tmp_path / "data"
+def test_distill_list_show_rebuild_drop(fresh_data_dir: Path, embedder: Any) -> None:
+    data = fresh_data_dir
     _run(
         data,
         embedder,
@@ -74,9 +74,10 @@ def test_distill_list_show_rebuild_drop(tmp_path: Path, embedder: Any) -> None:
     assert json.loads(_run(data, embedder, "lora", "list", "--json").stdout) == []
 
 
-def test_missing_adapter_is_a_clean_error(tmp_path: Path, embedder: Any) -> None:
+def test_missing_adapter_is_a_clean_error(fresh_data_dir: Path, embedder: Any) -> None:
     result = CliRunner().invoke(
-        cli, ["--data", str(tmp_path), "lora", "show", "nope"], obj=CliState(embedder=embedder)
+        cli, ["--data", str(fresh_data_dir), "lora", "show", "nope"],
+        obj=CliState(embedder=embedder)
     )
     assert result.exit_code == 2 and "NotFoundError: adapter 'nope' not found" in result.stderr
 

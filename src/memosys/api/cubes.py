@@ -58,6 +58,10 @@ class Cubes:
                     self._governance.record("user.create", name)
         return name
 
+    def reader(self, user_id: object) -> str:
+        """A checked user id for a read: an unknown user is not created (it sees nothing)."""
+        return checked_name(user_id, "user_id")
+
     def existing_user(self, user_id: object) -> str:
         """A user id that is already known; NotFoundError otherwise."""
         name = checked_name(user_id, "user_id")

@@ -41,19 +41,18 @@ class GovernanceMethods(FacadeBase):
 
     def create_key(self, *, user_id: str, name: str = "") -> IssuedKey:
         """A new API key for the user; its plaintext is shown this once."""
-        return self._governance.create_key(
-            self._cubes.ensure_user(user_id), name=checked_text(name, "key name")
-        )
+        key_name = checked_text(name, "key name")
+        return self._governance.create_key(self._cubes.existing_user(user_id), name=key_name)
 
     def revoke_key(self, key_id: str, *, user_id: str) -> None:
         """Revoke one of the user's keys (an administrator may revoke any)."""
         self._governance.revoke_key(
-            self._checked_id(key_id), user_id=self._cubes.ensure_user(user_id)
+            self._checked_id(key_id), user_id=self._cubes.existing_user(user_id)
         )
 
     def list_keys(self, *, user_id: str) -> KeyInfos:
         """The user's API keys (prefix, name, times), never their secrets."""
-        return self._governance.list_keys(self._cubes.ensure_user(user_id))
+        return self._governance.list_keys(self._cubes.existing_user(user_id))
 
     def authenticate(self, api_key: str, *, client: str = "local") -> Principal:
         """The principal of an API key.
@@ -98,7 +97,7 @@ class GovernanceMethods(FacadeBase):
 
     def list_shares(self, cube: str, *, user_id: str) -> Shares:
         """Who a cube of ``user_id`` is shared with (owner or administrator only)."""
-        target = self._cubes.owned(self._cubes.ensure_user(user_id), cube)
+        target = self._cubes.owned(self._cubes.reader(user_id), cube)
         return self._governance.shares_of_cube(target.id)
 
     def audit_log(
@@ -120,7 +119,7 @@ class GovernanceMethods(FacadeBase):
             raise InvalidInputError(f"limit must be an integer from 1 to {MAX_AUDIT_LIMIT}")
         if since is not None and not isinstance(since, datetime):
             raise InvalidInputError(f"since must be a datetime, got {since!r}")
-        user = self._cubes.ensure_user(user_id)
+        user = self._cubes.reader(user_id)
         admin = self._governance.is_admin(user)
         query = AuditQuery(
             visible_to=None if admin else user,

@@ -30,7 +30,7 @@ from memosys.api.upkeep_methods import UpkeepMethods
 from memosys.api.version_methods import VersionMethods
 from memosys.core.clock import Clock, SystemClock
 from memosys.core.cube import MemCube
-from memosys.core.errors import InvalidInputError
+from memosys.core.errors import InvalidInputError, NotFoundError
 from memosys.core.events import ChangeEvents
 from memosys.core.files import replace_text
 from memosys.core.filters import Eq, parse_filter
@@ -143,6 +143,7 @@ class MemOS(
         clock: Clock | None = None,
         embedder: Embedder | None = None,
         background_jobs: bool | None = None,
+        create: bool = True,
     ) -> MemOS:
         """Open (creating if needed) the memory system in a data directory.
 
@@ -151,7 +152,9 @@ class MemOS(
         in the directory on first open and reused later unless given.
         ``background_jobs`` (default: ``lifecycle.background_jobs``) runs the
         scheduled upkeep jobs in a background thread until close (see
-        :meth:`start_jobs`).
+        :meth:`start_jobs`). ``create=False`` opens only an existing data
+        directory (NotFoundError otherwise), so that a mistyped path is not
+        taken for a new, empty one.
         """
         from memosys.models.embedders.cached import CachingEmbedder
         from memosys.models.embedders.factory import build_embedder
@@ -163,6 +166,12 @@ class MemOS(
             directory = Path(path) if path is not None else default_home()
             if directory.exists() and not directory.is_dir():
                 raise InvalidInputError(f"{directory} is a file; pass a data directory")
+            if not create and not (directory / DATABASE_FILE).is_file():
+                raise NotFoundError(
+                    f"no memosys data directory at {directory}; check the path, "
+                    f"or create one with `memosys init --data {directory}`",
+                    detail={"data_dir": str(directory)},
+                )
             directory.mkdir(parents=True, exist_ok=True)
         settings = _settings_for(directory, settings)
         db = str(directory / DATABASE_FILE) if directory else ":memory:"
@@ -212,11 +221,11 @@ class MemOS(
 
     def cube(self, name_or_id: str, *, user_id: str) -> MemCube:
         """A cube of the user by name or id."""
-        return self._cubes.find(self._cubes.ensure_user(user_id), name_or_id)
+        return self._cubes.find(self._cubes.reader(user_id), name_or_id)
 
     def list_cubes(self, *, user_id: str) -> CubeList:
         """The user's own cubes, then the cubes shared with it."""
-        return self._cubes.visible(self._cubes.ensure_user(user_id))
+        return self._cubes.visible(self._cubes.reader(user_id))
 
     # -- writes ----------------------------------------------------------------
 
@@ -368,7 +377,7 @@ class MemOS(
 
     def get(self, id: str, *, user_id: str) -> MemoryItem:
         """One memory by id; NotFoundError if missing or not the user's."""
-        return self._get(self._cubes.scope(self._cubes.ensure_user(user_id), None), id)
+        return self._get(self._cubes.scope(self._cubes.reader(user_id), None), id)
 
     def list(
         self,
@@ -395,7 +404,7 @@ class MemOS(
             raise InvalidInputError("limit must be >= 1 and offset >= 0 (integers)")
         if order_by not in ("created_at", "event_time", "position"):
             raise InvalidInputError("order_by must be created_at, event_time or position")
-        scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
+        scope = self._cubes.scope(self._cubes.reader(user_id), cube)
         shown = visible_filter(
             parse_filter(filters),
             include_history=include_history,
@@ -412,7 +421,7 @@ class MemOS(
         self, *, user_id: str, cube: str | None = None, filters: dict[str, Any] | None = None
     ) -> int:
         """How many current memories match (as :meth:`list` would return them)."""
-        scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
+        scope = self._cubes.scope(self._cubes.reader(user_id), cube)
         self._access.settle()
         return self._store.count_items(scope, visible_filter(parse_filter(filters)))
 
@@ -445,7 +454,7 @@ class MemOS(
         name) search the memories as they stood then (an exact scan; see
         :mod:`memosys.lifecycle.timetravel`).
         """
-        scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
+        scope = self._cubes.scope(self._cubes.reader(user_id), cube)
         if mode != "bm25":
             self._cubes.check_embedder(scope, self._embedder.fingerprint)
         options = SearchOptions(
@@ -482,7 +491,7 @@ class MemOS(
         mode: Mode = "hybrid",
     ) -> SessionHits:
         """Sessions ranked by the message hits they contain."""
-        scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
+        scope = self._cubes.scope(self._cubes.reader(user_id), cube)
         if mode != "bm25":
             self._cubes.check_embedder(scope, self._embedder.fingerprint)
         return self._retriever.search_sessions(scope, query, parse_filter(filters), top_k, mode)

@@ -58,11 +58,11 @@ class ParametricMethods(FacadeBase):
 
     def list_adapters(self, *, user_id: str, cube: str | None = None) -> AdapterRecords:
         """The user's adapters with their provenance; stale ones are marked."""
-        return self.parametric.list_adapters(user_id=self._cubes.ensure_user(user_id), cube=cube)
+        return self.parametric.list_adapters(user_id=self._cubes.reader(user_id), cube=cube)
 
     def adapter(self, name: str, *, user_id: str, cube: str | None = None) -> AdapterRecord:
         """One adapter's provenance by name; NotFoundError if the user has none."""
-        return self.parametric.adapter(name, user_id=self._cubes.ensure_user(user_id), cube=cube)
+        return self.parametric.adapter(name, user_id=self._cubes.reader(user_id), cube=cube)
 
     def drop_adapter(self, name: str, *, user_id: str, cube: str | None = None) -> AdapterRecord:
         """Delete an adapter (its memories stay as text); returns its last record."""

@@ -17,7 +17,7 @@ class TransferMethods(FacadeBase):
 
     def export_items(self, path: str | Path, *, user_id: str, cube: str | None = None) -> int:
         """Write the memories as JSON Lines; returns how many."""
-        scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
+        scope = self._cubes.scope(self._cubes.reader(user_id), cube)
         self._access.settle()
         return export_items(self._store, scope, Path(path))
 

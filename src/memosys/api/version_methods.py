@@ -32,7 +32,7 @@ class VersionMethods(FacadeBase):
     def history(self, id: str, *, user_id: str) -> Versions:
         """Every version of a memory, numbered from 1, with who changed what and when
         (deleted memories too: their history stays readable until forgotten)."""
-        user = self._cubes.ensure_user(user_id)
+        user = self._cubes.reader(user_id)
         scope = self._cubes.scope(user, None)
         return version_store(self._store).history(scope, self._checked_id(id))
 
@@ -79,7 +79,7 @@ class VersionMethods(FacadeBase):
 
     def list_snapshots(self, *, user_id: str, cube: str | None = None) -> Snapshots:
         """Snapshots of the user's cubes (or of one cube), oldest first."""
-        scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
+        scope = self._cubes.scope(self._cubes.reader(user_id), cube)
         return version_store(self._store).snapshots(scope.cube_ids)
 
     def delete_snapshot(self, cube: str, name: str, *, user_id: str) -> None:

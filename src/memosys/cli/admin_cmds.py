@@ -25,7 +25,7 @@ def init(ctx: click.Context) -> None:
     """
     data_dir = state(ctx).data_dir
     existed = (data_dir / DB_FILE).exists()
-    with open_memos(ctx) as mos:
+    with open_memos(ctx, create=True) as mos:
         issued = mos.ensure_admin_key()
     verb = "already initialised" if existed else "initialised"
     click.echo(f"{verb} memosys data directory {data_dir.resolve()}")

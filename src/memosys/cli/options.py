@@ -134,10 +134,11 @@ def split_tags(value: str | None) -> list[str] | None:
 
 
 @contextmanager
-def open_memos(ctx: click.Context) -> Iterator[MemOS]:
-    """Open the data directory of this invocation, closing it afterwards."""
+def open_memos(ctx: click.Context, *, create: bool = False) -> Iterator[MemOS]:
+    """Open the data directory of this invocation, closing it afterwards; only ``init``
+    (``create``) makes a new one."""
     from memosys.api.local import MemOS
 
     current = state(ctx)
-    with MemOS.open(current.data_dir, embedder=current.embedder) as mos:
+    with MemOS.open(current.data_dir, embedder=current.embedder, create=create) as mos:
         yield mos

@@ -72,7 +72,9 @@ def serve(
         write_processes=_write_processes(write_processes, workers, state(ctx).embedder),
     )
     data_dir = data if data is not None else state(ctx).data_dir
-    with MemOS.open(data_dir, embedder=state(ctx).embedder, background_jobs=jobs) as mos:
+    with MemOS.open(
+        data_dir, embedder=state(ctx).embedder, background_jobs=jobs, create=False
+    ) as mos:
         click.echo(f"memosys serving {data_dir.resolve()} on http://{host}:{port}"
                    f"{_processes(workers, settings.write_processes)}", err=True)
         if host not in ("127.0.0.1", "localhost", "::1"):
