@@ -76,3 +76,13 @@ def test_forget_user_removes_their_memories(api: Any, users: Any) -> None:
     receipt = api.forget_user(gone)
     assert receipt.item_ids == [item.id]
     assert api.list(user_id=gone) == []
+
+
+def test_state_changes_are_told_apart_in_the_audit_log(api: Any, users: Any) -> None:
+    ana = users("ana")
+    (item,) = api.add_texts(["a note to freeze and archive"], user_id=ana)
+    api.freeze(item.id, user_id=ana)
+    api.archive(api.unfreeze(item.id, user_id=ana).id, user_id=ana)
+    records = api.audit_log(user_id=ana, item_id=item.id, action="memory.state")
+    assert [r.detail["change"] for r in reversed(records)] == ["freeze", "unfreeze", "archive"]
+    assert records[0].detail["state"] == "archived"

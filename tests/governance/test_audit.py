@@ -165,3 +165,21 @@ def test_reembed_records_each_batch_in_its_cube(mos: MemOS) -> None:
         ("ana", items[0].cube_id, {"items": n, "embedder": fingerprint}) for n in (2, 2, 1)
     ]
     assert mos.verify_audit().ok
+
+
+def test_state_records_name_the_change_and_the_hash_covers_it(mos: MemOS) -> None:
+    (item,) = mos.add_texts(["a fact that changes state"], user_id="ana")
+    mos.freeze(item.id, user_id="ana")
+    mos.unfreeze(item.id, user_id="ana")
+    mos.archive(item.id, user_id="ana")
+    mos.unarchive(item.id, user_id="ana")
+    records = list(reversed(mos.audit_log(user_id="ana", action="memory.state")))
+    assert [r.detail for r in records] == [
+        {"change": "freeze", "state": "frozen"},
+        {"change": "unfreeze", "state": "generated"},  # the state it had
+        {"change": "archive", "state": "archived"},
+        {"change": "unarchive", "state": "activated"},
+    ]
+    forged = records[0].model_copy(update={"detail": {"change": "archive", "state": "archived"}})
+    assert chain_hash(forged.prev_hash, forged.seq, forged) != records[0].hash
+    assert mos.verify_audit().ok

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from functools import partial
-from typing import Literal
 
 from fastapi import APIRouter
 
+from memosys.api.version_methods import StateChange
 from memosys.core.history import CubeSnapshot, RestoreReport
 from memosys.core.items import MemoryItem
 from memosys.lifecycle.forget import ForgetReceipt
@@ -23,7 +23,6 @@ from memosys.server.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
-StateChange = Literal["freeze", "unfreeze", "archive", "unarchive"]
 
 
 def forget_out(receipt: ForgetReceipt) -> ForgetOut:
