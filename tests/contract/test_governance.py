@@ -102,6 +102,17 @@ def test_audit_log_records_writes_and_verifies(api: Any, users: Any) -> None:
     assert api.verify_audit().ok
 
 
+def test_audit_log_pages_back_with_before_seq(api: Any, users: Any) -> None:
+    ana = users("ana")
+    api.add_texts([f"paged memory {i}" for i in range(5)], user_id=ana)
+    everything = api.audit_log(user_id=ana)
+    first = api.audit_log(user_id=ana, limit=2)
+    rest = api.audit_log(user_id=ana, before_seq=first[-1].seq)
+    assert first + rest == everything and len(everything) == 7  # user, cube, 5 adds
+    with pytest.raises(InvalidInputError):
+        api.audit_log(user_id=ana, before_seq=0)
+
+
 def test_stats_counts(api: Any, users: Any) -> None:
     api.add_texts(["counted"], user_id=users("ana"))
     stats = api.stats()

@@ -101,6 +101,8 @@ def test_query_filters_and_limit(mos: MemOS, clock: FixedClock) -> None:
         mos.audit_log(user_id="ana", limit=0)
     with pytest.raises(InvalidInputError, match="since"):
         mos.audit_log(user_id="ana", since="yesterday")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="before_seq"):
+        mos.audit_log(user_id="ana", before_seq=0)
 
 
 def test_admin_filters_any_cube_by_id(mos: MemOS) -> None:
@@ -149,6 +151,11 @@ def test_user_view_is_the_same_however_many_cubes(mos: MemOS, extra_cubes: int) 
     in_notes = {(r.action, r.item_id) for r in seen if r.cube_id == notes}
     assert in_notes == {("memory.add", for_bob.id)}  # done for bob; ana's records stay hidden
     assert len(seen) == len({r.seq for r in seen})
+    pages, before = [], None
+    while page := mos.audit_log(user_id="bob", limit=3, before_seq=before):
+        pages += page
+        before = page[-1].seq
+    assert pages == seen  # paging back with before_seq gives the same view, page by page
     assert ("user.create", None) in {(r.action, r.cube_id) for r in seen}
     assert len(mos.audit_log(user_id="bob", limit=2)) == 2
     (only,) = mos.audit_log(user_id="bob", item_id=for_bob.id)

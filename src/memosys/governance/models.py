@@ -143,6 +143,8 @@ class AuditQuery:
     ``visible_to`` limits the records to those of the user's cubes, those
     the user did, and those done for it (``detail["user"]``) outside a cube
     or in a cube shared with it; ``None`` means every record (an administrator).
+    ``before_seq`` pages back through the log: only records with a lower
+    sequence number (pass the last ``seq`` of the previous page).
     """
 
     visible_to: str | None = None
@@ -151,4 +153,5 @@ class AuditQuery:
     action: str | None = None
     actor: str | None = None
     since: datetime | None = None
+    before_seq: int | None = None
     limit: int = 100
