@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from memosys.core.errors import FrozenError, NotFoundError
+from memosys.core.errors import FrozenError, NotFoundError, PermissionDeniedError
 from memosys.core.history import CubeSnapshot, ItemVersion, RestoreReport
 
 
@@ -58,6 +58,26 @@ def test_snapshot_and_restore(api: Any, users: Any) -> None:
     report = api.restore_snapshot("snap", "before", user_id=ana)
     assert isinstance(report, RestoreReport) and report.restored == 1
     assert api.get(item.id, user_id=ana).content == "version one"
+
+
+def test_delete_snapshot_drops_its_name_and_is_audited(api: Any, users: Any) -> None:
+    ana, ben, cai = users("ana"), users("ben"), users("cai")
+    api.create_user(ben)
+    api.add_texts(["kept in the history"], user_id=ana, cube="snaps")
+    api.snapshot("snaps", "old", user_id=ana)
+    api.share_cube("snaps", user_id=ana, with_user=ben, access="read")
+    cube_id = api.cube("snaps", user_id=ana).id
+    with pytest.raises(PermissionDeniedError):
+        api.delete_snapshot(cube_id, "old", user_id=ben)
+    with pytest.raises(NotFoundError):
+        api.delete_snapshot(cube_id, "old", user_id=cai)
+    assert api.delete_snapshot("snaps", "old", user_id=ana) is None
+    assert api.list_snapshots(user_id=ana) == []
+    (record,) = api.audit_log(user_id=ana, action="snapshot.delete")
+    assert (record.cube_id, record.detail["name"]) == (cube_id, "old")  # remote actor: admin
+    with pytest.raises(NotFoundError):
+        api.delete_snapshot("snaps", "old", user_id=ana)
+    api.snapshot("snaps", "old", user_id=ana)  # the name is free again
 
 
 def test_forget_removes_every_version(api: Any, users: Any) -> None:

@@ -46,6 +46,7 @@ ATTEMPTS = [
     ("POST", "/v1/memories/{item}/forget", {"json": {}}),
     ("POST", "/v1/cubes/{cube}/snapshots", {"json": {"name": "b-snap"}}),
     ("POST", "/v1/cubes/{cube}/snapshots/a-snap/restore", {"json": {}}),
+    ("DELETE", "/v1/cubes/{cube}/snapshots/a-snap", {}),
     ("GET", "/v1/snapshots", {"params": {"cube": "{cube}"}}),
     ("GET", "/v1/memories", {"params": {"cube": "{cube}", "snapshot": "a-snap"}}),
     ("DELETE", "/v1/users/{ana}", {}),
