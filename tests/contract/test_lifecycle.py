@@ -95,7 +95,14 @@ def test_forget_user_removes_their_memories(api: Any, users: Any) -> None:
     (item,) = api.add_texts(["a memory of a leaving user"], user_id=gone)
     receipt = api.forget_user(gone)
     assert receipt.item_ids == [item.id]
+    nobody = users("nobody")
+    with pytest.raises(NotFoundError):
+        api.forget_user(gone)  # (before any call as ``gone``, which creates the user again)
+    with pytest.raises(NotFoundError):
+        api.forget_user(nobody)
     assert api.list(user_id=gone) == []
+    assert len(api.audit_log(user_id=gone, action="user.forget")) == 1
+    assert api.audit_log(user_id=nobody, action="user.forget") == []
 
 
 def test_state_changes_are_told_apart_in_the_audit_log(api: Any, users: Any) -> None:

@@ -127,8 +127,9 @@ class VersionMethods(FacadeBase):
     def forget_user(self, user_id: str) -> ForgetReceipt:
         """Remove everything of a user in one transaction: their memories in every cube,
         their cubes with all versions and snapshots, their keys and shares, and the user;
-        emits ``"forgotten"`` per cube."""
-        user = checked_text(user_id, "user_id", empty=False)
+        emits ``"forgotten"`` per cube. NotFoundError (and no audit record) for an
+        unknown user."""
+        user = self._cubes.existing_user(user_id)
         return forget_user(
             version_store(self._store), self.events, user, self._governance.forget_user
         )
