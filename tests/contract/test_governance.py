@@ -114,6 +114,18 @@ def test_audit_log_pages_back_with_before_seq(api: Any, users: Any) -> None:
 
 
 def test_stats_counts(api: Any, users: Any) -> None:
-    api.add_texts(["counted"], user_id=users("ana"))
+    ana = users("ana")
+    api.add_texts(["counted"], user_id=ana)
     stats = api.stats()
     assert stats["items"] >= 1 and stats["users"] >= 1
+    assert api.stats(user_id=ana) == {"cubes": 1, "items": 1, "vectors": 1}
+
+
+def test_verify_audit_tells_a_user_no_log_size(api: Any, users: Any) -> None:
+    ana = users("ana")
+    api.add_texts(["audited"], user_id=ana)
+    whole = api.verify_audit()
+    assert whole.ok and whole.records is not None and whole.records >= 3
+    assert api.verify_audit(user_id=ana).model_dump() == {
+        "ok": True, "records": None, "first_bad_seq": None, "reason": None,
+    }

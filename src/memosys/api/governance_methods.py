@@ -145,9 +145,16 @@ class GovernanceMethods(FacadeBase):
         """The id of a cube whose records are asked for: any cube for an administrator."""
         return (self._cubes.owned(user, cube) if admin else self._cubes.find(user, cube)).id
 
-    def verify_audit(self) -> AuditVerification:
-        """Check the audit chain end to end; names the first record that breaks it."""
-        return self._governance.verify_audit()
+    def verify_audit(self, *, user_id: str | None = None) -> AuditVerification:
+        """Check the audit chain end to end; names the first record that breaks it.
+
+        For a ``user_id`` who is not an administrator, ``records`` (the size of
+        the whole log) is left out.
+        """
+        verdict = self._governance.verify_audit()
+        if user_id is None or self._governance.is_admin(checked_name(user_id, "user_id")):
+            return verdict
+        return verdict.model_copy(update={"records": None})
 
     @property
     def governance(self) -> Governance:

@@ -86,6 +86,7 @@ class GovernanceCalls(HttpSession):
         )
         return [AuditRecord.model_validate(record) for record in data["records"]]
 
-    def verify_audit(self) -> AuditVerification:
-        """Check the audit hash chain on the server."""
-        return AuditVerification.model_validate(self._get("/v1/audit/verify"))
+    def verify_audit(self, *, user_id: str | None = None) -> AuditVerification:
+        """Check the audit hash chain on the server (the number of records only for an
+        admin key acting for itself)."""
+        return AuditVerification.model_validate(self._get("/v1/audit/verify", user_id=user_id))

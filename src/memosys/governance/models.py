@@ -104,12 +104,16 @@ def _is_hex(text: str) -> bool:
 
 
 class AuditVerification(BaseModel):
-    """The result of checking the audit chain: intact, or where it first breaks."""
+    """The result of checking the audit chain: intact, or where it first breaks.
+
+    ``records`` (how many were checked: the size of the whole log) is None for
+    a user who is not an administrator.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     ok: bool
-    records: int
+    records: int | None
     first_bad_seq: int | None = None
     reason: str | None = None
 
