@@ -102,7 +102,30 @@ def test_audit_log_records_writes_and_verifies(api: Any, users: Any) -> None:
     assert api.verify_audit().ok
 
 
+def test_audit_log_pages_back_with_before_seq(api: Any, users: Any) -> None:
+    ana = users("ana")
+    api.add_texts([f"paged memory {i}" for i in range(5)], user_id=ana)
+    everything = api.audit_log(user_id=ana)
+    first = api.audit_log(user_id=ana, limit=2)
+    rest = api.audit_log(user_id=ana, before_seq=first[-1].seq)
+    assert first + rest == everything and len(everything) == 7  # user, cube, 5 adds
+    with pytest.raises(InvalidInputError):
+        api.audit_log(user_id=ana, before_seq=0)
+
+
 def test_stats_counts(api: Any, users: Any) -> None:
-    api.add_texts(["counted"], user_id=users("ana"))
+    ana = users("ana")
+    api.add_texts(["counted"], user_id=ana)
     stats = api.stats()
     assert stats["items"] >= 1 and stats["users"] >= 1
+    assert api.stats(user_id=ana) == {"cubes": 1, "items": 1, "vectors": 1}
+
+
+def test_verify_audit_tells_a_user_no_log_size(api: Any, users: Any) -> None:
+    ana = users("ana")
+    api.add_texts(["audited"], user_id=ana)
+    whole = api.verify_audit()
+    assert whole.ok and whole.records is not None and whole.records >= 3
+    assert api.verify_audit(user_id=ana).model_dump() == {
+        "ok": True, "records": None, "first_bad_seq": None, "reason": None,
+    }

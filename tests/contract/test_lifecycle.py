@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from memosys.core.errors import FrozenError, NotFoundError
+from memosys.core.errors import FrozenError, NotFoundError, PermissionDeniedError
 from memosys.core.history import CubeSnapshot, ItemVersion, RestoreReport
 
 
@@ -60,6 +60,26 @@ def test_snapshot_and_restore(api: Any, users: Any) -> None:
     assert api.get(item.id, user_id=ana).content == "version one"
 
 
+def test_delete_snapshot_drops_its_name_and_is_audited(api: Any, users: Any) -> None:
+    ana, ben, cai = users("ana"), users("ben"), users("cai")
+    api.create_user(ben)
+    api.add_texts(["kept in the history"], user_id=ana, cube="snaps")
+    api.snapshot("snaps", "old", user_id=ana)
+    api.share_cube("snaps", user_id=ana, with_user=ben, access="read")
+    cube_id = api.cube("snaps", user_id=ana).id
+    with pytest.raises(PermissionDeniedError):
+        api.delete_snapshot(cube_id, "old", user_id=ben)
+    with pytest.raises(NotFoundError):
+        api.delete_snapshot(cube_id, "old", user_id=cai)
+    assert api.delete_snapshot("snaps", "old", user_id=ana) is None
+    assert api.list_snapshots(user_id=ana) == []
+    (record,) = api.audit_log(user_id=ana, action="snapshot.delete")
+    assert (record.cube_id, record.detail["name"]) == (cube_id, "old")  # remote actor: admin
+    with pytest.raises(NotFoundError):
+        api.delete_snapshot("snaps", "old", user_id=ana)
+    api.snapshot("snaps", "old", user_id=ana)  # the name is free again
+
+
 def test_forget_removes_every_version(api: Any, users: Any) -> None:
     ana = users("ana")
     (item,) = api.add_texts(["forget me entirely"], user_id=ana)
@@ -75,4 +95,21 @@ def test_forget_user_removes_their_memories(api: Any, users: Any) -> None:
     (item,) = api.add_texts(["a memory of a leaving user"], user_id=gone)
     receipt = api.forget_user(gone)
     assert receipt.item_ids == [item.id]
+    nobody = users("nobody")
+    with pytest.raises(NotFoundError):
+        api.forget_user(gone)  # (before any call as ``gone``, which creates the user again)
+    with pytest.raises(NotFoundError):
+        api.forget_user(nobody)
     assert api.list(user_id=gone) == []
+    assert len(api.audit_log(user_id=gone, action="user.forget")) == 1
+    assert api.audit_log(user_id=nobody, action="user.forget") == []
+
+
+def test_state_changes_are_told_apart_in_the_audit_log(api: Any, users: Any) -> None:
+    ana = users("ana")
+    (item,) = api.add_texts(["a note to freeze and archive"], user_id=ana)
+    api.freeze(item.id, user_id=ana)
+    api.archive(api.unfreeze(item.id, user_id=ana).id, user_id=ana)
+    records = api.audit_log(user_id=ana, item_id=item.id, action="memory.state")
+    assert [r.detail["change"] for r in reversed(records)] == ["freeze", "unfreeze", "archive"]
+    assert records[0].detail["state"] == "archived"

@@ -101,6 +101,8 @@ def test_query_filters_and_limit(mos: MemOS, clock: FixedClock) -> None:
         mos.audit_log(user_id="ana", limit=0)
     with pytest.raises(InvalidInputError, match="since"):
         mos.audit_log(user_id="ana", since="yesterday")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="before_seq"):
+        mos.audit_log(user_id="ana", before_seq=0)
 
 
 def test_admin_filters_any_cube_by_id(mos: MemOS) -> None:
@@ -149,6 +151,11 @@ def test_user_view_is_the_same_however_many_cubes(mos: MemOS, extra_cubes: int) 
     in_notes = {(r.action, r.item_id) for r in seen if r.cube_id == notes}
     assert in_notes == {("memory.add", for_bob.id)}  # done for bob; ana's records stay hidden
     assert len(seen) == len({r.seq for r in seen})
+    pages, before = [], None
+    while page := mos.audit_log(user_id="bob", limit=3, before_seq=before):
+        pages += page
+        before = page[-1].seq
+    assert pages == seen  # paging back with before_seq gives the same view, page by page
     assert ("user.create", None) in {(r.action, r.cube_id) for r in seen}
     assert len(mos.audit_log(user_id="bob", limit=2)) == 2
     (only,) = mos.audit_log(user_id="bob", item_id=for_bob.id)
@@ -164,4 +171,22 @@ def test_reembed_records_each_batch_in_its_cube(mos: MemOS) -> None:
     assert [(r.actor, r.cube_id, r.detail) for r in reversed(records)] == [
         ("ana", items[0].cube_id, {"items": n, "embedder": fingerprint}) for n in (2, 2, 1)
     ]
+    assert mos.verify_audit().ok
+
+
+def test_state_records_name_the_change_and_the_hash_covers_it(mos: MemOS) -> None:
+    (item,) = mos.add_texts(["a fact that changes state"], user_id="ana")
+    mos.freeze(item.id, user_id="ana")
+    mos.unfreeze(item.id, user_id="ana")
+    mos.archive(item.id, user_id="ana")
+    mos.unarchive(item.id, user_id="ana")
+    records = list(reversed(mos.audit_log(user_id="ana", action="memory.state")))
+    assert [r.detail for r in records] == [
+        {"change": "freeze", "state": "frozen"},
+        {"change": "unfreeze", "state": "generated"},  # the state it had
+        {"change": "archive", "state": "archived"},
+        {"change": "unarchive", "state": "activated"},
+    ]
+    forged = records[0].model_copy(update={"detail": {"change": "archive", "state": "archived"}})
+    assert chain_hash(forged.prev_hash, forged.seq, forged) != records[0].hash
     assert mos.verify_audit().ok

@@ -76,6 +76,8 @@ def test_audit_list_filters_and_shows_every_record(run: Any) -> None:
     by_cube = json.loads(run("audit", "list", "--user", "ana", "--cube", "notes", "--json").output)
     assert [r["action"] for r in by_cube] == ["cube.create"]
     assert len(json.loads(run("audit", "list", "--limit", "1", "--json").output)) == 1
+    older = json.loads(run("audit", "list", "--before", str(records[0]["seq"]), "--json").output)
+    assert older == records[1:]
     table = run("audit", "list").output
     assert "cube.create" in table and "ana" in table
 

@@ -141,6 +141,16 @@ def test_server_timing_says_where_a_search_spent_its_time(http: Any, admin_key: 
         assert f"memosys_http_request_part_duration_seconds_count{{{labels}}} 2" in metrics
 
 
+def test_delete_snapshot_is_204_and_then_404(http: Any, mos: MemOS, admin_key: str) -> None:
+    mos.add_texts(["snapshotted"], user_id="admin", cube="snapped")
+    mos.snapshot("snapped", "gone-soon", user_id="admin")
+    client = http(admin_key)
+    deleted = client.delete("/v1/cubes/snapped/snapshots/gone-soon")
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    again = client.delete("/v1/cubes/snapped/snapshots/gone-soon")
+    assert (again.status_code, again.json()["error"]) == (404, "NotFoundError")
+
+
 def test_unknown_route_and_method_keep_the_error_shape(http: Any, admin_key: str) -> None:
     _error(http(admin_key).get("/v1/nothing-here"), 404, "NotFoundError")
     assert http(admin_key).put("/v1/search", json={}).json()["error"] == "HTTPError"

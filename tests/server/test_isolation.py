@@ -46,6 +46,7 @@ ATTEMPTS = [
     ("POST", "/v1/memories/{item}/forget", {"json": {}}),
     ("POST", "/v1/cubes/{cube}/snapshots", {"json": {"name": "b-snap"}}),
     ("POST", "/v1/cubes/{cube}/snapshots/a-snap/restore", {"json": {}}),
+    ("DELETE", "/v1/cubes/{cube}/snapshots/a-snap", {}),
     ("GET", "/v1/snapshots", {"params": {"cube": "{cube}"}}),
     ("GET", "/v1/memories", {"params": {"cube": "{cube}", "snapshot": "a-snap"}}),
     ("DELETE", "/v1/users/{ana}", {}),
@@ -118,3 +119,12 @@ def test_user_b_search_and_list_without_a_cube_see_nothing_of_a(
     records = ben.get("/v1/audit").json()["records"]
     assert all(r["actor"] == "ben-iso" for r in records)
     assert _snapshot(mos) == before
+
+
+def test_user_b_sees_only_its_own_figures(http: Any, mos: MemOS, world: dict[str, Any]) -> None:
+    ben = http(world["ben_key"])
+    mos.add_texts(["ben's only memory"], user_id="ben-iso", cube="ben-stats")
+    assert ben.get("/v1/stats").json() == {"cubes": 1, "items": 1, "vectors": 1}
+    assert ben.get("/v1/stats", params={"user_id": "ana-iso"}).status_code == 404
+    verdict = ben.get("/v1/audit/verify").json()
+    assert verdict == {"ok": True, "records": None, "first_bad_seq": None, "reason": None}

@@ -108,15 +108,23 @@ class GovernanceMethods(FacadeBase):
         item_id: str | None = None,
         action: str | None = None,
         since: datetime | None = None,
+        before_seq: int | None = None,
         limit: int = 100,
     ) -> AuditRecords:
         """Audit records, newest first.
 
         Administrators see every record; other users see the records of the
-        cubes they own and those of their own actions.
+        cubes they own and those of their own actions. For the next page, pass
+        the last record's ``seq`` as ``before_seq``.
         """
         if not isinstance(limit, int) or not 1 <= limit <= MAX_AUDIT_LIMIT:
             raise InvalidInputError(f"limit must be an integer from 1 to {MAX_AUDIT_LIMIT}")
+        if before_seq is not None and (
+            not isinstance(before_seq, int) or isinstance(before_seq, bool) or before_seq < 1
+        ):
+            raise InvalidInputError(
+                f"before_seq must be an integer >= 1 (a record's seq), got {before_seq!r}"
+            )
         if since is not None and not isinstance(since, datetime):
             raise InvalidInputError(f"since must be a datetime, got {since!r}")
         user = self._cubes.reader(user_id)
@@ -127,6 +135,7 @@ class GovernanceMethods(FacadeBase):
             item_id=None if item_id is None else self._checked_id(item_id),
             action=None if action is None else checked_text(action, "action", empty=False),
             since=since,
+            before_seq=before_seq,
             limit=limit,
         )
         return self._governance.audit_log(query)
@@ -135,9 +144,16 @@ class GovernanceMethods(FacadeBase):
         """The id of a cube whose records are asked for: any cube for an administrator."""
         return (self._cubes.owned(user, cube) if admin else self._cubes.find(user, cube)).id
 
-    def verify_audit(self) -> AuditVerification:
-        """Check the audit chain end to end; names the first record that breaks it."""
-        return self._governance.verify_audit()
+    def verify_audit(self, *, user_id: str | None = None) -> AuditVerification:
+        """Check the audit chain end to end; names the first record that breaks it.
+
+        For a ``user_id`` who is not an administrator, ``records`` (the size of
+        the whole log) is left out.
+        """
+        verdict = self._governance.verify_audit()
+        if user_id is None or self._governance.is_admin(checked_name(user_id, "user_id")):
+            return verdict
+        return verdict.model_copy(update={"records": None})
 
     @property
     def governance(self) -> Governance:

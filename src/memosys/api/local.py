@@ -496,9 +496,14 @@ class MemOS(
             self._cubes.check_embedder(scope, self._embedder.fingerprint)
         return self._retriever.search_sessions(scope, query, parse_filter(filters), top_k, mode)
 
-    def stats(self) -> dict[str, int]:
-        """Counts of users, cubes, items and vectors, and the database size."""
-        return self._store.stats()
+    def stats(self, *, user_id: str | None = None) -> dict[str, int]:
+        """Counts of users, cubes, items and vectors, and the database size; with
+        ``user_id``, counts of the cubes the user owns or shares, and of their items
+        and vectors."""
+        if user_id is None:
+            return self._store.stats()
+        scope = self._cubes.scope(self._cubes.ensure_user(user_id), None)
+        return self._store.stats(scope.cube_ids)
 
     # -- helpers ---------------------------------------------------------------
 

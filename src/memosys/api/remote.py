@@ -326,9 +326,10 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
         )
         return _SESSIONS.validate_python(data["sessions"])
 
-    def stats(self) -> dict[str, Any]:
-        """Counts of users, cubes, items and vectors, and the database size."""
-        result: dict[str, Any] = self._get("/v1/stats")
+    def stats(self, *, user_id: str | None = None) -> dict[str, int]:
+        """Counts of users, cubes, items and vectors, and the database size, for an admin
+        key acting for itself; otherwise counts of the user's cubes, items and vectors."""
+        result: dict[str, int] = self._get("/v1/stats", user_id=user_id)
         return result
 
 

@@ -70,9 +70,10 @@ class GovernanceCalls(HttpSession):
         item_id: str | None = None,
         action: str | None = None,
         since: datetime | None = None,
+        before_seq: int | None = None,
         limit: int = 100,
     ) -> Records:
-        """Audit records the user may see."""
+        """Audit records the user may see, newest first; page back with ``before_seq``."""
         data = self._get(
             "/v1/audit",
             user_id=user_id,
@@ -80,10 +81,12 @@ class GovernanceCalls(HttpSession):
             item_id=item_id,
             action=action,
             since=since,
+            before_seq=before_seq,
             limit=limit,
         )
         return [AuditRecord.model_validate(record) for record in data["records"]]
 
-    def verify_audit(self) -> AuditVerification:
-        """Check the audit hash chain on the server."""
-        return AuditVerification.model_validate(self._get("/v1/audit/verify"))
+    def verify_audit(self, *, user_id: str | None = None) -> AuditVerification:
+        """Check the audit hash chain on the server (the number of records only for an
+        admin key acting for itself)."""
+        return AuditVerification.model_validate(self._get("/v1/audit/verify", user_id=user_id))

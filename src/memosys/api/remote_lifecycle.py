@@ -6,7 +6,7 @@ from typing import TypeAlias
 
 from pydantic import TypeAdapter
 
-from memosys.api.remote_http import HttpSession, segment
+from memosys.api.remote_http import HttpSession, segment, without_none
 from memosys.core.history import CubeSnapshot, ItemVersion, RestoreReport
 from memosys.core.items import MemoryItem
 from memosys.lifecycle.forget import ForgetReceipt
@@ -70,6 +70,11 @@ class LifecycleCalls(HttpSession):
         """Snapshots of the user's cubes (or of one cube)."""
         data = self._get("/v1/snapshots", user_id=user_id, cube=cube)
         return [CubeSnapshot.model_validate(s) for s in data["snapshots"]]
+
+    def delete_snapshot(self, cube: str, name: str, *, user_id: str | None = None) -> None:
+        """Drop a snapshot's name (the versions it pointed at stay in the history)."""
+        path = f"/v1/cubes/{segment(cube, 'cube')}/snapshots/{segment(name, 'name')}"
+        self._request("DELETE", path, params=without_none({"user_id": user_id}))
 
     def restore_snapshot(
         self, cube: str, name: str, *, user_id: str | None = None

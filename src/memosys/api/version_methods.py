@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TypeAlias
+from typing import Literal, TypeAlias
 
 from memosys.api.facade import DATABASE_FILE, FacadeBase, checked_text
 from memosys.core.clock import to_utc
@@ -24,6 +24,7 @@ from memosys.stores.base import Scope
 Hits: TypeAlias = list[SearchHit]
 Versions: TypeAlias = list[ItemVersion]
 Snapshots: TypeAlias = list[CubeSnapshot]
+StateChange: TypeAlias = Literal["freeze", "unfreeze", "archive", "unarchive"]
 
 
 class VersionMethods(FacadeBase):
@@ -51,19 +52,19 @@ class VersionMethods(FacadeBase):
 
     def freeze(self, id: str, *, user_id: str) -> MemoryItem:
         """Freeze a memory: it cannot be changed or deleted until its owner unfreezes it."""
-        return self._change_state(id, user_id, LifecycleState.FROZEN)
+        return self._change_state(id, user_id, "freeze", LifecycleState.FROZEN)
 
     def unfreeze(self, id: str, *, user_id: str) -> MemoryItem:
         """Give a frozen memory back the state it had (its owner only)."""
-        return self._change_state(id, user_id, None)
+        return self._change_state(id, user_id, "unfreeze", None)
 
     def archive(self, id: str, *, user_id: str) -> MemoryItem:
         """Archive a memory: left out of search and list unless ``include_archived``."""
-        return self._change_state(id, user_id, LifecycleState.ARCHIVED)
+        return self._change_state(id, user_id, "archive", LifecycleState.ARCHIVED)
 
     def unarchive(self, id: str, *, user_id: str) -> MemoryItem:
         """Bring an archived memory back (state activated)."""
-        return self._change_state(id, user_id, LifecycleState.ACTIVATED)
+        return self._change_state(id, user_id, "unarchive", LifecycleState.ACTIVATED)
 
     def snapshot(self, cube: str, name: str, *, user_id: str) -> CubeSnapshot:
         """Name the cube's present state; read it later with ``snapshot=name``."""
@@ -126,8 +127,9 @@ class VersionMethods(FacadeBase):
     def forget_user(self, user_id: str) -> ForgetReceipt:
         """Remove everything of a user in one transaction: their memories in every cube,
         their cubes with all versions and snapshots, their keys and shares, and the user;
-        emits ``"forgotten"`` per cube."""
-        user = checked_text(user_id, "user_id", empty=False)
+        emits ``"forgotten"`` per cube. NotFoundError (and no audit record) for an
+        unknown user."""
+        user = self._cubes.existing_user(user_id)
         return forget_user(
             version_store(self._store), self.events, user, self._governance.forget_user
         )
@@ -155,7 +157,11 @@ class VersionMethods(FacadeBase):
             vectors=extra.vectors,
         )
 
-    def _change_state(self, id: str, user_id: str, state: LifecycleState | None) -> MemoryItem:
+    def _change_state(
+        self, id: str, user_id: str, change: StateChange, state: LifecycleState | None
+    ) -> MemoryItem:
+        """Apply a state ``change`` (``state`` None: back to the state before freezing);
+        the audit record names the change and the state it led to."""
         user = self._cubes.ensure_user(user_id)
         scope = self._cubes.scope(user, None)
         target = self._get(scope, id)
@@ -166,7 +172,10 @@ class VersionMethods(FacadeBase):
                 changed = lifecycle_versions.unfreeze(self._store, scope, target, now)
             else:
                 changed = lifecycle_versions.change_state(self._store, scope, target, state, now)
-            self.events.emit("state", [changed.id], cube_id=changed.cube_id, user_id=user)
+            detail = {"change": change, "state": changed.state.value}
+            self.events.emit(
+                "state", [changed.id], cube_id=changed.cube_id, user_id=user, detail=detail
+            )
         return changed
 
     def _time_point(

@@ -115,6 +115,8 @@ def audit() -> None:
 @click.option("--since", callback=iso_datetime, help="Only records at or after this ISO time.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000),
               help="Most recent records to show.")
+@click.option("--before", "before_seq", type=click.IntRange(min=1),
+              help="Only records before this seq (the last seq of the previous page).")
 @scope_options
 @json_option
 @click.pass_context
@@ -125,9 +127,11 @@ def audit_list(
     actor: str | None,
     since: datetime | None,
     limit: int,
+    before_seq: int | None,
     as_json: bool,
 ) -> None:
-    """Show audit records, newest first (--cube: a cube id, or a name of --user's cube)."""
+    """Show audit records, newest first (--cube: a cube id, or a name of --user's cube);
+    page back with --before."""
     from memosys.cli.output import echo_json
     from memosys.governance.models import AuditQuery
 
@@ -139,6 +143,7 @@ def audit_list(
             action=action,
             actor=actor,
             since=since,
+            before_seq=before_seq,
             limit=limit,
         )
         records = mos.governance.audit_log(query)

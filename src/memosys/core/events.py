@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from memosys.core.items import MemoryItem
 
@@ -33,7 +33,8 @@ class MemoryChange:
     """What changed: the kind of change, the memory ids, their cube and the acting user.
 
     ``items``, when the writer passes them, are the memories as written, for
-    listeners in the same process (see the module docstring).
+    listeners in the same process (see the module docstring). ``detail`` says
+    more about the change for the audit log, e.g. which state change it was.
     """
 
     kind: ChangeKind
@@ -41,6 +42,7 @@ class MemoryChange:
     cube_id: str | None
     user_id: str
     items: tuple[MemoryItem, ...] = field(default=(), compare=False, repr=False)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 Listener = Callable[[MemoryChange], None]
@@ -102,18 +104,24 @@ class ChangeEvents:
         cube_id: str | None,
         user_id: str,
         items: Sequence[MemoryItem] = (),
+        detail: dict[str, Any] | None = None,
     ) -> None:
         """Report a change: journaled in the current :meth:`changing` block (or in a
         transaction of its own), announced to listeners once that commits.
 
-        ``items`` are the memories of ``item_ids`` as written, if the writer has them.
+        ``items`` are the memories of ``item_ids`` as written, if the writer has them;
+        ``detail`` goes into each of their audit records.
         """
         pending: list[MemoryChange] | None = getattr(self._local, "pending", None)
         if pending is None:
             with self.changing():
-                self.emit(kind, item_ids, cube_id=cube_id, user_id=user_id, items=items)
+                self.emit(
+                    kind, item_ids, cube_id=cube_id, user_id=user_id, items=items, detail=detail
+                )
             return
-        change = MemoryChange(kind, tuple(item_ids), cube_id, user_id, tuple(items))
+        change = MemoryChange(
+            kind, tuple(item_ids), cube_id, user_id, tuple(items), dict(detail or {})
+        )
         for journal in self._journals:
             journal(change)
         pending.append(change)

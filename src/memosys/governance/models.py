@@ -104,12 +104,16 @@ def _is_hex(text: str) -> bool:
 
 
 class AuditVerification(BaseModel):
-    """The result of checking the audit chain: intact, or where it first breaks."""
+    """The result of checking the audit chain: intact, or where it first breaks.
+
+    ``records`` (how many were checked: the size of the whole log) is None for
+    a user who is not an administrator.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     ok: bool
-    records: int
+    records: int | None
     first_bad_seq: int | None = None
     reason: str | None = None
 
@@ -143,6 +147,8 @@ class AuditQuery:
     ``visible_to`` limits the records to those of the user's cubes, those
     the user did, and those done for it (``detail["user"]``) outside a cube
     or in a cube shared with it; ``None`` means every record (an administrator).
+    ``before_seq`` pages back through the log: only records with a lower
+    sequence number (pass the last ``seq`` of the previous page).
     """
 
     visible_to: str | None = None
@@ -151,4 +157,5 @@ class AuditQuery:
     action: str | None = None
     actor: str | None = None
     since: datetime | None = None
+    before_seq: int | None = None
     limit: int = 100

@@ -226,7 +226,13 @@ class Governance:
         action = _CHANGE_ACTIONS.get(change.kind, f"memory.{change.kind}")
         self._store.append_audit(
             [
-                self._entry(action, change.user_id, cube_id=change.cube_id, item_id=item_id)
+                self._entry(
+                    action,
+                    change.user_id,
+                    cube_id=change.cube_id,
+                    item_id=item_id,
+                    detail=change.detail,
+                )
                 for item_id in change.item_ids
             ]
         )

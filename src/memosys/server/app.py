@@ -21,9 +21,6 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
-ERROR_STATUSES = (401, 403, 404, 409, 413, 422, 429, 502, 503)
-
-
 def _lifespan(
     mos: MemOS, owns_mos: bool, warm: bool, writers: WriterPool | None
 ) -> Callable[[Any], AbstractAsyncContextManager[None]]:
@@ -74,12 +71,6 @@ def _warm_up(mos: MemOS, writers: WriterPool | None) -> threading.Thread:
     return thread
 
 
-def _error_responses() -> dict[int | str, dict[str, Any]]:
-    from memosys.server.errors import ErrorOut
-
-    return {status: {"model": ErrorOut} for status in ERROR_STATUSES}
-
-
 def create_app(
     mos: MemOS,
     settings: ServerSettings | None = None,
@@ -103,7 +94,7 @@ def create_app(
     from memosys import __version__
     from memosys.retrieval.search import searches_at_once
     from memosys.server.dashboard import mount_dashboard
-    from memosys.server.errors import install_error_handlers
+    from memosys.server.errors import error_responses, install_error_handlers
     from memosys.server.limits import BodyLimitMiddleware
     from memosys.server.metrics import Metrics, MetricsMiddleware
     from memosys.server.request_ids import RequestIdMiddleware
@@ -142,7 +133,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(system.router)
     for module in (memories, lifecycle, search, cubes, users_keys, audit):
-        app.include_router(module.router, responses=_error_responses())
+        app.include_router(module.router, responses=error_responses())
     mount_dashboard(app)
     # the last added middleware runs first: ids, then timing, then the size limit
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -50,6 +50,12 @@ class Caller:
             return own if requested is None else requested
         raise NotFoundError(f"user {requested!r} not found", detail={"user_id": requested})
 
+    def user_or_all(self, requested: str | None) -> str | None:
+        """None (the whole store) for an admin who names no user, else :meth:`user`."""
+        if requested is None and self.principal.admin:
+            return None
+        return self.user(requested)
+
     def require_admin(self) -> None:
         """Refuse the request unless the principal is an admin."""
         if not self.principal.admin:

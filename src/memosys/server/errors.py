@@ -25,6 +25,7 @@ from memosys.core.errors import (
 )
 
 _HTTP_ERROR_NAMES = {401: AuthenticationError, 404: NotFoundError, 422: InvalidInputError}
+ERROR_STATUSES = (401, 403, 404, 409, 413, 422, 429, 502, 503)
 
 
 class ErrorOut(BaseModel):
@@ -33,6 +34,11 @@ class ErrorOut(BaseModel):
     error: str = Field(description="the MemosysError class name, e.g. NotFoundError")
     message: str
     detail: dict[str, Any] = Field(default_factory=dict)
+
+
+def error_responses() -> dict[int | str, dict[str, Any]]:
+    """The error statuses a ``/v1`` route declares in the OpenAPI schema."""
+    return {status: {"model": ErrorOut} for status in ERROR_STATUSES}
 
 
 def error_response(error: MemosysError, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -22,9 +22,14 @@ def audit_log(
     item_id: str | None = None,
     action: Annotated[str | None, Query(description="e.g. memory.add, cube.share")] = None,
     since: datetime | None = None,
+    before_seq: Annotated[
+        int | None,
+        Query(ge=1, description="only records before this seq: the last seq of the previous page"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> RecordsOut:
-    """Audit records the user may see (admins: all; others: their cubes and their own acts)."""
+    """Audit records the user may see (admins: all; others: their cubes and their own acts),
+    newest first; page back with ``before_seq``."""
     records = caller.run(
         caller.mos.audit_log,
         user_id=caller.user(user_id),
@@ -32,12 +37,14 @@ def audit_log(
         item_id=item_id,
         action=action,
         since=since,
+        before_seq=before_seq,
         limit=limit,
     )
     return RecordsOut(records=records)
 
 
 @router.get("/verify", response_model=AuditVerification)
-def verify_audit(caller: CallerDep) -> AuditVerification:
-    """Check the hash chain; names the first bad record if it is broken."""
-    return caller.run(caller.mos.verify_audit)
+def verify_audit(caller: CallerDep, user_id: UserQuery = None) -> AuditVerification:
+    """Check the hash chain; names the first bad record if it is broken (the number of
+    records only for an admin key)."""
+    return caller.run(caller.mos.verify_audit, user_id=caller.user_or_all(user_id))

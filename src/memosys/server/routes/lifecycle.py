@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from functools import partial
-from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
+from memosys.api.version_methods import StateChange
 from memosys.core.history import CubeSnapshot, RestoreReport
 from memosys.core.items import MemoryItem
 from memosys.lifecycle.forget import ForgetReceipt
@@ -23,7 +23,6 @@ from memosys.server.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["lifecycle"])
-StateChange = Literal["freeze", "unfreeze", "archive", "unarchive"]
 
 
 def forget_out(receipt: ForgetReceipt) -> ForgetOut:
@@ -77,6 +76,13 @@ def list_snapshots(
     """Snapshots of the user's cubes (or of one cube)."""
     found = caller.run(caller.mos.list_snapshots, user_id=caller.user(user_id), cube=cube)
     return SnapshotsOut(snapshots=found)
+
+
+@router.delete("/cubes/{cube}/snapshots/{name}", status_code=204, response_class=Response)
+def delete_snapshot(cube: str, name: str, caller: CallerDep, user_id: UserQuery = None) -> Response:
+    """Drop a snapshot's name (the versions it pointed at stay in the history)."""
+    caller.run(caller.mos.delete_snapshot, cube, name, user_id=caller.user(user_id))
+    return Response(status_code=204)
 
 
 @router.post("/cubes/{cube}/snapshots/{name}/restore", response_model=RestoreReport)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from memosys.server.auth import CallerDep
+from memosys.server.errors import error_responses
 from memosys.server.metrics import CONTENT_TYPE, Metrics
-from memosys.server.schemas import HealthOut, ReadyOut
+from memosys.server.schemas import HealthOut, ReadyOut, UserQuery
 
 router = APIRouter(tags=["system"])
 
@@ -42,7 +41,9 @@ def metrics(request: Request) -> PlainTextResponse:
     return PlainTextResponse(registry.render(), media_type=CONTENT_TYPE)
 
 
-@router.get("/v1/stats", response_model=dict[str, Any])
-def stats(caller: CallerDep) -> dict[str, Any]:
-    """Counts of users, cubes, items and vectors, and the database size."""
-    return dict(caller.run(caller.mos.stats))
+@router.get("/v1/stats", response_model=dict[str, int], responses=error_responses())
+def stats(caller: CallerDep, user_id: UserQuery = None) -> dict[str, int]:
+    """For an admin key: counts of users, cubes, items and vectors, and the database size.
+    Otherwise (or with ``user_id``): counts of the cubes the user owns or shares, and of
+    their items and vectors."""
+    return caller.run(caller.mos.stats, user_id=caller.user_or_all(user_id))

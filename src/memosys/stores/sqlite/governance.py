@@ -143,6 +143,9 @@ def _filters(query: AuditQuery) -> tuple[str, list[Any]]:
     if query.since is not None:
         clauses.append("at >= ?")
         params.append(micros(query.since))
+    if query.before_seq is not None:
+        clauses.append("seq < ?")
+        params.append(query.before_seq)
     return " AND ".join(clauses) or "1", params
 
 

@@ -332,8 +332,11 @@ class SQLiteStore:
         """One write transaction that the store writes inside join (see the protocol)."""
         return self._db.write()
 
-    def stats(self) -> dict[str, int]:
-        """Counts of users, cubes, items and vectors, and the database size in bytes."""
+    def stats(self, cube_ids: Sequence[str] | None = None) -> dict[str, int]:
+        """Counts of users, cubes, items and vectors, and the database size in bytes;
+        with ``cube_ids``, counts of those cubes and of their items and vectors."""
+        if cube_ids is not None:
+            return self._cube_stats(cube_ids)
         with self._db.read() as conn:
             counts = {
                 table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
@@ -342,6 +345,18 @@ class SQLiteStore:
             pages = conn.execute("PRAGMA page_count").fetchone()[0]
             size = conn.execute("PRAGMA page_size").fetchone()[0]
         return {**counts, "db_bytes": int(pages) * int(size)}
+
+    def _cube_stats(self, cube_ids: Sequence[str]) -> dict[str, int]:
+        ids = json.dumps(list(cube_ids))  # one parameter, however many cubes
+        with self._db.read() as conn:
+            return {
+                table: int(conn.execute(
+                    f"SELECT count(*) FROM {table} WHERE {column} IN "
+                    "(SELECT value FROM json_each(?))",
+                    (ids,),
+                ).fetchone()[0])
+                for table, column in (("cubes", "id"), ("items", "cube_id"), ("vectors", "cube_id"))
+            }
 
     def close(self) -> None:
         """Save changed vector indexes and close the database; the store cannot be used

@@ -17,7 +17,7 @@ function ChainStatus() {
   let body;
   if (loading) body = html`<${Loading} what="Verifying the chain" />`;
   else if (error) body = html`<${ErrorNote} error=${error} />`;
-  else if (data.ok) body = html`<p class="chain ok" role="status"><strong>Chain intact</strong> · ${data.records} records verified</p>`;
+  else if (data.ok) body = html`<p class="chain ok" role="status"><strong>Chain intact</strong>${data.records == null ? "" : ` · ${data.records} records verified`}</p>`;
   else body = html`<p class="chain bad" role="alert"><strong>Chain broken</strong> at record #${data.first_bad_seq}: ${data.reason}</p>`;
   return html`<div class="chain-status">${body}<button class="ghost" onClick=${reload} disabled=${loading}>Verify again</button></div>`;
 }
