@@ -23,10 +23,10 @@ from memosys.cli.options import open_memos, scope_options, state
 @click.pass_context
 def mcp(ctx: click.Context, transport: str, host: str, port: int) -> None:
     """Run an MCP server with the tools add_memory, search_memory, get_memory,
-    delete_memory and list_cubes on the data in --data. Over stdio they act as
-    --user. Over http every request needs 'Authorization: Bearer <api key>' (the
-    REST API's keys) and acts as that key's user. add_memory writes to --cube
-    unless a call names a cube; searches cover all the user's cubes.
+    delete_memory, forget_memory and list_cubes on the data in --data. Over stdio
+    they act as --user. Over http every request needs 'Authorization: Bearer <api
+    key>' (the REST API's keys) and acts as that key's user. add_memory writes to
+    --cube unless a call names a cube; searches cover all the user's cubes.
 
     Example client entry: {"command": "memosys", "args": ["mcp", "--data", "DIR", "--user", "ana"]}
     """
