@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from mcp_session import error_text, payload
 
 from mcp import Client
 from memosys.api.local import MemOS
+from memosys.cli import cli
 from memosys.core.errors import NotFoundError
 
 TOOLS = {
@@ -17,11 +19,13 @@ TOOLS = {
 }
 
 
-def test_lists_the_tools_with_descriptions_and_strict_schemas(stdio: Any) -> None:
+def test_lists_the_tools_and_logs_its_data_and_user_to_stderr(
+    stdio: Any, tmp_path: Path
+) -> None:
     async def script(client: Client) -> Any:
         return (await client.list_tools()).tools
 
-    tools = {tool.name: tool for tool in stdio(script)}
+    tools = {tool.name: tool for tool in stdio(script, user=None)}
 
     assert set(tools) == TOOLS
     assert all(tool.description for tool in tools.values())
@@ -36,6 +40,23 @@ def test_lists_the_tools_with_descriptions_and_strict_schemas(stdio: Any) -> Non
     assert "for good" not in delete.split("To erase")[0]
     assert "versions are kept" in delete and "forget_memory" in delete
     assert "cannot be restored" in (tools["forget_memory"].description or "")
+    log = (tmp_path / "server-stderr.log").read_text()
+    assert f"data {tmp_path / 'data'}, over stdio as user 'default' (the default;" in log
+
+
+@pytest.mark.parametrize("user", ["", "   ", "x" * 201], ids=["empty", "blank", "too long"])
+def test_an_invalid_user_is_a_usage_error_before_anything_starts(
+    tmp_path: Path, user: str
+) -> None:
+    data = tmp_path / "data"
+    result = CliRunner().invoke(cli, ["mcp", "--data", str(data), "--user", user])
+
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "Invalid value for '--user': user_id must be 1-200 printable characters" in (
+        result.stderr
+    )
+    assert result.stdout == ""
+    assert not data.exists()
 
 
 def test_add_search_get_delete_and_forget_a_memory(
