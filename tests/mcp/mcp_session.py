@@ -20,12 +20,13 @@ T = TypeVar("T")
 Script = Callable[[Client], Awaitable[T]]
 
 
-def server_command(data: Path, user: str, *extra: str) -> list[str]:
-    """The command line that starts the MCP server for ``user`` on ``data``."""
-    return [sys.executable, "-m", "memosys", "mcp", "--data", str(data), "--user", user, *extra]
+def server_command(data: Path, user: str | None, *extra: str) -> list[str]:
+    """The command line that starts the MCP server for ``user`` (None: no --user) on ``data``."""
+    as_user = [] if user is None else ["--user", user]
+    return [sys.executable, "-m", "memosys", "mcp", "--data", str(data), *as_user, *extra]
 
 
-def run_stdio(data: Path, user: str, script: Script[T], errlog: Path) -> T:
+def run_stdio(data: Path, user: str | None, script: Script[T], errlog: Path) -> T:
     """Start the server over stdio, run ``script`` with a connected client, stop the server.
 
     The server's stderr goes to ``errlog`` (pytest's captured stderr has no file descriptor).

@@ -118,7 +118,7 @@ def test_tools_act_as_the_keys_user_and_see_only_that_users_cubes(server: McpSer
     ana = run_async(lambda: as_user("ana", "Ana's standup is at 9"))
     bob = run_async(lambda: as_user("bob", "Bob's standup is at 10"))
 
-    assert len(ana["tools"]) == 5
+    assert len(ana["tools"]) == 6
     assert ana["fetched"]["content"] == "Ana's standup is at 9"
     assert ana["fetched"]["user_id"] == "ana" and bob["fetched"]["user_id"] == "bob"
     for seen, own in ((ana, "ana"), (bob, "bob")):

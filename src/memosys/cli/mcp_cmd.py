@@ -6,7 +6,7 @@ from typing import cast
 
 import click
 
-from memosys.cli.options import open_memos, scope_options, state
+from memosys.cli.options import DEFAULT_USER, CliState, open_memos, scope_options, state
 
 
 @click.command()
@@ -23,22 +23,39 @@ from memosys.cli.options import open_memos, scope_options, state
 @click.pass_context
 def mcp(ctx: click.Context, transport: str, host: str, port: int) -> None:
     """Run an MCP server with the tools add_memory, search_memory, get_memory,
-    delete_memory and list_cubes on the data in --data. Over stdio they act as
-    --user. Over http every request needs 'Authorization: Bearer <api key>' (the
-    REST API's keys) and acts as that key's user. add_memory writes to --cube
-    unless a call names a cube; searches cover all the user's cubes.
+    delete_memory, forget_memory and list_cubes on the data in --data. Over stdio
+    they act as --user. Over http every request needs 'Authorization: Bearer <api
+    key>' (the REST API's keys) and acts as that key's user. add_memory writes to
+    --cube unless a call names a cube; searches cover all the user's cubes. The
+    data directory and user are logged to stderr at start.
 
     Example client entry: {"command": "memosys", "args": ["mcp", "--data", "DIR", "--user", "ana"]}
     """
+    from memosys.api.cubes import checked_name
+    from memosys.core.errors import InvalidInputError
     from memosys.mcp.server import Transport, serve
 
+    current = state(ctx)
+    try:
+        user = checked_name(current.user, "user_id")
+    except InvalidInputError as exc:
+        raise click.BadParameter(exc.message, ctx, param_hint="'--user'") from exc
+    click.echo(startup_line(current, transport, f"http://{host}:{port}/mcp"), err=True)
     with open_memos(ctx) as mos:
-        current = state(ctx)
         serve(
             mos,
-            current.user,
+            user,
             cube=current.cube,
             transport=cast(Transport, transport),
             host=host,
             port=port,
         )
+
+
+def startup_line(current: CliState, transport: str, url: str) -> str:
+    """What the server serves and as whom, for stderr (stdout is the stdio protocol's)."""
+    where = f"memosys mcp: data {current.data_dir.absolute()}"
+    if transport == "http":
+        return f"{where}, at {url}; each request acts as its API key's user"
+    default = " (the default; choose one with --user)" if current.user == DEFAULT_USER else ""
+    return f"{where}, over stdio as user {current.user!r}{default}"

@@ -31,6 +31,7 @@ client can re-raise the same class the server raised::
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 
@@ -177,3 +178,19 @@ def missing_dependency(package: str, extra: str) -> MissingDependencyError:
         f"{package} is not installed; install it with: pip install 'memosys[{extra}]'",
         detail={"package": package, "extra": extra},
     )
+
+
+def invalid_fields(errors: Iterable[Mapping[str, Any]], what: str) -> InvalidInputError:
+    """The error for a failed pydantic validation of ``what`` (a request, a tool's
+    arguments): it names the first bad field and its problem, and counts the others;
+    ``detail["errors"]`` lists them all."""
+    fields = [
+        {"field": ".".join(str(part) for part in err.get("loc", ())) or what,
+         "problem": err.get("msg", "")}
+        for err in errors
+    ]
+    first = fields[0] if fields else {"field": what, "problem": "invalid"}
+    message = f"invalid {what}: {first['field']}: {first['problem']}"
+    if len(fields) > 1:
+        message += f" (and {len(fields) - 1} more)"
+    return InvalidInputError(message, detail={"errors": fields})

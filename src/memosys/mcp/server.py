@@ -1,13 +1,15 @@
 """The memosys MCP server: memory tools on the official ``mcp`` SDK.
 
-Five tools work on an embedded :class:`MemOS`: ``add_memory``,
-``search_memory``, ``get_memory``, ``delete_memory`` and ``list_cubes``. Over
+Six tools work on an embedded :class:`MemOS`: ``add_memory``,
+``search_memory``, ``get_memory``, ``delete_memory``, ``forget_memory`` and
+``list_cubes``. Over
 stdio they act as the user given at start; over streamable HTTP every request
 needs an API key (:mod:`memosys.mcp.auth`) and the tools act as that key's
 user, with the REST API's isolation and audit. Each returns structured JSON;
 a :class:`MemosysError` (bad input, a missing id, ...) comes back as an error
-result whose text starts with the error's name, e.g. ``NotFoundError: memory
-'x' not found``.
+result whose text names the error, e.g. ``NotFoundError: memory 'x' not
+found``; so do arguments that fail validation (``InvalidInputError``), unknown
+argument keys included (:mod:`memosys.mcp.strict`).
 """
 
 from __future__ import annotations
@@ -17,14 +19,9 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from memosys.core.errors import (
-    AuthenticationError,
-    InvalidInputError,
-    MemosysError,
-    missing_dependency,
-)
+from memosys.core.errors import AuthenticationError, InvalidInputError, missing_dependency
 from memosys.core.ids import new_id
 from memosys.governance.context import bind_request
 
@@ -51,10 +48,15 @@ SUMMARY_FIELDS = (
 class Message(BaseModel):
     """One conversation message to remember."""
 
+    model_config = ConfigDict(extra="forbid")
+
     role: str = Field(description="Who spoke: user, assistant, system or a tool.")
     content: str = Field(description="What was said.")
     name: str | None = Field(None, description="The speaker's name, if known.")
     timestamp: str | None = Field(None, description="When it was said (ISO 8601).")
+    metadata: dict[str, Any] | None = Field(
+        None, description="Your own JSON metadata for this message, kept verbatim."
+    )
 
 
 def summary(item: MemoryItem) -> dict[str, Any]:
@@ -83,9 +85,10 @@ def as_tool(method: Callable[..., dict[str, Any]], local_user: str | None) -> Ca
     :class:`MemosysError` becomes a tool error that names the error class.
     """
     from mcp.server.mcpserver import Context
-    from mcp.server.mcpserver.exceptions import ToolError
 
+    from memosys.core.errors import MemosysError
     from memosys.mcp.auth import request_id, request_principal
+    from memosys.mcp.strict import tool_error
 
     def call(ctx: Context, **kwargs: Any) -> dict[str, Any]:
         request = ctx.request_context.request
@@ -102,7 +105,7 @@ def as_tool(method: Callable[..., dict[str, Any]], local_user: str | None) -> Ca
         try:
             return call(ctx, **kwargs)
         except MemosysError as exc:
-            raise ToolError(f"{exc.error_name()}: {exc.message}") from exc
+            raise tool_error(exc) from exc
 
     # the SDK reads the tool's arguments from its signature: the method's, with ctx for user_id
     signature = inspect.signature(method, eval_str=True)
@@ -149,7 +152,7 @@ class MemoryTools:
         """Remember a text (`content`) or conversation `messages`; give exactly one."""
         if (content is None) == (messages is None):
             raise InvalidInputError("give exactly one of `content` (a text) or `messages` (a list)")
-        cube = cube or self._cube
+        cube = self._cube if cube is None else cube
         if messages is not None:
             items = self._mos.add(
                 [m.model_dump(exclude_none=True) for m in messages],
@@ -201,9 +204,19 @@ class MemoryTools:
     def delete_memory(
         self, user_id: str, id: Annotated[str, Field(description="The memory's id.")]
     ) -> dict[str, Any]:
-        """Forget a memory for good."""
+        """Delete a memory: it no longer shows in searches, lists or get_memory, but
+        its versions are kept and it can be restored. To erase it for good, use
+        forget_memory."""
         self._mos.delete(id, user_id=user_id)
         return {"deleted": id}
+
+    def forget_memory(
+        self, user_id: str, id: Annotated[str, Field(description="The memory's id.")]
+    ) -> dict[str, Any]:
+        """Erase a memory for good, with all its versions, from everywhere memosys keeps
+        it. It cannot be restored: use this only when the user asks for it to be erased."""
+        self._mos.forget(id, user_id=user_id)
+        return {"forgotten": id}
 
     def list_cubes(self, user_id: str) -> dict[str, Any]:
         """The cubes (memory collections) this user can read."""
@@ -220,7 +233,7 @@ def build_server(mos: MemOS, user_id: str | None, cube: str | None = None) -> MC
     searches cover every cube of the user.
     """
     try:
-        from mcp.server.mcpserver import MCPServer
+        from memosys.mcp.strict import StrictServer, strict_tool
     except ImportError as exc:
         raise missing_dependency("mcp>=2.3", "server") from exc
     from memosys import __version__
@@ -228,18 +241,21 @@ def build_server(mos: MemOS, user_id: str | None, cube: str | None = None) -> MC
 
     local_user = None if user_id is None else checked_name(user_id, "user_id")
     tools = MemoryTools(mos, cube)
-    server: MCPServer = MCPServer(
-        SERVER_NAME, instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
-    )
-    for tool in (
+    methods = (
         tools.add_memory,
         tools.search_memory,
         tools.get_memory,
         tools.delete_memory,
+        tools.forget_memory,
         tools.list_cubes,
-    ):
-        server.add_tool(as_tool(tool, local_user), name=tool.__name__, structured_output=True)
-    return server
+    )
+    return StrictServer(
+        SERVER_NAME,
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        log_level="WARNING",
+        tools=[strict_tool(as_tool(method, local_user)) for method in methods],
+    )
 
 
 def http_app(mos: MemOS, cube: str | None = None, host: str = "127.0.0.1") -> Any:

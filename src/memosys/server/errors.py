@@ -22,6 +22,7 @@ from memosys.core.errors import (
     MemosysError,
     NotFoundError,
     RateLimitedError,
+    invalid_fields,
 )
 
 _HTTP_ERROR_NAMES = {401: AuthenticationError, 404: NotFoundError, 422: InvalidInputError}
@@ -46,13 +47,6 @@ def error_response(error: MemosysError, headers: dict[str, str] | None = None) -
     return JSONResponse(error.to_dict(), status_code=error.status, headers=headers)
 
 
-def _validation_fields(exc: RequestValidationError) -> list[dict[str, Any]]:
-    return [
-        {"field": ".".join(str(part) for part in err.get("loc", ())), "problem": err.get("msg", "")}
-        for err in exc.errors()
-    ]
-
-
 def error_headers(error: MemosysError) -> dict[str, str]:
     """``WWW-Authenticate`` on 401 and ``Retry-After`` on 429, as HTTP clients expect."""
     if isinstance(error, AuthenticationError):
@@ -70,12 +64,7 @@ async def _memosys_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    fields = _validation_fields(exc)
-    first = fields[0] if fields else {"field": "request", "problem": "invalid"}
-    message = f"invalid request: {first['field']}: {first['problem']}"
-    if len(fields) > 1:
-        message += f" (and {len(fields) - 1} more)"
-    return error_response(InvalidInputError(message, detail={"errors": fields}))
+    return error_response(invalid_fields(exc.errors(), "request"))
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
