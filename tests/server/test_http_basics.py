@@ -193,3 +193,26 @@ def test_a_time_outside_the_calendar_in_utc_is_422_naming_its_field(
     response = http(admin_key).request(method, path, **request_args)
     body = _error(response, 422, "InvalidInputError")
     assert body["detail"]["field"] == field and "years 1 to 9999" in body["message"]
+
+
+def test_a_bug_is_a_json_500_with_the_usual_headers_and_the_connection_lives_on(
+    mos: MemOS, admin_key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from memosys.server.app import create_app
+    from memosys.server.background import BackgroundServer
+
+    app = create_app(mos)
+
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/v1/broken", broken)
+    with BackgroundServer(app) as server, httpx.Client(base_url=server.url) as client:
+        response = client.get("/v1/broken", headers={"X-Request-ID": "req-bug-1"})
+        body = _error(response, 500, "MemosysError")
+        assert body["detail"] == {"request_id": "req-bug-1"}
+        assert response.headers["x-request-id"] == "req-bug-1"
+        assert "app;dur=" in response.headers["server-timing"]
+        assert client.get("/healthz").status_code == 200  # on the same keep-alive connection
+        assert 'route="/v1/broken",status="500"' in client.get("/metrics").text
+    assert "unexpected error in request req-bug-1" in caplog.text and "a bug" in caplog.text

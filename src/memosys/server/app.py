@@ -94,7 +94,11 @@ def create_app(
     from memosys import __version__
     from memosys.retrieval.search import searches_at_once
     from memosys.server.dashboard import mount_dashboard
-    from memosys.server.errors import error_responses, install_error_handlers
+    from memosys.server.errors import (
+        UnexpectedErrorMiddleware,
+        error_responses,
+        install_error_handlers,
+    )
     from memosys.server.limits import BodyLimitMiddleware
     from memosys.server.metrics import Metrics, MetricsMiddleware
     from memosys.server.request_ids import RequestIdMiddleware
@@ -135,7 +139,8 @@ def create_app(
     for module in (memories, lifecycle, search, cubes, users_keys, audit):
         app.include_router(module.router, responses=error_responses())
     mount_dashboard(app)
-    # the last added middleware runs first: ids, then timing, then the size limit
+    # the last added middleware runs first: ids, timing, the size limit, then bugs as 500s
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestIdMiddleware)

@@ -7,6 +7,7 @@ errors of the framework (unknown route, wrong method) keep their status.
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -15,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from memosys.core.errors import (
     AuthenticationError,
@@ -25,6 +27,7 @@ from memosys.core.errors import (
     invalid_fields,
 )
 
+_log = logging.getLogger("memosys.server")
 _HTTP_ERROR_NAMES = {401: AuthenticationError, 404: NotFoundError, 422: InvalidInputError}
 ERROR_STATUSES = (401, 403, 404, 409, 413, 422, 429, 502, 503)
 
@@ -78,15 +81,43 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
-async def _unexpected_error(request: Request, _exc: Exception) -> JSONResponse:
-    # Starlette re-raises the exception after this response, so the server logs it
-    request_id = getattr(request.state, "request_id", None)
-    return error_response(MemosysError("internal server error", detail={"request_id": request_id}))
+class UnexpectedErrorMiddleware:
+    """Answer a bug with a JSON 500 and log it, keeping the connection.
+
+    It runs inside the request-id and metrics middlewares, so that the 500
+    carries ``X-Request-ID`` and ``Server-Timing`` like any other answer (an
+    exception handler for ``Exception`` would answer from outside them and
+    re-raise, which drops a keep-alive connection).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        except Exception:
+            request_id = scope.get("state", {}).get("request_id")
+            _log.exception("unexpected error in request %s", request_id)
+            if started:  # too late for an error answer: the client sees the cut
+                raise
+            error = MemosysError("internal server error", detail={"request_id": request_id})
+            await error_response(error)(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers that turn exceptions into ``{error, message, detail}``."""
+    """Register the handlers that turn exceptions into ``{error, message, detail}``
+    (bugs: :class:`UnexpectedErrorMiddleware`)."""
     app.add_exception_handler(MemosysError, _memosys_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
