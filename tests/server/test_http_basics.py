@@ -216,3 +216,17 @@ def test_a_bug_is_a_json_500_with_the_usual_headers_and_the_connection_lives_on(
         assert client.get("/healthz").status_code == 200  # on the same keep-alive connection
         assert 'route="/v1/broken",status="500"' in client.get("/metrics").text
     assert "unexpected error in request req-bug-1" in caplog.text and "a bug" in caplog.text
+
+
+def test_action_posts_need_no_body(http: Any, mos: MemOS) -> None:
+    key = mos.create_user("ana-actions").api_key
+    client = http(key)
+    (item,) = mos.add_texts(["The boiler was serviced in May."], user_id="ana-actions")
+    mos.snapshot("default", "before", user_id="ana-actions")
+    assert client.post(f"/v1/memories/{item.id}/freeze").json()["state"] == "frozen"
+    assert client.post(f"/v1/memories/{item.id}/unfreeze").status_code == 200
+    assert client.post("/v1/cubes/default/snapshots/before/restore").status_code == 200
+    assert client.post(f"/v1/memories/{item.id}/forget").json()["item_ids"] == [item.id]
+    schema = client.get("/openapi.json").json()
+    for path in ("/v1/memories/{id}/forget", "/v1/memories/{id}/{change}"):
+        assert not schema["paths"][path]["post"]["requestBody"].get("required", False)

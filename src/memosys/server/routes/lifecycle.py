@@ -46,13 +46,15 @@ def rollback(id: str, body: RollbackIn, caller: CallerDep) -> MemoryItem:
 
 
 @router.post("/memories/{id}/forget", response_model=ForgetOut)
-def forget(id: str, body: UserIn, caller: CallerDep) -> ForgetOut:
+def forget(id: str, caller: CallerDep, body: UserIn | None = None) -> ForgetOut:
     """Remove a memory everywhere, with all its versions (irreversible)."""
-    return forget_out(caller.run_body(partial(caller.mos.forget, id), body))
+    return forget_out(caller.run_body(partial(caller.mos.forget, id), body or UserIn()))
 
 
 @router.post("/memories/{id}/{change}", response_model=MemoryItem)
-def change_state(id: str, change: StateChange, body: UserIn, caller: CallerDep) -> MemoryItem:
+def change_state(
+    id: str, change: StateChange, caller: CallerDep, body: UserIn | None = None
+) -> MemoryItem:
     """Freeze, unfreeze, archive or unarchive a memory."""
     method = {
         "freeze": caller.mos.freeze,
@@ -60,7 +62,7 @@ def change_state(id: str, change: StateChange, body: UserIn, caller: CallerDep) 
         "archive": caller.mos.archive,
         "unarchive": caller.mos.unarchive,
     }[change]
-    return caller.run_body(partial(method, id), body)
+    return caller.run_body(partial(method, id), body or UserIn())
 
 
 @router.post("/cubes/{cube}/snapshots", response_model=CubeSnapshot, status_code=201)
@@ -86,6 +88,8 @@ def delete_snapshot(cube: str, name: str, caller: CallerDep, user_id: UserQuery 
 
 
 @router.post("/cubes/{cube}/snapshots/{name}/restore", response_model=RestoreReport)
-def restore_snapshot(cube: str, name: str, body: UserIn, caller: CallerDep) -> RestoreReport:
+def restore_snapshot(
+    cube: str, name: str, caller: CallerDep, body: UserIn | None = None
+) -> RestoreReport:
     """Make the cube's memories what they were at the snapshot."""
-    return caller.run_body(partial(caller.mos.restore_snapshot, cube, name), body)
+    return caller.run_body(partial(caller.mos.restore_snapshot, cube, name), body or UserIn())
