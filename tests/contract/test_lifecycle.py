@@ -113,3 +113,23 @@ def test_state_changes_are_told_apart_in_the_audit_log(api: Any, users: Any) -> 
     records = api.audit_log(user_id=ana, item_id=item.id, action="memory.state")
     assert [r.detail["change"] for r in reversed(records)] == ["freeze", "unfreeze", "archive"]
     assert records[0].detail["state"] == "archived"
+
+
+def test_content_added_again_after_it_left_the_current_set_is_a_new_current_memory(
+    api: Any, users: Any
+) -> None:
+    ana = users("ana")
+    (kept,) = api.add_texts(["Ana keeps bees."], user_id=ana)
+    assert api.add_texts(["Ana keeps bees."], user_id=ana)[0].id == kept.id  # a current repeat
+    archived = api.archive(kept.id, user_id=ana)
+    (again,) = api.add_texts(["Ana keeps bees."], user_id=ana, tags=["hobby"])
+    assert again.id != archived.id and again.tags == ["hobby"]
+    assert [i.id for i in api.list(user_id=ana)] == [again.id]
+    unarchived = api.unarchive(archived.id, user_id=ana)  # back, beside the newer copy
+    assert {i.id for i in api.list(user_id=ana)} == {again.id, unarchived.id}
+    (paris,) = api.add([{"role": "user", "content": "I live in Paris."}], user_id=ana)
+    (berlin,) = api.add([{"role": "user", "content": "I live in Berlin."}], user_id=ana)
+    assert api.get(paris.id, user_id=ana).state == "superseded"
+    (back,) = api.add([{"role": "user", "content": "I live in Paris."}], user_id=ana)
+    assert back.id != paris.id  # the move back is news, not the stale memory
+    assert api.get(berlin.id, user_id=ana).superseded_by == back.id

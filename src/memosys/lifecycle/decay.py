@@ -19,6 +19,7 @@ from typing import Any
 
 from memosys.core.items import LifecycleState, MemoryItem
 from memosys.lifecycle.jobs import JobContext, fraction_param
+from memosys.lifecycle.states import in_state
 from memosys.lifecycle.upkeep import ItemChanges
 from memosys.settings import LifecycleSettings
 
@@ -43,8 +44,7 @@ def decay_score(item: MemoryItem, now: datetime, settings: LifecycleSettings) ->
 
 def archived(items: list[MemoryItem], now: datetime) -> list[MemoryItem]:
     """Copies of ``items`` in state archived."""
-    change = {"state": LifecycleState.ARCHIVED, "updated_at": now}
-    return [item.model_copy(update=change) for item in items]
+    return [in_state(item, LifecycleState.ARCHIVED, now) for item in items]
 
 
 class DecayJob:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from memosys.core.errors import IllegalTransitionError
 from memosys.core.items import LifecycleState, MemoryItem
@@ -74,7 +75,23 @@ def check_transition(old: LifecycleState, new: LifecycleState) -> None:
     )
 
 
+#: The states that take a memory out of the current set. Entering one frees the
+#: memory's content hash, so that the same content added again is a new current
+#: memory (an exact repeat of a current memory returns that memory instead); a
+#: memory that comes back (unarchive, its successor deleted) does not take the
+#: hash back, so it never collides with a newer copy.
+NOT_CURRENT = frozenset({SUPERSEDED, ARCHIVED, DELETED})
+
+
+def in_state(item: MemoryItem, state: LifecycleState, now: datetime, **more: Any) -> MemoryItem:
+    """``item`` moved to ``state`` (not checked against :data:`ALLOWED`), with ``more``
+    changes; see :data:`NOT_CURRENT` for its content hash."""
+    changes: dict[str, Any] = {"state": LifecycleState(state), "updated_at": now, **more}
+    if changes["state"] in NOT_CURRENT:
+        changes["content_hash"] = ""
+    return item.model_copy(update=changes)
+
+
 def tombstone(item: MemoryItem, now: datetime) -> MemoryItem:
-    """``item`` deleted: state ``deleted`` and its content hash freed, so the same
-    content can be added again as a new memory."""
-    return item.model_copy(update={"state": DELETED, "content_hash": "", "updated_at": now})
+    """``item`` deleted: a tombstone, its content hash freed."""
+    return in_state(item, DELETED, now)

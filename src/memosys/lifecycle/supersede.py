@@ -32,6 +32,7 @@ from memosys.core.filters import Eq
 from memosys.core.items import LifecycleState, MemoryItem, MemoryType
 from memosys.lifecycle.jobs import JOB_ACTOR, JobContext
 from memosys.lifecycle.slots import SlotFact, extract_facts
+from memosys.lifecycle.states import in_state
 from memosys.lifecycle.upkeep import ItemChanges, upkeep_of
 from memosys.models.embedders.base import Embedder
 from memosys.stores.base import Scope, Store
@@ -161,13 +162,8 @@ def linked_items(
     changed: dict[str, MemoryItem] = {}
     for link in links:
         old, new = changed.get(link.old, items[link.old]), changed.get(link.new, items[link.new])
-        changed[link.old] = old.model_copy(
-            update={
-                "state": LifecycleState.SUPERSEDED,
-                "valid_to": fact_time(new),
-                "superseded_by": new.id,
-                "updated_at": now,
-            }
+        changed[link.old] = in_state(
+            old, LifecycleState.SUPERSEDED, now, valid_to=fact_time(new), superseded_by=new.id
         )
         changed[link.new] = new.model_copy(
             update={"supersedes": [*dict.fromkeys([*new.supersedes, old.id])], "updated_at": now}

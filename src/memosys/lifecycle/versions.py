@@ -11,7 +11,7 @@ from datetime import datetime
 
 from memosys.core.errors import ConfigurationError, IllegalTransitionError
 from memosys.core.items import LifecycleState, MemoryItem
-from memosys.lifecycle.states import FROZEN, check_transition, tombstone
+from memosys.lifecycle.states import FROZEN, check_transition, in_state, tombstone
 from memosys.stores.base import Scope, Store, VersionStore
 
 
@@ -32,7 +32,7 @@ def change_state(
     """Write ``item`` in ``state`` as a new version; IllegalTransitionError if the state
     machine does not allow it (moving to the state it is in included)."""
     check_transition(item.state, state)
-    changed = item.model_copy(update={"state": LifecycleState(state), "updated_at": now})
+    changed = in_state(item, state, now)
     return store.update_item(scope, changed, None, note=f"state: {item.state.value} -> {state}")
 
 

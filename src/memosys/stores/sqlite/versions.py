@@ -45,8 +45,10 @@ UPSERT_VECTOR_SQL = (
     "ON CONFLICT (item_rowid) DO UPDATE SET cube_id = excluded.cube_id, vector = excluded.vector"
 )
 _UPDATE_SQL = UPDATE_ITEM_SQL.replace(", data = ? WHERE", ", data = ?, recorded_at = ? WHERE")
-# fields whose change does not make a version different in content
-_BOOKKEEPING = frozenset({"version", "updated_at", "access_count", "last_accessed_at"})
+# derived or usage fields: their change does not make a version different in content
+_BOOKKEEPING = frozenset(
+    {"version", "updated_at", "access_count", "last_accessed_at", "content_hash"}
+)
 _FROZEN = LifecycleState.FROZEN
 _DELETED = LifecycleState.DELETED
 
