@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from memosys.core.clock import Clock
-from memosys.core.errors import InvalidInputError
+from memosys.core.errors import ConflictError, InvalidInputError
+from memosys.core.files import replacing
 from memosys.core.ids import new_id
 from memosys.core.items import MemoryItem
 from memosys.reader.texts import text_items
@@ -20,17 +21,52 @@ from memosys.stores.base import Scope, Store
 PAGE = 1000
 
 
-def export_items(store: Store, scope: Scope, path: Path) -> int:
-    """Write every item in scope as one JSON object per line; returns the count."""
+def export_items(
+    store: Store, scope: Scope, path: Path, *, data_dir: Path | None, overwrite: bool
+) -> int:
+    """Write every item in scope as one JSON object per line; returns the count.
+
+    The file is written whole or not at all (a failed export leaves any old file
+    as it was). A path inside ``data_dir`` is refused, and so is an existing file
+    unless ``overwrite``.
+    """
+    _check_export_target(path, data_dir, overwrite)
     count = 0
-    with path.open("w", encoding="utf-8") as out:
-        offset = 0
-        while page := store.list_items(scope, None, PAGE, offset, "created_at"):
-            for item in page:
-                out.write(item.model_dump_json() + "\n")
-            offset += len(page)
-            count += len(page)
+    try:
+        with replacing(path) as out:
+            offset = 0
+            while page := store.list_items(scope, None, PAGE, offset, "created_at"):
+                for item in page:
+                    out.write(item.model_dump_json() + "\n")
+                offset += len(page)
+                count += len(page)
+    except OSError as exc:
+        raise InvalidInputError(
+            f"cannot write export file {path}: {exc.strerror or exc}; "
+            "give a file path in an existing folder you can write to",
+            detail={"path": str(path)},
+        ) from None
     return count
+
+
+def _check_export_target(path: Path, data_dir: Path | None, overwrite: bool) -> None:
+    if not path.name or path.is_dir():
+        raise InvalidInputError(
+            f"export path {str(path)!r} is a folder; give a file path such as memories.jsonl",
+            detail={"path": str(path)},
+        )
+    if data_dir is not None and path.resolve().is_relative_to(data_dir.resolve()):
+        raise InvalidInputError(
+            f"export file {path} is inside the data directory {data_dir}, which holds "
+            "memosys's own database and settings; export to a path outside it",
+            detail={"path": str(path)},
+        )
+    if not overwrite and path.exists():
+        raise ConflictError(
+            f"export file {path} already exists; give another path, or replace it "
+            "(memosys export --force, or overwrite=True)",
+            detail={"path": str(path)},
+        )
 
 
 def _parse_lines(path: Path) -> list[dict[str, Any]]:

@@ -15,11 +15,19 @@ Progress = Callable[[int, int], None]
 class TransferMethods(FacadeBase):
     """Moving memories in and out in bulk, and recomputing their vectors."""
 
-    def export_items(self, path: str | Path, *, user_id: str, cube: str | None = None) -> int:
-        """Write the memories as JSON Lines; returns how many."""
+    def export_items(
+        self, path: str | Path, *, user_id: str, cube: str | None = None, overwrite: bool = False
+    ) -> int:
+        """Write the memories as JSON Lines; returns how many.
+
+        The file is written whole or not at all. A path inside the data directory
+        is refused, and so is an existing file unless ``overwrite``.
+        """
         scope = self._cubes.scope(self._cubes.ensure_user(user_id), cube)
         self._access.settle()
-        return export_items(self._store, scope, Path(path))
+        return export_items(
+            self._store, scope, Path(path), data_dir=self.data_dir, overwrite=overwrite
+        )
 
     def import_items(
         self,

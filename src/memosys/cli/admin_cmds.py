@@ -52,15 +52,19 @@ def import_(ctx: click.Context, file: Path) -> None:
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", "-f", is_flag=True, help="Replace FILE if it exists.")
 @scope_options
 @click.pass_context
-def export(ctx: click.Context, file: Path) -> None:
-    """Export the memories of the user's cube to FILE as JSON Lines."""
+def export(ctx: click.Context, file: Path, force: bool) -> None:
+    """Export the memories of the user's cube to FILE as JSON Lines.
+
+    FILE is written whole or not at all; it must lie outside the data directory.
+    """
     from memosys.cli.output import memories
 
     scope = state(ctx)
     with open_memos(ctx) as mos:
-        count = mos.export_items(file, user_id=scope.user, cube=scope.cube)
+        count = mos.export_items(file, user_id=scope.user, cube=scope.cube, overwrite=force)
     click.echo(f"exported {memories(count)} to {file}")
 
 
