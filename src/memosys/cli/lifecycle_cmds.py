@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from memosys.cli.options import json_option, open_memos, scope_options, state
+from memosys.cli.options import TEXT, json_option, open_memos, scope_options, state
 
 if TYPE_CHECKING:
     from memosys.core.history import ItemVersion
@@ -143,7 +143,7 @@ def snapshot_show(ctx: click.Context, name: str, limit: int, as_json: bool) -> N
 
 @snapshot.command("search")
 @click.argument("name")
-@click.argument("query")
+@click.argument("query", type=TEXT)
 @click.option("--top-k", type=click.IntRange(min=1), default=10, show_default=True)
 @scope_options
 @json_option
@@ -233,7 +233,8 @@ def forget_user(ctx: click.Context, user_id: str, yes: bool, as_json: bool) -> N
 @click.command("verify-forgotten")
 @click.option("--id", "ids", multiple=True, help="A forgotten memory id (repeatable).")
 @click.option("--user", "users", multiple=True, help="A forgotten user id (repeatable).")
-@click.option("--text", "texts", multiple=True, help="Forgotten content to look for (repeatable).")
+@click.option("--text", "texts", type=TEXT, multiple=True,
+              help="Forgotten content to look for (repeatable).")
 @click.option(
     "--data",
     type=click.Path(file_okay=False, path_type=Path),
