@@ -132,14 +132,19 @@ def cube_create(ctx: click.Context, name: str, description: str, as_json: bool) 
 @click.pass_context
 def cube_list(ctx: click.Context, as_json: bool) -> None:
     """List the cubes of --user."""
-    from memosys.cli.output import echo_json, print_mapping
+    from memosys.cli.output import echo_json, new_table, print_table
 
     with open_memos(ctx) as mos:
         cubes = mos.list_cubes(user_id=state(ctx).user)
     if as_json:
         echo_json([c.model_dump(mode="json") for c in cubes])
-    else:
-        print_mapping({c.name: c.id for c in cubes}, title=f"cubes of {state(ctx).user}")
+        return
+    table = new_table(
+        f"cubes of {state(ctx).user}", ("name", "cube id", "owner", "description"), ids=["cube id"]
+    )
+    for c in cubes:
+        table.add_row(c.name, c.id, c.owner, c.description)
+    print_table(table, rows=len(cubes), empty="no cubes")
 
 
 COMMANDS = [init, import_, export, reembed, stats, cube]
