@@ -71,7 +71,7 @@ def _check_export_target(path: Path, data_dir: Path | None, overwrite: bool) -> 
 
 def _parse_lines(path: Path) -> list[dict[str, Any]]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a leading BOM is no JSON
     except FileNotFoundError:
         raise InvalidInputError(f"import file {path} does not exist") from None
     except UnicodeDecodeError:

@@ -36,7 +36,7 @@ def _read_messages(file: Path | None) -> list[dict[str, Any]]:
     name = "stdin" if stdin else str(file)
     try:
         text = sys.stdin.read() if stdin else Path(str(file)).read_text(encoding="utf-8")
-        payload = json.loads(text)
+        payload = json.loads(text.removeprefix("\ufeff"))  # a byte-order mark is no JSON
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"cannot read {name}: {exc}") from exc
     except ValueError as exc:
