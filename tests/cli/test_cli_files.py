@@ -32,3 +32,22 @@ def test_import_reads_a_file_with_a_byte_order_mark(memosys: Memosys, tmp_path: 
     assert sorted(item["content"] for item in memosys.json("list")) == [
         "first note", "second note"
     ]
+
+
+def test_import_of_an_empty_file_is_refused(memosys: Memosys, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    result = memosys.run("import", str(empty))
+    assert result.exit_code == 2
+    assert "error: EmptyInputError: " in result.stderr
+    assert "holds no memories" in result.stderr
+
+
+def test_a_second_import_says_nothing_new_was_added(memosys: Memosys, tmp_path: Path) -> None:
+    lines = tmp_path / "notes.jsonl"
+    lines.write_text('{"content": "first note"}\n{"content": "second note"}\n', encoding="utf-8")
+    assert memosys.ok("import", str(lines)).stdout.startswith("imported 2 memories from")
+    again = memosys.ok("import", str(lines)).stdout
+    assert again.startswith("imported 0 memories from")
+    assert "2 already stored, not added again" in again
+    assert len(memosys.json("list")) == 2

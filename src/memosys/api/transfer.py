@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from memosys.core.clock import Clock
-from memosys.core.errors import ConflictError, InvalidInputError
+from memosys.core.errors import ConflictError, EmptyInputError, InvalidInputError
 from memosys.core.files import replacing
 from memosys.core.ids import new_id
 from memosys.core.items import MemoryItem
@@ -19,6 +20,15 @@ from memosys.settings import ReaderSettings
 from memosys.stores.base import Scope, Store
 
 PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ImportCounts:
+    """What an import did: ``added`` new memories, and ``existing`` lines that repeat a
+    memory already stored (not stored again)."""
+
+    added: int
+    existing: int
 
 
 def export_items(
@@ -87,6 +97,12 @@ def _parse_lines(path: Path) -> list[dict[str, Any]]:
         if not isinstance(record, dict) or "content" not in record:
             raise InvalidInputError(f"{path}:{number} must be an object with a 'content' key")
         records.append(record)
+    if not records:
+        raise EmptyInputError(
+            f"import file {path} holds no memories; give a file with one JSON object per "
+            "line, as `memosys export` writes",
+            detail={"path": str(path)},
+        )
     return records
 
 

@@ -46,8 +46,9 @@ def import_(ctx: click.Context, file: Path) -> None:
 
     scope = state(ctx)
     with open_memos(ctx) as mos, progress_bar(f"importing {file.name}") as progress:
-        count = mos.import_items(file, user_id=scope.user, cube=scope.cube, progress=progress)
-    click.echo(f"imported {memories(count)} from {file}")
+        counts = mos.import_items(file, user_id=scope.user, cube=scope.cube, progress=progress)
+    existing = f"; {counts.existing} already stored, not added again" if counts.existing else ""
+    click.echo(f"imported {memories(counts.added)} from {file}{existing}")
 
 
 @click.command()
