@@ -19,6 +19,7 @@ from memosys.cli.options import (
     scope_options,
     split_tags,
     state,
+    yes_option,
 )
 
 TAGS_HELP = "Comma-separated tags, e.g. 'work,travel'."
@@ -289,7 +290,7 @@ def update(
 
 @click.command()
 @click.argument("memory_id")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @scope_options
 @click.pass_context
 def delete(ctx: click.Context, memory_id: str, yes: bool) -> None:

@@ -126,6 +126,11 @@ class WellFormedText(click.types.StringParamType):
 TEXT = WellFormedText()
 
 
+def yes_option(func: F) -> F:
+    """Add ``-y/--yes``: do not ask before a change that cannot be undone."""
+    return click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")(func)
+
+
 def json_object(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     """Option callback: parse a JSON object, or fail with a usage error."""
     if value is None:
