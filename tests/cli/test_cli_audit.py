@@ -38,3 +38,18 @@ def test_a_field_of_the_wrong_type_is_the_first_bad_record(
     records = memosys.json("audit", "list")
     (edited,) = [r for r in records if r["seq"] == 2]
     assert shown in str(edited)
+
+
+def test_each_command_is_one_request_in_the_audit_log(memosys: Memosys) -> None:
+    memosys.ok("add", "--text", "first note", "--text", "second note")
+    memosys.ok("add", "--text", "third note")
+    records = memosys.json("audit", "list")
+    adds = [r for r in records if r["action"] == "memory.add"]
+    assert len(adds) == 3
+    by_request: dict[str, int] = {}
+    for record in records:
+        assert record["request_id"], record
+        by_request[record["request_id"]] = by_request.get(record["request_id"], 0) + 1
+    first, second = adds[2]["request_id"], adds[0]["request_id"]
+    assert adds[1]["request_id"] == first != second
+    assert all(len(request) == len(adds[0]["item_id"]) for request in by_request)
