@@ -275,7 +275,8 @@ def test_export_import_round_trip(mos: MemOS, tmp_path: Path) -> None:
     assert mos.export_items(path, user_id="alice") == len(CONVERSATION)
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert lines[0]["metadata"] == CONVERSATION[0]["metadata"]
-    assert mos.import_items(path, user_id="carol") == len(CONVERSATION)
+    counts = mos.import_items(path, user_id="carol")
+    assert (counts.added, counts.existing) == (len(CONVERSATION), 0)
     copied = mos.list(user_id="carol", order_by="position")
     assert [i.metadata for i in copied] == [m["metadata"] for m in CONVERSATION]
     assert mos.search("golden retriever", user_id="carol")[0].item.metadata["dia_id"] == "D1:1"

@@ -21,16 +21,17 @@ class Memosys:
     data: Path
     embedder: Any
 
-    def run(self, *args: str, input: str | None = None) -> Result:
-        """Invoke the CLI; the result keeps stdout and stderr apart."""
+    def run(self, *args: str, input: str | None = None, columns: int = 200) -> Result:
+        """Invoke the CLI (output ``columns`` wide); the result keeps stdout and stderr apart."""
         state = CliState(embedder=self.embedder)
         return CliRunner().invoke(
-            cli, ["--data", str(self.data), *args], input=input, obj=state, env={"COLUMNS": "200"}
+            cli, ["--data", str(self.data), *args], input=input, obj=state,
+            env={"COLUMNS": str(columns)},
         )
 
-    def ok(self, *args: str, input: str | None = None) -> Result:
+    def ok(self, *args: str, input: str | None = None, columns: int = 200) -> Result:
         """Invoke the CLI and fail the test unless it exits 0."""
-        result = self.run(*args, input=input)
+        result = self.run(*args, input=input, columns=columns)
         assert result.exit_code == 0, (result.output, result.stderr, result.exception)
         return result
 

@@ -34,11 +34,40 @@ def test_command_has_help_text(name: str) -> None:
     assert f"Usage: memosys {name}" in result.output
 
 
-@pytest.mark.parametrize("name", [n for n in COMMANDS if n != "eval"])
+def _leaf_commands(group: click.Group = cli, prefix: str = "") -> list[tuple[str, click.Command]]:
+    """Every command under ``group`` (subcommands of groups included), by full name."""
+    found = []
+    with click.Context(group) as ctx:
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
+            assert command is not None, f"memosys {prefix}{name} is not registered"
+            if isinstance(command, click.Group):
+                found += _leaf_commands(command, f"{prefix}{name} ")
+            else:
+                found.append((prefix + name, command))
+    return found
+
+
+def _options(name: str) -> list[click.Option]:
+    command = dict(_leaf_commands())[name]
+    return [p for p in command.params if isinstance(p, click.Option)]
+
+
+# eval's options are named after its benchmarks' papers and stay as they are
+LEAVES = [name for name, _ in _leaf_commands() if not name.startswith("eval")]
+
+
+@pytest.mark.parametrize("name", LEAVES)
 def test_every_option_has_help_text(name: str) -> None:
-    options = [p for p in _command(name).params if isinstance(p, click.Option)]
-    missing = [o.name for o in options if not (o.help or "").strip()]
+    missing = [o.name for o in _options(name) if not (o.help or "").strip()]
     assert not missing, f"options of memosys {name} without help: {missing}"
+
+
+@pytest.mark.parametrize("name", LEAVES)
+def test_every_confirmation_skip_is_y_or_yes(name: str) -> None:
+    for option in _options(name):
+        if "--yes" in option.opts:
+            assert option.opts + option.secondary_opts == ["--yes", "-y"], name
 
 
 def test_data_user_cube_options_on_group_and_commands() -> None:

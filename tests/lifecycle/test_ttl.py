@@ -28,7 +28,7 @@ def _rows(path: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 
 
 def test_an_expired_memory_leaves_every_read_path(
-    mos: MemOS, clock: FixedClock, tmp_path: Path
+    mos: MemOS, clock: FixedClock, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     keep, expiring = mos.add_texts(
         ["The boiler was serviced in April.", "The door code is 4711 this week."], user_id="ann"
@@ -45,7 +45,7 @@ def test_an_expired_memory_leaves_every_read_path(
     for mode in ("hybrid", "bm25", "dense"):
         hits = mos.search("door code", user_id="ann", mode=mode, include_archived=True)
         assert expiring.id not in {h.item.id for h in hits}
-    exported = tmp_path / "out.jsonl"
+    exported = tmp_path_factory.mktemp("export") / "out.jsonl"  # outside the data directory
     assert mos.export_items(exported, user_id="ann") == 1
     assert json.loads(exported.read_text())["id"] == keep.id
     with pytest.raises(NotFoundError):

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from memosys.core.clock import Clock
-from memosys.core.errors import InvalidInputError
+from memosys.core.errors import ConflictError, EmptyInputError, InvalidInputError
+from memosys.core.files import replacing
 from memosys.core.ids import new_id
 from memosys.core.items import MemoryItem
 from memosys.reader.texts import text_items
@@ -20,22 +22,66 @@ from memosys.stores.base import Scope, Store
 PAGE = 1000
 
 
-def export_items(store: Store, scope: Scope, path: Path) -> int:
-    """Write every item in scope as one JSON object per line; returns the count."""
+@dataclass(frozen=True, slots=True)
+class ImportCounts:
+    """What an import did: ``added`` new memories, and ``existing`` lines that repeat a
+    memory already stored (not stored again)."""
+
+    added: int
+    existing: int
+
+
+def export_items(
+    store: Store, scope: Scope, path: Path, *, data_dir: Path | None, overwrite: bool
+) -> int:
+    """Write every item in scope as one JSON object per line; returns the count.
+
+    The file is written whole or not at all (a failed export leaves any old file
+    as it was). A path inside ``data_dir`` is refused, and so is an existing file
+    unless ``overwrite``.
+    """
+    _check_export_target(path, data_dir, overwrite)
     count = 0
-    with path.open("w", encoding="utf-8") as out:
-        offset = 0
-        while page := store.list_items(scope, None, PAGE, offset, "created_at"):
-            for item in page:
-                out.write(item.model_dump_json() + "\n")
-            offset += len(page)
-            count += len(page)
+    try:
+        with replacing(path) as out:
+            offset = 0
+            while page := store.list_items(scope, None, PAGE, offset, "created_at"):
+                for item in page:
+                    out.write(item.model_dump_json() + "\n")
+                offset += len(page)
+                count += len(page)
+    except OSError as exc:
+        raise InvalidInputError(
+            f"cannot write export file {path}: {exc.strerror or exc}; "
+            "give a file path in an existing folder you can write to",
+            detail={"path": str(path)},
+        ) from None
     return count
+
+
+def _check_export_target(path: Path, data_dir: Path | None, overwrite: bool) -> None:
+    if not path.name or path.is_dir():
+        raise InvalidInputError(
+            f"export path {str(path)!r} is a folder; give a file path such as memories.jsonl",
+            detail={"path": str(path)},
+        )
+    if data_dir is not None and path.resolve().is_relative_to(data_dir.resolve()):
+        raise InvalidInputError(
+            f"export file {path} is inside the data directory {data_dir}, which holds "
+            "memosys's own database and settings; export to a path outside it",
+            detail={"path": str(path)},
+        )
+    if not overwrite and path.exists():
+        raise ConflictError(
+            f"export file {path} already exists; give another path, or replace it "
+            "(memosys export --force, or overwrite=True)",
+            detail={"path": str(path)},
+        )
 
 
 def _parse_lines(path: Path) -> list[dict[str, Any]]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a leading BOM is no JSON
     except FileNotFoundError:
         raise InvalidInputError(f"import file {path} does not exist") from None
     except UnicodeDecodeError:
@@ -51,6 +97,12 @@ def _parse_lines(path: Path) -> list[dict[str, Any]]:
         if not isinstance(record, dict) or "content" not in record:
             raise InvalidInputError(f"{path}:{number} must be an object with a 'content' key")
         records.append(record)
+    if not records:
+        raise EmptyInputError(
+            f"import file {path} holds no memories; give a file with one JSON object per "
+            "line, as `memosys export` writes",
+            detail={"path": str(path)},
+        )
     return records
 
 

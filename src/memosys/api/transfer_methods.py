@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from memosys.api.facade import FacadeBase
-from memosys.api.transfer import export_items, read_import_file
+from memosys.api.transfer import ImportCounts, export_items, read_import_file
 from memosys.stores.base import Scope
 
 Progress = Callable[[int, int], None]
@@ -15,11 +15,19 @@ Progress = Callable[[int, int], None]
 class TransferMethods(FacadeBase):
     """Moving memories in and out in bulk, and recomputing their vectors."""
 
-    def export_items(self, path: str | Path, *, user_id: str, cube: str | None = None) -> int:
-        """Write the memories as JSON Lines; returns how many."""
+    def export_items(
+        self, path: str | Path, *, user_id: str, cube: str | None = None, overwrite: bool = False
+    ) -> int:
+        """Write the memories as JSON Lines; returns how many.
+
+        The file is written whole or not at all. A path inside the data directory
+        is refused, and so is an existing file unless ``overwrite``.
+        """
         scope = self._cubes.scope(self._cubes.reader(user_id), cube)
         self._access.settle()
-        return export_items(self._store, scope, Path(path))
+        return export_items(
+            self._store, scope, Path(path), data_dir=self.data_dir, overwrite=overwrite
+        )
 
     def import_items(
         self,
@@ -28,8 +36,13 @@ class TransferMethods(FacadeBase):
         user_id: str,
         cube: str | None = None,
         progress: Progress | None = None,
-    ) -> int:
-        """Import JSON Lines written by :meth:`export_items` (or ``{"content": ...}`` lines)."""
+    ) -> ImportCounts:
+        """Import JSON Lines written by :meth:`export_items` (or ``{"content": ...}`` lines).
+
+        A line that repeats a memory already stored is not stored again; the result
+        counts those apart from the memories added. A file with no lines is an
+        :class:`~memosys.core.errors.EmptyInputError`.
+        """
         user = self._cubes.ensure_user(user_id)
         target = self._cubes.for_write(user, cube)
         batches = read_import_file(
@@ -39,12 +52,15 @@ class TransferMethods(FacadeBase):
             settings=self.settings.reader,
             clock=self._clock,
         )
-        done = 0
+        done = added = 0
         for items, total in batches:
-            done += len(self._write(items, None))
+            stored = self._write(items, None)
+            # a repeat comes back as the memory stored before, under that one's id
+            added += sum(sent.id == kept.id for sent, kept in zip(items, stored, strict=True))
+            done += len(stored)
             if progress:
                 progress(done, total)
-        return done
+        return ImportCounts(added=added, existing=done - added)
 
     def reembed(
         self,

@@ -46,21 +46,26 @@ def import_(ctx: click.Context, file: Path) -> None:
 
     scope = state(ctx)
     with open_memos(ctx) as mos, progress_bar(f"importing {file.name}") as progress:
-        count = mos.import_items(file, user_id=scope.user, cube=scope.cube, progress=progress)
-    click.echo(f"imported {memories(count)} from {file}")
+        counts = mos.import_items(file, user_id=scope.user, cube=scope.cube, progress=progress)
+    existing = f"; {counts.existing} already stored, not added again" if counts.existing else ""
+    click.echo(f"imported {memories(counts.added)} from {file}{existing}")
 
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", "-f", is_flag=True, help="Replace FILE if it exists.")
 @scope_options
 @click.pass_context
-def export(ctx: click.Context, file: Path) -> None:
-    """Export the memories of the user's cube to FILE as JSON Lines."""
+def export(ctx: click.Context, file: Path, force: bool) -> None:
+    """Export the memories of the user's cube to FILE as JSON Lines.
+
+    FILE is written whole or not at all; it must lie outside the data directory.
+    """
     from memosys.cli.output import memories
 
     scope = state(ctx)
     with open_memos(ctx) as mos:
-        count = mos.export_items(file, user_id=scope.user, cube=scope.cube)
+        count = mos.export_items(file, user_id=scope.user, cube=scope.cube, overwrite=force)
     click.echo(f"exported {memories(count)} to {file}")
 
 
@@ -128,14 +133,19 @@ def cube_create(ctx: click.Context, name: str, description: str, as_json: bool) 
 @click.pass_context
 def cube_list(ctx: click.Context, as_json: bool) -> None:
     """List the cubes of --user."""
-    from memosys.cli.output import echo_json, print_mapping
+    from memosys.cli.output import echo_json, new_table, print_table
 
     with open_memos(ctx) as mos:
         cubes = mos.list_cubes(user_id=state(ctx).user)
     if as_json:
         echo_json([c.model_dump(mode="json") for c in cubes])
-    else:
-        print_mapping({c.name: c.id for c in cubes}, title=f"cubes of {state(ctx).user}")
+        return
+    table = new_table(
+        f"cubes of {state(ctx).user}", ("name", "cube id", "owner", "description"), ids=["cube id"]
+    )
+    for c in cubes:
+        table.add_row(c.name, c.id, c.owner, c.description)
+    print_table(table, rows=len(cubes), empty="no cubes")
 
 
 COMMANDS = [init, import_, export, reembed, stats, cube]

@@ -82,25 +82,21 @@ def key_revoke(ctx: click.Context, key_id: str) -> None:
 @click.pass_context
 def key_list(ctx: click.Context, as_json: bool) -> None:
     """List the API keys of --user (prefixes only; secrets are never stored)."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from memosys.cli.output import echo_json
+    from memosys.cli.output import echo_json, new_table, print_table
 
     with open_memos(ctx) as mos:
         keys = mos.list_keys(user_id=state(ctx).user)
     if as_json:
         echo_json([k.model_dump(mode="json") for k in keys])
         return
-    table = Table(title=f"API keys of {state(ctx).user}", title_justify="left")
-    for column in ("key id", "prefix", "name", "created", "last used", "revoked"):
-        table.add_column(column)
+    columns = ("key id", "prefix", "name", "created", "last used", "revoked")
+    table = new_table(f"API keys of {state(ctx).user}", columns, ids=["key id"])
     for k in keys:
         table.add_row(
             k.key_id, k.prefix + "…", k.name, _when(k.created_at), _when(k.last_used_at),
             _when(k.revoked_at),
         )
-    Console().print(table if keys else "[dim]no keys[/dim]")
+    print_table(table, rows=len(keys), empty="no keys")
 
 
 @click.group()
@@ -206,16 +202,17 @@ def _when(value: datetime | None) -> str:
 
 
 def _print_records(records: list[AuditRecord]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """One row per record, its ids stacked in one column so that a row fits 80 columns."""
+    from memosys.cli.output import new_table, print_table
 
-    table = Table(title="audit log (newest first)", title_justify="left")
-    for column in ("seq", "at", "actor", "action", "cube", "item", "request", "detail"):
-        table.add_column(column)
+    columns = ("seq", "at / actor / action", "cube / item / request", "detail")
+    table = new_table("audit log (newest first)", columns, ids=["cube / item / request"])
     for r in records:
         detail = ", ".join(f"{k}={v}" for k, v in r.detail.items())
         table.add_row(
-            str(r.seq), _when(r.at), r.actor, r.action, r.cube_id or "", r.item_id or "",
-            r.request_id or "", detail,
+            str(r.seq),
+            "\n".join((_when(r.at), r.actor, r.action)),
+            "\n".join(value or "-" for value in (r.cube_id, r.item_id, r.request_id)),
+            detail,
         )
-    Console().print(table if records else "[dim]no records[/dim]")
+    print_table(table, rows=len(records), empty="no records")

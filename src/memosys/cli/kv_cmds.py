@@ -184,7 +184,8 @@ def kv_stats(ctx: click.Context, as_json: bool) -> None:
 )
 @click.option("--runs", default=5, show_default=True, type=click.IntRange(1), help="Timed runs.")
 @click.option("--warmup", default=1, show_default=True, type=click.IntRange(0), help="Untimed.")
-@click.option("--max-new-tokens", default=16, show_default=True, type=click.IntRange(1))
+@click.option("--max-new-tokens", default=16, show_default=True, type=click.IntRange(1),
+              help="Tokens to generate in each run.")
 @click.option(
     "--dtype",
     type=click.Choice(["float32", "float16"]),

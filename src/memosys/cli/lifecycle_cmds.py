@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from memosys.cli.options import json_option, open_memos, scope_options, state
+from memosys.cli.options import (
+    TEXT,
+    json_option,
+    open_memos,
+    scope_options,
+    state,
+    yes_option,
+)
 
 if TYPE_CHECKING:
     from memosys.core.history import ItemVersion
@@ -124,7 +131,8 @@ def snapshot_list(ctx: click.Context, as_json: bool) -> None:
 
 @snapshot.command("show")
 @click.argument("name")
-@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Most memories to show.")
 @scope_options
 @json_option
 @click.pass_context
@@ -143,8 +151,9 @@ def snapshot_show(ctx: click.Context, name: str, limit: int, as_json: bool) -> N
 
 @snapshot.command("search")
 @click.argument("name")
-@click.argument("query")
-@click.option("--top-k", type=click.IntRange(min=1), default=10, show_default=True)
+@click.argument("query", type=TEXT)
+@click.option("--top-k", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Number of hits to return.")
 @scope_options
 @json_option
 @click.pass_context
@@ -165,7 +174,7 @@ def snapshot_search(ctx: click.Context, name: str, query: str, top_k: int, as_js
 
 @snapshot.command("restore")
 @click.argument("name")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @scope_options
 @json_option
 @click.pass_context
@@ -202,7 +211,7 @@ def snapshot_delete(ctx: click.Context, name: str) -> None:
 
 @click.command()
 @click.argument("memory_id")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @scope_options
 @json_option
 @click.pass_context
@@ -217,7 +226,7 @@ def forget(ctx: click.Context, memory_id: str, yes: bool, as_json: bool) -> None
 
 @click.command("forget-user")
 @click.argument("user_id")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @scope_options
 @json_option
 @click.pass_context
@@ -233,7 +242,8 @@ def forget_user(ctx: click.Context, user_id: str, yes: bool, as_json: bool) -> N
 @click.command("verify-forgotten")
 @click.option("--id", "ids", multiple=True, help="A forgotten memory id (repeatable).")
 @click.option("--user", "users", multiple=True, help="A forgotten user id (repeatable).")
-@click.option("--text", "texts", multiple=True, help="Forgotten content to look for (repeatable).")
+@click.option("--text", "texts", type=TEXT, multiple=True,
+              help="Forgotten content to look for (repeatable).")
 @click.option(
     "--data",
     type=click.Path(file_okay=False, path_type=Path),

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from memosys.cli.options import (
+    TEXT,
     iso_datetime,
     json_object,
     json_option,
@@ -18,6 +19,7 @@ from memosys.cli.options import (
     scope_options,
     split_tags,
     state,
+    yes_option,
 )
 
 TAGS_HELP = "Comma-separated tags, e.g. 'work,travel'."
@@ -35,7 +37,7 @@ def _read_messages(file: Path | None) -> list[dict[str, Any]]:
     name = "stdin" if stdin else str(file)
     try:
         text = sys.stdin.read() if stdin else Path(str(file)).read_text(encoding="utf-8")
-        payload = json.loads(text)
+        payload = json.loads(text.removeprefix("\ufeff"))  # a byte-order mark is no JSON
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInputError(f"cannot read {name}: {exc}") from exc
     except ValueError as exc:
@@ -67,11 +69,12 @@ def _report_added(items: list[Any], as_json: bool) -> None:
     "file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
     required=False,
 )
-@click.option("--text", "texts", multiple=True, help="Add this text as a note (repeatable).")
-@click.option("--kind", default="note", show_default=True, help="Kind of --text notes.")
-@click.option("--session", help="Session id the messages belong to.")
+@click.option("--text", "texts", type=TEXT, multiple=True,
+              help="Add this text as a note (repeatable).")
+@click.option("--kind", type=TEXT, default="note", show_default=True, help="Kind of --text notes.")
+@click.option("--session", type=TEXT, help="Session id the messages belong to.")
 @click.option("--session-time", callback=iso_datetime, help="When the session happened (ISO 8601).")
-@click.option("--tags", help=TAGS_HELP)
+@click.option("--tags", type=TEXT, help=TAGS_HELP)
 @click.option("--metadata", callback=json_object, help=METADATA_HELP)
 @scope_options
 @json_option
@@ -122,8 +125,8 @@ def add(
 
 @click.command("add-doc")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--title", help="Document title (default: from the file).")
-@click.option("--tags", help=TAGS_HELP)
+@click.option("--title", type=TEXT, help="Document title (default: from the file).")
+@click.option("--tags", type=TEXT, help=TAGS_HELP)
 @click.option("--metadata", callback=json_object, help=METADATA_HELP)
 @scope_options
 @json_option
@@ -151,7 +154,7 @@ def add_doc(
 
 
 @click.command()
-@click.argument("query")
+@click.argument("query", type=TEXT)
 @click.option("--top-k", type=click.IntRange(min=1), default=10, show_default=True,
               help="Number of hits to return.")
 @click.option("--filter", "filters", callback=json_object, help=FILTER_HELP)
@@ -252,8 +255,8 @@ def get(ctx: click.Context, memory_id: str, as_json: bool) -> None:
 
 @click.command()
 @click.argument("memory_id")
-@click.option("--content", help="New content (re-indexed and re-embedded).")
-@click.option("--tags", help=TAGS_HELP + " '' clears them.")
+@click.option("--content", type=TEXT, help="New content (re-indexed and re-embedded).")
+@click.option("--tags", type=TEXT, help=TAGS_HELP + " '' clears them.")
 @click.option("--metadata", callback=json_object, help=METADATA_HELP)
 @click.option("--importance", type=click.FloatRange(0.0, 1.0), help="Importance from 0 to 1.")
 @scope_options
@@ -287,7 +290,7 @@ def update(
 
 @click.command()
 @click.argument("memory_id")
-@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @scope_options
 @click.pass_context
 def delete(ctx: click.Context, memory_id: str, yes: bool) -> None:

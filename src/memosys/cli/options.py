@@ -102,10 +102,40 @@ def json_option(func: F) -> F:
     )(func)
 
 
+class WellFormedText(click.types.StringParamType):
+    """A text argument that must be valid UTF-8.
+
+    Python hands command-line bytes that are not UTF-8 over as surrogate escapes,
+    which no store or JSON encoder accepts; they are refused here with an
+    :class:`~memosys.core.errors.EncodingError` that names the argument.
+    """
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        """``value`` as text, if it is well-formed."""
+        from memosys.reader.validate import check_text
+
+        text = super().convert(value, param, ctx)
+        where = "argument " + (param.get_error_hint(ctx) if param and ctx else repr(text))
+        try:  # back to the bytes given, so that the error says where they stop being UTF-8
+            given: str | bytes = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            given = text
+        return check_text(given, where)
+
+
+TEXT = WellFormedText()
+
+
+def yes_option(func: F) -> F:
+    """Add ``-y/--yes``: do not ask before a change that cannot be undone."""
+    return click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")(func)
+
+
 def json_object(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     """Option callback: parse a JSON object, or fail with a usage error."""
     if value is None:
         return None
+    value = TEXT.convert(value, param, ctx)
     try:
         parsed = json.loads(value)
     except ValueError as exc:

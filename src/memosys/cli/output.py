@@ -14,11 +14,13 @@ import click
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
     from memosys.core.items import MemoryItem
     from memosys.core.results import SearchHit
 
 CONTENT_CHARS = 160
+ID_CHARS = 36  # a UUID: the longest id a table shows
 Progress = Callable[[int, int], None]
 
 
@@ -26,6 +28,31 @@ def _console(console: Console | None) -> Console:
     from rich.console import Console
 
     return console if console is not None else Console()
+
+
+def id_column(table: Table, header: str, **options: Any) -> None:
+    """Add a column of ids to ``table``: each id stays whole on one line, however
+    narrow the terminal or pipe, because commands take ids back whole."""
+    table.add_column(header, no_wrap=True, min_width=ID_CHARS, **options)
+
+
+def new_table(title: str | None, columns: Sequence[str], ids: Sequence[str] = ()) -> Table:
+    """A table with ``columns``; those named in ``ids`` hold ids (see :func:`id_column`),
+    the others fold a value that is too wide onto more lines instead of cutting it."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for header in columns:
+        if header in ids:
+            id_column(table, header)
+        else:
+            table.add_column(header, overflow="fold")
+    return table
+
+
+def print_table(table: Table, *, rows: int, empty: str, console: Console | None = None) -> None:
+    """Print ``table``, or ``empty`` (dimmed) when it has no ``rows``."""
+    _console(console).print(table if rows else f"[dim]{empty}[/dim]")
 
 
 def echo_json(value: Any) -> None:
@@ -98,7 +125,7 @@ def print_items(
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    table.add_column("id", no_wrap=True, style="dim")
+    id_column(table, "id", style="dim")
     table.add_column("kind")
     table.add_column("content", ratio=4)
     table.add_column("session / date / heading", ratio=2, style="cyan")

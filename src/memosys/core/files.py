@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 
-def replace_text(path: Path, text: str) -> None:
-    """Write ``path`` whole or not at all: a reader in any process sees the old text or
-    the new one, never a part (a file of this writer's own, then a rename)."""
+@contextmanager
+def replacing(path: Path) -> Iterator[TextIO]:
+    """A text file to write ``path`` through, whole or not at all: a reader in any process
+    sees the old file or the new one, never a part (a file of this writer's own in the
+    same folder, renamed over ``path`` when the block ends without an error)."""
     partial = path.with_name(f"{path.name}.{secrets.token_hex(4)}.partial")
     try:
-        partial.write_text(text, encoding="utf-8")
+        with partial.open("w", encoding="utf-8") as out:
+            yield out
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all (see :func:`replacing`)."""
+    with replacing(path) as out:
+        out.write(text)

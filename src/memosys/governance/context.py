@@ -1,7 +1,7 @@
 """The request context: which request and which principal the current code acts for.
 
-The server enters :func:`bind_request` around each request; audit records
-written inside it carry that request id and actor. Values live in
+The server enters :func:`bind_request` around each request, and the CLI around
+each command; audit records written inside it carry that request id and actor. Values live in
 :mod:`contextvars`, so threads and tasks each see their own.
 """
 
@@ -16,8 +16,9 @@ _actor: ContextVar[str | None] = ContextVar("memosys_actor", default=None)
 
 
 @contextmanager
-def bind_request(request_id: str, actor: str) -> Iterator[None]:
-    """Act as ``actor`` within request ``request_id`` until the block ends."""
+def bind_request(request_id: str, actor: str | None) -> Iterator[None]:
+    """Act as ``actor`` within request ``request_id`` until the block ends (``None``:
+    no signed-in principal, e.g. a command run by the data directory's operator)."""
     request_token = _request_id.set(request_id)
     actor_token = _actor.set(actor)
     try:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -84,6 +86,12 @@ _PARSERS: dict[str, Callable[[str], list[Block]]] = {
     ".jsonl": lambda text: parse_json(text, lines=True),
     ".txt": paragraphs,
 }
+
+
+def _printable(source: str | Path) -> str:
+    """``source`` as storable text: bytes of a file name that the file system's encoding
+    cannot decode (kept as surrogate escapes in a path) become U+FFFD."""
+    return os.fsencode(source).decode(sys.getfilesystemencoding(), "replace")
 
 
 def _load(path: Path, settings: ReaderSettings) -> str:
@@ -207,7 +215,7 @@ def read_document(
     if not chunks:
         raise EmptyInputError(f"document {source} has no text content; nothing to store")
     now = clock.now()
-    source_ref = title or str(source)
+    source_ref = title or _printable(source)
     names = set[str]().union(*(name_evidence(chunk.text) for chunk in chunks))
     return [
         _build(

@@ -79,22 +79,33 @@ def _record(row: Sequence[Any]) -> AuditRecord:
     seq, at, actor, action, cube_id, item_id, request_id, detail, prev_hash, hash_ = row
     try:
         parsed = json.loads(detail)
-    except ValueError:
+    except (TypeError, ValueError):
         parsed = None
+    # a value that is not what the log writes was written by hand: keep the record
+    # readable, with the value shown in its detail, so that its hash fails
+    shown = parsed if isinstance(parsed, dict) else {"unreadable": _text(detail)}
+    try:
+        when = _when(at)
+    except (TypeError, OverflowError):
+        when, shown = _EPOCH, {**shown, "unreadable_at": _text(at)}
     # rows are ours and already typed: skip validation (verify reads the whole log)
     return AuditRecord.model_construct(
         seq=seq,
-        at=_when(at),
-        actor=actor,
-        action=action,
-        cube_id=cube_id,
-        item_id=item_id,
-        request_id=request_id,
-        # a detail that is not a JSON object was written by hand; keep it so its hash fails
-        detail=parsed if isinstance(parsed, dict) else {"unreadable": detail},
-        prev_hash=prev_hash,
-        hash=hash_,
+        at=when,
+        actor=_text(actor),
+        action=_text(action),
+        cube_id=_text(cube_id),
+        item_id=_text(item_id),
+        request_id=_text(request_id),
+        detail=shown,
+        prev_hash=_text(prev_hash),
+        hash=_text(hash_),
     )
+
+
+def _text(value: Any) -> Any:
+    """A text column's value; one of another type (a blob written by hand) as its repr."""
+    return value if value is None or isinstance(value, str) else repr(value)
 
 
 def _append(conn: sqlite3.Connection, entries: Sequence[AuditEntry]) -> list[AuditRecord]:
