@@ -106,3 +106,22 @@ def test_stats_counts(api: Any, users: Any) -> None:
     api.add_texts(["counted"], user_id=users("ana"))
     stats = api.stats()
     assert stats["items"] >= 1 and stats["users"] >= 1
+
+
+@pytest.mark.parametrize("name", [".", "..", "a/b", "50%", "%2F", "count"])
+def test_cube_and_user_names_with_path_characters_reach_their_route(
+    api: Any, users: Any, name: str
+) -> None:
+    ana = users("ana")
+    with pytest.raises(NotFoundError) as missing:
+        api.cube(name, user_id=ana)
+    assert missing.value.detail == {"cube": name}
+    cube = api.create_cube(f"{name}-{ana}", owner=ana)
+    assert api.cube(cube.name, user_id=ana) == cube
+    with pytest.raises(NotFoundError, match=f"is not shared with {name!r}"):
+        api.unshare_cube(cube.name, user_id=ana, with_user=name)
+    friend = f"{ana}/{name}"
+    api.create_user(friend)
+    api.share_cube(cube.name, user_id=ana, with_user=friend)
+    api.unshare_cube(cube.name, user_id=ana, with_user=friend)
+    assert api.list_shares(cube.name, user_id=ana) == []

@@ -8,6 +8,7 @@ errors of the framework (unknown route, wrong method) keep their status.
 from __future__ import annotations
 
 import math
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,7 +25,12 @@ from memosys.core.errors import (
     RateLimitedError,
 )
 
-_HTTP_ERROR_NAMES = {401: AuthenticationError, 404: NotFoundError, 422: InvalidInputError}
+_HTTP_ERROR_NAMES = {
+    401: AuthenticationError,
+    404: NotFoundError,
+    405: NotFoundError,  # no such route for this method
+    422: InvalidInputError,
+}
 
 
 class ErrorOut(BaseModel):
@@ -72,12 +78,23 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(InvalidInputError(message, detail={"errors": fields}))
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def _http_message(request: Request, exc: HTTPException) -> str:
+    """The framework's message, or for an unknown route or method, which one and the fix."""
+    route = f"{request.method} {request.url.path}"
+    if exc.status_code == 404 and exc.detail == HTTPStatus.NOT_FOUND.phrase:
+        return f"no route {route}; see /docs for the API"
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return f"no route {route} (allowed methods: {allowed}); see /docs for the API"
+    return str(exc.detail)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     cls = _HTTP_ERROR_NAMES.get(exc.status_code)
     body = {
         "error": cls.error_name() if cls else "HTTPError",
-        "message": str(exc.detail),
+        "message": _http_message(request, exc),
         "detail": {},
     }
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
