@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
+from memosys.core.errors import InvalidInputError
+
 
 class Clock(Protocol):
     """Something that tells the current time as an aware UTC datetime."""
@@ -37,3 +39,10 @@ def to_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def checked_time(value: object, what: str) -> datetime:
+    """``value`` if it is a datetime (a string is refused, not parsed); InvalidInputError."""
+    if not isinstance(value, datetime):
+        raise InvalidInputError(f"{what} must be a datetime, got {value!r}")
+    return value

@@ -177,3 +177,8 @@ def missing_dependency(package: str, extra: str) -> MissingDependencyError:
         f"{package} is not installed; install it with: pip install 'memosys[{extra}]'",
         detail={"package": package, "extra": extra},
     )
+
+
+def memory_not_found(id: str) -> NotFoundError:
+    """The error for a memory id that names no memory the caller may see."""
+    return NotFoundError(f"memory {id!r} not found", detail={"id": id})
