@@ -129,3 +129,22 @@ def test_verify_audit_tells_a_user_no_log_size(api: Any, users: Any) -> None:
     assert api.verify_audit(user_id=ana).model_dump() == {
         "ok": True, "records": None, "first_bad_seq": None, "reason": None,
     }
+
+
+@pytest.mark.parametrize("name", [".", "..", "a/b", "50%", "%2F", "count"])
+def test_cube_and_user_names_with_path_characters_reach_their_route(
+    api: Any, users: Any, name: str
+) -> None:
+    ana = users("ana")
+    with pytest.raises(NotFoundError) as missing:
+        api.cube(name, user_id=ana)
+    assert missing.value.detail == {"cube": name}
+    cube = api.create_cube(f"{name}-{ana}", owner=ana)
+    assert api.cube(cube.name, user_id=ana) == cube
+    with pytest.raises(NotFoundError, match=f"is not shared with {name!r}"):
+        api.unshare_cube(cube.name, user_id=ana, with_user=name)
+    friend = f"{ana}/{name}"
+    api.create_user(friend)
+    api.share_cube(cube.name, user_id=ana, with_user=friend)
+    api.unshare_cube(cube.name, user_id=ana, with_user=friend)
+    assert api.list_shares(cube.name, user_id=ana) == []

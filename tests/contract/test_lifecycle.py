@@ -6,7 +6,12 @@ from typing import Any
 
 import pytest
 
-from memosys.core.errors import FrozenError, NotFoundError, PermissionDeniedError
+from memosys.core.errors import (
+    FrozenError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from memosys.core.history import CubeSnapshot, ItemVersion, RestoreReport
 
 
@@ -22,6 +27,16 @@ def test_history_and_rollback(api: Any, users: Any) -> None:
     assert (restored.content, restored.version) == ("Ana lives in Lyon", 3)
     with pytest.raises(NotFoundError):
         api.history(item.id, user_id=users("ben"))
+
+
+def test_rollback_to_a_version_given_as_text_is_refused(api: Any, users: Any) -> None:
+    ana = users("ana")
+    (item,) = api.add_texts(["Ana lives in Lyon"], user_id=ana)
+    api.update(item.id, user_id=ana, content="Ana lives in Paris")
+    with pytest.raises(InvalidInputError) as caught:
+        api.rollback(item.id, "1", user_id=ana)
+    assert type(caught.value) is InvalidInputError
+    assert api.get(item.id, user_id=ana).content == "Ana lives in Paris"
 
 
 def test_freeze_blocks_changes_until_unfrozen(api: Any, users: Any) -> None:

@@ -8,7 +8,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from memosys.core.errors import EmptyInputError, InvalidInputError, NotFoundError
+from memosys.core.errors import (
+    EmptyInputError,
+    EncodingError,
+    InvalidInputError,
+    NotFoundError,
+)
 from memosys.core.items import MemoryItem
 
 
@@ -152,8 +157,17 @@ def test_another_users_memory_is_not_found(api: Any, users: Any) -> None:
         (lambda api, u: api.list(user_id=u, limit=0), InvalidInputError),
         (lambda api, u: api.get("", user_id=u), InvalidInputError),
         (lambda api, u: api.add_document("empty.md", text="", user_id=u), EmptyInputError),
+        (
+            lambda api, u: api.add_texts(["a"], user_id=u, embeddings=[[float("nan")] * 384]),
+            InvalidInputError,
+        ),
+        (lambda api, u: api.add_texts(["a\ud800b"], user_id=u), EncodingError),
+        (lambda api, u: api.list(user_id=u, as_of="2020-01-01"), InvalidInputError),
     ],
-    ids=["blank-message", "no-content", "embedding-shape", "limit-zero", "empty-id", "empty-doc"],
+    ids=[
+        "blank-message", "no-content", "embedding-shape", "limit-zero", "empty-id", "empty-doc",
+        "embedding-nan", "unpaired-surrogate", "as-of-text",
+    ],
 )
 def test_bad_input_raises_the_same_error(api: Any, users: Any, call: Any, error: Any) -> None:
     with pytest.raises(error) as caught:
@@ -167,3 +181,26 @@ def test_add_document_from_a_file(api: Any, users: Any, tmp_path: Any) -> None:
     items = api.add_document(path, user_id=users("ana"))
     assert [i.content for i in items] == ["We leave on Monday.\n\nThe hotel is near the harbour."]
     assert {i.source_ref for i in items} == {str(path)}
+
+
+@pytest.mark.parametrize("id", ["count", ".", "..", "a/b", "a?b#c"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda api, id, u: api.get(id, user_id=u),
+        lambda api, id, u: api.update(id, user_id=u, content="new"),
+        lambda api, id, u: api.delete(id, user_id=u),
+        lambda api, id, u: api.history(id, user_id=u),
+        lambda api, id, u: api.rollback(id, 1, user_id=u),
+        lambda api, id, u: api.archive(id, user_id=u),
+    ],
+    ids=["get", "update", "delete", "history", "rollback", "archive"],
+)
+def test_an_id_that_is_a_route_word_or_path_is_not_found_by_name(
+    api: Any, users: Any, call: Any, id: str
+) -> None:
+    ana = users("ana")
+    api.add_texts(["a memory"], user_id=ana)
+    with pytest.raises(NotFoundError) as caught:
+        call(api, id, ana)
+    assert type(caught.value) is NotFoundError and caught.value.detail == {"id": id}

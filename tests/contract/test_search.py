@@ -61,8 +61,16 @@ def test_search_sessions(api: Any, ana: str) -> None:
         ({"filters": {"colour": "red"}}, UnknownFilterFieldError),
         ({"cube": "no-such-cube"}, NotFoundError),
         ({"mmr": 2.0}, InvalidInputError),
+        ({"top_k": "5"}, InvalidInputError),
+        ({"top_k": True}, InvalidInputError),
+        ({"neighbours": 1.0}, InvalidInputError),
+        ({"recency_weight": "0.5"}, InvalidInputError),
+        ({"as_of": "2020-01-01"}, InvalidInputError),
     ],
-    ids=["top-k", "unknown-filter", "unknown-cube", "mmr-range"],
+    ids=[
+        "top-k", "unknown-filter", "unknown-cube", "mmr-range",
+        "top-k-text", "top-k-bool", "neighbours-float", "weight-text", "as-of-text",
+    ],
 )
 def test_bad_search_raises_the_same_error(api: Any, ana: str, kwargs: Any, error: Any) -> None:
     with pytest.raises(error) as caught:

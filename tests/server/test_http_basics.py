@@ -151,9 +151,23 @@ def test_delete_snapshot_is_204_and_then_404(http: Any, mos: MemOS, admin_key: s
     assert (again.status_code, again.json()["error"]) == (404, "NotFoundError")
 
 
-def test_unknown_route_and_method_keep_the_error_shape(http: Any, admin_key: str) -> None:
-    _error(http(admin_key).get("/v1/nothing-here"), 404, "NotFoundError")
-    assert http(admin_key).put("/v1/search", json={}).json()["error"] == "HTTPError"
+def test_unknown_route_and_method_are_not_found_naming_the_route(
+    http: Any, admin_key: str
+) -> None:
+    missing = _error(http(admin_key).get("/v1/nothing-here"), 404, "NotFoundError")
+    assert missing["message"] == "no route GET /v1/nothing-here; see /docs for the API"
+    wrong_method = _error(http(admin_key).put("/v1/search", json={}), 405, "NotFoundError")
+    assert wrong_method["message"].startswith("no route PUT /v1/search (allowed methods: POST)")
+
+
+def test_path_values_with_slashes_dots_and_percents_reach_their_route(
+    http: Any, admin_key: str
+) -> None:
+    client = http(admin_key)
+    for name, sent in [("a/b", "a%2Fb"), ("..", "%2E%2E"), ("50%", "50%25"), ("%2F", "%252F")]:
+        body = _error(client.get(f"/v1/cubes/{sent}", params={"user_id": "ana"}), 404,
+                      "NotFoundError")
+        assert body["detail"] == {"cube": name}
 
 
 def test_document_upload(http: Any, admin_key: str) -> None:

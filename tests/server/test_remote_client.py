@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 
 from memosys import MemOS, RemoteMemOS
-from memosys.core.errors import MemosysError, NotFoundError, PermissionDeniedError
+from memosys.core.errors import (
+    InvalidInputError,
+    MemosysError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from memosys.server.transport import InProcessTransport
 
 
@@ -59,3 +64,29 @@ def test_unreachable_server_names_the_url() -> None:
         client = RemoteMemOS(f"http://127.0.0.1:{port}", api_key="k", timeout=2)
         with client, pytest.raises(MemosysError, match="cannot reach the memosys server"):
             client.stats()
+
+
+def test_a_malformed_user_id_is_invalid_not_missing(ana: RemoteMemOS) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        ana.list(user_id="")
+    assert type(caught.value) is InvalidInputError
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda c: c.search("x", recency_weight=float("nan")), "recency_weight"),
+        (lambda c: c.search("x", importance_weight=float("inf")), "importance_weight"),
+        (lambda c: c.update(c.add_texts(["y"])[0].id, importance=float("nan")), "importance"),
+        (lambda c: c.add_texts(["x"], metadatas=[{"s": float("nan")}]), "metadatas"),
+        (lambda c: c.list(filters={"importance": float("inf")}), "filters"),
+    ],
+    ids=["recency-weight", "importance-weight", "importance", "metadata", "filter"],
+)
+def test_non_finite_numbers_are_refused_naming_the_argument(
+    ana: RemoteMemOS, call: Any, argument: str
+) -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        call(ana)
+    assert type(caught.value) is InvalidInputError
+    assert caught.value.detail == {"field": argument} and argument in str(caught.value)

@@ -16,7 +16,7 @@ import numpy as np
 from memosys.api.access import AccessRecorder
 from memosys.api.cubes import MAX_NAME_CHARS, Cubes
 from memosys.core.clock import Clock
-from memosys.core.errors import InvalidInputError, NotFoundError
+from memosys.core.errors import InvalidInputError, memory_not_found
 from memosys.core.events import ChangeEvents
 from memosys.core.items import MemoryItem
 from memosys.governance.service import Governance
@@ -51,7 +51,7 @@ class FacadeBase:
         self._access.settle()
         found = self._store.get_items(scope, [self._checked_id(id)])
         if not found:
-            raise NotFoundError(f"memory {id!r} not found", detail={"id": id})
+            raise memory_not_found(id)
         return found[0]
 
     def _write(self, items: list[MemoryItem], vectors: Vectors | None) -> list[MemoryItem]:

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from pydantic import TypeAdapter
 
 from memosys.api.remote_governance import GovernanceCalls
-from memosys.api.remote_http import json_text, segment, without_none
+from memosys.api.remote_http import json_text, memory_segment, segment, without_none
 from memosys.api.remote_lifecycle import LifecycleCalls
+from memosys.core.clock import checked_time
 from memosys.core.cube import MemCube
 from memosys.core.errors import InvalidInputError
 from memosys.core.items import MemoryItem
@@ -158,7 +159,7 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
                 "cube": cube,
                 "title": title,
                 "tags": tags,
-                "metadata": None if metadata is None else json_text(metadata),
+                "metadata": None if metadata is None else json_text(metadata, "metadata"),
             }
         )
         files = {"file": (str(source), content, "application/octet-stream")}
@@ -194,7 +195,7 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
         """Change a memory's content or metadata; a new content is re-embedded."""
         data = self._send(
             "PATCH",
-            f"/v1/memories/{segment(id, 'id')}",
+            f"/v1/memories/{memory_segment(id)}",
             user_id=user_id,
             content=content,
             metadata=metadata,
@@ -206,14 +207,14 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
 
     def delete(self, id: str, *, user_id: str | None = None) -> None:
         """Delete a memory."""
-        path = f"/v1/memories/{segment(id, 'id')}"
+        path = f"/v1/memories/{memory_segment(id)}"
         self._request("DELETE", path, params=without_none({"user_id": user_id}))
 
     # -- reads -----------------------------------------------------------------
 
     def get(self, id: str, *, user_id: str | None = None) -> MemoryItem:
         """One memory by id; NotFoundError if missing or not visible."""
-        path = f"/v1/memories/{segment(id, 'id')}"
+        path = f"/v1/memories/{memory_segment(id)}"
         return MemoryItem.model_validate(self._get(path, user_id=user_id))
 
     def list(
@@ -235,13 +236,13 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
             "/v1/memories",
             user_id=user_id,
             cube=cube,
-            filters=None if filters is None else json_text(filters),
+            filters=None if filters is None else json_text(filters, "filters"),
             limit=limit,
             offset=offset,
             order_by=order_by,
             include_history=include_history,
             include_archived=include_archived,
-            as_of=as_of,
+            as_of=None if as_of is None else checked_time(as_of, "as_of"),
             snapshot=snapshot,
         )
         return self._items(data)
@@ -258,7 +259,7 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
             "/v1/memories/count",
             user_id=user_id,
             cube=cube,
-            filters=None if filters is None else json_text(filters),
+            filters=None if filters is None else json_text(filters, "filters"),
         )
         return int(data["count"])
 
@@ -298,7 +299,7 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
             neighbours=neighbours,
             include_history=include_history,
             include_archived=include_archived,
-            as_of=as_of,
+            as_of=None if as_of is None else checked_time(as_of, "as_of"),
             snapshot=snapshot,
         )
         return _HITS.validate_python(data["hits"])

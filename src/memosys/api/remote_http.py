@@ -15,16 +15,37 @@ import httpx
 import numpy as np
 from pydantic_core import to_jsonable_python
 
-from memosys.core.errors import InvalidInputError, MemosysError, error_class
+from memosys.core.errors import (
+    EncodingError,
+    InvalidInputError,
+    MemosysError,
+    error_class,
+    memory_not_found,
+)
+from memosys.core.ids import is_id
+from memosys.reader.validate import check_text
 
 DEFAULT_TIMEOUT_S = 60.0
 
 
 def segment(value: object, what: str) -> str:
-    """A path segment, percent-encoded; an empty or non-string value is refused here."""
+    """A path segment, percent-encoded (``/`` too, and a ``.`` or ``..`` segment, which
+    URL libraries would resolve); an empty or non-string value is refused here."""
     if not isinstance(value, str) or not value:
         raise InvalidInputError(f"{what} must be a non-empty string, got {value!r}")
+    check_text(value, what)
+    if value in (".", ".."):
+        return "%2E" * len(value)
     return quote(value, safe="")
+
+
+def memory_segment(id: object) -> str:
+    """A memory id as a path segment. Memory ids are UUIDs, so any other string
+    names no memory: NotFoundError here, as on the server (where a word such as
+    ``count`` would reach another route)."""
+    if isinstance(id, str) and id and not is_id(id):
+        raise memory_not_found(id)
+    return segment(id, "id")
 
 
 def jsonable(value: Any) -> Any:
@@ -37,6 +58,16 @@ def jsonable(value: Any) -> Any:
 def without_none(values: dict[str, Any]) -> dict[str, Any]:
     """The arguments that were given (not None), JSON-ready."""
     return {key: jsonable(value) for key, value in values.items() if value is not None}
+
+
+def json_body(values: dict[str, Any]) -> bytes:
+    """The arguments ``values`` as a JSON body in UTF-8 (errors as :func:`_encoded`)."""
+    try:
+        return _json_bytes(values)
+    except ValueError:  # find the argument to name
+        for name, value in values.items():
+            _encoded(value, name)
+        raise
 
 
 def _raise_for(response: httpx.Response) -> None:
@@ -54,9 +85,30 @@ def _raise_for(response: httpx.Response) -> None:
     raise error_class(str(name))(str(message), detail=dict(detail))
 
 
-def json_text(value: Any) -> str:
-    """``value`` as JSON text (for a query parameter or a form field)."""
-    return json.dumps(jsonable(value))
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _encoded(value: Any, name: str) -> bytes:
+    """``value`` as JSON in UTF-8; NaN or infinity is InvalidInputError and an
+    unpaired surrogate EncodingError, naming the argument, as MemOS raises them."""
+    try:
+        return _json_bytes(value)
+    except UnicodeEncodeError as exc:  # (a ValueError too)
+        raise EncodingError(
+            f"{name} contains an unpaired surrogate; send well-formed Unicode text",
+            detail={"field": name},
+        ) from exc
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"{name} contains NaN or infinite values; send finite numbers",
+            detail={"field": name},
+        ) from exc
+
+
+def json_text(value: Any, name: str) -> str:
+    """``value`` as JSON text (for a query parameter or a form field named ``name``)."""
+    return _encoded(jsonable(value), name).decode()
 
 
 class HttpSession:
@@ -104,8 +156,14 @@ class HttpSession:
         return None if response.status_code == 204 else response.json()
 
     def _get(self, path: str, **params: Any) -> Any:
-        return self._request("GET", path, params=without_none(params))
+        given = without_none(params)
+        for name, value in given.items():
+            if isinstance(value, str):
+                check_text(value, name)
+        return self._request("GET", path, params=given)
 
     def _send(self, method: str, path: str, **body: Any) -> Any:
-        return self._request(method, path, json=without_none(body))
+        content = json_body(without_none(body))
+        headers = {"Content-Type": "application/json"}
+        return self._request(method, path, content=content, headers=headers)
 

@@ -6,7 +6,7 @@ from typing import TypeAlias
 
 from pydantic import TypeAdapter
 
-from memosys.api.remote_http import HttpSession, segment, without_none
+from memosys.api.remote_http import HttpSession, memory_segment, segment, without_none
 from memosys.core.history import CubeSnapshot, ItemVersion, RestoreReport
 from memosys.core.items import MemoryItem
 from memosys.lifecycle.forget import ForgetReceipt
@@ -21,12 +21,12 @@ class LifecycleCalls(HttpSession):
 
     def history(self, id: str, *, user_id: str | None = None) -> Versions:
         """Every version of a memory, numbered from 1."""
-        data = self._get(f"/v1/memories/{segment(id, 'id')}/history", user_id=user_id)
+        data = self._get(f"/v1/memories/{memory_segment(id)}/history", user_id=user_id)
         return _VERSIONS.validate_python(data["versions"])
 
     def rollback(self, id: str, version: int, *, user_id: str | None = None) -> MemoryItem:
         """Make an earlier version current again, as a new version."""
-        path = f"/v1/memories/{segment(id, 'id')}/rollback"
+        path = f"/v1/memories/{memory_segment(id)}/rollback"
         return MemoryItem.model_validate(self._send("POST", path, version=version, user_id=user_id))
 
     def freeze(self, id: str, *, user_id: str | None = None) -> MemoryItem:
@@ -46,12 +46,12 @@ class LifecycleCalls(HttpSession):
         return self._change_state(id, "unarchive", user_id)
 
     def _change_state(self, id: str, change: str, user_id: str | None) -> MemoryItem:
-        path = f"/v1/memories/{segment(id, 'id')}/{change}"
+        path = f"/v1/memories/{memory_segment(id)}/{change}"
         return MemoryItem.model_validate(self._send("POST", path, user_id=user_id))
 
     def forget(self, id: str, *, user_id: str | None = None) -> ForgetReceipt:
         """Remove a memory everywhere (the receipt carries no texts over HTTP)."""
-        path = f"/v1/memories/{segment(id, 'id')}/forget"
+        path = f"/v1/memories/{memory_segment(id)}/forget"
         return ForgetReceipt(**self._send("POST", path, user_id=user_id))
 
     def forget_user(self, user_id: str) -> ForgetReceipt:

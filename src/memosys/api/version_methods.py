@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal, TypeAlias
 
 from memosys.api.facade import DATABASE_FILE, FacadeBase, checked_text
-from memosys.core.clock import to_utc
+from memosys.core.clock import checked_time, to_utc
 from memosys.core.errors import InvalidInputError, NotFoundError
 from memosys.core.filters import Filter
 from memosys.core.history import CubeSnapshot, ItemVersion, RestoreReport
@@ -187,9 +187,7 @@ class VersionMethods(FacadeBase):
         if snapshot is not None:
             found = self._snapshot(scope, snapshot)
             return Scope(scope.user_id, (found.cube_id,)), found.taken_at
-        if not isinstance(as_of, datetime):
-            raise InvalidInputError(f"as_of must be a datetime, got {as_of!r}")
-        return scope, to_utc(as_of, "as_of")
+        return scope, to_utc(checked_time(as_of, "as_of"), "as_of")
 
     def _snapshot(self, scope: Scope, name: str) -> CubeSnapshot:
         found = version_store(self._store).snapshots(scope.cube_ids, name)

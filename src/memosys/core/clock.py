@@ -50,3 +50,10 @@ def to_utc(value: datetime, what: str = "time") -> datetime:
             "use a time within that range",
             detail={"field": what},
         ) from None
+
+
+def checked_time(value: object, what: str) -> datetime:
+    """``value`` if it is a datetime (a string is refused, not parsed); InvalidInputError."""
+    if not isinstance(value, datetime):
+        raise InvalidInputError(f"{what} must be a datetime, got {value!r}")
+    return value

@@ -194,3 +194,8 @@ def invalid_fields(errors: Iterable[Mapping[str, Any]], what: str) -> InvalidInp
     if len(fields) > 1:
         message += f" (and {len(fields) - 1} more)"
     return InvalidInputError(message, detail={"errors": fields})
+
+
+def memory_not_found(id: str) -> NotFoundError:
+    """The error for a memory id that names no memory the caller may see."""
+    return NotFoundError(f"memory {id!r} not found", detail={"id": id})

@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
+from memosys.api.cubes import checked_name
 from memosys.core.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from memosys.governance.context import bind_request
 
@@ -44,10 +45,14 @@ class Caller:
     writers: WriterPool | None = None
 
     def user(self, requested: str | None) -> str:
-        """The user to act for: ``requested`` if the principal may, else NotFoundError."""
+        """The user to act for: ``requested`` if the principal may, else NotFoundError
+        (InvalidInputError for a malformed user id, as MemOS raises it)."""
         own = self.principal.user_id
-        if requested is None or requested == own or self.principal.admin:
-            return own if requested is None else requested
+        if requested is None:
+            return own
+        if requested == own or self.principal.admin:
+            return requested
+        checked_name(requested, "user_id")
         raise NotFoundError(f"user {requested!r} not found", detail={"user_id": requested})
 
     def user_or_all(self, requested: str | None) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,7 +29,12 @@ from memosys.core.errors import (
 )
 
 _log = logging.getLogger("memosys.server")
-_HTTP_ERROR_NAMES = {401: AuthenticationError, 404: NotFoundError, 422: InvalidInputError}
+_HTTP_ERROR_NAMES = {
+    401: AuthenticationError,
+    404: NotFoundError,
+    405: NotFoundError,  # no such route for this method
+    422: InvalidInputError,
+}
 ERROR_STATUSES = (401, 403, 404, 409, 413, 422, 429, 502, 503)
 
 
@@ -70,12 +76,23 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(invalid_fields(exc.errors(), "request"))
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def _http_message(request: Request, exc: HTTPException) -> str:
+    """The framework's message, or for an unknown route or method, which one and the fix."""
+    route = f"{request.method} {request.url.path}"
+    if exc.status_code == 404 and exc.detail == HTTPStatus.NOT_FOUND.phrase:
+        return f"no route {route}; see /docs for the API"
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return f"no route {route} (allowed methods: {allowed}); see /docs for the API"
+    return str(exc.detail)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     cls = _HTTP_ERROR_NAMES.get(exc.status_code)
     body = {
         "error": cls.error_name() if cls else "HTTPError",
-        "message": str(exc.detail),
+        "message": _http_message(request, exc),
         "detail": {},
     }
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)

@@ -1,6 +1,7 @@
 """Request and response bodies of the REST API (they make the OpenAPI schema).
 
-Requests check types and hard bounds only; every other rule is checked by
+Requests check types and hard bounds only (numbers strictly: JSON tells ``5``
+from ``"5"`` or ``true``, and MemOS refuses those too); every other rule is checked by
 :class:`~memosys.MemOS` itself, so the server and the library raise the same
 error classes for the same bad input.
 """
@@ -11,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from memosys.core.cube import MemCube
 from memosys.core.history import CubeSnapshot, ItemVersion
@@ -81,7 +82,7 @@ class UpdateIn(_In):
     content: str | None = None
     metadata: dict[str, Any] | None = None
     tags: list[str] | None = None
-    importance: float | None = Field(None, allow_inf_nan=False)
+    importance: StrictFloat | None = Field(None, allow_inf_nan=False)
     kind: str | None = None
 
 
@@ -91,7 +92,7 @@ class SessionSearchIn(_In):
     user_id: str | None = UserField
     query: str
     cube: str | list[str] | None = Field(None, description="cube name/id, a list, or all")
-    top_k: int = Field(10, ge=1, le=MAX_TOP_K)
+    top_k: StrictInt = Field(10, ge=1, le=MAX_TOP_K)
     filters: dict[str, Any] | None = None
     mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
 
@@ -100,10 +101,10 @@ class SearchIn(SessionSearchIn):
     """``POST /v1/search``."""
 
     fusion: Literal["rrf", "weighted"] | None = None
-    recency_weight: float = Weight
-    importance_weight: float = Weight
-    mmr: float | None = Field(None, ge=0, le=1, allow_inf_nan=False)
-    neighbours: int = Field(0, ge=0, le=MAX_NEIGHBOURS)
+    recency_weight: StrictFloat = Weight
+    importance_weight: StrictFloat = Weight
+    mmr: StrictFloat | None = Field(None, ge=0, le=1, allow_inf_nan=False)
+    neighbours: StrictInt = Field(0, ge=0, le=MAX_NEIGHBOURS)
     include_history: bool = Field(False, description="also earlier versions and deleted items")
     include_archived: bool = False
     as_of: datetime | None = Field(None, description="search the memories as they were then")
@@ -149,7 +150,7 @@ class UserIn(_In):
 class RollbackIn(UserIn):
     """``POST /v1/memories/{id}/rollback``."""
 
-    version: int = Field(ge=1)
+    version: StrictInt = Field(ge=1)
 
 
 class SnapshotIn(UserIn):

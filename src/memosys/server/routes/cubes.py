@@ -9,9 +9,10 @@ from fastapi import APIRouter, Response
 from memosys.core.cube import MemCube
 from memosys.governance.models import Share
 from memosys.server.auth import CallerDep
+from memosys.server.paths import SegmentRoute
 from memosys.server.schemas import CubeIn, CubesOut, ShareIn, SharesOut, UserQuery
 
-router = APIRouter(prefix="/v1/cubes", tags=["cubes"])
+router = APIRouter(prefix="/v1/cubes", tags=["cubes"], route_class=SegmentRoute)
 
 
 @router.get("", response_model=CubesOut)

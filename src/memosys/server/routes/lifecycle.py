@@ -12,6 +12,7 @@ from memosys.core.history import CubeSnapshot, RestoreReport
 from memosys.core.items import MemoryItem
 from memosys.lifecycle.forget import ForgetReceipt
 from memosys.server.auth import CallerDep
+from memosys.server.paths import SegmentRoute
 from memosys.server.schemas import (
     ForgetOut,
     RollbackIn,
@@ -22,7 +23,7 @@ from memosys.server.schemas import (
     VersionsOut,
 )
 
-router = APIRouter(prefix="/v1", tags=["lifecycle"])
+router = APIRouter(prefix="/v1", tags=["lifecycle"], route_class=SegmentRoute)
 
 
 def forget_out(receipt: ForgetReceipt) -> ForgetOut:

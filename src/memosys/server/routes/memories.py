@@ -13,6 +13,7 @@ from memosys.core.errors import InvalidInputError
 from memosys.core.items import MemoryItem
 from memosys.reader.validate import check_text
 from memosys.server.auth import CallerDep
+from memosys.server.paths import SegmentRoute
 from memosys.server.schemas import (
     MAX_OFFSET,
     MAX_PAGE,
@@ -25,7 +26,7 @@ from memosys.server.schemas import (
 )
 from memosys.stores.base import OrderBy
 
-router = APIRouter(prefix="/v1/memories", tags=["memories"])
+router = APIRouter(prefix="/v1/memories", tags=["memories"], route_class=SegmentRoute)
 CubeQuery = Annotated[str | None, Query(description="cube name or id; default: all cubes")]
 FiltersQuery = Annotated[
     str | None, Query(description='a filter as JSON, e.g. {"kind": "fact"}')

@@ -6,10 +6,11 @@ from fastapi import APIRouter, Response
 
 from memosys.governance.models import IssuedKey
 from memosys.server.auth import CallerDep
+from memosys.server.paths import SegmentRoute
 from memosys.server.routes.lifecycle import forget_out
 from memosys.server.schemas import ForgetOut, KeyIn, KeysOut, MeOut, NewUserIn, UserQuery
 
-router = APIRouter(prefix="/v1", tags=["users and keys"])
+router = APIRouter(prefix="/v1", tags=["users and keys"], route_class=SegmentRoute)
 
 
 @router.get("/me", response_model=MeOut)

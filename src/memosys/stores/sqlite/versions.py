@@ -16,7 +16,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from memosys.core.errors import FrozenError, NotFoundError, PermissionDeniedError
+from memosys.core.errors import (
+    FrozenError,
+    NotFoundError,
+    PermissionDeniedError,
+    memory_not_found,
+)
 from memosys.core.filters import Filter
 from memosys.core.history import ItemVersion
 from memosys.core.items import LifecycleState, MemoryItem
@@ -152,7 +157,7 @@ def current_row(conn: sqlite3.Connection, scope: Scope, item_id: str) -> tuple[i
         (item_id, *scope.cube_ids),
     ).fetchone()
     if row is None:
-        raise NotFoundError(f"memory {item_id!r} not found", detail={"id": item_id})
+        raise memory_not_found(item_id)
     return int(row[0]), load_item(row[1])
 
 
