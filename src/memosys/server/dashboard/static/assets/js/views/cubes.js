@@ -88,14 +88,14 @@ function Shares({ cube }) {
   </div>`;
 }
 
-function CubeRow({ cube, mine, open, onToggle }) {
+function CubeRow({ cube, user, mine, open, onToggle }) {
   return html`<li class=${open ? "cube open" : "cube"}>
     <div class="cube-head">
       <div><h3>${cube.name}</h3>
         <p class="muted">${cube.description || "No description"} · <${ShortId} id=${cube.id} /> · created <${Time} value=${cube.created_at} /></p></div>
       <div class="cube-actions">
         ${mine ? html`<${Badge} tone="ok">yours<//>` : html`<${Badge}>shared by ${cube.owner}<//>`}
-        <a class="button" href=${href("memories", null, { cube: cube.id })}>Browse</a>
+        <a class="button" href=${href("memories", null, { cube: cube.id, user })}>Browse</a>
         ${mine && html`<button onClick=${onToggle} aria-expanded=${open}>Sharing</button>`}
       </div>
     </div>
@@ -103,7 +103,7 @@ function CubeRow({ cube, mine, open, onToggle }) {
   </li>`;
 }
 
-export function CubesView({ me, cubes, reloadCubes, error }) {
+export function CubesView({ me, user, cubes, reloadCubes, error }) {
   const [open, setOpen] = useState(null);
   const mine = (cube) => cube.owner === me.user_id || me.admin;
   return html`<div class="view">
@@ -111,7 +111,7 @@ export function CubesView({ me, cubes, reloadCubes, error }) {
       <${CreateCube} onCreated=${reloadCubes} />
       <${ErrorNote} error=${error} />
       ${cubes.length === 0 ? html`<${Empty}>No cubes yet. Adding a memory creates the cube “default”.<//>` :
-        html`<ul class="cube-list">${cubes.map((cube) => html`<${CubeRow} key=${cube.id} cube=${cube}
+        html`<ul class="cube-list">${cubes.map((cube) => html`<${CubeRow} key=${cube.id} cube=${cube} user=${user}
           mine=${mine(cube)} open=${open === cube.id} onToggle=${() => setOpen(open === cube.id ? null : cube.id)} />`)}</ul>`}
     <//>
   </div>`;

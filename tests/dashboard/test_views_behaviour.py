@@ -1,0 +1,50 @@
+"""The dashboard's links, loading and error states, date filters and forms, in headless
+Chromium against a real server (a server of this module's own: these tests add memories)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import expect
+
+
+def cards_of(page: Any) -> Any:
+    return page.get_by_role("list", name="Memories").get_by_role("listitem")
+
+
+def test_an_admins_links_keep_the_user_being_viewed(tab: Any) -> None:
+    main = tab("admin")
+    page = main.sign_in("admin")
+    page.get_by_role("link", name="Audit log").click()
+    page.get_by_label("Action").select_option("memory.add")
+    page.get_by_role("button", name="Apply").click()
+    records = page.get_by_role("table", name="Audit records")
+    records.get_by_role("row").filter(has_text="ana").first.get_by_role("link").click()
+    expect(page.get_by_test_id("item-content")).to_be_visible()  # viewed as ana, not NotFoundError
+    assert "user=ana" in page.url
+
+    page.goto(main.site.url + "#/memories?user=ana&kind=fact")
+    expect(cards_of(page)).to_have_count(2)
+    cards_of(page).filter(has_text="green tea").get_by_role("link").click()
+    expect(page.get_by_test_id("item-content")).to_have_text("Ana drinks green tea every morning")
+    overview = page.get_by_role("region", name="Overview")
+    cube_link = overview.get_by_role("link", name="work")
+    expect(cube_link).to_have_attribute("href", re.compile("&user=ana$"))
+    page.get_by_role("link", name="← Memories").click()  # back to the list it came from
+    expect(page.get_by_text("2 memories")).to_be_visible()
+    assert page.url.endswith("#/memories?user=ana&kind=fact")
+
+    page.goto(main.site.url + f"#/memory/{main.site.ids['lisbon']}?user=ana")
+    page.reload()  # opened directly: no list to go back to
+    provenance = page.get_by_role("region", name="Provenance")
+    session_link = provenance.get_by_role("link", name="trip-1")
+    expect(session_link).to_have_attribute("href", "#/memories?session=trip-1&user=ana")
+    page.get_by_role("link", name="← Memories").click()
+    expect(page.get_by_text("4 memories")).to_be_visible()  # ana's, not the admin's (none)
+
+    page.get_by_role("link", name="Cubes").click()
+    expect(page.get_by_role("heading", name="work")).to_be_visible()
+    assert "user=ana" in page.url
+    main.shot("cubes-of-ana")
+
