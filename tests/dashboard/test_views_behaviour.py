@@ -48,3 +48,45 @@ def test_an_admins_links_keep_the_user_being_viewed(tab: Any) -> None:
     assert "user=ana" in page.url
     main.shot("cubes-of-ana")
 
+
+
+class Held:
+    """Requests to the API paths given, held (a slow network) until released."""
+
+    def __init__(self, page: Any, pattern: str) -> None:
+        self.page, self.pattern, self.routes = page, re.compile(pattern), []
+        page.route(self.pattern, self.hold)
+
+    def hold(self, route: Any) -> None:
+        self.routes.append(route)
+
+    def release(self) -> None:
+        for route in self.routes:
+            route.continue_()
+        self.page.unroute(self.pattern, self.hold)
+
+
+def test_results_being_refreshed_are_dimmed_under_a_loading_sign(tab: Any) -> None:
+    main = tab("ana")
+    page = main.sign_in("ana")
+    list_ = page.get_by_role("list", name="Memories")
+    expect(page.get_by_text("4 memories")).to_be_visible()
+
+    held = Held(page, r"/v1/(memories|search)\b")
+    page.get_by_label("Kind").select_option("fact")
+    page.get_by_role("button", name="Apply").click()
+    expect(page.get_by_role("status").filter(has_text="Updating results")).to_be_visible()
+    expect(list_).to_have_attribute("aria-busy", "true")
+    expect(page.get_by_text("4 memories")).to_have_count(0)  # the old count is not shown as current
+    main.shot("refreshing")
+    held.release()
+    expect(page.get_by_text("2 memories")).to_be_visible()
+    expect(list_).to_have_attribute("aria-busy", "false")
+
+    held = Held(page, r"/v1/(memories|search)\b")
+    page.get_by_label("Search memories").fill("coffee")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Updating results")).to_be_visible()
+    expect(page.get_by_text("for “coffee”")).to_have_count(0)  # no new summary above old rows
+    held.release()
+    expect(page.get_by_text("for “coffee”")).to_be_visible()

@@ -36,13 +36,13 @@ function load(values, limit) {
   const filters = buildFilter(values);
   if (values.q) {
     const body = { user_id, query: values.q, cube, top_k: limit, filters, mode: values.mode || "hybrid" };
-    return api("/v1/search", { method: "POST", body }).then(({ hits }) => ({ hits, count: null }));
+    return api("/v1/search", { method: "POST", body }).then(({ hits }) => ({ q: values.q, hits, count: null }));
   }
   const query = { user_id, cube, filters };
   return Promise.all([
     api("/v1/memories", { query: { ...query, limit } }),
     api("/v1/memories/count", { query }),
-  ]).then(([{ items }, { count }]) => ({ hits: items.map((item) => ({ item })), count }));
+  ]).then(([{ items }, { count }]) => ({ q: "", hits: items.map((item) => ({ item })), count }));
 }
 
 function Filters({ values, me, cubes }) {
@@ -111,6 +111,12 @@ export function MemoryCard({ item, score, explain, cubeName, user }) {
   </li>`;
 }
 
+/** What a result is, e.g. "4 memories" or "2 best matches for “tea”": from the query it was loaded for. */
+function summarize({ q, hits, count }) {
+  if (q) return `${hits.length} best match${hits.length === 1 ? "" : "es"} for “${q}”`;
+  return `${count} memor${count === 1 ? "y" : "ies"}`;
+}
+
 export function MemoriesView({ params, me, cubes }) {
   const values = Object.fromEntries(FILTER_NAMES.map((n) => [n, params.get(n) || ""]));
   const limit = Number(params.get("limit")) || PAGE;
@@ -118,18 +124,15 @@ export function MemoriesView({ params, me, cubes }) {
   const cubeNames = Object.fromEntries(cubes.map((c) => [c.id, c.name]));
   const more = () => navigate("memories", null, { ...values, limit: limit + PAGE });
   const hits = data?.hits || [];
-  const summary = values.q
-    ? `${hits.length} best match${hits.length === 1 ? "" : "es"} for “${values.q}”`
-    : `${data?.count ?? "…"} memories`;
 
   return html`<div class="view">
     <${Filters} key=${params.toString()} values=${values} me=${me} cubes=${cubes} />
     <${ErrorNote} error=${error} />
     ${loading && !data ? html`<${Loading} what="Loading memories" />` : html`
-      <p class="summary" aria-live="polite">${summary}</p>
+      ${loading ? html`<${Loading} what="Updating results" />` : html`<p class="summary" aria-live="polite">${summarize(data)}</p>`}
       ${hits.length === 0 && !error
-        ? html`<${Empty}>No memories match. Try fewer filters${values.q ? " or other words" : ""}.<//>`
-        : html`<ul class="memory-list" aria-label="Memories">
+        ? html`<${Empty}>No memories match. Try fewer filters${data?.q ? " or other words" : ""}.<//>`
+        : html`<ul class=${loading ? "memory-list stale" : "memory-list"} aria-label="Memories" aria-busy=${loading}>
             ${hits.map((h) => html`<${MemoryCard} key=${h.item.id} item=${h.item} score=${h.score}
               explain=${h.explain} cubeName=${cubeNames[h.item.cube_id]} user=${values.user} />`)}
           </ul>`}
