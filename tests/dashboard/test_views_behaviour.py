@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 from playwright.sync_api import expect
 
 
@@ -90,3 +91,28 @@ def test_results_being_refreshed_are_dimmed_under_a_loading_sign(tab: Any) -> No
     expect(page.get_by_text("for “coffee”")).to_have_count(0)  # no new summary above old rows
     held.release()
     expect(page.get_by_text("for “coffee”")).to_be_visible()
+
+
+def test_date_filters_are_local_days(tab: Any) -> None:
+    main = tab("bob", timezone_id="Pacific/Auckland")  # UTC+13 in early April 2024
+    message = {"role": "user", "content": "Booked the ferry", "timestamp": "2024-04-02T18:00:00Z"}
+    auth = {"Authorization": f"Bearer {main.site.keys['bob']}"}
+    with httpx.Client(base_url=main.site.url, headers=auth, timeout=10.0) as http:
+        body = {"messages": [message], "cube": "diary"}
+        assert http.post("/v1/memories/messages", json=body).status_code == 201
+    page = main.sign_in("bob")
+
+    def between(first: str, last: str) -> Any:
+        page.get_by_label("Time").select_option("event_time")
+        page.get_by_label("From", exact=True).fill(first)
+        page.get_by_label("To", exact=True).fill(last)
+        page.get_by_role("button", name="Apply").click()
+        return cards_of(page).filter(has_text="ferry")
+
+    found = between("2024-04-03", "2024-04-03")
+    expect(page.get_by_text("1 memory", exact=True)).to_be_visible()
+    expect(found).to_have_count(1)
+    expect(found).to_contain_text("Apr 3, 2024")  # the day it is shown on, in local time
+    main.shot("local-day")
+    expect(between("2024-04-02", "2024-04-02")).to_have_count(0)
+    expect(page.get_by_text("0 memories")).to_be_visible()

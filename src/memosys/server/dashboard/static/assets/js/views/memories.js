@@ -9,10 +9,19 @@ export const KINDS = ["message", "fact", "preference", "event", "chunk", "summar
 const PAGE = 25;
 const FILTER_NAMES = ["q", "user", "cube", "session", "kind", "tags", "time", "from", "to", "mode"];
 
-function nextDay(day) {
-  const date = new Date(`${day}T00:00:00Z`);
-  date.setUTCDate(date.getUTCDate() + 1);
-  return date.toISOString().slice(0, 10);
+const pad = (n) => String(n).padStart(2, "0");
+
+/**
+ * The instant the local day `day` (YYYY-MM-DD) starts, `days` later, as ISO with the local
+ * offset (e.g. "2024-04-03T00:00:00+13:00"): dates are shown in local time, so days are local.
+ */
+function localDayStart(day, days = 0) {
+  const [year, month, date] = day.split("-").map(Number);
+  const start = new Date(year, month - 1, date + days);
+  const offset = -start.getTimezoneOffset();
+  const zone = `${offset < 0 ? "-" : "+"}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  return `${start.getFullYear()}-${pad(start.getMonth() + 1)}-${pad(start.getDate())}` +
+    `T${pad(start.getHours())}:${pad(start.getMinutes())}:00${zone}`;
 }
 
 /** The memosys filter for the form's values (see memosys.core.filters). */
@@ -24,8 +33,8 @@ export function buildFilter(values) {
   if (tags.length === 1) filter.tags = tags[0];
   if (tags.length > 1) filter.tags = { $in: tags };
   const range = {};
-  if (values.from) range.$gte = values.from;
-  if (values.to) range.$lt = nextDay(values.to);
+  if (values.from) range.$gte = localDayStart(values.from);
+  if (values.to) range.$lt = localDayStart(values.to, 1);
   if (Object.keys(range).length) filter[values.time || "created_at"] = range;
   return Object.keys(filter).length ? filter : undefined;
 }
