@@ -96,8 +96,7 @@ def test_results_being_refreshed_are_dimmed_under_a_loading_sign(tab: Any) -> No
 def test_date_filters_are_local_days(tab: Any) -> None:
     main = tab("bob", timezone_id="Pacific/Auckland")  # UTC+13 in early April 2024
     message = {"role": "user", "content": "Booked the ferry", "timestamp": "2024-04-02T18:00:00Z"}
-    auth = {"Authorization": f"Bearer {main.site.keys['bob']}"}
-    with httpx.Client(base_url=main.site.url, headers=auth, timeout=10.0) as http:
+    with api_as(main.site, "bob") as http:
         body = {"messages": [message], "cube": "diary"}
         assert http.post("/v1/memories/messages", json=body).status_code == 201
     page = main.sign_in("bob")
@@ -116,3 +115,76 @@ def test_date_filters_are_local_days(tab: Any) -> None:
     main.shot("local-day")
     expect(between("2024-04-02", "2024-04-02")).to_have_count(0)
     expect(page.get_by_text("0 memories")).to_be_visible()
+
+
+def api_as(site: Any, user: str) -> httpx.Client:
+    """An HTTP client of the API signed in as ``user``."""
+    auth = {"Authorization": f"Bearer {site.keys[user]}"}
+    return httpx.Client(base_url=site.url, headers=auth, timeout=10.0)
+
+
+def contrast(page: Any, selector: str) -> float:
+    """The WCAG contrast ratio of the text of the first element matching on its own background."""
+    return float(page.locator(selector).first.evaluate("""(el) => {
+        const rgb = (text) => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
+        const lum = (text) => {
+            const [r, g, b] = rgb(text).map((v) => v / 255)
+                .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        };
+        const style = getComputedStyle(el);
+        const [a, b] = [lum(style.color), lum(style.backgroundColor)].sort((x, y) => y - x);
+        return (a + 0.05) / (b + 0.05);
+    }"""))
+
+
+def page_width(page: Any) -> int:
+    return int(page.evaluate("document.documentElement.scrollWidth"))
+
+
+def test_long_chips_narrow_screens_and_dark_badges_fit(tab: Any) -> None:
+    wide = tab("bob")
+    with api_as(wide.site, "bob") as http:
+        body = {"texts": ["A tag with no break"], "cube": "diary", "kind": "fact"}
+        body["tags"] = ["unbroken" * 30]
+        (item,) = http.post("/v1/memories/texts", json=body).json()["items"]
+        share = {"with_user": "ana", "access": "read"}
+        assert http.post("/v1/cubes/diary/shares", json=share).status_code == 201
+    page = wide.sign_in("bob")
+    page.goto(wide.site.url + f"#/memory/{item['id']}")
+    expect(page.get_by_test_id("item-content")).to_be_visible()
+    assert page_width(page) <= 1280  # the chip is cut short with an ellipsis (4)
+    wide.shot("long-chip")
+    page.get_by_role("button", name="Edit").click()
+    form = page.get_by_role("form", name="Edit memory")
+    assert form.bounding_box()["height"] < 260  # no tall empty gaps in the form (5)
+    wide.shot("edit-form")
+
+    page.get_by_role("button", name="Theme: auto").click()  # dark
+    page.get_by_role("link", name="Memories", exact=True).click()
+    for kind in ("note", "fact"):
+        assert contrast(page, f".badge.kind-{kind}") >= 4.5, kind  # (12)
+    wide.shot("dark-badges")
+    page.get_by_role("button", name="Theme: dark").click()  # light
+    for kind in ("note", "fact"):
+        assert contrast(page, f".badge.kind-{kind}") >= 4.5, kind
+
+    narrow = tab("ana", viewport={"width": 390, "height": 844})
+    page = narrow.open()
+    card = page.locator("form.card")
+    assert card.bounding_box()["height"] < 420  # no gap under the API key box (5)
+    narrow.shot("signin")
+    page = narrow.sign_in("ana")
+    expect(page.get_by_text("memories", exact=False).first).to_be_visible()
+    header = page.locator("header.topbar")
+    assert header.bounding_box()["height"] <= 100  # two rows at most (18)
+    assert header.evaluate("(el) => getComputedStyle(el).position") != "sticky"
+    narrow.shot("memories")
+    page.get_by_role("link", name="Cubes").click()
+    work = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="work"))
+    work.get_by_role("button", name="Sharing").click()
+    work.get_by_label("Share with user").fill("bob")
+    work.get_by_role("button", name="Share", exact=True).click()
+    expect(work.get_by_role("table", name="Shares of work")).to_be_visible()
+    assert page_width(page) <= 390  # the table scrolls inside its box (8)
+    narrow.shot("shares")

@@ -12,7 +12,7 @@ export function Time({ value }) {
 
 export function Chips({ values, kind = "" }) {
   if (!values || values.length === 0) return html`<span class="muted">—</span>`;
-  return html`<span class="chips">${values.map((v) => html`<span class=${`chip ${kind}`}>${v}</span>`)}</span>`;
+  return html`<span class="chips">${values.map((v) => html`<span class=${`chip ${kind}`} title=${v}>${v}</span>`)}</span>`;
 }
 
 export function Badge({ children, tone = "" }) {

@@ -67,7 +67,7 @@ function Shares({ cube }) {
   return html`<div class="shares">
     ${loading ? html`<${Loading} what="Loading shares" />` : error ? html`<${ErrorNote} error=${error} />` :
       data.shares.length === 0 ? html`<${Empty}>Not shared with anyone.<//>` :
-      html`<table aria-label=${`Shares of ${cube.name}`}>
+      html`<div class="table-scroll"><table aria-label=${`Shares of ${cube.name}`}>
         <thead><tr><th>User</th><th>Access</th><th>Granted</th><th></th></tr></thead>
         <tbody>${data.shares.map((s) => html`<tr>
           <td>${s.user_id}</td><td><${Badge} tone=${s.access === "write" ? "warn" : ""}>${s.access}<//></td>
@@ -75,7 +75,7 @@ function Shares({ cube }) {
           <td><button class="ghost danger" onClick=${() => unshare(s.user_id)}
             aria-label=${`Stop sharing with ${s.user_id}`}>Revoke</button></td>
         </tr>`)}</tbody>
-      </table>`}
+      </table></div>`}
     <form class="inline-form" onSubmit=${share} aria-label=${`Share ${cube.name}`}>
       <${Field} label="Share with user"><input required value=${withUser}
         onInput=${(e) => setWithUser(e.currentTarget.value)} /><//>
