@@ -188,3 +188,29 @@ def test_long_chips_narrow_screens_and_dark_badges_fit(tab: Any) -> None:
     expect(work.get_by_role("table", name="Shares of work")).to_be_visible()
     assert page_width(page) <= 390  # the table scrolls inside its box (8)
     narrow.shot("shares")
+
+
+def test_the_edit_form_sends_only_changes_and_checks_importance(tab: Any) -> None:
+    main = tab("ana")
+    page = main.sign_in("ana")
+    patches: list[Any] = []
+    page.on("request", lambda r: r.method == "PATCH" and patches.append(r.post_data_json))
+    page.goto(main.site.url + f"#/memory/{main.site.ids['tea']}")
+    page.get_by_role("button", name="Edit").click()
+    form = page.get_by_role("form", name="Edit memory")
+    importance = form.get_by_label("Importance")
+
+    form.get_by_role("button", name="Save").click()
+    expect(form.get_by_role("status")).to_contain_text("Nothing changed")
+    importance.fill("1.5")
+    form.get_by_role("button", name="Save").click()
+    expect(form.get_by_role("alert")).to_contain_text("Importance must be a number from 0 to 1")
+    importance.fill("")  # left out: the importance is kept, not saved as 0
+    form.get_by_label("Tags").fill("work, drinks")
+    form.get_by_role("button", name="Save").click()
+
+    memory = page.get_by_role("region", name="Memory")
+    expect(memory.get_by_text("v2", exact=True)).to_be_visible()
+    expect(page.get_by_role("region", name="Overview")).to_contain_text("importance0.5")
+    assert patches == [{"tags": ["work", "drinks"]}]  # one request, with the one change
+    main.shot("saved-tags")
