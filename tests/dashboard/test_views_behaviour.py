@@ -214,3 +214,23 @@ def test_the_edit_form_sends_only_changes_and_checks_importance(tab: Any) -> Non
     expect(page.get_by_role("region", name="Overview")).to_contain_text("importance0.5")
     assert patches == [{"tags": ["work", "drinks"]}]  # one request, with the one change
     main.shot("saved-tags")
+
+
+def test_a_read_only_share_offers_no_edit_or_delete(tab: Any) -> None:
+    main = tab("ana")
+    with api_as(main.site, "bob") as http:
+        body = {"texts": ["Slow-cook the beans overnight"], "cube": "recipes"}
+        (item,) = http.post("/v1/memories/texts", json=body).json()["items"]
+        share = {"with_user": "ana", "access": "read"}
+        assert http.post("/v1/cubes/recipes/shares", json=share).status_code == 201
+    page = main.sign_in("ana")
+    page.goto(main.site.url + f"#/memory/{item['id']}")
+    memory = page.get_by_role("region", name="Memory")
+    expect(memory.get_by_text("read only")).to_be_visible()
+    expect(memory.get_by_role("button", name="Edit")).to_have_count(0)
+    expect(memory.get_by_role("button", name="Delete")).to_have_count(0)
+    main.shot("read-only")
+
+    page.goto(main.site.url + f"#/memory/{main.site.ids['tea']}")  # her own: she may change it
+    expect(memory.get_by_role("button", name="Edit")).to_be_visible()
+    expect(memory.get_by_role("button", name="Delete")).to_be_visible()

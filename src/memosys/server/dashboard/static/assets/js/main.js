@@ -52,7 +52,7 @@ function Dashboard({ me, onSignOut }) {
   const cubes = useLoad(() => api("/v1/cubes", { query: { user_id: user } }), [user]);
   const cubeList = cubes.data?.cubes || [];
   let body;
-  if (view === "memory" && parts[1]) body = html`<${ItemView} id=${parts[1]} params=${params} cubes=${cubeList} />`;
+  if (view === "memory" && parts[1]) body = html`<${ItemView} id=${parts[1]} params=${params} me=${me} cubes=${cubeList} />`;
   else if (view === "cubes") body = html`<${CubesView} me=${me} user=${user} cubes=${cubeList} reloadCubes=${cubes.reload} error=${cubes.error} />`;
   else if (view === "audit") body = html`<${AuditView} params=${params} me=${me} />`;
   else if (view === "stats") body = html`<${StatsView} />`;

@@ -50,7 +50,13 @@ function DeleteButton({ item, user }) {
   return html`<button class="danger" onClick=${remove}>Delete</button><${ErrorNote} error=${error} />`;
 }
 
-export function ItemView({ id, params, cubes }) {
+/**
+ * Whether `viewer` may change the memories of `cube`: the cubes list names a share's access in
+ * `acl`; a cube not (yet) known is left to the server to decide.
+ */
+const mayWrite = (cube, viewer) => !cube || cube.acl?.[viewer] !== "read";
+
+export function ItemView({ id, params, me, cubes }) {
   const user = params.get("user") || undefined;
   const [editing, setEditing] = useState(false);
   const { data: item, error, loading, reload } = useLoad(
@@ -61,12 +67,15 @@ export function ItemView({ id, params, cubes }) {
   if (error) return html`<div class="view"><${BackLink} user=${user} /><${ErrorNote} error=${error} /></div>`;
   const cube = cubes.find((c) => c.id === item.cube_id);
   const own = Object.keys(item.metadata || {}).length > 0;
+  const actions = mayWrite(cube, user || me.user_id)
+    ? html`<div class="cube-actions">
+      <button onClick=${() => setEditing(!editing)} aria-expanded=${editing}>Edit</button>
+      <${DeleteButton} item=${item} user=${user} /></div>`
+    : html`<${Badge} tone="warn"><span title=${`${cube.owner} shared the cube ${cube.name} read-only`}>read only</span><//>`;
 
   return html`<div class="view item-view">
     <${BackLink} user=${user} />
-    <${Panel} title="Memory" actions=${html`<div class="cube-actions">
-      <button onClick=${() => setEditing(!editing)} aria-expanded=${editing}>Edit</button>
-      <${DeleteButton} item=${item} user=${user} /></div>`}>
+    <${Panel} title="Memory" actions=${actions}>
       ${editing
         ? html`<${EditForm} item=${item} user=${user} onCancel=${() => setEditing(false)}
             onSaved=${() => { setEditing(false); reload(); }} />`
