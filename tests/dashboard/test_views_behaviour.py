@@ -234,3 +234,30 @@ def test_a_read_only_share_offers_no_edit_or_delete(tab: Any) -> None:
     page.goto(main.site.url + f"#/memory/{main.site.ids['tea']}")  # her own: she may change it
     expect(memory.get_by_role("button", name="Edit")).to_be_visible()
     expect(memory.get_by_role("button", name="Delete")).to_be_visible()
+
+
+def test_the_owner_switches_a_shares_access_in_the_table(tab: Any) -> None:
+    owner, guest = tab("bob"), tab("ana")
+    with api_as(owner.site, "bob") as http:
+        body = {"texts": ["Pack the tent poles"], "cube": "camping"}
+        (item,) = http.post("/v1/memories/texts", json=body).json()["items"]
+        share = {"with_user": "ana", "access": "read"}
+        assert http.post("/v1/cubes/camping/shares", json=share).status_code == 201
+    page = owner.sign_in("bob")
+    page.get_by_role("link", name="Cubes").click()
+    camping = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="camping"))
+    camping.get_by_role("button", name="Sharing").click()
+    access = camping.get_by_label("Access of ana")
+    expect(access).to_have_value("read")
+    with page.expect_response(lambda r: r.request.method == "POST" and "/shares" in r.url):
+        access.select_option("write")
+    expect(access).to_have_value("write")
+    owner.shot("write-access")
+    with api_as(owner.site, "bob") as http:
+        shares = http.get("/v1/cubes/camping/shares").json()["shares"]
+    assert [(s["user_id"], s["access"]) for s in shares] == [("ana", "write")]
+
+    ana = guest.sign_in("ana")
+    ana.goto(guest.site.url + f"#/memory/{item['id']}")
+    memory = ana.get_by_role("region", name="Memory")
+    expect(memory.get_by_role("button", name="Edit")).to_be_visible()

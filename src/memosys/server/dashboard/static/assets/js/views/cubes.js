@@ -60,6 +60,10 @@ function Shares({ cube }) {
       reload();
     }
   }
+  // sharing again with another access is how the API changes a share's access
+  async function change(user, newAccess) {
+    if (await run(() => api(path, { method: "POST", body: { with_user: user, access: newAccess } }))) reload();
+  }
   async function unshare(user) {
     if (await run(() => api(`${path}/${seg(user)}`, { method: "DELETE" }))) reload();
   }
@@ -70,7 +74,10 @@ function Shares({ cube }) {
       html`<div class="table-scroll"><table aria-label=${`Shares of ${cube.name}`}>
         <thead><tr><th>User</th><th>Access</th><th>Granted</th><th></th></tr></thead>
         <tbody>${data.shares.map((s) => html`<tr>
-          <td>${s.user_id}</td><td><${Badge} tone=${s.access === "write" ? "warn" : ""}>${s.access}<//></td>
+          <td>${s.user_id}</td><td><select aria-label=${`Access of ${s.user_id}`} value=${s.access} disabled=${action.busy}
+            onChange=${(e) => change(s.user_id, e.currentTarget.value)}>
+            <option value="read">read only</option><option value="write">read and write</option>
+          </select></td>
           <td><${Time} value=${s.granted_at} /> by ${s.granted_by}</td>
           <td><button class="ghost danger" onClick=${() => unshare(s.user_id)}
             aria-label=${`Stop sharing with ${s.user_id}`}>Revoke</button></td>
