@@ -261,3 +261,31 @@ def test_the_owner_switches_a_shares_access_in_the_table(tab: Any) -> None:
     ana.goto(guest.site.url + f"#/memory/{item['id']}")
     memory = ana.get_by_role("region", name="Memory")
     expect(memory.get_by_role("button", name="Edit")).to_be_visible()
+
+
+def test_a_failed_request_shows_one_clear_message_and_no_summary(tab: Any) -> None:
+    main = tab("ana")
+    page = main.sign_in("ana")
+    expect(page.get_by_text("4 memories")).to_be_visible()
+    alert = page.get_by_role("alert")
+
+    page.route("**/v1/search", lambda r: r.fulfill(status=500, body="Internal Server Error"))
+    page.get_by_label("Search memories").fill("tea")
+    page.get_by_role("button", name="Search", exact=True).click()
+    no_body = "ServerError The server answered HTTP 500 with no explanation; see its log."
+    expect(alert).to_have_text(no_body)  # once, not "HTTP 500 HTTP 500"
+    expect(page.get_by_text("best match")).to_have_count(0)
+    main.shot("server-error")
+
+    page.route(re.compile(r"/v1/memories\?"), lambda r: r.abort("connectionrefused"))
+    page.get_by_label("Search memories").fill("")
+    page.get_by_role("button", name="Apply").click()
+    expect(alert).to_have_text(re.compile("^Cannot reach the server; check that `memosys serve`"))
+    expect(page.locator(".summary")).to_have_count(0)  # not "… memories" for ever
+    main.shot("network-error")
+
+    page.unroute_all()
+    page.goto(main.site.url + "#/memories?cube=nowhere")  # the server's own error, as it words it
+    expect(alert).to_contain_text("NotFoundError")
+    expect(alert).to_contain_text("nowhere")
+    expect(page.locator(".summary")).to_have_count(0)

@@ -137,9 +137,9 @@ export function MemoriesView({ params, me, cubes }) {
   return html`<div class="view">
     <${Filters} key=${params.toString()} values=${values} me=${me} cubes=${cubes} />
     <${ErrorNote} error=${error} />
-    ${loading && !data ? html`<${Loading} what="Loading memories" />` : html`
+    ${error ? null : loading && !data ? html`<${Loading} what="Loading memories" />` : html`
       ${loading ? html`<${Loading} what="Updating results" />` : html`<p class="summary" aria-live="polite">${summarize(data)}</p>`}
-      ${hits.length === 0 && !error
+      ${hits.length === 0
         ? html`<${Empty}>No memories match. Try fewer filters${data?.q ? " or other words" : ""}.<//>`
         : html`<ul class=${loading ? "memory-list stale" : "memory-list"} aria-label="Memories" aria-busy=${loading}>
             ${hits.map((h) => html`<${MemoryCard} key=${h.item.id} item=${h.item} score=${h.score}
