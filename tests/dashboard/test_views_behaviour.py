@@ -289,3 +289,19 @@ def test_a_failed_request_shows_one_clear_message_and_no_summary(tab: Any) -> No
     expect(alert).to_contain_text("NotFoundError")
     expect(alert).to_contain_text("nowhere")
     expect(page.locator(".summary")).to_have_count(0)
+
+
+def test_wording_of_the_sign_in_card_counts_and_an_empty_search(tab: Any) -> None:
+    main = tab("ana")
+    page = main.open()
+    expect(page.locator("form.card")).to_contain_text("memosys init or memosys user add NAME")
+    page = main.sign_in("ana")
+    page.get_by_label("Search memories").fill("tea")
+    page.get_by_label("Tags (any of)").fill("no-such-tag")
+    page.get_by_role("button", name="Search", exact=True).click()
+    empty = "Nothing matches “tea”. Try other words or fewer filters."
+    expect(page.get_by_text(empty)).to_be_visible()
+    expect(page.get_by_text("0 best matches")).to_have_count(0)
+    page.goto(main.site.url + f"#/memory/{main.site.ids['standup']}")
+    accessed = page.get_by_role("region", name="Overview").locator("dt:text-is('accessed') + dd")
+    assert re.fullmatch(r"1 time|(0|[2-9]|\d\d+) times", accessed.inner_text())

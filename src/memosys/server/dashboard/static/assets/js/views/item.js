@@ -90,7 +90,7 @@ export function ItemView({ id, params, me, cubes }) {
         ["owner", item.owner], ["user", item.user_id], ["type", item.type],
         ["importance", item.importance], ["priority", item.priority],
         ["visibility", item.visibility], ["sensitivity", item.sensitivity],
-        ["accessed", `${item.access_count} times`], ["last access", html`<${Time} value=${item.last_accessed_at} />`],
+        ["accessed", `${item.access_count} time${item.access_count === 1 ? "" : "s"}`], ["last access", html`<${Time} value=${item.last_accessed_at} />`],
       ]} /><//>
       <${Panel} title="Provenance"><${Facts} rows=${[
         ["source", item.source_type], ["reference", item.source_ref],

@@ -138,9 +138,11 @@ export function MemoriesView({ params, me, cubes }) {
     <${Filters} key=${params.toString()} values=${values} me=${me} cubes=${cubes} />
     <${ErrorNote} error=${error} />
     ${error ? null : loading && !data ? html`<${Loading} what="Loading memories" />` : html`
-      ${loading ? html`<${Loading} what="Updating results" />` : html`<p class="summary" aria-live="polite">${summarize(data)}</p>`}
+      ${loading ? html`<${Loading} what="Updating results" />`
+        : (hits.length > 0 || !data.q) && html`<p class="summary" aria-live="polite">${summarize(data)}</p>`}
       ${hits.length === 0
-        ? html`<${Empty}>No memories match. Try fewer filters${data?.q ? " or other words" : ""}.<//>`
+        ? html`<${Empty}>${data.q ? `Nothing matches “${data.q}”. Try other words or fewer filters.`
+          : "No memories match. Try fewer filters."}<//>`
         : html`<ul class=${loading ? "memory-list stale" : "memory-list"} aria-label="Memories" aria-busy=${loading}>
             ${hits.map((h) => html`<${MemoryCard} key=${h.item.id} item=${h.item} score=${h.score}
               explain=${h.explain} cubeName=${cubeNames[h.item.cube_id]} user=${values.user} />`)}
