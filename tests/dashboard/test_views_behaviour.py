@@ -305,3 +305,18 @@ def test_wording_of_the_sign_in_card_counts_and_an_empty_search(tab: Any) -> Non
     page.goto(main.site.url + f"#/memory/{main.site.ids['standup']}")
     accessed = page.get_by_role("region", name="Overview").locator("dt:text-is('accessed') + dd")
     assert re.fullmatch(r"1 time|(0|[2-9]|\d\d+) times", accessed.inner_text())
+
+
+def test_stats_count_the_users_own_cubes_not_those_shared_with_it(tab: Any) -> None:
+    main = tab("ana")
+    with api_as(main.site, "bob") as http:
+        body = {"texts": ["The pantry has rice"], "cube": "pantry", "kind": "fact"}
+        assert http.post("/v1/memories/texts", json=body).status_code == 201
+        share = {"with_user": "ana", "access": "read"}
+        assert http.post("/v1/cubes/pantry/shares", json=share).status_code == 201
+    page = main.sign_in("ana")
+    page.get_by_role("link", name="Stats").click()
+    panel = page.get_by_role("region", name="Memories in your own cubes, by kind")
+    facts = panel.get_by_role("listitem").filter(has=page.get_by_role("link", name="fact"))
+    expect(facts.locator(".count")).to_have_text("2")  # ana's two, not bob's shared one
+    expect(panel).to_contain_text("Cubes shared with you are not counted.")

@@ -55,7 +55,7 @@ function Dashboard({ me, onSignOut }) {
   if (view === "memory" && parts[1]) body = html`<${ItemView} id=${parts[1]} params=${params} me=${me} cubes=${cubeList} />`;
   else if (view === "cubes") body = html`<${CubesView} me=${me} user=${user} cubes=${cubeList} reloadCubes=${cubes.reload} error=${cubes.error} />`;
   else if (view === "audit") body = html`<${AuditView} params=${params} me=${me} />`;
-  else if (view === "stats") body = html`<${StatsView} />`;
+  else if (view === "stats") body = html`<${StatsView} me=${me} user=${user} cubes=${cubeList} cubesLoading=${cubes.loading} />`;
   else if (view === "keys") body = html`<${KeysView} me=${me} />`;
   else body = html`<${MemoriesView} params=${params} me=${me} cubes=${cubeList} />`;
   return html`<${Header} me=${me} view=${view === "memory" ? "memories" : view} user=${user} onSignOut=${onSignOut} />
