@@ -320,3 +320,13 @@ def test_stats_count_the_users_own_cubes_not_those_shared_with_it(tab: Any) -> N
     facts = panel.get_by_role("listitem").filter(has=page.get_by_role("link", name="fact"))
     expect(facts.locator(".count")).to_have_text("2")  # ana's two, not bob's shared one
     expect(panel).to_contain_text("Cubes shared with you are not counted.")
+
+
+def test_an_invalid_stored_key_on_reload_shows_the_sign_out_notice(tab: Any) -> None:
+    main = tab("ana")
+    page = main.open()
+    page.evaluate("sessionStorage.setItem('memosys.apiKey', 'msk_not-a-real-key')")
+    page.reload()
+    expect(page.get_by_text("Signed out:")).to_be_visible()
+    expect(page.get_by_text("Could not load your account")).to_have_count(0)
+    expect(page.get_by_label("API key")).to_be_visible()

@@ -69,9 +69,9 @@ function App() {
 
   useEffect(() => {
     if (credentials.key) {
-      // a 401 signs out through the event below; any other failure keeps the key for a retry
+      // a 401 signs out through the event below (its notice stays); any other failure keeps the key for a retry
       api("/v1/me")
-        .then(setMe, (error) => setNotice(`Could not load your account: ${error.message}`))
+        .then(setMe, (error) => error.status !== 401 && setNotice(`Could not load your account: ${error.message}`))
         .finally(() => setChecking(false));
     }
     const signedOut = (event) => {
