@@ -14,6 +14,54 @@ def cards_of(page: Any) -> Any:
     return page.get_by_role("list", name="Memories").get_by_role("listitem")
 
 
+class Held:
+    """Requests to the API paths given, held (a slow network) until released."""
+
+    def __init__(self, page: Any, pattern: str) -> None:
+        self.page, self.pattern, self.routes = page, re.compile(pattern), []
+        page.route(self.pattern, self.hold)
+
+    def hold(self, route: Any) -> None:
+        self.routes.append(route)
+
+    def release(self) -> None:
+        for route in self.routes:
+            route.continue_()
+        self.page.unroute(self.pattern, self.hold)
+
+
+def api_as(site: Any, user: str) -> httpx.Client:
+    """An HTTP client of the API signed in as ``user``."""
+    auth = {"Authorization": f"Bearer {site.keys[user]}"}
+    return httpx.Client(base_url=site.url, headers=auth, timeout=10.0)
+
+
+def new_user(site: Any, user: str) -> None:
+    """Create ``user`` through the admin API (its key kept in ``site.keys``): the tests that
+    share cubes share them with a user of their own, so ana's and bob's lists stay as seeded."""
+    with api_as(site, "admin") as http:
+        site.keys[user] = http.post("/v1/users", json={"user_id": user}).json()["api_key"]
+
+
+def contrast(page: Any, selector: str) -> float:
+    """The WCAG contrast ratio of the text of the first element matching on its own background."""
+    return float(page.locator(selector).first.evaluate("""(el) => {
+        const rgb = (text) => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
+        const lum = (text) => {
+            const [r, g, b] = rgb(text).map((v) => v / 255)
+                .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        };
+        const style = getComputedStyle(el);
+        const [a, b] = [lum(style.color), lum(style.backgroundColor)].sort((x, y) => y - x);
+        return (a + 0.05) / (b + 0.05);
+    }"""))
+
+
+def page_width(page: Any) -> int:
+    return int(page.evaluate("document.documentElement.scrollWidth"))
+
+
 def test_an_admins_links_keep_the_user_being_viewed(tab: Any) -> None:
     main = tab("admin")
     page = main.sign_in("admin")
@@ -49,22 +97,6 @@ def test_an_admins_links_keep_the_user_being_viewed(tab: Any) -> None:
     assert "user=ana" in page.url
     main.shot("cubes-of-ana")
 
-
-
-class Held:
-    """Requests to the API paths given, held (a slow network) until released."""
-
-    def __init__(self, page: Any, pattern: str) -> None:
-        self.page, self.pattern, self.routes = page, re.compile(pattern), []
-        page.route(self.pattern, self.hold)
-
-    def hold(self, route: Any) -> None:
-        self.routes.append(route)
-
-    def release(self) -> None:
-        for route in self.routes:
-            route.continue_()
-        self.page.unroute(self.pattern, self.hold)
 
 
 def test_results_being_refreshed_are_dimmed_under_a_loading_sign(tab: Any) -> None:
@@ -117,39 +149,12 @@ def test_date_filters_are_local_days(tab: Any) -> None:
     expect(page.get_by_text("0 memories")).to_be_visible()
 
 
-def api_as(site: Any, user: str) -> httpx.Client:
-    """An HTTP client of the API signed in as ``user``."""
-    auth = {"Authorization": f"Bearer {site.keys[user]}"}
-    return httpx.Client(base_url=site.url, headers=auth, timeout=10.0)
-
-
-def contrast(page: Any, selector: str) -> float:
-    """The WCAG contrast ratio of the text of the first element matching on its own background."""
-    return float(page.locator(selector).first.evaluate("""(el) => {
-        const rgb = (text) => text.match(/[\\d.]+/g).slice(0, 3).map(Number);
-        const lum = (text) => {
-            const [r, g, b] = rgb(text).map((v) => v / 255)
-                .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
-            return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-        };
-        const style = getComputedStyle(el);
-        const [a, b] = [lum(style.color), lum(style.backgroundColor)].sort((x, y) => y - x);
-        return (a + 0.05) / (b + 0.05);
-    }"""))
-
-
-def page_width(page: Any) -> int:
-    return int(page.evaluate("document.documentElement.scrollWidth"))
-
-
 def test_long_chips_narrow_screens_and_dark_badges_fit(tab: Any) -> None:
     wide = tab("bob")
     with api_as(wide.site, "bob") as http:
         body = {"texts": ["A tag with no break"], "cube": "diary", "kind": "fact"}
         body["tags"] = ["unbroken" * 30]
         (item,) = http.post("/v1/memories/texts", json=body).json()["items"]
-        share = {"with_user": "ana", "access": "read"}
-        assert http.post("/v1/cubes/diary/shares", json=share).status_code == 201
     page = wide.sign_in("bob")
     page.goto(wide.site.url + f"#/memory/{item['id']}")
     expect(page.get_by_test_id("item-content")).to_be_visible()
@@ -217,13 +222,14 @@ def test_the_edit_form_sends_only_changes_and_checks_importance(tab: Any) -> Non
 
 
 def test_a_read_only_share_offers_no_edit_or_delete(tab: Any) -> None:
-    main = tab("ana")
+    main = tab("cy")
+    new_user(main.site, "cy")
     with api_as(main.site, "bob") as http:
         body = {"texts": ["Slow-cook the beans overnight"], "cube": "recipes"}
         (item,) = http.post("/v1/memories/texts", json=body).json()["items"]
-        share = {"with_user": "ana", "access": "read"}
+        share = {"with_user": "cy", "access": "read"}
         assert http.post("/v1/cubes/recipes/shares", json=share).status_code == 201
-    page = main.sign_in("ana")
+    page = main.sign_in("cy")
     page.goto(main.site.url + f"#/memory/{item['id']}")
     memory = page.get_by_role("region", name="Memory")
     expect(memory.get_by_text("read only")).to_be_visible()
@@ -231,23 +237,26 @@ def test_a_read_only_share_offers_no_edit_or_delete(tab: Any) -> None:
     expect(memory.get_by_role("button", name="Delete")).to_have_count(0)
     main.shot("read-only")
 
-    page.goto(main.site.url + f"#/memory/{main.site.ids['tea']}")  # her own: she may change it
+    with api_as(main.site, "cy") as http:
+        (own,) = http.post("/v1/memories/texts", json={"texts": ["Cy's own note"]}).json()["items"]
+    page.goto(main.site.url + f"#/memory/{own['id']}")  # cy's own: cy may change it
     expect(memory.get_by_role("button", name="Edit")).to_be_visible()
     expect(memory.get_by_role("button", name="Delete")).to_be_visible()
 
 
 def test_the_owner_switches_a_shares_access_in_the_table(tab: Any) -> None:
-    owner, guest = tab("bob"), tab("ana")
+    owner, guest = tab("bob"), tab("dee")
+    new_user(owner.site, "dee")
     with api_as(owner.site, "bob") as http:
         body = {"texts": ["Pack the tent poles"], "cube": "camping"}
         (item,) = http.post("/v1/memories/texts", json=body).json()["items"]
-        share = {"with_user": "ana", "access": "read"}
+        share = {"with_user": "dee", "access": "read"}
         assert http.post("/v1/cubes/camping/shares", json=share).status_code == 201
     page = owner.sign_in("bob")
     page.get_by_role("link", name="Cubes").click()
     camping = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="camping"))
     camping.get_by_role("button", name="Sharing").click()
-    access = camping.get_by_label("Access of ana")
+    access = camping.get_by_label("Access of dee")
     expect(access).to_have_value("read")
     with page.expect_response(lambda r: r.request.method == "POST" and "/shares" in r.url):
         access.select_option("write")
@@ -255,11 +264,11 @@ def test_the_owner_switches_a_shares_access_in_the_table(tab: Any) -> None:
     owner.shot("write-access")
     with api_as(owner.site, "bob") as http:
         shares = http.get("/v1/cubes/camping/shares").json()["shares"]
-    assert [(s["user_id"], s["access"]) for s in shares] == [("ana", "write")]
+    assert [(s["user_id"], s["access"]) for s in shares] == [("dee", "write")]
 
-    ana = guest.sign_in("ana")
-    ana.goto(guest.site.url + f"#/memory/{item['id']}")
-    memory = ana.get_by_role("region", name="Memory")
+    dee = guest.sign_in("dee")
+    dee.goto(guest.site.url + f"#/memory/{item['id']}")
+    memory = dee.get_by_role("region", name="Memory")
     expect(memory.get_by_role("button", name="Edit")).to_be_visible()
 
 
@@ -308,17 +317,21 @@ def test_wording_of_the_sign_in_card_counts_and_an_empty_search(tab: Any) -> Non
 
 
 def test_stats_count_the_users_own_cubes_not_those_shared_with_it(tab: Any) -> None:
-    main = tab("ana")
+    main = tab("eve")
+    new_user(main.site, "eve")
+    with api_as(main.site, "eve") as http:
+        body = {"texts": ["Eve keeps bees"], "kind": "fact"}
+        assert http.post("/v1/memories/texts", json=body).status_code == 201
     with api_as(main.site, "bob") as http:
         body = {"texts": ["The pantry has rice"], "cube": "pantry", "kind": "fact"}
         assert http.post("/v1/memories/texts", json=body).status_code == 201
-        share = {"with_user": "ana", "access": "read"}
+        share = {"with_user": "eve", "access": "read"}
         assert http.post("/v1/cubes/pantry/shares", json=share).status_code == 201
-    page = main.sign_in("ana")
+    page = main.sign_in("eve")
     page.get_by_role("link", name="Stats").click()
     panel = page.get_by_role("region", name="Memories in your own cubes, by kind")
     facts = panel.get_by_role("listitem").filter(has=page.get_by_role("link", name="fact"))
-    expect(facts.locator(".count")).to_have_text("2")  # ana's two, not bob's shared one
+    expect(facts.locator(".count")).to_have_text("1")  # eve's own, not bob's shared one
     expect(panel).to_contain_text("Cubes shared with you are not counted.")
 
 
