@@ -303,7 +303,9 @@ def test_a_failed_request_shows_one_clear_message_and_no_summary(tab: Any) -> No
 def test_wording_of_the_sign_in_card_counts_and_an_empty_search(tab: Any) -> None:
     main = tab("ana")
     page = main.open()
-    expect(page.locator("form.card")).to_contain_text("memosys init or memosys user add NAME")
+    expect(page.locator("form.card")).to_contain_text(
+        "Sign in with an API key. Create one with memosys init or memosys user add NAME."
+    )
     page = main.sign_in("ana")
     page.get_by_label("Search memories").fill("tea")
     page.get_by_label("Tags (any of)").fill("no-such-tag")
