@@ -102,10 +102,11 @@ def artifacts() -> Path:
 class Tab:
     """One browser context (its own sessionStorage) with a page on the dashboard."""
 
-    def __init__(self, browser: Any, site: Site, name: str) -> None:
+    def __init__(self, browser: Any, site: Site, name: str, **options: Any) -> None:
         self.site = site
         self.name = name
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        viewport = {"width": 1280, "height": 900}
+        self.context = browser.new_context(**{"viewport": viewport, **options})
         self.page = self.context.new_page()
         self.page.set_default_timeout(10_000)
         self.errors: list[str] = []
@@ -131,12 +132,13 @@ class Tab:
 
 @pytest.fixture
 def tab(browser: Any, site: Site, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """``tab("ana")`` opens a fresh browser context; uncaught page errors fail the test."""
+    """``tab("ana")`` opens a fresh browser context (``tab("ana", timezone_id=...)`` passes
+    context options to Playwright); uncaught page errors fail the test."""
     opened: list[Tab] = []
     test = re.sub(r"\W+", "_", request.node.name.removeprefix("test_"))
 
-    def open_tab(label: str = "main") -> Tab:
-        opened.append(Tab(browser, site, f"{test}-{label}"))
+    def open_tab(label: str = "main", **options: Any) -> Tab:
+        opened.append(Tab(browser, site, f"{test}-{label}", **options))
         return opened[-1]
 
     yield open_tab

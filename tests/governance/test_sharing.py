@@ -72,6 +72,14 @@ def test_sharing_again_changes_access(mos: MemOS, ana_item: str) -> None:
     assert [s.access for s in mos.list_shares("notes", user_id="ana")] == ["read"]
 
 
+def test_listed_shared_cubes_name_the_users_access(mos: MemOS, ana_item: str) -> None:
+    mos.share_cube("notes", user_id="ana", with_user="bob", access="read")
+    assert [c.acl for c in mos.list_cubes(user_id="bob")] == [{}, {"bob": "read"}]
+    mos.share_cube("notes", user_id="ana", with_user="bob", access="write")
+    assert mos.list_cubes(user_id="bob")[1].acl == {"bob": "write"}
+    assert mos.cube("notes", user_id="ana").acl == {}  # the stored cube is unchanged
+
+
 def test_unshare_makes_the_cube_foreign_again(mos: MemOS, ana_item: str) -> None:
     cube_id = _notes(mos)
     mos.share_cube("notes", user_id="ana", with_user="bob", access="write")

@@ -120,9 +120,14 @@ class Cubes:
         return owned
 
     def visible(self, user_id: str) -> list[MemCube]:
-        """The user's own cubes, then the cubes shared with it."""
-        shared = [self._store.get_cube(s.cube_id) for s in self._governance.shares_of_user(user_id)]
-        return [*self._store.list_cubes(owner=user_id), *(c for c in shared if c is not None)]
+        """The user's own cubes, then the cubes shared with it, whose ``acl`` names the
+        user's access (``{user_id: "read" | "write"}``) so a client can tell what it may change."""
+        shared = []
+        for share in self._governance.shares_of_user(user_id):
+            cube = self._store.get_cube(share.cube_id)
+            if cube is not None:
+                shared.append(cube.model_copy(update={"acl": {user_id: share.access}}))
+        return [*self._store.list_cubes(owner=user_id), *shared]
 
     def for_write(self, user_id: str, cube: object | None) -> MemCube:
         """The cube a write goes to; a missing cube given by name is created.

@@ -1,13 +1,25 @@
 // The REST client: one fetch wrapper that adds the API key and turns error bodies into ApiError.
 const KEY = "memosys.apiKey";
 
-/** An error answered by the server: `name` is the memosys error class, e.g. NotFoundError. */
+/**
+ * An error answered by the server: `name` is the memosys error class (e.g. NotFoundError) and
+ * `message` says how to fix it; an answer without that body (a proxy's, a crash's) says so.
+ */
 export class ApiError extends Error {
   constructor(status, body) {
-    super(body?.message || (typeof body?.detail === "string" ? body.detail : `HTTP ${status}`));
+    super(body?.message || (typeof body?.detail === "string" ? body.detail
+      : `The server answered HTTP ${status} with no explanation; see its log.`));
     this.status = status;
-    this.name = body?.error || `HTTP ${status}`;
+    this.name = body?.error || (status >= 500 ? "ServerError" : "HTTPError");
     this.detail = body?.detail ?? {};
+  }
+}
+
+/** The server could not be reached at all (fetch failed: the server is down, or the network). */
+export class NetworkError extends Error {
+  constructor() {
+    super("Cannot reach the server; check that `memosys serve` is running and the network is up.");
+    this.name = "NetworkError";
   }
 }
 
@@ -47,6 +59,8 @@ export async function api(path, { method = "GET", query, body, key = credentials
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
+  }).catch(() => {
+    throw new NetworkError();
   });
   if (response.status === 204) return null;
   const data = await response.json().catch(() => null);

@@ -1,4 +1,5 @@
 // Small presentational pieces shared by the views.
+import { ApiError } from "./api.js";
 import { html } from "./html.js";
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
@@ -12,7 +13,7 @@ export function Time({ value }) {
 
 export function Chips({ values, kind = "" }) {
   if (!values || values.length === 0) return html`<span class="muted">—</span>`;
-  return html`<span class="chips">${values.map((v) => html`<span class=${`chip ${kind}`}>${v}</span>`)}</span>`;
+  return html`<span class="chips">${values.map((v) => html`<span class=${`chip ${kind}`} title=${v}>${v}</span>`)}</span>`;
 }
 
 export function Badge({ children, tone = "" }) {
@@ -33,10 +34,11 @@ export function Empty({ children }) {
   return html`<div class="empty">${children}</div>`;
 }
 
-/** A failed request: the memosys error name and its message (which says how to fix it). */
+/** A failure, in one message: a server's memosys error name and its message (which says how to fix it). */
 export function ErrorNote({ error }) {
   if (!error) return null;
-  return html`<div class="error-note" role="alert"><strong>${error.name}</strong> ${error.message}</div>`;
+  const name = error instanceof ApiError ? html`<strong>${error.name}</strong> ` : "";
+  return html`<div class="error-note" role="alert">${name}${error.message}</div>`;
 }
 
 export function Json({ value }) {

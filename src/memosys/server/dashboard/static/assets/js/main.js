@@ -2,7 +2,7 @@
 import { api, credentials } from "./api.js";
 import { useLoad } from "./data.js";
 import { html, render, useEffect, useState } from "./html.js";
-import { useRoute } from "./router.js";
+import { href, useRoute } from "./router.js";
 import { AuditView } from "./views/audit.js";
 import { CubesView } from "./views/cubes.js";
 import { ItemView } from "./views/item.js";
@@ -30,12 +30,12 @@ function useTheme() {
   return [theme, () => setTheme(next)];
 }
 
-function Header({ me, view, onSignOut }) {
+function Header({ me, view, user, onSignOut }) {
   const [theme, cycleTheme] = useTheme();
   return html`<header class="topbar">
-    <a class="brand" href="#/memories"><span class="logo" aria-hidden="true">m</span>memosys</a>
+    <a class="brand" href=${href("memories", null, { user })}><span class="logo" aria-hidden="true">m</span>memosys</a>
     <nav aria-label="Main">${NAV.map(([name, title]) => html`
-      <a href=${`#/${name}`} aria-current=${view === name ? "page" : undefined}>${title}</a>`)}</nav>
+      <a href=${href(name, null, { user })} aria-current=${view === name ? "page" : undefined}>${title}</a>`)}</nav>
     <div class="who">
       <button class="ghost" onClick=${cycleTheme} title="Theme" aria-label=${`Theme: ${theme}`}>
         ${{ auto: "◐", dark: "☾", light: "☀" }[theme]}</button>
@@ -52,13 +52,13 @@ function Dashboard({ me, onSignOut }) {
   const cubes = useLoad(() => api("/v1/cubes", { query: { user_id: user } }), [user]);
   const cubeList = cubes.data?.cubes || [];
   let body;
-  if (view === "memory" && parts[1]) body = html`<${ItemView} id=${parts[1]} params=${params} cubes=${cubeList} />`;
-  else if (view === "cubes") body = html`<${CubesView} me=${me} cubes=${cubeList} reloadCubes=${cubes.reload} error=${cubes.error} />`;
-  else if (view === "audit") body = html`<${AuditView} params=${params} />`;
-  else if (view === "stats") body = html`<${StatsView} />`;
+  if (view === "memory" && parts[1]) body = html`<${ItemView} id=${parts[1]} params=${params} me=${me} cubes=${cubeList} />`;
+  else if (view === "cubes") body = html`<${CubesView} me=${me} user=${user} cubes=${cubeList} reloadCubes=${cubes.reload} error=${cubes.error} />`;
+  else if (view === "audit") body = html`<${AuditView} params=${params} me=${me} />`;
+  else if (view === "stats") body = html`<${StatsView} me=${me} user=${user} cubes=${cubeList} cubesLoading=${cubes.loading} />`;
   else if (view === "keys") body = html`<${KeysView} me=${me} />`;
   else body = html`<${MemoriesView} params=${params} me=${me} cubes=${cubeList} />`;
-  return html`<${Header} me=${me} view=${view === "memory" ? "memories" : view} onSignOut=${onSignOut} />
+  return html`<${Header} me=${me} view=${view === "memory" ? "memories" : view} user=${user} onSignOut=${onSignOut} />
     <main class="page">${body}</main>`;
 }
 
@@ -69,9 +69,9 @@ function App() {
 
   useEffect(() => {
     if (credentials.key) {
-      // a 401 signs out through the event below; any other failure keeps the key for a retry
+      // a 401 signs out through the event below (its notice stays); any other failure keeps the key for a retry
       api("/v1/me")
-        .then(setMe, (error) => setNotice(`Could not load your account: ${error.message}`))
+        .then(setMe, (error) => error.status !== 401 && setNotice(`Could not load your account: ${error.message}`))
         .finally(() => setChecking(false));
     }
     const signedOut = (event) => {

@@ -8,11 +8,19 @@ function current() {
   return { parts, params: new URLSearchParams(query) };
 }
 
+let previous = "";
+
+/** The hash (e.g. `#/memories?kind=fact`) of the route shown before this one, or "". */
+export const previousHash = () => previous;
+
 /** The current route; re-renders on every hash change. */
 export function useRoute() {
   const [route, setRoute] = useState(current);
   useEffect(() => {
-    const update = () => setRoute(current());
+    const update = (event) => {
+      previous = new URL(event.oldURL).hash;
+      setRoute(current());
+    };
     window.addEventListener("hashchange", update);
     return () => window.removeEventListener("hashchange", update);
   }, []);

@@ -41,7 +41,10 @@ function Filters({ values }) {
   </form>`;
 }
 
-export function AuditView({ params }) {
+/** The user a record's action was for (see the server's audit entries): an admin views its memory as them. */
+const subject = (record) => record.detail?.user || record.actor;
+
+export function AuditView({ params, me }) {
   const values = { action: "", cube: "", item_id: "", since: "" };
   for (const name of Object.keys(values)) values[name] = params.get(name) || "";
   const query = { ...values, since: values.since ? new Date(values.since).toISOString() : "", limit: 200 };
@@ -58,7 +61,7 @@ export function AuditView({ params }) {
             <td><code title=${`hash ${r.hash}\nprev ${r.prev_hash}`}>${r.seq}</code></td>
             <td><${Time} value=${r.at} /></td><td>${r.actor}</td><td><${Badge}>${r.action}<//></td>
             <td><${ShortId} id=${r.cube_id} /></td>
-            <td>${r.item_id ? html`<a href=${href("memory", r.item_id)}><${ShortId} id=${r.item_id} /></a>` : "—"}</td>
+            <td>${r.item_id ? html`<a href=${href("memory", r.item_id, { user: me.admin ? subject(r) : undefined })}><${ShortId} id=${r.item_id} /></a>` : "—"}</td>
             <td><${ShortId} id=${r.request_id} /></td>
             <td><code class="detail">${Object.keys(r.detail || {}).length ? JSON.stringify(r.detail) : ""}</code></td>
           </tr>`)}</tbody></table></div>`}

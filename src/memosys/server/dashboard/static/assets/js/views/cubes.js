@@ -60,6 +60,10 @@ function Shares({ cube }) {
       reload();
     }
   }
+  // sharing again with another access is how the API changes a share's access
+  async function change(user, newAccess) {
+    if (await run(() => api(path, { method: "POST", body: { with_user: user, access: newAccess } }))) reload();
+  }
   async function unshare(user) {
     if (await run(() => api(`${path}/${seg(user)}`, { method: "DELETE" }))) reload();
   }
@@ -67,15 +71,18 @@ function Shares({ cube }) {
   return html`<div class="shares">
     ${loading ? html`<${Loading} what="Loading shares" />` : error ? html`<${ErrorNote} error=${error} />` :
       data.shares.length === 0 ? html`<${Empty}>Not shared with anyone.<//>` :
-      html`<table aria-label=${`Shares of ${cube.name}`}>
+      html`<div class="table-scroll"><table aria-label=${`Shares of ${cube.name}`}>
         <thead><tr><th>User</th><th>Access</th><th>Granted</th><th></th></tr></thead>
         <tbody>${data.shares.map((s) => html`<tr>
-          <td>${s.user_id}</td><td><${Badge} tone=${s.access === "write" ? "warn" : ""}>${s.access}<//></td>
+          <td>${s.user_id}</td><td><select aria-label=${`Access of ${s.user_id}`} value=${s.access} disabled=${action.busy}
+            onChange=${(e) => change(s.user_id, e.currentTarget.value)}>
+            <option value="read">read only</option><option value="write">read and write</option>
+          </select></td>
           <td><${Time} value=${s.granted_at} /> by ${s.granted_by}</td>
           <td><button class="ghost danger" onClick=${() => unshare(s.user_id)}
             aria-label=${`Stop sharing with ${s.user_id}`}>Revoke</button></td>
         </tr>`)}</tbody>
-      </table>`}
+      </table></div>`}
     <form class="inline-form" onSubmit=${share} aria-label=${`Share ${cube.name}`}>
       <${Field} label="Share with user"><input required value=${withUser}
         onInput=${(e) => setWithUser(e.currentTarget.value)} /><//>
@@ -88,14 +95,14 @@ function Shares({ cube }) {
   </div>`;
 }
 
-function CubeRow({ cube, mine, open, onToggle }) {
+function CubeRow({ cube, user, mine, open, onToggle }) {
   return html`<li class=${open ? "cube open" : "cube"}>
     <div class="cube-head">
       <div><h3>${cube.name}</h3>
         <p class="muted">${cube.description || "No description"} · <${ShortId} id=${cube.id} /> · created <${Time} value=${cube.created_at} /></p></div>
       <div class="cube-actions">
         ${mine ? html`<${Badge} tone="ok">yours<//>` : html`<${Badge}>shared by ${cube.owner}<//>`}
-        <a class="button" href=${href("memories", null, { cube: cube.id })}>Browse</a>
+        <a class="button" href=${href("memories", null, { cube: cube.id, user })}>Browse</a>
         ${mine && html`<button onClick=${onToggle} aria-expanded=${open}>Sharing</button>`}
       </div>
     </div>
@@ -103,7 +110,7 @@ function CubeRow({ cube, mine, open, onToggle }) {
   </li>`;
 }
 
-export function CubesView({ me, cubes, reloadCubes, error }) {
+export function CubesView({ me, user, cubes, reloadCubes, error }) {
   const [open, setOpen] = useState(null);
   const mine = (cube) => cube.owner === me.user_id || me.admin;
   return html`<div class="view">
@@ -111,7 +118,7 @@ export function CubesView({ me, cubes, reloadCubes, error }) {
       <${CreateCube} onCreated=${reloadCubes} />
       <${ErrorNote} error=${error} />
       ${cubes.length === 0 ? html`<${Empty}>No cubes yet. Adding a memory creates the cube “default”.<//>` :
-        html`<ul class="cube-list">${cubes.map((cube) => html`<${CubeRow} key=${cube.id} cube=${cube}
+        html`<ul class="cube-list">${cubes.map((cube) => html`<${CubeRow} key=${cube.id} cube=${cube} user=${user}
           mine=${mine(cube)} open=${open === cube.id} onToggle=${() => setOpen(open === cube.id ? null : cube.id)} />`)}</ul>`}
     <//>
   </div>`;

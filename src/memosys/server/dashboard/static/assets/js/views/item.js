@@ -3,15 +3,27 @@ import { api, seg } from "../api.js";
 import { Badge, Chips, Empty, ErrorNote, Facts, Json, Loading, Panel, ShortId, Time } from "../components.js";
 import { useLoad } from "../data.js";
 import { html, useState } from "../html.js";
-import { href, navigate } from "../router.js";
+import { href, navigate, previousHash } from "../router.js";
 import { EditForm } from "./edit.js";
 import { Versions } from "./versions.js";
 
-/** Links to other memories by id, or null (shown as a dash) when there are none. */
-function itemLinks(ids) {
+/** Links to other memories by id (viewed as `user`), or null (shown as a dash) when there are none. */
+function itemLinks(ids, user) {
   const present = (ids || []).filter(Boolean);
   if (present.length === 0) return null;
-  return html`<span class="chips">${present.map((id) => html`<a href=${href("memory", id)}><${ShortId} id=${id} /></a>`)}</span>`;
+  return html`<span class="chips">${present.map((id) => html`<a href=${href("memory", id, { user })}><${ShortId} id=${id} /></a>`)}</span>`;
+}
+
+/** Back to the list: the list this page was opened from (with its filters), else all of `user`'s memories. */
+function BackLink({ user }) {
+  const from = previousHash();
+  const fromList = /^#\/memories(\?|$)/.test(from);
+  const back = (event) => {
+    event.preventDefault();
+    history.back();
+  };
+  return html`<a href=${fromList ? from : href("memories", null, { user })} class="back"
+    onClick=${fromList ? back : undefined}>← Memories</a>`;
 }
 
 function AuditTrail({ id }) {
@@ -30,7 +42,7 @@ function DeleteButton({ item, user }) {
     if (!window.confirm("Delete this memory? This cannot be undone.")) return;
     try {
       await api(`/v1/memories/${seg(item.id)}`, { method: "DELETE", query: { user_id: user } });
-      navigate("memories");
+      navigate("memories", null, { user });
     } catch (failure) {
       setError(failure);
     }
@@ -38,7 +50,13 @@ function DeleteButton({ item, user }) {
   return html`<button class="danger" onClick=${remove}>Delete</button><${ErrorNote} error=${error} />`;
 }
 
-export function ItemView({ id, params, cubes }) {
+/**
+ * Whether `viewer` may change the memories of `cube`: the cubes list names a share's access in
+ * `acl`; a cube not (yet) known is left to the server to decide.
+ */
+const mayWrite = (cube, viewer) => !cube || cube.acl?.[viewer] !== "read";
+
+export function ItemView({ id, params, me, cubes }) {
   const user = params.get("user") || undefined;
   const [editing, setEditing] = useState(false);
   const { data: item, error, loading, reload } = useLoad(
@@ -46,15 +64,18 @@ export function ItemView({ id, params, cubes }) {
     [id, user],
   );
   if (loading && !item) return html`<${Loading} what="Loading memory" />`;
-  if (error) return html`<div class="view"><a href="#/memories">← Memories</a><${ErrorNote} error=${error} /></div>`;
+  if (error) return html`<div class="view"><${BackLink} user=${user} /><${ErrorNote} error=${error} /></div>`;
   const cube = cubes.find((c) => c.id === item.cube_id);
   const own = Object.keys(item.metadata || {}).length > 0;
+  const actions = mayWrite(cube, user || me.user_id)
+    ? html`<div class="cube-actions">
+      <button onClick=${() => setEditing(!editing)} aria-expanded=${editing}>Edit</button>
+      <${DeleteButton} item=${item} user=${user} /></div>`
+    : html`<${Badge} tone="warn"><span title=${`${cube.owner} shared the cube ${cube.name} read-only`}>read only</span><//>`;
 
   return html`<div class="view item-view">
-    <a href="#/memories" class="back">← Memories</a>
-    <${Panel} title="Memory" actions=${html`<div class="cube-actions">
-      <button onClick=${() => setEditing(!editing)} aria-expanded=${editing}>Edit</button>
-      <${DeleteButton} item=${item} user=${user} /></div>`}>
+    <${BackLink} user=${user} />
+    <${Panel} title="Memory" actions=${actions}>
       ${editing
         ? html`<${EditForm} item=${item} user=${user} onCancel=${() => setEditing(false)}
             onSaved=${() => { setEditing(false); reload(); }} />`
@@ -65,22 +86,22 @@ export function ItemView({ id, params, cubes }) {
     <div class="columns">
       <${Panel} title="Overview"><${Facts} rows=${[
         ["id", html`<code>${item.id}</code>`],
-        ["cube", cube ? html`<a href=${href("memories", null, { cube: cube.id })}>${cube.name}</a>` : html`<code>${item.cube_id}</code>`],
+        ["cube", cube ? html`<a href=${href("memories", null, { cube: cube.id, user })}>${cube.name}</a>` : html`<code>${item.cube_id}</code>`],
         ["owner", item.owner], ["user", item.user_id], ["type", item.type],
         ["importance", item.importance], ["priority", item.priority],
         ["visibility", item.visibility], ["sensitivity", item.sensitivity],
-        ["accessed", `${item.access_count} times`], ["last access", html`<${Time} value=${item.last_accessed_at} />`],
+        ["accessed", `${item.access_count} time${item.access_count === 1 ? "" : "s"}`], ["last access", html`<${Time} value=${item.last_accessed_at} />`],
       ]} /><//>
       <${Panel} title="Provenance"><${Facts} rows=${[
         ["source", item.source_type], ["reference", item.source_ref],
-        ["session", item.session_id && html`<a href=${href("memories", null, { session: item.session_id })}>${item.session_id}</a>`],
+        ["session", item.session_id && html`<a href=${href("memories", null, { session: item.session_id, user })}>${item.session_id}</a>`],
         ["position", item.position], ["messages", item.message_count],
         ["message ids", item.message_ids.length ? html`<${Chips} values=${item.message_ids} />` : null],
         ["speaker", item.speaker], ["role", item.role],
         ["headings", item.headings.length ? item.headings.join(" › ") : null],
-        ["supersedes", itemLinks(item.supersedes)],
-        ["superseded by", itemLinks([item.superseded_by])],
-        ["merged from", itemLinks(item.merged_from)],
+        ["supersedes", itemLinks(item.supersedes, user)],
+        ["superseded by", itemLinks([item.superseded_by], user)],
+        ["merged from", itemLinks(item.merged_from, user)],
       ]} /><//>
       <${Panel} title="Time"><${Facts} rows=${[
         ["recorded", html`<${Time} value=${item.created_at} />`], ["updated", html`<${Time} value=${item.updated_at} />`],

@@ -9,10 +9,19 @@ export const KINDS = ["message", "fact", "preference", "event", "chunk", "summar
 const PAGE = 25;
 const FILTER_NAMES = ["q", "user", "cube", "session", "kind", "tags", "time", "from", "to", "mode"];
 
-function nextDay(day) {
-  const date = new Date(`${day}T00:00:00Z`);
-  date.setUTCDate(date.getUTCDate() + 1);
-  return date.toISOString().slice(0, 10);
+const pad = (n) => String(n).padStart(2, "0");
+
+/**
+ * The instant the local day `day` (YYYY-MM-DD) starts, `days` later, as ISO with the local
+ * offset (e.g. "2024-04-03T00:00:00+13:00"): dates are shown in local time, so days are local.
+ */
+function localDayStart(day, days = 0) {
+  const [year, month, date] = day.split("-").map(Number);
+  const start = new Date(year, month - 1, date + days);
+  const offset = -start.getTimezoneOffset();
+  const zone = `${offset < 0 ? "-" : "+"}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+  return `${start.getFullYear()}-${pad(start.getMonth() + 1)}-${pad(start.getDate())}` +
+    `T${pad(start.getHours())}:${pad(start.getMinutes())}:00${zone}`;
 }
 
 /** The memosys filter for the form's values (see memosys.core.filters). */
@@ -24,8 +33,8 @@ export function buildFilter(values) {
   if (tags.length === 1) filter.tags = tags[0];
   if (tags.length > 1) filter.tags = { $in: tags };
   const range = {};
-  if (values.from) range.$gte = values.from;
-  if (values.to) range.$lt = nextDay(values.to);
+  if (values.from) range.$gte = localDayStart(values.from);
+  if (values.to) range.$lt = localDayStart(values.to, 1);
   if (Object.keys(range).length) filter[values.time || "created_at"] = range;
   return Object.keys(filter).length ? filter : undefined;
 }
@@ -36,13 +45,13 @@ function load(values, limit) {
   const filters = buildFilter(values);
   if (values.q) {
     const body = { user_id, query: values.q, cube, top_k: limit, filters, mode: values.mode || "hybrid" };
-    return api("/v1/search", { method: "POST", body }).then(({ hits }) => ({ hits, count: null }));
+    return api("/v1/search", { method: "POST", body }).then(({ hits }) => ({ q: values.q, hits, count: null }));
   }
   const query = { user_id, cube, filters };
   return Promise.all([
     api("/v1/memories", { query: { ...query, limit } }),
     api("/v1/memories/count", { query }),
-  ]).then(([{ items }, { count }]) => ({ hits: items.map((item) => ({ item })), count }));
+  ]).then(([{ items }, { count }]) => ({ q: "", hits: items.map((item) => ({ item })), count }));
 }
 
 function Filters({ values, me, cubes }) {
@@ -111,6 +120,12 @@ export function MemoryCard({ item, score, explain, cubeName, user }) {
   </li>`;
 }
 
+/** What a result is, e.g. "4 memories" or "2 best matches for “tea”": from the query it was loaded for. */
+function summarize({ q, hits, count }) {
+  if (q) return `${hits.length} best match${hits.length === 1 ? "" : "es"} for “${q}”`;
+  return `${count} memor${count === 1 ? "y" : "ies"}`;
+}
+
 export function MemoriesView({ params, me, cubes }) {
   const values = Object.fromEntries(FILTER_NAMES.map((n) => [n, params.get(n) || ""]));
   const limit = Number(params.get("limit")) || PAGE;
@@ -118,18 +133,17 @@ export function MemoriesView({ params, me, cubes }) {
   const cubeNames = Object.fromEntries(cubes.map((c) => [c.id, c.name]));
   const more = () => navigate("memories", null, { ...values, limit: limit + PAGE });
   const hits = data?.hits || [];
-  const summary = values.q
-    ? `${hits.length} best match${hits.length === 1 ? "" : "es"} for “${values.q}”`
-    : `${data?.count ?? "…"} memories`;
 
   return html`<div class="view">
     <${Filters} key=${params.toString()} values=${values} me=${me} cubes=${cubes} />
     <${ErrorNote} error=${error} />
-    ${loading && !data ? html`<${Loading} what="Loading memories" />` : html`
-      <p class="summary" aria-live="polite">${summary}</p>
-      ${hits.length === 0 && !error
-        ? html`<${Empty}>No memories match. Try fewer filters${values.q ? " or other words" : ""}.<//>`
-        : html`<ul class="memory-list" aria-label="Memories">
+    ${error ? null : loading && !data ? html`<${Loading} what="Loading memories" />` : html`
+      ${loading ? html`<${Loading} what="Updating results" />`
+        : (hits.length > 0 || !data.q) && html`<p class="summary" aria-live="polite">${summarize(data)}</p>`}
+      ${hits.length === 0
+        ? html`<${Empty}>${data.q ? `Nothing matches “${data.q}”. Try other words or fewer filters.`
+          : "No memories match. Try fewer filters."}<//>`
+        : html`<ul class=${loading ? "memory-list stale" : "memory-list"} aria-label="Memories" aria-busy=${loading}>
             ${hits.map((h) => html`<${MemoryCard} key=${h.item.id} item=${h.item} score=${h.score}
               explain=${h.explain} cubeName=${cubeNames[h.item.cube_id]} user=${values.user} />`)}
           </ul>`}

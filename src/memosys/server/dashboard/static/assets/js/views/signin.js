@@ -26,8 +26,8 @@ export function SignIn({ onSignedIn, notice }) {
   return html`<main class="signin">
     <form class="card" onSubmit=${submit}>
       <h1><span class="logo" aria-hidden="true">m</span> memosys</h1>
-      <p class="muted">Sign in with an API key. Create one with <code>memosys init</code> or
-        <code>memosys user add NAME</code>.</p>
+      <p class="muted">Sign in with an API key.${" " /* htm drops the white space of a line break */}
+        Create one with <code>memosys init</code> or <code>memosys user add NAME</code>.</p>
       ${notice && html`<p class="notice">${notice}</p>`}
       <label class="field wide"><span>API key</span>
         <input type="password" name="api_key" autocomplete="off" required autofocus

@@ -1,4 +1,4 @@
-// Stats: the server's counters, and this user's memories by kind.
+// Stats: the server's counters, and the memories in this user's own cubes by kind.
 import { api } from "../api.js";
 import { ErrorNote, Loading, Panel } from "../components.js";
 import { useLoad } from "../data.js";
@@ -26,14 +26,21 @@ function humanize(name, value) {
 const LABELS = { db_bytes: "database size" };
 const label = (name) => LABELS[name] || name.replace(/_/g, " ");
 
-function byKind() {
-  const count = (kind) => api("/v1/memories/count", { query: { filters: { kind } } }).then((r) => [kind, r.count]);
+/** [kind, count] of the memories in `cubeIds` (the user's own cubes, not those shared with it). */
+function byKind(user, cubeIds) {
+  if (cubeIds.length === 0) return Promise.resolve(KINDS.map((kind) => [kind, 0]));
+  const count = (kind) => api("/v1/memories/count", {
+    query: { user_id: user, filters: { kind, cube_id: { $in: cubeIds } } },
+  }).then((r) => [kind, r.count]);
   return Promise.all(KINDS.map(count));
 }
 
-export function StatsView() {
+export function StatsView({ me, user, cubes, cubesLoading }) {
+  const viewer = user || me.user_id;
+  const own = cubes.filter((c) => c.owner === viewer).map((c) => c.id);
   const stats = useLoad(() => api("/v1/stats"), []);
-  const kinds = useLoad(byKind, []);
+  // until the cubes are known, keep counting (a promise that never settles) rather than show zeros
+  const kinds = useLoad(() => (cubesLoading ? new Promise(() => {}) : byKind(user, own)), [user, cubesLoading, own.join()]);
   const total = (kinds.data || []).reduce((sum, [, n]) => sum + n, 0);
   return html`<div class="view">
     <${Panel} title="System">
@@ -41,10 +48,11 @@ export function StatsView() {
         html`<div class="stat-grid">${Object.entries(stats.data).map(([name, value]) => html`
           <div class="stat"><span class="value">${humanize(name, value)}</span><span class="label">${label(name)}</span></div>`)}</div>`}
     <//>
-    <${Panel} title="Your memories by kind">
+    <${Panel} title=${user ? `Memories in ${user}’s own cubes, by kind` : "Memories in your own cubes, by kind"}>
+      <p class="muted hint">Cubes shared with ${user ? user : "you"} are not counted.</p>
       ${kinds.loading ? html`<${Loading} what="Counting" />` : kinds.error ? html`<${ErrorNote} error=${kinds.error} />` :
         html`<ul class="bars" aria-label="Memories by kind">${kinds.data.map(([kind, n]) => html`<li>
-          <a href=${href("memories", null, { kind })}>${kind}</a>
+          <a href=${href("memories", null, { kind, user })}>${kind}</a>
           <span class="bar"><span class=${`fill kind-${kind}`} style=${{ width: `${total ? (100 * n) / total : 0}%` }}></span></span>
           <span class="count">${number.format(n)}</span></li>`)}</ul>`}
     <//>
