@@ -163,10 +163,18 @@ def test_another_users_memory_is_not_found(api: Any, users: Any) -> None:
         ),
         (lambda api, u: api.add_texts(["a\ud800b"], user_id=u), EncodingError),
         (lambda api, u: api.list(user_id=u, as_of="2020-01-01"), InvalidInputError),
+        (lambda api, u: api.search("a\ud800b", user_id=u), EncodingError),
+        (lambda api, u: api.search("a", user_id=u, mmr="0.5"), InvalidInputError),
+        (lambda api, u: api.search("a", user_id=u, recency_weight=float("inf")), InvalidInputError),
+        (
+            lambda api, u: api.add_texts(["x"], user_id=u, metadatas=[{"s": [float("nan")]}]),
+            InvalidInputError,
+        ),
     ],
     ids=[
         "blank-message", "no-content", "embedding-shape", "limit-zero", "empty-id", "empty-doc",
-        "embedding-nan", "unpaired-surrogate", "as-of-text",
+        "embedding-nan", "unpaired-surrogate", "as-of-text", "query-surrogate", "mmr-text",
+        "weight-infinite", "metadata-nan",
     ],
 )
 def test_bad_input_raises_the_same_error(api: Any, users: Any, call: Any, error: Any) -> None:

@@ -5,6 +5,7 @@ Each error names the offending field (``messages[3].timestamp``) and the fix.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -73,7 +74,22 @@ def check_metadata(value: Any, where: str) -> dict[str, Any]:
         raise InvalidInputError(
             f"{where} keys must be strings, got {bad[0]!r}", detail={"field": where}
         )
+    _check_finite(value, where)
     return dict(value)
+
+
+def _check_finite(value: Any, where: str) -> None:
+    """Refuse NaN and infinities anywhere in ``value`` (JSON cannot hold them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidInputError(
+            f"{where} is {value!r}; JSON holds only finite numbers", detail={"field": where}
+        )
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            _check_finite(inner, f"{where}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for index, inner in enumerate(value):
+            _check_finite(inner, f"{where}[{index}]")
 
 
 def check_tags(value: Any) -> list[str]:

@@ -23,6 +23,7 @@ from memosys.core.filters import Filter, In, Not, combine
 from memosys.core.items import LifecycleState, MemoryItem
 from memosys.core.results import Explain, SearchHit, SessionHit
 from memosys.models.embedders.base import Embedder
+from memosys.reader.validate import check_text
 from memosys.retrieval.fusion import Fused, rrf, weighted
 from memosys.retrieval.rerank import Candidate, Place, adjacent_places, bundled_reranker, place
 from memosys.retrieval.term_match import QueryTerms
@@ -60,7 +61,9 @@ class SearchOptions:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 <= value < math.inf:
                 raise InvalidInputError(f"{name} must be a finite number >= 0, got {value!r}")
-        if self.mmr is not None and not 0.0 <= self.mmr <= 1.0:
+        if self.mmr is not None and (
+            not isinstance(self.mmr, (int, float)) or not 0.0 <= self.mmr <= 1.0
+        ):
             raise InvalidInputError(f"mmr must be between 0 and 1, got {self.mmr!r}")
         if not isinstance(self.neighbours, int) or self.neighbours < 0:
             raise InvalidInputError(f"neighbours must be an integer >= 0, got {self.neighbours!r}")
@@ -321,7 +324,7 @@ def _checked_query(query: object) -> str:
         raise InvalidInputError(f"query must be a string, got {type(query).__name__}")
     if not query.strip():
         raise InvalidInputError("query is empty; pass the text to search for")
-    return query
+    return check_text(query, "query")
 
 
 def _adjustments(item: MemoryItem, now: datetime, options: SearchOptions) -> dict[str, float]:
