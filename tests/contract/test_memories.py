@@ -170,11 +170,14 @@ def test_another_users_memory_is_not_found(api: Any, users: Any) -> None:
             lambda api, u: api.add_texts(["x"], user_id=u, metadatas=[{"s": [float("nan")]}]),
             InvalidInputError,
         ),
+        (lambda api, u: api.add_document("scan.pdf", text="%PDF-1.4", user_id=u),
+         InvalidInputError),
+        (lambda api, u: api.add_document("blob", text=b"ab\x00cd", user_id=u), InvalidInputError),
     ],
     ids=[
         "blank-message", "no-content", "embedding-shape", "limit-zero", "empty-id", "empty-doc",
         "embedding-nan", "unpaired-surrogate", "as-of-text", "query-surrogate", "mmr-text",
-        "weight-infinite", "metadata-nan",
+        "weight-infinite", "metadata-nan", "pdf-document", "nul-document",
     ],
 )
 def test_bad_input_raises_the_same_error(api: Any, users: Any, call: Any, error: Any) -> None:

@@ -94,13 +94,18 @@ def _printable(source: str | Path) -> str:
     return os.fsencode(source).decode(sys.getfilesystemencoding(), "replace")
 
 
-def _load(path: Path, settings: ReaderSettings) -> str:
-    if path.suffix.lower() in _BINARY:
+def _check_not_binary(name: Path, body: str | None) -> None:
+    """Refuse a binary format, by its suffix or (``body``) by NUL characters."""
+    if name.suffix.lower() in _BINARY or (body is not None and "\x00" in body):
+        kind = f"a {name.suffix} file" if name.suffix else "binary data"
         raise InvalidInputError(
-            f"{path} is a {path.suffix} file, which the raw reader cannot parse; "
+            f"{name} is {kind}, which the raw reader cannot parse; "
             "convert it to text or Markdown first",
-            detail={"path": str(path)},
+            detail={"path": str(name)},
         )
+
+
+def _load(path: Path, settings: ReaderSettings) -> str:
     try:
         if not path.is_file():
             raise InvalidInputError(
@@ -194,12 +199,14 @@ def read_document(
     if title is not None and not isinstance(title, str):
         raise InvalidInputError("title must be a string", detail={"field": "title"})
     name = Path(source)
+    _check_not_binary(name, None)
     if text is None:
         body = _load(name, settings)
     elif isinstance(text, str | bytes):
         body = check_text(text, "text")
     else:
         raise InvalidInputError("text must be a string", detail={"field": "text"})
+    _check_not_binary(name, body)
     if len(body) > settings.max_document_chars:
         raise InputTooLargeError(
             f"document {source} has {len(body)} characters, over the limit of "
