@@ -398,3 +398,23 @@ def test_reads_in_an_unknown_users_name_create_no_user(mos: MemOS) -> None:
     assert not [r for r in mos.governance.audit_log(AuditQuery()) if r.actor == "ghost"]
     mos.add_texts(["a first write creates the user"], user_id="ghost")
     assert mos.store.get_user("ghost") is not None
+
+
+def test_an_import_links_its_memories_to_each_other_never_to_the_exporters(
+    mos: MemOS, tmp_path: Path
+) -> None:
+    paris = mos.add([{"role": "user", "content": "I live in Paris."}], user_id="sup")[0]
+    berlin = mos.add([{"role": "user", "content": "I moved to Berlin."}], user_id="sup")[0]
+    assert mos.get(paris.id, user_id="sup").superseded_by == berlin.id
+    path = tmp_path / "sup.jsonl"
+    mos.export_items(path, user_id="sup", cube="default")
+    lines = path.read_text().splitlines()
+    assert json.loads(lines[0])["content"] == "I live in Paris."
+    (path.parent / "half.jsonl").write_text(lines[0] + "\n")  # the superseded one alone
+    mos.import_items(path, user_id="sup2")
+    copies = {i.content: i for i in mos.list(user_id="sup2", include_history=True)}
+    old, new = copies["I live in Paris."], copies["I moved to Berlin."]
+    assert (old.superseded_by, new.supersedes) == (new.id, [old.id])
+    mos.import_items(path.parent / "half.jsonl", user_id="sup3")
+    (alone,) = mos.list(user_id="sup3")  # nothing supersedes it there: it is current
+    assert alone.superseded_by is None and alone.state == "activated"

@@ -14,7 +14,7 @@ from memosys.core.clock import Clock
 from memosys.core.errors import ConflictError, EmptyInputError, InvalidInputError
 from memosys.core.files import replacing
 from memosys.core.ids import new_id
-from memosys.core.items import MemoryItem
+from memosys.core.items import LifecycleState, MemoryItem
 from memosys.reader.texts import text_items
 from memosys.settings import ReaderSettings
 from memosys.stores.base import Scope, Store
@@ -118,27 +118,22 @@ def read_import_file(
     """Items to import, in batches, with the total; the whole file is validated first.
 
     A line is either a full item written by :func:`export_items` (its fields
-    are kept, with a new id, cube and owner) or ``{"content", "metadata"?,
-    "kind"?, "tags"?}``.
+    are kept, with a new id, cube and owner; its links to other memories of the
+    file follow their new ids, links to memories outside it are dropped) or
+    ``{"content", "metadata"?, "kind"?, "tags"?}``.
     """
     records = _parse_lines(path)
+    exported = {n: _exported(record, n, path) for n, record in enumerate(records, start=1)
+                if "id" in record and "created_at" in record}
+    fresh_ids = {number: new_id() for number in exported}
+    new_ids: dict[str, str] = {}  # an exported id -> the new id of its first record
+    for number, item in exported.items():
+        new_ids.setdefault(item.id, fresh_ids[number])
     prepared: list[MemoryItem] = []
     for number, record in enumerate(records, start=1):
-        if "id" in record and "created_at" in record:
-            try:
-                exported = MemoryItem.model_validate(record)
-            except ValidationError as exc:
-                raise InvalidInputError(f"{path}: record {number} is not a memory: {exc}") from None
+        if number in exported:
             prepared.append(
-                MemoryItem.model_validate(
-                    {
-                        **exported.model_dump(),
-                        "id": new_id(),
-                        "cube_id": cube_id,
-                        "user_id": user_id,
-                        "owner": user_id,
-                    }
-                )
+                _moved(exported[number], fresh_ids[number], new_ids, user_id, cube_id)
             )
         else:
             (fresh,) = text_items(
@@ -155,3 +150,35 @@ def read_import_file(
             prepared.append(fresh)
     for start in range(0, len(prepared), batch):
         yield prepared[start : start + batch], len(prepared)
+
+
+def _exported(record: dict[str, Any], number: int, path: Path) -> MemoryItem:
+    try:
+        return MemoryItem.model_validate(record)
+    except ValidationError as exc:
+        raise InvalidInputError(f"{path}: record {number} is not a memory: {exc}") from None
+
+
+def _moved(
+    item: MemoryItem, id: str, new_ids: dict[str, str], user_id: str, cube_id: str
+) -> MemoryItem:
+    """An exported item as the importing user's memory ``id``, its links renamed by
+    ``new_ids`` (those to memories outside the file are dropped)."""
+    def linked(ids: list[str]) -> list[str]:
+        return [new_ids[i] for i in ids if i in new_ids]
+
+    successor = new_ids.get(item.superseded_by or "")
+    if item.state == LifecycleState.SUPERSEDED and successor is None:  # current here
+        item = item.model_copy(update={"state": LifecycleState.ACTIVATED, "valid_to": None})
+    return item.model_copy(
+        update={
+            "id": id,
+            "cube_id": cube_id,
+            "user_id": user_id,
+            "owner": user_id,
+            "supersedes": linked(item.supersedes),
+            "superseded_by": successor,
+            "merged_from": linked(item.merged_from),
+            "previous_versions": linked(item.previous_versions),
+        }
+    )
