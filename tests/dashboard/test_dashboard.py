@@ -265,6 +265,16 @@ def test_audit_log_chain_status_and_stats(tab: Any) -> None:
     expect(records.get_by_role("row").filter(has_text="cube.create").first).to_be_visible()
     main.shot("audit")
 
+    page.goto(main.site.url + "#/audit?limit=2")  # pages of two records
+    seqs = records.locator("tbody tr td:first-child")
+    expect(seqs).to_have_count(2)
+    newest = [int(s) for s in seqs.all_inner_texts()]
+    page.get_by_role("button", name="Older records").click()
+    expect(page.get_by_role("button", name="Newest records")).to_be_visible()
+    expect(seqs.first).not_to_have_text(str(newest[0]))
+    older = [int(s) for s in seqs.all_inner_texts()]
+    assert older and max(older) < min(newest)
+
     page.get_by_role("link", name="Stats").click()
     system = page.get_by_role("region", name="System")
     expect(system).to_contain_text("items")

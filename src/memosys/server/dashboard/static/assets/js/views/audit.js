@@ -44,12 +44,18 @@ function Filters({ values }) {
 /** The user a record's action was for (see the server's audit entries): an admin views its memory as them. */
 const subject = (record) => record.detail?.user || record.actor;
 
+const PAGE = 200;
+
 export function AuditView({ params, me }) {
   const values = { action: "", cube: "", item_id: "", since: "" };
   for (const name of Object.keys(values)) values[name] = params.get(name) || "";
-  const query = { ...values, since: values.since ? new Date(values.since).toISOString() : "", limit: 200 };
+  const limit = Number(params.get("limit")) || PAGE;
+  const before = params.get("before") || "";
+  const query = { ...values, since: values.since ? new Date(values.since).toISOString() : "", limit, before_seq: before };
   const { data, error, loading } = useLoad(() => api("/v1/audit", { query }), [params.toString()]);
   const records = data?.records || [];
+  const paging = { ...values, limit: limit === PAGE ? "" : String(limit) };
+  const older = () => navigate("audit", null, { ...paging, before: String(records[records.length - 1].seq) });
   return html`<div class="view">
     <${Panel} title="Audit log" actions=${html`<${ChainStatus} />`}>
       <${Filters} key=${params.toString()} values=${values} />
@@ -65,6 +71,10 @@ export function AuditView({ params, me }) {
             <td><${ShortId} id=${r.request_id} /></td>
             <td><code class="detail">${Object.keys(r.detail || {}).length ? JSON.stringify(r.detail) : ""}</code></td>
           </tr>`)}</tbody></table></div>`}
+      ${loading || error ? "" : html`<div class="pager">
+        ${before ? html`<button class="ghost" onClick=${() => navigate("audit", null, paging)}>Newest records</button>` : ""}
+        ${records.length === limit ? html`<button class="more" onClick=${older}>Older records</button>` : ""}
+      </div>`}
     <//>
   </div>`;
 }
