@@ -81,3 +81,12 @@ def test_bad_search_raises_the_same_error(api: Any, ana: str, kwargs: Any, error
 def test_blank_query_is_refused(api: Any, ana: str) -> None:
     with pytest.raises(InvalidInputError):
         api.search("   ", user_id=ana)
+
+
+def test_a_search_that_only_browses_leaves_access_counts_alone(api: Any, users: Any) -> None:
+    ana = users("ana")
+    (item,) = api.add_texts(["The spare key is under the blue pot."], user_id=ana)
+    assert api.search("spare key", user_id=ana, mode="bm25", record_access=False)
+    assert api.get(item.id, user_id=ana).access_count == 0
+    assert api.search("spare key", user_id=ana, mode="bm25")
+    assert api.get(item.id, user_id=ana).access_count == 1

@@ -69,6 +69,9 @@ def test_search_and_filter_memories(tab: Any) -> None:
     expect(cards.first).to_contain_text("score")
     expect(cards.first).to_contain_text("dense #")  # how the hit was found
     main.shot("search")
+    tea = httpx.get(f"{main.site.url}v1/memories/{main.site.ids['tea']}",
+                    headers={"Authorization": f"Bearer {main.site.keys['ana']}"}).json()
+    assert tea["access_count"] == 0  # browsing is not use: decay and the caps see no access
 
     page.get_by_label("Search memories").fill("")
     page.get_by_label("Kind").select_option("message")

@@ -443,6 +443,7 @@ class MemOS(
         include_archived: bool = False,
         as_of: datetime | None = None,
         snapshot: str | None = None,
+        record_access: bool = True,
     ) -> Hits:
         """Hybrid search (BM25 + dense, fused); every hit carries an ``explain``.
 
@@ -452,8 +453,12 @@ class MemOS(
         ``include_history`` (superseded and merged memories too) or
         ``include_archived``. ``as_of`` (a time) or ``snapshot`` (a snapshot's
         name) search the memories as they stood then (an exact scan; see
-        :mod:`memosys.lifecycle.timetravel`).
+        :mod:`memosys.lifecycle.timetravel`). The hits count as used (their
+        access count and time, which decay and the LRU/LFU caps read) unless
+        ``record_access`` is false, as for browsing.
         """
+        if not isinstance(record_access, bool):
+            raise InvalidInputError(f"record_access must be true or false, got {record_access!r}")
         scope = self._cubes.scope(self._cubes.reader(user_id), cube)
         if mode != "bm25":
             self._cubes.check_embedder(scope, self._embedder.fingerprint)
@@ -477,7 +482,8 @@ class MemOS(
         if self.settings.lifecycle.fact_lookup:
             limit = None if neighbours else top_k
             hits = lead_with_current_facts(self._store, scope, query, shown, hits, limit)
-        self._access.record([h.item.id for h in hits], self._clock.now())
+        if record_access:
+            self._access.record([h.item.id for h in hits], self._clock.now())
         return hits
 
     def search_sessions(

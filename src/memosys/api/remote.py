@@ -281,6 +281,7 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
         include_archived: bool = False,
         as_of: datetime | None = None,
         snapshot: str | None = None,
+        record_access: bool = True,
     ) -> Hits:
         """Hybrid search; every hit carries an ``explain``."""
         data = self._send(
@@ -301,6 +302,7 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
             include_archived=include_archived,
             as_of=None if as_of is None else checked_time(as_of, "as_of"),
             snapshot=snapshot,
+            record_access=record_access,
         )
         return _HITS.validate_python(data["hits"])
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
 from memosys.core.cube import MemCube
 from memosys.core.history import CubeSnapshot, ItemVersion
@@ -109,6 +109,9 @@ class SearchIn(SessionSearchIn):
     include_archived: bool = False
     as_of: datetime | None = Field(None, description="search the memories as they were then")
     snapshot: str | None = Field(None, description="search a named snapshot of the cube")
+    record_access: StrictBool = Field(
+        True, description="count the hits as used (decay, LRU/LFU caps); false when browsing"
+    )
 
 
 class CubeIn(_In):

@@ -44,7 +44,8 @@ function load(values, limit) {
   const cube = values.cube || undefined;
   const filters = buildFilter(values);
   if (values.q) {
-    const body = { user_id, query: values.q, cube, top_k: limit, filters, mode: values.mode || "hybrid" };
+    // browsing is not use: the hits' access counts (read by decay and the caps) stay as they are
+    const body = { user_id, query: values.q, cube, top_k: limit, filters, mode: values.mode || "hybrid", record_access: false };
     return api("/v1/search", { method: "POST", body }).then(({ hits }) => ({ q: values.q, hits, count: null }));
   }
   const query = { user_id, cube, filters };
