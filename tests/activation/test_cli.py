@@ -22,8 +22,10 @@ BENCH_KEYS = {
 }
 
 
-def test_build_list_stats_and_drop(tmp_path: Path, embedder: Any, tiny_lm: Any) -> None:
-    cli = Memosys(tmp_path / "data", embedder)
+def test_build_list_stats_and_drop(
+    fresh_data_dir: Path, embedder: Any, tiny_lm: Any
+) -> None:
+    cli = Memosys(fresh_data_dir, embedder)
     added = cli.json("add", "--user", "ann", "--text", "Alice likes tea.", "--text", "Bob maps.")
     ids = [item["id"] for item in added]
     built = cli.json(
@@ -50,8 +52,8 @@ def test_build_list_stats_and_drop(tmp_path: Path, embedder: Any, tiny_lm: Any) 
     assert cli.json("kv", "list", "--user", "ann") == []
 
 
-def test_errors_exit_2_with_the_fix(tmp_path: Path, embedder: Any) -> None:
-    cli = Memosys(tmp_path / "data", embedder)
+def test_errors_exit_2_with_the_fix(fresh_data_dir: Path, embedder: Any) -> None:
+    cli = Memosys(fresh_data_dir, embedder)
     result = cli.run("kv", "drop", "nothing")
     assert result.exit_code == 2 and "kv list" in result.stderr
     result = cli.run("kv", "build")

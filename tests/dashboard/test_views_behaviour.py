@@ -43,6 +43,17 @@ def new_user(site: Any, user: str) -> None:
         site.keys[user] = http.post("/v1/users", json={"user_id": user}).json()["api_key"]
 
 
+def shared_by_bob(site: Any, guest: str, cube: str, text: str) -> dict[str, Any]:
+    """A new user ``guest``, and bob's memory ``text`` in ``cube`` shared with it read-only."""
+    new_user(site, guest)
+    with api_as(site, "bob") as http:
+        body = {"texts": [text], "cube": cube}
+        (item,) = http.post("/v1/memories/texts", json=body).json()["items"]
+        share = {"with_user": guest, "access": "read"}
+        assert http.post(f"/v1/cubes/{cube}/shares", json=share).status_code == 201
+    return dict(item)
+
+
 def contrast(page: Any, selector: str) -> float:
     """The WCAG contrast ratio of the text of the first element matching on its own background."""
     return float(page.locator(selector).first.evaluate("""(el) => {
@@ -223,12 +234,7 @@ def test_the_edit_form_sends_only_changes_and_checks_importance(tab: Any) -> Non
 
 def test_a_read_only_share_offers_no_edit_or_delete(tab: Any) -> None:
     main = tab("cy")
-    new_user(main.site, "cy")
-    with api_as(main.site, "bob") as http:
-        body = {"texts": ["Slow-cook the beans overnight"], "cube": "recipes"}
-        (item,) = http.post("/v1/memories/texts", json=body).json()["items"]
-        share = {"with_user": "cy", "access": "read"}
-        assert http.post("/v1/cubes/recipes/shares", json=share).status_code == 201
+    item = shared_by_bob(main.site, "cy", "recipes", "Slow-cook the beans overnight")
     page = main.sign_in("cy")
     page.goto(main.site.url + f"#/memory/{item['id']}")
     memory = page.get_by_role("region", name="Memory")
@@ -246,12 +252,7 @@ def test_a_read_only_share_offers_no_edit_or_delete(tab: Any) -> None:
 
 def test_the_owner_switches_a_shares_access_in_the_table(tab: Any) -> None:
     owner, guest = tab("bob"), tab("dee")
-    new_user(owner.site, "dee")
-    with api_as(owner.site, "bob") as http:
-        body = {"texts": ["Pack the tent poles"], "cube": "camping"}
-        (item,) = http.post("/v1/memories/texts", json=body).json()["items"]
-        share = {"with_user": "dee", "access": "read"}
-        assert http.post("/v1/cubes/camping/shares", json=share).status_code == 201
+    item = shared_by_bob(owner.site, "dee", "camping", "Pack the tent poles")
     page = owner.sign_in("bob")
     page.get_by_role("link", name="Cubes").click()
     camping = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="camping"))

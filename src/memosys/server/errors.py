@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from memosys.core.errors import (
     AuthenticationError,
@@ -27,6 +27,7 @@ from memosys.core.errors import (
     RateLimitedError,
     invalid_fields,
 )
+from memosys.server.http_middleware import HttpMiddleware
 
 _log = logging.getLogger("memosys.server")
 _HTTP_ERROR_NAMES = {
@@ -98,7 +99,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
-class UnexpectedErrorMiddleware:
+class UnexpectedErrorMiddleware(HttpMiddleware):
     """Answer a bug with a JSON 500 and log it, keeping the connection.
 
     It runs inside the request-id and metrics middlewares, so that the 500
@@ -107,13 +108,7 @@ class UnexpectedErrorMiddleware:
     re-raise, which drops a keep-alive connection).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def send_and_note(message: Message) -> None:

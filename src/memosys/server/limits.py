@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from memosys.core.errors import InputTooLargeError
 from memosys.server.errors import error_response
+from memosys.server.http_middleware import HttpMiddleware
 
 
 def _too_large(limit: int) -> InputTooLargeError:
@@ -30,17 +31,14 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """Answer 413 ``InputTooLargeError`` to any request body over ``max_bytes``."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = _declared_length(scope)
         if declared is not None and declared > self.max_bytes:
             await error_response(_too_large(self.max_bytes))(scope, receive, send)

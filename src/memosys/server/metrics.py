@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from memosys.server.http_middleware import HttpMiddleware
 from memosys.server.server_timing import add_header, recorded
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -114,18 +115,15 @@ def _histograms(
     return lines
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(HttpMiddleware):
     """Time every HTTP request: count it under its route template, and say in its
     ``Server-Timing`` how long it took (``app``, after the parts its route named)."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
+        super().__init__(app)
         self.metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500
         self.metrics.started()

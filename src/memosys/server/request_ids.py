@@ -7,9 +7,10 @@ log can name the request that made a change.
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from memosys.core.ids import new_id
+from memosys.server.http_middleware import HttpMiddleware
 
 HEADER = "x-request-id"
 MAX_ID_CHARS = 128
@@ -24,16 +25,10 @@ def _given_id(scope: Scope) -> str | None:
     return None
 
 
-class RequestIdMiddleware:
+class RequestIdMiddleware(HttpMiddleware):
     """Give every HTTP request an id and return it in ``X-Request-ID``."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = _given_id(scope) or new_id()
         scope.setdefault("state", {})["request_id"] = request_id
 
