@@ -418,3 +418,21 @@ def test_an_import_links_its_memories_to_each_other_never_to_the_exporters(
     mos.import_items(path.parent / "half.jsonl", user_id="sup3")
     (alone,) = mos.list(user_id="sup3")  # nothing supersedes it there: it is current
     assert alone.superseded_by is None and alone.state == "activated"
+
+
+def test_importing_a_file_again_adds_nothing_whatever_the_states(
+    mos: MemOS, tmp_path: Path
+) -> None:
+    mos.add_texts(["I live in Paris."], user_id="ana")
+    mos.add_texts(["I moved to Berlin."], user_id="ana")
+    (memo,) = mos.add_texts(["Old memo about a printer."], user_id="ana")
+    mos.archive(memo.id, user_id="ana")
+    path = tmp_path / "ana.jsonl"
+    mos.export_items(path, user_id="ana")
+    first = mos.import_items(path, user_id="ben")
+    again = mos.import_items(path, user_id="ben")
+    assert (first.added, first.existing) == (3, 0) and (again.added, again.existing) == (0, 3)
+    copies = mos.list(user_id="ben", include_history=True, include_archived=True)
+    assert len(copies) == 3
+    ids = {i.id for i in copies}
+    assert all(i.superseded_by in ids for i in copies if i.superseded_by)

@@ -54,13 +54,23 @@ class FacadeBase:
             raise memory_not_found(id)
         return found[0]
 
-    def _write(self, items: list[MemoryItem], vectors: Vectors | None) -> list[MemoryItem]:
+    def _write(
+        self,
+        items: list[MemoryItem],
+        vectors: Vectors | None,
+        *,
+        repeats_in_any_state: bool = False,
+    ) -> list[MemoryItem]:
         """Store new items (embedded here unless ``vectors`` are given) and announce the
-        fresh ones; exact repeats come back as the stored items."""
+        fresh ones; exact repeats come back as the stored items (see
+        :meth:`~memosys.stores.base.Store.add_items`)."""
         if vectors is None:
             vectors = self._embedded(items)
         with self.events.changing():
-            result = self._store.add_items(items, vectors, self._embedder.fingerprint)
+            fingerprint = self._embedder.fingerprint
+            result = self._store.add_items(
+                items, vectors, fingerprint, repeats_in_any_state=repeats_in_any_state
+            )
             pairs = zip(result.items, result.duplicates, strict=True)
             fresh = [item for item, repeat in pairs if not repeat]
             if fresh:

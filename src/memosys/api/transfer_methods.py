@@ -54,7 +54,7 @@ class TransferMethods(FacadeBase):
         )
         done = added = 0
         for items, total in batches:
-            stored = self._write(items, None)
+            stored = self._write(items, None, repeats_in_any_state=True)
             # a repeat comes back as the memory stored before, under that one's id
             added += sum(sent.id == kept.id for sent, kept in zip(items, stored, strict=True))
             done += len(stored)

@@ -75,23 +75,20 @@ def check_transition(old: LifecycleState, new: LifecycleState) -> None:
     )
 
 
-#: The states that take a memory out of the current set. Entering one frees the
-#: memory's content hash, so that the same content added again is a new current
-#: memory (an exact repeat of a current memory returns that memory instead); a
-#: memory that comes back (unarchive, its successor deleted) does not take the
-#: hash back, so it never collides with a newer copy.
-NOT_CURRENT = frozenset({SUPERSEDED, ARCHIVED, DELETED})
+#: Kept, but not current: such a memory gives its content hash up when the same
+#: content is added again, which makes a new current memory (see
+#: :meth:`~memosys.stores.base.Store.add_items`).
+NOT_CURRENT = frozenset({SUPERSEDED, MERGED, ARCHIVED})
 
 
 def in_state(item: MemoryItem, state: LifecycleState, now: datetime, **more: Any) -> MemoryItem:
     """``item`` moved to ``state`` (not checked against :data:`ALLOWED`), with ``more``
-    changes; see :data:`NOT_CURRENT` for its content hash."""
-    changes: dict[str, Any] = {"state": LifecycleState(state), "updated_at": now, **more}
-    if changes["state"] in NOT_CURRENT:
-        changes["content_hash"] = ""
-    return item.model_copy(update=changes)
+    changes."""
+    return item.model_copy(update={"state": LifecycleState(state), "updated_at": now, **more})
 
 
 def tombstone(item: MemoryItem, now: datetime) -> MemoryItem:
-    """``item`` deleted: a tombstone, its content hash freed."""
-    return in_state(item, DELETED, now)
+    """``item`` deleted: a tombstone, its content hash freed, so the same content can be
+    added again as a new memory (archived and superseded memories give theirs up when
+    that happens: see :meth:`~memosys.stores.base.Store.add_items`)."""
+    return in_state(item, DELETED, now, content_hash="")

@@ -144,12 +144,21 @@ class Store(Protocol):
 
     # items
     def add_items(
-        self, items: Sequence[MemoryItem], vectors: Vectors | None, embedder_fingerprint: str | None
+        self,
+        items: Sequence[MemoryItem],
+        vectors: Vectors | None,
+        embedder_fingerprint: str | None,
+        *,
+        repeats_in_any_state: bool = False,
     ) -> AddResult:
         """Write items, their text-index rows and vectors in one transaction.
 
-        An item whose ``(cube_id, user_id, content_hash)`` is already stored is
-        not written again; the stored item is returned in its place. Raises
+        An item whose ``(cube_id, user_id, content_hash)`` is already stored as a
+        current memory is not written again; the stored item is returned in its
+        place. A stored memory that is no longer current (archived, superseded,
+        merged) gives its hash up instead and the item is written as a new current
+        memory, unless ``repeats_in_any_state`` (an import: a line already stored in
+        any state is not stored again). Raises
         :class:`~memosys.core.errors.EmbedderMismatchError` when a cube's
         recorded fingerprint differs from ``embedder_fingerprint``.
         """

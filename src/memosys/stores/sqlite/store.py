@@ -123,11 +123,18 @@ class SQLiteStore:
     # items
 
     def add_items(
-        self, items: Sequence[MemoryItem], vectors: Vectors | None, embedder_fingerprint: str | None
+        self,
+        items: Sequence[MemoryItem],
+        vectors: Vectors | None,
+        embedder_fingerprint: str | None,
+        *,
+        repeats_in_any_state: bool = False,
     ) -> AddResult:
         """Write items, text-index rows and vectors in one transaction (see the protocol)."""
         with self._db.write() as conn:
-            result = writes.add_items(conn, items, vectors, embedder_fingerprint, self.clock.now())
+            result = writes.add_items(
+                conn, items, vectors, embedder_fingerprint, self.clock.now(), repeats_in_any_state
+            )
         if vectors is not None:
             self._vectors_changed()
         return result

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from memosys.core.errors import EmbedderMismatchError, InvalidInputError, NotFoundError
 from memosys.core.items import MemoryItem
+from memosys.lifecycle.states import NOT_CURRENT
 from memosys.stores.base import AddResult, Scope, Vectors
 from memosys.stores.sqlite.codec import (
     INSERT_ITEM_SQL,
@@ -44,8 +45,10 @@ def add_items(
     vectors: Vectors | None,
     fingerprint: str | None,
     now: datetime,
+    repeats_in_any_state: bool = False,
 ) -> AddResult:
-    """Insert new items with text-index rows and vectors; repeats return the stored item."""
+    """Insert new items with text-index rows and vectors; repeats return the stored item
+    (see :meth:`memosys.stores.base.Store.add_items`)."""
     if not items:
         return AddResult(items=[], duplicates=[])
     matrix = None
@@ -68,10 +71,17 @@ def add_items(
     recorded_at = transaction_time(conn, now)
     for index, item in enumerate(items):
         key = (item.cube_id, item.user_id, item.content_hash)
-        if item.content_hash and key in stored:
-            result.append(stored[key])
+        found = stored.get(key) if item.content_hash else None
+        if found is not None and (repeats_in_any_state or found.state not in NOT_CURRENT):
+            result.append(found)
             duplicates.append(True)
             continue
+        if found is not None:  # a stale memory gives its hash up to the new current one
+            conn.execute(
+                "UPDATE items SET content_hash = '', data = json_set(data, '$.content_hash', '') "
+                "WHERE id = ?",
+                (found.id,),
+            )
         rows.append((rowid, recorded_at, *item_row(item)))
         if matrix is not None:
             vector_rows.append((rowid, item.cube_id, vector_blob(matrix[index])))
