@@ -8,6 +8,7 @@ import pytest
 
 from memosys.core.errors import (
     FrozenError,
+    IllegalTransitionError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
@@ -148,3 +149,14 @@ def test_content_added_again_after_it_left_the_current_set_is_a_new_current_memo
     (back,) = api.add([{"role": "user", "content": "I live in Paris."}], user_id=ana)
     assert back.id != paris.id  # the move back is news, not the stale memory
     assert api.get(berlin.id, user_id=ana).superseded_by == back.id
+
+
+def test_only_an_archived_memory_can_be_unarchived(api: Any, users: Any) -> None:
+    ana = users("ana")
+    (google,) = api.add_texts(["I work at Google as an engineer."], user_id=ana, kind="fact")
+    api.add_texts(["I now work at Spotify."], user_id=ana, kind="fact")
+    assert api.get(google.id, user_id=ana).state == "superseded"
+    for memory in (google, api.add_texts(["A plain note."], user_id=ana)[0]):
+        with pytest.raises(IllegalTransitionError, match="is not archived"):
+            api.unarchive(memory.id, user_id=ana)
+    assert api.get(google.id, user_id=ana).state == "superseded"

@@ -25,6 +25,8 @@ Hits: TypeAlias = list[SearchHit]
 Versions: TypeAlias = list[ItemVersion]
 Snapshots: TypeAlias = list[CubeSnapshot]
 StateChange: TypeAlias = Literal["freeze", "unfreeze", "archive", "unarchive"]
+# the changes that give a memory back the state it had
+_UNDO = {"unfreeze": lifecycle_versions.unfreeze, "unarchive": lifecycle_versions.unarchive}
 
 
 class VersionMethods(FacadeBase):
@@ -64,7 +66,7 @@ class VersionMethods(FacadeBase):
 
     def unarchive(self, id: str, *, user_id: str) -> MemoryItem:
         """Bring an archived memory back (state activated)."""
-        return self._change_state(id, user_id, "unarchive", LifecycleState.ACTIVATED)
+        return self._change_state(id, user_id, "unarchive", None)
 
     def snapshot(self, cube: str, name: str, *, user_id: str) -> CubeSnapshot:
         """Name the cube's present state; read it later with ``snapshot=name``."""
@@ -160,7 +162,7 @@ class VersionMethods(FacadeBase):
     def _change_state(
         self, id: str, user_id: str, change: StateChange, state: LifecycleState | None
     ) -> MemoryItem:
-        """Apply a state ``change`` (``state`` None: back to the state before freezing);
+        """Apply a state ``change`` (``state`` None: undo a freeze or an archive);
         the audit record names the change and the state it led to."""
         user = self._cubes.ensure_user(user_id)
         scope = self._cubes.scope(user, None)
@@ -169,7 +171,7 @@ class VersionMethods(FacadeBase):
         now = self._clock.now()
         with self.events.changing():
             if state is None:
-                changed = lifecycle_versions.unfreeze(self._store, scope, target, now)
+                changed = _UNDO[change](self._store, scope, target, now)
             else:
                 changed = lifecycle_versions.change_state(self._store, scope, target, state, now)
             detail = {"change": change, "state": changed.state.value}
