@@ -100,6 +100,9 @@ class RetrievalSettings(BaseModel):
         "context", description="re-rank hybrid hits with their conversation context"
     )
     rerank_pool: int = Field(100, ge=1, description="fused hits the re-ranker re-scores")
+    max_query_chars: int = Field(
+        8_000, ge=1, description="longest search query; a longer one is InputTooLargeError"
+    )
     concurrent_searches: int = Field(
         0,
         ge=0,

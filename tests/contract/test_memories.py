@@ -11,6 +11,7 @@ import pytest
 from memosys.core.errors import (
     EmptyInputError,
     EncodingError,
+    InputTooLargeError,
     InvalidInputError,
     NotFoundError,
 )
@@ -173,11 +174,12 @@ def test_another_users_memory_is_not_found(api: Any, users: Any) -> None:
         (lambda api, u: api.add_document("scan.pdf", text="%PDF-1.4", user_id=u),
          InvalidInputError),
         (lambda api, u: api.add_document("blob", text=b"ab\x00cd", user_id=u), InvalidInputError),
+        (lambda api, u: api.search("tea " * 2001, user_id=u), InputTooLargeError),
     ],
     ids=[
         "blank-message", "no-content", "embedding-shape", "limit-zero", "empty-id", "empty-doc",
         "embedding-nan", "unpaired-surrogate", "as-of-text", "query-surrogate", "mmr-text",
-        "weight-infinite", "metadata-nan", "pdf-document", "nul-document",
+        "weight-infinite", "metadata-nan", "pdf-document", "nul-document", "query-too-long",
     ],
 )
 def test_bad_input_raises_the_same_error(api: Any, users: Any, call: Any, error: Any) -> None:

@@ -49,7 +49,14 @@ from memosys.reader.enrich import analyse
 from memosys.reader.messages import read_messages
 from memosys.reader.texts import text_items
 from memosys.reader.validate import checked_changes, checked_content
-from memosys.retrieval.search import FusionName, Mode, Retriever, SearchOptions, visible_filter
+from memosys.retrieval.search import (
+    FusionName,
+    Mode,
+    Retriever,
+    SearchOptions,
+    checked_query,
+    visible_filter,
+)
 from memosys.settings import MemosysSettings
 from memosys.stores.base import OrderBy, Scope, Store, Vectors
 
@@ -459,6 +466,7 @@ class MemOS(
         """
         if not isinstance(record_access, bool):
             raise InvalidInputError(f"record_access must be true or false, got {record_access!r}")
+        query = checked_query(query, self.settings.retrieval.max_query_chars)
         scope = self._cubes.scope(self._cubes.reader(user_id), cube)
         if mode != "bm25":
             self._cubes.check_embedder(scope, self._embedder.fingerprint)

@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from memosys.core.clock import Clock
-from memosys.core.errors import InvalidInputError
+from memosys.core.errors import InputTooLargeError, InvalidInputError
 from memosys.core.filters import Filter, In, Not, combine
 from memosys.core.items import LifecycleState, MemoryItem
 from memosys.core.results import Explain, SearchHit, SessionHit
@@ -136,7 +136,7 @@ class Retriever:
         """Ranked hits for ``query`` inside ``scope``."""
         options.validate()
         shown = visible_filter(filters)
-        query = _checked_query(query)
+        query = checked_query(query, self._settings.max_query_chars)
         rescoring = options.recency_weight or options.importance_weight or options.mmr is not None
         with self._turns:
             fused = self._fuse(scope, query, shown, options)
@@ -157,7 +157,7 @@ class Retriever:
         options = SearchOptions(top_k=top_k, mode=mode)
         options.validate()
         shown = visible_filter(filters)
-        query = _checked_query(query)
+        query = checked_query(query, self._settings.max_query_chars)
         with self._turns:
             fused = self._fuse(scope, query, shown, options)
             hits = self._ranked(scope, fused, fused, shown, query, options)
@@ -223,7 +223,8 @@ class Retriever:
     def fused(self, scope: Scope, query: str, filters: Filter | None, mode: Mode) -> list[Fused]:
         """The retrievers' hits fused into one ranking (visible items only)."""
         options = SearchOptions(mode=mode)
-        return self._fuse(scope, _checked_query(query), visible_filter(filters), options)
+        query = checked_query(query, self._settings.max_query_chars)
+        return self._fuse(scope, query, visible_filter(filters), options)
 
     def candidates(
         self, scope: Scope, pool: Sequence[Fused], filters: Filter | None
@@ -319,11 +320,18 @@ class Retriever:
         return expanded
 
 
-def _checked_query(query: object) -> str:
+def checked_query(query: object, max_chars: int) -> str:
+    """``query`` if it is a non-blank, well-formed string of at most ``max_chars``."""
     if not isinstance(query, str):
         raise InvalidInputError(f"query must be a string, got {type(query).__name__}")
     if not query.strip():
         raise InvalidInputError("query is empty; pass the text to search for")
+    if len(query) > max_chars:
+        raise InputTooLargeError(
+            f"query has {len(query)} characters, over the limit of {max_chars} "
+            "(retrieval.max_query_chars); search with the question, not the whole context",
+            detail={"field": "query", "limit": max_chars},
+        )
     return check_text(query, "query")
 
 
