@@ -244,3 +244,19 @@ def test_action_posts_need_no_body(http: Any, mos: MemOS) -> None:
     schema = client.get("/openapi.json").json()
     for path in ("/v1/memories/{id}/forget", "/v1/memories/{id}/{change}"):
         assert not schema["paths"][path]["post"]["requestBody"].get("required", False)
+
+
+def test_deeply_nested_filters_and_form_fields_are_422(http: Any, admin_key: str) -> None:
+    client = http(admin_key)
+    deep = '{"$or": [' * 900 + '{"kind": "fact"}' + "]}" * 900
+    body = _error(client.get("/v1/memories", params={"filters": deep}), 422, "InvalidInputError")
+    assert "nest" in body["message"]
+    nested = '{"a": ' * 3000 + "1" + "}" * 3000
+    upload = client.post("/v1/memories/documents", files={"file": ("n.md", b"# N\n\nnote\n")},
+                         data={"metadata": nested})
+    assert "nests too deeply" in _error(upload, 422, "InvalidInputError")["message"]
+    too_deep = {"$and": [{"$not": {"$or": [{"kind": "fact"}]}}]}
+    for _ in range(20):  # each level is a dict and a list
+        too_deep = {"$and": [too_deep]}
+    search = client.post("/v1/search", json={"query": "x", "filters": too_deep})
+    assert "levels deep" in _error(search, 422, "InvalidInputError")["message"]

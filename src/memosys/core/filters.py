@@ -215,8 +215,34 @@ def _field_filter(name: str, spec: Any) -> Filter:
     return parts[0] if len(parts) == 1 else And(tuple(parts))
 
 
+MAX_NESTING = 32  # levels of dicts and lists in one filter
+
+
 def parse_filter(spec: dict[str, Any] | Filter | None) -> Filter | None:
     """Parse a filter dict into the AST (an AST passes through unchanged)."""
+    if _nesting(spec) > MAX_NESTING:
+        raise InvalidInputError(
+            f"filters nest more than {MAX_NESTING} levels deep; flatten the $and/$or/$not",
+            detail={"limit": MAX_NESTING},
+        )
+    return _parse(spec)
+
+
+def _nesting(value: Any) -> int:
+    """How many levels of dicts and lists ``value`` holds (without recursion)."""
+    deepest, level = 0, [(value, 1)]
+    while level:
+        node, depth = level.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, (list, tuple)):
+            deepest = max(deepest, depth)
+            if depth <= MAX_NESTING:
+                level.extend((child, depth + 1) for child in node)
+    return deepest
+
+
+def _parse(spec: dict[str, Any] | Filter | None) -> Filter | None:
     if spec is None or isinstance(spec, (Eq, Ne, In, Range, Exists, And, Or, Not)):
         return spec
     if not isinstance(spec, dict):
@@ -228,10 +254,10 @@ def parse_filter(spec: dict[str, Any] | Filter | None) -> Filter | None:
         if key in ("$and", "$or"):
             if not isinstance(value, list) or not value:
                 raise InvalidInputError(f"{key} needs a non-empty list of filters")
-            children = tuple(_required(parse_filter(v)) for v in value)
+            children = tuple(_required(_parse(v)) for v in value)
             parts.append(And(children) if key == "$and" else Or(children))
         elif key == "$not":
-            parts.append(Not(_required(parse_filter(value))))
+            parts.append(Not(_required(_parse(value))))
         elif isinstance(key, str) and not key.startswith("$"):
             parts.append(_field_filter(key, value))
         else:

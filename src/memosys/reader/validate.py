@@ -74,7 +74,12 @@ def check_metadata(value: Any, where: str) -> dict[str, Any]:
         raise InvalidInputError(
             f"{where} keys must be strings, got {bad[0]!r}", detail={"field": where}
         )
-    _check_finite(value, where)
+    try:
+        _check_finite(value, where)
+    except RecursionError:
+        raise InvalidInputError(
+            f"{where} nests too deeply; flatten it", detail={"field": where}
+        ) from None
     return dict(value)
 
 

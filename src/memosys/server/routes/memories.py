@@ -40,6 +40,10 @@ def _json_object(text: str | None, name: str) -> dict[str, Any] | None:
         value = json.loads(text)
     except ValueError as exc:
         raise InvalidInputError(f"{name} is not valid JSON: {exc}", detail={"field": name}) from exc
+    except RecursionError:
+        raise InvalidInputError(
+            f"{name} nests too deeply to read; flatten it", detail={"field": name}
+        ) from None
     if not isinstance(value, dict):
         raise InvalidInputError(f"{name} must be a JSON object", detail={"field": name})
     return value
