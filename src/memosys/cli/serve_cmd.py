@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -39,10 +40,15 @@ DEFAULT_WRITE_PROCESSES = 2
               "process, so that a heavy write load does not slow the searches down "
               "(0: adds run in the server process). Default: 2 with one server "
               "process, 0 with --workers.")
+@click.option("--trusted-proxies", default=None, metavar="IPS",
+              help="Comma-separated addresses of reverse proxies whose X-Forwarded-For "
+              "names the client (for the sign-in failure limit and logs). Default: none; "
+              "every client is the address it connects from.")
 @click.pass_context
 def serve(
     ctx: click.Context, host: str, port: int, data: Path | None, max_body_mb: int,
     log_level: str, jobs: bool, warm: bool, workers: int, write_processes: int | None,
+    trusted_proxies: str | None,
 ) -> None:
     """Run the REST API (FastAPI on uvicorn) over the data directory.
 
@@ -80,14 +86,18 @@ def serve(
         if host not in ("127.0.0.1", "localhost", "::1"):
             click.echo("warning: API keys cross the network in clear text; put a TLS "
                        "proxy in front of this server", err=True)
+        # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: any local program
+        # could then pose as any client address
+        proxies: dict[str, Any] = {"proxy_headers": trusted_proxies is not None,
+                                   "forwarded_allow_ips": trusted_proxies or ""}
         if workers == 1:
             app = create_app(mos, settings)
-            uvicorn.run(app, host=host, port=port, log_level=log_level)
+            uvicorn.run(app, host=host, port=port, log_level=log_level, **proxies)
             return
         # this process keeps the store open and runs the jobs; the workers serve
         os.environ.update(worker_environment(data_dir, settings, workers))
         uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
-                    log_level=log_level)
+                    log_level=log_level, **proxies)
 
 
 def _write_processes(asked: int | None, workers: int, embedder: object) -> int:
