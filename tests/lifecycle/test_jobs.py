@@ -122,6 +122,11 @@ def test_unknown_jobs_and_bad_arguments_get_clear_errors(mos: MemOS) -> None:
         mos.run_job("vacuum")
     with pytest.raises(InvalidInputError):
         mos.run_job("decay", params=["archive_below"])  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match=r"takes no parameter 'bogus' \(it takes: arch"):
+        mos.run_job("decay", params={"bogus": 1})
+    with pytest.raises(InvalidInputError, match="it takes: none"):
+        mos.run_job("caps", params={"max_items": 2})
+    assert not mos.job_runs()  # refused before any run was recorded
     with pytest.raises(InvalidInputError):
         mos.job_runs(limit=0)
     names = {info.name for info in mos.jobs()}

@@ -37,6 +37,7 @@ class FlakyJob:
     """Fails with a memosys error, then with a bug, then succeeds."""
 
     name = "flaky"
+    params = ()
     description = "fails twice, then succeeds"
 
     def __init__(self) -> None:
@@ -55,6 +56,7 @@ class SteppingJob:
     """Commits STEPS empty steps; in its first run it waits for ``release`` after step 3."""
 
     name = "stepping"
+    params = ()
     description = "commits steps, one may wait"
     STEPS = 10
 

@@ -52,6 +52,7 @@ class DecayJob:
 
     name = "decay"
     description = "archive memories whose decay score is below lifecycle.archive_below"
+    params: tuple[str, ...] = ("archive_below",)
 
     def run(self, ctx: JobContext) -> dict[str, Any]:
         threshold = fraction_param(ctx, "archive_below", ctx.settings.archive_below)

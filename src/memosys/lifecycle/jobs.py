@@ -92,10 +92,12 @@ class JobContext:
 
 
 class Job(Protocol):
-    """A background job: a name, a description, and a resumable run."""
+    """A background job: a name, a description, the parameters a run may take, and a
+    resumable run."""
 
     name: str
     description: str
+    params: tuple[str, ...]
 
     def run(self, ctx: JobContext) -> dict[str, Any]:
         """Do the work from ``ctx.cursor`` on, committing each step; return a summary."""
@@ -238,6 +240,13 @@ class JobRunner:
         job = self.job(name)
         if params is not None and not isinstance(params, dict):
             raise InvalidInputError(f"job params must be a dict, got {type(params).__name__}")
+        unknown = sorted(set(params or {}) - set(job.params))
+        if unknown:
+            takes = ", ".join(job.params) or "none"
+            raise InvalidInputError(
+                f"job {name!r} takes no parameter {unknown[0]!r} (it takes: {takes})",
+                detail={"job": name, "unknown": unknown},
+            )
         upkeep = upkeep_of(self._store)
         with _turn(upkeep, name) as mine:
             if not mine:

@@ -246,6 +246,7 @@ class DedupJob:
 
     name = "dedup"
     description = "merge near-duplicate memories of each user's cube (lifecycle.dedup_threshold)"
+    params: tuple[str, ...] = ("threshold",)
 
     def run(self, ctx: JobContext) -> dict[str, Any]:
         given = fraction_param(ctx, "threshold", None)

@@ -20,6 +20,7 @@ class CapsJob:
 
     name = "caps"
     description = "archive memories over the per-user/per-kind caps (lifecycle.caps), LRU or LFU"
+    params: tuple[str, ...] = ()
 
     def run(self, ctx: JobContext) -> dict[str, Any]:
         evicted = int(ctx.cursor.get("evicted", 0))

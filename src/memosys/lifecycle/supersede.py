@@ -295,6 +295,7 @@ class SupersedeJob:
 
     name = "supersede"
     description = "index slot facts of current memories and supersede outdated ones (backfill)"
+    params: tuple[str, ...] = ()
 
     def run(self, ctx: JobContext) -> dict[str, Any]:
         judge = RuleJudge(ctx.settings.supersede_min_similarity)

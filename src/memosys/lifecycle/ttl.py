@@ -23,6 +23,7 @@ class TtlPurgeJob:
 
     name = "ttl-purge"
     description = "delete memories whose expires_at has passed (rows, index, vectors, versions)"
+    params: tuple[str, ...] = ()
 
     def run(self, ctx: JobContext) -> dict[str, Any]:
         cursor = ctx.cursor
