@@ -31,9 +31,10 @@ def test_share_read_gives_bob_reads_of_ana_cube(mos: MemOS, ana_item: str) -> No
     )
     assert [c.name for c in mos.list_cubes(user_id="bob")] == ["default", "notes"]
     assert mos.get(ana_item, user_id="bob").content == "The launch code word is pelican."
-    assert {i.id for i in mos.list(user_id="bob")} >= {ana_item}
+    assert ana_item not in {i.id for i in mos.list(user_id="bob")}  # read when named
+    assert {i.id for i in mos.list(user_id="bob", cube=cube_id)} == {ana_item}
     assert mos.count(user_id="bob", cube=cube_id) == 1
-    hits = mos.search("launch code word", user_id="bob", top_k=3)
+    hits = mos.search("launch code word", user_id="bob", top_k=3, cube=cube_id)
     assert hits[0].item.id == ana_item
     assert mos.list_shares("notes", user_id="ana") == [share]
 

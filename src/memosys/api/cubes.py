@@ -171,6 +171,14 @@ class Cubes:
             detail={"cube": target.id, "access": access},
         )
 
+    def search_scope(self, user_id: str, cube: object | None) -> Scope:
+        """What a search, list or count reads: the named cube(s), else the user's own
+        cubes. A shared cube is read only when named (its id), so that no one can put
+        memories in another user's searches by sharing a cube with them unasked."""
+        if cube is None:
+            return Scope(user_id, tuple(c.id for c in self._store.list_cubes(owner=user_id)))
+        return self.scope(user_id, cube)
+
     def scope(self, user_id: str, cube: object | None) -> Scope:
         """The read scope: the named cube(s), or every cube the user owns or shares."""
         if cube is None:

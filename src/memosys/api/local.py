@@ -411,7 +411,7 @@ class MemOS(
             raise InvalidInputError("limit must be >= 1 and offset >= 0 (integers)")
         if order_by not in ("created_at", "event_time", "position"):
             raise InvalidInputError("order_by must be created_at, event_time or position")
-        scope = self._cubes.scope(self._cubes.reader(user_id), cube)
+        scope = self._cubes.search_scope(self._cubes.reader(user_id), cube)
         shown = visible_filter(
             parse_filter(filters),
             include_history=include_history,
@@ -428,7 +428,7 @@ class MemOS(
         self, *, user_id: str, cube: str | None = None, filters: dict[str, Any] | None = None
     ) -> int:
         """How many current memories match (as :meth:`list` would return them)."""
-        scope = self._cubes.scope(self._cubes.reader(user_id), cube)
+        scope = self._cubes.search_scope(self._cubes.reader(user_id), cube)
         self._access.settle()
         return self._store.count_items(scope, visible_filter(parse_filter(filters)))
 
@@ -467,7 +467,7 @@ class MemOS(
         if not isinstance(record_access, bool):
             raise InvalidInputError(f"record_access must be true or false, got {record_access!r}")
         query = checked_query(query, self.settings.retrieval.max_query_chars)
-        scope = self._cubes.scope(self._cubes.reader(user_id), cube)
+        scope = self._cubes.search_scope(self._cubes.reader(user_id), cube)
         if mode != "bm25":
             self._cubes.check_embedder(scope, self._embedder.fingerprint)
         options = SearchOptions(
@@ -505,7 +505,7 @@ class MemOS(
         mode: Mode = "hybrid",
     ) -> SessionHits:
         """Sessions ranked by the message hits they contain."""
-        scope = self._cubes.scope(self._cubes.reader(user_id), cube)
+        scope = self._cubes.search_scope(self._cubes.reader(user_id), cube)
         if mode != "bm25":
             self._cubes.check_embedder(scope, self._embedder.fingerprint)
         return self._retriever.search_sessions(scope, query, parse_filter(filters), top_k, mode)

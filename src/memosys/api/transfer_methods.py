@@ -23,7 +23,7 @@ class TransferMethods(FacadeBase):
         The file is written whole or not at all. A path inside the data directory
         is refused, and so is an existing file unless ``overwrite``.
         """
-        scope = self._cubes.scope(self._cubes.reader(user_id), cube)
+        scope = self._cubes.search_scope(self._cubes.reader(user_id), cube)
         self._access.settle()
         return export_items(
             self._store, scope, Path(path), data_dir=self.data_dir, overwrite=overwrite

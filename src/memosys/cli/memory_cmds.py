@@ -174,7 +174,7 @@ def search(
     neighbours: int,
     as_json: bool,
 ) -> None:
-    """Search memories for QUERY (all of the user's cubes unless --cube is given)."""
+    """Search memories for QUERY (all of the user's own cubes unless --cube is given)."""
     from memosys.cli.output import echo_json, print_hits
 
     scope = state(ctx)

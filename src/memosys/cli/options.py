@@ -87,7 +87,8 @@ def scope_options(func: F) -> F:
             "--cube",
             callback=_store("cube"),
             expose_value=False,
-            help="Cube name or id (default: the user's cube 'default'; search: all cubes).",
+            help="Cube name or id (default: the user's cube 'default'; search: all own "
+            "cubes; a shared cube is read when named by its id).",
         ),
     ]
     for decorator in reversed(decorators):

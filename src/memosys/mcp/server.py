@@ -230,7 +230,7 @@ def build_server(mos: MemOS, user_id: str | None, cube: str | None = None) -> MC
     that :class:`~memosys.mcp.auth.ApiKeyGate` accepted for the request (a
     call without one is refused). ``cube`` is where ``add_memory`` writes
     when the call names no cube (default: the user's cube ``default``);
-    searches cover every cube of the user.
+    searches cover every cube the user owns.
     """
     try:
         from memosys.mcp.strict import StrictServer, strict_tool
