@@ -226,6 +226,15 @@ def test_a_slot_question_leads_with_the_current_fact(mos: MemOS) -> None:
     assert berlin not in {h.item.id for h in filtered}  # the caller's filter still holds
 
 
+def test_i_in_a_question_is_the_user_whose_messages_carry_their_name(mos: MemOS) -> None:
+    say(mos, "I live in Paris.", T1, speaker="Ann")
+    say(mos, "My dog Rex loves the park.", T1, speaker="Ann")
+    say(mos, "I moved to Berlin.", T2, speaker="Ann")
+    back = say(mos, "Actually I moved back to Paris.", T3, speaker="Ann")
+    (first, *_) = mos.search("Where do I live now?", user_id="ann")
+    assert first.item.id == back and first.explain.adjustments["current_fact"] == 1.0
+
+
 @pytest.mark.parametrize(
     ("question", "subject", "slot"),
     [

@@ -83,12 +83,21 @@ def lead_with_current_facts(
     top_k: int | None,
 ) -> list[SearchHit]:
     """``hits`` with the memories currently stating the asked slot first (newest first),
-    cut to ``top_k`` (None: keep them all, e.g. when neighbours were added)."""
+    cut to ``top_k`` (None: keep them all, e.g. when neighbours were added).
+
+    "I" in the question is the asking user: the facts of speaker ``user`` and those
+    of a speaker named like the user's id (a message ``{"name": "Ana"}`` of user
+    ``ana`` states Ana's facts).
+    """
     asked = asked_slot(query)
     if asked is None:
         return list(hits)
-    key = slot_key(asked)
-    group = upkeep_of(store).slot_groups(scope, [key], CURRENT_STATES).get(key, [])
+    subjects = {asked.subject}
+    if asked.subject == "user":
+        subjects.add(scope.user_id.lower())
+    keys = [slot_key(SlotFact(subject, asked.slot, "")) for subject in sorted(subjects)]
+    groups = upkeep_of(store).slot_groups(scope, keys, CURRENT_STATES)
+    group = [item for key in keys for item in groups.get(key, [])]
     if not group:
         return list(hits)
     ids = [item.id for item in group]
