@@ -132,6 +132,16 @@ def test_forget_emits_forgotten_and_works_on_tombstones(mos: MemOS, clock: Fixed
         mos.forget(secret_id, user_id=USER)
 
 
+def test_words_of_the_item_format_are_no_trace_of_a_forgotten_memory(mos: MemOS) -> None:
+    mos.add_texts(["Ana likes tea."], user_id=USER)
+    (frozen,) = mos.add_texts(["A note kept as it is."], user_id=USER)
+    mos.freeze(frozen.id, user_id=USER)
+    (gone,) = mos.add_texts(["The report was generated from textual keywords, frozen."],
+                            user_id=USER)
+    report = mos.verify_forgotten(receipt=mos.forget(gone.id, user_id=USER))
+    assert report.clean, report.leftovers
+
+
 def test_forget_refuses_frozen_and_foreign_memories(mos: MemOS, clock: FixedClock) -> None:
     secret_id = _secret_with_history(mos, clock)
     with pytest.raises(NotFoundError):
