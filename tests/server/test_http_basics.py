@@ -64,6 +64,9 @@ def test_validation_errors_are_422_with_fields(http: Any, admin_key: str) -> Non
     assert {"body.query", "body.top_k"} <= fields
     _error(client.post("/v1/search", content=b"{not json", headers={"content-type":
            "application/json"}), 422, "InvalidInputError")
+    latin1 = client.post("/v1/memories/texts", content='{"texts": ["café"]}'.encode("latin-1"),
+                         headers={"content-type": "application/json"})
+    assert "send UTF-8 JSON" in _error(latin1, 422, "InvalidInputError")["message"]
     bad_filter = client.get("/v1/memories", params={"filters": "[1,"})
     assert "filters is not valid JSON" in _error(bad_filter, 422, "InvalidInputError")["message"]
 

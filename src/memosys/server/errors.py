@@ -90,6 +90,12 @@ def _http_message(request: Request, exc: HTTPException) -> str:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:  # a body the framework could not parse (bad UTF-8, JSON too deep)
+        return error_response(InvalidInputError(
+            f"the request body cannot be read ({exc.detail}); send UTF-8 JSON, or "
+            "multipart form data for an upload",
+            detail={"field": "body"},
+        ))
     cls = _HTTP_ERROR_NAMES.get(exc.status_code)
     body = {
         "error": cls.error_name() if cls else "HTTPError",
