@@ -91,7 +91,7 @@ def test_search_and_filter_memories(tab: Any) -> None:
     expect(cards.filter(has_text="standup")).to_have_count(1)
 
     page.get_by_label("Search memories").fill("locker code")
-    page.get_by_label("Cube").select_option(label="All cubes")
+    page.get_by_label("Cube").select_option(label="Your own cubes")
     page.get_by_role("button", name="Search", exact=True).click()
     expect(page.get_by_text("for “locker code”")).to_be_visible()
     expect(cards.filter(has_text="locker")).to_have_count(0)  # Bob's memory stays his

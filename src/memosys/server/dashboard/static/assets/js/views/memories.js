@@ -77,7 +77,7 @@ function Filters({ values, me, cubes }) {
       ${me.admin && html`<${Field} label="User"><input name="user" placeholder=${me.user_id}
         value=${form.user || ""} onInput=${set("user")} /><//>`}
       <${Field} label="Cube"><select name="cube" value=${form.cube || ""} onChange=${set("cube")}>
-        <option value="">All cubes</option>
+        <option value="">Your own cubes</option>
         ${cubes.map((c) => html`<option value=${c.id}>${c.name}${c.owner !== me.user_id ? ` (${c.owner})` : ""}</option>`)}
       </select><//>
       <${Field} label="Session"><input name="session" value=${form.session || ""} onInput=${set("session")} /><//>
