@@ -268,6 +268,10 @@ def test_audit_log_chain_status_and_stats(tab: Any) -> None:
     expect(records.get_by_role("row").filter(has_text="cube.create").first).to_be_visible()
     main.shot("audit")
 
+    texts = {"texts": ["Paging note one", "Paging note two", "Paging note three"]}
+    added = httpx.post(f"{main.site.url}v1/memories/texts", json=texts,
+                       headers={"Authorization": f"Bearer {main.site.keys['ana']}"})
+    assert added.status_code == 201  # three more records: more than one page of two
     page.goto(main.site.url + "#/audit?limit=2")  # pages of two records
     older_button = page.get_by_role("button", name="Older records")
     expect(older_button).to_be_visible()  # shown once the first page has loaded
