@@ -279,7 +279,13 @@ def test_audit_log_chain_status_and_stats(tab: Any) -> None:
     expect(seqs).to_have_count(2)
     newest = [int(s) for s in seqs.all_inner_texts()]
     older_button.click()
-    expect(page.get_by_role("button", name="Newest records")).to_be_visible()  # loaded
+    expect(page.get_by_role("button", name="Newest records")).to_be_visible()
+    page.wait_for_function(  # the next page's rows are in (the old ones stay a moment)
+        "(top) => { const cell = document.querySelector("
+        "'table[aria-label=\"Audit records\"] tbody td'); "
+        "return cell !== null && Number(cell.textContent) < top; }",
+        arg=min(newest),
+    )
     older = [int(s) for s in seqs.all_inner_texts()]
     assert older and max(older) < min(newest)
 
