@@ -142,6 +142,18 @@ def test_words_of_the_item_format_are_no_trace_of_a_forgotten_memory(mos: MemOS)
     assert report.clean, report.leftovers
 
 
+def test_a_snapshot_counts_what_it_still_holds_after_a_forget(
+    mos: MemOS, clock: FixedClock
+) -> None:
+    keep, gone = mos.add_texts(["Keep this note.", "Forget this note."], user_id=USER)
+    clock.set(T0 + timedelta(minutes=1))
+    mos.snapshot("default", "before", user_id=USER)
+    mos.forget(gone.id, user_id=USER)
+    (snap,) = mos.list_snapshots(user_id=USER)
+    held = mos.list(user_id=USER, snapshot="before")
+    assert snap.item_count == len(held) == 1 and held[0].id == keep.id
+
+
 def test_forget_refuses_frozen_and_foreign_memories(mos: MemOS, clock: FixedClock) -> None:
     secret_id = _secret_with_history(mos, clock)
     with pytest.raises(NotFoundError):

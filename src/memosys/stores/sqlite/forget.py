@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from memosys.core.errors import FrozenError, NotFoundError
 from memosys.core.items import LifecycleState, MemoryItem
 from memosys.stores.base import ForgetResult, Scope
-from memosys.stores.sqlite.codec import load_item
+from memosys.stores.sqlite.codec import from_micros, load_item
 from memosys.stores.sqlite.connection import Database
+from memosys.stores.sqlite.versions import as_of_sql
 
 _LINK_FIELDS = ("supersedes", "merged_from", "previous_versions")
 
@@ -69,8 +70,24 @@ def remove_items(
     removed = [item.id for _, item in found]
     cubes = sorted({item.cube_id for _, item in found})
     unlinked = _unlink(conn, cubes, removed)
+    _recount_snapshots(conn, cubes)
     conn.execute("INSERT INTO items_fts (items_fts) VALUES ('optimize')")
     return ForgetResult(removed, cubes, int(versions), unlinked)
+
+
+def _recount_snapshots(conn: sqlite3.Connection, cubes: Sequence[str]) -> None:
+    """Set each snapshot of these cubes to the count of what it still holds."""
+    marks = ", ".join("?" for _ in cubes) or "NULL"
+    taken = conn.execute(
+        f"SELECT cube_id, name, taken_at FROM cube_snapshots WHERE cube_id IN ({marks})", cubes
+    ).fetchall()
+    for cube_id, name, taken_at in taken:
+        sql, params = as_of_sql(Scope("", (cube_id,)), from_micros(taken_at), None, "count(*)")
+        (count,) = conn.execute(sql, params).fetchone()
+        conn.execute(
+            "UPDATE cube_snapshots SET item_count = ? WHERE cube_id = ? AND name = ?",
+            (count, cube_id, name),
+        )
 
 
 def user_item_ids(conn: sqlite3.Connection, user_id: str) -> dict[str, list[str]]:
