@@ -342,23 +342,23 @@ class MemOS(
         update that changes nothing returns the memory as it is.
         """
         wanted = checked_changes(metadata, tags, importance, kind)
+        reader = self.settings.reader
+        text = None if content is None else checked_content(content, "content", reader)
         user = self._cubes.ensure_user(user_id)
         scope = self._cubes.scope(user, None)
         current = self._get(scope, id)
         self._cubes.check_write(user, current.cube_id)
         changes = {name: value for name, value in wanted.items() if value != getattr(current, name)}
-        if content is not None:
-            text = checked_content(content, "content", self.settings.reader)
-            if text != current.content:
-                memory_kind = changes.get("kind", current.kind)
-                found = analyse(text, current.event_time or self._clock.now())
-                changes.update(
-                    content=text,
-                    content_hash=content_hash(memory_kind.value, text),
-                    keywords=found.keywords,
-                    entities=found.entities,
-                    time_refs=found.time_refs,
-                )
+        if text is not None and text != current.content:
+            memory_kind = changes.get("kind", current.kind)
+            found = analyse(text, current.event_time or self._clock.now())
+            changes.update(
+                content=text,
+                content_hash=content_hash(memory_kind.value, text),
+                keywords=found.keywords,
+                entities=found.entities,
+                time_refs=found.time_refs,
+            )
         if not changes:
             return current
         changes.update(updated_at=self._clock.now(), version=current.version + 1)

@@ -168,17 +168,16 @@ def _moved(
         return [new_ids[i] for i in ids if i in new_ids]
 
     successor = new_ids.get(item.superseded_by or "")
+    changes: dict[str, Any] = {
+        "id": id,
+        "cube_id": cube_id,
+        "user_id": user_id,
+        "owner": user_id,
+        "supersedes": linked(item.supersedes),
+        "superseded_by": successor,
+        "merged_from": linked(item.merged_from),
+        "previous_versions": linked(item.previous_versions),
+    }
     if item.state == LifecycleState.SUPERSEDED and successor is None:  # current here
-        item = item.model_copy(update={"state": LifecycleState.ACTIVATED, "valid_to": None})
-    return item.model_copy(
-        update={
-            "id": id,
-            "cube_id": cube_id,
-            "user_id": user_id,
-            "owner": user_id,
-            "supersedes": linked(item.supersedes),
-            "superseded_by": successor,
-            "merged_from": linked(item.merged_from),
-            "previous_versions": linked(item.previous_versions),
-        }
-    )
+        changes.update(state=LifecycleState.ACTIVATED, valid_to=None)
+    return item.model_copy(update=changes)

@@ -237,8 +237,8 @@ def _nesting(value: Any) -> int:
             node = list(node.values())
         if isinstance(node, (list, tuple)):
             deepest = max(deepest, depth)
-            if depth <= MAX_NESTING:
-                level.extend((child, depth + 1) for child in node)
+            if depth <= MAX_NESTING:  # scalars (a long $in list) hold no levels
+                level.extend((c, depth + 1) for c in node if isinstance(c, (dict, list, tuple)))
     return deepest
 
 

@@ -41,23 +41,23 @@ def delete(store: Store, scope: Scope, item: MemoryItem, now: datetime) -> Memor
     return store.update_item(scope, tombstone(item, now), None, note="deleted")
 
 
-def _require(item: MemoryItem, state: LifecycleState, what: str) -> None:
+def _require(item: MemoryItem, state: LifecycleState) -> None:
     if item.state != state:
         raise IllegalTransitionError(
-            f"memory {item.id} is not {what} (it is {item.state.value})",
+            f"memory {item.id} is not {state.value} (it is {item.state.value})",
             detail={"id": item.id, "state": item.state.value},
         )
 
 
 def unarchive(store: Store, scope: Scope, item: MemoryItem, now: datetime) -> MemoryItem:
     """Make an archived item current again (state activated); only an archived one."""
-    _require(item, LifecycleState.ARCHIVED, "archived")
+    _require(item, LifecycleState.ARCHIVED)
     return change_state(store, scope, item, LifecycleState.ACTIVATED, now)
 
 
 def unfreeze(store: Store, scope: Scope, item: MemoryItem, now: datetime) -> MemoryItem:
     """Give a frozen item back the state it had when it was frozen (owner only)."""
-    _require(item, FROZEN, "frozen")
+    _require(item, FROZEN)
     earlier = [v.item.state for v in version_store(store).history(scope, item.id)]
     before = next((s for s in reversed(earlier) if s != FROZEN), LifecycleState.GENERATED)
     return change_state(store, scope, item, before, now)

@@ -170,24 +170,7 @@ def _check_message(raw: Any, index: int, settings: ReaderSettings) -> Message:
             f"{where}.role must be a non-empty string such as 'user' or 'assistant'",
             detail={"field": f"{where}.role"},
         )
-    content = raw["content"]
-    if not isinstance(content, str | bytes | bytearray):
-        raise InvalidInputError(
-            f"{where}.content must be a string, got {type(content).__name__}",
-            detail={"field": f"{where}.content"},
-        )
-    text = check_text(content, f"{where}.content")
-    if not text.strip():
-        raise EmptyInputError(
-            f"{where}.content is blank; drop empty messages before adding",
-            detail={"field": f"{where}.content"},
-        )
-    if len(text) > settings.max_message_chars:
-        raise InputTooLargeError(
-            f"{where}.content has {len(text)} characters, over the limit of "
-            f"{settings.max_message_chars}; split it or add it as a document",
-            detail={"field": f"{where}.content", "limit": settings.max_message_chars},
-        )
+    text = checked_content(raw["content"], f"{where}.content", settings)
     name = _optional_str(raw, "name", where)
     if name is not None:
         name = name.strip() or None
@@ -234,19 +217,21 @@ def checked_kind(value: object) -> MemoryKind:
 
 
 def checked_content(raw: object, where: str, settings: ReaderSettings) -> str:
-    """One memory's text: a non-blank, well-formed string within the size limit."""
-    if not isinstance(raw, (str, bytes)):
+    """One memory's text (a message's, a plain text's, an update's): a non-blank,
+    well-formed string within ``settings.max_message_chars``."""
+    if not isinstance(raw, str | bytes | bytearray):
         raise InvalidInputError(
             f"{where} must be a string, got {type(raw).__name__}", detail={"field": where}
         )
     text = check_text(raw, where)
     if not text.strip():
-        raise EmptyInputError(f"{where} is blank; give some text", detail={"field": where})
+        raise EmptyInputError(f"{where} is blank; drop it or give some text",
+                              detail={"field": where})
     if len(text) > settings.max_message_chars:
         raise InputTooLargeError(
             f"{where} has {len(text)} characters, over the limit of "
-            f"{settings.max_message_chars}; add it as a document instead",
-            detail={"field": where},
+            f"{settings.max_message_chars}; split it or add it as a document",
+            detail={"field": where, "limit": settings.max_message_chars},
         )
     return text
 
