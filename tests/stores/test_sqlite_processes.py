@@ -130,7 +130,9 @@ def test_a_waiting_writer_takes_the_lock_within_milliseconds_of_its_release(
         delays.append(wrote_at[0] - released_at)
     holder.communicate(timeout=10)
     assert holder.returncode == 0
-    assert max(delays) < 0.02, delays
+    # a delay counts the write itself too, and a shared CI core can stall one of them; with
+    # SQLite's own handler (0 to 100 ms) four of five turns under 20 ms happen 0.7% of the time
+    assert sorted(delays)[-2] < 0.02, delays
 
 
 def test_vector_search_sees_writes_committed_by_another_process(
