@@ -214,10 +214,13 @@ def test_old_failures_are_dropped_as_new_ones_arrive(
         assert conn.execute("SELECT client FROM auth_failures").fetchall() == [("c4",)]
 
 
-def test_a_success_clears_the_clients_failures(mos: MemOS, data_dir: Path) -> None:
+def test_a_success_does_not_reset_the_count_so_a_valid_key_cannot_hide_guesses(
+    mos: MemOS,
+) -> None:
     good = mos.create_user("ana").api_key
-    with pytest.raises(AuthenticationError):
-        mos.authenticate("nope", client="c1")
-    mos.authenticate(good, client="c1")
-    with closing(sqlite3.connect(auth_database_path(data_dir / DATABASE_FILE))) as conn:
-        assert conn.execute("SELECT count(*) FROM auth_failures").fetchone() == (0,)
+    for attempt in range(mos.settings.governance.auth_max_failures):
+        assert mos.authenticate(good, client="c1").user_id == "ana"  # between the guesses
+        with pytest.raises(AuthenticationError):
+            mos.authenticate(f"msk_guess{attempt}", client="c1")
+    with pytest.raises(RateLimitedError, match="too many failed"):
+        mos.authenticate(good, client="c1")

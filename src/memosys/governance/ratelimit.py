@@ -34,10 +34,6 @@ class ClientFailures(Protocol):
         (of any client)."""
         ...
 
-    def clear(self) -> None:
-        """Forget the client's failures."""
-        ...
-
 
 class FailureLog(Protocol):
     """Where failed attempts are counted (shared by every process on the store)."""
@@ -56,7 +52,11 @@ class FailureLimiter:
     """Refuses a client after ``max_failures`` failures within ``window_s`` seconds.
 
     A refused client may try again once the oldest of those failures leaves
-    the window; a success clears its count.
+    the window. A success does not clear the count: else a client holding one
+    valid key could interleave it with guesses and never be limited. While
+    limited, a client is refused even with a valid key (telling valid from
+    invalid would let the guessing go on), so clients behind one address share
+    the limit: name the proxies that set X-Forwarded-For with ``--trusted-proxies``.
     """
 
     def __init__(self, log: FailureLog, max_failures: int, window_s: float, clock: Clock) -> None:
@@ -66,8 +66,7 @@ class FailureLimiter:
         self._clock = clock
 
     def attempt(self, client: str, verify: Callable[[], T | None]) -> T | None:
-        """``verify()`` for ``client``, counted: a None result is a failure, a value
-        clears the client's failures.
+        """``verify()`` for ``client``, counted: a None result is a failure.
 
         :class:`RateLimitedError` (and ``verify`` is not called) when the
         client already has ``max_failures`` failures in the window.
@@ -76,7 +75,7 @@ class FailureLimiter:
         if not self._log.has_failures(client, now - self._window):
             result = verify()
             if result is not None:
-                return result  # nothing to count or clear
+                return result  # nothing to count
         with self._log.failures_locked(client) as failures:
             recent = failures.recent(now - self._window, self._max)
             if len(recent) >= self._max:
@@ -84,8 +83,6 @@ class FailureLimiter:
             result = verify()
             if result is None:
                 failures.add(now, now - self._window)
-            elif recent:
-                failures.clear()
         return result
 
     def _refusal(self, client: str, *, oldest: datetime, now: datetime) -> RateLimitedError:

@@ -97,7 +97,3 @@ class SQLiteClientFailures:
         self._conn.execute(
             "INSERT INTO auth_failures (client, at) VALUES (?, ?)", (self._client, micros(at))
         )
-
-    def clear(self) -> None:
-        """Forget the client's failures."""
-        self._conn.execute("DELETE FROM auth_failures WHERE client = ?", (self._client,))
