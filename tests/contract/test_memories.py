@@ -175,11 +175,14 @@ def test_another_users_memory_is_not_found(api: Any, users: Any) -> None:
          InvalidInputError),
         (lambda api, u: api.add_document("blob", text=b"ab\x00cd", user_id=u), InvalidInputError),
         (lambda api, u: api.search("tea " * 2001, user_id=u), InputTooLargeError),
+        (lambda api, u: api.search("a", user_id=u, include_history="no"), InvalidInputError),
+        (lambda api, u: api.list(user_id=u, include_archived=1), InvalidInputError),
     ],
     ids=[
         "blank-message", "no-content", "embedding-shape", "limit-zero", "empty-id", "empty-doc",
         "embedding-nan", "unpaired-surrogate", "as-of-text", "query-surrogate", "mmr-text",
         "weight-infinite", "metadata-nan", "pdf-document", "nul-document", "query-too-long",
+        "history-flag-text", "archived-flag-number",
     ],
 )
 def test_bad_input_raises_the_same_error(api: Any, users: Any, call: Any, error: Any) -> None:

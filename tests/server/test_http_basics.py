@@ -69,6 +69,10 @@ def test_validation_errors_are_422_with_fields(http: Any, admin_key: str) -> Non
     assert "send UTF-8 JSON" in _error(latin1, 422, "InvalidInputError")["message"]
     bad_filter = client.get("/v1/memories", params={"filters": "[1,"})
     assert "filters is not valid JSON" in _error(bad_filter, 422, "InvalidInputError")["message"]
+    loose_flag = client.post("/v1/users", json={"user_id": "eve", "admin": "true"})
+    assert {e["field"] for e in _error(loose_flag, 422, "InvalidInputError")["detail"]["errors"]} \
+        == {"body.admin"}
+    _error(client.get("/v1/keys", params={"user_id": "eve"}), 404, "NotFoundError")  # not made
 
 
 def test_oversized_batch_is_413(http: Any, mos: MemOS, admin_key: str) -> None:

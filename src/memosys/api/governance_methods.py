@@ -7,6 +7,7 @@ from typing import TypeAlias
 
 from memosys.api.cubes import checked_name
 from memosys.api.facade import FacadeBase, checked_text
+from memosys.core.checks import checked_flag
 from memosys.core.errors import InvalidInputError
 from memosys.governance.models import (
     Access,
@@ -35,8 +36,7 @@ class GovernanceMethods(FacadeBase):
         ConflictError if the user already has keys; the plaintext key is in the
         result only and is never stored.
         """
-        if not isinstance(admin, bool):
-            raise InvalidInputError(f"admin must be true or false, got {admin!r}")
+        admin = checked_flag(admin, "admin")
         return self._governance.create_user(self._cubes.ensure_user(user_id), admin=admin)
 
     def create_key(self, *, user_id: str, name: str = "") -> IssuedKey:

@@ -28,6 +28,7 @@ from memosys.api.parametric_methods import ParametricMethods
 from memosys.api.transfer_methods import TransferMethods
 from memosys.api.upkeep_methods import UpkeepMethods
 from memosys.api.version_methods import VersionMethods
+from memosys.core.checks import checked_flag
 from memosys.core.clock import Clock, SystemClock
 from memosys.core.cube import MemCube
 from memosys.core.errors import InvalidInputError, NotFoundError
@@ -414,8 +415,8 @@ class MemOS(
         scope = self._cubes.search_scope(self._cubes.reader(user_id), cube)
         shown = visible_filter(
             parse_filter(filters),
-            include_history=include_history,
-            include_archived=include_archived,
+            include_history=checked_flag(include_history, "include_history"),
+            include_archived=checked_flag(include_archived, "include_archived"),
         )
         if as_of is not None or snapshot is not None:
             scope, at = self._time_point(scope, as_of, snapshot)
@@ -464,8 +465,7 @@ class MemOS(
         access count and time, which decay and the LRU/LFU caps read) unless
         ``record_access`` is false, as for browsing.
         """
-        if not isinstance(record_access, bool):
-            raise InvalidInputError(f"record_access must be true or false, got {record_access!r}")
+        record_access = checked_flag(record_access, "record_access")
         query = checked_query(query, self.settings.retrieval.max_query_chars)
         scope = self._cubes.search_scope(self._cubes.reader(user_id), cube)
         if mode != "bm25":
@@ -481,8 +481,8 @@ class MemOS(
         )
         shown = visible_filter(
             parse_filter(filters),
-            include_history=include_history,
-            include_archived=include_archived,
+            include_history=checked_flag(include_history, "include_history"),
+            include_archived=checked_flag(include_archived, "include_archived"),
         )
         if as_of is not None or snapshot is not None:
             return self._search_as_of(scope, query, shown, options, as_of, snapshot)

@@ -22,6 +22,7 @@ from pydantic import TypeAdapter
 from memosys.api.remote_governance import GovernanceCalls
 from memosys.api.remote_http import json_text, memory_segment, segment, without_none
 from memosys.api.remote_lifecycle import LifecycleCalls
+from memosys.core.checks import checked_flag
 from memosys.core.clock import checked_time
 from memosys.core.cube import MemCube
 from memosys.core.errors import InvalidInputError
@@ -240,8 +241,8 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
             limit=limit,
             offset=offset,
             order_by=order_by,
-            include_history=include_history,
-            include_archived=include_archived,
+            include_history=checked_flag(include_history, "include_history"),
+            include_archived=checked_flag(include_archived, "include_archived"),
             as_of=None if as_of is None else checked_time(as_of, "as_of"),
             snapshot=snapshot,
         )

@@ -105,8 +105,10 @@ class SearchIn(SessionSearchIn):
     importance_weight: StrictFloat = Weight
     mmr: StrictFloat | None = Field(None, ge=0, le=1, allow_inf_nan=False)
     neighbours: StrictInt = Field(0, ge=0, le=MAX_NEIGHBOURS)
-    include_history: bool = Field(False, description="also earlier versions and deleted items")
-    include_archived: bool = False
+    include_history: StrictBool = Field(
+        False, description="also earlier versions and deleted items"
+    )
+    include_archived: StrictBool = False
     as_of: datetime | None = Field(None, description="search the memories as they were then")
     snapshot: str | None = Field(None, description="search a named snapshot of the cube")
     record_access: StrictBool = Field(
@@ -134,7 +136,7 @@ class NewUserIn(_In):
     """``POST /v1/users`` (admins only)."""
 
     user_id: str
-    admin: bool = False
+    admin: StrictBool = False
 
 
 class KeyIn(_In):

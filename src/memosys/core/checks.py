@@ -1,0 +1,12 @@
+"""Checks of argument types shared by the local and the remote API."""
+
+from __future__ import annotations
+
+from memosys.core.errors import InvalidInputError
+
+
+def checked_flag(value: object, what: str) -> bool:
+    """``value`` if it is a bool; InvalidInputError otherwise (``"yes"`` or ``1`` are not)."""
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{what} must be true or false, got {value!r}")
+    return value
