@@ -301,6 +301,30 @@ def test_deleting_the_successor_makes_the_older_fact_current_again(mos: MemOS) -
     assert [h.item.id for h in mos.search("Where do I live now?", user_id="ann")][:1] == [paris]
 
 
+def test_editing_the_successor_away_from_the_fact_makes_the_older_fact_current_again(
+    mos: MemOS,
+) -> None:
+    paris = say(mos, "I live in Paris.", T1)
+    berlin = say(mos, "I moved to Berlin.", T2)
+    mos.update(berlin, user_id="ann", content="I moved to Rome.")  # still the residence
+    assert mos.get(paris, user_id="ann").superseded_by == berlin
+
+    mos.update(berlin, user_id="ann", content="I bought a red bicycle.")
+    back = mos.get(paris, user_id="ann")
+    assert back.state is LifecycleState.ACTIVATED
+    assert back.valid_to is None and back.superseded_by is None
+    assert mos.get(berlin, user_id="ann").supersedes == []
+    assert [h.item.id for h in mos.search("Where do I live now?", user_id="ann")][:1] == [paris]
+    assert mos.history(paris, user_id="ann")[-1].note == (
+        "current again: what superseded it no longer states this fact"
+    )
+
+    rome = next(v.version for v in mos.history(berlin, user_id="ann")
+                if v.item.content == "I moved to Rome.")
+    mos.rollback(berlin, rome, user_id="ann")  # the residence again: a knowledge update again
+    assert mos.get(paris, user_id="ann").superseded_by == berlin
+
+
 def test_forgetting_a_middle_value_relinks_the_chain(mos: MemOS) -> None:
     paris = say(mos, "I live in Paris.", T1)
     berlin = say(mos, "I moved to Berlin.", T2)

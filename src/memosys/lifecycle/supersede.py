@@ -199,6 +199,7 @@ class Superseder:
             self.process(scope, _stating(change), fresh=True)
         elif change.kind == "updated":
             self.process(scope, change.item_ids)
+            self.release(scope, change.item_ids)
         elif change.kind in ("deleted", "forgotten"):
             self.reinstate(scope, change.item_ids)
 
@@ -216,19 +217,54 @@ class Superseder:
                 if item.superseded_by is None or item.superseded_by in gone_ids
             )
             offset += len(page)
-        if not orphans:
+        return self._current_again(
+            scope, orphans, "current again: what superseded it was deleted"
+        )
+
+    def release(self, scope: Scope, changed: Sequence[str]) -> list[str]:
+        """Make current again the memories that ``changed`` memories superseded but, once
+        edited (or rolled back), no longer state the slot of; the links go both ways."""
+        freed: list[MemoryItem] = []
+        successors: list[MemoryItem] = []
+        for new in self._store.get_items(scope, changed):
+            keys = {slot_key(fact) for fact in facts_of(new)}
+            olds = [
+                old for old in self._store.get_items(scope, new.supersedes)
+                if old.state == LifecycleState.SUPERSEDED and old.superseded_by == new.id
+                and not keys & {slot_key(fact) for fact in facts_of(old)}
+            ]
+            if olds:
+                gone = {old.id for old in olds}
+                kept = [i for i in new.supersedes if i not in gone]
+                successors.append(new.model_copy(update={"supersedes": kept}))
+                freed.extend(olds)
+        note = "current again: what superseded it no longer states this fact"
+        return self._current_again(scope, freed, note, successors)
+
+    def _current_again(
+        self,
+        scope: Scope,
+        olds: Sequence[MemoryItem],
+        note: str,
+        successors: Sequence[MemoryItem] = (),
+    ) -> list[str]:
+        """Make ``olds`` current (and write ``successors``, their unlinked successors), then
+        link them anew against what is current now."""
+        if not olds:
             return []
         now = self._clock.now()
         back = {"state": LifecycleState.ACTIVATED, "valid_to": None, "superseded_by": None,
                 "updated_at": now}
         changes = ItemChanges(
-            updated=[item.model_copy(update=back) for item in orphans],
-            note="current again: what superseded it was deleted",
+            updated=[item.model_copy(update=back) for item in olds]
+            + [item.model_copy(update={"updated_at": now}) for item in successors],
+            note=note,
         )
-        ids = [item.id for item in orphans]
+        ids = [item.id for item in olds]
         with self._own_changes():
             upkeep_of(self._store).apply(scope, changes, None)
             self._emit("state", scope, ids)
+            self._emit("updated", scope, [item.id for item in successors])
         self.process(scope, ids)
         return ids
 
