@@ -53,3 +53,46 @@ def test_each_command_is_one_request_in_the_audit_log(memosys: Memosys) -> None:
     first, second = adds[2]["request_id"], adds[0]["request_id"]
     assert adds[1]["request_id"] == first != second
     assert all(len(request) == len(adds[0]["item_id"]) for request in by_request)
+
+
+def test_commands_are_recorded_as_the_operator_for_the_user_they_are_for(
+    memosys: Memosys,
+) -> None:
+    memosys.ok("user", "add", "bob")
+    memosys.ok("key", "create", "--user", "bob", "--name", "ci")
+    memosys.ok("forget-user", "bob", "--yes")
+    records = memosys.json("audit", "list")
+    assert [(r["action"], r["actor"], r["detail"].get("user")) for r in records] == [
+        ("user.forget", "@operator", "bob"),
+        ("key.create", "@operator", "bob"),
+        ("key.create", "@operator", "bob"),  # the first key, made with the user
+        ("user.create", "@operator", "bob"),
+    ]
+    assert memosys.json("audit", "list", "--actor", "@operator") == records
+    assert memosys.json("audit", "list", "--actor", "bob") == []
+    table = memosys.ok("audit", "list").stdout
+    assert "@operator" in table and "user=bob" in table
+    assert memosys.json("audit", "verify")["ok"] is True
+
+
+def test_versions_and_snapshots_made_by_commands_name_the_operator(memosys: Memosys) -> None:
+    (item,) = memosys.json("add", "--text", "Ana lives in Lyon")
+    memosys.ok("update", item["id"], "--content", "Ana lives in Paris")
+    history = memosys.json("history", item["id"])
+    assert [v["changed_by"] for v in history] == ["@operator", "@operator"]
+    taken = memosys.json("snapshot", "create", "before")
+    assert taken["taken_by"] == "@operator"
+    records = memosys.json("audit", "list", "--item", item["id"])
+    assert {(r["actor"], r["detail"]["user"]) for r in records} == {("@operator", "default")}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("user", "add", "@x"), ("--user", "@operator", "add", "--text", "a note")],
+)
+def test_a_user_id_starting_with_at_is_refused(memosys: Memosys, args: tuple[str, ...]) -> None:
+    refused = memosys.run(*args)
+    assert refused.exit_code == 2, refused.output
+    assert "InvalidInputError" in refused.stderr
+    assert "user ids may not start with '@'" in refused.stderr
+    assert memosys.json("audit", "list") == []

@@ -89,6 +89,21 @@ def test_users_and_keys(api: Any, users: Any) -> None:
     assert revoked[second.key_id] is not None and revoked[issued.key_id] is None
 
 
+def test_user_ids_starting_with_at_are_kept_for_system_actors(api: Any, users: Any) -> None:
+    ana = users("ana")
+    api.add_texts(["Ana's note."], user_id=ana)
+    calls = [
+        lambda: api.create_user("@x"),
+        lambda: api.add_texts(["posing as the operator"], user_id="@operator"),
+        lambda: api.list(user_id="@operator"),
+        lambda: api.share_cube("default", user_id=ana, with_user="@operator"),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidInputError, match="user ids may not start with '@'"):
+            call()
+    assert api.list_shares("default", user_id=ana) == []
+
+
 def test_audit_log_records_writes_and_verifies(api: Any, users: Any) -> None:
     ana = users("ana")
     (item,) = api.add_texts(["audited memory"], user_id=ana)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from memosys import MemOS
 from memosys.core.errors import (
     FrozenError,
     IllegalTransitionError,
@@ -28,6 +29,34 @@ def test_history_and_rollback(api: Any, users: Any) -> None:
     assert (restored.content, restored.version) == ("Ana lives in Lyon", 3)
     with pytest.raises(NotFoundError):
         api.history(item.id, user_id=users("ben"))
+
+
+def test_versions_snapshots_and_shares_name_the_actor_of_their_audit_record(
+    api: Any, users: Any
+) -> None:
+    ana, ben = users("ana"), users("ben")
+    # a library call for ana is ana's doing; the remote clients' admin key acts for ana
+    actor = ana if isinstance(api, MemOS) else "admin"
+    api.add_texts(["Ben exists."], user_id=ben)
+    (item,) = api.add_texts(["Ana lives in Lyon"], user_id=ana, cube="who")
+    api.update(item.id, user_id=ana, content="Ana lives in Paris")
+    taken = api.snapshot("who", "before", user_id=ana)
+    api.rollback(item.id, 1, user_id=ana)
+    api.restore_snapshot("who", "before", user_id=ana)
+    share = api.share_cube("who", user_id=ana, with_user=ben)
+
+    history = api.history(item.id, user_id=ana)
+    assert [(v.version, v.changed_by) for v in history] == [(n, actor) for n in (1, 2, 3, 4)]
+    assert taken.taken_by == actor
+    assert [s.taken_by for s in api.list_snapshots(user_id=ana)] == [actor]
+    assert share.granted_by == actor
+    assert [s.granted_by for s in api.list_shares("who", user_id=ana)] == [actor]
+    records = api.audit_log(user_id=ana, cube="who")
+    assert {r.action for r in records} == {
+        "cube.create", "memory.add", "memory.update", "snapshot.create", "snapshot.restore",
+        "cube.share",
+    }
+    assert {(r.actor, r.detail.get("user", ana)) for r in records} == {(actor, ana)}
 
 
 def test_rollback_to_a_version_given_as_text_is_refused(api: Any, users: Any) -> None:

@@ -72,7 +72,7 @@ def test_audit_list_filters_and_shows_every_record(run: Any) -> None:
     records = json.loads(run("audit", "list", "--json").output)
     assert [r["action"] for r in records] == ["cube.create", "key.create", "user.create"]
     only = json.loads(run("audit", "list", "--action", "key.create", "--json").output)
-    assert [r["actor"] for r in only] == ["ana"]
+    assert [(r["actor"], r["detail"]["user"]) for r in only] == [("@operator", "ana")]
     by_cube = json.loads(run("audit", "list", "--user", "ana", "--cube", "notes", "--json").output)
     assert [r["action"] for r in by_cube] == ["cube.create"]
     assert len(json.loads(run("audit", "list", "--limit", "1", "--json").output)) == 1

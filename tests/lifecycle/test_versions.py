@@ -167,6 +167,19 @@ def test_versions_are_rows_of_the_database(
     assert rows == [(1, PARIS, 384 * 4, "ana")]
 
 
+def test_an_item_stored_before_its_creator_was_recorded_was_made_by_its_user(
+    mos: MemOS, clock: FixedClock, tmp_path: Path
+) -> None:
+    item_id = _move(mos, clock)
+    with sqlite3.connect(tmp_path / DATABASE_FILE) as conn:
+        assert conn.execute("SELECT created_by FROM items WHERE id = ?", (item_id,)).fetchone() == (
+            "ana",
+        )
+        conn.execute("UPDATE items SET created_by = NULL WHERE id = ?", (item_id,))
+    conn.close()
+    assert [v.changed_by for v in mos.history(item_id, user_id="ana")] == ["ana", "ana"]
+
+
 def test_a_failed_update_writes_no_version(
     mos: MemOS, clock: FixedClock, tmp_path: Path
 ) -> None:

@@ -102,6 +102,10 @@ def test_add_search_get_delete_and_forget_a_memory(
         # delete_memory kept the versions (it can be rolled back); forget_memory erased them
         first, *_ = mos.history(item["id"], user_id="ana")
         assert first.item.content == "Ana drinks green tea every morning"
+        # the tools act as --user, not as the operator who started the server
+        assert first.changed_by == "ana"
+        (added,) = mos.audit_log(user_id="ana", item_id=item["id"], action="memory.add")
+        assert added.actor == "ana" and "user" not in added.detail
         with pytest.raises(NotFoundError):
             mos.history(erased, user_id="ana")
         assert mos.verify_forgotten(ids=[erased], texts=["Ana's PIN is 1234"]).leftovers == []

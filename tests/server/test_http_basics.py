@@ -57,6 +57,16 @@ def test_me_and_acting_for_other_users(http: Any, mos: MemOS, admin_key: str) ->
     _error(new_user, 403, "PermissionDeniedError")
 
 
+def test_a_user_id_starting_with_at_is_422(http: Any, mos: MemOS, admin_key: str) -> None:
+    ana = mos.create_user("ana-at")
+    for client in (http(admin_key), http(ana.api_key)):
+        listed = client.get("/v1/memories", params={"user_id": "@operator"})
+        body = _error(listed, 422, "InvalidInputError")
+        assert "user ids may not start with '@'" in body["message"]
+    created = http(admin_key).post("/v1/users", json={"user_id": "@x"})
+    assert "@operator" in _error(created, 422, "InvalidInputError")["message"]
+
+
 def test_validation_errors_are_422_with_fields(http: Any, admin_key: str) -> None:
     client = http(admin_key)
     body = _error(client.post("/v1/search", json={"top_k": "many"}), 422, "InvalidInputError")

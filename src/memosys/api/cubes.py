@@ -18,6 +18,7 @@ from memosys.core.errors import (
     PermissionDeniedError,
 )
 from memosys.core.ids import is_id, new_id
+from memosys.governance.context import OPERATOR_ACTOR, SYSTEM_ACTOR_PREFIX
 from memosys.governance.service import Governance
 from memosys.stores.base import Scope, Store
 
@@ -26,7 +27,8 @@ MAX_NAME_CHARS = 200
 
 
 def checked_name(value: object, what: str) -> str:
-    """A user id or cube name: a non-empty string without control characters."""
+    """A cube name (or a user id, see :func:`checked_user_id`): a non-empty string
+    without control characters."""
     if not isinstance(value, str):
         raise InvalidInputError(f"{what} must be a string, got {type(value).__name__}")
     if not value.strip() or len(value) > MAX_NAME_CHARS or not value.isprintable():
@@ -34,6 +36,21 @@ def checked_name(value: object, what: str) -> str:
             f"{what} must be 1-{MAX_NAME_CHARS} printable characters, got {value!r}"
         )
     return value
+
+
+def checked_user_id(value: object, what: str = "user_id") -> str:
+    """A user id: a name (:func:`checked_name`) that does not start with ``@``, kept for
+    actors that are not users (``@operator``: a CLI command), so that no user can pose
+    as one in the audit log, a version's author or a share's grantor."""
+    name = checked_name(value, what)
+    if name.startswith(SYSTEM_ACTOR_PREFIX):
+        raise InvalidInputError(
+            f"{what} {name!r} is not allowed: user ids may not start with "
+            f"{SYSTEM_ACTOR_PREFIX!r} (kept for system actors such as {OPERATOR_ACTOR}); "
+            "choose a name without it",
+            detail={what: name},
+        )
+    return name
 
 
 def _missing(ref: str, user_id: str) -> NotFoundError:
@@ -50,7 +67,7 @@ class Cubes:
 
     def ensure_user(self, user_id: object) -> str:
         """Check a user id and create the user on first use."""
-        name = checked_name(user_id, "user_id")
+        name = checked_user_id(user_id)
         if self._store.get_user(name) is None:
             with self._store.transaction():  # the user and its audit record, once
                 if self._store.get_user(name) is None:
@@ -60,11 +77,11 @@ class Cubes:
 
     def reader(self, user_id: object) -> str:
         """A checked user id for a read: an unknown user is not created (it sees nothing)."""
-        return checked_name(user_id, "user_id")
+        return checked_user_id(user_id)
 
     def existing_user(self, user_id: object) -> str:
         """A user id that is already known; NotFoundError otherwise."""
-        name = checked_name(user_id, "user_id")
+        name = checked_user_id(user_id)
         if self._store.get_user(name) is None:
             raise NotFoundError(
                 f"user {name!r} not found; create it first with `memosys user add {name}`",

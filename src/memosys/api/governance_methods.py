@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypeAlias
 
-from memosys.api.cubes import checked_name
+from memosys.api.cubes import checked_user_id
 from memosys.api.facade import FacadeBase, checked_text
 from memosys.core.checks import checked_flag
 from memosys.core.errors import InvalidInputError
@@ -92,7 +92,7 @@ class GovernanceMethods(FacadeBase):
         """Withdraw a share; NotFoundError if the cube is not shared with ``with_user``."""
         user = self._cubes.ensure_user(user_id)
         target = self._cubes.owned(user, cube)
-        other = checked_name(with_user, "with_user")
+        other = checked_user_id(with_user, "with_user")
         self._governance.unshare(target, by=user, with_user=other)
 
     def list_shares(self, cube: str, *, user_id: str) -> Shares:
@@ -151,7 +151,7 @@ class GovernanceMethods(FacadeBase):
         the whole log) is left out.
         """
         verdict = self._governance.verify_audit()
-        if user_id is None or self._governance.is_admin(checked_name(user_id, "user_id")):
+        if user_id is None or self._governance.is_admin(checked_user_id(user_id)):
             return verdict
         return verdict.model_copy(update={"records": None})
 

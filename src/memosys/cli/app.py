@@ -1,7 +1,10 @@
 """The ``memosys`` command group: registers the commands and turns errors into exit codes.
 
 Each command runs as one request: the audit records it writes share a request
-id, made as the server makes one for a request without ``X-Request-ID``.
+id, made as the server makes one for a request without ``X-Request-ID``, and
+name the actor ``@operator`` (whoever holds the data directory; the user a
+command acts for is the record's ``detail["user"]``). ``serve`` and ``mcp``
+serve others: each of their requests acts as its own principal.
 A :class:`~memosys.core.errors.MemosysError` raised by any command prints
 ``error: <ErrorName>: <message>`` on stderr and exits with code 2, without a
 traceback. The ``eval`` command lives in :mod:`memosys.cli.eval_cmd` and is
@@ -71,13 +74,14 @@ class MemosysGroup(click.Group):
         return super().get_command(ctx, cmd_name) or _load_lazy(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command as one request: its audit records share a new request id."""
+        """Run the command as one request of the operator: its audit records share a
+        new request id and name the actor ``@operator``."""
         from memosys.core.errors import MemosysError
         from memosys.core.ids import new_id
-        from memosys.governance.context import bind_request
+        from memosys.governance.context import OPERATOR_ACTOR, bind_request
 
         try:
-            with bind_request(new_id(), None):  # an id like the server's for a request
+            with bind_request(new_id(), OPERATOR_ACTOR):  # an id like the server's
                 return super().invoke(ctx)
         except MemosysError as exc:
             click.echo(f"error: {exc.error_name()}: {exc.message}", err=True)

@@ -31,16 +31,20 @@ def mcp(ctx: click.Context, transport: str, host: str, port: int) -> None:
 
     Example client entry: {"command": "memosys", "args": ["mcp", "--data", "DIR", "--user", "ana"]}
     """
-    from memosys.api.cubes import checked_name
+    from memosys.api.cubes import checked_user_id
     from memosys.core.errors import InvalidInputError
+    from memosys.core.ids import new_id
+    from memosys.governance.context import bind_request
     from memosys.mcp.server import Transport, serve
 
     current = state(ctx)
     try:
-        user = checked_name(current.user, "user_id")
+        user = checked_user_id(current.user)
     except InvalidInputError as exc:
         raise click.BadParameter(exc.message, ctx, param_hint="'--user'") from exc
     click.echo(startup_line(current, transport, f"http://{host}:{port}/mcp"), err=True)
+    # the tools act as --user (stdio) or as each request's API key: not as the operator
+    ctx.with_resource(bind_request(new_id(), None))
     with open_memos(ctx) as mos:
         serve(
             mos,

@@ -68,6 +68,8 @@ def serve(
     import uvicorn
 
     from memosys.api.local import MemOS
+    from memosys.core.ids import new_id
+    from memosys.governance.context import bind_request
     from memosys.server.app import create_app
     from memosys.server.settings import ServerSettings
     from memosys.server.workers import WORKER_APP, worker_environment
@@ -78,6 +80,8 @@ def serve(
         write_processes=_write_processes(write_processes, workers, state(ctx).embedder),
     )
     data_dir = data if data is not None else state(ctx).data_dir
+    # each request acts as its API key's principal; nothing here is the operator's doing
+    ctx.with_resource(bind_request(new_id(), None))
     with MemOS.open(
         data_dir, embedder=state(ctx).embedder, background_jobs=jobs, create=False
     ) as mos:

@@ -14,7 +14,9 @@ class ItemVersion(BaseModel):
 
     ``recorded_from``/``recorded_to`` bound the transaction time during which
     this version was the current one (``recorded_to`` is None for the current
-    version). ``changes`` names the fields that differ from the version before;
+    version). ``changed_by`` is who made it: the acting user (an admin acting
+    for the memory's user, ``@operator`` for a CLI command), else the user the
+    change was for. ``changes`` names the fields that differ from the version before;
     ``note`` says why the version was made when a reason was given
     (``"rollback to version 2"``, ``"restore snapshot 'q1'"``).
     """

@@ -19,7 +19,7 @@ from memosys.core.errors import AuthenticationError, ConflictError, NotFoundErro
 from memosys.core.events import MemoryChange
 from memosys.core.ids import new_id
 from memosys.governance.audit import ChainChecker
-from memosys.governance.context import current_actor, current_request_id
+from memosys.governance.context import acting_user, current_request_id
 from memosys.governance.keys import (
     hash_key,
     key_matches,
@@ -171,9 +171,10 @@ class Governance:
     # -- shares --------------------------------------------------------------
 
     def share(self, cube: MemCube, *, by: str, with_user: str, access: Access) -> Share:
-        """Grant ``with_user`` access to ``cube`` (replacing an earlier grant)."""
+        """Grant ``with_user`` access to ``cube`` (replacing an earlier grant), for user
+        ``by``; the grant names who made it (:func:`acting_user`), as its audit record does."""
         share = Share(
-            cube_id=cube.id, user_id=with_user, access=access, granted_by=by,
+            cube_id=cube.id, user_id=with_user, access=access, granted_by=acting_user(by),
             granted_at=self._clock.now(),
         )
         detail = {"with_user": with_user, "access": access}
@@ -271,10 +272,11 @@ class Governance:
         """An entry stamped with now and the request's id.
 
         ``subject`` is the user the action was for. The actor is the request's
-        principal, else ``actor``, else the subject; when the actor is someone
-        else, ``detail["user"]`` names the subject, so the subject sees the record.
+        (:func:`acting_user`: its principal, ``@operator`` in the CLI), else
+        ``actor``, else the subject; when the actor is someone else,
+        ``detail["user"]`` names the subject, so the subject sees the record.
         """
-        who = current_actor() or actor or subject
+        who = acting_user(actor or subject)
         full = dict(detail or {})
         if who != subject:
             full["user"] = subject

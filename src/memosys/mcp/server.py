@@ -237,9 +237,9 @@ def build_server(mos: MemOS, user_id: str | None, cube: str | None = None) -> MC
     except ImportError as exc:
         raise missing_dependency("mcp>=2.3", "server") from exc
     from memosys import __version__
-    from memosys.api.cubes import checked_name
+    from memosys.api.cubes import checked_user_id
 
-    local_user = None if user_id is None else checked_name(user_id, "user_id")
+    local_user = None if user_id is None else checked_user_id(user_id)
     tools = MemoryTools(mos, cube)
     methods = (
         tools.add_memory,

@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from memosys.api.cubes import checked_name
+from memosys.api.cubes import checked_user_id
 from memosys.core.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from memosys.governance.context import bind_request
 
@@ -52,7 +52,7 @@ class Caller:
             return own
         if requested == own or self.principal.admin:
             return requested
-        checked_name(requested, "user_id")
+        checked_user_id(requested)
         raise NotFoundError(f"user {requested!r} not found", detail={"user_id": requested})
 
     def user_or_all(self, requested: str | None) -> str | None:

@@ -111,10 +111,14 @@ class VersionStore(Protocol):
         """These items as they stood at ``at``, in the order asked (missing ones skipped)."""
         ...
 
-    def create_snapshot(self, cube_id: str, name: str, actor: str) -> CubeSnapshot: ...
+    def create_snapshot(self, cube_id: str, name: str, user_id: str) -> CubeSnapshot:
+        """Name the cube's present state for ``user_id``; ``taken_by`` is the actor
+        (:func:`~memosys.governance.context.acting_user`)."""
+        ...
+
     def snapshots(self, cube_ids: Sequence[str], name: str | None = None) -> list[CubeSnapshot]: ...
     def delete_snapshot(self, cube_id: str, name: str) -> bool: ...
-    def restore_snapshot(self, snapshot: CubeSnapshot, actor: str) -> RestoreReport: ...
+    def restore_snapshot(self, snapshot: CubeSnapshot, user_id: str) -> RestoreReport: ...
     def item_traces(
         self, scope: Scope, ids: Sequence[str]
     ) -> list[tuple[str, bytes | None]]: ...
@@ -178,8 +182,9 @@ class Store(Protocol):
         """Write a new version of an item (same id) and, when given, its vector, in one
         transaction; returns it with its version bumped.
 
-        The replaced version is kept (with who replaced it, when, and ``note``:
-        why). A deleted item raises NotFoundError, a frozen one FrozenError
+        The replaced version is kept (with who replaced it: the actor of a change
+        made for ``scope.user_id``, see :func:`~memosys.governance.context.acting_user`;
+        when; and ``note``: why). A deleted item raises NotFoundError, a frozen one FrozenError
         (unless its owner unfreezes it), an illegal state change
         IllegalTransitionError (:mod:`memosys.lifecycle.states`).
         """

@@ -16,6 +16,7 @@ from memosys.core.errors import ConflictError, FrozenError, InvalidInputError, N
 from memosys.core.filters import Filter
 from memosys.core.history import CubeSnapshot, ItemVersion, RestoreReport
 from memosys.core.items import LifecycleState, MemoryItem
+from memosys.governance.context import acting_user
 from memosys.lifecycle.states import tombstone
 from memosys.stores.base import ForgetResult, OrderBy, Scope, ScoredId, Vectors
 from memosys.stores.sqlite import forget
@@ -134,8 +135,9 @@ class SQLiteVersionStore:
 
     # snapshots
 
-    def create_snapshot(self, cube_id: str, name: str, actor: str) -> CubeSnapshot:
-        """Name the cube's present state; ConflictError if the name is taken."""
+    def create_snapshot(self, cube_id: str, name: str, user_id: str) -> CubeSnapshot:
+        """Name the cube's present state, for ``user_id``; ConflictError if the name is
+        taken. The snapshot records who took it (:func:`acting_user`)."""
         with self._db.write() as conn:
             (latest,) = conn.execute(
                 "SELECT max(COALESCE(recorded_at, created_at)) FROM items WHERE cube_id = ?",
@@ -152,15 +154,16 @@ class SQLiteVersionStore:
                     "name or delete that snapshot first",
                     detail={"cube_id": cube_id, "name": name},
                 )
-            sql, params = as_of_sql(Scope(actor, (cube_id,)), now, None, "count(*)")
+            sql, params = as_of_sql(Scope(user_id, (cube_id,)), now, None, "count(*)")
             (count,) = conn.execute(sql, params).fetchone()
+            by = acting_user(user_id)
             conn.execute(
                 "INSERT INTO cube_snapshots (cube_id, name, taken_at, taken_by, item_count) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (cube_id, name, micros(now), actor, count),
+                (cube_id, name, micros(now), by, count),
             )
         return CubeSnapshot(
-            cube_id=cube_id, name=name, taken_at=now, taken_by=actor, item_count=count
+            cube_id=cube_id, name=name, taken_at=now, taken_by=by, item_count=count
         )
 
     def snapshots(self, cube_ids: Sequence[str], name: str | None = None) -> list[CubeSnapshot]:
@@ -188,7 +191,7 @@ class SQLiteVersionStore:
             )
         return cursor.rowcount > 0
 
-    def restore_snapshot(self, snapshot: CubeSnapshot, actor: str) -> RestoreReport:
+    def restore_snapshot(self, snapshot: CubeSnapshot, user_id: str) -> RestoreReport:
         """Make the cube's items what they were at the snapshot, each as a new version.
 
         Items changed since come back as they were, items added since become
@@ -196,7 +199,7 @@ class SQLiteVersionStore:
         any more (forgetting removes every version).
         Nothing changes if any item that would change is frozen (FrozenError).
         """
-        scope = Scope(actor, (snapshot.cube_id,))
+        scope = Scope(user_id, (snapshot.cube_id,))
         now = self._clock.now()
         report = RestoreReport(snapshot=snapshot.name)
         with self._db.write() as conn:
@@ -232,7 +235,7 @@ class SQLiteVersionStore:
                     detail={"ids": frozen[:10]},
                 )
             report.changed_ids = [item.id for _, item, _ in changes]
-            restore_rows(conn, changes, actor, f"restore snapshot {snapshot.name!r}", now)
+            restore_rows(conn, changes, user_id, f"restore snapshot {snapshot.name!r}", now)
         self._vectors.mark_dirty()
         return report
 

@@ -25,6 +25,7 @@ from memosys.core.errors import (
 from memosys.core.filters import Filter
 from memosys.core.history import ItemVersion
 from memosys.core.items import LifecycleState, MemoryItem
+from memosys.governance.context import acting_user
 from memosys.lifecycle.states import check_transition
 from memosys.stores.base import Scope
 from memosys.stores.sqlite.codec import (
@@ -105,19 +106,21 @@ def write_version(
     conn: sqlite3.Connection,
     rowid: int,
     item: MemoryItem,
-    actor: str,
+    user_id: str,
     note: str | None,
     now: datetime,
 ) -> MemoryItem:
     """Copy row ``rowid`` (with its vector) into the versions and write ``item`` in its place.
 
     The new row's version is the old one's plus one; returns the item written.
+    The replaced version records who replaced it: the actor of a change made
+    for ``user_id`` (:func:`~memosys.governance.context.acting_user`).
     """
     (start,) = conn.execute(
         f"SELECT {_RECORDED} FROM items i WHERE i.rowid = ?", (rowid,)
     ).fetchone()
     at = max(transaction_time(conn, now), int(start) + 1)  # a version lasts at least 1 µs
-    conn.execute(_ARCHIVE_SQL, (at, actor, note, rowid))
+    conn.execute(_ARCHIVE_SQL, (at, acting_user(user_id), note, rowid))
     (version,) = conn.execute("SELECT version FROM items WHERE rowid = ?", (rowid,)).fetchone()
     written = item.model_copy(update={"version": int(version) + 1})
     conn.execute(_UPDATE_SQL, (*item_row(written), at, rowid))
@@ -127,18 +130,19 @@ def write_version(
 def restore_rows(
     conn: sqlite3.Connection,
     changes: Sequence[tuple[int, MemoryItem, bytes | None]],
-    actor: str,
+    user_id: str,
     note: str,
     now: datetime,
 ) -> list[MemoryItem]:
-    """Write each ``(rowid, item, vector)`` as a new version, without the state checks.
+    """Write each ``(rowid, item, vector)`` as a new version for ``user_id``, without the
+    state checks.
 
     For rollback and snapshot restore, whose callers checked what they
     restore. A vector is put back when given and of the cube's dimension.
     """
     written = []
     for rowid, item, blob in changes:
-        written.append(write_version(conn, rowid, item, actor, note, now))
+        written.append(write_version(conn, rowid, item, user_id, note, now))
         if blob is None:
             continue
         (dim,) = conn.execute(
@@ -177,8 +181,8 @@ def changed_fields(before: MemoryItem, after: MemoryItem) -> list[str]:
 def history(conn: sqlite3.Connection, scope: Scope, item_id: str) -> list[ItemVersion]:
     """Every version of an item in the scope (deleted ones too), oldest first."""
     rowid, current = current_row(conn, scope, item_id)
-    (recorded,) = conn.execute(
-        f"SELECT {_RECORDED} FROM items i WHERE i.rowid = ?", (rowid,)
+    (recorded, created_by) = conn.execute(
+        f"SELECT {_RECORDED}, i.created_by FROM items i WHERE i.rowid = ?", (rowid,)
     ).fetchone()
     rows = conn.execute(
         "SELECT data, recorded_from, recorded_to, replaced_by, note FROM item_versions "
@@ -186,7 +190,7 @@ def history(conn: sqlite3.Connection, scope: Scope, item_id: str) -> list[ItemVe
         (rowid,),
     ).fetchall()
     periods = [(load_item(d), f, t) for d, f, t, _, _ in rows] + [(current, recorded, None)]
-    authors = [periods[0][0].user_id] + [by for *_, by, _ in rows]
+    authors = [created_by or periods[0][0].user_id] + [by for *_, by, _ in rows]
     notes: list[str | None] = [None] + [note for *_, note in rows]
     result: list[ItemVersion] = []
     for n, (item, start, end) in enumerate(periods):

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from memosys.core.errors import EmbedderMismatchError, InvalidInputError, NotFoundError
 from memosys.core.items import MemoryItem
+from memosys.governance.context import acting_user
 from memosys.lifecycle.states import NOT_CURRENT
 from memosys.stores.base import AddResult, Scope, Vectors
 from memosys.stores.sqlite.codec import (
@@ -35,8 +36,8 @@ from memosys.stores.sqlite.versions import (
 )
 
 _INSERT_SQL = INSERT_ITEM_SQL.replace(
-    "INSERT INTO items (", "INSERT INTO items (rowid, recorded_at, "
-).replace("VALUES (", "VALUES (?, ?, ")
+    "INSERT INTO items (", "INSERT INTO items (rowid, recorded_at, created_by, "
+).replace("VALUES (", "VALUES (?, ?, ?, ")
 
 
 def add_items(
@@ -82,7 +83,7 @@ def add_items(
                 "WHERE id = ?",
                 (found.id,),
             )
-        rows.append((rowid, recorded_at, *item_row(item)))
+        rows.append((rowid, recorded_at, acting_user(item.user_id), *item_row(item)))
         if matrix is not None:
             vector_rows.append((rowid, item.cube_id, vector_blob(matrix[index])))
         if item.content_hash:
