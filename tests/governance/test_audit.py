@@ -8,8 +8,8 @@ import pytest
 
 from memosys import InvalidInputError, MemOS
 from memosys.core.clock import FixedClock
+from memosys.core.context import bind_request
 from memosys.governance.audit import GENESIS, chain_hash
-from memosys.governance.context import bind_request
 
 
 def _actions(mos: MemOS, user_id: str = "admin", **query: object) -> list[str]:

@@ -9,8 +9,8 @@ from test_audit_atomic import REFUSE_AUDIT, records, trigger
 
 from memosys import MemOS
 from memosys.core.clock import FixedClock
+from memosys.core.context import bind_request
 from memosys.core.errors import MemosysError
-from memosys.governance.context import bind_request
 
 
 def test_snapshot_create_restore_and_delete_are_in_the_audit_log(

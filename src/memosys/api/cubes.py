@@ -9,6 +9,7 @@ forbidden, so that ids do not leak.
 from __future__ import annotations
 
 from memosys.core.clock import Clock
+from memosys.core.context import OPERATOR_ACTOR, SYSTEM_ACTOR_PREFIX
 from memosys.core.cube import MemCube, User
 from memosys.core.errors import (
     ConflictError,
@@ -18,7 +19,6 @@ from memosys.core.errors import (
     PermissionDeniedError,
 )
 from memosys.core.ids import is_id, new_id
-from memosys.governance.context import OPERATOR_ACTOR, SYSTEM_ACTOR_PREFIX
 from memosys.governance.service import Governance
 from memosys.stores.base import Scope, Store
 

@@ -76,9 +76,9 @@ class MemosysGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command as one request of the operator: its audit records share a
         new request id and name the actor ``@operator``."""
+        from memosys.core.context import OPERATOR_ACTOR, bind_request
         from memosys.core.errors import MemosysError
         from memosys.core.ids import new_id
-        from memosys.governance.context import OPERATOR_ACTOR, bind_request
 
         try:
             with bind_request(new_id(), OPERATOR_ACTOR):  # an id like the server's

@@ -32,9 +32,9 @@ def mcp(ctx: click.Context, transport: str, host: str, port: int) -> None:
     Example client entry: {"command": "memosys", "args": ["mcp", "--data", "DIR", "--user", "ana"]}
     """
     from memosys.api.cubes import checked_user_id
+    from memosys.core.context import bind_request
     from memosys.core.errors import InvalidInputError
     from memosys.core.ids import new_id
-    from memosys.governance.context import bind_request
     from memosys.mcp.server import Transport, serve
 
     current = state(ctx)

@@ -68,8 +68,8 @@ def serve(
     import uvicorn
 
     from memosys.api.local import MemOS
+    from memosys.core.context import bind_request
     from memosys.core.ids import new_id
-    from memosys.governance.context import bind_request
     from memosys.server.app import create_app
     from memosys.server.settings import ServerSettings
     from memosys.server.workers import WORKER_APP, worker_environment

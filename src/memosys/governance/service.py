@@ -14,12 +14,12 @@ from datetime import timedelta
 from typing import Any
 
 from memosys.core.clock import Clock
+from memosys.core.context import acting_user, current_request_id
 from memosys.core.cube import MemCube
 from memosys.core.errors import AuthenticationError, ConflictError, NotFoundError
 from memosys.core.events import MemoryChange
 from memosys.core.ids import new_id
 from memosys.governance.audit import ChainChecker
-from memosys.governance.context import acting_user, current_request_id
 from memosys.governance.keys import (
     hash_key,
     key_matches,

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from memosys.core.context import bind_request
 from memosys.core.errors import AuthenticationError, InvalidInputError, missing_dependency
 from memosys.core.ids import new_id
-from memosys.governance.context import bind_request
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context, MCPServer

@@ -17,8 +17,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from memosys.api.cubes import checked_user_id
+from memosys.core.context import bind_request
 from memosys.core.errors import AuthenticationError, NotFoundError, PermissionDeniedError
-from memosys.governance.context import bind_request
 
 if TYPE_CHECKING:
     from memosys.api.local import MemOS

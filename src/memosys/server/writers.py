@@ -28,8 +28,8 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from memosys.core.context import bind_request
 from memosys.core.errors import ConfigurationError, MemosysError, StoreError
-from memosys.governance.context import bind_request
 
 if TYPE_CHECKING:
     from memosys.api.local import MemOS

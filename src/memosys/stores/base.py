@@ -113,7 +113,7 @@ class VersionStore(Protocol):
 
     def create_snapshot(self, cube_id: str, name: str, user_id: str) -> CubeSnapshot:
         """Name the cube's present state for ``user_id``; ``taken_by`` is the actor
-        (:func:`~memosys.governance.context.acting_user`)."""
+        (:func:`~memosys.core.context.acting_user`)."""
         ...
 
     def snapshots(self, cube_ids: Sequence[str], name: str | None = None) -> list[CubeSnapshot]: ...
@@ -183,7 +183,7 @@ class Store(Protocol):
         transaction; returns it with its version bumped.
 
         The replaced version is kept (with who replaced it: the actor of a change
-        made for ``scope.user_id``, see :func:`~memosys.governance.context.acting_user`;
+        made for ``scope.user_id``, see :func:`~memosys.core.context.acting_user`;
         when; and ``note``: why). A deleted item raises NotFoundError, a frozen one FrozenError
         (unless its owner unfreezes it), an illegal state change
         IllegalTransitionError (:mod:`memosys.lifecycle.states`).

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from memosys.core.clock import Clock
+from memosys.core.context import acting_user
 from memosys.core.errors import ConflictError, FrozenError, InvalidInputError, NotFoundError
 from memosys.core.filters import Filter
 from memosys.core.history import CubeSnapshot, ItemVersion, RestoreReport
 from memosys.core.items import LifecycleState, MemoryItem
-from memosys.governance.context import acting_user
 from memosys.lifecycle.states import tombstone
 from memosys.stores.base import ForgetResult, OrderBy, Scope, ScoredId, Vectors
 from memosys.stores.sqlite import forget

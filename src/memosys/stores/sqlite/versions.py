@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from memosys.core.context import acting_user
 from memosys.core.errors import (
     FrozenError,
     NotFoundError,
@@ -25,7 +26,6 @@ from memosys.core.errors import (
 from memosys.core.filters import Filter
 from memosys.core.history import ItemVersion
 from memosys.core.items import LifecycleState, MemoryItem
-from memosys.governance.context import acting_user
 from memosys.lifecycle.states import check_transition
 from memosys.stores.base import Scope
 from memosys.stores.sqlite.codec import (
@@ -114,7 +114,7 @@ def write_version(
 
     The new row's version is the old one's plus one; returns the item written.
     The replaced version records who replaced it: the actor of a change made
-    for ``user_id`` (:func:`~memosys.governance.context.acting_user`).
+    for ``user_id`` (:func:`~memosys.core.context.acting_user`).
     """
     (start,) = conn.execute(
         f"SELECT {_RECORDED} FROM items i WHERE i.rowid = ?", (rowid,)

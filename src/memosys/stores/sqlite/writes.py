@@ -12,9 +12,9 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
+from memosys.core.context import acting_user
 from memosys.core.errors import EmbedderMismatchError, InvalidInputError, NotFoundError
 from memosys.core.items import MemoryItem
-from memosys.governance.context import acting_user
 from memosys.lifecycle.states import NOT_CURRENT
 from memosys.stores.base import AddResult, Scope, Vectors
 from memosys.stores.sqlite.codec import (
