@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel
 
 from memosys.core.clock import Clock
+from memosys.core.context import SYSTEM_ACTOR_PREFIX
 from memosys.core.errors import ConflictError, InvalidInputError, MemosysError, NotFoundError
 from memosys.core.events import ChangeEvents, ChangeKind
 from memosys.core.items import MemoryItem
@@ -32,8 +33,9 @@ from memosys.models.embedders.base import Embedder
 from memosys.settings import LifecycleSettings
 from memosys.stores.base import Scope, Store
 
-#: Who changed an item, in its version history, when a job changed it.
-JOB_ACTOR = "memosys:jobs"
+#: Who changed an item, in its version history, when a job changed it (an actor name
+#: no user can take, like ``@operator``).
+JOB_ACTOR = f"{SYSTEM_ACTOR_PREFIX}jobs"
 
 
 class JobInfo(BaseModel):
