@@ -4,6 +4,7 @@ forget does: no byte of it is left in the data directory."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from memosys.api.local import DATABASE_FILE, MemOS
 from memosys.core.clock import FixedClock
 from memosys.core.errors import InvalidInputError, NotFoundError
+from memosys.lifecycle.upkeep import upkeep_of
 from memosys.settings import MemosysSettings, StoreSettings
 from memosys.stores.base import Scope
 
@@ -136,6 +138,17 @@ def test_the_purge_job_leaves_no_trace_of_an_expired_memory(
     assert report.files >= 3  # the database, its auth database and the saved index at least
     for needle in (b"Xanthelasmic", b"Quillonberry", b"quillonberri", b"xanthelasm", vector):
         assert _raw_hits(tmp_path, needle) == [], needle[:20]
+
+
+def test_a_run_after_a_failed_one_compacts_even_with_nothing_left_to_purge(
+    mos: MemOS, clock: FixedClock
+) -> None:
+    """A run that failed may have purged some batches and not compacted after them."""
+    upkeep = upkeep_of(mos.store)
+    failed = upkeep.start_run("ttl-purge", {}, os.getpid(), clock.now())
+    upkeep.finish_run(failed.id, "failed", None, "StoreError: database is locked", clock.now())
+    assert mos.run_job("ttl-purge").result == {"purged": 0, "compacted": True}
+    assert mos.run_job("ttl-purge").result == {"purged": 0, "compacted": None}
 
 
 def test_a_frozen_expired_memory_waits_for_its_owner(mos: MemOS, clock: FixedClock) -> None:
