@@ -133,9 +133,10 @@ def compact(db: Database) -> bool:
     The merge drops the deleted terms that FTS5 keeps in its segments until
     then. VACUUM is needed even though removals zero what they free: the
     free space of a page can still hold an older copy of a row, left by an
-    update made without ``secure_delete`` (``set_expiry`` is one). Returns
-    False when a reader in another connection kept the WAL busy, so old
-    pages may still sit in the ``-wal`` file (run it again later).
+    earlier update (``set_expiry`` makes one) where ``secure_delete`` was off,
+    as it is by default in SQLite builds without ``SQLITE_SECURE_DELETE``.
+    Returns False when a reader in another connection kept the WAL busy, so
+    old pages may still sit in the ``-wal`` file (run it again later).
     """
     with zeroing(db), db.write() as conn:
         conn.execute("INSERT INTO items_fts (items_fts) VALUES ('optimize')")
