@@ -1,8 +1,10 @@
-"""TTL: an expired memory is gone from every read at once, and the purge job deletes it."""
+"""TTL: an expired memory is gone from every read at once, and the purge job erases it as
+forget does: no byte of it is left in the data directory."""
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +15,9 @@ import pytest
 from memosys.api.local import DATABASE_FILE, MemOS
 from memosys.core.clock import FixedClock
 from memosys.core.errors import InvalidInputError, NotFoundError
+from memosys.lifecycle.upkeep import upkeep_of
+from memosys.settings import MemosysSettings, StoreSettings
+from memosys.stores.base import Scope
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -64,14 +69,86 @@ def test_the_purge_job_deletes_expired_rows_vectors_and_versions(
     clock.set(T0 + timedelta(minutes=10))
     run = mos.run_job("ttl-purge")
 
-    assert run.status == "succeeded" and run.result == {"purged": 3}
+    assert run.status == "succeeded" and run.result == {"purged": 3, "compacted": True}
     marks = ",".join("?" * len(expired))
     assert _rows(tmp_path, f"SELECT id FROM items WHERE id IN ({marks})", *expired) == []
     assert _rows(tmp_path, "SELECT 1 FROM item_versions") == []
     assert len(_rows(tmp_path, "SELECT 1 FROM vectors")) == 2
     fts = _rows(tmp_path, "SELECT rowid FROM items_fts WHERE items_fts MATCH 'temporary'")
     assert len(fts) == 2
-    assert mos.run_job("ttl-purge").result == {"purged": 0}
+    assert mos.run_job("ttl-purge").result == {"purged": 0, "compacted": None}
+
+
+SECRET = "Quillonberry clinic diagnosed Xanthelasmic syndrome for Ann"
+
+
+def _raw_hits(data_dir: Path, needle: bytes) -> list[str]:
+    return [
+        str(p.relative_to(data_dir))
+        for p in sorted(data_dir.rglob("*"))
+        if p.is_file() and needle in p.read_bytes()
+    ]
+
+
+def test_the_purge_job_leaves_no_trace_of_an_expired_memory(
+    tmp_path: Path, embedder: Any, clock: FixedClock
+) -> None:
+    """Expiry is scheduled forgetting: once the job ran, nothing of the memory is left in
+    any file of the data directory (database, WAL, saved HNSW index, auth database), no
+    other memory links to it and snapshots no longer count it."""
+    settings = MemosysSettings(store=StoreSettings(ann_threshold=20))
+    texts = [f"Note {n}: the boiler in flat {n} was serviced." for n in range(39)]
+    with MemOS.open(tmp_path, embedder=embedder, clock=clock, settings=settings) as mos:
+        *others, secret = mos.add_texts([*texts, SECRET], user_id="ann")
+        mos.search("boiler service", user_id="ann", mode="dense")
+        assert mos.store.wait_for_vector_index(secret.cube_id, timeout=60)  # type: ignore[attr-defined]
+    assert list((tmp_path / f"{DATABASE_FILE}.ann").glob("*.usearch"))
+    ((vector,),) = _rows(tmp_path, "SELECT v.vector FROM vectors v JOIN items i "
+                         "ON i.rowid = v.item_rowid WHERE i.id = ?", secret.id)
+    with MemOS.open(tmp_path, embedder=embedder, clock=clock, settings=settings) as mos:
+        # as in SQLite builds without SQLITE_SECURE_DELETE (this one zeroes by default):
+        # a plain delete leaves the deleted bytes where they were
+        with mos.store._db.exclusive() as conn:  # type: ignore[attr-defined]
+            conn.execute("PRAGMA secure_delete = OFF")
+        scope = Scope("ann", (secret.cube_id,))
+        linked = others[0].model_copy(update={"supersedes": [secret.id],
+                                              "merged_from": [secret.id]})
+        mos.store.update_item(scope, linked, None)
+        mos.set_expiry(secret.id, user_id="ann", expires_at=T0 + timedelta(hours=1))
+        clock.set(T0 + timedelta(minutes=30))
+        mos.snapshot("default", "before", user_id="ann")
+        assert mos.list_snapshots(user_id="ann")[0].item_count == 40
+        assert not mos.verify_forgotten(ids=[secret.id], texts=[SECRET]).clean
+        assert _raw_hits(tmp_path, b"Xanthelasmic") and _raw_hits(tmp_path, vector)
+
+        clock.set(T0 + timedelta(hours=2))
+        run = mos.run_job("ttl-purge")
+
+        assert run.result == {"purged": 1, "compacted": True}
+        assert mos.get(others[0].id, user_id="ann").supersedes == []
+        assert mos.get(others[0].id, user_id="ann").merged_from == []
+        assert mos.list_snapshots(user_id="ann")[0].item_count == 39
+        assert len(mos.list(user_id="ann", snapshot="before", limit=100)) == 39
+        hits = mos.search("Xanthelasmic syndrome", user_id="ann", mode="dense", top_k=40)
+        assert secret.id not in {h.item.id for h in hits} and len(hits) == 39
+        (record,) = mos.audit_log(user_id="ann", item_id=secret.id, action="memory.forget")
+        assert record.actor == "memosys:jobs"
+        report = mos.verify_forgotten(ids=[secret.id], texts=[SECRET])
+    assert report.clean, report.leftovers
+    assert report.files >= 3  # the database, its auth database and the saved index at least
+    for needle in (b"Xanthelasmic", b"Quillonberry", b"quillonberri", b"xanthelasm", vector):
+        assert _raw_hits(tmp_path, needle) == [], needle[:20]
+
+
+def test_a_run_after_a_failed_one_compacts_even_with_nothing_left_to_purge(
+    mos: MemOS, clock: FixedClock
+) -> None:
+    """A run that failed may have purged some batches and not compacted after them."""
+    upkeep = upkeep_of(mos.store)
+    failed = upkeep.start_run("ttl-purge", {}, os.getpid(), clock.now())
+    upkeep.finish_run(failed.id, "failed", None, "StoreError: database is locked", clock.now())
+    assert mos.run_job("ttl-purge").result == {"purged": 0, "compacted": True}
+    assert mos.run_job("ttl-purge").result == {"purged": 0, "compacted": None}
 
 
 def test_a_frozen_expired_memory_waits_for_its_owner(mos: MemOS, clock: FixedClock) -> None:
@@ -79,7 +156,7 @@ def test_a_frozen_expired_memory_waits_for_its_owner(mos: MemOS, clock: FixedClo
     mos.set_expiry(item.id, user_id="ann", expires_at=T0 + timedelta(minutes=1))
     mos.freeze(item.id, user_id="ann")
     clock.set(T0 + timedelta(minutes=2))
-    assert mos.run_job("ttl-purge").result == {"purged": 0}
+    assert mos.run_job("ttl-purge").result == {"purged": 0, "compacted": None}
 
 
 def test_expiry_can_be_cleared_and_must_be_a_datetime(mos: MemOS, clock: FixedClock) -> None:

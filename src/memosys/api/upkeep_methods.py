@@ -84,7 +84,8 @@ class UpkeepMethods(FacadeBase):
         """Make a memory expire at ``expires_at`` (None: never), as a new version.
 
         Expired memories disappear from every read at once; the ``ttl-purge``
-        job deletes them for good.
+        job then erases them as :meth:`forget` does, leaving no trace in the data
+        directory's files (frozen ones wait for their owner).
         """
         if expires_at is not None and not isinstance(expires_at, datetime):
             raise InvalidInputError(

@@ -1,9 +1,17 @@
 """TTL: memories past their ``expires_at`` are purged by a background job.
 
 Reads never return an expired memory (the store leaves them out of every
-query); this job removes them for good: the row, its text-index row, its
-vector, its versions and slot keys. Frozen memories are kept until their
-owner unfreezes them.
+query); this job then erases them as ``forget`` does (:mod:`.forget`): the
+row and all its versions, its text-index entries, its vector and its cube's
+saved HNSW index, its slot keys, and its id in the links of other memories;
+snapshots are recounted, and freed pages are zeroed as it goes. A run that
+purged anything compacts the database once at the end (FTS merge, WAL
+checkpoint, VACUUM), after which no byte of the text is left in the files of
+the data directory; its result says whether that worked (``compacted``
+False: a reader kept the WAL busy, and the next run compacts again). Each
+purge is audited as ``memory.forget`` by ``memosys:jobs`` and announced as
+``"forgotten"``, so KV caches, adapters and merged memories built from it
+let go of it too. Frozen memories are kept until their owner unfreezes them.
 """
 
 from __future__ import annotations
@@ -12,17 +20,21 @@ from typing import Any
 
 from memosys.core.items import LifecycleState
 from memosys.lifecycle.jobs import JobContext
-from memosys.lifecycle.upkeep import ItemChanges
+from memosys.lifecycle.upkeep import ItemChanges, JobRun
+from memosys.lifecycle.versions import version_store
 
 #: Expired memories in these states are purged (frozen ones wait for their owner).
 PURGEABLE = tuple(s.value for s in LifecycleState if s is not LifecycleState.FROZEN)
 
 
 class TtlPurgeJob:
-    """Delete every memory whose ``expires_at`` has passed."""
+    """Erase every memory whose ``expires_at`` has passed, as ``forget`` does."""
 
     name = "ttl-purge"
-    description = "delete memories whose expires_at has passed (rows, index, vectors, versions)"
+    description = (
+        "erase memories whose expires_at has passed, as forget does (rows, versions, index, "
+        "vectors, links), then compact the database so no trace is left in its files"
+    )
     params: tuple[str, ...] = ()
 
     def run(self, ctx: JobContext) -> dict[str, Any]:
@@ -36,9 +48,21 @@ class TtlPurgeJob:
             items = [item for _, item in batch]
             purged += len(items)
             ctx.commit(
-                ItemChanges(deleted=[i.id for i in items], note="expired"),
+                ItemChanges(deleted=[i.id for i in items]),
                 {"after": after, "purged": purged},
                 ctx.run.progress + len(items),
-                [("deleted", items)],
+                [("forgotten", items)],
             )
-        return {"purged": purged}
+        compacted = None
+        if purged or _left_traces(ctx.upkeep.runs(self.name, 2), ctx.run.id):
+            compacted = version_store(ctx.store).compact()
+        return {"purged": purged, "compacted": compacted}
+
+
+def _left_traces(runs: list[JobRun], current: int) -> bool:
+    """Whether the run before ``current`` may have left bytes of what it purged: it
+    failed (perhaps after purging, before compacting), or could not compact."""
+    previous = next((r for r in runs if r.id != current), None)
+    return previous is not None and (
+        previous.status == "failed" or (previous.result or {}).get("compacted") is False
+    )

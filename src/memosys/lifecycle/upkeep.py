@@ -59,6 +59,10 @@ class ItemChanges:
     fingerprint: str | None = None
     updated: list[MemoryItem] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    """Ids to remove for good, as forgetting does (:meth:`VersionStore.forget_items`):
+    every version, index entry, vector and link, freed space zeroed; a frozen one
+    refuses the whole change set. The caller compacts the store once it is done
+    (:meth:`VersionStore.compact`)."""
     note: str | None = None
     """Why, recorded with each new version (e.g. "superseded by <id>")."""
 
@@ -70,7 +74,8 @@ class UpkeepStore(Protocol):
     """Atomic change sets, the job ledger and the slot-key index."""
 
     def apply(self, scope: Scope, changes: ItemChanges, checkpoint: Checkpoint | None) -> None:
-        """Write ``changes`` and ``checkpoint`` in one transaction (all or nothing)."""
+        """Write ``changes`` and ``checkpoint`` in one transaction (all or nothing); deleted
+        items are forgotten, and dropped from loaded indexes once it commits."""
         ...
 
     def set_slot_keys(self, cube_id: str, keys: Mapping[str, Sequence[str]]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 
 from memosys.core.clock import Clock
 from memosys.core.context import acting_user
@@ -251,18 +252,19 @@ class SQLiteVersionStore:
         self, scope: Scope, ids: Sequence[str], *, allow_frozen: bool
     ) -> ForgetResult:
         """Remove items everywhere: rows, versions, text index, vectors and the cube's saved
-        HNSW index; freed pages are zeroed."""
-        with self._db.exclusive() as conn:
-            conn.execute("PRAGMA secure_delete = ON")
-        try:
-            with self._db.write() as conn:
-                result = forget.remove_items(conn, scope, ids, allow_frozen=allow_frozen)
-        finally:
-            with self._db.exclusive() as conn:
-                conn.execute("PRAGMA secure_delete = OFF")
-        self._vectors.forget_cubes(result.cube_ids)
-        self._text.drop()
+        HNSW index; freed pages are zeroed. Inside a caller's write it joins that
+        transaction, and the loaded indexes are dropped once it commits.
+        Call :meth:`compact` afterwards (once for many calls) to clear the file."""
+        with forget.zeroing(self._db), self._db.write() as conn:
+            result = forget.remove_items(conn, scope, ids, allow_frozen=allow_frozen)
+        self._db.after_commit(partial(self._drop_loaded, result.cube_ids))
         return result
+
+    def _drop_loaded(self, cube_ids: list[str]) -> None:
+        """Drop the cubes' loaded vector indexes and saved HNSW files, and the text
+        mirror, so that no copy of a removed item stays; both load again on demand."""
+        self._vectors.forget_cubes(cube_ids)
+        self._text.drop()
 
     def user_item_ids(self, user_id: str) -> dict[str, list[str]]:
         """Ids of the items a user wrote or owns and of all items in the user's cubes, by cube."""
@@ -273,12 +275,12 @@ class SQLiteVersionStore:
         """Delete the user's cubes (with their snapshots and shares) and the user; their ids."""
         with self._db.write() as conn:
             cubes = forget.remove_user(conn, user_id)
-        self._vectors.forget_cubes(cubes)
-        self._text.drop()
+        self._db.after_commit(partial(self._drop_loaded, cubes))
         return cubes
 
     def compact(self) -> bool:
-        """Rewrite the database file without freed pages and empty the WAL.
+        """Merge the text index, rewrite the database file without freed space and empty
+        the WAL (see :func:`.forget.compact`).
 
         Returns False when another connection kept the WAL from being emptied.
         """

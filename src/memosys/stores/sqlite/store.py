@@ -64,7 +64,7 @@ class SQLiteStore:
         self._text = TextMirror(self._db, settings.text_mirror_inline_rows)
         self.versions = SQLiteVersionStore(self._db, clock, self._vectors, self._text)
         """Versions, time travel, snapshots and forgetting (:mod:`.lifecycle`)."""
-        self.upkeep = SQLiteUpkeep(self._db, self._vectors, clock)
+        self.upkeep = SQLiteUpkeep(self._db, self._vectors, self.versions, clock)
         """Atomic change sets, jobs and slot keys (:mod:`memosys.lifecycle.upkeep`)."""
 
     # users and cubes

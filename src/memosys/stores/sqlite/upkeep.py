@@ -2,8 +2,10 @@
 
 See :class:`memosys.lifecycle.upkeep.UpkeepStore`. Item changes go through
 the same functions as ordinary writes (:mod:`.writes`), so they are
-versioned and indexed the same way, but several of them share one
-``BEGIN IMMEDIATE`` transaction together with the job checkpoint.
+versioned and indexed the same way, and deletions through forgetting
+(:meth:`.lifecycle.SQLiteVersionStore.forget_items`), so they are erased the
+same way; several of them share one ``BEGIN IMMEDIATE`` transaction together
+with the job checkpoint.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from memosys.stores.base import Scope
 from memosys.stores.sqlite import writes
 from memosys.stores.sqlite.codec import load_item, micros
 from memosys.stores.sqlite.connection import Database
+from memosys.stores.sqlite.lifecycle import SQLiteVersionStore
 from memosys.stores.sqlite.scope import visible
 from memosys.stores.sqlite.vector_cache import VectorCache
 
@@ -70,15 +73,19 @@ def _marks(values: Sequence[Any]) -> str:
 class SQLiteUpkeep:
     """:class:`~memosys.lifecycle.upkeep.UpkeepStore` over a store's database."""
 
-    def __init__(self, db: Database, vectors: VectorCache, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, vectors: VectorCache, versions: SQLiteVersionStore, clock: Clock
+    ) -> None:
         self._db = db
         self._vectors = vectors
+        self._versions = versions
         self._clock = clock
 
     # change sets
 
     def apply(self, scope: Scope, changes: ItemChanges, checkpoint: Checkpoint | None) -> None:
-        """Write ``changes`` and ``checkpoint`` in one transaction (all or nothing)."""
+        """Write ``changes`` and ``checkpoint`` in one transaction (all or nothing);
+        deleted items are forgotten (see the protocol)."""
         with self._db.write() as conn:
             if changes.added:
                 writes.add_items(
@@ -87,7 +94,7 @@ class SQLiteUpkeep:
             for item in changes.updated:
                 writes.update_item(conn, scope, item, None, changes.note, self._clock.now())
             if changes.deleted:
-                writes.delete_items(conn, scope, changes.deleted)
+                self._versions.forget_items(scope, changes.deleted, allow_frozen=False)
             if checkpoint is not None:
                 self._checkpoint(conn, checkpoint)
         if changes.added or changes.deleted:
