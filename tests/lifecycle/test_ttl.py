@@ -15,6 +15,7 @@ import pytest
 from memosys.api.local import DATABASE_FILE, MemOS
 from memosys.core.clock import FixedClock
 from memosys.core.errors import InvalidInputError, NotFoundError
+from memosys.lifecycle.jobs import JOB_ACTOR
 from memosys.lifecycle.upkeep import upkeep_of
 from memosys.settings import MemosysSettings, StoreSettings
 from memosys.stores.base import Scope
@@ -132,7 +133,7 @@ def test_the_purge_job_leaves_no_trace_of_an_expired_memory(
         hits = mos.search("Xanthelasmic syndrome", user_id="ann", mode="dense", top_k=40)
         assert secret.id not in {h.item.id for h in hits} and len(hits) == 39
         (record,) = mos.audit_log(user_id="ann", item_id=secret.id, action="memory.forget")
-        assert record.actor == "memosys:jobs"
+        assert record.actor == JOB_ACTOR == "@jobs"
         report = mos.verify_forgotten(ids=[secret.id], texts=[SECRET])
     assert report.clean, report.leftovers
     assert report.files >= 3  # the database, its auth database and the saved index at least

@@ -9,7 +9,7 @@ purged anything compacts the database once at the end (FTS merge, WAL
 checkpoint, VACUUM), after which no byte of the text is left in the files of
 the data directory; its result says whether that worked (``compacted``
 False: a reader kept the WAL busy, and the next run compacts again). Each
-purge is audited as ``memory.forget`` by ``memosys:jobs`` and announced as
+purge is audited as ``memory.forget`` by ``@jobs`` and announced as
 ``"forgotten"``, so KV caches, adapters and merged memories built from it
 let go of it too. Frozen memories are kept until their owner unfreezes them.
 """
