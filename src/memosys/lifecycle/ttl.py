@@ -6,9 +6,10 @@ row and all its versions, its text-index entries, its vector and its cube's
 saved HNSW index, its slot keys, and its id in the links of other memories;
 snapshots are recounted, and freed pages are zeroed as it goes. A run that
 purged anything compacts the database once at the end (FTS merge, WAL
-checkpoint, VACUUM), after which no byte of the text is left in the files of
-the data directory; its result says whether that worked (``compacted``
-False: a reader kept the WAL busy, and the next run compacts again). Each
+checkpoint; no VACUUM, which would hold the write lock for seconds), after
+which no byte of the text is left in the files of the data directory; its
+result says whether that worked (``compacted`` False: a reader kept the WAL
+busy, and the next run compacts again). Each
 purge is audited as ``memory.forget`` by ``@jobs`` and announced as
 ``"forgotten"``, so KV caches, adapters and merged memories built from it
 let go of it too. Frozen memories are kept until their owner unfreezes them.
@@ -55,7 +56,8 @@ class TtlPurgeJob:
             )
         compacted = None
         if purged or _left_traces(ctx.upkeep.runs(self.name, 2), ctx.run.id):
-            compacted = version_store(ctx.store).compact()
+            # no rewrite: a VACUUM would hold the write lock for seconds every hour
+            compacted = version_store(ctx.store).compact(rewrite=False)
         return {"purged": purged, "compacted": compacted}
 
 

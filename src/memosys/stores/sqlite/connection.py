@@ -70,6 +70,7 @@ class Database:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout_s * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA secure_delete = ON")  # see forget.compact
             conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             for pragma in pragmas:

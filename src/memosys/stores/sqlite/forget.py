@@ -3,18 +3,17 @@
 An item lives in its ``items`` row, its earlier versions, its ``items_fts``
 entries, its vector (and the cube's HNSW index) and, as an id, in the links
 of other items. :func:`remove_items` deletes all of that inside the caller's
-transaction, run under :func:`zeroing` (``secure_delete``: freed pages are
-zeroed). :func:`compact`, run once after one or many removals, merges the FTS
-index (``optimize``) so no segment keeps the deleted terms, empties the WAL
-and rewrites the file, so no free space keeps older copies of the text.
+transaction; every connection of the store zeroes what it deletes or replaces
+(``secure_delete``). :func:`compact`, run once after one or many removals,
+merges the FTS index (``optimize``) so no segment keeps the deleted terms and
+empties the WAL, and can rewrite the file (VACUUM).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 from memosys.core.errors import FrozenError, NotFoundError
 from memosys.core.items import LifecycleState, MemoryItem
@@ -76,20 +75,6 @@ def remove_items(
     return ForgetResult(removed, cubes, int(versions), unlinked)
 
 
-@contextmanager
-def zeroing(db: Database) -> Iterator[None]:
-    """``secure_delete`` on for the block: what it deletes is overwritten with zeros (the
-    setting it had comes back afterwards, so blocks nest)."""
-    with db.exclusive() as conn:
-        (before,) = conn.execute("PRAGMA secure_delete").fetchone()
-        conn.execute("PRAGMA secure_delete = ON")
-    try:
-        yield
-    finally:
-        with db.exclusive() as conn:
-            conn.execute(f"PRAGMA secure_delete = {int(before)}")
-
-
 def _recount_snapshots(conn: sqlite3.Connection, cubes: Sequence[str]) -> None:
     """Set each snapshot of these cubes to the count of what it still holds."""
     marks = ", ".join("?" for _ in cubes) or "NULL"
@@ -126,23 +111,25 @@ def remove_user(conn: sqlite3.Connection, user_id: str) -> list[str]:
     return cubes
 
 
-def compact(db: Database) -> bool:
-    """Merge the FTS index, checkpoint the WAL into the file, VACUUM, and truncate the
-    WAL to zero bytes: after :func:`remove_items`, no byte of the removed items is left.
+def compact(db: Database, *, rewrite: bool) -> bool:
+    """Merge the FTS index and truncate the WAL to zero bytes (checkpointed into the file
+    first): after :func:`remove_items`, no byte of the removed items is left.
 
     The merge drops the deleted terms that FTS5 keeps in its segments until
-    then. VACUUM is needed even though removals zero what they free: the
-    free space of a page can still hold an older copy of a row, left by an
-    earlier update (``set_expiry`` makes one) where ``secure_delete`` was off,
-    as it is by default in SQLite builds without ``SQLITE_SECURE_DELETE``.
+    then; the rest was zeroed as it was deleted, since every connection runs
+    with ``secure_delete`` (SQLite builds without ``SQLITE_SECURE_DELETE`` do
+    not zero by default). ``rewrite`` also VACUUMs, under the write lock for
+    as long as it takes (seconds at 100k memories): the file shrinks, and free
+    space loses what writes made before this setting may have left in it.
     Returns False when a reader in another connection kept the WAL busy, so
     old pages may still sit in the ``-wal`` file (run it again later).
     """
-    with zeroing(db), db.write() as conn:
+    with db.write() as conn:
         conn.execute("INSERT INTO items_fts (items_fts) VALUES ('optimize')")
     with db.exclusive() as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.execute("VACUUM")
+        if rewrite:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("VACUUM")
         busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     return int(busy) == 0
 

@@ -252,10 +252,10 @@ class SQLiteVersionStore:
         self, scope: Scope, ids: Sequence[str], *, allow_frozen: bool
     ) -> ForgetResult:
         """Remove items everywhere: rows, versions, text index, vectors and the cube's saved
-        HNSW index; freed pages are zeroed. Inside a caller's write it joins that
+        HNSW index; what it frees is zeroed. Inside a caller's write it joins that
         transaction, and the loaded indexes are dropped once it commits.
         Call :meth:`compact` afterwards (once for many calls) to clear the file."""
-        with forget.zeroing(self._db), self._db.write() as conn:
+        with self._db.write() as conn:
             result = forget.remove_items(conn, scope, ids, allow_frozen=allow_frozen)
         self._db.after_commit(partial(self._drop_loaded, result.cube_ids))
         return result
@@ -278,13 +278,13 @@ class SQLiteVersionStore:
         self._db.after_commit(partial(self._drop_loaded, cubes))
         return cubes
 
-    def compact(self) -> bool:
-        """Merge the text index, rewrite the database file without freed space and empty
-        the WAL (see :func:`.forget.compact`).
+    def compact(self, *, rewrite: bool = True) -> bool:
+        """Merge the text index and empty the WAL; ``rewrite``: also rewrite the database
+        file without free space (see :func:`.forget.compact`).
 
         Returns False when another connection kept the WAL from being emptied.
         """
-        return forget.compact(self._db)
+        return forget.compact(self._db, rewrite=rewrite)
 
 
 def _restored(
