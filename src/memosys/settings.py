@@ -259,10 +259,27 @@ def load_settings(file: str | Path | None = None, **overrides: Any) -> MemosysSe
             raise ConfigurationError(f"cannot read settings file {file}: {exc}") from exc
     try:
         from_env = EnvSettingsSource(MemosysSettings)()
-        merged = _layered(_layered(values, from_env), overrides)
+        below_env = _layered(_default_mappings(from_env), values)
+        merged = _layered(_layered(below_env, from_env), overrides)
         return MemosysSettings.model_validate(merged)
     except (ValidationError, SettingsError) as exc:
         raise ConfigurationError(f"invalid settings: {exc}") from exc
+
+
+def _default_mappings(named: dict[str, Any]) -> dict[str, Any]:
+    """The defaults of the mapping settings that ``named`` reaches into (``lifecycle.schedule``),
+    so that ``MEMOSYS_LIFECYCLE__SCHEDULE__DECAY=0`` keeps the other jobs' intervals."""
+    found: dict[str, Any] = {}
+    for section, fields in named.items():
+        model = MemosysSettings.model_fields.get(section)
+        if model is None or not isinstance(fields, dict):
+            continue
+        defaults = model.get_default(call_default_factory=True)
+        for name in fields:
+            value = getattr(defaults, name, None)
+            if isinstance(value, dict):
+                found.setdefault(section, {})[name] = dict(value)
+    return found
 
 
 def _layered(base: Any, top: Any) -> Any:

@@ -107,3 +107,14 @@ def test_user_option_isolates_memories(memosys: Memosys) -> None:
     memosys.ok("--user", "ana", "add", "--text", "Ana's secret recipe")
     assert memosys.json("search", "secret recipe", "--user", "bob") == []
     assert len(memosys.json("search", "secret recipe", "--user", "ana")) == 1
+
+
+def test_reembed_of_an_unknown_user_names_all_users_and_creates_no_one(memosys: Memosys) -> None:
+    memosys.ok("--user", "ana", "add", "--text", "Ana lives in Porto")
+    before = memosys.json("stats")["users"]
+    refused = memosys.run("reembed")
+    assert refused.exit_code != 0
+    assert "NotFoundError" in refused.stderr and "--all-users" in refused.stderr
+    assert memosys.json("stats")["users"] == before
+    assert "re-embedded 1" in memosys.ok("reembed", "--all-users").stdout
+    assert "re-embedded 1" in memosys.ok("--user", "ana", "reembed").stdout

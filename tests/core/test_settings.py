@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,3 +58,20 @@ def test_a_bad_environment_value_names_the_setting(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("MEMOSYS_STORE", "{not json")
     with pytest.raises(ConfigurationError, match="store"):
         load_settings()
+
+
+def test_a_variable_naming_one_job_keeps_the_other_jobs_scheduled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: Any
+) -> None:
+    from memosys import MemOS
+    from memosys.settings import DEFAULT_SCHEDULE
+
+    monkeypatch.setenv("MEMOSYS_LIFECYCLE__SCHEDULE__DECAY", "0")
+    expected = {**DEFAULT_SCHEDULE, "decay": 0.0}
+    assert load_settings().lifecycle.schedule == expected
+    assert load_settings(embedder={"provider": "hash"}).lifecycle.schedule == expected
+    with MemOS.open(tmp_path / "new", embedder=embedder) as mos:  # a new directory saves it
+        assert mos.settings.lifecycle.schedule == expected
+    monkeypatch.delenv("MEMOSYS_LIFECYCLE__SCHEDULE__DECAY")
+    with MemOS.open(tmp_path / "new", embedder=embedder) as mos:
+        assert mos.settings.lifecycle.schedule == expected

@@ -71,3 +71,26 @@ def test_forget_and_forget_user_commands(fresh_data_dir: Path, embedder: Any) ->
     assert len(gone["forgotten"]) == 1
     after = _run(data, embedder, "verify-forgotten", "--user", "zed-user-41", "--text", "bike")
     assert after.exit_code == 0, after.output
+
+
+def test_snapshot_and_forget_say_one_memory_in_the_singular(
+    fresh_data_dir: Path, embedder: Any
+) -> None:
+    data = fresh_data_dir
+    (added,) = _json(data, embedder, "add", "--text", "The shed key is under the pot.")
+    taken = _run(data, embedder, "snapshot", "create", "one")
+    assert taken.exit_code == 0 and "'one': 1 memory at" in taken.stdout, taken.output
+    _json(data, embedder, "update", added["id"], "--content", "The shed key is in the car.")
+    forgot = _run(data, embedder, "forget", added["id"], "--yes")
+    assert forgot.exit_code == 0 and "forgot 1 memory (1 earlier version)" in forgot.stdout, (
+        forgot.output
+    )
+
+
+def test_forget_user_of_an_unknown_user_does_not_suggest_creating_it(
+    fresh_data_dir: Path, embedder: Any
+) -> None:
+    refused = _run(fresh_data_dir, embedder, "forget-user", "nobody-here", "--yes")
+    assert refused.exit_code == EXIT_MEMOSYS_ERROR
+    assert "NotFoundError" in refused.stderr and "nothing to forget" in refused.stderr
+    assert "user add" not in refused.stderr

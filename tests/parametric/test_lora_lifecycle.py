@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,31 @@ def test_distill_records_full_provenance(
     assert folder.is_dir() and record.info.path == str(folder)
     assert [r.name for r in mos.list_adapters(user_id=USER)] == ["facts"]
     assert mos.list_adapters(user_id="bob") == []
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["emulated bf16", "native bf16"])
+def test_bf16_autocast_runs_only_where_the_device_has_it(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig, tiny_lm: Any,
+    monkeypatch: pytest.MonkeyPatch, native: bool,
+) -> None:
+    import torch
+
+    import memosys.parametric.train as train
+
+    enabled: list[bool] = []
+    real_autocast = torch.autocast
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        enabled.append(bool(kwargs.get("enabled", True)))
+        return real_autocast(*args, **kwargs)
+
+    monkeypatch.setattr(train, "bf16_is_native", lambda device: native)
+    monkeypatch.setattr(torch, "autocast", spy)
+    asked = dataclasses.replace(fast, bf16=True)
+    record = _distill(mos, fact_ids, asked)
+    assert enabled == [native]  # emulated on a CPU without bf16 instructions: 40x slower
+    assert record.info.hyperparameters["bf16"] is True
+    assert record.info.hyperparameters["bf16_autocast"] is native
 
 
 def test_memories_chosen_by_filter_and_bad_choices(

@@ -79,14 +79,13 @@ class Cubes:
         """A checked user id for a read: an unknown user is not created (it sees nothing)."""
         return checked_user_id(user_id)
 
-    def existing_user(self, user_id: object) -> str:
-        """A user id that is already known; NotFoundError otherwise."""
+    def existing_user(self, user_id: object, fix: str | None = None) -> str:
+        """A user id that is already known; NotFoundError otherwise, whose message ends
+        with ``fix`` (default: create the user first)."""
         name = checked_user_id(user_id)
         if self._store.get_user(name) is None:
-            raise NotFoundError(
-                f"user {name!r} not found; create it first with `memosys user add {name}`",
-                detail={"user_id": name},
-            )
+            fix = fix or f"create it first with `memosys user add {name}`"
+            raise NotFoundError(f"user {name!r} not found; {fix}", detail={"user_id": name})
         return name
 
     def create(self, name: object, owner: str, description: str = "") -> MemCube:

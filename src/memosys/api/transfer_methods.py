@@ -73,8 +73,14 @@ class TransferMethods(FacadeBase):
         """Recompute every vector with the configured embedder; returns how many.
 
         Each batch is audited (``cube.reembed``) in the transaction that writes it.
+        ``user_id`` None: every cube of every user; an unknown user is NotFoundError
+        (it is not created).
         """
-        user = None if user_id is None else self._cubes.ensure_user(user_id)
+        user = None if user_id is None else self._cubes.existing_user(
+            user_id,
+            "name a user with memosys --user, or re-embed every user's memories with"
+            " `memosys reembed --all-users` (user_id=None)",
+        )
         if user is None:
             cubes = self._store.list_cubes()
         elif cube is None:  # own cubes only: shared ones are their owners' to re-embed

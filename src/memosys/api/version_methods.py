@@ -131,7 +131,7 @@ class VersionMethods(FacadeBase):
         their cubes with all versions and snapshots, their keys and shares, and the user;
         emits ``"forgotten"`` per cube. NotFoundError (and no audit record) for an
         unknown user."""
-        user = self._cubes.existing_user(user_id)
+        user = self._cubes.existing_user(user_id, "nothing to forget; check the user id")
         return forget_user(
             version_store(self._store), self.events, user, self._governance.forget_user
         )

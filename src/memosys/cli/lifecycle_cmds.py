@@ -101,12 +101,12 @@ def snapshot_create(ctx: click.Context, name: str, as_json: bool) -> None:
     current = state(ctx)
     with open_memos(ctx) as mos:
         taken = mos.snapshot(current.cube or "default", name, user_id=current.user)
-    if as_json:
-        from memosys.cli.output import echo_json
+    from memosys.cli.output import echo_json, memories
 
+    if as_json:
         echo_json(taken.model_dump(mode="json"))
     else:
-        click.echo(f"snapshot {name!r}: {taken.item_count} memories at {taken.taken_at}")
+        click.echo(f"snapshot {name!r}: {memories(taken.item_count)} at {taken.taken_at}")
 
 
 @snapshot.command("list")
@@ -302,7 +302,7 @@ def _report_item(item: Any, as_json: bool, message: str) -> None:
 
 
 def _report_receipt(receipt: ForgetReceipt, as_json: bool) -> None:
-    from memosys.cli.output import echo_json
+    from memosys.cli.output import echo_json, memories
 
     summary = {
         "forgotten": receipt.item_ids,
@@ -313,7 +313,8 @@ def _report_receipt(receipt: ForgetReceipt, as_json: bool) -> None:
     if as_json:
         echo_json(summary)
         return
-    click.echo(f"forgot {len(receipt.item_ids)} memories ({receipt.versions} earlier versions)")
+    versions = f"{receipt.versions} earlier version{'' if receipt.versions == 1 else 's'}"
+    click.echo(f"forgot {memories(len(receipt.item_ids))} ({versions})")
     if not receipt.compacted:
         click.echo("the WAL is in use by another process; run the command again to compact")
 

@@ -190,6 +190,7 @@ class ParametricMemory:
             hyperparameters={
                 **config.to_dict(),
                 "lora": trained.lora_config,
+                "bf16_autocast": trained.bf16,
                 "llm_questions": question_writer is not None,
                 "removed_memory_ids": removed,
             },

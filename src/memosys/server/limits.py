@@ -15,8 +15,8 @@ from memosys.server.http_middleware import HttpMiddleware
 
 def _too_large(limit: int) -> InputTooLargeError:
     return InputTooLargeError(
-        f"request body is over the limit of {limit} bytes; send smaller batches "
-        "or raise max_body_bytes in the server settings",
+        f"request body is over the limit of {limit} bytes; send smaller batches, or raise "
+        "the server's limit (`memosys serve --max-body-mb`, ServerSettings.max_body_bytes)",
         detail={"max_body_bytes": limit},
     )
 
