@@ -66,10 +66,14 @@ def test_search_sessions(api: Any, ana: str) -> None:
         ({"neighbours": 1.0}, InvalidInputError),
         ({"recency_weight": "0.5"}, InvalidInputError),
         ({"as_of": "2020-01-01"}, InvalidInputError),
+        ({"mmr": True}, InvalidInputError),
+        ({"neighbours": True}, InvalidInputError),
+        ({"importance_weight": False}, InvalidInputError),
     ],
     ids=[
         "top-k", "unknown-filter", "unknown-cube", "mmr-range",
         "top-k-text", "top-k-bool", "neighbours-float", "weight-text", "as-of-text",
+        "mmr-bool", "neighbours-bool", "weight-bool",
     ],
 )
 def test_bad_search_raises_the_same_error(api: Any, ana: str, kwargs: Any, error: Any) -> None:

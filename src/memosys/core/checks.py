@@ -10,3 +10,8 @@ def checked_flag(value: object, what: str) -> bool:
     if not isinstance(value, bool):
         raise InvalidInputError(f"{what} must be true or false, got {value!r}")
     return value
+
+
+def is_number(value: object) -> bool:
+    """Whether ``value`` is an int or a float, and not a bool (``True`` is an int too)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -17,6 +17,7 @@ from typing import Literal
 
 import numpy as np
 
+from memosys.core.checks import is_number
 from memosys.core.clock import Clock
 from memosys.core.errors import InputTooLargeError, InvalidInputError
 from memosys.core.filters import Filter, In, Not, combine
@@ -59,13 +60,14 @@ class SearchOptions:
             raise InvalidInputError(f"fusion must be rrf or weighted, got {self.fusion!r}")
         for name in ("recency_weight", "importance_weight"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+            if not is_number(value) or not 0 <= value < math.inf:
                 raise InvalidInputError(f"{name} must be a finite number >= 0, got {value!r}")
         if self.mmr is not None and (
-            not isinstance(self.mmr, (int, float)) or not 0.0 <= self.mmr <= 1.0
+            not is_number(self.mmr) or not 0.0 <= self.mmr <= 1.0
         ):
             raise InvalidInputError(f"mmr must be between 0 and 1, got {self.mmr!r}")
-        if not isinstance(self.neighbours, int) or self.neighbours < 0:
+        neighbours = self.neighbours
+        if not isinstance(neighbours, int) or isinstance(neighbours, bool) or neighbours < 0:
             raise InvalidInputError(f"neighbours must be an integer >= 0, got {self.neighbours!r}")
 
 
