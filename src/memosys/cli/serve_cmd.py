@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -78,7 +82,7 @@ def serve(
         write_processes=_write_processes(write_processes, workers, state(ctx).embedder),
     )
     data_dir = data if data is not None else state(ctx).data_dir
-    with MemOS.open(
+    with _sigterm_stops(), MemOS.open(
         data_dir, embedder=state(ctx).embedder, background_jobs=jobs, create=False
     ) as mos:
         click.echo(f"memosys serving {data_dir.resolve()} on http://{host}:{port}"
@@ -98,6 +102,27 @@ def serve(
         os.environ.update(worker_environment(data_dir, settings, workers))
         uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
                     log_level=log_level, **proxies)
+
+
+@contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """SIGTERM stops the server cleanly: the store is closed and the exit status is 0.
+
+    uvicorn stops gracefully on SIGTERM, then sends it again to the handler that was
+    there before; with the default one the process died of it (status -15) before
+    the store was closed (the changed vector indexes went unsaved). This handler ends
+    the process with ``SystemExit(0)`` instead, through the ``with`` that closes the
+    store (also for a SIGTERM before or after uvicorn's own handler is in place).
+    """
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _write_processes(asked: int | None, workers: int, embedder: object) -> int:
