@@ -13,7 +13,13 @@ scheduled upkeep jobs; the workers only serve requests.
 from __future__ import annotations
 
 import json
+import logging
+import multiprocessing
 import os
+import signal
+import threading
+import time
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,6 +32,9 @@ if TYPE_CHECKING:
 
 WORKER_CONFIG_ENV = "MEMOSYS_SERVE_WORKER_CONFIG"
 WORKER_APP = "memosys.server.workers:worker_app"  # what uvicorn imports in each worker
+ORPHAN_GRACE_S = 30.0  # how long a worker whose server process died may take to stop
+
+_log = logging.getLogger(__name__)
 
 
 def worker_environment(data_dir: Path, settings: ServerSettings, workers: int) -> dict[str, str]:
@@ -50,7 +59,23 @@ def worker_app() -> FastAPI:
             f"{WORKER_CONFIG_ENV} is not set; start workers with `memosys serve --workers N`"
         )
     config = json.loads(raw)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_stop_without, args=(parent,), name="memosys-worker-parent",
+                         daemon=True).start()
     mos = MemOS.open(Path(config["data_dir"]), background_jobs=False)
     return create_app(
         mos, ServerSettings(**config["server"]), owns_mos=True, processes=config["workers"]
     )
+
+
+def _stop_without(parent: BaseProcess) -> None:
+    """Stop this worker once the server process is gone (killed, it could not stop its
+    workers): it would go on serving and writing on the port, unsupervised, and keep a
+    restarted server from binding it. The worker stops as on SIGTERM (the requests in
+    hand finish, the store is closed), or at once after :data:`ORPHAN_GRACE_S`."""
+    parent.join()
+    _log.warning("the server process %s is gone; this worker process stops", parent.pid)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(ORPHAN_GRACE_S)
+    os._exit(1)
