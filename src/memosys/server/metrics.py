@@ -1,7 +1,8 @@
 """Prometheus metrics, written by hand in the text exposition format.
 
 Per route template (``/v1/memories/{id}``, never the raw path, so ids do not
-become labels) and status: a request counter and a latency histogram; per
+become labels), method (one of :data:`METHODS`, else ``OTHER``: a client may send
+any token as a method) and status: a request counter and a latency histogram; per
 route and part, a histogram of the parts a request named in its
 ``Server-Timing`` (a search's ``turn`` and ``search``; see
 :mod:`.server_timing`).
@@ -22,6 +23,8 @@ from memosys.server.server_timing import add_header, recorded
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "<unmatched>"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "OTHER"
 _DURATION = "memosys_http_request_duration_seconds"
 _PART_DURATION = "memosys_http_request_part_duration_seconds"
 
@@ -140,4 +143,5 @@ class MetricsMiddleware(HttpMiddleware):
         finally:
             route = getattr(scope.get("route"), "path", UNMATCHED)
             elapsed = time.perf_counter() - started
-            self.metrics.observe(scope["method"], route, status, elapsed, recorded(scope))
+            method = scope["method"] if scope["method"] in METHODS else OTHER_METHOD
+            self.metrics.observe(method, route, status, elapsed, recorded(scope))
