@@ -93,6 +93,7 @@ def create_app(
 
     from memosys import __version__
     from memosys.retrieval.search import searches_at_once
+    from memosys.server.access_log import redact_access_log
     from memosys.server.dashboard import mount_dashboard
     from memosys.server.errors import (
         UnexpectedErrorMiddleware,
@@ -115,6 +116,7 @@ def create_app(
     from memosys.server.writers import WriterPool
 
     settings = settings or ServerSettings()
+    redact_access_log()
     writers = (
         WriterPool(mos.data_dir, mos.settings, settings.write_processes, settings.write_niceness)
         if settings.write_processes
