@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,6 +87,7 @@ def serve(
     with _sigterm_stops(), MemOS.open(
         data_dir, embedder=state(ctx).embedder, background_jobs=jobs, create=False
     ) as mos:
+        _check_listen(host, port)
         click.echo(f"memosys serving {data_dir.resolve()} on http://{host}:{port}"
                    f"{_processes(workers, settings.write_processes)}", err=True)
         if host not in ("127.0.0.1", "localhost", "::1"):
@@ -102,6 +105,38 @@ def serve(
         os.environ.update(worker_environment(data_dir, settings, workers))
         uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
                     log_level=log_level, **proxies)
+
+
+def _check_listen(host: str, port: int) -> None:
+    """ConfigurationError naming the fix if the server could not listen on ``host:port``
+    (uvicorn would say only "[Errno 98] ... address already in use", after a start line
+    and its startup, and exit 3); binds as uvicorn does, then lets go."""
+    from memosys.core.errors import ConfigurationError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except socket.gaierror as exc:
+        raise ConfigurationError(
+            f"cannot listen on --host {host!r}: {exc.strerror}; give an address or name of "
+            "this machine, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
+            detail={"host": host},
+        ) from exc
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            fix = "another server listens there: stop it, or pick another --port"
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            fix = f"{host} is not an address of this machine: give one of its own --host"
+        elif exc.errno == errno.EACCES:
+            fix = "ports under 1024 need privileges: pick a --port above 1023"
+        else:
+            fix = "check --host and --port"
+        raise ConfigurationError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; {fix}",
+            detail={"host": host, "port": port},
+        ) from exc
 
 
 @contextmanager
