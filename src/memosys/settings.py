@@ -8,6 +8,8 @@ are read only when :func:`load_settings` is called, never at import time.
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -261,8 +263,46 @@ def load_settings(file: str | Path | None = None, **overrides: Any) -> MemosysSe
         from_env = EnvSettingsSource(MemosysSettings)()
         merged = _layered(_layered(values, from_env), overrides)
         return MemosysSettings.model_validate(merged)
-    except (ValidationError, SettingsError) as exc:
-        raise ConfigurationError(f"invalid settings: {exc}") from exc
+    except ValidationError as exc:
+        raise ConfigurationError(
+            f"invalid settings: {_problems(exc)}", detail={"errors": _locations(exc)}
+        ) from exc
+    except SettingsError as exc:  # a variable that holds a section is not JSON
+        raise ConfigurationError(
+            f"invalid settings: {exc}{_named_variables(_field_of(exc))}; a section's "
+            "variable holds "
+            "a JSON object, or set its fields one by one (MEMOSYS_SECTION__FIELD)"
+        ) from exc
+
+
+def _field_of(exc: SettingsError) -> tuple[str, ...]:
+    """The field pydantic-settings names in its error (``field "retrieval"``)."""
+    found = re.search(r'field "([A-Za-z0-9_]+)"', str(exc))
+    return (found.group(1),) if found else ("",)
+
+
+def _locations(exc: ValidationError) -> list[str]:
+    return [".".join(map(str, error["loc"])) for error in exc.errors()]
+
+
+def _problems(exc: ValidationError) -> str:
+    """Each error on one line: where, what, and the ``MEMOSYS_*`` variables that set it."""
+    return "; ".join(
+        f"{'.'.join(map(str, error['loc'])) or 'settings'}: {error['msg']}"
+        f"{_named_variables(tuple(map(str, error['loc'])))}"
+        for error in exc.errors()
+    )
+
+
+def _named_variables(loc: tuple[str, ...]) -> str:
+    """`` (set by MEMOSYS_X__Y='v')`` for the variables at or under ``loc`` (all of them
+    for an empty one), else nothing (the value came from the file or the arguments)."""
+    prefix = "MEMOSYS_" + "__".join(part.upper() for part in loc)
+    named = sorted(
+        f"{name}={value!r}" for name, value in os.environ.items()
+        if name.upper() == prefix or name.upper().startswith(prefix + ("__" if loc else ""))
+    )
+    return f" (set by {', '.join(named)})" if named else ""
 
 
 def _layered(base: Any, top: Any) -> Any:

@@ -57,3 +57,22 @@ def test_a_bad_environment_value_names_the_setting(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("MEMOSYS_STORE", "{not json")
     with pytest.raises(ConfigurationError, match="store"):
         load_settings()
+
+
+def test_a_bad_environment_value_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEMOSYS_RETRIEVAL__CANDIDATES", "abc")
+    monkeypatch.setenv("MEMOSYS_EMBEDDER__PROVIDER", "bogus")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    message = raised.value.message
+    assert "\n" not in message and "errors.pydantic.dev" not in message
+    assert "retrieval.candidates: Input should be a valid integer" in message
+    assert "MEMOSYS_RETRIEVAL__CANDIDATES='abc'" in message
+    assert "MEMOSYS_EMBEDDER__PROVIDER='bogus'" in message
+    monkeypatch.delenv("MEMOSYS_RETRIEVAL__CANDIDATES")
+    monkeypatch.delenv("MEMOSYS_EMBEDDER__PROVIDER")
+    monkeypatch.setenv("MEMOSYS_STORE", "{not json")
+    with pytest.raises(ConfigurationError, match="MEMOSYS_STORE='{not json'"):
+        load_settings()
