@@ -45,6 +45,8 @@ def test_a_malformed_authorization_header_is_named_without_its_value(http: Any) 
         body = _error(response, 401, "AuthenticationError")
         assert body["message"].startswith(f"malformed Authorization header (scheme '{scheme}'")
         assert "NoScheme123" not in body["message"] and "bXNr" not in body["message"]
+    blank = http().get("/v1/me", headers={"Authorization": " \t "})
+    assert _error(blank, 401, "AuthenticationError")["message"].startswith("missing API key")
 
 
 def test_repeated_auth_failures_are_rate_limited(http: Any, admin_key: str) -> None:
