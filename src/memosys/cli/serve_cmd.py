@@ -74,6 +74,7 @@ def serve(
     import uvicorn
 
     from memosys.api.local import MemOS
+    from memosys.server.access_log import log_config
     from memosys.server.app import create_app
     from memosys.server.settings import ServerSettings
     from memosys.server.workers import WORKER_APP, worker_environment
@@ -95,16 +96,17 @@ def serve(
                        "proxy in front of this server", err=True)
         # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: any local program
         # could then pose as any client address
-        proxies: dict[str, Any] = {"proxy_headers": trusted_proxies is not None,
-                                   "forwarded_allow_ips": trusted_proxies or ""}
+        options: dict[str, Any] = {"proxy_headers": trusted_proxies is not None,
+                                   "forwarded_allow_ips": trusted_proxies or "",
+                                   "log_config": log_config()}
         if workers == 1:
             app = create_app(mos, settings)
-            uvicorn.run(app, host=host, port=port, log_level=log_level, **proxies)
+            uvicorn.run(app, host=host, port=port, log_level=log_level, **options)
             return
         # this process keeps the store open and runs the jobs; the workers serve
         os.environ.update(worker_environment(data_dir, settings, workers))
         uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
-                    log_level=log_level, **proxies)
+                    log_level=log_level, **options)
 
 
 def _check_listen(host: str, port: int) -> None:
