@@ -6,6 +6,7 @@ import errno
 import os
 import signal
 import socket
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,10 +104,12 @@ def serve(
             app = create_app(mos, settings)
             uvicorn.run(app, host=host, port=port, log_level=log_level, **options)
             return
-        # this process keeps the store open and runs the jobs; the workers serve
-        os.environ.update(worker_environment(data_dir, settings, workers))
-        uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
-                    log_level=log_level, **options)
+        # this process keeps the store open and runs the jobs; the workers serve, and
+        # share their metrics in a folder of their own
+        with tempfile.TemporaryDirectory(prefix="memosys-metrics-") as shared:
+            os.environ.update(worker_environment(data_dir, settings, workers, Path(shared)))
+            uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
+                        log_level=log_level, **options)
 
 
 def _check_listen(host: str, port: int) -> None:

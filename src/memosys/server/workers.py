@@ -37,11 +37,14 @@ ORPHAN_GRACE_S = 30.0  # how long a worker whose server process died may take to
 _log = logging.getLogger(__name__)
 
 
-def worker_environment(data_dir: Path, settings: ServerSettings, workers: int) -> dict[str, str]:
+def worker_environment(
+    data_dir: Path, settings: ServerSettings, workers: int, metrics_dir: Path | None = None
+) -> dict[str, str]:
     """The environment variable that tells each of the ``workers`` which data directory
-    to serve how."""
+    to serve how (and where the workers share their metrics)."""
     config = {
-        "data_dir": str(data_dir.resolve()), "server": settings.model_dump(), "workers": workers
+        "data_dir": str(data_dir.resolve()), "server": settings.model_dump(), "workers": workers,
+        "metrics_dir": str(metrics_dir) if metrics_dir is not None else None,
     }
     return {WORKER_CONFIG_ENV: json.dumps(config)}
 
@@ -64,8 +67,10 @@ def worker_app() -> FastAPI:
         threading.Thread(target=_stop_without, args=(parent,), name="memosys-worker-parent",
                          daemon=True).start()
     mos = MemOS.open(Path(config["data_dir"]), background_jobs=False)
+    metrics_dir = config.get("metrics_dir")
     return create_app(
-        mos, ServerSettings(**config["server"]), owns_mos=True, processes=config["workers"]
+        mos, ServerSettings(**config["server"]), owns_mos=True, processes=config["workers"],
+        metrics_dir=Path(metrics_dir) if metrics_dir else None,
     )
 
 
