@@ -3,6 +3,7 @@ the worker processes of ``--workers`` do not outlive a killed server process."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -54,6 +55,12 @@ def test_workers_exit_when_the_server_process_is_killed(data: Path) -> None:
     workers = _children(server.process.pid)
     try:
         assert len(workers) >= 2
+        (worker, *_) = [pid for pid in workers
+                        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        environ = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+        (config,) = [each for each in environ if each.startswith(b"MEMOSYS_SERVE_WORKER_CONFIG=")]
+        shared = Path(json.loads(config.split(b"=", 1)[1])["metrics_dir"])
+        assert shared.is_dir()
         server.kill()  # SIGKILL: the server process cannot stop its workers itself
         deadline = time.monotonic() + 30
         while not all(_gone(pid) for pid in workers):
@@ -61,6 +68,7 @@ def test_workers_exit_when_the_server_process_is_killed(data: Path) -> None:
             time.sleep(0.1)
         with pytest.raises(httpx.TransportError):
             httpx.get(f"{server.url}/healthz", timeout=2)
+        assert not shared.exists()  # the folder of the workers' metrics went with them
     finally:
         for pid in workers:
             if not _gone(pid):

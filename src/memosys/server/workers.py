@@ -16,6 +16,7 @@ import json
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import threading
 import time
@@ -62,25 +63,28 @@ def worker_app() -> FastAPI:
             f"{WORKER_CONFIG_ENV} is not set; start workers with `memosys serve --workers N`"
         )
     config = json.loads(raw)
+    metrics_dir = config.get("metrics_dir")
     parent = multiprocessing.parent_process()
     if parent is not None:
-        threading.Thread(target=_stop_without, args=(parent,), name="memosys-worker-parent",
-                         daemon=True).start()
+        threading.Thread(target=_stop_without, args=(parent, metrics_dir),
+                         name="memosys-worker-parent", daemon=True).start()
     mos = MemOS.open(Path(config["data_dir"]), background_jobs=False)
-    metrics_dir = config.get("metrics_dir")
     return create_app(
         mos, ServerSettings(**config["server"]), owns_mos=True, processes=config["workers"],
         metrics_dir=Path(metrics_dir) if metrics_dir else None,
     )
 
 
-def _stop_without(parent: BaseProcess) -> None:
+def _stop_without(parent: BaseProcess, metrics_dir: str | None) -> None:
     """Stop this worker once the server process is gone (killed, it could not stop its
     workers): it would go on serving and writing on the port, unsupervised, and keep a
     restarted server from binding it. The worker stops as on SIGTERM (the requests in
-    hand finish, the store is closed), or at once after :data:`ORPHAN_GRACE_S`."""
+    hand finish, the store is closed), or at once after :data:`ORPHAN_GRACE_S`; the
+    folder of the shared metrics, which the server process would have removed, goes."""
     parent.join()
     _log.warning("the server process %s is gone; this worker process stops", parent.pid)
+    if metrics_dir is not None:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(ORPHAN_GRACE_S)
     os._exit(1)
