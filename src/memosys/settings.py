@@ -11,7 +11,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, Field, NonNegativeFloat, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, SettingsError
@@ -261,6 +261,7 @@ def load_settings(file: str | Path | None = None, **overrides: Any) -> MemosysSe
             raise ConfigurationError(f"cannot read settings file {file}: {exc}") from exc
     try:
         from_env = EnvSettingsSource(MemosysSettings)()
+        _refuse_unknown(from_env, (MemosysSettings,), ())
         merged = _layered(_layered(values, from_env), overrides)
         return MemosysSettings.model_validate(merged)
     except ValidationError as exc:
@@ -273,6 +274,33 @@ def load_settings(file: str | Path | None = None, **overrides: Any) -> MemosysSe
             "variable holds "
             "a JSON object, or set its fields one by one (MEMOSYS_SECTION__FIELD)"
         ) from exc
+
+
+def _refuse_unknown(
+    values: dict[str, Any], models: tuple[type[BaseModel], ...], path: tuple[str, ...]
+) -> None:
+    """ConfigurationError for a ``MEMOSYS_SECTION__NAME`` variable that names no setting
+    of its section (a misspelling the section's model would drop without a word)."""
+    for key, value in values.items():
+        fields = [model.model_fields[key] for model in models if key in model.model_fields]
+        if not fields:
+            known = sorted({name for model in models for name in model.model_fields})
+            variable = "MEMOSYS_" + "__".join(part.upper() for part in (*path, key))
+            raise ConfigurationError(
+                f"{variable} names no setting: {'.'.join(path) or 'settings'} has no "
+                f"{key!r} (it has {', '.join(known)}); correct or unset the variable",
+                detail={"variable": variable},
+            )
+        inner = tuple(model for field in fields for model in _models_in(field.annotation))
+        if isinstance(value, dict) and inner:
+            _refuse_unknown(value, inner, (*path, key))
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The settings models a field holds (each member of a union)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models_in(arg)]
 
 
 def _field_of(exc: SettingsError) -> tuple[str, ...]:
