@@ -8,8 +8,10 @@ are read only when :func:`load_settings` is called, never at import time.
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, Field, NonNegativeFloat, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, SettingsError
@@ -259,11 +261,77 @@ def load_settings(file: str | Path | None = None, **overrides: Any) -> MemosysSe
             raise ConfigurationError(f"cannot read settings file {file}: {exc}") from exc
     try:
         from_env = EnvSettingsSource(MemosysSettings)()
+        _refuse_unknown(from_env, (MemosysSettings,), ())
         below_env = _layered(_default_mappings(from_env), values)
         merged = _layered(_layered(below_env, from_env), overrides)
         return MemosysSettings.model_validate(merged)
-    except (ValidationError, SettingsError) as exc:
-        raise ConfigurationError(f"invalid settings: {exc}") from exc
+    except ValidationError as exc:
+        raise ConfigurationError(
+            f"invalid settings: {_problems(exc)}", detail={"errors": _locations(exc)}
+        ) from exc
+    except SettingsError as exc:  # a variable that holds a section is not JSON
+        raise ConfigurationError(
+            f"invalid settings: {exc}{_named_variables(_field_of(exc))}; a section's "
+            "variable holds "
+            "a JSON object, or set its fields one by one (MEMOSYS_SECTION__FIELD)"
+        ) from exc
+
+
+def _refuse_unknown(
+    values: dict[str, Any], models: tuple[type[BaseModel], ...], path: tuple[str, ...]
+) -> None:
+    """ConfigurationError for a ``MEMOSYS_SECTION__NAME`` variable that names no setting
+    of its section (a misspelling the section's model would drop without a word)."""
+    for key, value in values.items():
+        fields = [model.model_fields[key] for model in models if key in model.model_fields]
+        if not fields:
+            known = sorted({name for model in models for name in model.model_fields})
+            variable = "MEMOSYS_" + "__".join(part.upper() for part in (*path, key))
+            raise ConfigurationError(
+                f"{variable} names no setting: {'.'.join(path) or 'settings'} has no "
+                f"{key!r} (it has {', '.join(known)}); correct or unset the variable",
+                detail={"variable": variable},
+            )
+        inner = tuple(model for field in fields for model in _models_in(field.annotation))
+        if isinstance(value, dict) and inner:
+            _refuse_unknown(value, inner, (*path, key))
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The settings models a field holds (each member of a union)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models_in(arg)]
+
+
+def _field_of(exc: SettingsError) -> tuple[str, ...]:
+    """The field pydantic-settings names in its error (``field "retrieval"``)."""
+    found = re.search(r'field "([A-Za-z0-9_]+)"', str(exc))
+    return (found.group(1),) if found else ("",)
+
+
+def _locations(exc: ValidationError) -> list[str]:
+    return [".".join(map(str, error["loc"])) for error in exc.errors()]
+
+
+def _problems(exc: ValidationError) -> str:
+    """Each error on one line: where, what, and the ``MEMOSYS_*`` variables that set it."""
+    return "; ".join(
+        f"{'.'.join(map(str, error['loc'])) or 'settings'}: {error['msg']}"
+        f"{_named_variables(tuple(map(str, error['loc'])))}"
+        for error in exc.errors()
+    )
+
+
+def _named_variables(loc: tuple[str, ...]) -> str:
+    """`` (set by MEMOSYS_X__Y='v')`` for the variables at or under ``loc`` (all of them
+    for an empty one), else nothing (the value came from the file or the arguments)."""
+    prefix = "MEMOSYS_" + "__".join(part.upper() for part in loc)
+    named = sorted(
+        f"{name}={value!r}" for name, value in os.environ.items()
+        if name.upper() == prefix or name.upper().startswith(prefix + ("__" if loc else ""))
+    )
+    return f" (set by {', '.join(named)})" if named else ""
 
 
 def _default_mappings(named: dict[str, Any]) -> dict[str, Any]:

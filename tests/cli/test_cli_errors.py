@@ -58,3 +58,23 @@ def test_a_mistyped_data_directory_is_refused_not_created(memosys: Memosys) -> N
     assert not mistyped.data.exists()
     mistyped.ok("init")
     assert mistyped.ok("list").stdout.strip() == "no memories"
+
+
+def test_serve_on_a_port_in_use_or_a_foreign_host_says_why_and_what_to_do(
+    memosys: Memosys,
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = memosys.run("serve", "--port", port, "--no-warm", "--no-jobs")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: ConfigurationError: cannot listen on 127.0.0.1:{port}")
+    assert "pick another --port" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert "memosys serving" not in result.stdout + result.stderr  # no start line before it
+    # an address no interface of this machine has (TEST-NET-1)
+    result = memosys.run("serve", "--host", "192.0.2.1", "--port", "0", "--no-warm")
+    assert result.exit_code == 2
+    assert "192.0.2.1 is not an address of this machine" in result.stderr

@@ -75,3 +75,44 @@ def test_a_variable_naming_one_job_keeps_the_other_jobs_scheduled(
     monkeypatch.delenv("MEMOSYS_LIFECYCLE__SCHEDULE__DECAY")
     with MemOS.open(tmp_path / "new", embedder=embedder) as mos:
         assert mos.settings.lifecycle.schedule == expected
+
+
+def test_a_bad_environment_value_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEMOSYS_RETRIEVAL__CANDIDATES", "abc")
+    monkeypatch.setenv("MEMOSYS_EMBEDDER__PROVIDER", "bogus")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    message = raised.value.message
+    assert "\n" not in message and "errors.pydantic.dev" not in message
+    assert "retrieval.candidates: Input should be a valid integer" in message
+    assert "MEMOSYS_RETRIEVAL__CANDIDATES='abc'" in message
+    assert "MEMOSYS_EMBEDDER__PROVIDER='bogus'" in message
+    monkeypatch.delenv("MEMOSYS_RETRIEVAL__CANDIDATES")
+    monkeypatch.delenv("MEMOSYS_EMBEDDER__PROVIDER")
+    monkeypatch.setenv("MEMOSYS_STORE", "{not json")
+    with pytest.raises(ConfigurationError, match="MEMOSYS_STORE='{not json'"):
+        load_settings()
+
+
+def test_a_misspelled_variable_of_a_section_is_refused_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEMOSYS_RETRIEVAL__CANDIDATE", "5")  # candidates
+    with pytest.raises(ConfigurationError, match=r"MEMOSYS_RETRIEVAL__CANDIDATE names no "
+                       r"setting: retrieval has no 'candidate' \(it has .*candidates"):
+        load_settings()
+    monkeypatch.delenv("MEMOSYS_RETRIEVAL__CANDIDATE")
+    monkeypatch.setenv("MEMOSYS_EMBEDDER__THREAD", "2")
+    with pytest.raises(ConfigurationError, match="MEMOSYS_EMBEDDER__THREAD names no setting"):
+        load_settings()
+    monkeypatch.delenv("MEMOSYS_EMBEDDER__THREAD")
+    # what is not a setting's variable is left alone; every provider's fields are known;
+    # a mapping's keys are its own
+    monkeypatch.setenv("MEMOSYS_HOME", "/somewhere")
+    monkeypatch.setenv("MEMOSYS_EMBEDDER__PROVIDER", "hash")
+    monkeypatch.setenv("MEMOSYS_EMBEDDER__DIMENSIONS", "64")
+    monkeypatch.setenv("MEMOSYS_LIFECYCLE__SCHEDULE__TTL_PURGE", "60")
+    settings = load_settings()
+    assert settings.lifecycle.schedule["ttl_purge"] == 60

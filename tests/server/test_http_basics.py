@@ -38,6 +38,17 @@ def test_missing_or_unknown_key_is_401(http: Any) -> None:
     _error(http("msk_not-a-real-key").get("/v1/me"), 401, "AuthenticationError")
 
 
+def test_a_malformed_authorization_header_is_named_without_its_value(http: Any) -> None:
+    for header, scheme in (("msk_NoScheme123", "none"), ("Basic bXNrX3NlY3JldA==", "Basic"),
+                           ("Bearer", "Bearer")):
+        response = http().get("/v1/me", headers={"Authorization": header})
+        body = _error(response, 401, "AuthenticationError")
+        assert body["message"].startswith(f"malformed Authorization header (scheme '{scheme}'")
+        assert "NoScheme123" not in body["message"] and "bXNr" not in body["message"]
+    blank = http().get("/v1/me", headers={"Authorization": " \t "})
+    assert _error(blank, 401, "AuthenticationError")["message"].startswith("missing API key")
+
+
 def test_repeated_auth_failures_are_rate_limited(http: Any, admin_key: str) -> None:
     attacker = http("msk_guess", address="10.9.8.7")
     statuses = [attacker.get("/v1/me").status_code for _ in range(20)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import httpx
@@ -73,3 +74,24 @@ def test_workers_share_the_cpus_search_turns_unless_the_setting_names_them(
             assert app.state.search_turns.total_tokens == expected
         finally:
             app.state.mos.close()
+
+
+def test_metrics_sum_the_workers_counts_so_counters_never_go_down(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with MemOS.open(data, settings=load_settings(embedder={"provider": "hash"})):
+        pass
+    server = Server(data, tmp_path / "server.log", "--workers", "2", "--no-warm")
+    try:
+        for _ in range(20):  # a new connection each time: either worker may take it
+            assert httpx.get(f"{server.url}/healthz").status_code == 200
+        time.sleep(2.5)  # each worker has shared its counts since (every SHARE_EVERY_S)
+        seen = []
+        for _ in range(8):  # a scrape reaches either worker
+            text = httpx.get(f"{server.url}/metrics").text
+            (line,) = [each for each in text.splitlines() if each.startswith(
+                'memosys_http_requests_total{method="GET",route="/healthz",status="200"}')]
+            seen.append(int(line.split()[-1]))
+    finally:
+        server.stop()
+    # the start-up poll of /healthz (Server) is counted too
+    assert seen == sorted(seen) and seen[0] >= 20 + 1 and len(set(seen)) == 1, seen

@@ -63,8 +63,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, s
         writers = _children(server.process.pid)
     finally:
         server.stop()
-    # uvicorn ends by raising again the signal it stopped on
-    assert server.process.returncode == -signal.SIGTERM, log.read_text()
+    # SIGTERM is a clean stop: the store closed, exit status 0 (see test_stop.py)
+    assert server.process.returncode == 0, log.read_text()
     assert not any(Path(f"/proc/{pid}").exists() for pid in writers)  # stopped with it
     with MemOS.open(data) as mos:
         assert mos.verify_audit().ok

@@ -92,3 +92,23 @@ def test_store_refuses_a_database_from_a_newer_version(
         conn.execute("INSERT INTO _memosys_migrations VALUES ('0099_future.sql', 'x', 'now')")
     with pytest.raises(MigrationError, match="0099_future.sql"):
         open_store()
+
+
+def test_store_refuses_another_programs_database_and_leaves_it_unchanged(
+    open_store: Callable[..., SQLiteStore], db_path: Path
+) -> None:
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL)")
+        conn.execute("INSERT INTO orders VALUES (1, 9.5)")
+    conn.close()
+    before = db_path.read_bytes()
+    with pytest.raises(MigrationError, match="not a memosys database.*orders"):
+        open_store()
+    assert db_path.read_bytes() == before  # no memosys tables, still a rollback journal
+
+
+def test_store_takes_an_empty_database_file_as_new(
+    open_store: Callable[..., SQLiteStore], db_path: Path
+) -> None:
+    db_path.write_bytes(b"")
+    open_store().close()

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -70,6 +77,7 @@ def serve(
     from memosys.api.local import MemOS
     from memosys.core.context import bind_request
     from memosys.core.ids import new_id
+    from memosys.server.access_log import log_config
     from memosys.server.app import create_app
     from memosys.server.settings import ServerSettings
     from memosys.server.workers import WORKER_APP, worker_environment
@@ -82,9 +90,10 @@ def serve(
     data_dir = data if data is not None else state(ctx).data_dir
     # each request acts as its API key's principal; nothing here is the operator's doing
     ctx.with_resource(bind_request(new_id(), None))
-    with MemOS.open(
+    with _sigterm_stops(), MemOS.open(
         data_dir, embedder=state(ctx).embedder, background_jobs=jobs, create=False
     ) as mos:
+        _check_listen(host, port)
         click.echo(f"memosys serving {data_dir.resolve()} on http://{host}:{port}"
                    f"{_processes(workers, settings.write_processes)}", err=True)
         if host not in ("127.0.0.1", "localhost", "::1"):
@@ -92,16 +101,72 @@ def serve(
                        "proxy in front of this server", err=True)
         # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: any local program
         # could then pose as any client address
-        proxies: dict[str, Any] = {"proxy_headers": trusted_proxies is not None,
-                                   "forwarded_allow_ips": trusted_proxies or ""}
+        options: dict[str, Any] = {"proxy_headers": trusted_proxies is not None,
+                                   "forwarded_allow_ips": trusted_proxies or "",
+                                   "log_config": log_config()}
         if workers == 1:
             app = create_app(mos, settings)
-            uvicorn.run(app, host=host, port=port, log_level=log_level, **proxies)
+            uvicorn.run(app, host=host, port=port, log_level=log_level, **options)
             return
-        # this process keeps the store open and runs the jobs; the workers serve
-        os.environ.update(worker_environment(data_dir, settings, workers))
-        uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
-                    log_level=log_level, **proxies)
+        # this process keeps the store open and runs the jobs; the workers serve, and
+        # share their metrics in a folder of their own
+        with tempfile.TemporaryDirectory(prefix="memosys-metrics-") as shared:
+            os.environ.update(worker_environment(data_dir, settings, workers, Path(shared)))
+            uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
+                        log_level=log_level, **options)
+
+
+def _check_listen(host: str, port: int) -> None:
+    """ConfigurationError naming the fix if the server could not listen on ``host:port``
+    (uvicorn would say only "[Errno 98] ... address already in use", after a start line
+    and its startup, and exit 3); binds as uvicorn does, then lets go."""
+    from memosys.core.errors import ConfigurationError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except socket.gaierror as exc:
+        raise ConfigurationError(
+            f"cannot listen on --host {host!r}: {exc.strerror}; give an address or name of "
+            "this machine, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
+            detail={"host": host},
+        ) from exc
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            fix = "another server listens there: stop it, or pick another --port"
+        elif exc.errno == errno.EADDRNOTAVAIL:
+            fix = f"{host} is not an address of this machine: give one of its own --host"
+        elif exc.errno == errno.EACCES:
+            fix = "ports under 1024 need privileges: pick a --port above 1023"
+        else:
+            fix = "check --host and --port"
+        raise ConfigurationError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; {fix}",
+            detail={"host": host, "port": port},
+        ) from exc
+
+
+@contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """SIGTERM stops the server cleanly: the store is closed and the exit status is 0.
+
+    uvicorn stops gracefully on SIGTERM, then sends it again to the handler that was
+    there before; with the default one the process died of it (status -15) before
+    the store was closed (the changed vector indexes went unsaved). This handler ends
+    the process with ``SystemExit(0)`` instead, through the ``with`` that closes the
+    store (also for a SIGTERM before or after uvicorn's own handler is in place).
+    """
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _write_processes(asked: int | None, workers: int, embedder: object) -> int:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from memosys.core.errors import MemosysError, missing_dependency
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from fastapi import FastAPI
 
     from memosys.api.local import MemOS
@@ -77,6 +79,7 @@ def create_app(
     *,
     owns_mos: bool = False,
     processes: int = 1,
+    metrics_dir: Path | None = None,
 ) -> FastAPI:
     """The REST API (``/v1``), ``/healthz`` and ``/metrics`` over ``mos``.
 
@@ -84,7 +87,8 @@ def create_app(
     (:mod:`memosys.server.turns`), one per CPU shared among the ``processes``
     that serve together (``--workers``). The caller keeps ownership of ``mos``
     (closes it after the server stops) unless ``owns_mos``: then the app
-    closes it when the server shuts down.
+    closes it when the server shuts down. The processes that serve together share
+    their metrics through ``metrics_dir`` (see :class:`~memosys.server.metrics.Metrics`).
     """
     if importlib.util.find_spec("fastapi") is None:
         raise missing_dependency("fastapi", "server")
@@ -93,6 +97,7 @@ def create_app(
 
     from memosys import __version__
     from memosys.retrieval.search import searches_at_once
+    from memosys.server.access_log import redact_access_log
     from memosys.server.dashboard import mount_dashboard
     from memosys.server.errors import (
         UnexpectedErrorMiddleware,
@@ -115,6 +120,7 @@ def create_app(
     from memosys.server.writers import WriterPool
 
     settings = settings or ServerSettings()
+    redact_access_log()
     writers = (
         WriterPool(mos.data_dir, mos.settings, settings.write_processes, settings.write_niceness)
         if settings.write_processes
@@ -129,7 +135,7 @@ def create_app(
     )
     app.state.mos = mos
     app.state.settings = settings
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(metrics_dir)
     app.state.warming = None  # the startup's warm-up thread (see _lifespan)
     app.state.writers = writers
     turns = searches_at_once(mos.settings.retrieval, processes)

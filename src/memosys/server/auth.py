@@ -111,6 +111,14 @@ KeyDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 def current_caller(request: Request, credentials: KeyDep) -> Caller:
     """Authenticate the request's Bearer key (repeated failures are rate-limited)."""
     if credentials is None:
+        parts = request.headers.get("authorization", "").split()
+        if parts:  # its value is a secret: only its scheme is named
+            scheme = parts[0] if len(parts) > 1 or parts[0].lower() == "bearer" else "none"
+            problem = "no key after it" if len(parts) == 1 and scheme != "none" else "not 'Bearer'"
+            raise AuthenticationError(
+                f"malformed Authorization header (scheme {scheme[:20]!r}, {problem}); "
+                "send the header 'Authorization: Bearer <api key>'"
+            )
         raise AuthenticationError(
             "missing API key; send the header 'Authorization: Bearer <api key>'"
         )

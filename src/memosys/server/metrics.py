@@ -1,7 +1,8 @@
 """Prometheus metrics, written by hand in the text exposition format.
 
 Per route template (``/v1/memories/{id}``, never the raw path, so ids do not
-become labels) and status: a request counter and a latency histogram; per
+become labels), method (one of :data:`METHODS`, else ``OTHER``: a client may send
+any token as a method) and status: a request counter and a latency histogram; per
 route and part, a histogram of the parts a request named in its
 ``Server-Timing`` (a search's ``turn`` and ``search``; see
 :mod:`.server_timing`).
@@ -10,9 +11,13 @@ route and part, a histogram of the parts a request named in its
 from __future__ import annotations
 
 import bisect
+import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,6 +27,9 @@ from memosys.server.server_timing import add_header, recorded
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "<unmatched>"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "OTHER"
+SHARE_EVERY_S = 1.0  # how often a worker writes its counts for the others (--workers)
 _DURATION = "memosys_http_request_duration_seconds"
 _PART_DURATION = "memosys_http_request_part_duration_seconds"
 
@@ -35,6 +43,10 @@ class _Histogram:
         self.counts[bisect.bisect_left(BUCKETS, seconds)] += 1
         self.total += seconds
 
+    def add(self, counts: list[int], total: float) -> None:
+        self.counts = [mine + theirs for mine, theirs in zip(self.counts, counts, strict=True)]
+        self.total += total
+
 
 def _labels(**labels: str) -> str:
     escaped = (
@@ -45,14 +57,25 @@ def _labels(**labels: str) -> str:
 
 
 class Metrics:
-    """Request counts and latencies, safe to update from many threads."""
+    """Request counts and latencies, safe to update from many threads.
 
-    def __init__(self) -> None:
+    With ``shared_dir`` (``serve --workers``: one folder for all the workers), the
+    process's counts are also written there (:meth:`share`, every
+    :data:`SHARE_EVERY_S` and at each render), and :meth:`render` sums every
+    process's: a scrape reaches whichever worker accepts it, and each used to answer
+    with its own counts only, so a counter went down and up from one scrape to the next.
+    """
+
+    def __init__(self, shared_dir: Path | None = None) -> None:
         self._lock = threading.Lock()
         self._requests: dict[tuple[str, str, str], int] = {}
         self._latency: dict[tuple[str, str], _Histogram] = {}
         self._parts: dict[tuple[str, str, str], _Histogram] = {}
         self._in_flight = 0
+        self._shared = shared_dir / f"{os.getpid()}.json" if shared_dir else None
+        if self._shared is not None:
+            threading.Thread(target=self._share_often, name="memosys-metrics-share",
+                             daemon=True).start()
 
     def started(self) -> None:
         """One more request is being served."""
@@ -72,31 +95,92 @@ class Metrics:
             for part, part_seconds in parts:
                 self._parts.setdefault((method, route, part), _Histogram()).observe(part_seconds)
 
-    def render(self) -> str:
-        """The metrics in the Prometheus text format."""
+    def _state(self) -> dict[str, Any]:
         with self._lock:
-            lines = [
-                "# HELP memosys_http_requests_in_flight HTTP requests being served.",
-                "# TYPE memosys_http_requests_in_flight gauge",
-                f"memosys_http_requests_in_flight {self._in_flight}",
-                "# HELP memosys_http_requests_total HTTP requests by method, route and status.",
-                "# TYPE memosys_http_requests_total counter",
-            ]
-            for (method, route, status), count in sorted(self._requests.items()):
-                labels = _labels(method=method, route=route, status=status)
-                lines.append(f"memosys_http_requests_total{labels} {count}")
-            lines += _histograms(
-                _DURATION, "HTTP request latency.",
-                {(("method", m), ("route", r)): h for (m, r), h in self._latency.items()},
-            )
-            lines += _histograms(
-                _PART_DURATION,
-                "Parts of HTTP requests, as in their Server-Timing header (turn: waiting "
-                "for a search turn; search: the search).",
-                {(("method", m), ("route", r), ("part", p)): h
-                 for (m, r, p), h in self._parts.items()},
-            )
+            return {
+                "in_flight": self._in_flight,
+                "requests": [[*key, count] for key, count in self._requests.items()],
+                "latency": [[*key, h.counts, h.total] for key, h in self._latency.items()],
+                "parts": [[*key, h.counts, h.total] for key, h in self._parts.items()],
+            }
+
+    def share(self) -> None:
+        """Write this process's counts to the shared folder (if any), atomically."""
+        if self._shared is None:
+            return
+        temporary = self._shared.with_suffix(".tmp")
+        try:
+            temporary.write_text(json.dumps(self._state()), encoding="utf-8")
+            temporary.replace(self._shared)
+        except OSError:  # the folder went away with the server: nothing to share with
+            pass
+
+    def _share_often(self) -> None:
+        while True:
+            time.sleep(SHARE_EVERY_S)
+            self.share()
+
+    def _states(self) -> list[dict[str, Any]]:
+        """This process's counts, and those the other processes shared (a process that
+        is gone keeps its counts, so the sums never go down; its in-flight count, 0)."""
+        if self._shared is None:
+            return [self._state()]
+        self.share()
+        states = []
+        for file in sorted(self._shared.parent.glob("*.json")):
+            try:
+                state = json.loads(file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if file != self._shared and not _alive(int(file.stem)):
+                state["in_flight"] = 0
+            states.append(state)
+        return states
+
+    def render(self) -> str:
+        """The metrics in the Prometheus text format (summed over the processes that
+        share them)."""
+        in_flight = 0
+        requests: dict[tuple[str, ...], int] = {}
+        latency: dict[tuple[tuple[str, str], ...], _Histogram] = {}
+        parts: dict[tuple[tuple[str, str], ...], _Histogram] = {}
+        for state in self._states():
+            in_flight += state["in_flight"]
+            for *key, count in state["requests"]:
+                requests[tuple(key)] = requests.get(tuple(key), 0) + count
+            for (m, r, counts, total) in state["latency"]:
+                latency.setdefault((("method", m), ("route", r)), _Histogram()).add(counts, total)
+            for (m, r, p, counts, total) in state["parts"]:
+                parts.setdefault((("method", m), ("route", r), ("part", p)),
+                                 _Histogram()).add(counts, total)
+        lines = [
+            "# HELP memosys_http_requests_in_flight HTTP requests being served.",
+            "# TYPE memosys_http_requests_in_flight gauge",
+            f"memosys_http_requests_in_flight {in_flight}",
+            "# HELP memosys_http_requests_total HTTP requests by method, route and status.",
+            "# TYPE memosys_http_requests_total counter",
+        ]
+        for (method, route, status), count in sorted(requests.items()):
+            labels = _labels(method=method, route=route, status=status)
+            lines.append(f"memosys_http_requests_total{labels} {count}")
+        lines += _histograms(_DURATION, "HTTP request latency.", latency)
+        lines += _histograms(
+            _PART_DURATION,
+            "Parts of HTTP requests, as in their Server-Timing header (turn: waiting "
+            "for a search turn; search: the search).",
+            parts,
+        )
         return "\n".join(lines) + "\n"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _histograms(
@@ -140,4 +224,5 @@ class MetricsMiddleware(HttpMiddleware):
         finally:
             route = getattr(scope.get("route"), "path", UNMATCHED)
             elapsed = time.perf_counter() - started
-            self.metrics.observe(scope["method"], route, status, elapsed, recorded(scope))
+            method = scope["method"] if scope["method"] in METHODS else OTHER_METHOD
+            self.metrics.observe(method, route, status, elapsed, recorded(scope))

@@ -1,10 +1,13 @@
 """Request ids: taken from ``X-Request-ID`` (if sane) or made up, echoed on the response.
 
 The id is kept in ``request.state.request_id`` so that handlers and the audit
-log can name the request that made a change.
+log can name the request that made a change, and in :data:`CURRENT` so that the
+access log line of the request names it too.
 """
 
 from __future__ import annotations
+
+from contextvars import ContextVar
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Receive, Scope, Send
@@ -14,6 +17,8 @@ from memosys.server.http_middleware import HttpMiddleware
 
 HEADER = "x-request-id"
 MAX_ID_CHARS = 128
+CURRENT: ContextVar[str | None] = ContextVar("memosys_request_id", default=None)
+"""The id of the request this task serves (for the access log, see :mod:`.access_log`)."""
 
 
 def _given_id(scope: Scope) -> str | None:
@@ -31,6 +36,7 @@ class RequestIdMiddleware(HttpMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = _given_id(scope) or new_id()
         scope.setdefault("state", {})["request_id"] = request_id
+        CURRENT.set(request_id)  # uvicorn logs the request from this task: it sees the id
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

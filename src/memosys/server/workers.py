@@ -13,7 +13,14 @@ scheduled upkeep jobs; the workers only serve requests.
 from __future__ import annotations
 
 import json
+import logging
+import multiprocessing
 import os
+import shutil
+import signal
+import threading
+import time
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,13 +33,19 @@ if TYPE_CHECKING:
 
 WORKER_CONFIG_ENV = "MEMOSYS_SERVE_WORKER_CONFIG"
 WORKER_APP = "memosys.server.workers:worker_app"  # what uvicorn imports in each worker
+ORPHAN_GRACE_S = 30.0  # how long a worker whose server process died may take to stop
+
+_log = logging.getLogger(__name__)
 
 
-def worker_environment(data_dir: Path, settings: ServerSettings, workers: int) -> dict[str, str]:
+def worker_environment(
+    data_dir: Path, settings: ServerSettings, workers: int, metrics_dir: Path | None = None
+) -> dict[str, str]:
     """The environment variable that tells each of the ``workers`` which data directory
-    to serve how."""
+    to serve how (and where the workers share their metrics)."""
     config = {
-        "data_dir": str(data_dir.resolve()), "server": settings.model_dump(), "workers": workers
+        "data_dir": str(data_dir.resolve()), "server": settings.model_dump(), "workers": workers,
+        "metrics_dir": str(metrics_dir) if metrics_dir is not None else None,
     }
     return {WORKER_CONFIG_ENV: json.dumps(config)}
 
@@ -50,7 +63,28 @@ def worker_app() -> FastAPI:
             f"{WORKER_CONFIG_ENV} is not set; start workers with `memosys serve --workers N`"
         )
     config = json.loads(raw)
+    metrics_dir = config.get("metrics_dir")
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_stop_without, args=(parent, metrics_dir),
+                         name="memosys-worker-parent", daemon=True).start()
     mos = MemOS.open(Path(config["data_dir"]), background_jobs=False)
     return create_app(
-        mos, ServerSettings(**config["server"]), owns_mos=True, processes=config["workers"]
+        mos, ServerSettings(**config["server"]), owns_mos=True, processes=config["workers"],
+        metrics_dir=Path(metrics_dir) if metrics_dir else None,
     )
+
+
+def _stop_without(parent: BaseProcess, metrics_dir: str | None) -> None:
+    """Stop this worker once the server process is gone (killed, it could not stop its
+    workers): it would go on serving and writing on the port, unsupervised, and keep a
+    restarted server from binding it. The worker stops as on SIGTERM (the requests in
+    hand finish, the store is closed), or at once after :data:`ORPHAN_GRACE_S`; the
+    folder of the shared metrics, which the server process would have removed, goes."""
+    parent.join()
+    _log.warning("the server process %s is gone; this worker process stops", parent.pid)
+    if metrics_dir is not None:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(ORPHAN_GRACE_S)
+    os._exit(1)

@@ -25,7 +25,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from memosys.core.errors import StoreError
+from memosys.core.errors import MigrationError, StoreError
 from memosys.stores.migrate import HISTORY_TABLE, Migration, load_migrations, run_migrations
 from memosys.stores.sqlite.errors import closed_store, is_busy, mapped_errors
 from memosys.stores.sqlite.reader_pool import ReaderPool
@@ -56,8 +56,12 @@ class Database:
         self._pooled = self.path != ":memory:"
         self._readers = ReaderPool(self._connect_reader, READERS, self.path)
         with mapped_errors(self.path, lock_timeout_s):
-            self._conn = self._connect("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
+            self._conn = self._connect()
         try:
+            with mapped_errors(self.path, lock_timeout_s):
+                _refuse_foreign(self._conn, self.path)  # before WAL, which changes the file
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = NORMAL")
             run_migrations(_SQLiteMigrations(self), load_migrations(migrations))
         except BaseException:
             self.close()
@@ -214,6 +218,24 @@ class Database:
         if self._closed:
             raise closed_store(self.path)
         return self._conn
+
+
+def _refuse_foreign(conn: sqlite3.Connection, path: str) -> None:
+    """MigrationError for a database that holds tables but no migration history: another
+    program's database, which the migrations would have altered (an empty file or a new
+    database is fine: the migrations create the schema)."""
+    names = [str(row[0]) for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY name"
+    )]
+    if names and HISTORY_TABLE not in names:
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise MigrationError(
+            f"{path} is not a memosys database (it holds the tables {shown} and no "
+            f"{HISTORY_TABLE}); left unchanged: point --data at a memosys data directory, "
+            "or move that file away",
+            detail={"path": path, "tables": names[:20]},
+        )
 
 
 class _SQLiteMigrations:
