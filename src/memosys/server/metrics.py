@@ -21,6 +21,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from memosys.lifecycle.jobs import process_alive
 from memosys.server.http_middleware import HttpMiddleware
 from memosys.server.server_timing import add_header, recorded
 
@@ -132,7 +133,7 @@ class Metrics:
                 state = json.loads(file.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
-            if file != self._shared and not _alive(int(file.stem)):
+            if file != self._shared and not process_alive(int(file.stem)):
                 state["in_flight"] = 0
             states.append(state)
         return states
@@ -171,16 +172,6 @@ class Metrics:
             parts,
         )
         return "\n".join(lines) + "\n"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _histograms(
