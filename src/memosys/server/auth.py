@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 T = TypeVar("T")
 
+#: Where :mod:`.auth_first` leaves the principal it found, in the request's state.
+EARLY_PRINCIPAL = "principal"
+
 bearer = HTTPBearer(
     auto_error=False,
     description="An API key from `memosys init`, `memosys user add` or POST /v1/keys.",
@@ -109,23 +112,38 @@ KeyDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
 def current_caller(request: Request, credentials: KeyDep) -> Caller:
-    """Authenticate the request's Bearer key (repeated failures are rate-limited)."""
-    if credentials is None:
-        parts = request.headers.get("authorization", "").split()
-        if parts:  # its value is a secret: only its scheme is named
-            scheme = parts[0] if len(parts) > 1 or parts[0].lower() == "bearer" else "none"
-            problem = "no key after it" if len(parts) == 1 and scheme != "none" else "not 'Bearer'"
+    """Authenticate the request's Bearer key (repeated failures are rate-limited), unless
+    :mod:`.auth_first` did before its body was read.
+
+    ``credentials`` declares the scheme in the OpenAPI schema; the header is read
+    whole, to say what is wrong with a malformed one.
+    """
+    del credentials
+    mos: MemOS = request.app.state.mos
+    principal = getattr(request.state, EARLY_PRINCIPAL, None)
+    if principal is None:
+        client = request.client.host if request.client else "unknown"
+        principal = authenticate(mos, request.headers.get("authorization", ""), client)
+    return Caller(mos, principal, request.state.request_id, request.app.state.writers)
+
+
+def authenticate(mos: MemOS, authorization: str, client: str) -> Principal:
+    """The principal of an ``Authorization: Bearer <key>`` header's key, for ``client``
+    (its address); AuthenticationError names what is wrong with a malformed header."""
+    scheme, _, key = authorization.strip().partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
+        if scheme:  # its value is a secret: only its scheme is named
+            named = scheme if key or scheme.lower() == "bearer" else "none"
+            problem = "no key after it" if not key and named != "none" else "not 'Bearer'"
             raise AuthenticationError(
-                f"malformed Authorization header (scheme {scheme[:20]!r}, {problem}); "
+                f"malformed Authorization header (scheme {named[:20]!r}, {problem}); "
                 "send the header 'Authorization: Bearer <api key>'"
             )
         raise AuthenticationError(
             "missing API key; send the header 'Authorization: Bearer <api key>'"
         )
-    mos: MemOS = request.app.state.mos
-    client = request.client.host if request.client else "unknown"
-    principal = mos.authenticate(credentials.credentials, client=client)
-    return Caller(mos, principal, request.state.request_id, request.app.state.writers)
+    return mos.authenticate(key, client=client)
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]

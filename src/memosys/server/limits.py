@@ -21,7 +21,8 @@ def _too_large(limit: int) -> InputTooLargeError:
     )
 
 
-def _declared_length(scope: Scope) -> int | None:
+def declared_length(scope: Scope) -> int | None:
+    """The request's ``Content-Length``, or None (absent, e.g. chunked, or not a number)."""
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             try:
@@ -39,7 +40,7 @@ class BodyLimitMiddleware(HttpMiddleware):
         self.max_bytes = max_bytes
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        declared = _declared_length(scope)
+        declared = declared_length(scope)
         if declared is not None and declared > self.max_bytes:
             await error_response(_too_large(self.max_bytes))(scope, receive, send)
             return
