@@ -60,6 +60,17 @@ def test_a_mistyped_data_directory_is_refused_not_created(memosys: Memosys) -> N
     assert mistyped.ok("list").stdout.strip() == "no memories"
 
 
+def test_an_emptied_database_is_refused_not_started_afresh(memosys: Memosys) -> None:
+    memosys.ok("add", "--text", "kept in a backup")
+    (memosys.data / "memosys.db").write_bytes(b"")
+    for command in (("list",), ("serve", "--no-warm", "--no-jobs")):
+        result = memosys.run(*command)
+        assert result.exit_code == 2, command
+        assert result.stderr.startswith("error: StoreError: the database "), result.stderr
+        assert "restore it from a backup" in result.stderr
+    assert (memosys.data / "memosys.db").stat().st_size == 0  # nothing written over it
+
+
 def test_serve_on_a_port_in_use_or_a_foreign_host_says_why_and_what_to_do(
     memosys: Memosys,
 ) -> None:

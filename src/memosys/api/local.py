@@ -31,7 +31,7 @@ from memosys.api.version_methods import VersionMethods
 from memosys.core.checks import checked_flag
 from memosys.core.clock import Clock, SystemClock
 from memosys.core.cube import MemCube
-from memosys.core.errors import InvalidInputError, NotFoundError
+from memosys.core.errors import InvalidInputError, NotFoundError, StoreError
 from memosys.core.events import ChangeEvents
 from memosys.core.files import replace_text
 from memosys.core.filters import Eq, parse_filter
@@ -162,7 +162,8 @@ class MemOS(
         scheduled upkeep jobs in a background thread until close (see
         :meth:`start_jobs`). ``create=False`` opens only an existing data
         directory (NotFoundError otherwise), so that a mistyped path is not
-        taken for a new, empty one.
+        taken for a new, empty one, nor an emptied database file for a new
+        store (StoreError).
         """
         from memosys.models.embedders.cached import CachingEmbedder
         from memosys.models.embedders.factory import build_embedder
@@ -178,6 +179,13 @@ class MemOS(
                 raise NotFoundError(
                     f"no memosys data directory at {directory}; check the path, "
                     f"or create one with `memosys init --data {directory}`",
+                    detail={"data_dir": str(directory)},
+                )
+            if not create and (directory / DATABASE_FILE).stat().st_size == 0:
+                raise StoreError(
+                    f"the database {directory / DATABASE_FILE} is empty (truncated, or lost "
+                    "in a copy); restore it from a backup: an empty store would start in its "
+                    "place, without its memories, users or keys",
                     detail={"data_dir": str(directory)},
                 )
             directory.mkdir(parents=True, exist_ok=True)
