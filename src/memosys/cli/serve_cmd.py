@@ -30,6 +30,9 @@ DEFAULT_WRITE_PROCESSES = 2
               help="Data directory (default: $MEMOSYS_HOME, else ~/.memosys).")
 @click.option("--max-body-mb", default=16, show_default=True, type=click.IntRange(1),
               help="Largest request body accepted, in MiB (larger ones get 413).")
+@click.option("--body-timeout-s", default=60.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True, max=3600),
+              help="Time a request body has to arrive (slower ones get 408).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               help="uvicorn log level.")
@@ -54,8 +57,8 @@ DEFAULT_WRITE_PROCESSES = 2
 @click.pass_context
 def serve(
     ctx: click.Context, host: str, port: int, data: Path | None, max_body_mb: int,
-    log_level: str, jobs: bool, warm: bool, workers: int, write_processes: int | None,
-    trusted_proxies: str | None,
+    body_timeout_s: float, log_level: str, jobs: bool, warm: bool, workers: int,
+    write_processes: int | None, trusted_proxies: str | None,
 ) -> None:
     """Run the REST API (FastAPI on uvicorn) over the data directory.
 
@@ -83,8 +86,8 @@ def serve(
     from memosys.server.workers import WORKER_APP, worker_environment
 
     settings = ServerSettings(
-        host=host, port=port, max_body_bytes=max_body_mb * 1024 * 1024, log_level=log_level,
-        warm_indexes=warm,
+        host=host, port=port, max_body_bytes=max_body_mb * 1024 * 1024,
+        body_timeout_s=body_timeout_s, log_level=log_level, warm_indexes=warm,
         write_processes=_write_processes(write_processes, workers, state(ctx).embedder),
     )
     data_dir = data if data is not None else state(ctx).data_dir

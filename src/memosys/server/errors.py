@@ -36,7 +36,7 @@ _HTTP_ERROR_NAMES = {
     405: NotFoundError,  # no such route for this method
     422: InvalidInputError,
 }
-ERROR_STATUSES = (401, 403, 404, 409, 413, 422, 429, 502, 503)
+ERROR_STATUSES = (401, 403, 404, 408, 409, 413, 422, 429, 502, 503)
 
 
 class ErrorOut(BaseModel):

@@ -17,6 +17,10 @@ class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(DEFAULT_PORT, ge=0, le=65535)
     max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="larger bodies get 413")
+    body_timeout_s: float = Field(
+        60.0, gt=0, le=3600, description="a body that takes longer to arrive gets 408 (a slow "
+        "client would hold a connection and its buffered bytes for as long as it liked)"
+    )
     log_level: str = "info"
     warm_indexes: bool = Field(
         True, description="load the embedding model and the search indexes in the "
