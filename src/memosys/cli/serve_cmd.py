@@ -30,6 +30,10 @@ DEFAULT_WRITE_PROCESSES = 2
               help="Data directory (default: $MEMOSYS_HOME, else ~/.memosys).")
 @click.option("--max-body-mb", default=16, show_default=True, type=click.IntRange(1),
               help="Largest request body accepted, in MiB (larger ones get 413).")
+@click.option("--drain-s", default=0.0, show_default=True, type=click.FloatRange(0, 3600),
+              help="On SIGTERM, answer 503 'draining' on /readyz and go on serving this "
+              "long before stopping, so a load balancer moves traffic away first (one "
+              "server process only).")
 @click.option("--body-timeout-s", default=60.0, show_default=True,
               type=click.FloatRange(min=0, min_open=True, max=3600),
               help="Time a request body has to arrive (slower ones get 408).")
@@ -57,7 +61,7 @@ DEFAULT_WRITE_PROCESSES = 2
 @click.pass_context
 def serve(
     ctx: click.Context, host: str, port: int, data: Path | None, max_body_mb: int,
-    body_timeout_s: float, log_level: str, jobs: bool, warm: bool, workers: int,
+    drain_s: float, body_timeout_s: float, log_level: str, jobs: bool, warm: bool, workers: int,
     write_processes: int | None, trusted_proxies: str | None,
 ) -> None:
     """Run the REST API (FastAPI on uvicorn) over the data directory.
@@ -67,11 +71,16 @@ def serve(
     lifecycle.schedule (TTL purge, decay, caps, ...) run in a background
     thread; `memosys jobs list` shows when each runs next. With --workers N,
     N processes share the port (this one runs the jobs); with --write-processes N,
-    each hands its adds to N processes of its own. Stop with Ctrl-C.
+    each hands its adds to N processes of its own. Stop with Ctrl-C or SIGTERM
+    (with --drain-s, /readyz says 'draining' for that long first).
     """
     import importlib.util
 
     from memosys.core.errors import missing_dependency
+
+    if drain_s and workers > 1:
+        raise click.BadParameter("drains one server process only; drop --workers or "
+                                 "--drain-s", param_hint="'--drain-s'")
 
     if importlib.util.find_spec("uvicorn") is None:
         raise missing_dependency("uvicorn", "server")
@@ -82,6 +91,7 @@ def serve(
     from memosys.core.ids import new_id
     from memosys.server.access_log import log_config
     from memosys.server.app import create_app
+    from memosys.server.draining import DrainingServer
     from memosys.server.settings import ServerSettings
     from memosys.server.workers import WORKER_APP, worker_environment
 
@@ -109,7 +119,8 @@ def serve(
                                    "log_config": log_config()}
         if workers == 1:
             app = create_app(mos, settings)
-            uvicorn.run(app, host=host, port=port, log_level=log_level, **options)
+            config = uvicorn.Config(app, host=host, port=port, log_level=log_level, **options)
+            DrainingServer(config, app.state, drain_s).run()
             return
         # this process keeps the store open and runs the jobs; the workers serve, and
         # share their metrics in a folder of their own

@@ -249,6 +249,7 @@ class HealthOut(BaseModel):
 
 class ReadyOut(BaseModel):
     """Readiness: ``warming`` (HTTP 503) while the startup warm-up loads the model and
-    the search indexes, then ``ready``."""
+    the search indexes, then ``ready``; ``draining`` (503) once a SIGTERM asked the
+    server to stop (``serve --drain-s``)."""
 
-    status: Literal["ready", "warming"]
+    status: Literal["ready", "warming", "draining"]

@@ -22,7 +22,11 @@ def healthz() -> HealthOut:
 @router.get("/readyz", response_model=ReadyOut, responses={503: {"model": ReadyOut}})
 def readyz(request: Request, response: Response) -> ReadyOut:
     """Readiness (no auth): 503 while this process warms up (``serve --warm``), so a load
-    balancer can hold traffic until its first searches need not load anything."""
+    balancer can hold traffic until its first searches need not load anything, and
+    while it drains before a stop (``serve --drain-s``)."""
+    if getattr(request.app.state, "draining", False):
+        response.status_code = 503
+        return ReadyOut(status="draining")
     warming = request.app.state.warming
     if warming is not None and warming.is_alive():
         response.status_code = 503
