@@ -420,6 +420,27 @@ def test_an_import_links_its_memories_to_each_other_never_to_the_exporters(
     assert alone.superseded_by is None and alone.state == "activated"
 
 
+def test_an_import_drops_links_to_lines_that_repeat_stored_memories(
+    mos: MemOS, tmp_path: Path, clock: FixedClock
+) -> None:
+    mos.add_texts(["I live in Paris."], user_id="eva")
+    clock.set(clock.now() + timedelta(days=1))
+    mos.add_texts(["I moved to Berlin."], user_id="eva")
+    path = tmp_path / "eva.jsonl"
+    mos.export_items(path, user_id="eva")
+    clock.set(clock.now() + timedelta(days=1))
+    (kept,) = mos.add_texts(["I moved to Berlin."], user_id="max")
+    counts = mos.import_items(path, user_id="max")  # its Berlin line repeats max's own
+    assert (counts.added, counts.existing) == (1, 1)
+    stored = {i.id: i for i in mos.list(user_id="max", include_history=True)}
+    links = [i for item in stored.values() for i in (
+        *item.supersedes, *item.merged_from, *item.previous_versions, item.superseded_by) if i]
+    assert links and set(links) <= set(stored)  # no link to a line that was never stored
+    paris = next(i for i in stored.values() if i.content == "I live in Paris.")
+    # then the knowledge-update check linked the two afresh: max's Berlin is the newer
+    assert paris.superseded_by == kept.id and stored[kept.id].supersedes == [paris.id]
+
+
 def test_importing_a_file_again_adds_nothing_whatever_the_states(
     mos: MemOS, tmp_path: Path
 ) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -164,20 +165,33 @@ def _moved(
 ) -> MemoryItem:
     """An exported item as the importing user's memory ``id``, its links renamed by
     ``new_ids`` (those to memories outside the file are dropped)."""
-    def linked(ids: list[str]) -> list[str]:
-        return [new_ids[i] for i in ids if i in new_ids]
+    return _relinked(
+        item, new_ids.get, id=id, cube_id=cube_id, user_id=user_id, owner=user_id
+    )
 
-    successor = new_ids.get(item.superseded_by or "")
-    changes: dict[str, Any] = {
-        "id": id,
-        "cube_id": cube_id,
-        "user_id": user_id,
-        "owner": user_id,
-        "supersedes": linked(item.supersedes),
-        "superseded_by": successor,
-        "merged_from": linked(item.merged_from),
-        "previous_versions": linked(item.previous_versions),
-    }
+
+def without_links_to(item: MemoryItem, gone: set[str], now: datetime) -> MemoryItem | None:
+    """``item`` without its links to ``gone`` ids (None if it has none): for an
+    imported line that links to a line stored as a repeat of an earlier memory."""
+    links = {*item.supersedes, *item.merged_from, *item.previous_versions, item.superseded_by}
+    if not links & gone:
+        return None
+    return _relinked(item, lambda i: None if i in gone else i, updated_at=now)
+
+
+def _relinked(item: MemoryItem, follow: Callable[[str], str | None], **changes: Any) -> MemoryItem:
+    """``item`` with each link renamed by ``follow`` (None: dropped) and ``changes``; a
+    superseded item left without a successor is current again."""
+    def linked(ids: list[str]) -> list[str]:
+        return [new for i in ids if (new := follow(i)) is not None]
+
+    successor = follow(item.superseded_by) if item.superseded_by else None
+    changes.update(
+        supersedes=linked(item.supersedes),
+        superseded_by=successor,
+        merged_from=linked(item.merged_from),
+        previous_versions=linked(item.previous_versions),
+    )
     if item.state == LifecycleState.SUPERSEDED and successor is None:  # current here
         changes.update(state=LifecycleState.ACTIVATED, valid_to=None)
     return item.model_copy(update=changes)

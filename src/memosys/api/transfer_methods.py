@@ -6,7 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from memosys.api.facade import FacadeBase
-from memosys.api.transfer import ImportCounts, export_items, read_import_file
+from memosys.api.transfer import (
+    ImportCounts,
+    export_items,
+    read_import_file,
+    without_links_to,
+)
+from memosys.core.items import MemoryItem
+from memosys.lifecycle.upkeep import ItemChanges, upkeep_of
 from memosys.stores.base import Scope
 
 Progress = Callable[[int, int], None]
@@ -40,7 +47,9 @@ class TransferMethods(FacadeBase):
         """Import JSON Lines written by :meth:`export_items` (or ``{"content": ...}`` lines).
 
         A line that repeats a memory already stored is not stored again; the result
-        counts those apart from the memories added. A file with no lines is an
+        counts those apart from the memories added, and the lines that linked to it
+        lose that link (as links to memories outside the file do; the knowledge-update
+        check then looks at them afresh). A file with no lines is an
         :class:`~memosys.core.errors.EmptyInputError`.
         """
         user = self._cubes.ensure_user(user_id)
@@ -52,15 +61,35 @@ class TransferMethods(FacadeBase):
             settings=self.settings.reader,
             clock=self._clock,
         )
-        done = added = 0
+        done = 0
+        repeats: set[str] = set()
+        linking: list[MemoryItem] = []  # the lines stored that link to others
         for items, total in batches:
             stored = self._write(items, None, repeats_in_any_state=True)
-            # a repeat comes back as the memory stored before, under that one's id
-            added += sum(sent.id == kept.id for sent, kept in zip(items, stored, strict=True))
+            for sent, kept in zip(items, stored, strict=True):
+                # a repeat comes back as the memory stored before, under that one's id
+                if sent.id != kept.id:
+                    repeats.add(sent.id)
+                elif kept.supersedes or kept.superseded_by or kept.merged_from \
+                        or kept.previous_versions:
+                    linking.append(kept)
             done += len(stored)
             if progress:
                 progress(done, total)
-        return ImportCounts(added=added, existing=done - added)
+        self._unlink_repeats(Scope(user, (target.id,)), linking, repeats)
+        return ImportCounts(added=done - len(repeats), existing=len(repeats))
+
+    def _unlink_repeats(self, scope: Scope, linking: list[MemoryItem], repeats: set[str]) -> None:
+        """Drop the links of imported memories to lines that were not stored (repeats)."""
+        now = self._clock.now()
+        fixed = [f for item in linking if (f := without_links_to(item, repeats, now))]
+        if not fixed:
+            return
+        note = "import: a linked line repeated a memory already stored"
+        with self.events.changing():
+            upkeep_of(self._store).apply(scope, ItemChanges(updated=fixed, note=note), None)
+            self.events.emit("updated", [item.id for item in fixed],
+                             cube_id=scope.cube_ids[0], user_id=scope.user_id)
 
     def reembed(
         self,
