@@ -172,6 +172,23 @@ def test_exact_repeats_are_stored_once(mos: MemOS) -> None:
     assert mos.count(user_id="alice") == len(CONVERSATION) + 1
 
 
+def test_the_same_words_twice_in_one_conversation_are_two_messages(mos: MemOS) -> None:
+    chat = [
+        {"role": "user", "content": "ok"},
+        {"role": "assistant", "content": "Shall I book the 9:40 train to Porto?"},
+        {"role": "user", "content": "ok"},
+    ]
+    first = mos.add(chat, user_id="alice", session_id="s2", session_time=START)
+    assert len({i.id for i in first}) == 3
+    stored = mos.list(user_id="alice", filters={"session_id": "s2"}, order_by="position")
+    assert [(i.position, i.content) for i in stored] == [
+        (0, "ok"), (1, "Shall I book the 9:40 train to Porto?"), (2, "ok"),
+    ]
+    again = mos.add(chat, user_id="alice", session_id="s2", session_time=START)
+    assert [i.id for i in again] == [i.id for i in first]  # a retry still adds nothing
+    assert mos.count(user_id="alice", filters={"session_id": "s2"}) == 3
+
+
 class CountingEmbedder:
     """The real embedder, counting the texts it is asked to embed as documents."""
 
