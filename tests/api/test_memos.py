@@ -189,6 +189,19 @@ def test_the_same_words_twice_in_one_conversation_are_two_messages(mos: MemOS) -
     assert mos.count(user_id="alice", filters={"session_id": "s2"}) == 3
 
 
+def test_a_document_keeps_two_chunks_with_the_same_words(mos: MemOS) -> None:
+    text = '"Is the pool heated?"\n"Yes."\n"Is parking free?"\n"Yes."\n'
+    first = mos.add_document("faq.jsonl", text=text, user_id="alice")
+    assert [i.position for i in first] == [0, 1, 2, 3]
+    assert len({i.id for i in first}) == 4
+    stored = mos.list(user_id="alice", filters={"kind": "chunk"}, order_by="position")
+    assert [i.content for i in stored] == [
+        "Is the pool heated?", "Yes.", "Is parking free?", "Yes.",
+    ]
+    again = mos.add_document("faq.jsonl", text=text, user_id="alice")
+    assert [i.id for i in again] == [i.id for i in first]
+
+
 class CountingEmbedder:
     """The real embedder, counting the texts it is asked to embed as documents."""
 
