@@ -202,6 +202,21 @@ def test_a_document_keeps_two_chunks_with_the_same_words(mos: MemOS) -> None:
     assert [i.id for i in again] == [i.id for i in first]
 
 
+def test_a_leading_current_fact_explains_what_was_added_to_its_score(mos: MemOS) -> None:
+    mos.add([{"role": "user", "content": "I moved to Berlin last year."}],
+            user_id="alice", session_id="s3", session_time=START)
+    mos.add_texts(["The song Where do I live now was a hit.",
+                   "Quiz night: where do people live longest?"], user_id="alice")
+    hits = mos.search("Where do I live now?", user_id="alice", recency_weight=0.1)
+    assert hits[0].item.content == "I moved to Berlin last year."
+    assert hits[0].score > hits[1].score
+    for hit in hits:  # the score is the re-ranker's plus every adjustment, the lead's too
+        assert hit.explain.rerank_score is not None
+        assert hit.score == pytest.approx(
+            hit.explain.rerank_score + sum(hit.explain.adjustments.values())
+        )
+
+
 class CountingEmbedder:
     """The real embedder, counting the texts it is asked to embed as documents."""
 
