@@ -121,3 +121,12 @@ def test_metadata_values_compare_within_their_json_type(
     node = parse_filter(spec)
     assert {i.content for i in store.list_items(scope1, node)} == expected
     assert store.count_items(scope1, node) == len(expected)
+
+
+@pytest.mark.parametrize("key", ["back\\slash", "tab\tkey", "line\nbreak", "größe", "a b"])
+def test_a_metadata_key_with_any_character_but_quotes_and_dots_is_found(
+    store: SQLiteStore, make_item: ItemFactory, scope1: Scope, key: str
+) -> None:
+    store.add_items([make_item("kept", metadata={key: 1}), make_item("other")], None, None)
+    for spec in ({f"metadata.{key}": 1}, {f"metadata.{key}": {"$exists": True}}):
+        assert [i.content for i in store.list_items(scope1, parse_filter(spec))] == ["kept"]

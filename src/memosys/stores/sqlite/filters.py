@@ -11,6 +11,7 @@ comparison as false, so ``$not`` of a condition on a missing value matches.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -200,4 +201,7 @@ def _json_path(field: str) -> str:
                 "and contain no quotes",
                 detail={"field": field},
             )
-    return "$.metadata" + "".join(f'."{key}"' for key in keys)
+    # A label is matched against the key as the stored JSON writes it, so a backslash
+    # or a control character (a tab) is escaped the same way; unescaped, such a key
+    # matched nothing.
+    return "$.metadata" + "".join(f'."{json.dumps(key, ensure_ascii=False)[1:-1]}"' for key in keys)
