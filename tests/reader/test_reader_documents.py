@@ -136,6 +136,17 @@ def test_oversized_code_block_is_split_and_refenced() -> None:
         assert len(item.content) <= SMALL.chunk_chars
 
 
+def test_a_split_code_block_keeps_its_blank_lines() -> None:
+    functions = [f"def f{i}():\n    return {i}  # the value of f{i}" for i in range(12)]
+    code = "\n\n\n".join(functions)
+    items = read("c.md", text=f"```python\n{code}\n```\n")
+    assert len(items) > 1
+    bodies = [i.content.removeprefix("```python\n").removesuffix("\n```") for i in items]
+    for body in bodies:  # whole functions, three lines apart, as in the source
+        assert body.strip() in code
+        assert "\n\n\ndef" in body or body.count("def") == 1
+
+
 def test_plain_text_file(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("# not a heading\n\nFirst paragraph.\n\nSecond one.\n", encoding="utf-8")
