@@ -217,6 +217,15 @@ def test_a_leading_current_fact_explains_what_was_added_to_its_score(mos: MemOS)
         )
 
 
+def test_a_past_search_names_the_matched_terms_as_a_live_search_does(mos: MemOS) -> None:
+    mos.add_texts(["I think the cat is on the mat and it is happy."], user_id="alice")
+    question = "Is the cat on the mat?"
+    (live,) = mos.search(question, user_id="alice", record_access=False)
+    (past,) = mos.search(question, user_id="alice", as_of=START + timedelta(seconds=1))
+    assert live.explain.matched_terms == ["cat", "mat"]  # "is", "on", "the": stopwords
+    assert past.explain.matched_terms == live.explain.matched_terms
+
+
 class CountingEmbedder:
     """The real embedder, counting the texts it is asked to embed as documents."""
 
