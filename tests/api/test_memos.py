@@ -14,7 +14,12 @@ import pytest
 from held_write import on_another_thread, write_held_open
 from memosys import MemOS, NotFoundError
 from memosys.core.clock import FixedClock
-from memosys.core.errors import ConflictError, EmbedderMismatchError
+from memosys.core.errors import (
+    ConflictError,
+    EmbedderMismatchError,
+    EmptyInputError,
+    InvalidInputError,
+)
 from memosys.governance.models import AuditQuery
 from memosys.settings import MemosysSettings, MiniLMOnnxConfig, load_settings
 
@@ -334,6 +339,19 @@ def test_export_import_round_trip(mos: MemOS, tmp_path: Path) -> None:
     copied = mos.list(user_id="carol", order_by="position")
     assert [i.metadata for i in copied] == [m["metadata"] for m in CONVERSATION]
     assert mos.search("golden retriever", user_id="carol")[0].item.metadata["dia_id"] == "D1:1"
+
+
+def test_a_bad_import_line_is_named_by_its_line_and_field(mos: MemOS, tmp_path: Path) -> None:
+    path = tmp_path / "notes.jsonl"
+    path.write_text('{"content": "a"}\n\n{"content": "b", "event_time": "yesterday"}\n')
+    with pytest.raises(InvalidInputError) as caught:
+        mos.import_items(path, user_id="carol")
+    assert caught.value.message.startswith(f"{path}:3: event_time 'yesterday'")
+    assert caught.value.detail["line"] == 3
+    path.write_text('{"content": "a"}\n\n{"content": "  "}\n')
+    with pytest.raises(EmptyInputError, match=r":3: content is blank"):
+        mos.import_items(path, user_id="carol")
+    assert mos.count(user_id="carol") == 0
 
 
 def test_reopen_keeps_data_and_settings(tmp_path: Path, embedder: Any) -> None:
