@@ -341,6 +341,20 @@ def test_export_import_round_trip(mos: MemOS, tmp_path: Path) -> None:
     assert mos.search("golden retriever", user_id="carol")[0].item.metadata["dia_id"] == "D1:1"
 
 
+def test_an_export_with_line_separators_in_its_texts_imports(
+    mos: MemOS, tmp_path: Path
+) -> None:
+    texts = ["Step one\u2028Step two", "Para\u2029graph", "Next\x85line", "tab\there"]
+    mos.add_texts(texts, user_id="alice")
+    path = tmp_path / "export.jsonl"
+    assert mos.export_items(path, user_id="alice") == len(texts)
+    assert mos.import_items(path, user_id="carol").added == len(texts)
+    assert sorted(i.content for i in mos.list(user_id="carol")) == sorted(texts)
+    crlf = tmp_path / "crlf.jsonl"
+    crlf.write_bytes(b'{"content": "one"}\r\n{"content": "two"}\r\n')
+    assert mos.import_items(crlf, user_id="dave").added == 2
+
+
 def test_a_bad_import_line_is_named_by_its_line_and_field(mos: MemOS, tmp_path: Path) -> None:
     path = tmp_path / "notes.jsonl"
     path.write_text('{"content": "a"}\n\n{"content": "b", "event_time": "yesterday"}\n')

@@ -82,7 +82,10 @@ def _check_export_target(path: Path, data_dir: Path | None, overwrite: bool) -> 
 def _parse_lines(path: Path) -> dict[int, dict[str, Any]]:
     """The file's records by line number (blank lines hold none)."""
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a leading BOM is no JSON
+        text = path.read_text(encoding="utf-8-sig")  # a leading BOM is no JSON
+        # JSON Lines end at "\n" (or "\r\n") only: a JSON string may hold U+2028, U+2029
+        # or NEL raw, as an export writes them, and str.splitlines() would cut it there
+        lines = text.split("\n")
     except FileNotFoundError:
         raise InvalidInputError(f"import file {path} does not exist") from None
     except UnicodeDecodeError:
