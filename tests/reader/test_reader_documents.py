@@ -194,6 +194,12 @@ def test_json_and_jsonl_of_texts(tmp_path: Path) -> None:
     assert [i.content for i in read(lines)] == [i.content for i in items]
 
 
+def test_jsonl_records_may_hold_line_separators() -> None:
+    text = '{"text": "Step one\u2028Step two"}\r\n"Next\x85line"\n'
+    items = read("steps.jsonl", text=text)
+    assert [i.content for i in items] == ["Step one\nStep two", "Next\nline"]  # as line breaks
+
+
 def test_bad_json_is_invalid_input(tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
     path.write_text("{not json", encoding="utf-8")

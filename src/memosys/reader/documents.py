@@ -64,7 +64,8 @@ def parse_json(text: str, lines: bool) -> list[Block]:
     """
     try:
         if lines:
-            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+            # lines end at "\n" only: a JSON string may hold U+2028 or NEL raw
+            records = [json.loads(line) for line in text.split("\n") if line.strip()]
         else:
             loaded = json.loads(text)
             records = loaded if isinstance(loaded, list) else [loaded]
