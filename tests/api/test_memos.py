@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -366,6 +367,22 @@ def test_a_bad_import_line_is_named_by_its_line_and_field(mos: MemOS, tmp_path: 
     with pytest.raises(EmptyInputError, match=r":3: content is blank"):
         mos.import_items(path, user_id="carol")
     assert mos.count(user_id="carol") == 0
+
+
+def test_metadata_comes_back_from_add_as_it_is_stored_and_filtered(mos: MemOS) -> None:
+    noon = datetime(2024, 1, 1, 13, 0, tzinfo=timezone(timedelta(hours=1)))
+    meta = {"when": noon, "day": date(2024, 1, 1), "pair": (1, 2), "deep": {"at": [noon]}}
+    (item,) = mos.add_texts(["Ana's flight lands at noon."], user_id="alice", metadatas=[meta])
+    assert item.metadata == {"when": "2024-01-01T12:00:00Z", "day": "2024-01-01",
+                             "pair": [1, 2], "deep": {"at": ["2024-01-01T12:00:00Z"]}}
+    assert mos.get(item.id, user_id="alice").metadata == item.metadata
+    for spec in ({"metadata.when": noon}, {"metadata.when": {"$gte": noon, "$lte": noon}}):
+        assert [i.id for i in mos.list(user_id="alice", filters=spec)] == [item.id]
+    for bad, where in (({"s": {1, 2}}, "metadatas[0].s"), ({"b": b"x"}, "metadatas[0].b"),
+                       ({"d": {1: "x"}}, "metadatas[0].d"), ({"o": object()}, "metadatas[0].o")):
+        with pytest.raises(InvalidInputError, match=re.escape(where)):
+            mos.add_texts(["refused"], user_id="alice", metadatas=[bad])
+    assert mos.count(user_id="alice") == 1
 
 
 def test_reopen_keeps_data_and_settings(tmp_path: Path, embedder: Any) -> None:

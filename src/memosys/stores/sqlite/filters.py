@@ -15,6 +15,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from memosys.core.clock import json_time
 from memosys.core.errors import InvalidInputError
 from memosys.core.filters import (
     And,
@@ -185,8 +186,8 @@ def _range(node: Range, column: str, convert: Any) -> Compiled:
 
 def _json_scalar(value: Scalar) -> Any:
     """A filter value as ``json_extract``/``json_each`` return it (bools are 0/1)."""
-    if isinstance(value, datetime):
-        return value.isoformat()
+    if isinstance(value, datetime):  # as a datetime in metadata is stored
+        return json_time(value)
     if isinstance(value, bool):
         return int(value)
     return value
