@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,12 @@ import pytest
 from held_write import on_another_thread, write_held_open
 from memosys import MemOS, NotFoundError
 from memosys.core.clock import FixedClock
-from memosys.core.errors import ConflictError, EmbedderMismatchError
+from memosys.core.errors import (
+    ConflictError,
+    EmbedderMismatchError,
+    EmptyInputError,
+    InvalidInputError,
+)
 from memosys.governance.models import AuditQuery
 from memosys.settings import MemosysSettings, MiniLMOnnxConfig, load_settings
 
@@ -172,6 +178,60 @@ def test_exact_repeats_are_stored_once(mos: MemOS) -> None:
     assert mos.count(user_id="alice") == len(CONVERSATION) + 1
 
 
+def test_the_same_words_twice_in_one_conversation_are_two_messages(mos: MemOS) -> None:
+    chat = [
+        {"role": "user", "content": "ok"},
+        {"role": "assistant", "content": "Shall I book the 9:40 train to Porto?"},
+        {"role": "user", "content": "ok"},
+    ]
+    first = mos.add(chat, user_id="alice", session_id="s2", session_time=START)
+    assert len({i.id for i in first}) == 3
+    stored = mos.list(user_id="alice", filters={"session_id": "s2"}, order_by="position")
+    assert [(i.position, i.content) for i in stored] == [
+        (0, "ok"), (1, "Shall I book the 9:40 train to Porto?"), (2, "ok"),
+    ]
+    again = mos.add(chat, user_id="alice", session_id="s2", session_time=START)
+    assert [i.id for i in again] == [i.id for i in first]  # a retry still adds nothing
+    assert mos.count(user_id="alice", filters={"session_id": "s2"}) == 3
+
+
+def test_a_document_keeps_two_chunks_with_the_same_words(mos: MemOS) -> None:
+    text = '"Is the pool heated?"\n"Yes."\n"Is parking free?"\n"Yes."\n'
+    first = mos.add_document("faq.jsonl", text=text, user_id="alice")
+    assert [i.position for i in first] == [0, 1, 2, 3]
+    assert len({i.id for i in first}) == 4
+    stored = mos.list(user_id="alice", filters={"kind": "chunk"}, order_by="position")
+    assert [i.content for i in stored] == [
+        "Is the pool heated?", "Yes.", "Is parking free?", "Yes.",
+    ]
+    again = mos.add_document("faq.jsonl", text=text, user_id="alice")
+    assert [i.id for i in again] == [i.id for i in first]
+
+
+def test_a_leading_current_fact_explains_what_was_added_to_its_score(mos: MemOS) -> None:
+    mos.add([{"role": "user", "content": "I moved to Berlin last year."}],
+            user_id="alice", session_id="s3", session_time=START)
+    mos.add_texts(["The song Where do I live now was a hit.",
+                   "Quiz night: where do people live longest?"], user_id="alice")
+    hits = mos.search("Where do I live now?", user_id="alice", recency_weight=0.1)
+    assert hits[0].item.content == "I moved to Berlin last year."
+    assert hits[0].score > hits[1].score
+    for hit in hits:  # the score is the re-ranker's plus every adjustment, the lead's too
+        assert hit.explain.rerank_score is not None
+        assert hit.score == pytest.approx(
+            hit.explain.rerank_score + sum(hit.explain.adjustments.values())
+        )
+
+
+def test_a_past_search_names_the_matched_terms_as_a_live_search_does(mos: MemOS) -> None:
+    mos.add_texts(["I think the cat is on the mat and it is happy."], user_id="alice")
+    question = "Is the cat on the mat?"
+    (live,) = mos.search(question, user_id="alice", record_access=False)
+    (past,) = mos.search(question, user_id="alice", as_of=START + timedelta(seconds=1))
+    assert live.explain.matched_terms == ["cat", "mat"]  # "is", "on", "the": stopwords
+    assert past.explain.matched_terms == live.explain.matched_terms
+
+
 class CountingEmbedder:
     """The real embedder, counting the texts it is asked to embed as documents."""
 
@@ -280,6 +340,49 @@ def test_export_import_round_trip(mos: MemOS, tmp_path: Path) -> None:
     copied = mos.list(user_id="carol", order_by="position")
     assert [i.metadata for i in copied] == [m["metadata"] for m in CONVERSATION]
     assert mos.search("golden retriever", user_id="carol")[0].item.metadata["dia_id"] == "D1:1"
+
+
+def test_an_export_with_line_separators_in_its_texts_imports(
+    mos: MemOS, tmp_path: Path
+) -> None:
+    texts = ["Step one\u2028Step two", "Para\u2029graph", "Next\x85line", "tab\there"]
+    mos.add_texts(texts, user_id="alice")
+    path = tmp_path / "export.jsonl"
+    assert mos.export_items(path, user_id="alice") == len(texts)
+    assert mos.import_items(path, user_id="carol").added == len(texts)
+    assert sorted(i.content for i in mos.list(user_id="carol")) == sorted(texts)
+    crlf = tmp_path / "crlf.jsonl"
+    crlf.write_bytes(b'{"content": "one"}\r\n{"content": "two"}\r\n')
+    assert mos.import_items(crlf, user_id="dave").added == 2
+
+
+def test_a_bad_import_line_is_named_by_its_line_and_field(mos: MemOS, tmp_path: Path) -> None:
+    path = tmp_path / "notes.jsonl"
+    path.write_text('{"content": "a"}\n\n{"content": "b", "event_time": "yesterday"}\n')
+    with pytest.raises(InvalidInputError) as caught:
+        mos.import_items(path, user_id="carol")
+    assert caught.value.message.startswith(f"{path}:3: event_time 'yesterday'")
+    assert caught.value.detail["line"] == 3
+    path.write_text('{"content": "a"}\n\n{"content": "  "}\n')
+    with pytest.raises(EmptyInputError, match=r":3: content is blank"):
+        mos.import_items(path, user_id="carol")
+    assert mos.count(user_id="carol") == 0
+
+
+def test_metadata_comes_back_from_add_as_it_is_stored_and_filtered(mos: MemOS) -> None:
+    noon = datetime(2024, 1, 1, 13, 0, tzinfo=timezone(timedelta(hours=1)))
+    meta = {"when": noon, "day": date(2024, 1, 1), "pair": (1, 2), "deep": {"at": [noon]}}
+    (item,) = mos.add_texts(["Ana's flight lands at noon."], user_id="alice", metadatas=[meta])
+    assert item.metadata == {"when": "2024-01-01T12:00:00Z", "day": "2024-01-01",
+                             "pair": [1, 2], "deep": {"at": ["2024-01-01T12:00:00Z"]}}
+    assert mos.get(item.id, user_id="alice").metadata == item.metadata
+    for spec in ({"metadata.when": noon}, {"metadata.when": {"$gte": noon, "$lte": noon}}):
+        assert [i.id for i in mos.list(user_id="alice", filters=spec)] == [item.id]
+    for bad, where in (({"s": {1, 2}}, "metadatas[0].s"), ({"b": b"x"}, "metadatas[0].b"),
+                       ({"d": {1: "x"}}, "metadatas[0].d"), ({"o": object()}, "metadatas[0].o")):
+        with pytest.raises(InvalidInputError, match=re.escape(where)):
+            mos.add_texts(["refused"], user_id="alice", metadatas=[bad])
+    assert mos.count(user_id="alice") == 1
 
 
 def test_reopen_keeps_data_and_settings(tmp_path: Path, embedder: Any) -> None:

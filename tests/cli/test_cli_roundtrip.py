@@ -70,6 +70,14 @@ def test_add_text_update_and_delete(memosys: Memosys) -> None:
     assert memosys.run("get", note["id"]).exit_code == 2
 
 
+def test_add_text_takes_the_session_time_and_refuses_a_session(memosys: Memosys) -> None:
+    (note,) = memosys.json("add", "--text", "Ana ran a marathon", "--session-time", "2024-05-02")
+    assert note["event_time"] == "2024-05-02T00:00:00Z"
+    refused = memosys.run("add", "--text", "Ana ran again", "--session", "s1")
+    assert refused.exit_code == 2 and "--session" in refused.output
+    assert len(memosys.json("list")) == 1
+
+
 def test_export_then_import_into_another_user(memosys: Memosys, tmp_path: Path) -> None:
     memosys.ok("add", "--text", "first note", "--text", "second note")
     out = tmp_path / "export.jsonl"

@@ -136,6 +136,17 @@ def test_oversized_code_block_is_split_and_refenced() -> None:
         assert len(item.content) <= SMALL.chunk_chars
 
 
+def test_a_split_code_block_keeps_its_blank_lines() -> None:
+    functions = [f"def f{i}():\n    return {i}  # the value of f{i}" for i in range(12)]
+    code = "\n\n\n".join(functions)
+    items = read("c.md", text=f"```python\n{code}\n```\n")
+    assert len(items) > 1
+    bodies = [i.content.removeprefix("```python\n").removesuffix("\n```") for i in items]
+    for body in bodies:  # whole functions, three lines apart, as in the source
+        assert body.strip() in code
+        assert "\n\n\ndef" in body or body.count("def") == 1
+
+
 def test_plain_text_file(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("# not a heading\n\nFirst paragraph.\n\nSecond one.\n", encoding="utf-8")
@@ -181,6 +192,12 @@ def test_json_and_jsonl_of_texts(tmp_path: Path) -> None:
     lines = tmp_path / "texts.jsonl"
     lines.write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
     assert [i.content for i in read(lines)] == [i.content for i in items]
+
+
+def test_jsonl_records_may_hold_line_separators() -> None:
+    text = '{"text": "Step one\u2028Step two"}\r\n"Next\x85line"\n'
+    items = read("steps.jsonl", text=text)
+    assert [i.content for i in items] == ["Step one\nStep two", "Next\nline"]  # as line breaks
 
 
 def test_bad_json_is_invalid_input(tmp_path: Path) -> None:

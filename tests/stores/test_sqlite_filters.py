@@ -95,3 +95,38 @@ def test_range_on_a_list_field_and_quoted_metadata_key_are_rejected() -> None:
         compile_filter(parse_filter({"tags": {"$gt": "a"}}))
     with pytest.raises(InvalidInputError):
         compile_filter(parse_filter({'metadata.a"b': 1}))
+
+
+MIXED = {"int": 3, "text": "3", "big": 10, "true": True, "list": [1, 7], "obj": {"n": 9}}
+TYPED_CASES: list[tuple[dict[str, Any], set[str]]] = [
+    ({"metadata.n": {"$gt": 5}}, {"big", "list"}),  # "3", the list's JSON text: not > 5
+    ({"metadata.n": {"$lt": 5}}, {"int", "list"}),  # true is no number
+    ({"metadata.n": {"$gte": 2, "$lte": 4}}, {"int"}),  # one element must hold both
+    ({"metadata.n": {"$gt": "2"}}, {"text"}),  # text against text only
+    ({"metadata.n": 1}, {"list"}),  # not true
+    ({"metadata.n": True}, {"true"}),  # not 1
+    ({"metadata.n": {"$in": [3, "x"]}}, {"int"}),
+    ({"metadata.n": {"$in": ["3", True]}}, {"text", "true"}),
+    ({"metadata.n": {"$ne": 1}}, {"int", "text", "big", "true", "obj"}),
+]
+
+
+@pytest.mark.parametrize(("spec", "expected"), TYPED_CASES, ids=[str(c[0]) for c in TYPED_CASES])
+def test_metadata_values_compare_within_their_json_type(
+    store: SQLiteStore, make_item: ItemFactory, scope1: Scope,
+    spec: dict[str, Any], expected: set[str],
+) -> None:
+    items = [make_item(name, metadata={"n": value}) for name, value in MIXED.items()]
+    store.add_items(items, None, None)
+    node = parse_filter(spec)
+    assert {i.content for i in store.list_items(scope1, node)} == expected
+    assert store.count_items(scope1, node) == len(expected)
+
+
+@pytest.mark.parametrize("key", ["back\\slash", "tab\tkey", "line\nbreak", "größe", "a b"])
+def test_a_metadata_key_with_any_character_but_quotes_and_dots_is_found(
+    store: SQLiteStore, make_item: ItemFactory, scope1: Scope, key: str
+) -> None:
+    store.add_items([make_item("kept", metadata={key: 1}), make_item("other")], None, None)
+    for spec in ({f"metadata.{key}": 1}, {f"metadata.{key}": {"$exists": True}}):
+        assert [i.content for i in store.list_items(scope1, parse_filter(spec))] == ["kept"]

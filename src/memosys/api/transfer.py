@@ -80,14 +80,18 @@ def _check_export_target(path: Path, data_dir: Path | None, overwrite: bool) -> 
         )
 
 
-def _parse_lines(path: Path) -> list[dict[str, Any]]:
+def _parse_lines(path: Path) -> dict[int, dict[str, Any]]:
+    """The file's records by line number (blank lines hold none)."""
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a leading BOM is no JSON
+        text = path.read_text(encoding="utf-8-sig")  # a leading BOM is no JSON
+        # JSON Lines end at "\n" (or "\r\n") only: a JSON string may hold U+2028, U+2029
+        # or NEL raw, as an export writes them, and str.splitlines() would cut it there
+        lines = text.split("\n")
     except FileNotFoundError:
         raise InvalidInputError(f"import file {path} does not exist") from None
     except UnicodeDecodeError:
         raise InvalidInputError(f"import file {path} is not UTF-8 text") from None
-    records = []
+    records: dict[int, dict[str, Any]] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -97,7 +101,7 @@ def _parse_lines(path: Path) -> list[dict[str, Any]]:
             raise InvalidInputError(f"{path}:{number} is not JSON: {exc}") from None
         if not isinstance(record, dict) or "content" not in record:
             raise InvalidInputError(f"{path}:{number} must be an object with a 'content' key")
-        records.append(record)
+        records[number] = record
     if not records:
         raise EmptyInputError(
             f"import file {path} holds no memories; give a file with one JSON object per "
@@ -124,40 +128,67 @@ def read_import_file(
     ``{"content", "metadata"?, "kind"?, "tags"?}``.
     """
     records = _parse_lines(path)
-    exported = {n: _exported(record, n, path) for n, record in enumerate(records, start=1)
+    exported = {n: _exported(record, n, path) for n, record in records.items()
                 if "id" in record and "created_at" in record}
     fresh_ids = {number: new_id() for number in exported}
     new_ids: dict[str, str] = {}  # an exported id -> the new id of its first record
     for number, item in exported.items():
         new_ids.setdefault(item.id, fresh_ids[number])
     prepared: list[MemoryItem] = []
-    for number, record in enumerate(records, start=1):
+    for number, record in records.items():
         if number in exported:
             prepared.append(
                 _moved(exported[number], fresh_ids[number], new_ids, user_id, cube_id)
             )
         else:
-            (fresh,) = text_items(
-                [record["content"]],
-                user_id=user_id,
-                cube_id=cube_id,
-                metadatas=[record.get("metadata") or {}],
-                kind=record.get("kind", "note"),
-                tags=record.get("tags"),
-                event_times=[record.get("event_time")],
-                settings=settings,
-                clock=clock,
-            )
-            prepared.append(fresh)
+            prepared.append(_plain(record, number, path, user_id, cube_id, settings, clock))
     for start in range(0, len(prepared), batch):
         yield prepared[start : start + batch], len(prepared)
+
+
+#: the names text_items gives the fields of its one text, and the line's own names
+_FIELDS = {"texts[0]": "content", "metadatas[0]": "metadata", "event_times[0]": "event_time"}
+
+
+def _plain(
+    record: dict[str, Any],
+    number: int,
+    path: Path,
+    user_id: str,
+    cube_id: str,
+    settings: ReaderSettings,
+    clock: Clock,
+) -> MemoryItem:
+    """The memory of a ``{"content", ...}`` line; a bad value is named with its line."""
+    try:
+        (fresh,) = text_items(
+            [record["content"]],
+            user_id=user_id,
+            cube_id=cube_id,
+            metadatas=[record.get("metadata") or {}],
+            kind=record.get("kind", "note"),
+            tags=record.get("tags"),
+            event_times=[record.get("event_time")],
+            settings=settings,
+            clock=clock,
+        )
+    except InvalidInputError as exc:
+        message = exc.message
+        for internal, name in _FIELDS.items():
+            message = message.replace(internal, name)
+        raise type(exc)(
+            f"{path}:{number}: {message}", detail={**exc.detail, "path": str(path), "line": number}
+        ) from None
+    return fresh
 
 
 def _exported(record: dict[str, Any], number: int, path: Path) -> MemoryItem:
     try:
         return MemoryItem.model_validate(record)
     except ValidationError as exc:
-        raise InvalidInputError(f"{path}: record {number} is not a memory: {exc}") from None
+        raise InvalidInputError(
+            f"{path}:{number} is not a memory: {exc}", detail={"path": str(path), "line": number}
+        ) from None
 
 
 def _moved(

@@ -72,8 +72,9 @@ def _report_added(items: list[Any], as_json: bool) -> None:
 @click.option("--text", "texts", type=TEXT, multiple=True,
               help="Add this text as a note (repeatable).")
 @click.option("--kind", type=TEXT, default="note", show_default=True, help="Kind of --text notes.")
-@click.option("--session", type=TEXT, help="Session id the messages belong to.")
-@click.option("--session-time", callback=iso_datetime, help="When the session happened (ISO 8601).")
+@click.option("--session", type=TEXT, help="Session id the messages belong to (not --text).")
+@click.option("--session-time", callback=iso_datetime,
+              help="When the session happened (ISO 8601); with --text, when the notes hold.")
 @click.option("--tags", type=TEXT, help=TAGS_HELP)
 @click.option("--metadata", callback=json_object, help=METADATA_HELP)
 @scope_options
@@ -96,6 +97,10 @@ def add(
     """
     if texts and file is not None:
         raise click.UsageError("give either FILE or --text, not both")
+    if texts and session is not None:
+        raise click.UsageError(
+            "--session applies to conversation messages from a FILE; notes (--text) have none"
+        )
     if not texts and file is None and sys.stdin.isatty():
         raise click.UsageError("give a messages FILE, '-' for stdin, or --text")
     messages = None if texts else _read_messages(file)
@@ -109,6 +114,7 @@ def add(
                 kind=kind,
                 tags=split_tags(tags),
                 metadatas=[dict(metadata) for _ in texts] if metadata else None,
+                event_times=[session_time for _ in texts] if session_time else None,
             )
         else:
             items = mos.add(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from memosys.core.errors import InvalidInputError
@@ -50,6 +50,14 @@ def to_utc(value: datetime, what: str = "time") -> datetime:
             "use a time within that range",
             detail={"field": what},
         ) from None
+
+
+def json_time(value: datetime | date, what: str = "time") -> str:
+    """A datetime or date as memosys writes it into JSON (metadata): a datetime in UTC,
+    ISO 8601 ending in ``Z`` (as the item's own times are stored), a date ``YYYY-MM-DD``."""
+    if isinstance(value, datetime):
+        return to_utc(value, what).isoformat().replace("+00:00", "Z")
+    return value.isoformat()
 
 
 def checked_time(value: object, what: str) -> datetime:

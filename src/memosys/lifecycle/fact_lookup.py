@@ -55,7 +55,8 @@ QUESTIONS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("pet", rf"\bwhat is the name of {_POSS} (?P<kind>{PETS})\b"),
     )
 )
-#: how much a current fact is put above the best hit, in the explain's adjustments
+#: how far a current fact is put above the best hit (the explain's ``current_fact``
+#: adjustment says how much that added to the fact's own score)
 LEAD = 1.0
 
 
@@ -110,10 +111,15 @@ def lead_with_current_facts(
     existing = {h.item.id: h for h in hits}
     lead = []
     for rank, item in enumerate(facts):
-        explain = existing[item.id].explain if item.id in existing else Explain()
-        adjustments = {**explain.adjustments, "current_fact": LEAD}
+        found = existing.get(item.id)
+        explain = found.explain if found is not None else Explain()
+        score = top - rank * 1e-3
+        # what the lead added to this hit's own score (0 when search had not found it), so
+        # that the score is still its base plus its adjustments
+        raised = score - (found.score if found is not None else 0.0)
+        adjustments = {**explain.adjustments, "current_fact": raised}
         lead.append(SearchHit(
-            item=item, score=top - rank * 1e-3,
+            item=item, score=score,
             explain=explain.model_copy(update={"adjustments": adjustments}),
         ))
     rest = [h for h in hits if h.item.id not in allowed]

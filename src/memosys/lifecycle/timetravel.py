@@ -12,7 +12,6 @@ the work for each item changed since ``T`` (see
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -21,10 +20,9 @@ from memosys.core.filters import Filter
 from memosys.core.results import Explain, SearchHit
 from memosys.models.embedders.base import Embedder
 from memosys.retrieval.fusion import rrf, weighted
+from memosys.retrieval.term_match import QueryTerms
 from memosys.settings import RetrievalSettings
 from memosys.stores.base import Scope, ScoredId, VersionStore
-
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def search_as_of(
@@ -59,7 +57,7 @@ def search_as_of(
         return []
     items = {item.id: item for item in versions.get_as_of(scope, at, [f.id for f in fused])}
     top = fused[0].score if fused and fused[0].score > 0 else 1.0
-    terms = {t.lower() for t in _WORD.findall(query)}
+    terms = QueryTerms(query)  # as a live search reads them: stopwords are no match
     return [
         SearchHit(
             item=items[entry.id],
@@ -68,9 +66,7 @@ def search_as_of(
                 retrievers=entry.explained(),
                 fusion=method if mode == "hybrid" else mode,
                 fused_score=entry.score,
-                matched_terms=sorted(
-                    terms & {w.lower() for w in _WORD.findall(items[entry.id].content)}
-                ),
+                matched_terms=sorted(terms.found_in(items[entry.id].content)),
             ),
         )
         for entry in fused

@@ -33,18 +33,20 @@ class Chunk:
 def pack(units: Iterable[str], limit: int, joiner: str) -> list[str]:
     """Greedily join ``units`` into strings of at most ``limit`` characters.
 
-    A unit longer than ``limit`` on its own is cut into ``limit``-sized parts.
+    A unit longer than ``limit`` on its own is cut into ``limit``-sized parts. An
+    empty unit (a blank line of code) is kept, except at the start of a string.
     """
     out: list[str] = []
     current = ""
     for unit in units:
+        cut = False
         while len(unit) > limit:
             if current:
                 out.append(current)
                 current = ""
             out.append(unit[:limit])
-            unit = unit[limit:]
-        if not unit:
+            unit, cut = unit[limit:], True
+        if not unit and (cut or not current):
             continue
         if current and len(current) + len(joiner) + len(unit) > limit:
             out.append(current)

@@ -64,7 +64,8 @@ def parse_json(text: str, lines: bool) -> list[Block]:
     """
     try:
         if lines:
-            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+            # lines end at "\n" only: a JSON string may hold U+2028 or NEL raw
+            records = [json.loads(line) for line in text.split("\n") if line.strip()]
         else:
             loaded = json.loads(text)
             records = loaded if isinstance(loaded, list) else [loaded]
@@ -145,8 +146,12 @@ def _build(
     tags: list[str],
     names: set[str],
     now: datetime,
+    repeat: int,
 ) -> MemoryItem:
     found = analyse(chunk.text, None, names)
+    # a later chunk with the same words as an earlier one of the document (two records
+    # "Yes.") is a chunk of its own, not an exact repeat of the stored one
+    again = [f"repeat {repeat}"] if repeat else []
     return MemoryItem(
         id=new_id(),
         cube_id=cube_id,
@@ -155,7 +160,7 @@ def _build(
         kind=MemoryKind.CHUNK,
         source_type=SourceType.DOCUMENT,
         content=chunk.text,
-        content_hash=content_hash(MemoryKind.CHUNK.value, source_ref, chunk.text),
+        content_hash=content_hash(MemoryKind.CHUNK.value, source_ref, chunk.text, *again),
         created_at=now,
         updated_at=now,
         source_ref=source_ref,
@@ -224,6 +229,11 @@ def read_document(
     now = clock.now()
     source_ref = title or _printable(source)
     names = set[str]().union(*(name_evidence(chunk.text) for chunk in chunks))
+    seen: dict[str, int] = {}
+    repeats = []
+    for chunk in chunks:
+        repeats.append(seen.setdefault(chunk.text, 0))
+        seen[chunk.text] += 1
     return [
         _build(
             chunk,
@@ -235,6 +245,7 @@ def read_document(
             tags=tag_list,
             names=names,
             now=now,
+            repeat=repeat,
         )
-        for index, chunk in enumerate(chunks)
+        for index, (chunk, repeat) in enumerate(zip(chunks, repeats, strict=True))
     ]

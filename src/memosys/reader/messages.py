@@ -49,6 +49,13 @@ def _one_or_none(values: Sequence[str]) -> str | None:
     return values[0] if len(set(values)) == 1 else None
 
 
+def _text(window: list[Message], as_lines: bool) -> str:
+    """An item's content: the message, or ``speaker: text`` lines for a window."""
+    if as_lines:
+        return "\n".join(f"{m.speaker}: {m.content}" for m in window)
+    return window[0].content
+
+
 def _build(
     window: list[Message],
     *,
@@ -62,10 +69,10 @@ def _build(
     tags: list[str],
     names: set[str],
     now: datetime,
+    repeat: int,
 ) -> MemoryItem:
     first = window[0]
-    lines = (f"{m.speaker}: {m.content}" for m in window)
-    content = "\n".join(lines) if as_lines else first.content
+    content = _text(window, as_lines)
     speaker = _one_or_none([m.speaker for m in window])
     found = analyse(content, event_time, names)
     return MemoryItem(
@@ -77,7 +84,12 @@ def _build(
         source_type=SourceType.CONVERSATION,
         content=content,
         content_hash=content_hash(
-            MemoryKind.MESSAGE.value, speaker, content, session_id, event_time.isoformat()
+            MemoryKind.MESSAGE.value,
+            speaker,
+            content,
+            session_id,
+            event_time.isoformat(),
+            *([f"repeat {repeat}"] if repeat else []),
         ),
         created_at=now,
         updated_at=now,
@@ -115,7 +127,9 @@ def read_messages(
     verbatim over the call-level ``metadata``) and ``id``. Speakers and names
     used anywhere in the batch count as entities in every item. An item's
     ``event_time`` is its first message's timestamp, else ``session_time``,
-    else the clock's now; ``position`` counts from ``start_position``. Raises
+    else the clock's now; ``position`` counts from ``start_position``. The same
+    words from the same speaker at the same time, twice in the batch, are two
+    items (their hashes differ), so only a repeated batch is an exact repeat. Raises
     :class:`~memosys.core.errors.InvalidInputError` or a subclass and returns
     nothing when any message is bad.
     """
@@ -129,19 +143,30 @@ def read_messages(
     fallback = session_start or now
     session = session_id or new_id()
     names = {m.speaker for m in checked}.union(*(name_evidence(m.content) for m in checked))
-    return [
-        _build(
-            [checked[i] for i in span],
-            as_lines=size > 1,
-            position=start_position + span.start,
-            event_time=checked[span.start].timestamp or fallback,
-            user_id=user_id,
-            cube_id=cube_id,
-            session_id=session,
-            base_metadata=base_metadata,
-            tags=tag_list,
-            names=names,
-            now=now,
+    items: list[MemoryItem] = []
+    seen: dict[tuple[str | None, str, datetime], int] = {}
+    for span in spans:
+        window = [checked[i] for i in span]
+        event_time = checked[span.start].timestamp or fallback
+        # The same words from the same speaker at the same time, twice in one conversation
+        # ("ok" ... "ok"), are two messages: each later one gets a hash of its own, so only
+        # a repeat of the whole batch (a retry, a re-import) is taken for the stored items.
+        key = (_one_or_none([m.speaker for m in window]), _text(window, size > 1), event_time)
+        repeat = seen[key] = seen.get(key, -1) + 1
+        items.append(
+            _build(
+                window,
+                as_lines=size > 1,
+                position=start_position + span.start,
+                event_time=event_time,
+                user_id=user_id,
+                cube_id=cube_id,
+                session_id=session,
+                base_metadata=base_metadata,
+                tags=tag_list,
+                names=names,
+                now=now,
+                repeat=repeat,
+            )
         )
-        for span in spans
-    ]
+    return items

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from memosys.core.clock import to_utc
+from memosys.core.clock import json_time, to_utc
 from memosys.core.errors import (
     EmptyInputError,
     EncodingError,
@@ -62,39 +62,53 @@ def check_text(value: str | bytes | bytearray, where: str) -> str:
 
 
 def check_metadata(value: Any, where: str) -> dict[str, Any]:
-    """``value`` as a metadata dict with string keys (``None`` means empty)."""
+    """``value`` as a metadata dict of JSON values with string keys (``None`` means empty).
+
+    It comes back as it is stored and read back: tuples as lists, datetimes as
+    ISO 8601 text in UTC (``...Z``), dates as ``YYYY-MM-DD``. A value JSON cannot
+    hold (a set, bytes, an object, NaN, a key that is not a string) is refused.
+    """
     if value is None:
         return {}
     if not isinstance(value, Mapping):
         raise InvalidInputError(
             f"{where} must be a dict, got {type(value).__name__}", detail={"field": where}
         )
-    bad = [key for key in value if not isinstance(key, str)]
-    if bad:
-        raise InvalidInputError(
-            f"{where} keys must be strings, got {bad[0]!r}", detail={"field": where}
-        )
     try:
-        _check_finite(value, where)
+        checked: dict[str, Any] = _json_value(value, where)
     except RecursionError:
         raise InvalidInputError(
             f"{where} nests too deeply; flatten it", detail={"field": where}
         ) from None
-    return dict(value)
+    return checked
 
 
-def _check_finite(value: Any, where: str) -> None:
-    """Refuse NaN and infinities anywhere in ``value`` (JSON cannot hold them)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise InvalidInputError(
-            f"{where} is {value!r}; JSON holds only finite numbers", detail={"field": where}
-        )
+def _json_value(value: Any, where: str) -> Any:
+    """``value`` as JSON stores it; refuses what JSON cannot hold, naming where it is."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInputError(
+                f"{where} is {value!r}; JSON holds only finite numbers", detail={"field": where}
+            )
+        return value
+    if isinstance(value, datetime | date):
+        return json_time(value, where)
     if isinstance(value, Mapping):
-        for key, inner in value.items():
-            _check_finite(inner, f"{where}.{key}")
-    elif isinstance(value, (list, tuple)):
-        for index, inner in enumerate(value):
-            _check_finite(inner, f"{where}[{index}]")
+        bad = [key for key in value if not isinstance(key, str)]
+        if bad:
+            raise InvalidInputError(
+                f"{where} keys must be strings, got {bad[0]!r}", detail={"field": where}
+            )
+        return {key: _json_value(inner, f"{where}.{key}") for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(inner, f"{where}[{index}]") for index, inner in enumerate(value)]
+    raise InvalidInputError(
+        f"{where} holds a {type(value).__name__} value, which JSON cannot hold; "
+        "give a string, number, boolean, null, list or dict",
+        detail={"field": where},
+    )
 
 
 def check_tags(value: Any) -> list[str]:

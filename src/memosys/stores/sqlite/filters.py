@@ -3,15 +3,19 @@
 Fields are columns of ``items`` (aliased ``i``); ``metadata.<a>.<b>`` reaches
 into the stored JSON with ``json_extract``. On list fields ``Eq`` means
 "contains" and ``In`` means "contains any" (via ``json_each``), and on a
-metadata key that holds a JSON array the same holds. ``Not`` treats a NULL
+metadata key that holds a JSON array the same holds (a range: some element
+in it). A metadata value compares only with filter values of its JSON type
+(numbers with numbers, text with text, true/false with booleans). ``Not`` treats a NULL
 comparison as false, so ``$not`` of a condition on a missing value matches.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
+from memosys.core.clock import json_time
 from memosys.core.errors import InvalidInputError
 from memosys.core.filters import (
     And,
@@ -99,22 +103,64 @@ class _Compiler:
         value = f"json_extract({data}, '{path}')"
         if isinstance(node, Exists):
             return f"(json_type({data}, '{path}') IS {'NOT ' if node.exists else ''}NULL)", []
-        if isinstance(node, Range):
-            return _range(node, value, _json_scalar)
-        values = list(node.values) if isinstance(node, In) else [node.value]
+        values = [] if isinstance(node, Range) else (
+            list(node.values) if isinstance(node, In) else [node.value]
+        )
         if values == [None]:
             sql = f"({value} IS NULL)"
             return (f"(NOT {sql})" if isinstance(node, Ne) else sql), []
-        params = [_json_scalar(v) for v in values]
-        marks = ", ".join("?" for _ in values)
+        # Each value is compared with values of its own JSON type only: SQLite orders any
+        # text above any number (so "3" > 5, and an array's JSON text > 5) and reads
+        # true as 1, which made {"$gt": 5} match "3" and {"n": 1} match true.
+        one, params = _typed_range(node) if isinstance(node, Range) else _typed_in(values)
+        scalar = one.format(v=value, t=f"json_type({data}, '{path}')")
+        element = one.format(v="value", t="type")
         sql = (
             f"(CASE json_type({data}, '{path}') WHEN 'array' THEN EXISTS "
-            f"(SELECT 1 FROM json_each({data}, '{path}') WHERE value IN ({marks})) "
-            f"ELSE {value} IN ({marks}) END)"
+            f"(SELECT 1 FROM json_each({data}, '{path}') WHERE {element}) "
+            f"ELSE {scalar} END)"
         )
         if isinstance(node, Ne):
             sql = f"(NOT COALESCE({sql}, 0))"
         return sql, params + params
+
+
+def _json_types(value: Scalar) -> str:
+    """The ``json_type`` names a metadata value must have to compare with ``value``."""
+    if isinstance(value, bool):
+        return "'true', 'false'"
+    if isinstance(value, int | float):
+        return "'integer', 'real'"
+    return "'text'"
+
+
+def _typed_in(values: list[Scalar]) -> Compiled:
+    """A template (``{v}`` the value, ``{t}`` its JSON type): the value is one of
+    ``values`` (``None``: missing or null), compared within its JSON type."""
+    groups: dict[str, list[Any]] = {}
+    parts = []
+    for item in values:
+        if item is None:
+            parts.append("({t} IS NULL OR {t} = 'null')")
+        else:
+            groups.setdefault(_json_types(item), []).append(_json_scalar(item))
+    params: list[Any] = []
+    for types, members in groups.items():
+        marks = ", ".join("?" for _ in members)
+        parts.append(f"({{t}} IN ({types}) AND {{v}} IN ({marks}))")
+        params.extend(members)
+    return "(" + " OR ".join(parts) + ")", params
+
+
+def _typed_range(node: Range) -> Compiled:
+    """A template as :func:`_typed_in` gives, for the bounds of ``node``."""
+    parts, params = [], []
+    for attr, op in _RANGE_SQL:
+        bound = getattr(node, attr)
+        if bound is not None:
+            parts.append(f"({{t}} IN ({_json_types(bound)}) AND {{v}} {op} ?)")
+            params.append(_json_scalar(bound))
+    return "(" + " AND ".join(parts or ["1"]) + ")", params
 
 
 def _in(column: str, values: list[Any]) -> Compiled:
@@ -140,8 +186,8 @@ def _range(node: Range, column: str, convert: Any) -> Compiled:
 
 def _json_scalar(value: Scalar) -> Any:
     """A filter value as ``json_extract``/``json_each`` return it (bools are 0/1)."""
-    if isinstance(value, datetime):
-        return value.isoformat()
+    if isinstance(value, datetime):  # as a datetime in metadata is stored
+        return json_time(value)
     if isinstance(value, bool):
         return int(value)
     return value
@@ -156,4 +202,7 @@ def _json_path(field: str) -> str:
                 "and contain no quotes",
                 detail={"field": field},
             )
-    return "$.metadata" + "".join(f'."{key}"' for key in keys)
+    # A label is matched against the key as the stored JSON writes it, so a backslash
+    # or a control character (a tab) is escaped the same way; unescaped, such a key
+    # matched nothing.
+    return "$.metadata" + "".join(f'."{json.dumps(key, ensure_ascii=False)[1:-1]}"' for key in keys)
