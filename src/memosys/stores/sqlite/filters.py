@@ -12,6 +12,7 @@ comparison as false, so ``$not`` of a condition on a missing value matches.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -154,13 +155,10 @@ def _typed_in(values: list[Scalar]) -> Compiled:
 
 def _typed_range(node: Range) -> Compiled:
     """A template as :func:`_typed_in` gives, for the bounds of ``node``."""
-    parts, params = [], []
-    for attr, op in _RANGE_SQL:
-        bound = getattr(node, attr)
-        if bound is not None:
-            parts.append(f"({{t}} IN ({_json_types(bound)}) AND {{v}} {op} ?)")
-            params.append(_json_scalar(bound))
-    return "(" + " AND ".join(parts or ["1"]) + ")", params
+    return _bounds(
+        node, lambda op, bound: f"({{t}} IN ({_json_types(bound)}) AND {{v}} {op} ?)",
+        _json_scalar,
+    )
 
 
 def _in(column: str, values: list[Any]) -> Compiled:
@@ -174,12 +172,18 @@ def _in(column: str, values: list[Any]) -> Compiled:
 
 
 def _range(node: Range, column: str, convert: Any) -> Compiled:
+    return _bounds(node, lambda op, _bound: f"{column} {op} ?", convert)
+
+
+def _bounds(node: Range, clause: Callable[[str, Any], str], convert: Any) -> Compiled:
+    """The bounds of ``node`` that are set, each as ``clause(operator, bound)`` with the
+    bound, converted, as its parameter; all of them must hold."""
     parts: list[str] = []
     params: list[Any] = []
     for attr, op in _RANGE_SQL:
         bound = getattr(node, attr)
         if bound is not None:
-            parts.append(f"{column} {op} ?")
+            parts.append(clause(op, bound))
             params.append(convert(bound))
     return "(" + " AND ".join(parts or ["1"]) + ")", params
 
