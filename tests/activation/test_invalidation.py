@@ -9,6 +9,7 @@ import pytest
 from tests.activation.support import open_mos
 
 from memosys import MemOS
+from memosys.activation.index import CubeIndex
 from memosys.core.clock import FixedClock
 from memosys.core.errors import StaleError
 
@@ -78,6 +79,13 @@ def test_a_change_made_by_another_process_is_caught_on_load(
         first.activation.build(memory_ids=ids, user_id="ann", name="facts")
         with open_mos(tmp_path / "d", embedder, clock) as second:  # never saw the cache
             second.update(ids[0], user_id="ann", content="one changed fact")
+        assert first.activation.get("facts", user_id="ann").info.stale  # it heard the change
+        cube_id = first.activation.get("facts", user_id="ann").cube_id
+
+        def unheard(records: dict[str, Any]) -> None:  # as if no listener had run
+            records["facts"].info.stale, records["facts"].stale_reason = False, None
+
+        CubeIndex(first.activation.root / cube_id).change(unheard)
         assert not first.activation.get("facts", user_id="ann").info.stale
         with pytest.raises(StaleError, match="changed or is gone"):
             first.activation.load("facts", tiny_lm, user_id="ann")
@@ -99,3 +107,24 @@ def test_forget_leaves_no_trace_in_activation_memory(
         assert not [f for f in report.leftovers if "kv" in f.place], report.leftovers
         mos.forget_user("ann")
         assert not (mos.activation.root / receipt.by_cube.popitem()[0]).exists()
+
+
+def test_delete_and_forget_in_an_instance_that_never_used_the_caches_remove_their_text(
+    tmp_path: Path, embedder: Any, clock: FixedClock, tiny_lm: Any
+) -> None:
+    text = "Zorbel keeps bees."
+    with open_mos(tmp_path / "d", embedder, clock) as first:
+        ids = [i.id for i in first.add_texts([text, "Ann likes jazz.", "Ann runs."], user_id="ann")]
+        first.activation.build(memory_ids=ids[:2], user_id="ann", name="bees")
+        first.activation.build(memory_ids=ids[2:], user_id="ann", name="runs")
+        cube_id = first.activation.get("bees", user_id="ann").cube_id
+    folder = tmp_path / "d" / "kv" / cube_id
+    with open_mos(tmp_path / "d", embedder, clock) as second:  # e.g. `memosys forget` or a job
+        second.delete(ids[2], user_id="ann")
+        assert not (folder / "runs.safetensors").exists()
+        receipt = second.forget(ids[0], user_id="ann")
+        report = second.verify_forgotten(receipt=receipt, texts=[text])
+        assert not [f for f in report.leftovers if "kv" in f.place], report.leftovers
+    with open_mos(tmp_path / "d", embedder, clock) as third:
+        third.forget_user("ann")
+    assert not folder.exists()

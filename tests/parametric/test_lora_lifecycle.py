@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -126,11 +127,17 @@ def test_delete_and_update_mark_adapters_stale_and_stale_ones_are_refused(
 def test_staleness_is_found_from_versions_without_the_event(
     tmp_path: Path, embedder: Any, fact_ids: list[str], mos: MemOS, fast: TrainConfig
 ) -> None:
-    _distill(mos, fact_ids, fast)
+    cube_id = _distill(mos, fact_ids, fast).cube_id
     data_dir = mos.data_dir
     mos.close()
-    with MemOS.open(data_dir, embedder=embedder) as other:  # nobody listens here yet
+    with MemOS.open(data_dir, embedder=embedder) as other:  # it hears the change too
         other.update(fact_ids[1], user_id=USER, content="The employer of Vourtai Lathim is Oomi.")
+        heard = other.parametric.store.record(cube_id, "facts")
+        assert heard.stale and heard.stale_reasons == [f"memory {fact_ids[1]} updated"]
+        unheard = heard.info.model_copy(update={"stale": False})  # as if no listener had run
+        other.parametric.store.update_record(
+            heard.model_copy(update={"info": unheard, "stale_reasons": []})
+        )
     with MemOS.open(data_dir, embedder=embedder) as reopened:
         record = reopened.adapter("facts", user_id=USER)
         assert record.stale and "version 1 -> 2" in record.stale_reasons[0]
@@ -253,3 +260,19 @@ def test_adapter_changes_are_in_the_audit_log(
         ("adapter.drop", USER, {"name": "one", "memories": 1}),
     ]
     assert mos.verify_audit().ok
+
+
+def test_changes_in_an_instance_that_never_used_the_adapters_reach_them(
+    tmp_path: Path, embedder: Any, fast: TrainConfig
+) -> None:
+    with MemOS.open(tmp_path / "d", embedder=embedder) as first:
+        ids = [m.id for m in first.add_texts(["Zorbel keeps bees.", "Ann runs."], user_id=USER)]
+        record = _distill(first, ids, fast)
+    folder = tmp_path / "d" / "adapters" / record.cube_id
+    with MemOS.open(tmp_path / "d", embedder=embedder) as second:  # e.g. `memosys forget`
+        second.forget(ids[0], user_id=USER)
+    stored = json.loads((folder / "facts" / "provenance.json").read_text(encoding="utf-8"))
+    assert stored["info"]["stale"] and stored["stale_reasons"] == [f"memory {ids[0]} forgotten"]
+    with MemOS.open(tmp_path / "d", embedder=embedder) as third:
+        third.forget_user(USER)  # the cube is gone: so are the weights distilled from it
+    assert not folder.exists()

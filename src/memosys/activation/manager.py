@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_MEMORIES = 10_000
+INVALIDATING_KINDS = frozenset({"updated", "deleted", "forgotten"})
 CacheRecords = list[CacheRecord]
 Names = list[str]
 Items = list[MemoryItem]
@@ -86,7 +87,6 @@ class ActivationMemory:
         else:
             self._scratch = tempfile.TemporaryDirectory(prefix="memosys-kv-")
             self.root = Path(self._scratch.name)
-        mos.events.subscribe(self.on_change)
         self.scheduler = Promoter(mos, self)
         """Promotes hot memories into a cube's ``hot`` cache and demotes cold ones."""
 
@@ -296,7 +296,7 @@ class ActivationMemory:
         its text survives in activation memory; a forgotten memory's caches are
         removed with their records (and a forgotten cube's folder with it).
         """
-        if change.kind not in ("updated", "deleted", "forgotten") or change.cube_id is None:
+        if change.kind not in INVALIDATING_KINDS or change.cube_id is None:
             return
         folder = self.root / change.cube_id
         if not folder.is_dir():

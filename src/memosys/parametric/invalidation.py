@@ -9,7 +9,8 @@ adapter is listed or loaded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import shutil
+from collections.abc import Callable, Mapping
 
 from memosys.core.errors import StoreError
 from memosys.core.events import MemoryChange
@@ -51,13 +52,28 @@ def mark_stale(store: AdapterStore, record: AdapterRecord, reasons: list[str]) -
 
 
 class StaleMarker:
-    """An event listener that marks adapters stale when their memories change."""
+    """An event listener that marks adapters stale when their memories change.
 
-    def __init__(self, store: AdapterStore) -> None:
+    The adapters of a forgotten cube (``forget_user``) are removed with their
+    folder: their weights were distilled from memories that are gone for good.
+    """
+
+    def __init__(
+        self, store: AdapterStore, cube_exists: Callable[[str], bool] = lambda _: True
+    ) -> None:
         self._store = store
+        self._cube_exists = cube_exists
 
     def __call__(self, change: MemoryChange) -> None:
         if change.kind not in INVALIDATING_KINDS:
+            return
+        if (
+            change.kind == "forgotten"
+            and change.cube_id is not None
+            and (self._store.root / change.cube_id).is_dir()
+            and not self._cube_exists(change.cube_id)
+        ):
+            shutil.rmtree(self._store.root / change.cube_id, ignore_errors=True)
             return
         if change.cube_id is not None:
             cube_ids = [change.cube_id]

@@ -72,7 +72,8 @@ class ParametricMemory:
             root = Path(tempfile.mkdtemp(prefix="memosys-adapters-"))
             weakref.finalize(self, shutil.rmtree, root, ignore_errors=True)
         self.store = AdapterStore(root)
-        mos.events.subscribe(StaleMarker(self.store))
+        self.on_change = StaleMarker(self.store, self._cube_exists)
+        """Marks adapters stale when their memories change (``MemOS`` passes every change on)."""
 
     # -- distil and rebuild ------------------------------------------------------
 
@@ -298,6 +299,9 @@ class ParametricMemory:
         return report
 
     # -- helpers -----------------------------------------------------------------
+
+    def _cube_exists(self, cube_id: str) -> bool:
+        return self._mos.store.get_cube(cube_id) is not None
 
     def _audited(self, action: str, record: AdapterRecord, user_id: str) -> AdapterRecord:
         """``record`` after its change is audited (the files are not in the database, so
