@@ -15,6 +15,7 @@ from memosys.core.errors import (
     EmptyInputError,
     InvalidInputError,
     ModelMismatchError,
+    PermissionDeniedError,
     StaleError,
 )
 from memosys.models.llm import tiny_llama
@@ -276,3 +277,20 @@ def test_changes_in_an_instance_that_never_used_the_adapters_reach_them(
     with MemOS.open(tmp_path / "d", embedder=embedder) as third:
         third.forget_user(USER)  # the cube is gone: so are the weights distilled from it
     assert not folder.exists()
+
+
+def test_only_the_cube_owner_writes_its_adapters(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig
+) -> None:
+    mos.create_user("ben")
+    record = _distill(mos, fact_ids, fast)
+    mos.share_cube(record.cube_id, user_id=USER, with_user="ben", access="write")
+    assert [a.name for a in mos.list_adapters(user_id="ben")] == ["facts"]  # reading is fine
+    with pytest.raises(PermissionDeniedError, match="only the owner"):
+        mos.parametric.distill(
+            user_id="ben", name="bens", memory_ids=fact_ids, base_model="tiny-llama", config=fast
+        )
+    for write in (mos.drop_adapter, mos.rebuild_adapter, mos.offload):
+        with pytest.raises(PermissionDeniedError, match="only the owner"):
+            write("facts", user_id="ben")
+    assert [a.name for a in mos.list_adapters(user_id=USER)] == ["facts"]

@@ -22,6 +22,7 @@ from memosys.core.errors import (
     InvalidInputError,
     ModelMismatchError,
     NotFoundError,
+    PermissionDeniedError,
     StaleError,
 )
 from memosys.core.items import MemoryItem, MemoryType, ParametricInfo
@@ -101,6 +102,7 @@ class ParametricMemory:
         name = checked_adapter_name(name)
         memories = self._chosen(user_id, memory_ids, filters, cube)
         cube_id = _single_cube(memories)
+        self._check_owner(user_id, cube_id)
         if (self.store.root / cube_id / name).exists():
             raise ConflictError(
                 f"adapter {name!r} already exists; pick another name, rebuild it with "
@@ -137,6 +139,7 @@ class ParametricMemory:
     ) -> AdapterRecord:
         """Retrain an adapter on its memories as they are now, without the removed ones."""
         record = self.adapter(name, user_id=user_id, cube=cube)
+        self._check_owner(user_id, record.cube_id)
         current = self._current(user_id, record.memory_ids)
         kept = [item for item in current.values() if item is not None and not is_gone(item)]
         removed = [i for i, item in current.items() if is_gone(item)]
@@ -282,12 +285,14 @@ class ParametricMemory:
     def drop(self, name: str, *, user_id: str, cube: str | None = None) -> AdapterRecord:
         """Delete an adapter; returns its last record."""
         record = self.adapter(name, user_id=user_id, cube=cube)
+        self._check_owner(user_id, record.cube_id)
         self.store.delete(record.cube_id, record.name)
         return self._audited("adapter.drop", record, user_id)
 
     def offload(self, name: str, *, user_id: str, cube: str | None = None) -> OffloadReport:
         """Drop an adapter after checking that each memory it held is still stored as text."""
         record = self.adapter(name, user_id=user_id, cube=cube)
+        self._check_owner(user_id, record.cube_id)
         report = OffloadReport(adapter=record.name)
         for memory_id, item in self._current(user_id, record.memory_ids).items():
             if is_gone(item):
@@ -302,6 +307,16 @@ class ParametricMemory:
 
     def _cube_exists(self, cube_id: str) -> bool:
         return self._mos.store.get_cube(cube_id) is not None
+
+    def _check_owner(self, user_id: str, cube_id: str) -> None:
+        """Only a cube's owner writes its adapters (a share, even read-write, is for memories)."""
+        found = self._mos.store.get_cube(cube_id)
+        if found is None or found.owner != user_id:
+            raise PermissionDeniedError(
+                "only the owner of a cube distils, rebuilds, drops or offloads its adapters; "
+                "ask its owner",
+                detail={"cube": cube_id},
+            )
 
     def _audited(self, action: str, record: AdapterRecord, user_id: str) -> AdapterRecord:
         """``record`` after its change is audited (the files are not in the database, so
