@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from memosys.activation.blocks import MemoryBlock, render_block
 from memosys.activation.eviction import Usage, victims
 from memosys.activation.index import CacheRecord, CubeIndex
-from memosys.activation.kvfile import KVFile, load_kv, save_kv, stack_layers
+from memosys.activation.kvfile import KVFile, corrupt_cache, load_kv, save_kv, stack_layers
 from memosys.activation.scheduler import Promoter
 from memosys.core.clock import Clock
 from memosys.core.errors import (
@@ -239,9 +239,11 @@ class ActivationMemory:
             reason = f"memory {changed[0]} changed or is gone"
             self.mark_stale(record.cube_id, [record.name], reason, delete_files=False)
             raise _stale(record, reason)
-        file = load_kv(self._index(record.cube_id).path_of(record))
+        path = self._index(record.cube_id).path_of(record)
+        file = load_kv(path)
         if file.metadata.get("fingerprint_digest") != digest:
             raise _mismatch(record, lm)
+        _check_contents(path, record, file, lm)
         return LoadedCache(record, file, items)
 
     def record_use(self, record: CacheRecord) -> None:
@@ -412,6 +414,29 @@ def _single_cube(items: Sequence[MemoryItem]) -> str:
 def _short_hash(block: MemoryBlock, lm: LocalLM) -> str:
     text = f"{lm.fingerprint.digest()}|{'|'.join(block.sources)}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _check_contents(path: Path, record: CacheRecord, file: KVFile, lm: LocalLM) -> None:
+    """StoreError unless the file holds this record's block, shaped for ``lm``'s layers.
+
+    A file copied over another cache's (a restore, a manual fix) would otherwise put
+    other memories into the prompt than the record and the answer name.
+    """
+    sources = file.metadata.get("sources")
+    versions = (
+        {s.get("id"): s.get("version") for s in sources if isinstance(s, dict)}
+        if isinstance(sources, list)
+        else None
+    )
+    if versions != record.info.source_memory_versions:
+        why = "it holds other memories than its record in the index"
+    elif file.token_ids.shape[0] != record.info.token_count:
+        why = "its token count is not the one in the index"
+    elif file.kv.shape[0] != lm.num_layers:
+        why = f"it has {file.kv.shape[0]} layers, the model {lm.num_layers}"
+    else:
+        return
+    raise corrupt_cache(path, why)
 
 
 def _mismatch(record: CacheRecord, lm: LocalLM) -> ModelMismatchError:
