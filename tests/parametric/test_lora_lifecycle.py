@@ -15,8 +15,10 @@ from memosys.core.errors import (
     EmptyInputError,
     InvalidInputError,
     ModelMismatchError,
+    NotFoundError,
     PermissionDeniedError,
     StaleError,
+    StoreError,
 )
 from memosys.models.llm import tiny_llama
 from memosys.models.llm.fingerprint import weights_hash
@@ -294,3 +296,23 @@ def test_only_the_cube_owner_writes_its_adapters(
         with pytest.raises(PermissionDeniedError, match="only the owner"):
             write("facts", user_id="ben")
     assert [a.name for a in mos.list_adapters(user_id=USER)] == ["facts"]
+
+
+def test_a_damaged_adapter_can_be_dropped_and_does_not_block_the_others(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig, tiny_lm: Any
+) -> None:
+    damaged = _distill(mos, fact_ids[1:], fast, name="damaged")
+    _distill(mos, fact_ids[:1], fast, name="kept")
+    folder = mos.data_dir / "adapters" / damaged.cube_id / "damaged"  # type: ignore[operator]
+    (folder / "provenance.json").write_text("{", encoding="utf-8")
+    assert [a.name for a in mos.list_adapters(user_id=USER)] == ["kept"]
+    assert mos.adapter("kept", user_id=USER).name == "kept"
+    with adapters_applied(mos, tiny_lm, ["kept"], user_id=USER):
+        pass
+    with pytest.raises(StoreError, match="damaged.*memosys lora drop damaged"):
+        mos.adapter("damaged", user_id=USER)
+    dropped = mos.drop_adapter("damaged", user_id=USER)  # as the error says
+    assert dropped.stale and "unreadable provenance.json" in dropped.stale_reasons[0]
+    assert not folder.exists()
+    with pytest.raises(NotFoundError):
+        mos.drop_adapter("damaged", user_id=USER)

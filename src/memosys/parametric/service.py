@@ -7,6 +7,7 @@ through the facade's public methods, so every call is scoped to its user.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import weakref
@@ -24,6 +25,7 @@ from memosys.core.errors import (
     NotFoundError,
     PermissionDeniedError,
     StaleError,
+    StoreError,
 )
 from memosys.core.items import MemoryItem, MemoryType, ParametricInfo
 from memosys.parametric.dataset import Example, QuestionWriter, SourceMemory, build_examples
@@ -38,6 +40,7 @@ from memosys.parametric.train import StepProgress, TrainConfig, TrainedAdapter, 
 if TYPE_CHECKING:
     from memosys.api.local import MemOS
 
+_log = logging.getLogger(__name__)
 MAX_MEMORIES = 10_000
 BaseModelRef = str | LanguageModel
 
@@ -235,14 +238,32 @@ class ParametricMemory:
     # -- read, check, load -------------------------------------------------------
 
     def list_adapters(self, *, user_id: str, cube: str | None = None) -> list[AdapterRecord]:
-        """The user's adapters (one cube, or all their cubes), checked for staleness."""
-        records = self.store.records(self._cube_ids(user_id, cube))
-        return [self._checked(record, user_id) for record in records]
+        """The user's adapters (one cube, or all their cubes), checked for staleness.
+
+        A damaged adapter is left out, with a warning in the log: asking for it by
+        name raises its StoreError, and :meth:`drop` removes it.
+        """
+        found: list[AdapterRecord] = []
+        for cube_id in self._cube_ids(user_id, cube):
+            for name in self.store.names(cube_id):
+                try:
+                    record = self.store.record(cube_id, name)
+                except StoreError as exc:
+                    _log.warning("%s", exc.message)
+                    continue
+                found.append(self._checked(record, user_id))
+        return found
 
     def adapter(self, name: str, *, user_id: str, cube: str | None = None) -> AdapterRecord:
-        """One adapter by name, checked for staleness; NotFoundError if the user has none."""
+        """One adapter by name, checked for staleness; NotFoundError if the user has none,
+        StoreError if it is damaged (other adapters, damaged or not, play no part)."""
+        cube_id = self._cube_of(name, user_id, cube)
+        return self._checked(self.store.record(cube_id, name), user_id)
+
+    def _cube_of(self, name: str, user_id: str, cube: str | None) -> str:
+        """The one cube of the user's (or ``cube``) holding an adapter folder ``name``."""
         name = checked_adapter_name(name)
-        found = [r for r in self.list_adapters(user_id=user_id, cube=cube) if r.name == name]
+        found = [c for c in self._cube_ids(user_id, cube) if name in self.store.names(c)]
         if not found:
             raise NotFoundError(f"adapter {name!r} not found", detail={"adapter": name})
         if len(found) > 1:
@@ -283,8 +304,22 @@ class ParametricMemory:
     # -- drop and offload --------------------------------------------------------
 
     def drop(self, name: str, *, user_id: str, cube: str | None = None) -> AdapterRecord:
-        """Delete an adapter; returns its last record."""
-        record = self.adapter(name, user_id=user_id, cube=cube)
+        """Delete an adapter, a damaged one too; returns its last record (for a damaged
+        one: its name and cube, marked stale with the damage as the reason)."""
+        try:
+            record = self.adapter(name, user_id=user_id, cube=cube)
+        except StoreError as exc:  # unreadable provenance: the folder can still go
+            cube_id = self._cube_of(name, user_id, cube)
+            record = AdapterRecord(
+                name=name,
+                cube_id=cube_id,
+                user_id=user_id,
+                created_at=self._clock.now(),
+                base_model="unknown",
+                info=ParametricInfo(path=str(self.store.folder(cube_id, name)), stale=True),
+                weights_sha256="",
+                stale_reasons=[exc.message],
+            )
         self._check_owner(user_id, record.cube_id)
         self.store.delete(record.cube_id, record.name)
         return self._audited("adapter.drop", record, user_id)
