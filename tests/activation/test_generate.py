@@ -74,6 +74,10 @@ def test_bad_arguments_raise_clear_errors(mos: MemOS, fact_ids: list[str]) -> No
         mos.activation.build(user_id="ann")
     with pytest.raises(EmptyInputError):
         mos.activation.build(memory_ids=[], user_id="ann")
+    with pytest.raises(InvalidInputError, match="list of memory ids"):
+        mos.activation.build(memory_ids=5, user_id="ann")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="list of memory ids"):
+        mos.generate("q", user_id="ann", memories=5)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="cache name"):
         mos.activation.build(memory_ids=fact_ids, user_id="ann", name="../escape")
     with pytest.raises(InvalidInputError, match="dtype"):

@@ -106,6 +106,8 @@ def test_memories_chosen_by_filter_and_bad_choices(
         mos.distill(user_id=USER, name="x", filters={"kind": "event"}, base_model="tiny-llama")
     with pytest.raises(InvalidInputError, match="adapter name"):
         mos.distill(user_id=USER, name="../x", memory_ids=fact_ids, base_model="tiny-llama")
+    with pytest.raises(InvalidInputError, match="list of memory ids"):
+        mos.distill(user_id=USER, name="x", memory_ids=5, base_model="tiny-llama")  # type: ignore[arg-type]
 
 
 def test_delete_and_update_mark_adapters_stale_and_stale_ones_are_refused(

@@ -239,7 +239,7 @@ def _memories(mos: MemOS, request: Request) -> list[MemoryItem]:
     if request.memories is None:
         top_k = mos.settings.activation.search_top_k
         return [hit.item for hit in mos.search(request.query, user_id=request.user_id, top_k=top_k)]
-    if isinstance(request.memories, str):
+    if isinstance(request.memories, str) or not isinstance(request.memories, Sequence):
         raise InvalidInputError("memories must be a list of memory ids")
     ids = list(dict.fromkeys(request.memories))
     scope = Scope(request.user_id, tuple(c.id for c in mos.list_cubes(user_id=request.user_id)))

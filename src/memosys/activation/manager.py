@@ -378,7 +378,9 @@ class ActivationMemory:
         if (memory_ids is None) == (filters is None):
             raise InvalidInputError("give either memory_ids or filters")
         if memory_ids is not None:
-            if isinstance(memory_ids, str) or not memory_ids:
+            if isinstance(memory_ids, str) or not isinstance(memory_ids, Sequence):
+                raise InvalidInputError("memory_ids must be a list of memory ids")
+            if not memory_ids:
                 raise EmptyInputError("memory_ids must be a non-empty list of ids")
             items = [self._mos.get(i, user_id=user_id) for i in dict.fromkeys(memory_ids)]
         else:

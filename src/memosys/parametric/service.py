@@ -388,7 +388,8 @@ class ParametricMemory:
         if (memory_ids is None) == (filters is None):
             raise InvalidInputError("choose the memories with memory_ids or with filters (one)")
         if memory_ids is not None:
-            if isinstance(memory_ids, str) or not memory_ids:
+            listed = isinstance(memory_ids, Sequence) and not isinstance(memory_ids, str)
+            if not listed or not memory_ids:
                 raise InvalidInputError("memory_ids must be a non-empty list of memory ids")
             items = [self._mos.get(memory_id, user_id=user_id) for memory_id in memory_ids]
         else:
