@@ -51,6 +51,8 @@ def test_delete_removes_the_file_at_once_and_rebuild_leaves_the_memory_out(
     mos.delete(fact_ids[0], user_id="ann")
     assert not path.exists()  # no copy of the deleted text survives
     assert _record(mos).info.stale
+    assert _record(mos).info.byte_size == 0  # nor its bytes in the stats and the budget
+    assert mos.activation.stats(user_id="ann")["bytes"] == 0
     rebuilt = mos.activation.rebuild("facts", user_id="ann")
     assert rebuilt is not None and rebuilt.memory_ids == fact_ids[1:]
     assert (

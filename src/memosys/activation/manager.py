@@ -326,8 +326,9 @@ class ActivationMemory:
                 if name in records:
                     records[name].info.stale = True
                     records[name].stale_reason = reason
-                    if delete_files:
+                    if delete_files:  # no bytes on disk left to count or to evict
                         index.path_of(records[name]).unlink(missing_ok=True)
+                        records[name].info.byte_size = 0
 
         index.change(flag)
 
