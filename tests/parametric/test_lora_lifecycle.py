@@ -205,6 +205,10 @@ def test_generate_with_an_adapter_changes_the_answer_and_leaves_the_base(
     mos.delete(fact_ids[0], user_id=USER)
     with pytest.raises(StaleError):
         mos.generate("The home city of Pousbrix Sorsin is", adapters=["facts"], **ask)
+    with pytest.raises(StaleError):  # refused at the call, not at the stream's first piece
+        mos.generate("The city is", adapters=["facts"], stream=True, **ask)
+    with pytest.raises(NotFoundError):
+        mos.generate("The city is", adapters=["none"], stream=True, **ask)
 
 
 def test_llm_questions_are_parsed_and_only_grounded_pairs_are_kept() -> None:

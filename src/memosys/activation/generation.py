@@ -122,9 +122,10 @@ def generate(
         )
 
     out = GenerateStream(iter(()))
+    adapters = _adapters(mos, lm, request)  # checked now: a stream is refused before its start
 
     def run() -> Iterator[str]:
-        with _adapters(mos, lm, request):
+        with adapters:
             setup_s = time.perf_counter() - started
             tokens = lm.generate(
                 plan.prompt,
@@ -251,14 +252,19 @@ def _memories(mos: MemOS, request: Request) -> list[MemoryItem]:
 
 
 def _adapters(mos: MemOS, lm: LocalLM, request: Request) -> AbstractContextManager[None]:
+    """The request's adapters, loaded and checked (stale, other model, damaged) now, to be
+    applied on entering the returned context."""
     if not request.adapters:
         return nullcontext()
-    from memosys.parametric.serving import adapters_applied
+    from memosys.parametric.serving import applied
 
-    return adapters_applied(
-        mos,
-        lm,
-        list(request.adapters),
-        user_id=request.user_id,
-        allow_stale=request.allow_stale_adapters,
-    )
+    names = list(request.adapters)
+    if len(set(names)) != len(names):
+        raise InvalidInputError(f"an adapter is named twice in {names}")
+    loaded = [
+        mos.parametric.load(
+            name, lm, user_id=request.user_id, allow_stale=request.allow_stale_adapters
+        )
+        for name in names
+    ]
+    return applied(lm.model, loaded)
