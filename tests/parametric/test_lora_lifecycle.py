@@ -322,3 +322,27 @@ def test_a_damaged_adapter_can_be_dropped_and_does_not_block_the_others(
     assert not folder.exists()
     with pytest.raises(NotFoundError):
         mos.drop_adapter("damaged", user_id=USER)
+
+
+def test_an_adapter_holding_a_forgotten_memory_is_refused_even_when_stale_is_allowed(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig, tiny_lm: Any
+) -> None:
+    _distill(mos, fact_ids, fast)
+    _distill(mos, fact_ids[1:], fast, name="deleted")
+    mos.delete(fact_ids[1], user_id=USER)
+    with adapters_applied(mos, tiny_lm, ["deleted"], user_id=USER, allow_stale=True):
+        pass  # a deleted memory: stale, usable when asked for
+    mos.forget(fact_ids[0], user_id=USER)
+    assert mos.adapter("facts", user_id=USER).forgotten_memory_ids == [fact_ids[0]]
+    with (
+        pytest.raises(StaleError, match="forgotten memories.*memosys lora rebuild facts"),
+        adapters_applied(mos, tiny_lm, ["facts"], user_id=USER, allow_stale=True),
+    ):
+        pass
+    ask = {"user_id": USER, "memories": [], "model": "tiny-llama", "max_new_tokens": 2}
+    with pytest.raises(StaleError, match="forgotten"):
+        mos.generate("q", adapters=["facts"], allow_stale_adapters=True, **ask)
+    rebuilt = mos.rebuild_adapter("facts", user_id=USER)
+    assert rebuilt.forgotten_memory_ids == [] and fact_ids[0] not in rebuilt.memory_ids
+    with adapters_applied(mos, tiny_lm, ["facts"], user_id=USER):
+        pass

@@ -10,7 +10,7 @@ adapter is listed or loaded.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from memosys.core.errors import StoreError
 from memosys.core.events import MemoryChange
@@ -38,14 +38,25 @@ def stale_reasons(record: AdapterRecord, current: Mapping[str, MemoryItem | None
     return reasons
 
 
-def mark_stale(store: AdapterStore, record: AdapterRecord, reasons: list[str]) -> AdapterRecord:
-    """Record ``reasons`` and the stale flag (no-op if nothing new)."""
+def mark_stale(
+    store: AdapterStore,
+    record: AdapterRecord,
+    reasons: list[str],
+    forgotten: Sequence[str] = (),
+) -> AdapterRecord:
+    """Record ``reasons`` (and ``forgotten`` memory ids) and the stale flag (no-op if
+    nothing new)."""
     fresh = [reason for reason in reasons if reason not in record.stale_reasons]
-    if not fresh and record.stale:
+    gone = [i for i in forgotten if i not in record.forgotten_memory_ids]
+    if not fresh and not gone and record.stale:
         return record
     info = record.info.model_copy(update={"stale": True})
     updated = record.model_copy(
-        update={"info": info, "stale_reasons": [*record.stale_reasons, *fresh]}
+        update={
+            "info": info,
+            "stale_reasons": [*record.stale_reasons, *fresh],
+            "forgotten_memory_ids": [*record.forgotten_memory_ids, *gone],
+        }
     )
     store.update_record(updated)
     return updated
@@ -90,4 +101,6 @@ class StaleMarker:
                     continue  # a damaged adapter is reported when someone uses it
                 hit = sorted(changed & record.info.source_memory_versions.keys())
                 if hit:
-                    mark_stale(self._store, record, [f"memory {i} {change.kind}" for i in hit])
+                    forgotten = hit if change.kind == "forgotten" else []
+                    reasons = [f"memory {i} {change.kind}" for i in hit]
+                    mark_stale(self._store, record, reasons, forgotten)

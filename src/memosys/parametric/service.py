@@ -282,7 +282,8 @@ class ParametricMemory:
         cube: str | None = None,
         allow_stale: bool = False,
     ) -> LoadedAdapter:
-        """The adapter's weights, refused for another base model or (unless allowed) when stale."""
+        """The adapter's weights, refused for another base model, (unless allowed) when
+        stale, and always once a memory it holds was forgotten."""
         record = self.adapter(name, user_id=user_id, cube=cube)
         expected, actual = record.info.base_model_fingerprint.get("digest"), lm.fingerprint.digest()
         if expected != actual:
@@ -291,6 +292,13 @@ class ParametricMemory:
                 f"(fingerprint {expected}), not on this model ({actual}); use that model or "
                 f"rebuild the adapter on this one",
                 detail={"adapter": name, "expected": expected, "actual": actual},
+            )
+        if record.forgotten_memory_ids:  # forgotten for good: not even when stale is allowed
+            raise StaleError(
+                f"adapter {name!r} holds forgotten memories "
+                f"({', '.join(record.forgotten_memory_ids)}) and is never used again; rebuild "
+                f"it without them with `memosys lora rebuild {name}` or drop it",
+                detail={"adapter": name, "forgotten": record.forgotten_memory_ids},
             )
         if record.stale and not allow_stale:
             raise StaleError(
