@@ -130,3 +130,18 @@ def test_delete_and_forget_in_an_instance_that_never_used_the_caches_remove_thei
     with open_mos(tmp_path / "d", embedder, clock) as third:
         third.forget_user("ann")
     assert not folder.exists()
+
+
+def test_an_unreadable_index_fails_neither_a_committed_change_nor_an_answer(
+    mos: MemOS, fact_ids: list[str]
+) -> None:
+    mos.activation.build(memory_ids=fact_ids[:2], user_id="ann", name="first")
+    mos.activation.build(memory_ids=fact_ids[2:], user_id="ann", name="rest")
+    folder = mos.activation.root / _record(mos, "first").cube_id
+    (folder / "index.json").write_text("{broken", encoding="utf-8")
+    mos.update(fact_ids[2], user_id="ann", content="Carol plays go.")  # no StoreError
+    mos.delete(fact_ids[0], user_id="ann")
+    assert not (folder / "first.safetensors").exists()  # its text is gone all the same
+    assert (folder / "rest.safetensors").exists()
+    answer = mos.generate("Who plays?", user_id="ann", memories=fact_ids[1:], max_new_tokens=2)
+    assert answer.caches == []

@@ -10,6 +10,7 @@ is in memory: choosing memories, checking and mapping the cache, prefill.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -28,6 +29,8 @@ from memosys.stores.base import Scope
 
 if TYPE_CHECKING:
     from memosys.api.local import MemOS
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,7 @@ def find_covers(
     candidates = [
         record
         for cube_id in dict.fromkeys(item.cube_id for item in items)
-        for record in activation.list(user_id=user_id, cube=cube_id)
+        for record in _listed(activation, user_id, cube_id)
         if wanted & set(record.memory_ids) and digest_of(record.info.model_fingerprint) == digest
     ]
     candidates.sort(key=lambda r: (-len(wanted & set(r.memory_ids)), r.info.token_count))
@@ -210,6 +213,15 @@ def find_covers(
     order = {item.id: index for index, item in enumerate(items)}  # blocks in the asked order
     chosen.sort(key=lambda c: min(order.get(i, len(order)) for i in c.record.memory_ids))
     return chosen
+
+
+def _listed(activation: ActivationMemory, user_id: str, cube_id: str) -> list[CacheRecord]:
+    """A cube's caches; none when its index is unreadable (the answer does without them)."""
+    try:
+        return activation.list(user_id=user_id, cube=cube_id)
+    except StoreError as exc:
+        _log.warning("%s", exc.message)
+        return []
 
 
 def _fresh(

@@ -10,6 +10,7 @@ was built from: it is checked against both on every load.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import shutil
 import tempfile
@@ -21,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 from memosys.activation.blocks import MemoryBlock, render_block
 from memosys.activation.eviction import Usage, victims
 from memosys.activation.index import CacheRecord, CubeIndex
-from memosys.activation.kvfile import KVFile, corrupt_cache, load_kv, save_kv, stack_layers
+from memosys.activation.kvfile import (
+    KVFile,
+    corrupt_cache,
+    load_kv,
+    read_metadata,
+    save_kv,
+    stack_layers,
+)
 from memosys.activation.scheduler import Promoter
 from memosys.core.clock import Clock
 from memosys.core.errors import (
@@ -32,6 +40,7 @@ from memosys.core.errors import (
     NotFoundError,
     PermissionDeniedError,
     StaleError,
+    StoreError,
 )
 from memosys.core.events import MemoryChange
 from memosys.core.items import ActivationInfo, MemoryItem
@@ -42,6 +51,7 @@ from memosys.stores.base import Scope
 if TYPE_CHECKING:
     from memosys.api.local import MemOS
 
+_log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_MEMORIES = 10_000
 INVALIDATING_KINDS = frozenset({"updated", "deleted", "forgotten"})
@@ -307,7 +317,13 @@ class ActivationMemory:
             shutil.rmtree(folder, ignore_errors=True)  # the cube itself was forgotten
             return
         touched = set(change.item_ids)
-        records = self._index(change.cube_id).records()
+        try:
+            records = self._index(change.cube_id).records()
+        except StoreError as exc:  # the change is committed: say so, never raise here
+            _log.warning("%s", exc.message)
+            if change.kind != "updated":  # still no copy of a removed memory's text
+                _unlink_files_holding(folder, touched)
+            return
         hit = [r.name for r in records.values() if touched & set(r.memory_ids)]
         if hit and change.kind == "forgotten":  # no trace of the ids may stay, not even here
             self._remove(change.cube_id, hit)
@@ -395,6 +411,19 @@ class ActivationMemory:
         if not items:
             raise EmptyInputError("no memories match; nothing to cache")
         return items
+
+
+def _unlink_files_holding(folder: Path, ids: set[str]) -> None:
+    """Delete the cache files of a folder whose metadata names one of ``ids``."""
+    for path in folder.glob("*.safetensors"):
+        try:
+            sources = read_metadata(path).get("sources")
+        except StoreError:
+            continue
+        if isinstance(sources, list) and any(
+            isinstance(s, dict) and s.get("id") in ids for s in sources
+        ):
+            path.unlink(missing_ok=True)
 
 
 def _get_lm(spec: str) -> LocalLM:
