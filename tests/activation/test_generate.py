@@ -76,6 +76,9 @@ def test_bad_arguments_raise_clear_errors(mos: MemOS, fact_ids: list[str]) -> No
         mos.activation.build(memory_ids=[], user_id="ann")
     with pytest.raises(InvalidInputError, match="list of memory ids"):
         mos.activation.build(memory_ids=5, user_id="ann")  # type: ignore[arg-type]
+    mos.create_cube("other", owner="ann")
+    with pytest.raises(InvalidInputError, match="not in cube 'other'"):
+        mos.activation.build(memory_ids=fact_ids, user_id="ann", cube="other")
     with pytest.raises(InvalidInputError, match="list of memory ids"):
         mos.generate("q", user_id="ann", memories=5)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="cache name"):

@@ -410,6 +410,10 @@ class ActivationMemory:
             )
         if not items:
             raise EmptyInputError("no memories match; nothing to cache")
+        if cube is not None and items[0].cube_id != self._mos.cube(cube, user_id=user_id).id:
+            raise InvalidInputError(
+                f"the chosen memories are not in cube {cube!r}; leave the cube out or name theirs"
+            )
         return items
 
 
