@@ -16,6 +16,7 @@ import math
 import mmap
 import os
 import struct
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -71,7 +72,8 @@ def save_kv(path: Path, kv: torch.Tensor, token_ids: list[int], metadata: dict[s
         "token_ids": torch.tensor(token_ids, dtype=torch.int64),
     }
     header = {_META_KEY: json.dumps({"format": FORMAT, **metadata}, sort_keys=True)}
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    # one partial file per writer: threads of one process may write the same cache at once
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
     try:
         save_file(tensors, str(partial), metadata=header)
         os.replace(partial, path)
