@@ -107,3 +107,16 @@ def test_a_user_without_memories_gets_a_plain_answer(mos: MemOS, tiny_lm: Any) -
     assert result.memory_ids == [] and result.caches == [] and result.activation_mode == "none"
     prompt = tiny_lm.render_chat([{"role": "user", "content": "Hello?"}], True)
     assert result.token_ids == tiny_lm.generate(prompt, max_new_tokens=3).token_ids
+
+
+def test_a_shared_cube_never_makes_a_users_own_cache_name_ambiguous(
+    mos: MemOS, fact_ids: list[str]
+) -> None:
+    mos.create_user("eve")
+    eves = [i.id for i in mos.add_texts(["Eve sails."], user_id="eve")]
+    mos.activation.build(memory_ids=fact_ids, user_id="ann", name="facts")
+    mos.activation.build(memory_ids=eves, user_id="eve", name="facts")
+    mos.share_cube("default", user_id="ann", with_user="eve")
+    assert mos.activation.get("facts", user_id="eve").memory_ids == eves
+    assert mos.activation.drop("facts", user_id="eve").memory_ids == eves
+    assert mos.activation.get("facts", user_id="eve").user_id == "ann"  # now the shared one

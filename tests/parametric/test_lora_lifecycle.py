@@ -346,3 +346,19 @@ def test_an_adapter_holding_a_forgotten_memory_is_refused_even_when_stale_is_all
     assert rebuilt.forgotten_memory_ids == [] and fact_ids[0] not in rebuilt.memory_ids
     with adapters_applied(mos, tiny_lm, ["facts"], user_id=USER):
         pass
+
+
+def test_a_shared_cube_never_makes_a_users_own_adapter_name_ambiguous(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig
+) -> None:
+    mos.create_user("ben")
+    bens = [m.id for m in mos.add_texts(["Ben sails on Sundays."], user_id="ben")]
+    _distill(mos, fact_ids, fast)
+    mos.parametric.distill(
+        user_id="ben", name="facts", memory_ids=bens, base_model="tiny-llama", config=fast,
+        evaluate=False,
+    )
+    mos.share_cube("default", user_id=USER, with_user="ben")
+    assert mos.adapter("facts", user_id="ben").memory_ids == bens
+    ask = {"user_id": "ben", "memories": [], "model": "tiny-llama", "max_new_tokens": 2}
+    assert mos.generate("Who sails?", adapters=["facts"], **ask).adapters == ["facts"]

@@ -216,9 +216,16 @@ class ActivationMemory:
         return found
 
     def get(self, name: str, *, user_id: str, cube: str | None = None) -> CacheRecord:
-        """One cache by name; NotFoundError if the user has none, InvalidInputError if several."""
+        """One cache by name; NotFoundError if the user has none, InvalidInputError if several.
+
+        Without ``cube``, the user's own cubes are searched first: a cube shared with
+        the user never makes a name of their own ambiguous.
+        """
         name = checked_cache_name(name)
         matches = [r for r in self.list(user_id=user_id, cube=cube) if r.name == name]
+        if len(matches) > 1 and cube is None:
+            own = {c.id for c in self._mos.list_cubes(user_id=user_id) if c.owner == user_id}
+            matches = [r for r in matches if r.cube_id in own] or matches
         if not matches:
             raise NotFoundError(
                 f"no KV cache named {name!r}; see `memosys kv list`", detail={"cache": name}

@@ -261,9 +261,13 @@ class ParametricMemory:
         return self._checked(self.store.record(cube_id, name), user_id)
 
     def _cube_of(self, name: str, user_id: str, cube: str | None) -> str:
-        """The one cube of the user's (or ``cube``) holding an adapter folder ``name``."""
+        """The one cube of the user's (or ``cube``) holding an adapter folder ``name``; the
+        user's own cubes first, so a cube shared with them never makes their name ambiguous."""
         name = checked_adapter_name(name)
         found = [c for c in self._cube_ids(user_id, cube) if name in self.store.names(c)]
+        if len(found) > 1 and cube is None:
+            own = {c.id for c in self._mos.list_cubes(user_id=user_id) if c.owner == user_id}
+            found = [c for c in found if c in own] or found
         if not found:
             raise NotFoundError(f"adapter {name!r} not found", detail={"adapter": name})
         if len(found) > 1:
