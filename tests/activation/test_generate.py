@@ -120,3 +120,11 @@ def test_a_shared_cube_never_makes_a_users_own_cache_name_ambiguous(
     assert mos.activation.get("facts", user_id="eve").memory_ids == eves
     assert mos.activation.drop("facts", user_id="eve").memory_ids == eves
     assert mos.activation.get("facts", user_id="eve").user_id == "ann"  # now the shared one
+
+
+def test_a_prompt_past_the_models_context_is_refused(mos: MemOS, fact_ids: list[str]) -> None:
+    with pytest.raises(InputTooLargeError, match="over the model's context of 8192"):
+        mos.generate("word " * 3000, user_id="ann", memories=fact_ids, max_new_tokens=2)
+    mos.activation.build(memory_ids=fact_ids, user_id="ann", name="facts")
+    with pytest.raises(InputTooLargeError, match="fewer new tokens"):  # cached tokens count too
+        mos.generate("word " * 800, user_id="ann", memories=fact_ids, max_new_tokens=4096)

@@ -21,7 +21,13 @@ from memosys.activation.blocks import Message, block_message, continuation
 from memosys.activation.compose import MAX_COMPOSED_BLOCKS, compose
 from memosys.activation.index import CacheRecord
 from memosys.activation.manager import ActivationMemory, LoadedCache
-from memosys.core.errors import InvalidInputError, NotFoundError, StaleError, StoreError
+from memosys.core.errors import (
+    InputTooLargeError,
+    InvalidInputError,
+    NotFoundError,
+    StaleError,
+    StoreError,
+)
 from memosys.core.items import MemoryItem
 from memosys.models.llm.fingerprint import digest_of
 from memosys.models.llm.runtime import Generation, LocalLM, PastKV
@@ -101,6 +107,7 @@ def generate(
     use_cache = request.use_activation and not request.adapters  # caches hold base-model KV
     covers = find_covers(activation, items, lm, request.user_id) if use_cache else []
     plan = plan_prompt(lm, items, covers, request.query)
+    _check_context(lm, plan, request.max_new_tokens)
 
     def finish(done: Generation, setup_s: float) -> GenerateResult:
         # bookkeeping after the answer, so it does not delay the first token
@@ -175,6 +182,20 @@ def plan_prompt(
     used = [i for cover in covers for i in cover.record.memory_ids]
     used += [item.id for item in items if item.id not in cached]
     return Plan(head + lm.encode(continuation(lm, before, tail)), prefix, covers, used)
+
+
+def _check_context(lm: LocalLM, plan: Plan, max_new_tokens: int) -> None:
+    """InputTooLargeError when memories, query and answer do not fit the model's context
+    (past it the model's positions are untrained and its answer is noise)."""
+    context = getattr(lm.model.config, "max_position_embeddings", None)
+    cached = sum(len(cover.file.token_ids) for cover in plan.covers)
+    needed = cached + len(plan.prompt) + max_new_tokens
+    if isinstance(context, int) and needed > context:
+        raise InputTooLargeError(
+            f"memories, query and max_new_tokens need {needed} tokens, over the model's "
+            f"context of {context}; pass fewer memories, a shorter query or fewer new tokens",
+            detail={"tokens": needed, "context": context},
+        )
 
 
 def find_covers(
