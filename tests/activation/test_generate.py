@@ -74,6 +74,13 @@ def test_bad_arguments_raise_clear_errors(mos: MemOS, fact_ids: list[str]) -> No
         mos.activation.build(user_id="ann")
     with pytest.raises(EmptyInputError):
         mos.activation.build(memory_ids=[], user_id="ann")
+    with pytest.raises(InvalidInputError, match="list of memory ids"):
+        mos.activation.build(memory_ids=5, user_id="ann")  # type: ignore[arg-type]
+    mos.create_cube("other", owner="ann")
+    with pytest.raises(InvalidInputError, match="not in cube 'other'"):
+        mos.activation.build(memory_ids=fact_ids, user_id="ann", cube="other")
+    with pytest.raises(InvalidInputError, match="list of memory ids"):
+        mos.generate("q", user_id="ann", memories=5)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="cache name"):
         mos.activation.build(memory_ids=fact_ids, user_id="ann", name="../escape")
     with pytest.raises(InvalidInputError, match="dtype"):
@@ -100,3 +107,24 @@ def test_a_user_without_memories_gets_a_plain_answer(mos: MemOS, tiny_lm: Any) -
     assert result.memory_ids == [] and result.caches == [] and result.activation_mode == "none"
     prompt = tiny_lm.render_chat([{"role": "user", "content": "Hello?"}], True)
     assert result.token_ids == tiny_lm.generate(prompt, max_new_tokens=3).token_ids
+
+
+def test_a_shared_cube_never_makes_a_users_own_cache_name_ambiguous(
+    mos: MemOS, fact_ids: list[str]
+) -> None:
+    mos.create_user("eve")
+    eves = [i.id for i in mos.add_texts(["Eve sails."], user_id="eve")]
+    mos.activation.build(memory_ids=fact_ids, user_id="ann", name="facts")
+    mos.activation.build(memory_ids=eves, user_id="eve", name="facts")
+    mos.share_cube("default", user_id="ann", with_user="eve")
+    assert mos.activation.get("facts", user_id="eve").memory_ids == eves
+    assert mos.activation.drop("facts", user_id="eve").memory_ids == eves
+    assert mos.activation.get("facts", user_id="eve").user_id == "ann"  # now the shared one
+
+
+def test_a_prompt_past_the_models_context_is_refused(mos: MemOS, fact_ids: list[str]) -> None:
+    with pytest.raises(InputTooLargeError, match="over the model's context of 8192"):
+        mos.generate("word " * 3000, user_id="ann", memories=fact_ids, max_new_tokens=2)
+    mos.activation.build(memory_ids=fact_ids, user_id="ann", name="facts")
+    with pytest.raises(InputTooLargeError, match="fewer new tokens"):  # cached tokens count too
+        mos.generate("word " * 800, user_id="ann", memories=fact_ids, max_new_tokens=4096)

@@ -47,3 +47,29 @@ def test_a_cache_built_here_is_used_by_a_new_process(
     assert there["tokens"] == here.token_ids
     with open_mos(data, embedder, clock) as reopened:
         assert reopened.activation.get("facts", user_id="ann").info.hits == 2
+
+
+def test_threads_writing_the_same_cache_at_once_neither_fail_nor_tear_it(tmp_path: Path) -> None:
+    import threading
+
+    import torch
+
+    from memosys.activation.kvfile import load_kv, save_kv
+
+    path, kv, errors = tmp_path / "hot.safetensors", torch.randn(2, 2, 2, 1000, 32), []
+
+    def write() -> None:
+        for _ in range(10):
+            try:
+                save_kv(path, kv, list(range(1000)), {"text": "x"})
+            except Exception as exc:  # a shared partial file: FileNotFoundError
+                errors.append(exc)
+
+    threads = [threading.Thread(target=write) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert torch.equal(load_kv(path).kv, kv)
+    assert [p.name for p in tmp_path.iterdir()] == ["hot.safetensors"]

@@ -107,3 +107,49 @@ def test_a_file_written_by_safetensors_without_metadata_is_refused(tmp_path: Pat
     )
     with pytest.raises(StoreError, match="no memosys metadata"):
         load_kv(path)
+
+
+def test_another_caches_file_in_its_place_is_refused_not_injected(
+    mos: MemOS, fact_ids: list[str], tiny_lm: Any
+) -> None:
+    mos.activation.build(memory_ids=fact_ids[:1], user_id="ann", name="first")
+    mos.activation.build(memory_ids=fact_ids[1:], user_id="ann", name="rest")
+    _file(mos, "first").write_bytes(_file(mos, "rest").read_bytes())  # e.g. a botched restore
+    with pytest.raises(StoreError, match="other memories than its record"):
+        mos.activation.load("first", tiny_lm, user_id="ann")
+    ask = {"user_id": "ann", "memories": fact_ids[:1], "max_new_tokens": 3}
+    result = mos.generate("Who likes tea?", **ask)
+    assert result.caches == [] and result.cached_tokens == 0
+    assert result.token_ids == mos.generate("Who likes tea?", use_activation=False, **ask).token_ids
+
+
+def _rewrite(path: Path, metadata: dict[str, Any], **tensors: Any) -> None:
+    """Other tensors under a cache file's own metadata."""
+    import json
+
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(path), metadata={"memosys": json.dumps(metadata)})
+
+
+def test_a_file_with_the_wrong_layers_or_empty_tensors_is_a_clear_error(
+    mos: MemOS, fact_ids: list[str], tiny_lm: Any
+) -> None:
+    import torch
+
+    record = mos.activation.build(memory_ids=fact_ids, user_id="ann", name="facts")
+    path, tokens = _file(mos, "facts"), record.info.token_count
+    layers, _, heads, _, dim = load_kv(path).kv.shape
+    meta = read_metadata(path)
+    ids = torch.zeros(tokens, dtype=torch.int64)
+    _rewrite(path, meta, kv=torch.zeros(layers - 1, 2, heads, tokens, dim), token_ids=ids)
+    with pytest.raises(StoreError, match="layers"):
+        mos.activation.load("facts", tiny_lm, user_id="ann")
+    result = mos.generate("Who plays chess?", user_id="ann", memories=fact_ids, max_new_tokens=3)
+    assert result.caches == []  # set aside, not an error for the answer
+    _rewrite(path, meta, kv=torch.zeros(layers, 2, heads, 0, dim), token_ids=ids[:0])
+    with pytest.raises(StoreError, match="empty"):
+        load_kv(path)
+    _rewrite(path, meta, kv=torch.zeros(layers, 2, heads, tokens, dim), token_ids=ids.float())
+    with pytest.raises(StoreError, match="int64"):
+        load_kv(path)

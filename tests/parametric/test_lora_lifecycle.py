@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,10 @@ from memosys.core.errors import (
     EmptyInputError,
     InvalidInputError,
     ModelMismatchError,
+    NotFoundError,
+    PermissionDeniedError,
     StaleError,
+    StoreError,
 )
 from memosys.models.llm import tiny_llama
 from memosys.models.llm.fingerprint import weights_hash
@@ -102,6 +106,8 @@ def test_memories_chosen_by_filter_and_bad_choices(
         mos.distill(user_id=USER, name="x", filters={"kind": "event"}, base_model="tiny-llama")
     with pytest.raises(InvalidInputError, match="adapter name"):
         mos.distill(user_id=USER, name="../x", memory_ids=fact_ids, base_model="tiny-llama")
+    with pytest.raises(InvalidInputError, match="list of memory ids"):
+        mos.distill(user_id=USER, name="x", memory_ids=5, base_model="tiny-llama")  # type: ignore[arg-type]
 
 
 def test_delete_and_update_mark_adapters_stale_and_stale_ones_are_refused(
@@ -126,11 +132,17 @@ def test_delete_and_update_mark_adapters_stale_and_stale_ones_are_refused(
 def test_staleness_is_found_from_versions_without_the_event(
     tmp_path: Path, embedder: Any, fact_ids: list[str], mos: MemOS, fast: TrainConfig
 ) -> None:
-    _distill(mos, fact_ids, fast)
+    cube_id = _distill(mos, fact_ids, fast).cube_id
     data_dir = mos.data_dir
     mos.close()
-    with MemOS.open(data_dir, embedder=embedder) as other:  # nobody listens here yet
+    with MemOS.open(data_dir, embedder=embedder) as other:  # it hears the change too
         other.update(fact_ids[1], user_id=USER, content="The employer of Vourtai Lathim is Oomi.")
+        heard = other.parametric.store.record(cube_id, "facts")
+        assert heard.stale and heard.stale_reasons == [f"memory {fact_ids[1]} updated"]
+        unheard = heard.info.model_copy(update={"stale": False})  # as if no listener had run
+        other.parametric.store.update_record(
+            heard.model_copy(update={"info": unheard, "stale_reasons": []})
+        )
     with MemOS.open(data_dir, embedder=embedder) as reopened:
         record = reopened.adapter("facts", user_id=USER)
         assert record.stale and "version 1 -> 2" in record.stale_reasons[0]
@@ -193,6 +205,10 @@ def test_generate_with_an_adapter_changes_the_answer_and_leaves_the_base(
     mos.delete(fact_ids[0], user_id=USER)
     with pytest.raises(StaleError):
         mos.generate("The home city of Pousbrix Sorsin is", adapters=["facts"], **ask)
+    with pytest.raises(StaleError):  # refused at the call, not at the stream's first piece
+        mos.generate("The city is", adapters=["facts"], stream=True, **ask)
+    with pytest.raises(NotFoundError):
+        mos.generate("The city is", adapters=["none"], stream=True, **ask)
 
 
 def test_llm_questions_are_parsed_and_only_grounded_pairs_are_kept() -> None:
@@ -253,3 +269,96 @@ def test_adapter_changes_are_in_the_audit_log(
         ("adapter.drop", USER, {"name": "one", "memories": 1}),
     ]
     assert mos.verify_audit().ok
+
+
+def test_changes_in_an_instance_that_never_used_the_adapters_reach_them(
+    tmp_path: Path, embedder: Any, fast: TrainConfig
+) -> None:
+    with MemOS.open(tmp_path / "d", embedder=embedder) as first:
+        ids = [m.id for m in first.add_texts(["Zorbel keeps bees.", "Ann runs."], user_id=USER)]
+        record = _distill(first, ids, fast)
+    folder = tmp_path / "d" / "adapters" / record.cube_id
+    with MemOS.open(tmp_path / "d", embedder=embedder) as second:  # e.g. `memosys forget`
+        second.forget(ids[0], user_id=USER)
+    stored = json.loads((folder / "facts" / "provenance.json").read_text(encoding="utf-8"))
+    assert stored["info"]["stale"] and stored["stale_reasons"] == [f"memory {ids[0]} forgotten"]
+    with MemOS.open(tmp_path / "d", embedder=embedder) as third:
+        third.forget_user(USER)  # the cube is gone: so are the weights distilled from it
+    assert not folder.exists()
+
+
+def test_only_the_cube_owner_writes_its_adapters(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig
+) -> None:
+    mos.create_user("ben")
+    record = _distill(mos, fact_ids, fast)
+    mos.share_cube(record.cube_id, user_id=USER, with_user="ben", access="write")
+    assert [a.name for a in mos.list_adapters(user_id="ben")] == ["facts"]  # reading is fine
+    with pytest.raises(PermissionDeniedError, match="only the owner"):
+        mos.parametric.distill(
+            user_id="ben", name="bens", memory_ids=fact_ids, base_model="tiny-llama", config=fast
+        )
+    for write in (mos.drop_adapter, mos.rebuild_adapter, mos.offload):
+        with pytest.raises(PermissionDeniedError, match="only the owner"):
+            write("facts", user_id="ben")
+    assert [a.name for a in mos.list_adapters(user_id=USER)] == ["facts"]
+
+
+def test_a_damaged_adapter_can_be_dropped_and_does_not_block_the_others(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig, tiny_lm: Any
+) -> None:
+    damaged = _distill(mos, fact_ids[1:], fast, name="damaged")
+    _distill(mos, fact_ids[:1], fast, name="kept")
+    folder = mos.data_dir / "adapters" / damaged.cube_id / "damaged"  # type: ignore[operator]
+    (folder / "provenance.json").write_text("{", encoding="utf-8")
+    assert [a.name for a in mos.list_adapters(user_id=USER)] == ["kept"]
+    assert mos.adapter("kept", user_id=USER).name == "kept"
+    with adapters_applied(mos, tiny_lm, ["kept"], user_id=USER):
+        pass
+    with pytest.raises(StoreError, match="damaged.*memosys lora drop damaged"):
+        mos.adapter("damaged", user_id=USER)
+    dropped = mos.drop_adapter("damaged", user_id=USER)  # as the error says
+    assert dropped.stale and "unreadable provenance.json" in dropped.stale_reasons[0]
+    assert not folder.exists()
+    with pytest.raises(NotFoundError):
+        mos.drop_adapter("damaged", user_id=USER)
+
+
+def test_an_adapter_holding_a_forgotten_memory_is_refused_even_when_stale_is_allowed(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig, tiny_lm: Any
+) -> None:
+    _distill(mos, fact_ids, fast)
+    _distill(mos, fact_ids[1:], fast, name="deleted")
+    mos.delete(fact_ids[1], user_id=USER)
+    with adapters_applied(mos, tiny_lm, ["deleted"], user_id=USER, allow_stale=True):
+        pass  # a deleted memory: stale, usable when asked for
+    mos.forget(fact_ids[0], user_id=USER)
+    assert mos.adapter("facts", user_id=USER).forgotten_memory_ids == [fact_ids[0]]
+    with (
+        pytest.raises(StaleError, match="forgotten memories.*memosys lora rebuild facts"),
+        adapters_applied(mos, tiny_lm, ["facts"], user_id=USER, allow_stale=True),
+    ):
+        pass
+    ask = {"user_id": USER, "memories": [], "model": "tiny-llama", "max_new_tokens": 2}
+    with pytest.raises(StaleError, match="forgotten"):
+        mos.generate("q", adapters=["facts"], allow_stale_adapters=True, **ask)
+    rebuilt = mos.rebuild_adapter("facts", user_id=USER)
+    assert rebuilt.forgotten_memory_ids == [] and fact_ids[0] not in rebuilt.memory_ids
+    with adapters_applied(mos, tiny_lm, ["facts"], user_id=USER):
+        pass
+
+
+def test_a_shared_cube_never_makes_a_users_own_adapter_name_ambiguous(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig
+) -> None:
+    mos.create_user("ben")
+    bens = [m.id for m in mos.add_texts(["Ben sails on Sundays."], user_id="ben")]
+    _distill(mos, fact_ids, fast)
+    mos.parametric.distill(
+        user_id="ben", name="facts", memory_ids=bens, base_model="tiny-llama", config=fast,
+        evaluate=False,
+    )
+    mos.share_cube("default", user_id=USER, with_user="ben")
+    assert mos.adapter("facts", user_id="ben").memory_ids == bens
+    ask = {"user_id": "ben", "memories": [], "model": "tiny-llama", "max_new_tokens": 2}
+    assert mos.generate("Who sails?", adapters=["facts"], **ask).adapters == ["facts"]

@@ -10,6 +10,7 @@ is in memory: choosing memories, checking and mapping the cache, prefill.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -20,7 +21,13 @@ from memosys.activation.blocks import Message, block_message, continuation
 from memosys.activation.compose import MAX_COMPOSED_BLOCKS, compose
 from memosys.activation.index import CacheRecord
 from memosys.activation.manager import ActivationMemory, LoadedCache
-from memosys.core.errors import InvalidInputError, NotFoundError, StaleError, StoreError
+from memosys.core.errors import (
+    InputTooLargeError,
+    InvalidInputError,
+    NotFoundError,
+    StaleError,
+    StoreError,
+)
 from memosys.core.items import MemoryItem
 from memosys.models.llm.fingerprint import digest_of
 from memosys.models.llm.runtime import Generation, LocalLM, PastKV
@@ -28,6 +35,8 @@ from memosys.stores.base import Scope
 
 if TYPE_CHECKING:
     from memosys.api.local import MemOS
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,7 @@ def generate(
     use_cache = request.use_activation and not request.adapters  # caches hold base-model KV
     covers = find_covers(activation, items, lm, request.user_id) if use_cache else []
     plan = plan_prompt(lm, items, covers, request.query)
+    _check_context(lm, plan, request.max_new_tokens)
 
     def finish(done: Generation, setup_s: float) -> GenerateResult:
         # bookkeeping after the answer, so it does not delay the first token
@@ -122,9 +132,10 @@ def generate(
         )
 
     out = GenerateStream(iter(()))
+    adapters = _adapters(mos, lm, request)  # checked now: a stream is refused before its start
 
     def run() -> Iterator[str]:
-        with _adapters(mos, lm, request):
+        with adapters:
             setup_s = time.perf_counter() - started
             tokens = lm.generate(
                 plan.prompt,
@@ -173,6 +184,20 @@ def plan_prompt(
     return Plan(head + lm.encode(continuation(lm, before, tail)), prefix, covers, used)
 
 
+def _check_context(lm: LocalLM, plan: Plan, max_new_tokens: int) -> None:
+    """InputTooLargeError when memories, query and answer do not fit the model's context
+    (past it the model's positions are untrained and its answer is noise)."""
+    context = getattr(lm.model.config, "max_position_embeddings", None)
+    cached = sum(len(cover.file.token_ids) for cover in plan.covers)
+    needed = cached + len(plan.prompt) + max_new_tokens
+    if isinstance(context, int) and needed > context:
+        raise InputTooLargeError(
+            f"memories, query and max_new_tokens need {needed} tokens, over the model's "
+            f"context of {context}; pass fewer memories, a shorter query or fewer new tokens",
+            detail={"tokens": needed, "context": context},
+        )
+
+
 def find_covers(
     activation: ActivationMemory, items: Sequence[MemoryItem], lm: LocalLM, user_id: str
 ) -> list[LoadedCache]:
@@ -189,7 +214,7 @@ def find_covers(
     candidates = [
         record
         for cube_id in dict.fromkeys(item.cube_id for item in items)
-        for record in activation.list(user_id=user_id, cube=cube_id)
+        for record in _listed(activation, user_id, cube_id)
         if wanted & set(record.memory_ids) and digest_of(record.info.model_fingerprint) == digest
     ]
     candidates.sort(key=lambda r: (-len(wanted & set(r.memory_ids)), r.info.token_count))
@@ -209,6 +234,15 @@ def find_covers(
     order = {item.id: index for index, item in enumerate(items)}  # blocks in the asked order
     chosen.sort(key=lambda c: min(order.get(i, len(order)) for i in c.record.memory_ids))
     return chosen
+
+
+def _listed(activation: ActivationMemory, user_id: str, cube_id: str) -> list[CacheRecord]:
+    """A cube's caches; none when its index is unreadable (the answer does without them)."""
+    try:
+        return activation.list(user_id=user_id, cube=cube_id)
+    except StoreError as exc:
+        _log.warning("%s", exc.message)
+        return []
 
 
 def _fresh(
@@ -239,7 +273,7 @@ def _memories(mos: MemOS, request: Request) -> list[MemoryItem]:
     if request.memories is None:
         top_k = mos.settings.activation.search_top_k
         return [hit.item for hit in mos.search(request.query, user_id=request.user_id, top_k=top_k)]
-    if isinstance(request.memories, str):
+    if isinstance(request.memories, str) or not isinstance(request.memories, Sequence):
         raise InvalidInputError("memories must be a list of memory ids")
     ids = list(dict.fromkeys(request.memories))
     scope = Scope(request.user_id, tuple(c.id for c in mos.list_cubes(user_id=request.user_id)))
@@ -251,14 +285,19 @@ def _memories(mos: MemOS, request: Request) -> list[MemoryItem]:
 
 
 def _adapters(mos: MemOS, lm: LocalLM, request: Request) -> AbstractContextManager[None]:
+    """The request's adapters, loaded and checked (stale, other model, damaged) now, to be
+    applied on entering the returned context."""
     if not request.adapters:
         return nullcontext()
-    from memosys.parametric.serving import adapters_applied
+    from memosys.parametric.serving import applied
 
-    return adapters_applied(
-        mos,
-        lm,
-        list(request.adapters),
-        user_id=request.user_id,
-        allow_stale=request.allow_stale_adapters,
-    )
+    names = list(request.adapters)
+    if len(set(names)) != len(names):
+        raise InvalidInputError(f"an adapter is named twice in {names}")
+    loaded = [
+        mos.parametric.load(
+            name, lm, user_id=request.user_id, allow_stale=request.allow_stale_adapters
+        )
+        for name in names
+    ]
+    return applied(lm.model, loaded)

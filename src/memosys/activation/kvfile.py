@@ -16,6 +16,7 @@ import math
 import mmap
 import os
 import struct
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -71,7 +72,8 @@ def save_kv(path: Path, kv: torch.Tensor, token_ids: list[int], metadata: dict[s
         "token_ids": torch.tensor(token_ids, dtype=torch.int64),
     }
     header = {_META_KEY: json.dumps({"format": FORMAT, **metadata}, sort_keys=True)}
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    # one partial file per writer: threads of one process may write the same cache at once
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
     try:
         save_file(tensors, str(partial), metadata=header)
         os.replace(partial, path)
@@ -94,30 +96,36 @@ def load_kv(path: Path) -> KVFile:
     with _open(path) as handle:
         size = os.fstat(handle.fileno()).st_size
         if size < 8:
-            raise _corrupt(path, "shorter than a safetensors header")
+            raise corrupt_cache(path, "shorter than a safetensors header")
         mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_COPY)
     header, start = _read_header(path, mapped[:8], lambda n: mapped[8 : 8 + n])
     tensors: dict[str, torch.Tensor] = {}
     for name in ("kv", "token_ids"):
         entry = header.get(name)
         if not isinstance(entry, dict) or entry.get("dtype") not in _DTYPES:
-            raise _corrupt(path, f"tensor {name!r} is missing or has an unknown dtype")
+            raise corrupt_cache(path, f"tensor {name!r} is missing or has an unknown dtype")
         dtype_name, width = _DTYPES[entry["dtype"]]
         shape, offsets = entry.get("shape"), entry.get("data_offsets")
         if not _ints(shape) or not _ints(offsets) or len(offsets) != 2:
-            raise _corrupt(path, f"tensor {name!r} has a malformed shape or offsets")
+            raise corrupt_cache(path, f"tensor {name!r} has a malformed shape or offsets")
+        if name == "token_ids" and entry["dtype"] != "I64":
+            raise corrupt_cache(path, "its token ids are not int64")
+        if name == "kv" and entry["dtype"] == "I64":
+            raise corrupt_cache(path, "its KV tensor is not floating point")
         begin, end = offsets
         count = math.prod(shape)
+        if count == 0:
+            raise corrupt_cache(path, f"tensor {name!r} is empty")
         if not 0 <= begin <= end or end - begin != count * width or start + end > size:
-            raise _corrupt(path, f"tensor {name!r} runs past the end of the file")
+            raise corrupt_cache(path, f"tensor {name!r} runs past the end of the file")
         dtype = getattr(torch, dtype_name)
         flat = torch.frombuffer(mapped, dtype=dtype, count=count, offset=start + begin)
         tensors[name] = flat.view(shape)
     kv, token_ids = tensors["kv"], tensors["token_ids"]
     if kv.dim() != 5 or kv.shape[1] != 2 or token_ids.dim() != 1:
-        raise _corrupt(path, "tensor shapes are not those of a KV cache")
+        raise corrupt_cache(path, "tensor shapes are not those of a KV cache")
     if kv.shape[3] != token_ids.shape[0]:
-        raise _corrupt(path, "the KV tensor and the token ids disagree on the token count")
+        raise corrupt_cache(path, "the KV tensor and the token ids disagree on the token count")
     return KVFile(kv, token_ids, _metadata(path, header))
 
 
@@ -134,19 +142,19 @@ def _open(path: Path) -> Any:
 
 def _read_header(path: Path, prefix: bytes, read: Any) -> tuple[dict[str, Any], int]:
     if len(prefix) < 8:
-        raise _corrupt(path, "shorter than a safetensors header")
+        raise corrupt_cache(path, "shorter than a safetensors header")
     (length,) = struct.unpack("<Q", prefix)
     if length > _MAX_HEADER:
-        raise _corrupt(path, "the header length is implausible")
+        raise corrupt_cache(path, "the header length is implausible")
     raw = read(length)
     if len(raw) != length:
-        raise _corrupt(path, "the header is truncated")
+        raise corrupt_cache(path, "the header is truncated")
     try:
         header = json.loads(bytes(raw).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise _corrupt(path, f"the header is not JSON ({exc})") from exc
+        raise corrupt_cache(path, f"the header is not JSON ({exc})") from exc
     if not isinstance(header, dict):
-        raise _corrupt(path, "the header is not a JSON object")
+        raise corrupt_cache(path, "the header is not a JSON object")
     return header, 8 + length
 
 
@@ -154,9 +162,9 @@ def _metadata(path: Path, header: dict[str, Any]) -> dict[str, Any]:
     try:
         metadata = json.loads(header["__metadata__"][_META_KEY])
     except (KeyError, TypeError, ValueError) as exc:
-        raise _corrupt(path, "it has no memosys metadata") from exc
+        raise corrupt_cache(path, "it has no memosys metadata") from exc
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise _corrupt(path, f"its format is not {FORMAT}")
+        raise corrupt_cache(path, f"its format is not {FORMAT}")
     return metadata
 
 
@@ -164,7 +172,8 @@ def _ints(value: object) -> TypeGuard[list[int]]:
     return isinstance(value, list) and all(isinstance(v, int) and v >= 0 for v in value)
 
 
-def _corrupt(path: Path, why: str) -> StoreError:
+def corrupt_cache(path: Path, why: str) -> StoreError:
+    """The error for a damaged or foreign cache file, naming the file and the fix."""
     return StoreError(
         f"KV cache file {path} is corrupt ({why}); drop it with `memosys kv drop` "
         "and build it again",

@@ -10,6 +10,7 @@ was built from: it is checked against both on every load.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import shutil
 import tempfile
@@ -21,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 from memosys.activation.blocks import MemoryBlock, render_block
 from memosys.activation.eviction import Usage, victims
 from memosys.activation.index import CacheRecord, CubeIndex
-from memosys.activation.kvfile import KVFile, load_kv, save_kv, stack_layers
+from memosys.activation.kvfile import (
+    KVFile,
+    corrupt_cache,
+    load_kv,
+    read_metadata,
+    save_kv,
+    stack_layers,
+)
 from memosys.activation.scheduler import Promoter
 from memosys.core.clock import Clock
 from memosys.core.errors import (
@@ -32,6 +40,7 @@ from memosys.core.errors import (
     NotFoundError,
     PermissionDeniedError,
     StaleError,
+    StoreError,
 )
 from memosys.core.events import MemoryChange
 from memosys.core.items import ActivationInfo, MemoryItem
@@ -42,8 +51,10 @@ from memosys.stores.base import Scope
 if TYPE_CHECKING:
     from memosys.api.local import MemOS
 
+_log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_MEMORIES = 10_000
+INVALIDATING_KINDS = frozenset({"updated", "deleted", "forgotten"})
 CacheRecords = list[CacheRecord]
 Names = list[str]
 Items = list[MemoryItem]
@@ -86,7 +97,6 @@ class ActivationMemory:
         else:
             self._scratch = tempfile.TemporaryDirectory(prefix="memosys-kv-")
             self.root = Path(self._scratch.name)
-        mos.events.subscribe(self.on_change)
         self.scheduler = Promoter(mos, self)
         """Promotes hot memories into a cube's ``hot`` cache and demotes cold ones."""
 
@@ -206,9 +216,16 @@ class ActivationMemory:
         return found
 
     def get(self, name: str, *, user_id: str, cube: str | None = None) -> CacheRecord:
-        """One cache by name; NotFoundError if the user has none, InvalidInputError if several."""
+        """One cache by name; NotFoundError if the user has none, InvalidInputError if several.
+
+        Without ``cube``, the user's own cubes are searched first: a cube shared with
+        the user never makes a name of their own ambiguous.
+        """
         name = checked_cache_name(name)
         matches = [r for r in self.list(user_id=user_id, cube=cube) if r.name == name]
+        if len(matches) > 1 and cube is None:
+            own = {c.id for c in self._mos.list_cubes(user_id=user_id) if c.owner == user_id}
+            matches = [r for r in matches if r.cube_id in own] or matches
         if not matches:
             raise NotFoundError(
                 f"no KV cache named {name!r}; see `memosys kv list`", detail={"cache": name}
@@ -239,9 +256,11 @@ class ActivationMemory:
             reason = f"memory {changed[0]} changed or is gone"
             self.mark_stale(record.cube_id, [record.name], reason, delete_files=False)
             raise _stale(record, reason)
-        file = load_kv(self._index(record.cube_id).path_of(record))
+        path = self._index(record.cube_id).path_of(record)
+        file = load_kv(path)
         if file.metadata.get("fingerprint_digest") != digest:
             raise _mismatch(record, lm)
+        _check_contents(path, record, file, lm)
         return LoadedCache(record, file, items)
 
     def record_use(self, record: CacheRecord) -> None:
@@ -296,7 +315,7 @@ class ActivationMemory:
         its text survives in activation memory; a forgotten memory's caches are
         removed with their records (and a forgotten cube's folder with it).
         """
-        if change.kind not in ("updated", "deleted", "forgotten") or change.cube_id is None:
+        if change.kind not in INVALIDATING_KINDS or change.cube_id is None:
             return
         folder = self.root / change.cube_id
         if not folder.is_dir():
@@ -305,7 +324,13 @@ class ActivationMemory:
             shutil.rmtree(folder, ignore_errors=True)  # the cube itself was forgotten
             return
         touched = set(change.item_ids)
-        records = self._index(change.cube_id).records()
+        try:
+            records = self._index(change.cube_id).records()
+        except StoreError as exc:  # the change is committed: say so, never raise here
+            _log.warning("%s", exc.message)
+            if change.kind != "updated":  # still no copy of a removed memory's text
+                _unlink_files_holding(folder, touched)
+            return
         hit = [r.name for r in records.values() if touched & set(r.memory_ids)]
         if hit and change.kind == "forgotten":  # no trace of the ids may stay, not even here
             self._remove(change.cube_id, hit)
@@ -324,8 +349,9 @@ class ActivationMemory:
                 if name in records:
                     records[name].info.stale = True
                     records[name].stale_reason = reason
-                    if delete_files:
+                    if delete_files:  # no bytes on disk left to count or to evict
                         index.path_of(records[name]).unlink(missing_ok=True)
+                        records[name].info.byte_size = 0
 
         index.change(flag)
 
@@ -376,7 +402,9 @@ class ActivationMemory:
         if (memory_ids is None) == (filters is None):
             raise InvalidInputError("give either memory_ids or filters")
         if memory_ids is not None:
-            if isinstance(memory_ids, str) or not memory_ids:
+            if isinstance(memory_ids, str) or not isinstance(memory_ids, Sequence):
+                raise InvalidInputError("memory_ids must be a list of memory ids")
+            if not memory_ids:
                 raise EmptyInputError("memory_ids must be a non-empty list of ids")
             items = [self._mos.get(i, user_id=user_id) for i in dict.fromkeys(memory_ids)]
         else:
@@ -389,7 +417,24 @@ class ActivationMemory:
             )
         if not items:
             raise EmptyInputError("no memories match; nothing to cache")
+        if cube is not None and items[0].cube_id != self._mos.cube(cube, user_id=user_id).id:
+            raise InvalidInputError(
+                f"the chosen memories are not in cube {cube!r}; leave the cube out or name theirs"
+            )
         return items
+
+
+def _unlink_files_holding(folder: Path, ids: set[str]) -> None:
+    """Delete the cache files of a folder whose metadata names one of ``ids``."""
+    for path in folder.glob("*.safetensors"):
+        try:
+            sources = read_metadata(path).get("sources")
+        except StoreError:
+            continue
+        if isinstance(sources, list) and any(
+            isinstance(s, dict) and s.get("id") in ids for s in sources
+        ):
+            path.unlink(missing_ok=True)
 
 
 def _get_lm(spec: str) -> LocalLM:
@@ -412,6 +457,29 @@ def _single_cube(items: Sequence[MemoryItem]) -> str:
 def _short_hash(block: MemoryBlock, lm: LocalLM) -> str:
     text = f"{lm.fingerprint.digest()}|{'|'.join(block.sources)}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _check_contents(path: Path, record: CacheRecord, file: KVFile, lm: LocalLM) -> None:
+    """StoreError unless the file holds this record's block, shaped for ``lm``'s layers.
+
+    A file copied over another cache's (a restore, a manual fix) would otherwise put
+    other memories into the prompt than the record and the answer name.
+    """
+    sources = file.metadata.get("sources")
+    versions = (
+        {s.get("id"): s.get("version") for s in sources if isinstance(s, dict)}
+        if isinstance(sources, list)
+        else None
+    )
+    if versions != record.info.source_memory_versions:
+        why = "it holds other memories than its record in the index"
+    elif file.token_ids.shape[0] != record.info.token_count:
+        why = "its token count is not the one in the index"
+    elif file.kv.shape[0] != lm.num_layers:
+        why = f"it has {file.kv.shape[0]} layers, the model {lm.num_layers}"
+    else:
+        return
+    raise corrupt_cache(path, why)
 
 
 def _mismatch(record: CacheRecord, lm: LocalLM) -> ModelMismatchError:

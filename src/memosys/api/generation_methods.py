@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from typing import Literal, overload
 
 from memosys.activation.generation import GenerateResult, GenerateStream, Request, generate
-from memosys.activation.manager import ActivationMemory
+from memosys.activation.manager import INVALIDATING_KINDS, ActivationMemory
 from memosys.api.facade import FacadeBase
 from memosys.core.errors import InvalidInputError
+from memosys.core.events import MemoryChange
 
 
 class GenerationMethods(FacadeBase):
@@ -16,11 +17,23 @@ class GenerationMethods(FacadeBase):
 
     @property
     def activation(self) -> ActivationMemory:
-        """The KV caches of this instance (created on first use; it then hears every change)."""
+        """The KV caches of this instance (created on first use)."""
         service: ActivationMemory | None = getattr(self, "_activation_memory", None)
         if service is None:
             service = self._activation_memory = ActivationMemory(self._as_memos(), self._clock)
         return service
+
+    def _tell_activation(self, change: MemoryChange) -> None:
+        """Event listener (subscribed when the instance is made): the KV caches hear every
+        change, also those on disk that this instance has not used yet, so that a delete or
+        forget in any process removes the copies of the text they hold."""
+        if change.kind not in INVALIDATING_KINDS:
+            return
+        service: ActivationMemory | None = getattr(self, "_activation_memory", None)
+        if service is None and self.data_dir is not None and (self.data_dir / "kv").is_dir():
+            service = self.activation
+        if service is not None:
+            service.on_change(change)
 
     @overload
     def generate(

@@ -141,6 +141,9 @@ class MemOS(
         if settings.lifecycle.supersede:
             self.events.subscribe(self.superseder)
         self.events.subscribe(MergeRepair(store, embedder, self.events, clock))
+        # KV caches and adapters on disk hear every change, even before this instance uses them
+        self.events.subscribe(self._tell_activation)
+        self.events.subscribe(self._tell_parametric)
 
     @classmethod
     def open(

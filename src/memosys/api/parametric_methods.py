@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from typing import Any, TypeAlias
 
 from memosys.api.facade import FacadeBase
+from memosys.core.events import MemoryChange
+from memosys.parametric.invalidation import INVALIDATING_KINDS
 from memosys.parametric.lm import LanguageModel
 from memosys.parametric.service import OffloadReport, ParametricMemory
 from memosys.parametric.store import AdapterRecord
@@ -19,11 +21,22 @@ class ParametricMethods(FacadeBase):
 
     @property
     def parametric(self) -> ParametricMemory:
-        """The adapters of this instance (created on first use; it then hears every change)."""
+        """The adapters of this instance (created on first use)."""
         service: ParametricMemory | None = getattr(self, "_parametric_memory", None)
         if service is None:
             service = self._parametric_memory = ParametricMemory(self._as_memos(), self._clock)
         return service
+
+    def _tell_parametric(self, change: MemoryChange) -> None:
+        """Event listener (subscribed when the instance is made): the adapters hear every
+        change, also those on disk that this instance has not used yet."""
+        if change.kind not in INVALIDATING_KINDS:
+            return
+        service: ParametricMemory | None = getattr(self, "_parametric_memory", None)
+        if service is None and self.data_dir is not None and (self.data_dir / "adapters").is_dir():
+            service = self.parametric
+        if service is not None:
+            service.on_change(change)
 
     def distill(
         self,

@@ -9,7 +9,8 @@ adapter is listed or loaded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import shutil
+from collections.abc import Callable, Mapping, Sequence
 
 from memosys.core.errors import StoreError
 from memosys.core.events import MemoryChange
@@ -37,27 +38,53 @@ def stale_reasons(record: AdapterRecord, current: Mapping[str, MemoryItem | None
     return reasons
 
 
-def mark_stale(store: AdapterStore, record: AdapterRecord, reasons: list[str]) -> AdapterRecord:
-    """Record ``reasons`` and the stale flag (no-op if nothing new)."""
+def mark_stale(
+    store: AdapterStore,
+    record: AdapterRecord,
+    reasons: list[str],
+    forgotten: Sequence[str] = (),
+) -> AdapterRecord:
+    """Record ``reasons`` (and ``forgotten`` memory ids) and the stale flag (no-op if
+    nothing new)."""
     fresh = [reason for reason in reasons if reason not in record.stale_reasons]
-    if not fresh and record.stale:
+    gone = [i for i in forgotten if i not in record.forgotten_memory_ids]
+    if not fresh and not gone and record.stale:
         return record
     info = record.info.model_copy(update={"stale": True})
     updated = record.model_copy(
-        update={"info": info, "stale_reasons": [*record.stale_reasons, *fresh]}
+        update={
+            "info": info,
+            "stale_reasons": [*record.stale_reasons, *fresh],
+            "forgotten_memory_ids": [*record.forgotten_memory_ids, *gone],
+        }
     )
     store.update_record(updated)
     return updated
 
 
 class StaleMarker:
-    """An event listener that marks adapters stale when their memories change."""
+    """An event listener that marks adapters stale when their memories change.
 
-    def __init__(self, store: AdapterStore) -> None:
+    The adapters of a forgotten cube (``forget_user``) are removed with their
+    folder: their weights were distilled from memories that are gone for good.
+    """
+
+    def __init__(
+        self, store: AdapterStore, cube_exists: Callable[[str], bool] = lambda _: True
+    ) -> None:
         self._store = store
+        self._cube_exists = cube_exists
 
     def __call__(self, change: MemoryChange) -> None:
         if change.kind not in INVALIDATING_KINDS:
+            return
+        if (
+            change.kind == "forgotten"
+            and change.cube_id is not None
+            and (self._store.root / change.cube_id).is_dir()
+            and not self._cube_exists(change.cube_id)
+        ):
+            shutil.rmtree(self._store.root / change.cube_id, ignore_errors=True)
             return
         if change.cube_id is not None:
             cube_ids = [change.cube_id]
@@ -74,4 +101,6 @@ class StaleMarker:
                     continue  # a damaged adapter is reported when someone uses it
                 hit = sorted(changed & record.info.source_memory_versions.keys())
                 if hit:
-                    mark_stale(self._store, record, [f"memory {i} {change.kind}" for i in hit])
+                    forgotten = hit if change.kind == "forgotten" else []
+                    reasons = [f"memory {i} {change.kind}" for i in hit]
+                    mark_stale(self._store, record, reasons, forgotten)

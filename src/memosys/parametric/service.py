@@ -7,6 +7,7 @@ through the facade's public methods, so every call is scoped to its user.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import weakref
@@ -22,7 +23,9 @@ from memosys.core.errors import (
     InvalidInputError,
     ModelMismatchError,
     NotFoundError,
+    PermissionDeniedError,
     StaleError,
+    StoreError,
 )
 from memosys.core.items import MemoryItem, MemoryType, ParametricInfo
 from memosys.parametric.dataset import Example, QuestionWriter, SourceMemory, build_examples
@@ -37,6 +40,7 @@ from memosys.parametric.train import StepProgress, TrainConfig, TrainedAdapter, 
 if TYPE_CHECKING:
     from memosys.api.local import MemOS
 
+_log = logging.getLogger(__name__)
 MAX_MEMORIES = 10_000
 BaseModelRef = str | LanguageModel
 
@@ -72,7 +76,8 @@ class ParametricMemory:
             root = Path(tempfile.mkdtemp(prefix="memosys-adapters-"))
             weakref.finalize(self, shutil.rmtree, root, ignore_errors=True)
         self.store = AdapterStore(root)
-        mos.events.subscribe(StaleMarker(self.store))
+        self.on_change = StaleMarker(self.store, self._cube_exists)
+        """Marks adapters stale when their memories change (``MemOS`` passes every change on)."""
 
     # -- distil and rebuild ------------------------------------------------------
 
@@ -100,6 +105,7 @@ class ParametricMemory:
         name = checked_adapter_name(name)
         memories = self._chosen(user_id, memory_ids, filters, cube)
         cube_id = _single_cube(memories)
+        self._check_owner(user_id, cube_id)
         if (self.store.root / cube_id / name).exists():
             raise ConflictError(
                 f"adapter {name!r} already exists; pick another name, rebuild it with "
@@ -136,6 +142,7 @@ class ParametricMemory:
     ) -> AdapterRecord:
         """Retrain an adapter on its memories as they are now, without the removed ones."""
         record = self.adapter(name, user_id=user_id, cube=cube)
+        self._check_owner(user_id, record.cube_id)
         current = self._current(user_id, record.memory_ids)
         kept = [item for item in current.values() if item is not None and not is_gone(item)]
         removed = [i for i, item in current.items() if is_gone(item)]
@@ -231,14 +238,36 @@ class ParametricMemory:
     # -- read, check, load -------------------------------------------------------
 
     def list_adapters(self, *, user_id: str, cube: str | None = None) -> list[AdapterRecord]:
-        """The user's adapters (one cube, or all their cubes), checked for staleness."""
-        records = self.store.records(self._cube_ids(user_id, cube))
-        return [self._checked(record, user_id) for record in records]
+        """The user's adapters (one cube, or all their cubes), checked for staleness.
+
+        A damaged adapter is left out, with a warning in the log: asking for it by
+        name raises its StoreError, and :meth:`drop` removes it.
+        """
+        found: list[AdapterRecord] = []
+        for cube_id in self._cube_ids(user_id, cube):
+            for name in self.store.names(cube_id):
+                try:
+                    record = self.store.record(cube_id, name)
+                except StoreError as exc:
+                    _log.warning("%s", exc.message)
+                    continue
+                found.append(self._checked(record, user_id))
+        return found
 
     def adapter(self, name: str, *, user_id: str, cube: str | None = None) -> AdapterRecord:
-        """One adapter by name, checked for staleness; NotFoundError if the user has none."""
+        """One adapter by name, checked for staleness; NotFoundError if the user has none,
+        StoreError if it is damaged (other adapters, damaged or not, play no part)."""
+        cube_id = self._cube_of(name, user_id, cube)
+        return self._checked(self.store.record(cube_id, name), user_id)
+
+    def _cube_of(self, name: str, user_id: str, cube: str | None) -> str:
+        """The one cube of the user's (or ``cube``) holding an adapter folder ``name``; the
+        user's own cubes first, so a cube shared with them never makes their name ambiguous."""
         name = checked_adapter_name(name)
-        found = [r for r in self.list_adapters(user_id=user_id, cube=cube) if r.name == name]
+        found = [c for c in self._cube_ids(user_id, cube) if name in self.store.names(c)]
+        if len(found) > 1 and cube is None:
+            own = {c.id for c in self._mos.list_cubes(user_id=user_id) if c.owner == user_id}
+            found = [c for c in found if c in own] or found
         if not found:
             raise NotFoundError(f"adapter {name!r} not found", detail={"adapter": name})
         if len(found) > 1:
@@ -257,7 +286,8 @@ class ParametricMemory:
         cube: str | None = None,
         allow_stale: bool = False,
     ) -> LoadedAdapter:
-        """The adapter's weights, refused for another base model or (unless allowed) when stale."""
+        """The adapter's weights, refused for another base model, (unless allowed) when
+        stale, and always once a memory it holds was forgotten."""
         record = self.adapter(name, user_id=user_id, cube=cube)
         expected, actual = record.info.base_model_fingerprint.get("digest"), lm.fingerprint.digest()
         if expected != actual:
@@ -266,6 +296,13 @@ class ParametricMemory:
                 f"(fingerprint {expected}), not on this model ({actual}); use that model or "
                 f"rebuild the adapter on this one",
                 detail={"adapter": name, "expected": expected, "actual": actual},
+            )
+        if record.forgotten_memory_ids:  # forgotten for good: not even when stale is allowed
+            raise StaleError(
+                f"adapter {name!r} holds forgotten memories "
+                f"({', '.join(record.forgotten_memory_ids)}) and is never used again; rebuild "
+                f"it without them with `memosys lora rebuild {name}` or drop it",
+                detail={"adapter": name, "forgotten": record.forgotten_memory_ids},
             )
         if record.stale and not allow_stale:
             raise StaleError(
@@ -279,14 +316,30 @@ class ParametricMemory:
     # -- drop and offload --------------------------------------------------------
 
     def drop(self, name: str, *, user_id: str, cube: str | None = None) -> AdapterRecord:
-        """Delete an adapter; returns its last record."""
-        record = self.adapter(name, user_id=user_id, cube=cube)
+        """Delete an adapter, a damaged one too; returns its last record (for a damaged
+        one: its name and cube, marked stale with the damage as the reason)."""
+        try:
+            record = self.adapter(name, user_id=user_id, cube=cube)
+        except StoreError as exc:  # unreadable provenance: the folder can still go
+            cube_id = self._cube_of(name, user_id, cube)
+            record = AdapterRecord(
+                name=name,
+                cube_id=cube_id,
+                user_id=user_id,
+                created_at=self._clock.now(),
+                base_model="unknown",
+                info=ParametricInfo(path=str(self.store.folder(cube_id, name)), stale=True),
+                weights_sha256="",
+                stale_reasons=[exc.message],
+            )
+        self._check_owner(user_id, record.cube_id)
         self.store.delete(record.cube_id, record.name)
         return self._audited("adapter.drop", record, user_id)
 
     def offload(self, name: str, *, user_id: str, cube: str | None = None) -> OffloadReport:
         """Drop an adapter after checking that each memory it held is still stored as text."""
         record = self.adapter(name, user_id=user_id, cube=cube)
+        self._check_owner(user_id, record.cube_id)
         report = OffloadReport(adapter=record.name)
         for memory_id, item in self._current(user_id, record.memory_ids).items():
             if is_gone(item):
@@ -298,6 +351,19 @@ class ParametricMemory:
         return report
 
     # -- helpers -----------------------------------------------------------------
+
+    def _cube_exists(self, cube_id: str) -> bool:
+        return self._mos.store.get_cube(cube_id) is not None
+
+    def _check_owner(self, user_id: str, cube_id: str) -> None:
+        """Only a cube's owner writes its adapters (a share, even read-write, is for memories)."""
+        found = self._mos.store.get_cube(cube_id)
+        if found is None or found.owner != user_id:
+            raise PermissionDeniedError(
+                "only the owner of a cube distils, rebuilds, drops or offloads its adapters; "
+                "ask its owner",
+                detail={"cube": cube_id},
+            )
 
     def _audited(self, action: str, record: AdapterRecord, user_id: str) -> AdapterRecord:
         """``record`` after its change is audited (the files are not in the database, so
@@ -334,7 +400,8 @@ class ParametricMemory:
         if (memory_ids is None) == (filters is None):
             raise InvalidInputError("choose the memories with memory_ids or with filters (one)")
         if memory_ids is not None:
-            if isinstance(memory_ids, str) or not memory_ids:
+            listed = isinstance(memory_ids, Sequence) and not isinstance(memory_ids, str)
+            if not listed or not memory_ids:
                 raise InvalidInputError("memory_ids must be a non-empty list of memory ids")
             items = [self._mos.get(memory_id, user_id=user_id) for memory_id in memory_ids]
         else:

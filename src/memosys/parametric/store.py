@@ -46,6 +46,10 @@ class AdapterRecord(BaseModel):
     train_seconds: float = 0.0
     example_count: int = 0
     stale_reasons: list[str] = Field(default_factory=list)
+    forgotten_memory_ids: list[str] = Field(
+        default_factory=list,
+        description="memories it holds that were forgotten since: it is never used again",
+    )
     format_version: int = FORMAT_VERSION
 
     @property
