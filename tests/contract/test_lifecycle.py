@@ -85,6 +85,8 @@ def test_archive_hides_from_list_unless_asked(api: Any, users: Any) -> None:
     assert api.archive(item.id, user_id=ana).state == "archived"
     assert api.list(user_id=ana) == []
     assert [i.id for i in api.list(user_id=ana, include_archived=True)] == [item.id]
+    assert (api.count(user_id=ana), api.count(user_id=ana, include_archived=True)) == (0, 1)
+    assert api.count(user_id=ana, include_history=True) == 0  # archived is not history
     assert api.search("kayaks", user_id=ana, mode="bm25") == []
     assert [h.item.id for h in api.search("kayaks", user_id=ana, mode="bm25",
                                           include_archived=True)] == [item.id]
@@ -175,6 +177,8 @@ def test_content_added_again_after_it_left_the_current_set_is_a_new_current_memo
     (paris,) = api.add([{"role": "user", "content": "I live in Paris."}], user_id=ana)
     (berlin,) = api.add([{"role": "user", "content": "I live in Berlin."}], user_id=ana)
     assert api.get(paris.id, user_id=ana).state == "superseded"
+    current = api.count(user_id=ana)
+    assert api.count(user_id=ana, include_history=True) == current + 1  # Paris, superseded
     (back,) = api.add([{"role": "user", "content": "I live in Paris."}], user_id=ana)
     assert back.id != paris.id  # the move back is news, not the stale memory
     assert api.get(berlin.id, user_id=ana).superseded_by == back.id

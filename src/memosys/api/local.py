@@ -437,12 +437,24 @@ class MemOS(
         return self._store.list_items(scope, shown, limit, offset, order_by)
 
     def count(
-        self, *, user_id: str, cube: str | None = None, filters: dict[str, Any] | None = None
+        self,
+        *,
+        user_id: str,
+        cube: str | None = None,
+        filters: dict[str, Any] | None = None,
+        include_history: bool = False,
+        include_archived: bool = False,
     ) -> int:
-        """How many current memories match (as :meth:`list` would return them)."""
+        """How many memories match, as :meth:`list` would return them (current ones only,
+        unless ``include_history`` or ``include_archived``, or the filter names ``state``)."""
         scope = self._cubes.search_scope(self._cubes.reader(user_id), cube)
+        shown = visible_filter(
+            parse_filter(filters),
+            include_history=checked_flag(include_history, "include_history"),
+            include_archived=checked_flag(include_archived, "include_archived"),
+        )
         self._access.settle()
-        return self._store.count_items(scope, visible_filter(parse_filter(filters)))
+        return self._store.count_items(scope, shown)
 
     def search(
         self,

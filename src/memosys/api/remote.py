@@ -254,13 +254,17 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
         user_id: str | None = None,
         cube: str | None = None,
         filters: dict[str, Any] | None = None,
+        include_history: bool = False,
+        include_archived: bool = False,
     ) -> int:
-        """How many memories match."""
+        """How many memories match, as :meth:`list` would return them."""
         data = self._get(
             "/v1/memories/count",
             user_id=user_id,
             cube=cube,
             filters=None if filters is None else json_text(filters, "filters"),
+            include_history=checked_flag(include_history, "include_history"),
+            include_archived=checked_flag(include_archived, "include_archived"),
         )
         return int(data["count"])
 

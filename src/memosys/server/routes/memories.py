@@ -124,13 +124,17 @@ def count_memories(
     user_id: UserQuery = None,
     cube: CubeQuery = None,
     filters: FiltersQuery = None,
+    include_history: bool = False,
+    include_archived: bool = False,
 ) -> CountOut:
-    """How many memories match."""
+    """How many memories match, as the list would return them."""
     count = caller.run(
         caller.mos.count,
         user_id=caller.user(user_id),
         cube=cube,
         filters=_json_object(filters, "filters"),
+        include_history=include_history,
+        include_archived=include_archived,
     )
     return CountOut(count=count)
 
