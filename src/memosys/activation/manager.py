@@ -42,7 +42,7 @@ from memosys.core.errors import (
     StaleError,
     StoreError,
 )
-from memosys.core.events import MemoryChange
+from memosys.core.events import INVALIDATING_KINDS, MemoryChange
 from memosys.core.items import ActivationInfo, MemoryItem
 from memosys.models.llm.fingerprint import digest_of
 from memosys.models.llm.runtime import LocalLM
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_MEMORIES = 10_000
-INVALIDATING_KINDS = frozenset({"updated", "deleted", "forgotten"})
 CacheRecords = list[CacheRecord]
 Names = list[str]
 Items = list[MemoryItem]

@@ -43,6 +43,13 @@ class FacadeBase:
     _cubes: Cubes
     _access: AccessRecorder
 
+    def _in_use(self, service: str, folder: str) -> bool:
+        """Whether the service stored in attribute ``service`` is open here, or has files
+        in the data directory's ``folder`` (made by another instance or process)."""
+        if getattr(self, service, None) is not None:
+            return True
+        return self.data_dir is not None and (self.data_dir / folder).is_dir()
+
     def _as_memos(self) -> MemOS:
         """This object as the whole facade (services built on it take a MemOS)."""
         return cast("MemOS", self)

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Literal, overload
 
 from memosys.activation.generation import GenerateResult, GenerateStream, Request, generate
-from memosys.activation.manager import INVALIDATING_KINDS, ActivationMemory
+from memosys.activation.manager import ActivationMemory
 from memosys.api.facade import FacadeBase
 from memosys.core.errors import InvalidInputError
-from memosys.core.events import MemoryChange
+from memosys.core.events import INVALIDATING_KINDS, MemoryChange
 
 
 class GenerationMethods(FacadeBase):
@@ -27,13 +27,8 @@ class GenerationMethods(FacadeBase):
         """Event listener (subscribed when the instance is made): the KV caches hear every
         change, also those on disk that this instance has not used yet, so that a delete or
         forget in any process removes the copies of the text they hold."""
-        if change.kind not in INVALIDATING_KINDS:
-            return
-        service: ActivationMemory | None = getattr(self, "_activation_memory", None)
-        if service is None and self.data_dir is not None and (self.data_dir / "kv").is_dir():
-            service = self.activation
-        if service is not None:
-            service.on_change(change)
+        if change.kind in INVALIDATING_KINDS and self._in_use("_activation_memory", "kv"):
+            self.activation.on_change(change)
 
     @overload
     def generate(

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from typing import Any, TypeAlias
 
 from memosys.api.facade import FacadeBase
-from memosys.core.events import MemoryChange
-from memosys.parametric.invalidation import INVALIDATING_KINDS
+from memosys.core.events import INVALIDATING_KINDS, MemoryChange
 from memosys.parametric.lm import LanguageModel
 from memosys.parametric.service import OffloadReport, ParametricMemory
 from memosys.parametric.store import AdapterRecord
@@ -30,13 +29,8 @@ class ParametricMethods(FacadeBase):
     def _tell_parametric(self, change: MemoryChange) -> None:
         """Event listener (subscribed when the instance is made): the adapters hear every
         change, also those on disk that this instance has not used yet."""
-        if change.kind not in INVALIDATING_KINDS:
-            return
-        service: ParametricMemory | None = getattr(self, "_parametric_memory", None)
-        if service is None and self.data_dir is not None and (self.data_dir / "adapters").is_dir():
-            service = self.parametric
-        if service is not None:
-            service.on_change(change)
+        if change.kind in INVALIDATING_KINDS and self._in_use("_parametric_memory", "adapters"):
+            self.parametric.on_change(change)
 
     def distill(
         self,

@@ -26,6 +26,9 @@ from typing import Any, Literal
 from memosys.core.items import MemoryItem
 
 ChangeKind = Literal["added", "updated", "deleted", "forgotten", "state"]
+#: The changes after which a copy made from a memory (a KV cache, an adapter) may no
+#: longer match it.
+INVALIDATING_KINDS: frozenset[ChangeKind] = frozenset({"updated", "deleted", "forgotten"})
 
 
 @dataclass(frozen=True)

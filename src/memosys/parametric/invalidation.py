@@ -13,11 +13,10 @@ import shutil
 from collections.abc import Callable, Mapping, Sequence
 
 from memosys.core.errors import StoreError
-from memosys.core.events import MemoryChange
+from memosys.core.events import INVALIDATING_KINDS, MemoryChange
 from memosys.core.items import LifecycleState, MemoryItem
 from memosys.parametric.store import AdapterRecord, AdapterStore
 
-INVALIDATING_KINDS = frozenset({"updated", "deleted", "forgotten"})
 _GONE_STATES = frozenset({LifecycleState.DELETED})
 
 
