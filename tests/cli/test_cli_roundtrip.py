@@ -70,6 +70,16 @@ def test_add_text_update_and_delete(memosys: Memosys) -> None:
     assert memosys.run("get", note["id"]).exit_code == 2
 
 
+def test_update_if_version_refuses_a_memory_that_moved_on(memosys: Memosys) -> None:
+    (note,) = memosys.json("add", "--text", "Ana prefers tea over coffee")
+    memosys.ok("update", note["id"], "--tags", "food", "--if-version", "1")
+    refused = memosys.run("update", note["id"], "--content", "Ana prefers coffee",
+                          "--if-version", "1")
+    assert refused.exit_code != 0
+    assert "is at version 2, not 1" in refused.stderr
+    assert memosys.json("get", note["id"])["content"] == "Ana prefers tea over coffee"
+
+
 def test_add_text_takes_the_session_time_and_refuses_a_session(memosys: Memosys) -> None:
     (note,) = memosys.json("add", "--text", "Ana ran a marathon", "--session-time", "2024-05-02")
     assert note["event_time"] == "2024-05-02T00:00:00Z"

@@ -14,6 +14,7 @@ from memosys.core.errors import (
     InputTooLargeError,
     InvalidInputError,
     NotFoundError,
+    VersionConflictError,
 )
 from memosys.core.items import MemoryItem
 
@@ -93,6 +94,19 @@ def test_update_changes_content_and_bumps_version(api: Any, users: Any) -> None:
     assert updated.version == item.version + 1
     assert api.get(item.id, user_id=ana) == updated
     assert [h.item.id for h in api.search("Paris", user_id=ana, mode="bm25")] == [item.id]
+
+
+def test_an_update_if_version_applies_only_to_that_version(api: Any, users: Any) -> None:
+    ana = users("ana")
+    (item,) = api.add_texts(["I live in Lyon"], user_id=ana)
+    api.update(item.id, user_id=ana, tags=["home"], if_version=1)
+    with pytest.raises(VersionConflictError) as refused:
+        api.update(item.id, user_id=ana, content="I live in Paris", if_version=1)
+    assert refused.value.detail == {"id": item.id, "version": 2, "expected_version": 1}
+    assert api.get(item.id, user_id=ana).content == "I live in Lyon"
+    with pytest.raises(InvalidInputError, match="if_version"):
+        api.update(item.id, user_id=ana, tags=["x"], if_version=0)
+    assert api.update(item.id, user_id=ana, content="I live in Paris", if_version=2).version == 3
 
 
 def test_an_update_that_changes_nothing_keeps_the_version(api: Any, users: Any) -> None:

@@ -13,7 +13,13 @@ from store_helpers import FINGERPRINT, T0, ItemFactory, unit
 
 from memosys.core.clock import FixedClock
 from memosys.core.cube import User
-from memosys.core.errors import ConflictError, InvalidInputError, NotFoundError, StoreError
+from memosys.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    StoreError,
+    VersionConflictError,
+)
 from memosys.core.filters import parse_filter
 from memosys.core.items import MemoryKind, content_hash
 from memosys.stores.base import Scope
@@ -94,7 +100,7 @@ def test_update_replaces_item_text_index_and_vector(
 ) -> None:
     item = make_item("the cat sat")
     store.add_items([item], unit(rng, 1), FINGERPRINT)
-    changed = item.model_copy(update={"content": "the dog ran", "version": 2})
+    changed = item.model_copy(update={"content": "the dog ran"})
     new_vector = unit(rng, 1)
     store.update_item(scope1, changed, new_vector[0])
     assert store.get_items(scope1, [item.id])[0].content == "the dog ran"
@@ -106,6 +112,20 @@ def test_update_replaces_item_text_index_and_vector(
     moved = changed.model_copy(update={"cube_id": "c2"})
     with pytest.raises(InvalidInputError):
         store.update_item(Scope("u1", ("c1", "c2")), moved, None)
+
+
+def test_an_update_made_from_an_older_version_is_refused(
+    store: SQLiteStore, scope1: Scope, make_item: ItemFactory, rng: np.random.Generator
+) -> None:
+    item = make_item("the cat sat")
+    store.add_items([item], unit(rng, 1), FINGERPRINT)
+    first = store.update_item(scope1, item.model_copy(update={"tags": ["pets"]}), None)
+    assert first.version == 2
+    with pytest.raises(VersionConflictError) as refused:
+        store.update_item(scope1, item.model_copy(update={"content": "the dog ran"}), None)
+    assert refused.value.detail == {"id": item.id, "version": 2, "expected_version": 1}
+    (now,) = store.get_items(scope1, [item.id])
+    assert (now.content, now.tags, now.version) == ("the cat sat", ["pets"], 2)
 
 
 def test_delete_removes_item_everywhere(

@@ -8,6 +8,7 @@ module. They all derive from :class:`FacadeBase`, which names the parts that
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -16,7 +17,12 @@ import numpy as np
 from memosys.api.access import AccessRecorder
 from memosys.api.cubes import MAX_NAME_CHARS, Cubes
 from memosys.core.clock import Clock
-from memosys.core.errors import InvalidInputError, memory_not_found
+from memosys.core.errors import (
+    InvalidInputError,
+    VersionConflictError,
+    memory_not_found,
+    version_conflict,
+)
 from memosys.core.events import ChangeEvents
 from memosys.core.items import MemoryItem
 from memosys.governance.service import Governance
@@ -28,6 +34,7 @@ if TYPE_CHECKING:
     from memosys.api.local import MemOS
 
 DATABASE_FILE = "memosys.db"
+CHANGE_ATTEMPTS = 5  # reads of a memory a change is made from before it gives up
 
 
 class FacadeBase:
@@ -53,6 +60,40 @@ class FacadeBase:
     def _as_memos(self) -> MemOS:
         """This object as the whole facade (services built on it take a MemOS)."""
         return cast("MemOS", self)
+
+    def _change(
+        self,
+        scope: Scope,
+        id: str,
+        make: Callable[[MemoryItem], MemoryItem],
+        if_version: int | None = None,
+    ) -> MemoryItem:
+        """``make(current)``: a change made from the memory's current version and written.
+
+        When another change is written first (the store's VersionConflictError),
+        the change is made again from the newer version, so neither is lost. With
+        ``if_version``, a memory not at that version is VersionConflictError instead.
+        """
+        if if_version is not None and (
+            not isinstance(if_version, int) or isinstance(if_version, bool) or if_version < 1
+        ):
+            raise InvalidInputError(
+                f"if_version must be a version number (an integer >= 1), got {if_version!r}"
+            )
+        for _ in range(CHANGE_ATTEMPTS):
+            current = self._get(scope, id)
+            if if_version is not None and current.version != if_version:
+                raise version_conflict(id, current.version, if_version)
+            try:
+                return make(current)
+            except VersionConflictError:
+                if if_version is not None:
+                    raise
+        raise VersionConflictError(
+            f"memory {id!r} changed {CHANGE_ATTEMPTS} times while this change was being made; "
+            "try again",
+            detail={"id": id},
+        )
 
     def _get(self, scope: Scope, id: str) -> MemoryItem:
         self._access.settle()

@@ -347,50 +347,61 @@ class MemOS(
         tags: list[str] | None = None,
         importance: float | None = None,
         kind: str | None = None,
+        if_version: int | None = None,
     ) -> MemoryItem:
         """Change a memory's content or metadata; a new content is re-embedded.
 
         Only values that differ from the current ones make a new version; an
-        update that changes nothing returns the memory as it is.
+        update that changes nothing returns the memory as it is. A change
+        written by someone else meanwhile is kept (the update applies to it).
+        ``if_version``: change the memory only if it is still at that version
+        (VersionConflictError otherwise), so that a client does not overwrite a
+        change it has not seen.
         """
         wanted = checked_changes(metadata, tags, importance, kind)
         reader = self.settings.reader
         text = None if content is None else checked_content(content, "content", reader)
         user = self._cubes.ensure_user(user_id)
         scope = self._cubes.scope(user, None)
-        current = self._get(scope, id)
-        self._cubes.check_write(user, current.cube_id)
-        changes = {name: value for name, value in wanted.items() if value != getattr(current, name)}
-        if text is not None and text != current.content:
-            memory_kind = changes.get("kind", current.kind)
-            found = analyse(text, current.event_time or self._clock.now())
-            changes.update(
-                content=text,
-                content_hash=content_hash(memory_kind.value, text),
-                keywords=found.keywords,
-                entities=found.entities,
-                time_refs=found.time_refs,
-            )
-        if not changes:
-            return current
-        changes.update(updated_at=self._clock.now(), version=current.version + 1)
-        updated = current.model_copy(update=changes)
-        vector = self._embedder.embed([updated.search_text()]) if "content" in changes else None
-        with self.events.changing():
-            stored = self._store.update_item(scope, updated, vector)
-            self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
-        return stored
+
+        def make(current: MemoryItem) -> MemoryItem:
+            self._cubes.check_write(user, current.cube_id)
+            changes = {k: v for k, v in wanted.items() if v != getattr(current, k)}
+            if text is not None and text != current.content:
+                memory_kind = changes.get("kind", current.kind)
+                found = analyse(text, current.event_time or self._clock.now())
+                changes.update(
+                    content=text,
+                    content_hash=content_hash(memory_kind.value, text),
+                    keywords=found.keywords,
+                    entities=found.entities,
+                    time_refs=found.time_refs,
+                )
+            if not changes:
+                return current
+            updated = current.model_copy(update={**changes, "updated_at": self._clock.now()})
+            vector = self._embedder.embed([updated.search_text()]) if "content" in changes else None
+            with self.events.changing():
+                stored = self._store.update_item(scope, updated, vector)
+                self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
+            return stored
+
+        return self._change(scope, id, make, if_version)
 
     def delete(self, id: str, *, user_id: str) -> None:
         """Delete a memory: it becomes a tombstone, hidden everywhere, its history kept
         for time travel. :meth:`forget` removes it for good."""
         user = self._cubes.ensure_user(user_id)
         scope = self._cubes.scope(user, None)
-        target = self._get(scope, id)
-        self._cubes.check_write(user, target.cube_id)
-        with self.events.changing():
-            lifecycle_versions.delete(self._store, scope, target, self._clock.now())
-            self.events.emit("deleted", [target.id], cube_id=target.cube_id, user_id=user)
+
+        def make(target: MemoryItem) -> MemoryItem:
+            self._cubes.check_write(user, target.cube_id)
+            with self.events.changing():
+                tombstone = lifecycle_versions.delete(self._store, scope, target, self._clock.now())
+                self.events.emit("deleted", [target.id], cube_id=target.cube_id, user_id=user)
+            return tombstone
+
+        self._change(scope, id, make)
 
     # -- reads -----------------------------------------------------------------
 

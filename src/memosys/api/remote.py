@@ -192,8 +192,10 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
         tags: list[str] | None = None,
         importance: float | None = None,
         kind: str | None = None,
+        if_version: int | None = None,
     ) -> MemoryItem:
-        """Change a memory's content or metadata; a new content is re-embedded."""
+        """Change a memory's content or metadata; a new content is re-embedded
+        (``if_version``: only if it is still at that version)."""
         data = self._send(
             "PATCH",
             f"/v1/memories/{memory_segment(id)}",
@@ -203,6 +205,7 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
             tags=tags,
             importance=importance,
             kind=kind,
+            if_version=if_version,
         )
         return MemoryItem.model_validate(data)
 

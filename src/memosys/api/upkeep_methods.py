@@ -93,14 +93,17 @@ class UpkeepMethods(FacadeBase):
             )
         user = self._cubes.ensure_user(user_id)
         scope = self._cubes.scope(user, None)
-        current = self._get(scope, id)
-        self._cubes.check_write(user, current.cube_id)
         when = None if expires_at is None else to_utc(expires_at, "expires_at")
-        changed = current.model_copy(update={"expires_at": when, "updated_at": self._clock.now()})
-        with self.events.changing():
-            stored = self._store.update_item(scope, changed, None)
-            self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
-        return stored
+
+        def make(current: MemoryItem) -> MemoryItem:
+            self._cubes.check_write(user, current.cube_id)
+            update = {"expires_at": when, "updated_at": self._clock.now()}
+            with self.events.changing():
+                stored = self._store.update_item(scope, current.model_copy(update=update), None)
+                self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
+            return stored
+
+        return self._change(scope, id, make)
 
     def decay_score(self, id: str, *, user_id: str) -> float:
         """How well a memory is remembered now, in (0, 1] (see :mod:`memosys.lifecycle.decay`)."""

@@ -166,19 +166,24 @@ class VersionMethods(FacadeBase):
         the audit record names the change and the state it led to."""
         user = self._cubes.ensure_user(user_id)
         scope = self._cubes.scope(user, None)
-        target = self._get(scope, id)
-        self._cubes.check_write(user, target.cube_id)
-        now = self._clock.now()
-        with self.events.changing():
-            if state is None:
-                changed = _UNDO[change](self._store, scope, target, now)
-            else:
-                changed = lifecycle_versions.change_state(self._store, scope, target, state, now)
-            detail = {"change": change, "state": changed.state.value}
-            self.events.emit(
-                "state", [changed.id], cube_id=changed.cube_id, user_id=user, detail=detail
-            )
-        return changed
+
+        def make(target: MemoryItem) -> MemoryItem:
+            self._cubes.check_write(user, target.cube_id)
+            now = self._clock.now()
+            with self.events.changing():
+                if state is None:
+                    changed = _UNDO[change](self._store, scope, target, now)
+                else:
+                    changed = lifecycle_versions.change_state(
+                        self._store, scope, target, state, now
+                    )
+                detail = {"change": change, "state": changed.state.value}
+                self.events.emit(
+                    "state", [changed.id], cube_id=changed.cube_id, user_id=user, detail=detail
+                )
+            return changed
+
+        return self._change(scope, id, make)
 
     def _time_point(
         self, scope: Scope, as_of: datetime | None, snapshot: str | None

@@ -265,6 +265,8 @@ def get(ctx: click.Context, memory_id: str, as_json: bool) -> None:
 @click.option("--tags", type=TEXT, help=TAGS_HELP + " '' clears them.")
 @click.option("--metadata", callback=json_object, help=METADATA_HELP)
 @click.option("--importance", type=click.FloatRange(0.0, 1.0), help="Importance from 0 to 1.")
+@click.option("--if-version", type=click.IntRange(min=1),
+              help="Change it only if it is still at this version (see `memosys history`).")
 @scope_options
 @json_option
 @click.pass_context
@@ -275,6 +277,7 @@ def update(
     tags: str | None,
     metadata: dict[str, Any] | None,
     importance: float | None,
+    if_version: int | None,
     as_json: bool,
 ) -> None:
     """Change the content, tags, metadata or importance of MEMORY_ID."""
@@ -290,6 +293,7 @@ def update(
             tags=split_tags(tags),
             metadata=metadata,
             importance=importance,
+            if_version=if_version,
         )
     _show(item, as_json)
 

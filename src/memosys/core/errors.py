@@ -116,6 +116,10 @@ class ConflictError(MemosysError):
     status = 409
 
 
+class VersionConflictError(ConflictError):
+    """A memory changed since the version a change was made from."""
+
+
 class EmbedderMismatchError(ConflictError):
     """A cube was built with another embedder than the one configured."""
 
@@ -201,6 +205,15 @@ def invalid_fields(errors: Iterable[Mapping[str, Any]], what: str) -> InvalidInp
     if len(fields) > 1:
         message += f" (and {len(fields) - 1} more)"
     return InvalidInputError(message, detail={"errors": fields})
+
+
+def version_conflict(id: str, version: int, expected: int) -> VersionConflictError:
+    """The error for a change made from version ``expected`` of a memory now at ``version``."""
+    return VersionConflictError(
+        f"memory {id!r} is at version {version}, not {expected}; read it again and "
+        "make the change from there",
+        detail={"id": id, "version": version, "expected_version": expected},
+    )
 
 
 def memory_not_found(id: str) -> NotFoundError:

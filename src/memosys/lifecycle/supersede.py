@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from memosys.core.clock import Clock
+from memosys.core.errors import VersionConflictError
 from memosys.core.events import ChangeEvents, ChangeKind, MemoryChange
 from memosys.core.filters import Eq
 from memosys.core.items import LifecycleState, MemoryItem, MemoryType
@@ -40,6 +41,7 @@ from memosys.stores.base import Scope, Store
 #: States whose facts are current: only these can be superseded or supersede.
 CURRENT_STATES = (LifecycleState.GENERATED.value, LifecycleState.ACTIVATED.value)
 PAGE = 500
+RETRIES = 5  # times a change is looked at again when a memory it read changed meanwhile
 
 
 class Verdict(StrEnum):
@@ -195,6 +197,14 @@ class Superseder:
         if getattr(self._local, "applying", False) or change.cube_id is None:
             return
         scope = Scope(change.user_id, (change.cube_id,))
+        for attempt in range(1, RETRIES + 1):
+            try:
+                return self._handle(scope, change)
+            except VersionConflictError:  # a memory read here changed meanwhile: read again
+                if attempt == RETRIES:
+                    raise
+
+    def _handle(self, scope: Scope, change: MemoryChange) -> None:
         if change.kind == "added":
             self.process(scope, _stating(change), fresh=True)
         elif change.kind == "updated":

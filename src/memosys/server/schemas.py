@@ -84,6 +84,10 @@ class UpdateIn(_In):
     tags: list[str] | None = None
     importance: StrictFloat | None = Field(None, allow_inf_nan=False)
     kind: str | None = None
+    if_version: StrictInt | None = Field(
+        None, ge=1, description="change the memory only if it is still at this version "
+        "(409 VersionConflictError otherwise)"
+    )
 
 
 class SessionSearchIn(_In):

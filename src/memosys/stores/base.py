@@ -181,7 +181,9 @@ class Store(Protocol):
         self, scope: Scope, item: MemoryItem, vector: Vectors | None, *, note: str | None = None
     ) -> MemoryItem:
         """Write a new version of an item (same id) and, when given, its vector, in one
-        transaction; returns it with its version bumped.
+        transaction; returns it with its version bumped. ``item`` is a changed copy of
+        the stored version it carries: VersionConflictError if the item has moved on
+        since (so a change made meanwhile is never written over).
 
         The replaced version is kept (with who replaced it: the actor of a change
         made for ``scope.user_id``, see :func:`~memosys.core.context.acting_user`;

@@ -13,7 +13,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from memosys.core.context import acting_user
-from memosys.core.errors import EmbedderMismatchError, InvalidInputError, NotFoundError
+from memosys.core.errors import (
+    EmbedderMismatchError,
+    InvalidInputError,
+    NotFoundError,
+    version_conflict,
+)
 from memosys.core.items import MemoryItem
 from memosys.lifecycle.states import NOT_CURRENT
 from memosys.stores.base import AddResult, Scope, Vectors
@@ -110,9 +115,11 @@ def update_item(
 ) -> MemoryItem:
     """Write a new version of a stored item of the scope (same id, same cube).
 
-    The replaced row and its vector are kept as a version
-    (:mod:`.versions`); frozen and deleted items and illegal state changes
-    are refused there. Returns the item as written (its version bumped).
+    ``item`` is a changed copy of the stored version it carries; a row that has
+    moved on since (another change came first) is VersionConflictError, so that
+    no change is written over unseen. The replaced row and its vector are kept
+    as a version (:mod:`.versions`); frozen and deleted items and illegal state
+    changes are refused there. Returns the item as written (its version bumped).
     """
     rowid, old = _rows_in_scope(conn, scope, [item.id])[0]
     if old.cube_id != item.cube_id:
@@ -121,6 +128,8 @@ def update_item(
             "(delete it and add it to the other cube)",
             detail={"id": item.id},
         )
+    if old.version != item.version:
+        raise version_conflict(item.id, old.version, item.version)
     guard_change(conn, rowid, old, item, scope.user_id)
     item = write_version(conn, rowid, item, scope.user_id, note, now)
     prune_text_changes(conn)
