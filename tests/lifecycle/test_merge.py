@@ -96,6 +96,13 @@ def test_a_bad_threshold_is_refused(mos: MemOS) -> None:
         mos.dedup(user_id="ann", threshold=1.5)
     with pytest.raises(InvalidInputError, match="threshold"):
         mos.run_job("dedup", params={"threshold": "high"})
+    with pytest.raises(InvalidInputError, match="threshold"):
+        mos.dedup(user_id="ann", threshold=True)  # type: ignore[arg-type]
+    mos.add_texts(["I am allergic to peanuts.", "I have a severe peanut allergy."],
+                  user_id="ann", kind="fact")
+    with pytest.raises(InvalidInputError, match="dry_run must be true or false"):
+        mos.dedup(user_id="ann", dry_run=0)  # type: ignore[arg-type]
+    assert mos.count(user_id="ann") == 2  # nothing merged
 
 
 def test_dedup_of_a_cube_that_is_not_the_users_is_not_found(mos: MemOS) -> None:
