@@ -96,6 +96,13 @@ def test_a_bad_threshold_is_refused(mos: MemOS) -> None:
         mos.dedup(user_id="ann", threshold=1.5)
     with pytest.raises(InvalidInputError, match="threshold"):
         mos.run_job("dedup", params={"threshold": "high"})
+    with pytest.raises(InvalidInputError, match="threshold"):
+        mos.dedup(user_id="ann", threshold=True)  # type: ignore[arg-type]
+    mos.add_texts(["I am allergic to peanuts.", "I have a severe peanut allergy."],
+                  user_id="ann", kind="fact")
+    with pytest.raises(InvalidInputError, match="dry_run must be true or false"):
+        mos.dedup(user_id="ann", dry_run=0)  # type: ignore[arg-type]
+    assert mos.count(user_id="ann") == 2  # nothing merged
 
 
 def test_dedup_of_a_cube_that_is_not_the_users_is_not_found(mos: MemOS) -> None:
@@ -136,3 +143,43 @@ def test_forgetting_the_other_source_keeps_the_merge(mos: MemOS) -> None:
     mos.forget(short.id, user_id="ann")
     kept = mos.get(merge.merged.id, user_id="ann")
     assert kept.content == full.content and kept.merged_from == [full.id]
+
+
+def test_forgetting_a_source_takes_its_tags_and_metadata_out_of_the_merge(mos: MemOS) -> None:
+    short, full = mos.add_texts(
+        ["I am allergic to peanuts.", "I have a severe peanut allergy."],
+        user_id="ann", kind="fact", metadatas=[{"pin": "zebra4471"}, {}],
+    )
+    mos.update(short.id, user_id="ann", tags=["medical-secret"])
+    (merge,) = mos.dedup(user_id="ann")
+    assert merge.merged.metadata == {"pin": "zebra4471"}
+
+    mos.forget(short.id, user_id="ann")
+
+    (rebuilt,) = mos.list(user_id="ann")
+    assert rebuilt.content == full.content and rebuilt.merged_from == [full.id]
+    assert rebuilt.metadata == {} and rebuilt.tags == []
+    report = mos.verify_forgotten(ids=[merge.merged.id], texts=["zebra4471", "medical-secret"])
+    assert report.leftovers == []
+
+
+@pytest.mark.parametrize("change", ["delete", "update"])
+def test_forgetting_the_sources_of_a_merge_changed_since_leaves_none_of_their_text(
+    mos: MemOS, change: str
+) -> None:
+    short, full = mos.add_texts(
+        ["I am allergic to peanuts.", "I have a severe peanut allergy."],
+        user_id="ann", kind="fact",
+    )
+    (merge,) = mos.dedup(user_id="ann")
+    if change == "delete":
+        mos.delete(merge.merged.id, user_id="ann")
+    else:
+        mos.update(merge.merged.id, user_id="ann", content="Peanuts are a problem for me.")
+
+    mos.forget(full.id, user_id="ann")  # the text the merge kept
+    mos.forget(short.id, user_id="ann")
+
+    report = mos.verify_forgotten(ids=[merge.merged.id], texts=[full.content, short.content])
+    assert [f for f in report.leftovers if f.kind != "term"] == []
+    assert mos.list(user_id="ann", include_history=True, include_archived=True) == []

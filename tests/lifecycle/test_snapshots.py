@@ -117,3 +117,29 @@ def test_a_snapshot_includes_a_burst_of_writes_in_the_same_instant(
     (seen,) = mos.list(user_id="ana", snapshot="burst")
     assert seen.content == "counter 3"
     assert mos.search("nothing matches zzz", user_id="ana", snapshot="burst", mode="bm25") == []
+
+
+def test_restore_brings_back_a_text_deleted_and_added_again_since(
+    mos: MemOS, clock: FixedClock
+) -> None:
+    (first,) = mos.add_texts([NOTES[0]], user_id="ana")
+    (second,) = mos.add_texts([NOTES[1]], user_id="ana")
+    mos.snapshot("default", "q2", user_id="ana")
+    clock.set(T0 + timedelta(hours=1))
+    mos.delete(first.id, user_id="ana")
+    (again,) = mos.add_texts([NOTES[0]], user_id="ana")  # the same text, a new memory
+    # and two memories swap their texts by way of a third
+    mos.update(second.id, user_id="ana", content="Budget review moved.")
+    mos.update(again.id, user_id="ana", content=NOTES[1])
+    clock.set(T0 + timedelta(hours=2))
+
+    report = mos.restore_snapshot("default", "q2", user_id="ana")
+
+    assert (report.restored, report.removed) == (2, 1)
+    assert [(i.id, i.content) for i in mos.list(user_id="ana")] == [
+        (first.id, NOTES[0]), (second.id, NOTES[1])
+    ]
+    with pytest.raises(NotFoundError):
+        mos.get(again.id, user_id="ana")
+    # each got its content hash back: adding the text again is a repeat, not a new memory
+    assert [i.id for i in mos.add_texts(NOTES[:2], user_id="ana")] == [first.id, second.id]

@@ -339,3 +339,18 @@ def test_forgetting_a_middle_value_relinks_the_chain(mos: MemOS) -> None:
     assert old.valid_to == T3
     assert paris in mos.get(rome, user_id="ann").supersedes
     assert mos.verify_forgotten(ids=[berlin]).leftovers == []  # not even in version notes
+
+
+def test_a_rollback_keeps_the_knowledge_update_links_both_ways(mos: MemOS) -> None:
+    paris = say(mos, "I live in Paris.", T1)
+    berlin = say(mos, "I moved to Berlin.", T2)
+    mos.update(berlin, user_id="ann", content="I moved to Rome.")
+    mos.rollback(berlin, 1, user_id="ann")  # version 1 was written before the link
+    assert mos.get(berlin, user_id="ann").supersedes == [paris]
+    mos.update(paris, user_id="ann", content="I live in Paris, near the canal.")
+    mos.rollback(paris, 1, user_id="ann")
+
+    old, new = mos.get(paris, user_id="ann"), mos.get(berlin, user_id="ann")
+    assert old.content == "I live in Paris." and old.state is LifecycleState.SUPERSEDED
+    assert old.superseded_by == berlin and old.valid_to == T2
+    assert new.content == "I moved to Berlin." and new.supersedes == [paris]

@@ -12,7 +12,7 @@ import pytest
 
 from memosys.api.local import DATABASE_FILE, MemOS
 from memosys.core.clock import FixedClock
-from memosys.core.errors import InvalidInputError, NotFoundError
+from memosys.core.errors import ConflictError, InvalidInputError, NotFoundError
 from memosys.stores.base import Scope
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -192,3 +192,21 @@ def test_a_failed_update_writes_no_version(
     assert [v.version for v in mos.history(item_id, user_id="ana")] == [1, 2]
     with sqlite3.connect(tmp_path / DATABASE_FILE) as conn:
         assert conn.execute("SELECT count(*) FROM item_versions").fetchone() == (1,)
+
+
+def test_rollback_to_a_text_another_memory_holds(mos: MemOS, clock: FixedClock) -> None:
+    tea, coffee = "Ana drinks green tea.", "Ana drinks black coffee."
+    (item,) = mos.add_texts([tea], user_id="ana")
+    mos.update(item.id, user_id="ana", content=coffee)
+    (other,) = mos.add_texts([tea], user_id="ana")  # the text is free again: a new memory
+
+    with pytest.raises(ConflictError, match=f"memory {other.id} holds the same content"):
+        mos.rollback(item.id, 1, user_id="ana")
+    assert mos.get(item.id, user_id="ana").content == coffee
+    assert len(mos.history(item.id, user_id="ana")) == 2  # nothing written
+
+    mos.archive(other.id, user_id="ana")  # a stale memory gives the text up
+    restored = mos.rollback(item.id, 1, user_id="ana")
+    assert restored.content == tea and restored.content_hash
+    assert mos.get(other.id, user_id="ana").content_hash == ""
+    assert [i.id for i in mos.add_texts([tea], user_id="ana")] == [item.id]

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 from memosys.api.facade import FacadeBase, checked_text
+from memosys.core.checks import checked_flag, is_number
 from memosys.core.clock import to_utc
 from memosys.core.errors import ConflictError, InvalidInputError
 from memosys.core.items import MemoryItem
@@ -58,10 +59,9 @@ class UpkeepMethods(FacadeBase):
         ``merged``. ``dry_run`` reports the merges without writing them.
         """
         settings = self.settings.lifecycle
-        if threshold is not None and (
-            not isinstance(threshold, (int, float)) or not 0 < threshold <= 1
-        ):
+        if threshold is not None and (not is_number(threshold) or not 0 < threshold <= 1):
             raise InvalidInputError(f"threshold must be in (0, 1], got {threshold!r}")
+        dry_run = checked_flag(dry_run, "dry_run")
         user = self._cubes.ensure_user(user_id)
         if cube is None:
             cubes = self._store.list_cubes(owner=user)

@@ -4,9 +4,11 @@ A merge copies the fuller text of two memories into a new one
 (:mod:`.merge`). Forgetting a source cuts its id from ``merged_from``, but
 the merged memory may still hold its text. :class:`MergeRepair` listens for
 ``forgotten`` events; a merged memory of that cube that lost a source is
-forgotten too when no source is left or when its text was the forgotten
-one's, and a copy of the surviving source takes its place
-(``merged_from`` = that source), so what the survivor says stays current.
+forgotten too when no source is left or when it (in any of its versions:
+text, tags or metadata) holds something of the forgotten one's, and a copy
+of the surviving source takes its place (``merged_from`` = that source), so
+what the survivor says stays current. Merged memories deleted or edited
+since are found too (by their first version); a deleted one is not made anew.
 Frozen merged memories are left alone until their owner unfreezes them.
 """
 
@@ -50,6 +52,24 @@ def rebuilt_item(survivor: MemoryItem, merged: MemoryItem, now: datetime) -> Mem
     )
 
 
+def _intact(item: MemoryItem) -> bool:
+    """Whether ``item``, as a merge made it, still has every source (forgetting a source
+    cuts it from ``merged_from``, and the hash no longer matches)."""
+    return item.content_hash == merged_hash(item.content, item.merged_from)
+
+
+def _only_from(version: MemoryItem, survivor: MemoryItem) -> bool:
+    """Whether a version of a merged memory holds nothing (text, tags, metadata) that
+    its surviving source does not."""
+    metadata = survivor.metadata
+    return (
+        version.content == survivor.content
+        and set(version.tags) <= set(survivor.tags)
+        and all(key in metadata and metadata[key] == value
+                for key, value in version.metadata.items())
+    )
+
+
 class MergeRepair:
     """Keeps merged memories free of forgotten text (see the module docstring)."""
 
@@ -72,13 +92,19 @@ class MergeRepair:
         """Forget and rebuild the merged memories of ``scope`` that lost a source;
         returns the ids of those forgotten."""
         broken: list[tuple[MemoryItem, MemoryItem | None]] = []
+        versions = version_store(self._store)
         for item in upkeep_of(self._store).merged_items(scope, MERGED_HASH_PREFIX):
-            if len(item.merged_from) >= 2 or item.state == LifecycleState.FROZEN:
+            if item.state == LifecycleState.FROZEN or _intact(item):
                 continue
-            survivors = self._store.get_items(scope, item.merged_from)
+            # edited or deleted since the merge: its first version says what it was made of
+            kept = [v.item for v in versions.history(scope, item.id)]
+            if _intact(kept[0]):
+                continue
+            survivors = self._store.get_items(scope, kept[0].merged_from)
             survivor = survivors[0] if survivors else None
-            if survivor is None or survivor.content != item.content:
-                broken.append((item, survivor))
+            if survivor is None or not all(_only_from(v, survivor) for v in kept):
+                # a deleted merge is forgotten, not made anew
+                broken.append((item, None if item.state == LifecycleState.DELETED else survivor))
         if not broken:
             return []
         now = self._clock.now()

@@ -101,8 +101,8 @@ class UpkeepStore(Protocol):
         ...
 
     def merged_items(self, scope: Scope, prefix: str) -> list[MemoryItem]:
-        """Items of the scope's cubes made by a merge (content hash starting with ``prefix``),
-        in every state."""
+        """Items of the scope's cubes made by a merge (content hash starting with ``prefix``,
+        now or in an earlier version), in every state, tombstones included."""
         ...
 
     def usage(self, states: Sequence[str]) -> list[tuple[str, str, int]]:

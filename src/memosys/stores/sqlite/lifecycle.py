@@ -36,6 +36,8 @@ from memosys.stores.sqlite.versions import (
     version_row,
 )
 
+# what a rollback keeps of the current version, with the state
+_STATE_FIELDS = ("supersedes", "superseded_by", "merged_from", "previous_versions", "valid_to")
 _ORDER = {"created_at": "created_at", "event_time": "event_time", "position": "position"}
 
 
@@ -61,7 +63,8 @@ class SQLiteVersionStore:
         """Make version ``version`` of an item current again, as a new version.
 
         Content, metadata and vector come back; the lifecycle state stays as
-        it is. Frozen and deleted items are refused like any change.
+        it is, with its links (``supersedes``, ``superseded_by``,
+        ``merged_from``) and ``valid_to``. Frozen and deleted items are refused like any change.
         """
         with self._db.write() as conn:
             rowid, item = current_row(conn, scope, item_id)
@@ -78,7 +81,10 @@ class SQLiteVersionStore:
                     detail={"id": item_id, "version": version},
                 )
             old, blob = found
-            restored = _restored(old, item, self._clock.now(), item.state)
+            # the state stays, and so do the links and end of validity that go with it
+            restored = _restored(old, item, self._clock.now(), item.state).model_copy(
+                update={name: getattr(item, name) for name in _STATE_FIELDS}
+            )
             guard_change(conn, rowid, item, restored, scope.user_id)
             written = restore_rows(
                 conn,

@@ -173,13 +173,16 @@ class SQLiteUpkeep:
         return [(rowid, load_item(data)) for rowid, data in rows]
 
     def merged_items(self, scope: Scope, prefix: str) -> list[MemoryItem]:
-        """Items of the scope's cubes made by a merge (content hash starting with ``prefix``),
-        in every state."""
+        """Items of the scope's cubes made by a merge (content hash starting with ``prefix``,
+        now or in an earlier version), in every state, tombstones included."""
+        marks = _marks(scope.cube_ids)
         with self._db.read() as conn:
             rows = conn.execute(
-                f"SELECT i.data FROM items i WHERE i.cube_id IN ({_marks(scope.cube_ids)}) "
-                "AND substr(i.content_hash, 1, ?) = ? ORDER BY i.rowid",
-                (*scope.cube_ids, len(prefix), prefix),
+                f"SELECT i.data FROM items i WHERE i.cube_id IN ({marks}) "
+                "AND (substr(i.content_hash, 1, ?) = ? OR i.rowid IN ("
+                f"SELECT v.item_rowid FROM item_versions v WHERE v.cube_id IN ({marks}) "
+                "AND substr(v.content_hash, 1, ?) = ?)) ORDER BY i.rowid",
+                (*scope.cube_ids, len(prefix), prefix, *scope.cube_ids, len(prefix), prefix),
             ).fetchall()
         return [load_item(data) for (data,) in rows]
 

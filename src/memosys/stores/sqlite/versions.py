@@ -18,6 +18,7 @@ from typing import Any
 
 from memosys.core.context import acting_user
 from memosys.core.errors import (
+    ConflictError,
     FrozenError,
     NotFoundError,
     PermissionDeniedError,
@@ -26,7 +27,7 @@ from memosys.core.errors import (
 from memosys.core.filters import Filter
 from memosys.core.history import ItemVersion
 from memosys.core.items import LifecycleState, MemoryItem
-from memosys.lifecycle.states import check_transition
+from memosys.lifecycle.states import NOT_CURRENT, check_transition
 from memosys.stores.base import Scope
 from memosys.stores.sqlite.codec import (
     ITEM_COLUMNS,
@@ -139,10 +140,13 @@ def restore_rows(
 
     For rollback and snapshot restore, whose callers checked what they
     restore. A vector is put back when given and of the cube's dimension.
+    Content hashes are claimed once every row is written, as a restore can
+    swap texts between memories (see :func:`_claim_hash`).
     """
     written = []
     for rowid, item, blob in changes:
-        written.append(write_version(conn, rowid, item, user_id, note, now))
+        unclaimed = item.model_copy(update={"content_hash": ""})
+        written.append(write_version(conn, rowid, unclaimed, user_id, note, now))
         if blob is None:
             continue
         (dim,) = conn.execute(
@@ -150,7 +154,46 @@ def restore_rows(
         ).fetchone()
         if dim is None or len(blob) == int(dim) * 4:
             conn.execute(UPSERT_VECTOR_SQL, (rowid, item.cube_id, blob))
-    return written
+    return [
+        _claim_hash(conn, rowid, row, item.content_hash) if item.content_hash else row
+        for (rowid, item, _), row in zip(changes, written, strict=True)
+    ]
+
+
+def _claim_hash(conn: sqlite3.Connection, rowid: int, item: MemoryItem, wanted: str) -> MemoryItem:
+    """Give the restored ``item`` (at ``rowid``) its content hash ``wanted`` back, in place.
+
+    The text may have been added again since, as another memory: a stale
+    one (superseded, merged, archived) gives the hash up to a current one,
+    as on add; two current memories cannot hold it (ConflictError naming
+    the other one, and nothing of the restore is written).
+    """
+    row = conn.execute(
+        "SELECT data FROM items WHERE cube_id = ? AND user_id = ? AND content_hash = ? "
+        "AND rowid <> ?",
+        (item.cube_id, item.user_id, wanted, rowid),
+    ).fetchone()
+    if row is not None:
+        holder = load_item(row[0])
+        if item.state in NOT_CURRENT:
+            return item  # stale itself: the current memory keeps the hash
+        if holder.state not in NOT_CURRENT:
+            raise ConflictError(
+                f"memory {holder.id} holds the same content that memory {item.id} would get "
+                f"back; delete, forget or change memory {holder.id} first",
+                detail={"id": item.id, "holder": holder.id},
+            )
+        conn.execute(
+            "UPDATE items SET content_hash = '', data = json_set(data, '$.content_hash', '') "
+            "WHERE id = ?",
+            (holder.id,),
+        )
+    conn.execute(
+        "UPDATE items SET content_hash = ?, data = json_set(data, '$.content_hash', ?) "
+        "WHERE rowid = ?",
+        (wanted, wanted, rowid),
+    )
+    return item.model_copy(update={"content_hash": wanted})
 
 
 def current_row(conn: sqlite3.Connection, scope: Scope, item_id: str) -> tuple[int, MemoryItem]:
