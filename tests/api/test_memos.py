@@ -560,3 +560,21 @@ def test_importing_a_file_again_adds_nothing_whatever_the_states(
     assert len(copies) == 3
     ids = {i.id for i in copies}
     assert all(i.superseded_by in ids for i in copies if i.superseded_by)
+
+
+def test_an_update_to_the_text_of_another_current_memory_names_it(mos: MemOS) -> None:
+    paris, acme = mos.add_texts(["Ana lives in Paris.", "Ana works at Acme."], user_id="ana")
+    with pytest.raises(ConflictError) as refused:
+        mos.update(acme.id, user_id="ana", content="Ana lives in Paris.")
+    assert paris.id in refused.value.message and refused.value.detail["holder"] == paris.id
+    assert mos.get(acme.id, user_id="ana").content == "Ana works at Acme."
+
+
+def test_an_update_may_take_the_text_of_an_archived_memory(mos: MemOS) -> None:
+    paris, acme = mos.add_texts(["Ana lives in Paris.", "Ana works at Acme."], user_id="ana")
+    mos.archive(paris.id, user_id="ana")
+    moved = mos.update(acme.id, user_id="ana", content="Ana lives in Paris.")
+    assert moved.content == "Ana lives in Paris." and moved.content_hash == paris.content_hash
+    assert mos.get(paris.id, user_id="ana").content == "Ana lives in Paris."
+    again = mos.add_texts(["Ana lives in Paris."], user_id="ana")
+    assert [item.id for item in again] == [acme.id]

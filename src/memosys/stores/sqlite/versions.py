@@ -141,7 +141,7 @@ def restore_rows(
     For rollback and snapshot restore, whose callers checked what they
     restore. A vector is put back when given and of the cube's dimension.
     Content hashes are claimed once every row is written, as a restore can
-    swap texts between memories (see :func:`_claim_hash`).
+    swap texts between memories (see :func:`claim_hash`).
     """
     written = []
     for rowid, item, blob in changes:
@@ -155,15 +155,15 @@ def restore_rows(
         if dim is None or len(blob) == int(dim) * 4:
             conn.execute(UPSERT_VECTOR_SQL, (rowid, item.cube_id, blob))
     return [
-        _claim_hash(conn, rowid, row, item.content_hash) if item.content_hash else row
+        claim_hash(conn, rowid, row, item.content_hash) if item.content_hash else row
         for (rowid, item, _), row in zip(changes, written, strict=True)
     ]
 
 
-def _claim_hash(conn: sqlite3.Connection, rowid: int, item: MemoryItem, wanted: str) -> MemoryItem:
-    """Give the restored ``item`` (at ``rowid``) its content hash ``wanted`` back, in place.
+def claim_hash(conn: sqlite3.Connection, rowid: int, item: MemoryItem, wanted: str) -> MemoryItem:
+    """Give ``item`` (at ``rowid``, restored or updated) its content hash ``wanted``, in place.
 
-    The text may have been added again since, as another memory: a stale
+    Another memory may hold the same text: a stale
     one (superseded, merged, archived) gives the hash up to a current one,
     as on add; two current memories cannot hold it (ConflictError naming
     the other one, and nothing of the restore is written).
@@ -179,8 +179,8 @@ def _claim_hash(conn: sqlite3.Connection, rowid: int, item: MemoryItem, wanted: 
             return item  # stale itself: the current memory keeps the hash
         if holder.state not in NOT_CURRENT:
             raise ConflictError(
-                f"memory {holder.id} holds the same content that memory {item.id} would get "
-                f"back; delete, forget or change memory {holder.id} first",
+                f"memory {holder.id} holds the same content that memory {item.id} would get; "
+                f"delete, forget or change memory {holder.id} first",
                 detail={"id": item.id, "holder": holder.id},
             )
         conn.execute(

@@ -35,6 +35,7 @@ from memosys.stores.sqlite.text_mirror import prune_text_changes
 from memosys.stores.sqlite.vector_cache import prune_changes
 from memosys.stores.sqlite.versions import (
     UPSERT_VECTOR_SQL,
+    claim_hash,
     guard_change,
     transaction_time,
     write_version,
@@ -131,7 +132,12 @@ def update_item(
     if old.version != item.version:
         raise version_conflict(item.id, old.version, item.version)
     guard_change(conn, rowid, old, item, scope.user_id)
+    wanted = item.content_hash
+    if wanted and wanted != old.content_hash:  # claimed once written (see claim_hash)
+        item = item.model_copy(update={"content_hash": ""})
     item = write_version(conn, rowid, item, scope.user_id, note, now)
+    if wanted != item.content_hash:
+        item = claim_hash(conn, rowid, item, wanted)
     prune_text_changes(conn)
     if vector is not None:
         _, dim = _cube_row(conn, item.cube_id)
