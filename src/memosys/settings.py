@@ -81,7 +81,13 @@ EmbedderConfig = Annotated[
 class ReaderSettings(BaseModel):
     """How messages and documents become memories."""
 
-    window_size: int = Field(1, ge=1, description="messages per memory")
+    window_size: int = Field(
+        1,
+        ge=1,
+        description="messages per memory; a window's memory carries all their speakers, "
+        "ids, first and last time (event_time, event_end) and metadata (a key the "
+        "messages disagree on holds the list of their values)",
+    )
     window_stride: int | None = Field(None, ge=1, description="defaults to window_size")
     max_message_chars: int = Field(32_000, ge=1)
     max_document_chars: int = Field(5_000_000, ge=1)

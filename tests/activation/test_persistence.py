@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.activation.support import open_mos
 
+from memosys import MemOS
 from memosys.core.clock import FixedClock
 
 CHILD = """
@@ -54,7 +55,7 @@ def test_threads_writing_the_same_cache_at_once_neither_fail_nor_tear_it(tmp_pat
 
     import torch
 
-    from memosys.activation.kvfile import load_kv, save_kv
+    from memosys.activation.kvfile import WRITERS_LOCK, load_kv, save_kv
 
     path, kv, errors = tmp_path / "hot.safetensors", torch.randn(2, 2, 2, 1000, 32), []
 
@@ -72,4 +73,46 @@ def test_threads_writing_the_same_cache_at_once_neither_fail_nor_tear_it(tmp_pat
         thread.join()
     assert errors == []
     assert torch.equal(load_kv(path).kv, kv)
-    assert [p.name for p in tmp_path.iterdir()] == ["hot.safetensors"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [WRITERS_LOCK, "hot.safetensors"]
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+import safetensors.torch, torch
+from memosys.activation.kvfile import save_kv
+
+def stuck(tensors, filename, metadata=None):  # half a file written, then the writer hangs
+    Path(filename).write_bytes(b"\\0" * 4096)
+    print("writing", flush=True)
+    time.sleep(600)
+
+safetensors.torch.save_file = stuck
+save_kv(Path(sys.argv[1]), torch.zeros(1, 2, 1, 3, 4), [1, 2, 3], {"text": "x"})
+"""
+
+
+def test_opening_removes_the_unfinished_file_of_a_killed_writer_but_not_of_a_live_one(
+    mos: MemOS, fact_ids: list[str], embedder: Any, clock: FixedClock
+) -> None:
+    record = mos.activation.build(memory_ids=fact_ids, user_id="ann", name="facts")
+    data, folder = mos.data_dir, mos.activation.root / record.cube_id
+    assert data is not None
+    args = [sys.executable, "-c", WRITER, str(folder / "other.safetensors")]
+    with subprocess.Popen(args, stdout=subprocess.PIPE, text=True) as writer:
+        try:
+            assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
+            [partial] = folder.glob(".*.partial")
+            with open_mos(data, embedder, clock) as other:
+                assert other.activation.list(user_id="ann")
+            assert partial.exists()  # its writer is alive: left alone
+        finally:
+            writer.kill()  # SIGKILL: no finally clause of the writer runs
+    assert partial.exists()
+    with open_mos(data, embedder, clock) as reopened:
+        assert [r.name for r in reopened.activation.list(user_id="ann")] == ["facts"]
+    assert not partial.exists()
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
+        "facts.safetensors",
+        "index.json",
+    ]

@@ -232,6 +232,24 @@ def test_a_past_search_names_the_matched_terms_as_a_live_search_does(mos: MemOS)
     assert past.explain.matched_terms == live.explain.matched_terms
 
 
+def test_a_word_bm25_matched_without_its_accents_is_a_matched_term(mos: MemOS) -> None:
+    mos.add_texts(["Nous avons pris un café à Besançon.", "We met at the cafe."],
+                  user_id="alice")
+    def terms(query: str) -> dict[str, list[str]]:  # by content, of the BM25 hits
+        hits = mos.search(query, user_id="alice", mode="bm25")
+        assert all([m.retriever for m in h.explain.retrievers] == ["bm25"] for h in hits)
+        return {h.item.content: h.explain.matched_terms for h in hits}
+
+    assert terms("cafe Besancon") == {  # BM25 folds the accents: so do the matched terms
+        "Nous avons pris un café à Besançon.": ["besancon", "cafe"],
+        "We met at the cafe.": ["cafe"],
+    }
+    assert terms("CAFÉ") == {
+        "Nous avons pris un café à Besançon.": ["cafe"],
+        "We met at the cafe.": ["cafe"],
+    }
+
+
 class CountingEmbedder:
     """The real embedder, counting the texts it is asked to embed as documents."""
 

@@ -60,6 +60,17 @@ def test_distill_records_full_provenance(
     assert mos.list_adapters(user_id="bob") == []
 
 
+def test_an_id_given_twice_is_distilled_once_in_first_place_order(
+    mos: MemOS, fact_ids: list[str], fast: TrainConfig, tiny_lm: Any
+) -> None:
+    repeated = [fact_ids[1], fact_ids[0], fact_ids[1], fact_ids[2], fact_ids[0]]
+    record = _distill(mos, repeated, fast)
+    assert record.memory_ids == [fact_ids[1], fact_ids[0], fact_ids[2]]
+    assert record.example_count == 3 * 4  # as for each fact once
+    stored = mos.parametric.adapter("facts", user_id=USER)
+    assert sorted(stored.memory_ids) == sorted(fact_ids) and stored.example_count == 3 * 4
+
+
 @pytest.mark.parametrize("native", [False, True], ids=["emulated bf16", "native bf16"])
 def test_bf16_autocast_runs_only_where_the_device_has_it(
     mos: MemOS, fact_ids: list[str], fast: TrainConfig, tiny_lm: Any,

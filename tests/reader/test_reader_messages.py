@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from memosys import MemOS
 from memosys.core.ids import is_id
 from memosys.core.items import MemoryKind, MemoryType, SourceType
-from memosys.settings import ReaderSettings
+from memosys.settings import ReaderSettings, load_settings
 
 SESSION_TIME = datetime(2023, 5, 8, 9, 0, tzinfo=UTC)
 
@@ -92,13 +94,48 @@ def test_windows_with_size_and_stride(read: Any) -> None:
     assert [i.position for i in items] == [3, 5, 7]
     assert [i.message_ids for i in items] == [["m0", "m1"], ["m2", "m3"], ["m4"]]
     assert [i.metadata for i in items] == [
-        {"call": True, "n": 0}, {"call": True, "n": 2}, {"call": True, "n": 4},
+        {"call": True, "n": [0, 1]}, {"call": True, "n": [2, 3]}, {"call": True, "n": 4},
     ]
     assert items[0].speaker is None and items[0].role == "user"
 
     overlapping = read(messages, settings=ReaderSettings(window_size=3, window_stride=2))
     assert [i.message_ids for i in overlapping] == [["m0", "m1", "m2"], ["m2", "m3", "m4"]]
     assert [i.position for i in overlapping] == [0, 2]
+
+
+def test_a_window_carries_every_message_s_time_speaker_id_and_metadata(
+    tmp_path: Path, embedder: Any
+) -> None:
+    conversation = [
+        {"role": "user", "name": "Caroline", "content": "I went to a support group.",
+         "timestamp": "2023-05-08T09:00:00Z", "id": "m1",
+         "metadata": {"dia_id": "D1:1", "mood": "calm", "flag": 1}},
+        {"role": "assistant", "content": "How was it?", "timestamp": "2023-05-08T09:01:00Z",
+         "id": "m2", "metadata": {"dia_id": "D1:2", "mood": "calm", "flag": True}},
+        {"role": "user", "name": "Caroline", "content": "Moving, honestly.", "id": "m3",
+         "timestamp": "2023-05-08T09:07:00Z", "metadata": {"dia_id": "D1:3", "extra": [1]}},
+    ]
+    settings = load_settings(reader={"window_size": 3})
+    with MemOS.open(tmp_path / "data", settings=settings, embedder=embedder) as mos:
+        [added] = mos.add(conversation, user_id="ann", metadata={"source": "chat", "mood": "?"})
+        item = mos.get(added.id, user_id="ann")  # as stored
+        assert item.event_time == datetime(2023, 5, 8, 9, 0, tzinfo=UTC)
+        assert item.event_end == datetime(2023, 5, 8, 9, 7, tzinfo=UTC)
+        assert item.speakers == ["Caroline", "assistant"] and item.speaker is None
+        assert item.message_ids == ["m1", "m2", "m3"] and item.message_count == 3
+        assert item.metadata == {
+            "source": "chat",  # the call's, where no message gives the key
+            "mood": "calm",  # the messages agree: their value, over the call's
+            "dia_id": ["D1:1", "D1:2", "D1:3"],  # they disagree: each value, in order
+            "flag": [1, True],  # 1 and true are different JSON values
+            "extra": [1],  # one message gives it: its value as given
+        }
+        found = mos.list(user_id="ann", filters={"metadata.dia_id": "D1:2"})
+        assert [i.id for i in found] == [item.id]
+
+        [single] = mos.add(conversation[:1], user_id="ann", session_id="s2")
+        assert single.speakers == ["Caroline"] and single.event_end is None
+        assert single.metadata == conversation[0]["metadata"]
 
 
 def test_window_of_one_speaker_keeps_the_speaker(read: Any) -> None:

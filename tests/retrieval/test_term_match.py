@@ -7,6 +7,7 @@ import re
 import pytest
 
 from memosys.retrieval.term_match import QueryTerms
+from memosys.stores.sqlite.fts import fold
 
 _QUERY = "Did Ana's e-mail about the café, C++ and foo_bar reach Straße 9 in ΟΔΟΣ or İstanbul?"
 _TEXTS = [
@@ -24,7 +25,7 @@ _TEXTS = [
 
 def _words_by_definition(query: str, text: str) -> set[str]:
     terms = QueryTerms(query).terms
-    return {w.lower() for w in re.findall(r"\w+", text)} & terms
+    return {fold(w) for w in re.findall(r"\w+", text)} & terms
 
 
 @pytest.mark.parametrize("text", _TEXTS)
@@ -40,3 +41,30 @@ def test_stopwords_are_not_terms() -> None:
 def test_an_ascii_text_finds_whole_words_only() -> None:
     terms = QueryTerms("mail reach 9")
     assert terms.found_in("e-mail, reached 99, 9") == {"mail", "9"}
+
+
+def test_terms_fold_case_and_accents_as_the_bm25_tokenizer_does() -> None:
+    terms = QueryTerms("Café CRÈME naïve Straße İstanbul")
+    assert terms.terms == {"cafe", "creme", "naive", "straße", "istanbul"}
+    assert terms.found_in("cafe creme") == {"cafe", "creme"}  # ASCII text, accented query
+    assert QueryTerms("cafe Istanbul").found_in("le CAFÉ d'İstanbul") == {"cafe", "istanbul"}
+    assert QueryTerms("cafe").found_in("cafe\u0301") == {"cafe"}  # a combining accent
+
+
+# Unicode 6.1 blocks where unicode61 folds: Latin-1 to Latin Extended-B, IPA, Greek,
+# Cyrillic (to U+0527) and Latin Extended Additional; later additions it does not know
+_BLOCKS = [(0xC0, 0x250), (0x250, 0x2B0), (0x370, 0x37F), (0x380, 0x528), (0x1E00, 0x1F00)]
+
+
+def test_fold_is_the_fts5_unicode61_folding_of_every_letter() -> None:
+    import sqlite3
+
+    letters = [chr(c) for a, b in _BLOCKS for c in range(a, b) if chr(c).isalpha()]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5 (body, tokenize = 'unicode61')")
+    conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab (t, 'instance')")
+    conn.execute("INSERT INTO t VALUES (?)", (" ".join(f"q{c}z" for c in letters),))
+    tokens = [term for (term,) in conn.execute("SELECT term FROM v ORDER BY offset")]
+    conn.close()
+    assert len(tokens) == len(letters)  # each letter is part of its word
+    assert {c: fold(f"q{c}z") for c in letters} == dict(zip(letters, tokens, strict=True))

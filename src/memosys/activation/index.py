@@ -5,7 +5,9 @@ One JSON file per cube lists its caches with their header
 source memory versions, byte size, stale flag, hits) and their use history,
 which the eviction policies read. Every change is a read-modify-write under an
 exclusive file lock and lands with an atomic rename, so several processes can
-share a data directory.
+share a data directory. Temporary (``.partial``) files that a writer killed
+mid-write left behind are removed by :meth:`CubeIndex.sweep` when activation
+memory is opened.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
+from memosys.activation.kvfile import PARTIAL_SUFFIX, WRITERS_LOCK
 from memosys.core.errors import StoreError
 from memosys.core.items import ActivationInfo
 
@@ -82,6 +85,35 @@ class CubeIndex:
             self._write(records)
             return result
 
+    def sweep(self) -> list[Path]:
+        """Remove the temporary files that writers which died mid-write left behind;
+        returns them.
+
+        Index files are only written under the folder's exclusive lock, cache files
+        under a shared hold of its writers lock (:func:`.kvfile.writing`), and the
+        kernel drops both locks when a process ends, kill -9 included. So with the
+        first held and the second free, no live process, here or in another one, is
+        writing any temporary file in the folder, and every one there is a leftover.
+        While a writer holds the writers lock the sweep leaves the folder alone (the
+        next one removes what is left). Unlike a pid in the name or a file's age, this
+        holds across pid reuse, pid namespaces and a writer that is slow to write.
+        """
+        if not any(self.folder.glob(f".*{PARTIAL_SUFFIX}")):
+            return []
+        removed: list[Path] = []
+        with self._locked(), (self.folder / WRITERS_LOCK).open("a") as writers:
+            try:
+                fcntl.flock(writers.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # a cache file is being written right now
+                return []
+            try:
+                for path in self.folder.glob(f".*{PARTIAL_SUFFIX}"):
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
+            finally:
+                fcntl.flock(writers.fileno(), fcntl.LOCK_UN)
+        return removed
+
     @contextmanager
     def _locked(self) -> Iterator[None]:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -108,7 +140,10 @@ class CubeIndex:
 
     def _write(self, records: dict[str, CacheRecord]) -> None:
         path = self.folder / INDEX_FILE
-        partial = path.with_name(f".{INDEX_FILE}.{os.getpid()}.partial")
+        partial = path.with_name(f".{INDEX_FILE}.{os.getpid()}{PARTIAL_SUFFIX}")
         data = {name: record.model_dump(mode="json") for name, record in records.items()}
-        partial.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(partial, path)
+        try:
+            partial.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)

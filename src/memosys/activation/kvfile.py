@@ -3,7 +3,10 @@
 A file holds two tensors, ``kv`` (float32 or float16, shape ``[layers, 2,
 kv_heads, tokens, head_dim]``; index 0 keys, 1 values) and ``token_ids`` (int64,
 ``[tokens]``), and the cache's metadata as JSON under the ``memosys`` key of the
-safetensors header. Files are written atomically (temporary file, then rename).
+safetensors header. Files are written atomically (temporary file, then rename),
+under a shared lock on the folder's :data:`WRITERS_LOCK` that the process holds
+while it writes: a temporary file left by a writer that died (kill -9, power
+loss) is removed when the folder is next opened (:meth:`.index.CubeIndex.sweep`).
 Loading parses the header itself and maps the tensors straight from the file
 (copy-on-write mmap, no read into memory, no copy), after checking every offset,
 so a truncated or corrupt file raises :class:`StoreError` instead of crashing.
@@ -11,12 +14,15 @@ so a truncated or corrupt file raises :class:`StoreError` instead of crashing.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import mmap
 import os
 import struct
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -28,6 +34,9 @@ if TYPE_CHECKING:
 
 FORMAT = "memosys-kv/1"
 _META_KEY = "memosys"
+WRITERS_LOCK = ".writers.lock"
+"""Held shared by every process writing a cache file into the folder, for the write."""
+PARTIAL_SUFFIX = ".partial"
 _MAX_HEADER = 100_000_000
 _DTYPES = {
     "F32": ("float32", 4),
@@ -73,13 +82,29 @@ def save_kv(path: Path, kv: torch.Tensor, token_ids: list[int], metadata: dict[s
     }
     header = {_META_KEY: json.dumps({"format": FORMAT, **metadata}, sort_keys=True)}
     # one partial file per writer: threads of one process may write the same cache at once
-    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
-    try:
-        save_file(tensors, str(partial), metadata=header)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    partial = path.with_name(
+        f".{path.name}.{os.getpid()}.{threading.get_ident()}{PARTIAL_SUFFIX}"
+    )
+    with writing(path.parent):
+        try:
+            save_file(tensors, str(partial), metadata=header)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
     return path.stat().st_size
+
+
+@contextmanager
+def writing(folder: Path) -> Iterator[None]:
+    """Hold the folder's writers lock shared while writing a file into it through a
+    temporary one: the lock tells a sweep that a writer is alive (the kernel releases
+    it when the process ends, however it ends)."""
+    with (folder / WRITERS_LOCK).open("a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def read_metadata(path: Path) -> dict[str, Any]:

@@ -96,6 +96,7 @@ class ActivationMemory:
         else:
             self._scratch = tempfile.TemporaryDirectory(prefix="memosys-kv-")
             self.root = Path(self._scratch.name)
+        self._sweep()
         self.scheduler = Promoter(mos, self)
         """Promotes hot memories into a cube's ``hot`` cache and demotes cold ones."""
 
@@ -374,6 +375,21 @@ class ActivationMemory:
 
         if names:
             index.change(remove)
+
+    def _sweep(self) -> None:
+        """Remove the temporary files that writers killed mid-write left in the cubes'
+        folders (never one a live writer, here or in another process, is writing)."""
+        if not self.root.is_dir():
+            return
+        for folder in self.root.iterdir():
+            if folder.is_dir():
+                try:
+                    removed = CubeIndex(folder).sweep()
+                except OSError as exc:  # a folder being forgotten, a read-only mount
+                    _log.warning("could not clean up %s: %s", folder, exc)
+                    continue
+                if removed:
+                    _log.info("removed %d unfinished KV cache file(s) in %s", len(removed), folder)
 
     def _index(self, cube_id: str) -> CubeIndex:
         return CubeIndex(self.root / cube_id)

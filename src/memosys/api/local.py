@@ -262,7 +262,10 @@ class MemOS(
         """Store conversation messages, one memory per message (or per window).
 
         A message is ``{"role", "content"}`` plus optional ``name`` (speaker),
-        ``timestamp`` and ``metadata`` (kept verbatim on its memory).
+        ``timestamp`` and ``metadata`` (kept verbatim on its memory). A memory of a
+        window (``reader.window_size`` > 1) carries every message's speaker, id, time
+        (``event_time`` to ``event_end``) and metadata (see
+        :func:`memosys.reader.messages.read_messages`).
         """
         user = self._cubes.ensure_user(user_id)
         target = self._cubes.for_write(user, cube)

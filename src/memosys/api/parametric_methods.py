@@ -48,6 +48,7 @@ class ParametricMethods(FacadeBase):
         progress: StepProgress | None = None,
     ) -> AdapterRecord:
         """Distil the chosen memories (``memory_ids`` or ``filters``) into LoRA adapter ``name``.
+        An id given more than once is distilled once (its first place kept).
 
         Trains on ``base_model`` (a spec such as ``"smollm2"`` or a local model
         folder); the adapter is stored in the memories' cube with its provenance.

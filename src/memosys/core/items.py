@@ -143,7 +143,8 @@ class MemoryItem(BaseModel):
     """One memory with its full metadata header.
 
     Timestamps are timezone-aware UTC. ``event_time`` is when the content
-    happened in the world (the message time), ``valid_from``/``valid_to``
+    happened in the world (the message time; a window's first message), ``event_end``
+    when a window of messages ended (its last timestamped message), ``valid_from``/``valid_to``
     bound when a fact holds, and ``created_at``/``updated_at`` are when
     memosys recorded it.
     """
@@ -163,6 +164,7 @@ class MemoryItem(BaseModel):
     created_at: datetime
     updated_at: datetime
     event_time: datetime | None = None
+    event_end: datetime | None = None  # a window's last message time; None for one message
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     source_type: SourceType = SourceType.API
@@ -172,6 +174,7 @@ class MemoryItem(BaseModel):
     message_ids: list[str] = Field(default_factory=list)
     speaker: str | None = None
     role: str | None = None
+    speakers: list[str] = Field(default_factory=list)  # of all its messages, first-seen order
     source_ref: str | None = None  # document path or title
     headings: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
@@ -211,6 +214,7 @@ class MemoryItem(BaseModel):
         "created_at",
         "updated_at",
         "event_time",
+        "event_end",
         "valid_from",
         "valid_to",
         "expires_at",

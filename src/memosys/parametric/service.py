@@ -403,7 +403,9 @@ class ParametricMemory:
             listed = isinstance(memory_ids, Sequence) and not isinstance(memory_ids, str)
             if not listed or not memory_ids:
                 raise InvalidInputError("memory_ids must be a non-empty list of memory ids")
-            items = [self._mos.get(memory_id, user_id=user_id) for memory_id in memory_ids]
+            # an id given twice is one memory, trained on once (as activation.build and
+            # generate(memories=...) treat repeats): first place kept
+            items = [self._mos.get(i, user_id=user_id) for i in dict.fromkeys(memory_ids)]
         else:
             items = self._mos.list(user_id=user_id, cube=cube, filters=filters, limit=MAX_MEMORIES)
         items = [item for item in items if item.type == MemoryType.TEXTUAL and not is_gone(item)]

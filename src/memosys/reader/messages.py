@@ -4,7 +4,11 @@ Each window of ``settings.window_size`` messages (moving by
 ``settings.window_stride``) becomes one item. With a window size of 1 an item
 holds the message text and its speaker; with a larger one every item holds
 ``speaker: text`` lines, and its speaker and role are set only when all of
-its messages share them.
+its messages share them. Either way an item carries what all of its messages
+give (see :func:`read_messages`): ``speakers`` lists each of them,
+``message_ids`` their ids, ``event_time`` and ``event_end`` the first and last
+timestamp, and ``metadata`` every message's metadata merged by
+:func:`merged_metadata`.
 """
 
 from __future__ import annotations
@@ -49,6 +53,25 @@ def _one_or_none(values: Sequence[str]) -> str | None:
     return values[0] if len(set(values)) == 1 else None
 
 
+def merged_metadata(base: dict[str, Any], window: Sequence[Message]) -> dict[str, Any]:
+    """The metadata of an item made of ``window``: the call-level ``base``, each key a
+    message gives replacing it. A key on which the window's messages disagree holds the
+    list of their distinct values in message order (``{"dia_id": "D1"}`` and
+    ``{"dia_id": "D2"}`` give ``{"dia_id": ["D1", "D2"]}``, which a filter
+    ``metadata.dia_id = "D2"`` matches); a key they agree on, or that one message
+    gives, keeps its value. One message's item keeps that message's metadata as given.
+    """
+    given: dict[str, list[Any]] = {}
+    for message in window:
+        for key, value in message.metadata.items():
+            values = given.setdefault(key, [])
+            # typed comparison: True and 1 (or 1 and 1.0) are different JSON values
+            if not any(type(v) is type(value) and v == value for v in values):
+                values.append(value)
+    merged = {**base, **{k: v[0] if len(v) == 1 else v for k, v in given.items()}}
+    return copy.deepcopy(merged)
+
+
 def _text(window: list[Message], as_lines: bool) -> str:
     """An item's content: the message, or ``speaker: text`` lines for a window."""
     if as_lines:
@@ -71,8 +94,8 @@ def _build(
     now: datetime,
     repeat: int,
 ) -> MemoryItem:
-    first = window[0]
     content = _text(window, as_lines)
+    later_times = [m.timestamp for m in window[1:] if m.timestamp is not None]
     speaker = _one_or_none([m.speaker for m in window])
     found = analyse(content, event_time, names)
     return MemoryItem(
@@ -94,17 +117,19 @@ def _build(
         created_at=now,
         updated_at=now,
         event_time=event_time,
+        event_end=later_times[-1] if later_times else None,
         session_id=session_id,
         position=position,
         message_count=len(window),
         message_ids=[m.id for m in window if m.id is not None],
         speaker=speaker,
+        speakers=list(dict.fromkeys(m.speaker for m in window)),
         role=_one_or_none([m.role for m in window]),
         tags=list(tags),
         keywords=found.keywords,
         entities=found.entities,
         time_refs=found.time_refs,
-        metadata=copy.deepcopy({**base_metadata, **first.metadata}),
+        metadata=merged_metadata(base_metadata, window),
     )
 
 
@@ -127,7 +152,12 @@ def read_messages(
     verbatim over the call-level ``metadata``) and ``id``. Speakers and names
     used anywhere in the batch count as entities in every item. An item's
     ``event_time`` is its first message's timestamp, else ``session_time``,
-    else the clock's now; ``position`` counts from ``start_position``. The same
+    else the clock's now; ``position`` counts from ``start_position``. An item
+    of a window (``settings.window_size`` > 1) carries all of its messages:
+    ``speakers`` (every speaker, first-seen order; ``speaker`` and ``role`` only
+    when all share one), ``message_ids``, ``event_end`` (the last timestamp of a
+    message after the first; None if none has one) and the metadata merged by
+    :func:`merged_metadata` (a key the messages disagree on lists their values). The same
     words from the same speaker at the same time, twice in the batch, are two
     items (their hashes differ), so only a repeated batch is an exact repeat. Raises
     :class:`~memosys.core.errors.InvalidInputError` or a subclass and returns

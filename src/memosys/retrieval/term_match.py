@@ -2,7 +2,9 @@
 
 The re-ranker's term coverage and each hit's ``matched_terms`` ask, for every
 candidate, which query words its text holds: a word of the text (``\\w+``),
-lower-cased, equal to a query word. Splitting long texts into words in Python
+folded as the BM25 index folds it (:func:`~memosys.stores.sqlite.fts.fold`: case
+and Latin diacritics, so "cafe" matches "Café" here as in BM25), equal to a
+folded query word. Splitting long texts into words in Python
 for that was most of a search's re-ranking time. An ASCII text (the common
 case) is lower-cased once instead (for ASCII that changes letters only) and
 each query word looked up as a substring whose neighbours are not word
@@ -15,22 +17,24 @@ from __future__ import annotations
 import re
 
 from memosys.reader.lexicon import STOPWORDS
+from memosys.stores.sqlite.fts import fold
 
 _WORD = re.compile(r"\w+")
 
 
 class QueryTerms:
-    """A query's words, lower-cased, stopwords dropped (``terms``)."""
+    """A query's words, folded (:func:`~memosys.stores.sqlite.fts.fold`), stopwords
+    dropped (``terms``)."""
 
     def __init__(self, query: str) -> None:
-        self.terms = frozenset(w.lower() for w in _WORD.findall(query)) - STOPWORDS
-        # only an ASCII word can equal a lower-cased word of an ASCII text
+        self.terms = frozenset(fold(w) for w in _WORD.findall(query)) - STOPWORDS
+        # only an ASCII word can equal a folded word of an ASCII text
         self._ascii_terms = [t for t in self.terms if t.isascii()]
 
     def found_in(self, text: str) -> set[str]:
         """The terms that are words of ``text``."""
         if not text.isascii():
-            return {w for w in (w.lower() for w in _WORD.findall(text)) if w in self.terms}
+            return {w for w in (fold(w) for w in _WORD.findall(text)) if w in self.terms}
         lowered = text.lower()
         return {t for t in self._ascii_terms if t in lowered and _is_word_in(t, lowered)}
 
