@@ -63,6 +63,8 @@ def test_restore_brings_the_cube_back_as_new_versions(mos: MemOS, clock: FixedCl
     back = mos.get(ids[1], user_id="ana")  # deleted after the snapshot: back again
     assert back.state == LifecycleState.GENERATED and back.content == NOTES[1]
     assert mos.history(ids[0], user_id="ana")[-1].note == "restore snapshot 'q2'"
+    (record,) = mos.audit_log(user_id="ana", item_id=ids[0], limit=1)
+    assert (record.action, record.detail) == ("memory.update", {"snapshot": "q2"})
     # the restore itself is history: the state before it is still readable
     before = mos.list(user_id="ana", as_of=T0 + timedelta(hours=1, minutes=30))
     assert "The staging server was upgraded to Postgres 16." in [i.content for i in before]

@@ -75,6 +75,8 @@ def test_rollback_restores_content_and_vector_as_a_new_version(
     assert mos.get(item_id, user_id="ana").content == PARIS
     latest = mos.history(item_id, user_id="ana")[-1]
     assert latest.note == "rollback to version 1"
+    (record,) = mos.audit_log(user_id="ana", item_id=item_id, limit=1)
+    assert (record.action, record.detail) == ("memory.update", {"rollback_to": 1})
     # the vector of version 1 came back with it: dense search finds the Louvre again
     (hit,) = mos.search("Louvre Paris", user_id="ana", mode="dense", top_k=1)
     assert hit.item.id == item_id and hit.explain.retrievers[0].score > 0.5

@@ -49,7 +49,8 @@ class VersionMethods(FacadeBase):
         self._cubes.check_write(user, target.cube_id)
         with self.events.changing():
             restored = version_store(self._store).rollback(scope, target.id, version)
-            self.events.emit("updated", [restored.id], cube_id=restored.cube_id, user_id=user)
+            self.events.emit("updated", [restored.id], cube_id=restored.cube_id, user_id=user,
+                             detail={"rollback_to": version})
         return restored
 
     def freeze(self, id: str, *, user_id: str) -> MemoryItem:
@@ -110,7 +111,8 @@ class VersionMethods(FacadeBase):
             detail = {"name": found.name, "restored": report.restored, "removed": report.removed}
             self._governance.record("snapshot.restore", user, cube_id=target.id, detail=detail)
             if report.changed_ids:  # each restored or removed memory got a new version
-                self.events.emit("updated", report.changed_ids, cube_id=target.id, user_id=user)
+                self.events.emit("updated", report.changed_ids, cube_id=target.id, user_id=user,
+                                 detail={"snapshot": found.name})
         return report
 
     def forget(self, id: str, *, user_id: str) -> ForgetReceipt:
