@@ -163,6 +163,21 @@ def test_forgetting_a_source_takes_its_tags_and_metadata_out_of_the_merge(mos: M
     assert report.leftovers == []
 
 
+def test_a_merge_archived_before_a_source_is_forgotten_stays_archived(mos: MemOS) -> None:
+    short, full = mos.add_texts(
+        ["I am allergic to peanuts.", "I have a severe peanut allergy."],
+        user_id="ann", kind="fact",
+    )
+    (merge,) = mos.dedup(user_id="ann")
+    mos.archive(merge.merged.id, user_id="ann")
+
+    mos.forget(full.id, user_id="ann")  # the merge holds its text: made anew from the other
+
+    assert mos.list(user_id="ann") == []
+    (rebuilt,) = mos.list(user_id="ann", include_archived=True)
+    assert rebuilt.merged_from == [short.id] and rebuilt.state is LifecycleState.ARCHIVED
+
+
 @pytest.mark.parametrize("change", ["delete", "update"])
 def test_forgetting_the_sources_of_a_merge_changed_since_leaves_none_of_their_text(
     mos: MemOS, change: str

@@ -32,14 +32,19 @@ from memosys.stores.base import Scope, Store
 
 
 def rebuilt_item(survivor: MemoryItem, merged: MemoryItem, now: datetime) -> MemoryItem:
-    """A merged memory holding only the surviving source, with the merge's use and weight."""
+    """A merged memory holding only the surviving source, with the merge's use and weight
+    (and archived if the merge was: what was put away stays put away)."""
     return survivor.model_copy(
         update={
             "id": new_id(),
             "content_hash": merged_hash(survivor.content, [survivor.id]),
             "created_at": now,
             "updated_at": now,
-            "state": LifecycleState.GENERATED,
+            "state": (
+                LifecycleState.ARCHIVED
+                if merged.state == LifecycleState.ARCHIVED
+                else LifecycleState.GENERATED
+            ),
             "version": 1,
             "previous_versions": [],
             "supersedes": [],
