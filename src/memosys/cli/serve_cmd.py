@@ -37,6 +37,10 @@ DEFAULT_WRITE_PROCESSES = 2
 @click.option("--body-timeout-s", default=60.0, show_default=True,
               type=click.FloatRange(min=0, min_open=True, max=3600),
               help="Time a request body has to arrive (slower ones get 408).")
+@click.option("--header-timeout-s", default=20.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True, max=3600),
+              help="Time a request line and headers have to arrive, from the connection "
+              "(or a keep-alive request's first byte); slower ones get 408.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               help="uvicorn log level.")
@@ -61,8 +65,8 @@ DEFAULT_WRITE_PROCESSES = 2
 @click.pass_context
 def serve(
     ctx: click.Context, host: str, port: int, data: Path | None, max_body_mb: int,
-    drain_s: float, body_timeout_s: float, log_level: str, jobs: bool, warm: bool, workers: int,
-    write_processes: int | None, trusted_proxies: str | None,
+    drain_s: float, body_timeout_s: float, header_timeout_s: float, log_level: str, jobs: bool,
+    warm: bool, workers: int, write_processes: int | None, trusted_proxies: str | None,
 ) -> None:
     """Run the REST API (FastAPI on uvicorn) over the data directory.
 
@@ -92,12 +96,14 @@ def serve(
     from memosys.server.access_log import log_config
     from memosys.server.app import create_app
     from memosys.server.draining import DrainingServer
+    from memosys.server.header_timeout import header_timeout_protocol
     from memosys.server.settings import ServerSettings
-    from memosys.server.workers import WORKER_APP, worker_environment
+    from memosys.server.workers import WORKER_APP, WorkerProtocol, worker_environment
 
     settings = ServerSettings(
         host=host, port=port, max_body_bytes=max_body_mb * 1024 * 1024,
-        body_timeout_s=body_timeout_s, log_level=log_level, warm_indexes=warm,
+        body_timeout_s=body_timeout_s, header_timeout_s=header_timeout_s, log_level=log_level,
+        warm_indexes=warm,
         write_processes=_write_processes(write_processes, workers, state(ctx).embedder),
     )
     data_dir = data if data is not None else state(ctx).data_dir
@@ -119,7 +125,8 @@ def serve(
                                    "log_config": log_config()}
         if workers == 1:
             app = create_app(mos, settings)
-            config = uvicorn.Config(app, host=host, port=port, log_level=log_level, **options)
+            config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                                    http=header_timeout_protocol(header_timeout_s), **options)
             DrainingServer(config, app.state, drain_s).run()
             return
         # this process keeps the store open and runs the jobs; the workers serve, and
@@ -127,7 +134,7 @@ def serve(
         with tempfile.TemporaryDirectory(prefix="memosys-metrics-") as shared:
             os.environ.update(worker_environment(data_dir, settings, workers, Path(shared)))
             uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
-                        log_level=log_level, **options)
+                        log_level=log_level, http=WorkerProtocol, **options)
 
 
 def _check_listen(host: str, port: int) -> None:
