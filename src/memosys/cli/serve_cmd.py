@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import socket
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
 
 from memosys.cli.options import state
+from memosys.cli.stopping import closed_unbroken, sigterm_stops
 
 # adds in two processes at a lower priority: searches under a heavy write load were
 # 12 times faster at p50, adds as fast (benchmarks/results/write_processes_ab.json)
@@ -109,9 +106,9 @@ def serve(
     data_dir = data if data is not None else state(ctx).data_dir
     # each request acts as its API key's principal; nothing here is the operator's doing
     ctx.with_resource(bind_request(new_id(), None))
-    with _sigterm_stops(), MemOS.open(
+    with sigterm_stops(), closed_unbroken(MemOS.open(
         data_dir, embedder=state(ctx).embedder, background_jobs=jobs, create=False
-    ) as mos:
+    )) as mos:
         _check_listen(host, port)
         click.echo(f"memosys serving {data_dir.resolve()} on http://{host}:{port}"
                    f"{_processes(workers, settings.write_processes)}", err=True)
@@ -167,27 +164,6 @@ def _check_listen(host: str, port: int) -> None:
             f"cannot listen on {host}:{port}: {exc.strerror}; {fix}",
             detail={"host": host, "port": port},
         ) from exc
-
-
-@contextmanager
-def _sigterm_stops() -> Iterator[None]:
-    """SIGTERM stops the server cleanly: the store is closed and the exit status is 0.
-
-    uvicorn stops gracefully on SIGTERM, then sends it again to the handler that was
-    there before; with the default one the process died of it (status -15) before
-    the store was closed (the changed vector indexes went unsaved). This handler ends
-    the process with ``SystemExit(0)`` instead, through the ``with`` that closes the
-    store (also for a SIGTERM before or after uvicorn's own handler is in place).
-    """
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        raise SystemExit(0)
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _write_processes(asked: int | None, workers: int, embedder: object) -> int:
