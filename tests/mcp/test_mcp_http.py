@@ -5,6 +5,7 @@ Every request needs an API key of the REST API; the tools act as the key's user.
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
@@ -24,6 +25,7 @@ from mcp_session import error_text, payload, run_async, server_command
 from mcp import Client
 from memosys import MemOS
 from memosys.governance.models import AuditQuery
+from memosys.settings import load_settings
 
 STARTUP_DEADLINE_S = 60.0
 
@@ -75,6 +77,27 @@ def server(tmp_path: Path, embedder: Any) -> Iterator[McpServer]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_sigterm_closes_the_store_and_exits_0(tmp_path: Path) -> None:
+    data, log = tmp_path / "data", tmp_path / "server.log"
+    MemOS.open(data, settings=load_settings(embedder={"provider": "hash"})).close()
+    port = free_port()
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            server_command(data, "nobody", "--transport", "http", "--port", str(port)),
+            stdout=sink, stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}/mcp", process, log)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, log.read_text()  # it died of it: -15
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # the store was closed: its last connection checkpointed and removed the WAL
+    assert not (data / "memosys.db-wal").exists()
 
 
 @asynccontextmanager

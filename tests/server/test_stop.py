@@ -1,8 +1,10 @@
-"""How ``memosys serve`` stops: SIGTERM is a clean stop (the store closed, exit 0), and
-the worker processes of ``--workers`` do not outlive a killed server process."""
+"""How ``memosys serve`` stops: SIGTERM is a clean stop (the store closed, exit 0), a
+second signal does not break the store's close, and the worker processes of
+``--workers`` do not outlive a killed server process."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -48,6 +50,59 @@ def test_sigterm_closes_the_store_and_exits_0(data: Path, args: list[str]) -> No
         server.kill()
     # the store was closed: its last connection checkpointed and removed the WAL
     assert not (data / "memosys.db-wal").exists()
+
+
+def _waits_for_a_lock(pid: int) -> bool:
+    """Whether process ``pid`` is blocked on a file lock (``/proc/locks``: ``->``)."""
+    locks = [line.split() for line in Path("/proc/locks").read_text().splitlines()]
+    return any(fields[1] == "->" and fields[5] == str(pid) for fields in locks)
+
+
+@pytest.mark.parametrize("second", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_second_signal_during_the_close_is_ignored_until_the_store_is_closed(
+    tmp_path: Path, second: signal.Signals
+) -> None:
+    data, log = tmp_path / "data", tmp_path / "server.log"
+    settings = load_settings(embedder={"provider": "hash"}, store={"ann_threshold": 10})
+    with MemOS.open(data, settings=settings) as mos:  # a cube searched through HNSW
+        key = mos.create_user("ana").api_key
+        mos.add_texts([f"note {n}" for n in range(20)], user_id="ana")
+    server = Server(data, log, "--write-processes", "0", "--no-jobs")
+    try:
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{server.url}/readyz").status_code != 200:  # the index is loaded
+            assert time.monotonic() < deadline, "the server did not warm up"
+            time.sleep(0.1)
+        added = httpx.post(f"{server.url}/v1/memories/texts", timeout=60,
+                           headers={"Authorization": f"Bearer {key}"},
+                           json={"texts": [f"later note {n}" for n in range(250)]})
+        assert added.status_code == 201, added.text  # enough changes to save the index again
+        # another process saving an index holds the folder's lock: the close waits for it
+        with (data / "memosys.db.ann" / "records.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            server.process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while not _waits_for_a_lock(server.process.pid):
+                assert server.process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "the server did not start saving its index"
+                time.sleep(0.05)
+            server.process.send_signal(second)
+            deadline = time.monotonic() + 30
+            while "already stopping" not in log.read_text() and server.process.poll() is None:
+                assert time.monotonic() < deadline, "the second signal went unnoticed"
+                time.sleep(0.05)
+        assert server.process.wait(30) == 0, log.read_text()
+    finally:
+        server.kill()
+    # the close went to its end: the index saved and named by its record, the database
+    # closed (its last connection checkpointed and removed the WAL)
+    assert not (data / "memosys.db-wal").exists()
+    folder = data / "memosys.db.ann"
+    (record,) = [json.loads(path.read_text()) for path in folder.glob("*.json")]
+    assert sorted(path.name for path in folder.glob("*.usearch*")) == [record["file"]]
+    assert "already stopping; closing the store" in log.read_text()
+    with MemOS.open(data) as mos:
+        assert mos.count(user_id="ana") == 270
 
 
 def test_workers_exit_when_the_server_process_is_killed(data: Path) -> None:

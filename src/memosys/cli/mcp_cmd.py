@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import cast
 
 import click
 
 from memosys.cli.options import DEFAULT_USER, CliState, open_memos, scope_options, state
+from memosys.cli.stopping import closed_unbroken, sigterm_stops
 
 
 @click.command()
@@ -45,7 +47,10 @@ def mcp(ctx: click.Context, transport: str, host: str, port: int) -> None:
     click.echo(startup_line(current, transport, f"http://{host}:{port}/mcp"), err=True)
     # the tools act as --user (stdio) or as each request's API key: not as the operator
     ctx.with_resource(bind_request(new_id(), None))
-    with open_memos(ctx) as mos:
+    # over stdio the client stops the server by closing stdin; a SIGTERM raised in the
+    # SDK's stdio loop left a thread of it behind, and the process hung after the close
+    stops: AbstractContextManager[None] = sigterm_stops() if transport == "http" else nullcontext()
+    with stops, closed_unbroken(open_memos(ctx)) as mos:
         serve(
             mos,
             user,

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import socket
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
 
 from memosys.cli.options import state
+from memosys.cli.stopping import closed_unbroken, sigterm_stops
 
 # adds in two processes at a lower priority: searches under a heavy write load were
 # 12 times faster at p50, adds as fast (benchmarks/results/write_processes_ab.json)
@@ -37,6 +34,10 @@ DEFAULT_WRITE_PROCESSES = 2
 @click.option("--body-timeout-s", default=60.0, show_default=True,
               type=click.FloatRange(min=0, min_open=True, max=3600),
               help="Time a request body has to arrive (slower ones get 408).")
+@click.option("--header-timeout-s", default=20.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True, max=3600),
+              help="Time a request line and headers have to arrive, from the connection "
+              "(or a keep-alive request's first byte); slower ones get 408.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               help="uvicorn log level.")
@@ -61,8 +62,8 @@ DEFAULT_WRITE_PROCESSES = 2
 @click.pass_context
 def serve(
     ctx: click.Context, host: str, port: int, data: Path | None, max_body_mb: int,
-    drain_s: float, body_timeout_s: float, log_level: str, jobs: bool, warm: bool, workers: int,
-    write_processes: int | None, trusted_proxies: str | None,
+    drain_s: float, body_timeout_s: float, header_timeout_s: float, log_level: str, jobs: bool,
+    warm: bool, workers: int, write_processes: int | None, trusted_proxies: str | None,
 ) -> None:
     """Run the REST API (FastAPI on uvicorn) over the data directory.
 
@@ -92,20 +93,22 @@ def serve(
     from memosys.server.access_log import log_config
     from memosys.server.app import create_app
     from memosys.server.draining import DrainingServer
+    from memosys.server.header_timeout import header_timeout_protocol
     from memosys.server.settings import ServerSettings
-    from memosys.server.workers import WORKER_APP, worker_environment
+    from memosys.server.workers import WORKER_APP, WorkerProtocol, worker_environment
 
     settings = ServerSettings(
         host=host, port=port, max_body_bytes=max_body_mb * 1024 * 1024,
-        body_timeout_s=body_timeout_s, log_level=log_level, warm_indexes=warm,
+        body_timeout_s=body_timeout_s, header_timeout_s=header_timeout_s, log_level=log_level,
+        warm_indexes=warm,
         write_processes=_write_processes(write_processes, workers, state(ctx).embedder),
     )
     data_dir = data if data is not None else state(ctx).data_dir
     # each request acts as its API key's principal; nothing here is the operator's doing
     ctx.with_resource(bind_request(new_id(), None))
-    with _sigterm_stops(), MemOS.open(
+    with sigterm_stops(), closed_unbroken(MemOS.open(
         data_dir, embedder=state(ctx).embedder, background_jobs=jobs, create=False
-    ) as mos:
+    )) as mos:
         _check_listen(host, port)
         click.echo(f"memosys serving {data_dir.resolve()} on http://{host}:{port}"
                    f"{_processes(workers, settings.write_processes)}", err=True)
@@ -119,7 +122,8 @@ def serve(
                                    "log_config": log_config()}
         if workers == 1:
             app = create_app(mos, settings)
-            config = uvicorn.Config(app, host=host, port=port, log_level=log_level, **options)
+            config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                                    http=header_timeout_protocol(header_timeout_s), **options)
             DrainingServer(config, app.state, drain_s).run()
             return
         # this process keeps the store open and runs the jobs; the workers serve, and
@@ -127,7 +131,7 @@ def serve(
         with tempfile.TemporaryDirectory(prefix="memosys-metrics-") as shared:
             os.environ.update(worker_environment(data_dir, settings, workers, Path(shared)))
             uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
-                        log_level=log_level, **options)
+                        log_level=log_level, http=WorkerProtocol, **options)
 
 
 def _check_listen(host: str, port: int) -> None:
@@ -160,27 +164,6 @@ def _check_listen(host: str, port: int) -> None:
             f"cannot listen on {host}:{port}: {exc.strerror}; {fix}",
             detail={"host": host, "port": port},
         ) from exc
-
-
-@contextmanager
-def _sigterm_stops() -> Iterator[None]:
-    """SIGTERM stops the server cleanly: the store is closed and the exit status is 0.
-
-    uvicorn stops gracefully on SIGTERM, then sends it again to the handler that was
-    there before; with the default one the process died of it (status -15) before
-    the store was closed (the changed vector indexes went unsaved). This handler ends
-    the process with ``SystemExit(0)`` instead, through the ``with`` that closes the
-    store (also for a SIGTERM before or after uvicorn's own handler is in place).
-    """
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        raise SystemExit(0)
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _write_processes(asked: int | None, workers: int, embedder: object) -> int:

@@ -9,7 +9,7 @@ client can re-raise the same class the server raised::
     ├── InvalidInputError             422  bad arguments or payload
     │   ├── EmptyInputError           422
     │   ├── InputTooLargeError        413
-    │   ├── RequestTimeoutError       408  a request body arrived too slowly
+    │   ├── RequestTimeoutError       408  a request head or body arrived too slowly
     │   ├── EncodingError             422  content is not valid UTF-8
     │   └── UnknownFilterFieldError   422
     ├── AuthenticationError           401  missing, unknown or revoked API key
@@ -73,7 +73,7 @@ class InputTooLargeError(InvalidInputError):
 
 
 class RequestTimeoutError(InvalidInputError):
-    """A request's body did not arrive within the server's time for it."""
+    """A request's head or body did not arrive within the server's time for it."""
 
     status = 408
 

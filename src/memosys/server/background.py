@@ -15,21 +15,28 @@ from types import TracebackType
 from typing import Any
 
 from memosys.core.errors import ConfigurationError
+from memosys.server.header_timeout import header_timeout_protocol
+from memosys.server.settings import DEFAULT_HEADER_TIMEOUT_S
 
 START_TIMEOUT_S = 30.0
 
 
 class BackgroundServer:
-    """uvicorn serving ``app`` on ``host`` (a free port unless ``port`` is given)."""
+    """uvicorn serving ``app`` on ``host`` (a free port unless ``port`` is given), with
+    ``memosys serve``'s time limit on request heads."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0,
+        header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S,
+    ) -> None:
         import uvicorn
 
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.host, self.port = self._socket.getsockname()[:2]
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        config = uvicorn.Config(app, log_level="warning", lifespan="off",
+                                http=header_timeout_protocol(header_timeout_s))
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True

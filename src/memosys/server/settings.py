@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 DEFAULT_PORT = 8765
+DEFAULT_HEADER_TIMEOUT_S = 20.0
 
 
 class ServerSettings(BaseModel):
@@ -20,6 +21,11 @@ class ServerSettings(BaseModel):
     body_timeout_s: float = Field(
         60.0, gt=0, le=3600, description="a body that takes longer to arrive gets 408 (a slow "
         "client would hold a connection and its buffered bytes for as long as it liked)"
+    )
+    header_timeout_s: float = Field(
+        DEFAULT_HEADER_TIMEOUT_S, gt=0, le=3600, description="a request line and headers that "
+        "take longer to arrive get 408 (a slow client would hold a connection for as long as "
+        "it liked; see memosys.server.header_timeout)"
     )
     log_level: str = "info"
     warm_indexes: bool = Field(

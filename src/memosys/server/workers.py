@@ -22,9 +22,10 @@ import threading
 import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from memosys.core.errors import ConfigurationError
+from memosys.server.header_timeout import HeaderTimeoutProtocol
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -57,12 +58,7 @@ def worker_app() -> FastAPI:
     from memosys.server.app import create_app
     from memosys.server.settings import ServerSettings
 
-    raw = os.environ.get(WORKER_CONFIG_ENV)
-    if raw is None:
-        raise ConfigurationError(
-            f"{WORKER_CONFIG_ENV} is not set; start workers with `memosys serve --workers N`"
-        )
-    config = json.loads(raw)
+    config = _worker_config()
     metrics_dir = config.get("metrics_dir")
     parent = multiprocessing.parent_process()
     if parent is not None:
@@ -73,6 +69,25 @@ def worker_app() -> FastAPI:
         mos, ServerSettings(**config["server"]), owns_mos=True, processes=config["workers"],
         metrics_dir=Path(metrics_dir) if metrics_dir else None,
     )
+
+
+class WorkerProtocol(HeaderTimeoutProtocol):
+    """The HTTP protocol of a worker process, with the header timeout of its config (a
+    class that uvicorn can hand to the processes it starts, by name)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timeout_s = _worker_config()["server"]["header_timeout_s"]
+
+
+def _worker_config() -> dict[str, Any]:
+    raw = os.environ.get(WORKER_CONFIG_ENV)
+    if raw is None:
+        raise ConfigurationError(
+            f"{WORKER_CONFIG_ENV} is not set; start workers with `memosys serve --workers N`"
+        )
+    config: dict[str, Any] = json.loads(raw)
+    return config
 
 
 def _stop_without(parent: BaseProcess, metrics_dir: str | None) -> None:

@@ -1,0 +1,87 @@
+"""A time limit on the request head: a client must send its request line and headers
+within ``timeout_s``, or it gets 408 and the connection is closed.
+
+uvicorn's HTTP protocol times only an idle keep-alive connection; a client that
+opened a connection and sent nothing, or its headers a byte at a time, held the
+connection (and its place among the server's connections) for as long as it liked.
+The clock starts when the connection is made, and for each later request on it
+when its first bytes arrive (the idle wait before them is uvicorn's keep-alive
+timeout, unchanged); it stops when the head is complete, after which the body has
+``--body-timeout-s`` (:mod:`memosys.server.limits`). The protocol is uvicorn's h11
+one, which the server used before (httptools, uvicorn's faster parser, is not a
+dependency), now also where httptools is installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from memosys.core.errors import RequestTimeoutError
+from memosys.server.settings import DEFAULT_HEADER_TIMEOUT_S
+
+_log = logging.getLogger("memosys.server")
+
+
+def _too_slow(limit: float) -> bytes:
+    """The raw 408 response, ``{error, message, detail}`` as every other error."""
+    error = RequestTimeoutError(
+        f"the request line and headers did not arrive within {limit:g} s; send them at "
+        "once, or raise the server's limit (`memosys serve --header-timeout-s`)",
+        detail={"header_timeout_s": limit},
+    )
+    body = json.dumps(error.to_dict()).encode()
+    head = ("HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n")
+    return head.encode() + body
+
+
+class HeaderTimeoutProtocol(H11Protocol):
+    """uvicorn's h11 protocol, which answers 408 to a request head slower than
+    ``timeout_s`` and closes the connection."""
+
+    timeout_s = DEFAULT_HEADER_TIMEOUT_S
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._start()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is h11.IDLE:  # a head begun, not complete
+            self._start()
+        elif self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        super().connection_lost(exc)
+
+    def _start(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.timeout_s, self._timed_out)
+
+    def _timed_out(self) -> None:
+        self._head_timer = None
+        if not self.transport.is_closing():
+            _log.info("no request head from %s within %g s: answered 408", self.client,
+                      self.timeout_s)
+            self.transport.write(_too_slow(self.timeout_s))
+            self.transport.close()
+
+
+def header_timeout_protocol(limit_s: float) -> type[HeaderTimeoutProtocol]:
+    """:class:`HeaderTimeoutProtocol` with the limit ``limit_s``, for
+    ``uvicorn.Config(http=...)``."""
+
+    class Limited(HeaderTimeoutProtocol):
+        timeout_s = limit_s
+
+    return Limited
