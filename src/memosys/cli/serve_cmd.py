@@ -62,12 +62,15 @@ DEFAULT_WRITE_PROCESSES = 2
               help="Serve HTTPS with this PEM certificate (chain); needs --tls-key.")
 @click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The PEM private key of --tls-cert (unencrypted).")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="Let browser apps on this origin (scheme://host[:port]) call the API; "
+              "repeatable. '*' lets every origin in (without credentials). Default: none.")
 @click.pass_context
 def serve(
     ctx: click.Context, host: str, port: int, data: Path | None, max_body_mb: int,
     drain_s: float, body_timeout_s: float, log_level: str, jobs: bool, warm: bool, workers: int,
     write_processes: int | None, trusted_proxies: str | None, tls_cert: Path | None,
-    tls_key: Path | None,
+    tls_key: Path | None, cors_origins: tuple[str, ...],
 ) -> None:
     """Run the REST API (FastAPI on uvicorn) over the data directory.
 
@@ -107,6 +110,7 @@ def serve(
         host=host, port=port, max_body_bytes=max_body_mb * 1024 * 1024,
         body_timeout_s=body_timeout_s, log_level=log_level, warm_indexes=warm,
         write_processes=_write_processes(write_processes, workers, state(ctx).embedder),
+        cors_origins=list(cors_origins),
     )
     data_dir = data if data is not None else state(ctx).data_dir
     # each request acts as its API key's principal; nothing here is the operator's doing
