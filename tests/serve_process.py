@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -21,11 +22,16 @@ def free_port() -> int:
 
 
 class Server:
-    """``memosys serve --data DATA [ARGS]``, started and answering ``/healthz``."""
+    """``memosys serve --data DATA [ARGS]``, started and answering ``/healthz`` (over
+    HTTPS, trusting its certificate ``self.verify``, if ARGS name ``--tls-cert``)."""
 
     def __init__(self, data: Path, log: Path, *args: str) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        tls = "--tls-cert" in args
+        self.verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=args[args.index("--tls-cert") + 1]) if tls else True
+        )
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "memosys.cli", "serve", "--data", str(data),
                    "--port", str(self.port), "--log-level", "warning", *args]
         with log.open("ab") as sink:
@@ -42,7 +48,8 @@ class Server:
 
     def _healthy(self) -> bool:
         try:
-            return httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200
+            answer = httpx.get(f"{self.url}/healthz", timeout=1.0, verify=self.verify)
+            return answer.status_code == 200
         except httpx.TransportError:
             return False
 

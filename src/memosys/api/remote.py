@@ -44,8 +44,11 @@ CubeRef: TypeAlias = str | list[str] | None
 class RemoteMemOS(LifecycleCalls, GovernanceCalls):
     """A memory system on a server: ``RemoteMemOS("http://127.0.0.1:8765", api_key=...)``.
 
-    ``transport`` replaces the network (e.g. an in-process ASGI transport in
-    tests). It is a context manager; :meth:`close` releases the connections.
+    ``verify`` says how to check an ``https://`` server's certificate: the system's
+    CA certificates (True), a PEM file (its self-signed certificate or CA bundle) or
+    an :class:`ssl.SSLContext`. ``transport`` replaces the network (e.g. an
+    in-process ASGI transport in tests). It is a context manager; :meth:`close`
+    releases the connections.
     """
 
     def _items(self, data: Any) -> Items:

@@ -7,6 +7,8 @@ again here as the same :class:`~memosys.core.errors.MemosysError` subclass.
 from __future__ import annotations
 
 import json
+import os
+import ssl
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote
@@ -16,6 +18,7 @@ import numpy as np
 from pydantic_core import to_jsonable_python
 
 from memosys.core.errors import (
+    ConfigurationError,
     EncodingError,
     InvalidInputError,
     MemosysError,
@@ -26,6 +29,11 @@ from memosys.core.ids import is_id
 from memosys.reader.validate import check_text
 
 DEFAULT_TIMEOUT_S = 60.0
+
+#: How a client checks the server's TLS certificate: True (the system's CA
+#: certificates), a CA bundle or the server's own certificate (a PEM file), or a
+#: context of its own.
+Verify = bool | str | os.PathLike[str] | ssl.SSLContext
 
 
 def segment(value: object, what: str) -> str:
@@ -85,6 +93,31 @@ def _raise_for(response: httpx.Response) -> None:
     raise error_class(str(name))(str(message), detail=dict(detail))
 
 
+def _ssl_context(verify: Verify) -> bool | ssl.SSLContext:
+    """``verify`` as httpx takes it (a file as a context: httpx deprecates paths)."""
+    if isinstance(verify, bool | ssl.SSLContext):
+        return verify
+    try:
+        return ssl.create_default_context(cafile=os.fspath(verify))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(
+            f"cannot load verify={os.fspath(verify)!r} ({exc}); give the server's certificate "
+            "or its CA bundle as a PEM file", detail={"verify": os.fspath(verify)},
+        ) from exc
+
+
+def _fix(exc: BaseException) -> str:
+    """What to do about a failed request: an untrusted certificate names ``verify``."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return ("the server's TLS certificate is not trusted: pass verify=<its certificate "
+                    "or CA bundle (PEM)> to RemoteMemOS")
+        cause = cause.__cause__ or cause.__context__
+    return ("check the URL (https:// for a server with --tls-cert) and that `memosys serve` "
+            "is running")
+
+
 def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -121,11 +154,13 @@ class HttpSession:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
+        verify: Verify = True,
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.url = url.rstrip("/")
         self._http = httpx.Client(
-            base_url=self.url, headers=headers, transport=transport, timeout=timeout
+            base_url=self.url, headers=headers, transport=transport, timeout=timeout,
+            verify=_ssl_context(verify),
         )
 
     def close(self) -> None:
@@ -148,8 +183,7 @@ class HttpSession:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             raise MemosysError(
-                f"cannot reach the memosys server at {self.url} ({exc}); "
-                "check the URL and that `memosys serve` is running",
+                f"cannot reach the memosys server at {self.url} ({exc}); {_fix(exc)}",
                 detail={"url": self.url},
             ) from exc
         _raise_for(response)

@@ -59,11 +59,19 @@ DEFAULT_WRITE_PROCESSES = 2
               help="Comma-separated addresses of reverse proxies whose X-Forwarded-For "
               "names the client (for the sign-in failure limit and logs). Default: none; "
               "every client is the address it connects from.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Serve HTTPS with this PEM certificate (chain); needs --tls-key.")
+@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The PEM private key of --tls-cert (unencrypted).")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="Let browser apps on this origin (scheme://host[:port]) call the API; "
+              "repeatable. '*' lets every origin in (without credentials). Default: none.")
 @click.pass_context
 def serve(
     ctx: click.Context, host: str, port: int, data: Path | None, max_body_mb: int,
     drain_s: float, body_timeout_s: float, header_timeout_s: float, log_level: str, jobs: bool,
     warm: bool, workers: int, write_processes: int | None, trusted_proxies: str | None,
+    tls_cert: Path | None, tls_key: Path | None, cors_origins: tuple[str, ...],
 ) -> None:
     """Run the REST API (FastAPI on uvicorn) over the data directory.
 
@@ -73,15 +81,18 @@ def serve(
     thread; `memosys jobs list` shows when each runs next. With --workers N,
     N processes share the port (this one runs the jobs); with --write-processes N,
     each hands its adds to N processes of its own. Stop with Ctrl-C or SIGTERM
-    (with --drain-s, /readyz says 'draining' for that long first).
+    (with --drain-s, /readyz says 'draining' for that long first). With --tls-cert
+    and --tls-key it serves HTTPS.
     """
     import importlib.util
 
     from memosys.core.errors import missing_dependency
+    from memosys.server.tls import tls_options
 
     if drain_s and workers > 1:
         raise click.BadParameter("drains one server process only; drop --workers or "
                                  "--drain-s", param_hint="'--drain-s'")
+    tls = tls_options(tls_cert, tls_key)
 
     if importlib.util.find_spec("uvicorn") is None:
         raise missing_dependency("uvicorn", "server")
@@ -102,6 +113,7 @@ def serve(
         body_timeout_s=body_timeout_s, header_timeout_s=header_timeout_s, log_level=log_level,
         warm_indexes=warm,
         write_processes=_write_processes(write_processes, workers, state(ctx).embedder),
+        cors_origins=list(cors_origins),
     )
     data_dir = data if data is not None else state(ctx).data_dir
     # each request acts as its API key's principal; nothing here is the operator's doing
@@ -110,16 +122,17 @@ def serve(
         data_dir, embedder=state(ctx).embedder, background_jobs=jobs, create=False
     )) as mos:
         _check_listen(host, port)
-        click.echo(f"memosys serving {data_dir.resolve()} on http://{host}:{port}"
+        scheme = "https" if tls else "http"
+        click.echo(f"memosys serving {data_dir.resolve()} on {scheme}://{host}:{port}"
                    f"{_processes(workers, settings.write_processes)}", err=True)
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            click.echo("warning: API keys cross the network in clear text; put a TLS "
-                       "proxy in front of this server", err=True)
+        if not tls and host not in ("127.0.0.1", "localhost", "::1"):
+            click.echo("warning: API keys cross the network in clear text; serve HTTPS "
+                       "(--tls-cert, --tls-key) or put a TLS proxy in front", err=True)
         # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: any local program
         # could then pose as any client address
         options: dict[str, Any] = {"proxy_headers": trusted_proxies is not None,
                                    "forwarded_allow_ips": trusted_proxies or "",
-                                   "log_config": log_config()}
+                                   "log_config": log_config(), **tls}
         if workers == 1:
             app = create_app(mos, settings)
             config = uvicorn.Config(app, host=host, port=port, log_level=log_level,

@@ -99,6 +99,7 @@ def create_app(
     from memosys.retrieval.search import searches_at_once
     from memosys.server.access_log import redact_access_log
     from memosys.server.auth_first import AuthenticateFirstMiddleware
+    from memosys.server.cors import add_cors
     from memosys.server.dashboard import mount_dashboard
     from memosys.server.errors import (
         UnexpectedErrorMiddleware,
@@ -146,13 +147,14 @@ def create_app(
     for module in (memories, lifecycle, search, cubes, users_keys, audit):
         app.include_router(module.router, responses=error_responses())
     mount_dashboard(app)
-    # the last added middleware runs first: ids, timing, the key of a large body, the
-    # size limit, then bugs as 500s
+    # the last added middleware runs first: ids, timing, CORS (with --cors-origin), the
+    # key of a large body, the size limit, then bugs as 500s
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s
     )
     app.add_middleware(AuthenticateFirstMiddleware)
+    add_cors(app, settings.cors_origins)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestIdMiddleware)
     return app

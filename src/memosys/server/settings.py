@@ -1,8 +1,10 @@
-"""Settings of the REST server (host, port and request limits)."""
+"""Settings of the REST server (host, port, request limits and CORS)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from memosys.server.cors import checked_origins
 
 DEFAULT_PORT = 8765
 DEFAULT_HEADER_TIMEOUT_S = 20.0
@@ -39,3 +41,12 @@ class ServerSettings(BaseModel):
     write_niceness: int = Field(
         10, ge=0, le=19, description="how much lower the write processes' CPU priority is"
     )
+    cors_origins: list[str] = Field(
+        default_factory=list, description="origins (scheme://host[:port]) of the browser apps "
+        "that may call the API ('*': every origin, without credentials); none by default"
+    )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        return checked_origins(origins)  # a ConfigurationError naming the fix, not wrapped

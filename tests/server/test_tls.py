@@ -1,0 +1,125 @@
+"""``memosys serve --tls-cert/--tls-key``: HTTPS, and RemoteMemOS(verify=...) to trust it."""
+
+from __future__ import annotations
+
+import re
+import ssl
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from memosys import MemOS, RemoteMemOS
+from memosys.core.errors import ConfigurationError, MemosysError
+from memosys.settings import load_settings
+from serve_process import Server, free_port
+from tls_files import encrypted, self_signed
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A data directory (hash embedder: a fast start; the store is real) and its admin key."""
+    folder = tmp_path_factory.mktemp("tls") / "data"
+    with MemOS.open(folder, settings=load_settings(embedder={"provider": "hash"})) as mos:
+        issued = mos.ensure_admin_key()
+    assert issued is not None
+    return folder, issued.api_key
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return self_signed(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture(scope="module")
+def server(data: tuple[Path, str], cert: tuple[Path, Path]) -> Iterator[Server]:
+    log = data[0].parent / "server.log"
+    running = Server(data[0], log, "--write-processes", "0",
+                     "--tls-cert", str(cert[0]), "--tls-key", str(cert[1]))
+    yield running
+    running.stop()
+
+
+def test_a_client_that_trusts_the_certificate_adds_and_searches(
+    server: Server, data: tuple[Path, str], cert: tuple[Path, Path]
+) -> None:
+    assert server.url.startswith("https://")
+    with RemoteMemOS(server.url, api_key=data[1], verify=cert[0]) as client:
+        (added,) = client.add([{"role": "user", "content": "I moved to Lisbon in May"}])
+        hits = client.search("Lisbon", top_k=3)
+    assert added.id in [hit.item.id for hit in hits]
+    assert f"on https://127.0.0.1:{server.port}" in (data[0].parent / "server.log").read_text()
+
+
+def test_a_client_that_does_not_trust_it_is_told_to_pass_verify(
+    server: Server, data: tuple[Path, str]
+) -> None:
+    with RemoteMemOS(server.url, api_key=data[1]) as client, pytest.raises(
+        MemosysError, match="certificate is not trusted: pass verify="
+    ):
+        client.whoami()
+
+
+def test_plain_http_to_the_tls_port_fails(server: Server, data: tuple[Path, str]) -> None:
+    plain = server.url.replace("https://", "http://")
+    with RemoteMemOS(plain, api_key=data[1], timeout=5) as client, pytest.raises(
+        MemosysError, match=r"cannot reach .*https:// for a server with --tls-cert"
+    ):
+        client.whoami()
+
+
+def test_a_verify_file_that_is_no_certificate_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="cannot load verify=.*give the server's cert"):
+        RemoteMemOS("https://127.0.0.1:1", api_key="k", verify=tmp_path / "missing.pem")
+
+
+def test_worker_processes_serve_https(
+    tmp_path: Path, data: tuple[Path, str], cert: tuple[Path, Path]
+) -> None:
+    server = Server(data[0], tmp_path / "server.log", "--workers", "2",
+                    "--tls-cert", str(cert[0]), "--tls-key", str(cert[1]))
+    try:
+        context = ssl.create_default_context(cafile=cert[0])
+        with RemoteMemOS(server.url, api_key=data[1], verify=context) as client:
+            assert client.whoami() == {"user_id": "admin", "admin": True}
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("files", "error"),
+    [
+        (("--tls-cert", "cert"), "--tls-cert needs --tls-key too: give both"),
+        (("--tls-key", "key"), "--tls-key needs --tls-cert too: give both"),
+        (("--tls-cert", "cert", "--tls-key", "missing"),
+         "cannot read --tls-key .*missing.key: No such file or directory; give the path"),
+        (("--tls-cert", "cert", "--tls-key", "other"),
+         "--tls-key .*other.key does not match --tls-cert .*; give the key the certificate"),
+        (("--tls-cert", "cert", "--tls-key", "cert"), "is not a PEM private key; give"),
+        (("--tls-cert", "key", "--tls-key", "key"), "holds no PEM certificate; give"),
+        (("--tls-cert", "cert", "--tls-key", "encrypted"),
+         "is encrypted; give it without a passphrase"),
+    ],
+    ids=["cert-only", "key-only", "missing", "mismatch", "key-not-pem", "cert-not-pem",
+         "encrypted"],
+)
+def test_bad_tls_files_are_one_clear_error_before_the_server_starts(
+    tmp_path: Path, data: tuple[Path, str], cert: tuple[Path, Path],
+    files: tuple[str, ...], error: str,
+) -> None:
+    other_key = self_signed(tmp_path, "other")[1]
+    paths = {"cert": cert[0], "key": cert[1], "other": other_key,
+             "missing": tmp_path / "missing.key",
+             "encrypted": encrypted(cert[1], tmp_path / "encrypted.key")}
+    args = [value if value.startswith("--") else str(paths[value]) for value in files]
+    port = free_port()
+    result = subprocess.run(
+        [sys.executable, "-m", "memosys.cli", "serve", "--data", str(data[0]), "--port",
+         str(port), *args], capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()  # one line, no start line: it never bound the port
+    assert line.startswith("error: ConfigurationError: ")
+    assert re.search(error, line), line
