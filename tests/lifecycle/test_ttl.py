@@ -196,3 +196,21 @@ def test_the_rest_api_honours_expiry_too(mos: MemOS, clock: FixedClock) -> None:
         assert [i.id for i in remote.list(user_id="ann")] == [keep.id]
         hits = remote.search("door code", user_id="ann", include_archived=True)
         assert expiring.id not in {h.item.id for h in hits}
+
+
+def test_rollback_and_snapshot_restore_keep_the_expiry_set_since(
+    mos: MemOS, clock: FixedClock
+) -> None:
+    (item,) = mos.add_texts(["Ana's passport number is X123."], user_id="ann")
+    mos.snapshot("default", "before", user_id="ann")
+    mos.update(item.id, user_id="ann", content="Ana's passport number is Y456.")
+    expiry = T0 + timedelta(days=30)
+    mos.set_expiry(item.id, user_id="ann", expires_at=expiry)
+
+    rolled = mos.rollback(item.id, 1, user_id="ann")
+    assert (rolled.content, rolled.expires_at) == ("Ana's passport number is X123.", expiry)
+
+    mos.update(item.id, user_id="ann", content="Ana's passport number is Z789.")
+    mos.restore_snapshot("default", "before", user_id="ann")
+    restored = mos.get(item.id, user_id="ann")
+    assert (restored.content, restored.expires_at) == ("Ana's passport number is X123.", expiry)

@@ -64,7 +64,8 @@ class SQLiteVersionStore:
 
         Content, metadata and vector come back; the lifecycle state stays as
         it is, with its links (``supersedes``, ``superseded_by``,
-        ``merged_from``) and ``valid_to``. Frozen and deleted items are refused like any change.
+        ``merged_from``), ``valid_to`` and ``expires_at``. Frozen and deleted items are
+        refused like any change.
         """
         with self._db.write() as conn:
             rowid, item = current_row(conn, scope, item_id)
@@ -203,7 +204,7 @@ class SQLiteVersionStore:
 
         Items changed since come back as they were, items added since become
         tombstones, deleted ones come back. Forgotten ones are not in the snapshot
-        any more (forgetting removes every version).
+        any more (forgetting removes every version). Expiry dates stay as they are now.
         Nothing changes if any item that would change is frozen (FrozenError).
         """
         scope = Scope(user_id, (snapshot.cube_id,))
@@ -296,9 +297,12 @@ class SQLiteVersionStore:
 def _restored(
     old: MemoryItem, current: MemoryItem, now: datetime, state: LifecycleState
 ) -> MemoryItem:
-    """``old``'s content and metadata with ``current``'s identity and usage counts."""
+    """``old``'s content and metadata with ``current``'s identity, usage counts and
+    expiry (a retention decision made since is not undone by going back)."""
     keep = {
         name: getattr(current, name)
-        for name in ("id", "cube_id", "created_at", "access_count", "last_accessed_at")
+        for name in (
+            "id", "cube_id", "created_at", "access_count", "last_accessed_at", "expires_at"
+        )
     }
     return old.model_copy(update={**keep, "updated_at": now, "state": state})
