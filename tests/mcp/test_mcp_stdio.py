@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import select
+import signal
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from mcp_session import error_text, payload
+from mcp_session import error_text, payload, server_command
 
 from mcp import Client
 from memosys.api.local import MemOS
 from memosys.cli import cli
 from memosys.core.errors import NotFoundError
+from memosys.settings import load_settings
 
 TOOLS = {
     "add_memory", "search_memory", "get_memory", "delete_memory", "forget_memory", "list_cubes",
@@ -215,3 +220,33 @@ def test_acts_only_for_its_own_user(stdio: Any, tmp_path: Path, embedder: Any) -
     assert out["cubes"] == {"cubes": []}
     with MemOS.open(tmp_path / "data", embedder=embedder) as mos:
         assert mos.get(secret.id, user_id="bob").content == "Bob's locker code is 4711"
+
+
+def test_sigterm_closes_the_store_and_exits_0(tmp_path: Path) -> None:
+    """A client (or process manager) may end the server with SIGTERM instead of closing
+    its stdin: the store is still closed, and the process does not hang."""
+    data, log = tmp_path / "data", tmp_path / "server.log"
+    MemOS.open(data, settings=load_settings(embedder={"provider": "hash"})).close()
+    initialize = {
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "test", "version": "0"}},
+    }
+    with log.open("wb") as sink, subprocess.Popen(
+        server_command(data, "nobody"),
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=sink,
+    ) as process:
+        try:
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write(json.dumps(initialize).encode() + b"\n")
+            process.stdin.flush()
+            ready, _, _ = select.select([process.stdout], [], [], 60)
+            assert ready, f"no answer to initialize: {log.read_text()}"
+            assert json.loads(process.stdout.readline())["id"] == 1
+            process.send_signal(signal.SIGTERM)  # stdin stays open
+            assert process.wait(timeout=30) == 0, log.read_text()
+        finally:
+            if process.poll() is None:
+                process.kill()
+    # the store was closed: its last connection checkpointed and removed the WAL
+    assert not (data / "memosys.db-wal").exists()

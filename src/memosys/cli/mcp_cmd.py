@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
 from typing import cast
 
 import click
 
 from memosys.cli.options import DEFAULT_USER, CliState, open_memos, scope_options, state
-from memosys.cli.stopping import closed_unbroken, sigterm_stops
+from memosys.cli.stopping import closed_unbroken, exit_now, sigterm_stops
 
 
 @click.command()
@@ -47,18 +46,22 @@ def mcp(ctx: click.Context, transport: str, host: str, port: int) -> None:
     click.echo(startup_line(current, transport, f"http://{host}:{port}/mcp"), err=True)
     # the tools act as --user (stdio) or as each request's API key: not as the operator
     ctx.with_resource(bind_request(new_id(), None))
-    # over stdio the client stops the server by closing stdin; a SIGTERM raised in the
-    # SDK's stdio loop left a thread of it behind, and the process hung after the close
-    stops: AbstractContextManager[None] = sigterm_stops() if transport == "http" else nullcontext()
-    with stops, closed_unbroken(open_memos(ctx)) as mos:
-        serve(
-            mos,
-            user,
-            cube=current.cube,
-            transport=cast(Transport, transport),
-            host=host,
-            port=port,
-        )
+    try:
+        with sigterm_stops(), closed_unbroken(open_memos(ctx)) as mos:
+            serve(
+                mos,
+                user,
+                cube=current.cube,
+                transport=cast(Transport, transport),
+                host=host,
+                port=port,
+            )
+    except SystemExit as stop:  # SIGTERM, once the store is closed
+        if transport == "stdio":
+            # the SDK reads stdin on a thread of its own, blocked in the read: at the
+            # interpreter's exit it waited for that thread until the client closed stdin
+            exit_now(stop)
+        raise
 
 
 def startup_line(current: CliState, transport: str, url: str) -> str:

@@ -1,6 +1,5 @@
-"""How the server commands stop on signals: SIGTERM stops ``serve`` and ``mcp
---transport http`` cleanly, and nothing but SIGKILL interrupts the store's close
-(``serve``, ``mcp``).
+"""How the server commands stop on signals: SIGTERM stops ``serve`` and ``mcp``
+cleanly, and nothing but SIGKILL interrupts the store's close.
 
 Closing the store saves the changed vector indexes and makes the database's last
 commit. A second SIGTERM or Ctrl-C during it used to raise there: the process
@@ -13,10 +12,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 T = TypeVar("T")
 Handler = Callable[[int, FrameType | None], Any] | int | None  # what signal.getsignal gives
@@ -54,6 +54,15 @@ def closed_unbroken(store: AbstractContextManager[T]) -> Iterator[T]:
         entered = stack.enter_context(store)
         stack.callback(_hold_off)  # before the close
         yield entered
+
+
+def exit_now(stop: SystemExit) -> NoReturn:
+    """End the process with ``stop``'s status at once, without waiting for its other
+    threads (call it once the store is closed)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    code = stop.code
+    os._exit(0 if code is None else code if isinstance(code, int) else 1)
 
 
 def _hold_off() -> None:
