@@ -20,35 +20,27 @@ from memosys import MemOS
 from memosys.core.errors import InvalidInputError, VersionConflictError
 from memosys.core.items import LifecycleState
 from memosys.models.embedders.base import Purpose
+from query_hook import QueryHook
 
 
-class _HeldEmbedder:
+class _HeldEmbedder(QueryHook):
     """The real embedder; the ``hold``-th document embedding from now (0: none) waits
     for ``go`` (so a change can be held between its read and its write)."""
 
     def __init__(self, inner: Any) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self.hold = 0
         self.waiting, self.go = threading.Event(), threading.Event()
-
-    @property
-    def fingerprint(self) -> str:
-        return str(self._inner.fingerprint)
-
-    @property
-    def dimensions(self) -> int:
-        return int(self._inner.dimensions)
 
     def embed(
         self, texts: Sequence[str], purpose: Purpose = "document"
     ) -> npt.NDArray[np.float32]:
         if self.hold and purpose == "document":
             self.hold -= 1
-            if self.hold:
-                return self._inner.embed(texts, purpose)  # type: ignore[no-any-return]
-            self.waiting.set()
-            assert self.go.wait(timeout=10), "the test never let the held embedding go on"
-        return self._inner.embed(texts, purpose)  # type: ignore[no-any-return]
+            if not self.hold:
+                self.waiting.set()
+                assert self.go.wait(timeout=10), "the test never let the held embedding go on"
+        return super().embed(texts, purpose)
 
 
 @pytest.fixture
