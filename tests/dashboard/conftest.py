@@ -30,6 +30,7 @@ class Site:
 
     url: str
     keys: dict[str, str]
+    data: Path
     ids: dict[str, str] = field(default_factory=dict)
 
 
@@ -59,7 +60,8 @@ def seed(mos: MemOS) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[Site]:
     """uvicorn serving the API and the dashboard over a fresh data directory."""
-    mos = MemOS.open(tmp_path_factory.mktemp("dashboard"), embedder=embedder)
+    data = tmp_path_factory.mktemp("dashboard")
+    mos = MemOS.open(data, embedder=embedder)
     keys = {user: mos.create_user(user).api_key for user in ("ana", "bob")}
     admin = mos.ensure_admin_key()
     assert admin is not None
@@ -67,7 +69,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[Si
     ids = seed(mos)
     server = BackgroundServer(create_app(mos)).start()
     try:
-        yield Site(url=server.url + "/", keys=keys, ids=ids)
+        yield Site(url=server.url + "/", keys=keys, data=data, ids=ids)
     finally:
         server.stop()
         mos.close()

@@ -4,10 +4,14 @@ Chromium against a real server (a server of this module's own: these tests add m
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from playwright.sync_api import expect
+
+from memosys import MemOS
+from memosys.settings import load_settings
 
 
 def cards_of(page: Any) -> Any:
@@ -228,8 +232,60 @@ def test_the_edit_form_sends_only_changes_and_checks_importance(tab: Any) -> Non
     memory = page.get_by_role("region", name="Memory")
     expect(memory.get_by_text("v2", exact=True)).to_be_visible()
     expect(page.get_by_role("region", name="Overview")).to_contain_text("importance0.5")
-    assert patches == [{"tags": ["work", "drinks"]}]  # one request, with the one change
+    # one request, with the one change, made over the version the form was opened on
+    assert patches == [{"tags": ["work", "drinks"], "if_version": 1}]
     main.shot("saved-tags")
+
+
+def test_an_edit_over_a_change_made_meanwhile_shows_it_before_saving(tab: Any) -> None:
+    main = tab("fay")
+    new_user(main.site, "fay")
+    with api_as(main.site, "fay") as http:
+        added = http.post("/v1/memories/texts", json={"texts": ["Water the ferns"]})
+    (note,) = added.json()["items"]
+    page = main.sign_in("fay")
+    page.goto(main.site.url + f"#/memory/{note['id']}")
+    page.get_by_role("button", name="Edit").click()
+    form = page.get_by_role("form", name="Edit memory")
+    form.get_by_label("Tags").fill("plants")
+    with api_as(main.site, "fay") as http:  # someone else, while the form is open
+        http.patch(f"/v1/memories/{note['id']}", json={"content": "Water the ferns daily"})
+
+    form.get_by_role("button", name="Save").click()
+    expect(form.get_by_role("alert")).to_contain_text("it is now version 2")
+    memory = page.get_by_role("region", name="Memory")
+    expect(memory.get_by_text("v2", exact=True)).to_be_visible()
+    # the untouched content now shows the other change; the typed tags stay
+    expect(form.get_by_label("Content")).to_have_value("Water the ferns daily")
+    expect(form.get_by_label("Tags")).to_have_value("plants")
+    main.shot("edit-conflict")
+    form.get_by_role("button", name="Save").click()
+    expect(memory.get_by_text("v3", exact=True)).to_be_visible()
+    with api_as(main.site, "fay") as http:
+        saved = http.get(f"/v1/memories/{note['id']}").json()
+    assert (saved["content"], saved["tags"]) == ("Water the ferns daily", ["plants"])
+
+
+def test_a_memory_of_a_window_of_messages_shows_every_speaker_and_its_end(
+    tab: Any, embedder: Any
+) -> None:
+    main = tab("gus")
+    new_user(main.site, "gus")
+    start = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
+    messages = [
+        {"role": "user", "name": "Gus", "content": "Shall we hike on Sunday?", "timestamp": start},
+        {"role": "user", "name": "Ida", "content": "Yes, the coastal trail!",
+         "timestamp": start + timedelta(minutes=5)},
+    ]
+    windows = load_settings(reader={"window_size": 2})  # a second process on the same data
+    with MemOS.open(main.site.data, embedder=embedder, settings=windows) as writer:
+        (window,) = writer.add(messages, user_id="gus")
+    page = main.sign_in("gus")
+    page.goto(main.site.url + f"#/memory/{window.id}")
+    provenance = page.get_by_role("region", name="Provenance")
+    expect(provenance).to_contain_text("speakerGus, Ida")
+    expect(page.get_by_role("region", name="Time")).to_contain_text("until")
+    main.shot("window")
 
 
 def test_a_read_only_share_offers_no_edit_or_delete(tab: Any) -> None:

@@ -1,7 +1,7 @@
 // Edit a memory's content, tags and importance; the server keeps the old version.
 import { api, seg } from "../api.js";
 import { ErrorNote, Field } from "../components.js";
-import { html, useState } from "../html.js";
+import { html, useEffect, useState } from "../html.js";
 
 const splitTags = (text) => text.split(",").map((t) => t.trim()).filter(Boolean);
 const sameList = (a, b) => a.length === b.length && a.every((value, i) => value === b[i]);
@@ -24,17 +24,46 @@ function changes(item, { content, tags, importance }) {
   return body;
 }
 
-export function EditForm({ item, user, onSaved, onCancel }) {
-  const [content, setContent] = useState(item.content);
-  const [tags, setTags] = useState(item.tags.join(", "));
-  const [importance, setImportance] = useState(String(item.importance));
+/** What to say when someone else changed the memory after the form opened (409). */
+const changedMeanwhile = (error) => new Error(
+  `Someone changed this memory while you edited it: it is now version ${error.detail.version}. `
+  + "The fields you did not touch show it now, yours keep your edits: Save again, or Cancel.",
+);
+
+/** The form's values for `item`. */
+const fieldsOf = (item) => ({
+  content: item.content, tags: item.tags.join(", "), importance: String(item.importance),
+});
+
+/**
+ * The form saves only over the version it was opened on (`if_version`). A change made
+ * meanwhile is loaded (`onStale`): the fields the user has not touched take its values,
+ * the others keep the user's edits, and the next save goes over that version.
+ */
+export function EditForm({ item, user, onSaved, onStale, onCancel }) {
+  const [base, setBase] = useState(item);
+  const [fields, setFields] = useState(fieldsOf(item));
+  const { content, tags, importance } = fields;
+  const edit = (name) => (e) => {
+    const { value } = e.currentTarget;
+    setFields((typed) => ({ ...typed, [name]: value }));
+  };
   const [state, setState] = useState({ busy: false, error: null, note: "" });
+
+  useEffect(() => {
+    if (item.version === base.version) return;
+    const [before, now] = [fieldsOf(base), fieldsOf(item)];
+    setFields((typed) => Object.fromEntries(Object.entries(typed).map(
+      ([name, value]) => [name, value === before[name] ? now[name] : value],
+    )));
+    setBase(item);
+  }, [item.version]);
 
   async function save(event) {
     event.preventDefault();
     let body;
     try {
-      body = changes(item, { content, tags, importance });
+      body = changes(item, fields);
     } catch (error) {
       setState({ busy: false, error, note: "" });
       return;
@@ -45,19 +74,22 @@ export function EditForm({ item, user, onSaved, onCancel }) {
     }
     setState({ busy: true, error: null, note: "" });
     try {
-      onSaved(await api(`/v1/memories/${seg(item.id)}`, { method: "PATCH", body: { user_id: user, ...body } }));
+      const patch = { user_id: user, if_version: item.version, ...body };
+      onSaved(await api(`/v1/memories/${seg(item.id)}`, { method: "PATCH", body: patch }));
     } catch (error) {
-      setState({ busy: false, error, note: "" });
+      const stale = error.name === "VersionConflictError";
+      setState({ busy: false, error: stale ? changedMeanwhile(error) : error, note: "" });
+      if (stale) onStale();
     }
   }
 
   return html`<form class="edit-form" onSubmit=${save} aria-label="Edit memory" novalidate>
     <${Field} label="Content" wide><textarea rows="4" required value=${content}
-      onInput=${(e) => setContent(e.currentTarget.value)}></textarea><//>
+      onInput=${edit("content")}></textarea><//>
     <div class="inline-form">
-      <${Field} label="Tags" wide><input value=${tags} onInput=${(e) => setTags(e.currentTarget.value)} /><//>
+      <${Field} label="Tags" wide><input value=${tags} onInput=${edit("tags")} /><//>
       <${Field} label="Importance"><input type="number" min="0" max="1" step="any" value=${importance}
-        onInput=${(e) => setImportance(e.currentTarget.value)} /><//>
+        onInput=${edit("importance")} /><//>
       <button type="submit" class="primary" disabled=${state.busy || !content.trim()}>Save</button>
       <button type="button" class="ghost" onClick=${onCancel}>Cancel</button>
     </div>

@@ -78,7 +78,7 @@ export function ItemView({ id, params, me, cubes }) {
     <${Panel} title="Memory" actions=${actions}>
       ${editing
         ? html`<${EditForm} item=${item} user=${user} onCancel=${() => setEditing(false)}
-            onSaved=${() => { setEditing(false); reload(); }} />`
+            onSaved=${() => { setEditing(false); reload(); }} onStale=${reload} />`
         : html`<p class="content big" data-testid="item-content">${item.content}</p>`}
       <div class="meta"><${Badge} tone=${`kind-${item.kind}`}>${item.kind}<//>
         <${Badge}>${item.state}<//><${Badge}>v${item.version}<//><${Chips} values=${item.tags} /></div>
@@ -97,7 +97,8 @@ export function ItemView({ id, params, me, cubes }) {
         ["session", item.session_id && html`<a href=${href("memories", null, { session: item.session_id, user })}>${item.session_id}</a>`],
         ["position", item.position], ["messages", item.message_count],
         ["message ids", item.message_ids.length ? html`<${Chips} values=${item.message_ids} />` : null],
-        ["speaker", item.speaker], ["role", item.role],
+        ["speaker", (item.speakers?.length > 1 ? item.speakers.join(", ") : item.speaker)],
+        ["role", item.role],
         ["headings", item.headings.length ? item.headings.join(" › ") : null],
         ["supersedes", itemLinks(item.supersedes, user)],
         ["superseded by", itemLinks([item.superseded_by], user)],
@@ -105,7 +106,9 @@ export function ItemView({ id, params, me, cubes }) {
       ]} /><//>
       <${Panel} title="Time"><${Facts} rows=${[
         ["recorded", html`<${Time} value=${item.created_at} />`], ["updated", html`<${Time} value=${item.updated_at} />`],
-        ["happened", html`<${Time} value=${item.event_time} />`], ["valid from", html`<${Time} value=${item.valid_from} />`],
+        ["happened", html`<${Time} value=${item.event_time} />`],
+        ...(item.event_end ? [["until", html`<${Time} value=${item.event_end} />`]] : []),
+        ["valid from", html`<${Time} value=${item.valid_from} />`],
         ["valid to", html`<${Time} value=${item.valid_to} />`], ["expires", html`<${Time} value=${item.expires_at} />`],
       ]} /><//>
       <${Panel} title="Extracted"><${Facts} rows=${[
