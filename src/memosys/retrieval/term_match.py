@@ -2,7 +2,7 @@
 
 The re-ranker's term coverage and each hit's ``matched_terms`` ask, for every
 candidate, which query words its text holds: a word of the text (``\\w+``),
-folded as the BM25 index folds it (:func:`~memosys.stores.sqlite.fts.fold`: case
+folded as the BM25 index folds it (:func:`~memosys.core.text_fold.fold`: case
 and Latin diacritics, so "cafe" matches "Café" here as in BM25), equal to a
 folded query word. Splitting long texts into words in Python
 for that was most of a search's re-ranking time. An ASCII text (the common
@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import re
 
+from memosys.core.text_fold import fold
 from memosys.reader.lexicon import STOPWORDS
-from memosys.stores.sqlite.fts import fold
 
 _WORD = re.compile(r"\w+")
 
 
 class QueryTerms:
-    """A query's words, folded (:func:`~memosys.stores.sqlite.fts.fold`), stopwords
+    """A query's words, folded (:func:`~memosys.core.text_fold.fold`), stopwords
     dropped (``terms``)."""
 
     def __init__(self, query: str) -> None:
