@@ -79,3 +79,10 @@ def test_term_matching_does_not_load_the_sqlite_store() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_matched_terms_take_in_other_forms_of_a_word_as_bm25_does() -> None:
+    terms = QueryTerms("Did the runner run to the café?")
+    texts = ["Ana was running", "runners, CAFES", "ran", "", "the run"]
+    assert terms.matched_in(texts) == [{"run"}, {"runner", "cafe"}, set(), set(), {"run"}]
+    assert terms.matched_in([]) == []
