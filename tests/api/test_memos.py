@@ -250,6 +250,20 @@ def test_a_word_bm25_matched_without_its_accents_is_a_matched_term(mos: MemOS) -
     }
 
 
+def test_a_word_bm25_matched_by_its_stem_is_a_matched_term(mos: MemOS) -> None:
+    mos.add_texts(["Ana was running late.", "The runs were long."], user_id="alice")
+    hits = mos.search("When did Ana run?", user_id="alice", mode="bm25")
+    assert {h.item.content: h.explain.matched_terms for h in hits} == {
+        "Ana was running late.": ["ana", "run"],  # BM25 matched "running" for "run"
+        "The runs were long.": ["run"],
+    }
+    past = mos.search("When did Ana run?", user_id="alice", mode="bm25",
+                      as_of=START + timedelta(seconds=1))
+    assert {h.item.content: h.explain.matched_terms for h in past} == {
+        h.item.content: h.explain.matched_terms for h in hits
+    }
+
+
 class CountingEmbedder:
     """The real embedder, counting the texts it is asked to embed as documents."""
 

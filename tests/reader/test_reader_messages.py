@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +180,27 @@ def test_names_from_the_whole_batch_are_entities(read: Any) -> None:
         {"role": "user", "name": "Caroline", "content": "Oscar is sweet."},
     ])
     assert [i.entities for i in items] == [["Melanie"], ["Caroline", "Oscar"], ["Oscar"]]
+
+
+def test_a_window_resolves_each_message_s_relative_times_against_its_own_time(
+    tmp_path: Path, embedder: Any
+) -> None:
+    conversation = [
+        {"role": "user", "name": "Ana", "content": "I start the new job tomorrow.",
+         "timestamp": "2023-05-08T09:00:00Z"},
+        {"role": "user", "name": "Bo", "content": "How did it go yesterday? And tomorrow?",
+         "timestamp": "2023-05-10T18:00:00Z"},
+        {"role": "user", "name": "Ana", "content": "Tomorrow I rest."},  # no timestamp
+    ]
+    settings = load_settings(reader={"window_size": 3})
+    with MemOS.open(tmp_path / "data", settings=settings, embedder=embedder) as mos:
+        [added] = mos.add(conversation, user_id="ann")
+        item = mos.get(added.id, user_id="ann")  # as stored
+    days = [(ref.text, ref.start.date().isoformat()) for ref in item.time_refs]
+    assert days == [
+        ("tomorrow", "2023-05-09"),  # Ana, on the 8th
+        ("yesterday", "2023-05-09"),  # Bo, on the 10th: not the 7th
+        ("tomorrow", "2023-05-11"),
+        ("Tomorrow", "2023-05-11"),  # Ana, untimed, after Bo: Bo's time
+    ]
+    assert all(ref.end - ref.start == timedelta(days=1) for ref in item.time_refs)

@@ -130,3 +130,34 @@ def test_feature_rows_are_finite_for_items_without_sessions(mos: MemOS) -> None:
     mos.add_texts(["A loose note about beagles."], user_id="u")
     hits = mos.search("beagles", user_id="u", top_k=5)
     assert hits and np.isfinite([h.score for h in hits]).all()
+
+
+def test_a_window_is_named_in_the_query_by_any_of_its_speakers(
+    tmp_path: Path, embedder: Any
+) -> None:
+    from memosys.retrieval.rerank import feature_matrix
+    from memosys.retrieval.search import Retriever, visible_filter
+    from memosys.settings import MemosysSettings, ReaderSettings
+    from memosys.stores.base import Scope
+
+    settings = MemosysSettings(reader=ReaderSettings(window_size=2))
+    clock = FixedClock(START)
+    with MemOS.open(tmp_path, embedder=embedder, settings=settings, clock=clock) as mos:
+        turns = [("Jon", "Any news about the bakery?"), ("Gina", "The bakery opens soon."),
+                 ("Jon", "And the bakery sign?"), ("Maya", "The bakery sign is painted.")]
+        added = mos.add([{"role": "user", "name": who, "content": text} for who, text in turns],
+                        user_id="u", session_id="s1", session_time=START)
+        mos.add([{"role": "user", "name": "Gina", "content": "Bakery news soon."}],
+                user_id="u", session_id="s2", session_time=START)
+        assert [item.speakers for item in added] == [["Jon", "Gina"], ["Jon", "Maya"]]
+        retriever = Retriever(mos.store, mos.embedder, mos.settings.retrieval, clock)
+        scope = Scope("u", (added[0].cube_id,))
+        query = "What did Gina say about the bakery?"
+        fused = retriever.fused(scope, query, None, "hybrid")
+        candidates = retriever.candidates(scope, fused, visible_filter(None))
+        named = feature_matrix(query, candidates)[:, FEATURES.index("speaker_named")]
+    assert {c.item.content: float(n) for c, n in zip(candidates, named, strict=True)} == {
+        "Jon: Any news about the bakery?\nGina: The bakery opens soon.": 1.0,  # a window
+        "Jon: And the bakery sign?\nMaya: The bakery sign is painted.": 0.0,
+        "Gina: Bakery news soon.": 1.0,  # one message, by Gina
+    }

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
+from memosys.core.text_fold import fold
 from memosys.retrieval.term_match import QueryTerms
-from memosys.stores.sqlite.fts import fold
 
 _QUERY = "Did Ana's e-mail about the café, C++ and foo_bar reach Straße 9 in ΟΔΟΣ or İstanbul?"
 _TEXTS = [
@@ -68,3 +70,19 @@ def test_fold_is_the_fts5_unicode61_folding_of_every_letter() -> None:
     conn.close()
     assert len(tokens) == len(letters)  # each letter is part of its word
     assert {c: fold(f"q{c}z") for c in letters} == dict(zip(letters, tokens, strict=True))
+
+
+def test_term_matching_does_not_load_the_sqlite_store() -> None:
+    code = (
+        "import sys, memosys.retrieval.term_match; "
+        "print(sorted(m for m in sys.modules if m.startswith('memosys.stores')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_matched_terms_take_in_other_forms_of_a_word_as_bm25_does() -> None:
+    terms = QueryTerms("Did the runner run to the café?")
+    texts = ["Ana was running", "runners, CAFES", "ran", "", "the run"]
+    assert terms.matched_in(texts) == [{"run"}, {"runner", "cafe"}, set(), set(), {"run"}]
+    assert terms.matched_in([]) == []

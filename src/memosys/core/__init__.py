@@ -1,1 +1,1 @@
-"""Pure domain: items, cubes, filters, errors, clock, ids. No I/O."""
+"""Pure domain: items, cubes, filters, errors, clock, ids, text folding. No I/O."""

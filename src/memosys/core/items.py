@@ -249,6 +249,14 @@ class ItemView:
     position: int | None
     message_count: int
     event_time: datetime | None
+    speakers: tuple[str, ...] = ()  # a window's, when it has no one ``speaker``
+
+
+def speakers_of(item: MemoryItem | ItemView) -> list[str]:
+    """Everyone who speaks in ``item``: a window's ``speakers``, else its one ``speaker``."""
+    if item.speakers:
+        return list(item.speakers)
+    return [item.speaker] if item.speaker else []
 
 
 def content_hash(*parts: str | None) -> str:

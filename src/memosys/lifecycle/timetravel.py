@@ -57,7 +57,9 @@ def search_as_of(
         return []
     items = {item.id: item for item in versions.get_as_of(scope, at, [f.id for f in fused])}
     top = fused[0].score if fused and fused[0].score > 0 else 1.0
-    terms = QueryTerms(query)  # as a live search reads them: stopwords are no match
+    shown = [entry for entry in fused if entry.id in items]
+    # as a live search reads them: stopwords are no match, another form of a word is
+    matched = QueryTerms(query).matched_in([items[entry.id].content for entry in shown])
     return [
         SearchHit(
             item=items[entry.id],
@@ -66,10 +68,9 @@ def search_as_of(
                 retrievers=entry.explained(),
                 fusion=method if mode == "hybrid" else mode,
                 fused_score=entry.score,
-                matched_terms=sorted(terms.found_in(items[entry.id].content)),
+                matched_terms=sorted(terms),
             ),
         )
-        for entry in fused
-        if entry.id in items
+        for entry, terms in zip(shown, matched, strict=True)
     ]
 

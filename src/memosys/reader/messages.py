@@ -72,11 +72,25 @@ def merged_metadata(base: dict[str, Any], window: Sequence[Message]) -> dict[str
     return copy.deepcopy(merged)
 
 
+def _line(message: Message) -> str:
+    return f"{message.speaker}: {message.content}"
+
+
 def _text(window: list[Message], as_lines: bool) -> str:
     """An item's content: the message, or ``speaker: text`` lines for a window."""
     if as_lines:
-        return "\n".join(f"{m.speaker}: {m.content}" for m in window)
+        return "\n".join(_line(m) for m in window)
     return window[0].content
+
+
+def _dated_lines(window: list[Message], first_time: datetime) -> list[tuple[str, datetime]]:
+    """A window's lines, each with the time its message was written: its timestamp, else
+    the latest one before it in the window, else the window's ``first_time``."""
+    dated, when = [], first_time
+    for message in window:
+        when = message.timestamp or when
+        dated.append((_line(message), when))
+    return dated
 
 
 def _build(
@@ -97,7 +111,9 @@ def _build(
     content = _text(window, as_lines)
     later_times = [m.timestamp for m in window[1:] if m.timestamp is not None]
     speaker = _one_or_none([m.speaker for m in window])
-    found = analyse(content, event_time, names)
+    # each message's "yesterday" is the day before that message, not the window's first
+    parts = _dated_lines(window, event_time) if as_lines else []
+    found = analyse(content, event_time, names, parts)
     return MemoryItem(
         id=new_id(),
         cube_id=cube_id,
@@ -156,8 +172,10 @@ def read_messages(
     of a window (``settings.window_size`` > 1) carries all of its messages:
     ``speakers`` (every speaker, first-seen order; ``speaker`` and ``role`` only
     when all share one), ``message_ids``, ``event_end`` (the last timestamp of a
-    message after the first; None if none has one) and the metadata merged by
-    :func:`merged_metadata` (a key the messages disagree on lists their values). The same
+    message after the first; None if none has one), the metadata merged by
+    :func:`merged_metadata` (a key the messages disagree on lists their values) and the
+    time expressions of all its messages, a relative one ("yesterday") resolved against
+    its own message's timestamp (else the latest one before it in the window). The same
     words from the same speaker at the same time, twice in the batch, are two
     items (their hashes differ), so only a repeated batch is an exact repeat. Raises
     :class:`~memosys.core.errors.InvalidInputError` or a subclass and returns

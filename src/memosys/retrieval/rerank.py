@@ -8,8 +8,9 @@ after it, with a small linear model over such features:
 
 - each retriever's reciprocal rank and relative score, for the candidate and
   for its previous and next turn;
-- whether its speaker is named in the query, whether its time is near a date
-  the query names, how much BM25 evidence its session holds;
+- whether its speaker (any of a window's speakers) is named in the query,
+  whether its time is near a date the query names, how much BM25 evidence its
+  session holds;
 - how many of the query's words it contains, and whether it is a question.
 
 The weights are learned (logistic regression) by
@@ -30,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from memosys.core.errors import ConfigurationError
-from memosys.core.items import ItemView, MemoryItem
+from memosys.core.items import ItemView, MemoryItem, speakers_of
 from memosys.retrieval.fusion import Fused
 from memosys.retrieval.query_signals import named_dates, named_speakers, near
 from memosys.retrieval.term_match import QueryTerms
@@ -102,7 +103,8 @@ def feature_matrix(query: str, candidates: Sequence[Candidate]) -> Matrix:
         if c.item.session_id is not None:
             key = (c.item.cube_id, c.item.session_id)
             mass[key] = mass.get(key, 0.0) + own[id(c)][2]
-    speakers = named_speakers(query, {c.item.speaker for c in candidates if c.item.speaker})
+    who = {id(c): speakers_of(c.item) for c in candidates}
+    named = named_speakers(query, {s for c in candidates for s in who[id(c)]})
     dates = named_dates(query)
     terms = QueryTerms(query)
     rows = []
@@ -115,7 +117,7 @@ def feature_matrix(query: str, candidates: Sequence[Candidate]) -> Matrix:
                 *own[id(c)],
                 *_own(by_place.get(before) if before else None, top_bm25),
                 *_own(by_place.get(after) if after else None, top_bm25),
-                float(c.item.speaker in speakers),
+                float(any(s in named for s in who[id(c)])),
                 float(bool(dates) and when is not None and near(when.date(), dates)),
                 float(bool(dates)),
                 mass.get((c.item.cube_id, c.item.session_id or ""), 0.0),

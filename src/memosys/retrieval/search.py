@@ -261,8 +261,9 @@ class Retriever:
         method = (
             (options.fusion or self._settings.fusion) if options.mode == "hybrid" else options.mode
         )
+        matched = terms.matched_in([item.content for item, _, _ in scored])
         hits = []
-        for item, candidate, base in scored:
+        for (item, candidate, base), item_terms in zip(scored, matched, strict=True):
             entry = candidate.fused
             adjustments = _adjustments(item, now, options)
             hits.append(
@@ -274,7 +275,7 @@ class Retriever:
                         fusion=str(method),
                         fused_score=entry.score if entry else 0.0,
                         adjustments=adjustments,
-                        matched_terms=sorted(terms.found_in(item.content)),
+                        matched_terms=sorted(item_terms),
                         expanded_from=candidate.joined_for,
                         reranker=reranker,
                         rerank_score=base if reranker else None,

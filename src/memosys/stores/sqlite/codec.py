@@ -90,16 +90,20 @@ def load_item(data: str) -> MemoryItem:
     return MemoryItem.model_validate_json(data)
 
 
-# the columns of an ItemView after ``i.id``, of the items table aliased ``i``
+# the columns of an ItemView after ``i.id``, of the items table aliased ``i``; the
+# speakers only of an item without one speaker (a window of several), as JSON
 VIEW_COLUMNS = (
     "i.cube_id, i.content, i.speaker, i.session_id, i.position, "
-    "json_extract(i.data, '$.message_count'), i.event_time"
+    "json_extract(i.data, '$.message_count'), i.event_time, "
+    "CASE WHEN i.speaker IS NULL THEN json_extract(i.data, '$.speakers') END"
 )
 
 
 def load_view(row: Sequence[Any]) -> ItemView:
     """An :class:`ItemView` from a row of ``i.id`` and :data:`VIEW_COLUMNS`."""
-    item_id, cube_id, content, speaker, session_id, position, messages, event_time = row
+    item_id, cube_id, content, speaker, session_id, position, messages, event_time, speakers = (
+        row
+    )
     return ItemView(
         id=item_id,
         cube_id=cube_id,
@@ -109,6 +113,7 @@ def load_view(row: Sequence[Any]) -> ItemView:
         position=position,
         message_count=messages,
         event_time=None if event_time is None else from_micros(event_time),
+        speakers=tuple(json.loads(speakers)) if speakers else (),
     )
 
 

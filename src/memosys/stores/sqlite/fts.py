@@ -5,7 +5,9 @@ Every token is quoted, so user text can never be read as FTS5 syntax (``AND``,
 tokens, as in the ``unicode61`` tokenizer), English stopwords go unless
 nothing else is left, and the terms are joined with ``OR``: BM25 then ranks
 documents that match more, and rarer, terms first. An AND of every word is
-too strict for recall on natural-language questions.
+too strict for recall on natural-language questions. Python code that compares
+words as this index does (case and accents folded) uses
+:func:`memosys.core.text_fold.fold`.
 
 An OR of common words matches most of a large database, and FTS5 computes
 BM25 for every match (about 2 microseconds per document and term). So the
@@ -23,8 +25,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import unicodedata
-from functools import lru_cache
 
 MAX_TERMS = 32
 POSTING_BUDGET = 10_000
@@ -49,37 +49,6 @@ STOPWORDS = frozenset(
         "yourselves", "s", "t", "d", "ll", "m", "re", "ve",
     }
 )
-
-
-def fold(word: str) -> str:
-    """``word`` as the index's ``unicode61`` tokenizer folds it: case folded and the
-    diacritic of a Latin letter removed ("Café" -> "cafe", "İstanbul" -> "istanbul",
-    "ß" and "ø" kept), as its default ``remove_diacritics 1`` does.
-
-    Python code that compares words the way BM25 matched them (a hit's matched
-    terms) folds them with this. Characters added to Unicode after 6.1, which
-    ``unicode61`` does not know, are folded by Python's newer tables.
-    """
-    if word.isascii():
-        return word.lower()
-    return "".join(_fold_char(char) for char in word)
-
-
-@lru_cache(maxsize=4096)
-def _fold_char(char: str) -> str:
-    folded = char.casefold()
-    if len(folded) != 1:  # unicode61 maps one character to one: "ß" stays, "İ" is lowered
-        folded = char.lower()
-        if len(folded) != 1:
-            return "".join(_fold_char(c) for c in folded)
-    if 0x300 <= ord(folded) <= 0x36F:  # a combining diacritic on its own is dropped
-        return ""
-    parts = unicodedata.decomposition(folded).split()
-    if len(parts) == 2 and not parts[0].startswith("<"):  # a letter and one diacritic
-        base, mark = (chr(int(part, 16)) for part in parts)
-        if base.isascii() and 0x300 <= ord(mark) <= 0x36F:
-            return base
-    return folded
 
 
 def query_terms(text: str) -> list[str]:

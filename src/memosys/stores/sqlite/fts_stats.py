@@ -1,10 +1,10 @@
 """What FTS5 knows about ``items_fts``, read from Python: its tokens and its BM25 statistics.
 
 Tokens always come from FTS5 itself (a private in-memory FTS5 table with the
-live index's tokenizer), never from a re-implementation of ``porter
-unicode61``; the row and token totals come from the index's own averages
-record. :mod:`.as_of_search` and :mod:`.text_mirror` score with these, so
-their BM25 equals FTS5's ``bm25()``.
+live index's tokenizer, :func:`memosys.core.text_fold.scratch_index`), never
+from a re-implementation of ``porter unicode61``; the row and token totals
+come from the index's own averages record. :mod:`.as_of_search` and
+:mod:`.text_mirror` score with these, so their BM25 equals FTS5's ``bm25()``.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import math
 import sqlite3
 from collections import Counter
 
+from memosys.core.text_fold import scratch_index
+
 # FTS5's bm25() constants (fts5_aux.c)
 K1 = 1.2
 B = 0.75
 MIN_IDF = 1e-6
-TOKENIZER = "porter unicode61"  # the tokenizer of items_fts (migration 0001)
 _AVERAGES_ROWID = 1  # the FTS5 record of the row count and total tokens
 
 
@@ -38,9 +39,8 @@ def token_lists(
     texts: list[str], terms: list[str]
 ) -> tuple[dict[str, list[str]], list[Counter[str]]]:
     """Every token of each term, in order, and each text's token counts (see :func:`tokenize`)."""
-    mem = sqlite3.connect(":memory:")
+    mem = scratch_index()
     try:
-        mem.execute(f"CREATE VIRTUAL TABLE t USING fts5 (body, tokenize = '{TOKENIZER}')")
         mem.execute("CREATE VIRTUAL TABLE vocab USING fts5vocab (t, 'instance')")
         mem.executemany("INSERT INTO t (rowid, body) VALUES (?, ?)",
                         [*enumerate(texts, 1), *((-n, term) for n, term in enumerate(terms, 1))])
