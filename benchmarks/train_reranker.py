@@ -68,7 +68,9 @@ def collect(data: Path) -> list[dict]:
                     continue
                 fused = retriever.fused(scope, q.question, None, "hybrid")
                 cands = retriever.candidates(scope, fused[:pool], visible_filter(None))
-                ids = [str(c.item.metadata.get("dia_id")) for c in cands]
+                # candidates are views (no metadata): the whole items name the turns
+                items = {i.id: i for i in mos.store.get_items(scope, [c.item.id for c in cands])}
+                ids = [str(items[c.item.id].metadata.get("dia_id")) for c in cands]
                 rows.append({
                     "conv": conv.sample_id, "gold": q.evidence, "ids": ids,
                     "fused": [ids[i] for i, c in enumerate(cands) if c.fused is not None],
