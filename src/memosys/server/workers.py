@@ -12,6 +12,7 @@ scheduled upkeep jobs; the workers only serve requests.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import multiprocessing
@@ -77,7 +78,12 @@ class WorkerProtocol(HeaderTimeoutProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.timeout_s = _worker_config()["server"]["header_timeout_s"]
+        self.timeout_s = _header_timeout_s()
+
+
+@functools.cache  # read once per worker process, not per connection
+def _header_timeout_s() -> float:
+    return float(_worker_config()["server"]["header_timeout_s"])
 
 
 def _worker_config() -> dict[str, Any]:
