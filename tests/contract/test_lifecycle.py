@@ -69,6 +69,18 @@ def test_rollback_to_a_version_given_as_text_is_refused(api: Any, users: Any) ->
     assert api.get(item.id, user_id=ana).content == "Ana lives in Paris"
 
 
+@pytest.mark.parametrize("version", [3, 2**63 - 1, 2**63, 10**30])
+def test_rollback_to_a_version_that_never_was_is_not_found(
+    api: Any, users: Any, version: int
+) -> None:
+    ana = users("ana")
+    (item,) = api.add_texts(["Ana lives in Lyon"], user_id=ana)
+    api.update(item.id, user_id=ana, content="Ana lives in Paris")
+    with pytest.raises(NotFoundError, match=f"has no version {version}"):
+        api.rollback(item.id, version, user_id=ana)
+    assert [v.version for v in api.history(item.id, user_id=ana)] == [1, 2]
+
+
 def test_freeze_blocks_changes_until_unfrozen(api: Any, users: Any) -> None:
     ana = users("ana")
     (item,) = api.add_texts(["a frozen fact"], user_id=ana)
