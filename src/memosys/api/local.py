@@ -366,6 +366,7 @@ class MemOS(
         text = None if content is None else checked_content(content, "content", reader)
         user = self._cubes.ensure_user(user_id)
         scope = self._cubes.scope(user, None)
+        vectors: dict[str, Vectors] = {}  # by search text: made again, the change reuses them
 
         def make(current: MemoryItem) -> MemoryItem:
             self._cubes.check_write(user, current.cube_id)
@@ -383,7 +384,12 @@ class MemOS(
             if not changes:
                 return current
             updated = current.model_copy(update={**changes, "updated_at": self._clock.now()})
-            vector = self._embedder.embed([updated.search_text()]) if "content" in changes else None
+            vector = None
+            if "content" in changes:
+                seen = updated.search_text()
+                vector = vectors.get(seen)
+                if vector is None:
+                    vector = vectors[seen] = self._embedder.embed([seen])
             with self.events.changing():
                 stored = self._store.update_item(scope, updated, vector)
                 self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
