@@ -205,3 +205,40 @@ def test_only_an_archived_memory_can_be_unarchived(api: Any, users: Any) -> None
         with pytest.raises(IllegalTransitionError, match="is not archived"):
             api.unarchive(memory.id, user_id=ana)
     assert api.get(google.id, user_id=ana).state == "superseded"
+
+
+def test_a_read_only_sharer_is_refused_every_change_and_a_stranger_finds_nothing(
+    api: Any, users: Any
+) -> None:
+    ana, ben, cai = users("ana"), users("ben"), users("cai")
+    for user in (ben, cai):
+        api.create_user(user)
+    (item,) = api.add_texts(["Ana's plan for the garden"], user_id=ana, cube="garden")
+    api.update(item.id, user_id=ana, tags=["spring"])
+    api.snapshot("garden", "spring", user_id=ana)
+    api.share_cube("garden", user_id=ana, with_user=ben, access="read")
+    cube = item.cube_id
+    changes = {
+        "update": lambda user: api.update(item.id, user_id=user, tags=["mine"]),
+        "update, current if_version": lambda user: api.update(
+            item.id, user_id=user, tags=["mine"], if_version=2),
+        "update, stale if_version": lambda user: api.update(
+            item.id, user_id=user, tags=["mine"], if_version=1),
+        "delete": lambda user: api.delete(item.id, user_id=user),
+        "rollback": lambda user: api.rollback(item.id, 1, user_id=user),
+        "freeze": lambda user: api.freeze(item.id, user_id=user),
+        "unfreeze": lambda user: api.unfreeze(item.id, user_id=user),
+        "archive": lambda user: api.archive(item.id, user_id=user),
+        "unarchive": lambda user: api.unarchive(item.id, user_id=user),
+        "forget": lambda user: api.forget(item.id, user_id=user),
+        "snapshot": lambda user: api.snapshot(cube, "mine", user_id=user),
+        "delete snapshot": lambda user: api.delete_snapshot(cube, "spring", user_id=user),
+        "restore snapshot": lambda user: api.restore_snapshot(cube, "spring", user_id=user),
+    }
+    for name, change in changes.items():
+        for user, refusal in ((ben, PermissionDeniedError), (cai, NotFoundError)):
+            with pytest.raises(refusal) as refused:
+                change(user)
+            assert type(refused.value) is refusal, (name, user, refused.value)
+    assert [v.version for v in api.history(item.id, user_id=ben)] == [1, 2]
+    assert [s.name for s in api.list_snapshots(user_id=ana)] == ["spring"]

@@ -66,6 +66,7 @@ class FacadeBase:
         id: str,
         make: Callable[[MemoryItem], MemoryItem],
         if_version: int | None = None,
+        allowed: Callable[[MemoryItem], object] | None = None,
     ) -> MemoryItem:
         """``make(current)``: a change made from the memory's current version and written.
 
@@ -74,7 +75,8 @@ class FacadeBase:
         second time with the writer held from the read to the write, so that no
         third change comes between, however many clients change the memory at
         once. With ``if_version``, a memory not at that version is
-        VersionConflictError instead.
+        VersionConflictError instead, once ``allowed(current)`` raised nothing (a
+        user who may not change the memory is told so, whatever its version).
         """
         if if_version is not None and (
             not isinstance(if_version, int) or isinstance(if_version, bool) or if_version < 1
@@ -85,6 +87,8 @@ class FacadeBase:
 
         def attempt() -> MemoryItem:
             current = self._get(scope, id)
+            if allowed is not None:
+                allowed(current)
             if if_version is not None and current.version != if_version:
                 raise version_conflict(id, current.version, if_version)
             return make(current)

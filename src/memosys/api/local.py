@@ -368,8 +368,10 @@ class MemOS(
         scope = self._cubes.scope(user, None)
         vectors: dict[str, Vectors] = {}  # by search text: made again, the change reuses them
 
-        def make(current: MemoryItem) -> MemoryItem:
+        def writable(current: MemoryItem) -> None:
             self._cubes.check_write(user, current.cube_id)
+
+        def make(current: MemoryItem) -> MemoryItem:
             changes = {k: v for k, v in wanted.items() if v != getattr(current, k)}
             if text is not None and text != current.content:
                 memory_kind = changes.get("kind", current.kind)
@@ -395,7 +397,7 @@ class MemOS(
                 self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
             return stored
 
-        return self._change(scope, id, make, if_version)
+        return self._change(scope, id, make, if_version, writable)
 
     def delete(self, id: str, *, user_id: str) -> None:
         """Delete a memory: it becomes a tombstone, hidden everywhere, its history kept
