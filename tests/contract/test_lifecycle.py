@@ -242,3 +242,24 @@ def test_a_read_only_sharer_is_refused_every_change_and_a_stranger_finds_nothing
             assert type(refused.value) is refusal, (name, user, refused.value)
     assert [v.version for v in api.history(item.id, user_id=ben)] == [1, 2]
     assert [s.name for s in api.list_snapshots(user_id=ana)] == ["spring"]
+
+
+@pytest.mark.parametrize("name", ["", "   ", 5, "x" * 201, "line\nbreak"])
+def test_a_snapshot_name_that_no_snapshot_can_have_is_invalid_input(
+    api: Any, users: Any, name: Any
+) -> None:
+    ana = users("ana")
+    api.add_texts(["a memory in a snapshotted cube"], user_id=ana, cube="named")
+    api.snapshot("named", "fine", user_id=ana)
+    calls = {
+        "snapshot": lambda: api.snapshot("named", name, user_id=ana),
+        "delete_snapshot": lambda: api.delete_snapshot("named", name, user_id=ana),
+        "restore_snapshot": lambda: api.restore_snapshot("named", name, user_id=ana),
+        "list": lambda: api.list(user_id=ana, cube="named", snapshot=name),
+        "search": lambda: api.search("memory", user_id=ana, cube="named", snapshot=name),
+    }
+    for call in calls.values():
+        with pytest.raises(InvalidInputError) as refused:
+            call()
+        assert type(refused.value) is InvalidInputError, (call, refused.value)
+    assert [s.name for s in api.list_snapshots(user_id=ana)] == ["fine"]
