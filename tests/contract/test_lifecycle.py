@@ -69,6 +69,18 @@ def test_rollback_to_a_version_given_as_text_is_refused(api: Any, users: Any) ->
     assert api.get(item.id, user_id=ana).content == "Ana lives in Paris"
 
 
+@pytest.mark.parametrize("version", [3, 2**63 - 1, 2**63, 10**30])
+def test_rollback_to_a_version_that_never_was_is_not_found(
+    api: Any, users: Any, version: int
+) -> None:
+    ana = users("ana")
+    (item,) = api.add_texts(["Ana lives in Lyon"], user_id=ana)
+    api.update(item.id, user_id=ana, content="Ana lives in Paris")
+    with pytest.raises(NotFoundError, match=f"has no version {version}"):
+        api.rollback(item.id, version, user_id=ana)
+    assert [v.version for v in api.history(item.id, user_id=ana)] == [1, 2]
+
+
 def test_freeze_blocks_changes_until_unfrozen(api: Any, users: Any) -> None:
     ana = users("ana")
     (item,) = api.add_texts(["a frozen fact"], user_id=ana)
@@ -193,3 +205,61 @@ def test_only_an_archived_memory_can_be_unarchived(api: Any, users: Any) -> None
         with pytest.raises(IllegalTransitionError, match="is not archived"):
             api.unarchive(memory.id, user_id=ana)
     assert api.get(google.id, user_id=ana).state == "superseded"
+
+
+def test_a_read_only_sharer_is_refused_every_change_and_a_stranger_finds_nothing(
+    api: Any, users: Any
+) -> None:
+    ana, ben, cai = users("ana"), users("ben"), users("cai")
+    for user in (ben, cai):
+        api.create_user(user)
+    (item,) = api.add_texts(["Ana's plan for the garden"], user_id=ana, cube="garden")
+    api.update(item.id, user_id=ana, tags=["spring"])
+    api.snapshot("garden", "spring", user_id=ana)
+    api.share_cube("garden", user_id=ana, with_user=ben, access="read")
+    cube = item.cube_id
+    changes = {
+        "update": lambda user: api.update(item.id, user_id=user, tags=["mine"]),
+        "update, current if_version": lambda user: api.update(
+            item.id, user_id=user, tags=["mine"], if_version=2),
+        "update, stale if_version": lambda user: api.update(
+            item.id, user_id=user, tags=["mine"], if_version=1),
+        "delete": lambda user: api.delete(item.id, user_id=user),
+        "rollback": lambda user: api.rollback(item.id, 1, user_id=user),
+        "freeze": lambda user: api.freeze(item.id, user_id=user),
+        "unfreeze": lambda user: api.unfreeze(item.id, user_id=user),
+        "archive": lambda user: api.archive(item.id, user_id=user),
+        "unarchive": lambda user: api.unarchive(item.id, user_id=user),
+        "forget": lambda user: api.forget(item.id, user_id=user),
+        "snapshot": lambda user: api.snapshot(cube, "mine", user_id=user),
+        "delete snapshot": lambda user: api.delete_snapshot(cube, "spring", user_id=user),
+        "restore snapshot": lambda user: api.restore_snapshot(cube, "spring", user_id=user),
+    }
+    for name, change in changes.items():
+        for user, refusal in ((ben, PermissionDeniedError), (cai, NotFoundError)):
+            with pytest.raises(refusal) as refused:
+                change(user)
+            assert type(refused.value) is refusal, (name, user, refused.value)
+    assert [v.version for v in api.history(item.id, user_id=ben)] == [1, 2]
+    assert [s.name for s in api.list_snapshots(user_id=ana)] == ["spring"]
+
+
+@pytest.mark.parametrize("name", ["", "   ", 5, "x" * 201, "line\nbreak"])
+def test_a_snapshot_name_that_no_snapshot_can_have_is_invalid_input(
+    api: Any, users: Any, name: Any
+) -> None:
+    ana = users("ana")
+    api.add_texts(["a memory in a snapshotted cube"], user_id=ana, cube="named")
+    api.snapshot("named", "fine", user_id=ana)
+    calls = {
+        "snapshot": lambda: api.snapshot("named", name, user_id=ana),
+        "delete_snapshot": lambda: api.delete_snapshot("named", name, user_id=ana),
+        "restore_snapshot": lambda: api.restore_snapshot("named", name, user_id=ana),
+        "list": lambda: api.list(user_id=ana, cube="named", snapshot=name),
+        "search": lambda: api.search("memory", user_id=ana, cube="named", snapshot=name),
+    }
+    for call in calls.values():
+        with pytest.raises(InvalidInputError) as refused:
+            call()
+        assert type(refused.value) is InvalidInputError, (call, refused.value)
+    assert [s.name for s in api.list_snapshots(user_id=ana)] == ["fine"]

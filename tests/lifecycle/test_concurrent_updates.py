@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pytest
 
 from memosys import MemOS
-from memosys.core.errors import InvalidInputError, VersionConflictError
+from memosys.core.errors import InvalidInputError, NotFoundError, VersionConflictError
 from memosys.core.items import LifecycleState
 from memosys.models.embedders.base import Purpose
 from query_hook import QueryHook
@@ -162,3 +162,82 @@ def test_if_version_must_be_a_version_number(mos: MemOS, bad: Any) -> None:
     with pytest.raises(InvalidInputError, match="if_version"):
         mos.update(item.id, user_id="ana", tags=["x"], if_version=bad)
     assert mos.get(item.id, user_id="ana").version == 1
+
+
+
+class _Counted:
+    """An embedder that counts the document embeddings it makes."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.documents = 0
+        self.fingerprint = str(inner.fingerprint)
+        self.dimensions = int(inner.dimensions)
+
+    def embed(
+        self, texts: Sequence[str], purpose: Purpose = "document"
+    ) -> npt.NDArray[np.float32]:
+        self.documents += purpose == "document"
+        return self._inner.embed(texts, purpose)  # type: ignore[no-any-return]
+
+
+CHANGES = {
+    "content": lambda mos, id: mos.update(id, user_id="ana", content="Ana lives in Berlin."),
+    "tags": lambda mos, id: mos.update(id, user_id="ana", tags=["home"]),
+    "archive": lambda mos, id: mos.archive(id, user_id="ana"),
+    "delete": lambda mos, id: mos.delete(id, user_id="ana"),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_a_change_is_written_however_many_changes_land_while_it_is_made(
+    tmp_path: Path, embedder: Any, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """Another client writing first every time the change is made does not wear it
+    out: made again from the newer version with the writer held, it lands then (a
+    client that comes meanwhile waits for the writer, and its change lands after)."""
+    counted = _Counted(embedder)
+    with MemOS.open(tmp_path, embedder=counted) as mos:
+        (item,) = mos.add_texts(["Ana lives in Paris."], user_id="ana")
+        before = counted.documents
+        rivals: list[threading.Thread] = []
+        failures: list[Exception] = []
+        this = threading.current_thread()
+        check_write = mos._cubes.check_write  # type: ignore[attr-defined]
+        in_write = mos.store._db.in_write  # type: ignore[attr-defined]
+
+        def rival(number: int) -> None:
+            try:
+                mos.update(item.id, user_id="ana", metadata={"rival": number})
+            except Exception as exc:  # noqa: BLE001  (handed to the test)
+                failures.append(exc)
+
+        def raced_check(user: str, cube: Any) -> None:
+            """Between the change's read and its write, another client writes first."""
+            if threading.current_thread() is this and len(rivals) < 10:
+                rivals.append(threading.Thread(target=rival, args=(len(rivals) + 1,)))
+                rivals[-1].start()
+                if not in_write():  # else it waits for this change's transaction
+                    rivals[-1].join(timeout=10)
+            check_write(user, cube)
+
+        monkeypatch.setattr(mos._cubes, "check_write", raced_check)  # type: ignore[attr-defined]
+        CHANGES[change](mos, item.id)
+        for thread in rivals:
+            thread.join(timeout=10)
+        assert not any(t.is_alive() for t in rivals)
+        assert len(rivals) == 2  # the first try lost to one; the second, holding the writer, won
+        versions = mos.history(item.id, user_id="ana")
+        wanted = {"content": ("content", "Ana lives in Berlin."), "tags": ("tags", ["home"]),
+                  "archive": ("state", "archived"), "delete": ("state", "deleted")}[change]
+        assert getattr(versions[2].item, wanted[0]) == wanted[1]
+        assert versions[2].item.metadata == {"rival": 1}  # made again from the rival's version
+        if change == "delete":  # the rival that waited found the memory deleted
+            assert [type(f) for f in failures] == [NotFoundError]
+            assert [v.version for v in versions] == [1, 2, 3]
+        else:  # the rival that waited came last
+            assert failures == []
+            assert [v.version for v in versions] == [1, 2, 3, 4]
+            assert getattr(versions[3].item, wanted[0]) == wanted[1]
+            assert versions[3].item.metadata == {"rival": 2}
+        assert counted.documents - before == (change == "content")  # embedded once

@@ -148,6 +148,45 @@ def test_request_id_is_echoed_and_audited(http: Any, mos: MemOS, admin_key: str)
     assert generated and generated != "req-42"
 
 
+def test_every_lifecycle_change_is_audited_with_its_request_id(
+    http: Any, mos: MemOS, admin_key: str
+) -> None:
+    ana = mos.create_user("ana-lifecycle")
+    client = http(ana.api_key)
+
+    def send(request_id: str, method: str, path: str, **options: Any) -> Any:
+        response = client.request(method, path, headers={"X-Request-ID": request_id}, **options)
+        assert response.status_code < 300, response.text
+        return response.json() if response.content else None
+
+    added = send("r-add", "POST", "/v1/memories/texts", json={"texts": ["v1"], "cube": "life"})
+    id, cube = added["items"][0]["id"], added["items"][0]["cube_id"]
+    memory = f"/v1/memories/{id}"
+    send("r-update", "PATCH", memory, json={"content": "v2", "if_version": 1})
+    send("r-rollback", "POST", f"{memory}/rollback", json={"version": 1})
+    for change in ("freeze", "unfreeze", "archive", "unarchive"):
+        send(f"r-{change}", "POST", f"{memory}/{change}")
+    send("r-snapshot", "POST", "/v1/cubes/life/snapshots", json={"name": "s"})
+    send("r-tag", "PATCH", memory, json={"tags": ["after the snapshot"]})
+    send("r-restore", "POST", "/v1/cubes/life/snapshots/s/restore")
+    send("r-drop", "DELETE", "/v1/cubes/life/snapshots/s")
+    send("r-delete", "DELETE", memory)
+    send("r-forget", "POST", f"{memory}/forget")
+    records = client.get("/v1/audit", params={"cube": cube}).json()["records"]
+    seen = [(r["request_id"], r["action"], r["item_id"]) for r in reversed(records)]
+    assert seen == [
+        ("r-add", "cube.create", None), ("r-add", "memory.add", id),
+        ("r-update", "memory.update", id), ("r-rollback", "memory.update", id),
+        ("r-freeze", "memory.state", id), ("r-unfreeze", "memory.state", id),
+        ("r-archive", "memory.state", id), ("r-unarchive", "memory.state", id),
+        ("r-snapshot", "snapshot.create", None), ("r-tag", "memory.update", id),
+        ("r-restore", "snapshot.restore", None),
+        ("r-restore", "memory.update", id), ("r-drop", "snapshot.delete", None),
+        ("r-delete", "memory.delete", id), ("r-forget", "memory.forget", id),
+    ]
+    assert {(r["actor"], r["cube_id"]) for r in records} == {("ana-lifecycle", cube)}
+
+
 def _server_timing(response: httpx.Response) -> dict[str, float]:
     parts = (part.strip().split(";dur=") for part in response.headers["server-timing"].split(","))
     return {name: float(ms) for name, ms in parts}

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from memosys.api.local import MemOS
 
 DATABASE_FILE = "memosys.db"
-CHANGE_ATTEMPTS = 5  # reads of a memory a change is made from before it gives up
 
 
 class FacadeBase:
@@ -67,12 +66,17 @@ class FacadeBase:
         id: str,
         make: Callable[[MemoryItem], MemoryItem],
         if_version: int | None = None,
+        allowed: Callable[[MemoryItem], object] | None = None,
     ) -> MemoryItem:
         """``make(current)``: a change made from the memory's current version and written.
 
         When another change is written first (the store's VersionConflictError),
-        the change is made again from the newer version, so neither is lost. With
-        ``if_version``, a memory not at that version is VersionConflictError instead.
+        the change is made again from the newer version, so neither is lost; that
+        second time with the writer held from the read to the write, so that no
+        third change comes between, however many clients change the memory at
+        once. With ``if_version``, a memory not at that version is
+        VersionConflictError instead, once ``allowed(current)`` raised nothing (a
+        user who may not change the memory is told so, whatever its version).
         """
         if if_version is not None and (
             not isinstance(if_version, int) or isinstance(if_version, bool) or if_version < 1
@@ -80,20 +84,22 @@ class FacadeBase:
             raise InvalidInputError(
                 f"if_version must be a version number (an integer >= 1), got {if_version!r}"
             )
-        for _ in range(CHANGE_ATTEMPTS):
+
+        def attempt() -> MemoryItem:
             current = self._get(scope, id)
+            if allowed is not None:
+                allowed(current)
             if if_version is not None and current.version != if_version:
                 raise version_conflict(id, current.version, if_version)
-            try:
-                return make(current)
-            except VersionConflictError:
-                if if_version is not None:
-                    raise
-        raise VersionConflictError(
-            f"memory {id!r} changed {CHANGE_ATTEMPTS} times while this change was being made; "
-            "try again",
-            detail={"id": id},
-        )
+            return make(current)
+
+        try:
+            return attempt()  # (without the writer: embedding a content may take a while)
+        except VersionConflictError:
+            if if_version is not None:
+                raise
+        with self.events.changing():  # one transaction: the writer held until it commits
+            return attempt()
 
     def _get(self, scope: Scope, id: str) -> MemoryItem:
         self._access.settle()

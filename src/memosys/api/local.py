@@ -366,9 +366,12 @@ class MemOS(
         text = None if content is None else checked_content(content, "content", reader)
         user = self._cubes.ensure_user(user_id)
         scope = self._cubes.scope(user, None)
+        vectors: dict[str, Vectors] = {}  # by search text: made again, the change reuses them
+
+        def writable(current: MemoryItem) -> None:
+            self._cubes.check_write(user, current.cube_id)
 
         def make(current: MemoryItem) -> MemoryItem:
-            self._cubes.check_write(user, current.cube_id)
             changes = {k: v for k, v in wanted.items() if v != getattr(current, k)}
             if text is not None and text != current.content:
                 memory_kind = changes.get("kind", current.kind)
@@ -383,13 +386,18 @@ class MemOS(
             if not changes:
                 return current
             updated = current.model_copy(update={**changes, "updated_at": self._clock.now()})
-            vector = self._embedder.embed([updated.search_text()]) if "content" in changes else None
+            vector = None
+            if "content" in changes:
+                seen = updated.search_text()
+                vector = vectors.get(seen)
+                if vector is None:
+                    vector = vectors[seen] = self._embedder.embed([seen])
             with self.events.changing():
                 stored = self._store.update_item(scope, updated, vector)
                 self.events.emit("updated", [stored.id], cube_id=stored.cube_id, user_id=user)
             return stored
 
-        return self._change(scope, id, make, if_version)
+        return self._change(scope, id, make, if_version, writable)
 
     def delete(self, id: str, *, user_id: str) -> None:
         """Delete a memory: it becomes a tombstone, hidden everywhere, its history kept

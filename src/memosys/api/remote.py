@@ -250,7 +250,7 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
             include_history=checked_flag(include_history, "include_history"),
             include_archived=checked_flag(include_archived, "include_archived"),
             as_of=None if as_of is None else checked_time(as_of, "as_of"),
-            snapshot=snapshot,
+            snapshot=_snapshot_name(snapshot),
         )
         return self._items(data)
 
@@ -349,3 +349,11 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
 
 _HITS = TypeAdapter(Hits)
 _SESSIONS = TypeAdapter(SessionHits)
+
+
+def _snapshot_name(name: object) -> str | None:
+    """A snapshot name as a query parameter: text (the server checks the rest), as
+    ``5`` would be sent as the name ``"5"``."""
+    if name is not None and not isinstance(name, str):
+        raise InvalidInputError(f"snapshot name must be printable text, got {name!r}")
+    return name

@@ -91,6 +91,7 @@ class VersionMethods(FacadeBase):
         user = self._cubes.ensure_user(user_id)
         target = self._cubes.find(user, cube)
         self._cubes.check_write(user, target)
+        name = checked_text(name, "snapshot name", empty=False)
         with self._store.transaction():
             if not version_store(self._store).delete_snapshot(target.id, name):
                 raise NotFoundError(
@@ -199,6 +200,9 @@ class VersionMethods(FacadeBase):
         return scope, to_utc(checked_time(as_of, "as_of"), "as_of")
 
     def _snapshot(self, scope: Scope, name: str) -> CubeSnapshot:
+        """The scope's one snapshot called ``name`` (InvalidInputError for a name that no
+        snapshot can have, as :meth:`snapshot` refuses it)."""
+        name = checked_text(name, "snapshot name", empty=False)
         found = version_store(self._store).snapshots(scope.cube_ids, name)
         if len(found) != 1:
             where = "these cubes" if len(scope.cube_ids) > 1 else "this cube"

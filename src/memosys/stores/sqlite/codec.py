@@ -17,6 +17,8 @@ from memosys.stores.base import Vectors
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _JSON = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps builds one per call
 _MICROSECOND = timedelta(microseconds=1)
+MAX_INTEGER = 2**63 - 1
+"""SQLite's largest integer: a greater Python int cannot be bound to a statement."""
 
 # Item columns besides `rowid` and `data`: every filterable field, the dedup hash
 # and the text the full-text index sees.

@@ -28,7 +28,7 @@ from memosys.governance.models import (
     Share,
     StoredKey,
 )
-from memosys.stores.sqlite.codec import micros
+from memosys.stores.sqlite.codec import MAX_INTEGER, micros
 from memosys.stores.sqlite.connection import Database
 from memosys.stores.sqlite.sign_ins import SQLiteClientFailures, SQLiteSignIns
 
@@ -156,7 +156,7 @@ def _filters(query: AuditQuery) -> tuple[str, list[Any]]:
         params.append(micros(query.since))
     if query.before_seq is not None:
         clauses.append("seq < ?")
-        params.append(query.before_seq)
+        params.append(min(query.before_seq, MAX_INTEGER))  # a seq is an SQLite integer
     return " AND ".join(clauses) or "1", params
 
 

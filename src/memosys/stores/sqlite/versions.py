@@ -31,6 +31,7 @@ from memosys.lifecycle.states import NOT_CURRENT, check_transition
 from memosys.stores.base import Scope
 from memosys.stores.sqlite.codec import (
     ITEM_COLUMNS,
+    MAX_INTEGER,
     UPDATE_ITEM_SQL,
     item_row,
     load_item,
@@ -255,6 +256,8 @@ def version_row(
     conn: sqlite3.Connection, rowid: int, version: int
 ) -> tuple[MemoryItem, bytes | None] | None:
     """An archived version of the item at ``rowid`` with its vector, if it exists."""
+    if version > MAX_INTEGER:  # no such version (and SQLite could not be asked)
+        return None
     row = conn.execute(
         "SELECT data, vector FROM item_versions WHERE item_rowid = ? AND version = ?",
         (rowid, version),
