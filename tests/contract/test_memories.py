@@ -191,12 +191,20 @@ def test_another_users_memory_is_not_found(api: Any, users: Any) -> None:
         (lambda api, u: api.search("tea " * 2001, user_id=u), InputTooLargeError),
         (lambda api, u: api.search("a", user_id=u, include_history="no"), InvalidInputError),
         (lambda api, u: api.list(user_id=u, include_archived=1), InvalidInputError),
+        (
+            lambda api, u: api.add(
+                [{"role": "user", "content": "hi", "timestamp": 1700000000}], user_id=u
+            ),
+            InvalidInputError,
+        ),
+        (lambda api, u: api.add_texts(["x"], user_id=u, event_times=[1700000000]),
+         InvalidInputError),
     ],
     ids=[
         "blank-message", "no-content", "embedding-shape", "limit-zero", "empty-id", "empty-doc",
         "embedding-nan", "unpaired-surrogate", "as-of-text", "query-surrogate", "mmr-text",
         "weight-infinite", "metadata-nan", "pdf-document", "nul-document", "query-too-long",
-        "history-flag-text", "archived-flag-number",
+        "history-flag-text", "archived-flag-number", "timestamp-number", "event-time-number",
     ],
 )
 def test_bad_input_raises_the_same_error(api: Any, users: Any, call: Any, error: Any) -> None:

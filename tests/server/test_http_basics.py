@@ -328,3 +328,15 @@ def test_deeply_nested_filters_and_form_fields_are_422(http: Any, admin_key: str
         too_deep = {"$and": [too_deep]}
     search = client.post("/v1/search", json={"query": "x", "filters": too_deep})
     assert "levels deep" in _error(search, 422, "InvalidInputError")["message"]
+
+
+@pytest.mark.parametrize("value", ["1700000000", "20240501", "1.7e9 ", "-5"])
+@pytest.mark.parametrize(("path", "name"), [("/v1/memories", "as_of"), ("/v1/audit", "since")])
+def test_a_number_for_a_time_is_422_not_read_as_unix_seconds(
+    http: Any, admin_key: str, path: str, name: str, value: str
+) -> None:
+    """MemOS takes times and ISO 8601 text only; pydantic alone would read these as
+    seconds since 1970 (``20240501`` as a day in August 1970)."""
+    body = _error(http(admin_key).get(path, params={name: value}), 422, "InvalidInputError")
+    assert "ISO 8601" in body["message"] and name in body["message"]
+    assert http(admin_key).get(path, params={name: "2024-05-01"}).status_code == 200

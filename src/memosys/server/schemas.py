@@ -12,7 +12,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+)
 
 from memosys.core.cube import MemCube
 from memosys.core.history import CubeSnapshot, ItemVersion
@@ -31,6 +39,27 @@ UserQuery = Annotated[str | None, Query(description=ACT_FOR)]
 Weight = Field(0.0, ge=0, allow_inf_nan=False)
 
 
+def _not_a_number(value: object) -> object:
+    """Refuse a number for a time: pydantic would read ``1700000000`` (or ``"20240501"``)
+    as Unix seconds, where MemOS takes only times and ISO 8601 text."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _is_number(value)):
+        raise ValueError(
+            f"give an ISO 8601 date or date-time (e.g. 2024-05-01T12:00:00Z), not {value!r}"
+        )
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+Time = Annotated[datetime, BeforeValidator(_not_a_number)]  # a time in a request
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -43,7 +72,7 @@ class MessageIn(BaseModel):
     role: str = Field(description="e.g. user or assistant")
     content: str
     name: str | None = Field(None, description="the speaker's name")
-    timestamp: datetime | None = None
+    timestamp: Time | None = None
     id: str | None = None
     metadata: dict[str, Any] | None = None
 
@@ -55,7 +84,7 @@ class AddMessagesIn(_In):
     messages: list[MessageIn]
     cube: str | None = Field(None, description="cube name or id (created if missing)")
     session_id: str | None = None
-    session_time: datetime | None = None
+    session_time: Time | None = None
     metadata: dict[str, Any] | None = None
     tags: list[str] | None = None
 
@@ -72,7 +101,7 @@ class AddTextsIn(_In):
     metadatas: list[dict[str, Any]] | None = None
     kind: str = "note"
     tags: list[str] | None = None
-    event_times: list[datetime] | None = None
+    event_times: list[Time] | None = None
 
 
 class UpdateIn(_In):
@@ -113,7 +142,7 @@ class SearchIn(SessionSearchIn):
         False, description="also earlier versions and deleted items"
     )
     include_archived: StrictBool = False
-    as_of: datetime | None = Field(None, description="search the memories as they were then")
+    as_of: Time | None = Field(None, description="search the memories as they were then")
     snapshot: str | None = Field(None, description="search a named snapshot of the cube")
     record_access: StrictBool = Field(
         True, description="count the hits as used (decay, LRU/LFU caps); false when browsing"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from memosys.governance.models import AuditVerification
 from memosys.server.auth import CallerDep
-from memosys.server.schemas import MAX_PAGE, RecordsOut, UserQuery
+from memosys.server.schemas import MAX_PAGE, RecordsOut, Time, UserQuery
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -21,7 +20,7 @@ def audit_log(
     cube: str | None = None,
     item_id: str | None = None,
     action: Annotated[str | None, Query(description="e.g. memory.add, cube.share")] = None,
-    since: datetime | None = None,
+    since: Time | None = None,
     before_seq: Annotated[
         int | None,
         Query(ge=1, description="only records before this seq: the last seq of the previous page"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
@@ -21,6 +20,7 @@ from memosys.server.schemas import (
     AddTextsIn,
     CountOut,
     ItemsOut,
+    Time,
     UpdateIn,
     UserQuery,
 )
@@ -98,7 +98,7 @@ def list_memories(
     order_by: OrderBy = "created_at",
     include_history: bool = False,
     include_archived: bool = False,
-    as_of: Annotated[datetime | None, Query(description="the memories as they were then")] = None,
+    as_of: Annotated[Time | None, Query(description="the memories as they were then")] = None,
     snapshot: Annotated[str | None, Query(description="a named snapshot of the cube")] = None,
 ) -> ItemsOut:
     """Memories in a stable order, filtered, one page at a time."""
