@@ -78,6 +78,10 @@ def test_update_if_version_refuses_a_memory_that_moved_on(memosys: Memosys) -> N
     assert refused.exit_code != 0
     assert "is at version 2, not 1" in refused.stderr
     assert memosys.json("get", note["id"])["content"] == "Ana prefers tea over coffee"
+    kept = memosys.run("delete", note["id"], "--if-version", "1", "--yes")
+    assert kept.exit_code != 0 and "is at version 2, not 1" in kept.stderr
+    memosys.ok("delete", note["id"], "--if-version", "2", "--yes")
+    assert memosys.run("get", note["id"]).exit_code == 2
 
 
 def test_add_text_takes_the_session_time_and_refuses_a_session(memosys: Memosys) -> None:

@@ -109,6 +109,21 @@ def test_an_update_if_version_applies_only_to_that_version(api: Any, users: Any)
     assert api.update(item.id, user_id=ana, content="I live in Paris", if_version=2).version == 3
 
 
+def test_a_delete_if_version_applies_only_to_that_version(api: Any, users: Any) -> None:
+    ana = users("ana")
+    (item,) = api.add_texts(["I live in Lyon"], user_id=ana)
+    api.update(item.id, user_id=ana, tags=["home"])
+    with pytest.raises(VersionConflictError) as refused:
+        api.delete(item.id, user_id=ana, if_version=1)
+    assert refused.value.detail == {"id": item.id, "version": 2, "expected_version": 1}
+    assert api.get(item.id, user_id=ana).tags == ["home"]
+    with pytest.raises(InvalidInputError, match="if_version"):
+        api.delete(item.id, user_id=ana, if_version=0)
+    api.delete(item.id, user_id=ana, if_version=2)
+    with pytest.raises(NotFoundError):
+        api.get(item.id, user_id=ana)
+
+
 def test_an_update_that_changes_nothing_keeps_the_version(api: Any, users: Any) -> None:
     ana = users("ana")
     (item,) = api.add_texts(["I live in Lyon"], user_id=ana, tags=["home"])

@@ -266,6 +266,33 @@ def test_an_edit_over_a_change_made_meanwhile_shows_it_before_saving(tab: Any) -
     assert (saved["content"], saved["tags"]) == ("Water the ferns daily", ["plants"])
 
 
+def test_a_delete_of_a_memory_changed_meanwhile_shows_the_change_first(tab: Any) -> None:
+    main = tab("hal")
+    new_user(main.site, "hal")
+    with api_as(main.site, "hal") as http:
+        added = http.post("/v1/memories/texts", json={"texts": ["Old gate code 1234"]})
+    (note,) = added.json()["items"]
+    page = main.sign_in("hal")
+    page.goto(main.site.url + f"#/memory/{note['id']}")
+    memory = page.get_by_role("region", name="Memory")
+    expect(memory.get_by_text("v1", exact=True)).to_be_visible()
+    with api_as(main.site, "hal") as http:  # someone else, while the page is open
+        http.patch(f"/v1/memories/{note['id']}", json={"content": "New gate code 9876"})
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    memory.get_by_role("button", name="Delete").click()
+    expect(memory.get_by_role("alert")).to_contain_text("Not deleted")
+    expect(page.get_by_test_id("item-content")).to_have_text("New gate code 9876")
+    main.shot("delete-conflict")
+    with api_as(main.site, "hal") as http:
+        assert http.get(f"/v1/memories/{note['id']}").status_code == 200
+    page.once("dialog", lambda dialog: dialog.accept())
+    memory.get_by_role("button", name="Delete").click()
+    expect(page).to_have_url(re.compile(r"#/memories"))
+    with api_as(main.site, "hal") as http:
+        assert http.get(f"/v1/memories/{note['id']}").status_code == 404
+
+
 def test_a_memory_of_a_window_of_messages_shows_every_speaker_and_its_end(
     tab: Any, embedder: Any
 ) -> None:

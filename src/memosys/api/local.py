@@ -399,9 +399,10 @@ class MemOS(
 
         return self._change(scope, id, make, if_version, writable)
 
-    def delete(self, id: str, *, user_id: str) -> None:
+    def delete(self, id: str, *, user_id: str, if_version: int | None = None) -> None:
         """Delete a memory: it becomes a tombstone, hidden everywhere, its history kept
-        for time travel. :meth:`forget` removes it for good."""
+        for time travel. :meth:`forget` removes it for good. ``if_version``: only if it
+        is still at that version (VersionConflictError otherwise)."""
         user = self._cubes.ensure_user(user_id)
         scope = self._cubes.scope(user, None)
 
@@ -412,7 +413,7 @@ class MemOS(
                 self.events.emit("deleted", [target.id], cube_id=target.cube_id, user_id=user)
             return tombstone
 
-        self._change(scope, id, make)
+        self._change(scope, id, make, if_version)
 
     # -- reads -----------------------------------------------------------------
 

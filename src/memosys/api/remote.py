@@ -212,10 +212,13 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
         )
         return MemoryItem.model_validate(data)
 
-    def delete(self, id: str, *, user_id: str | None = None) -> None:
-        """Delete a memory."""
+    def delete(
+        self, id: str, *, user_id: str | None = None, if_version: int | None = None
+    ) -> None:
+        """Delete a memory (``if_version``: only if it is still at that version)."""
         path = f"/v1/memories/{memory_segment(id)}"
-        self._request("DELETE", path, params=without_none({"user_id": user_id}))
+        params = without_none({"user_id": user_id, "if_version": if_version})
+        self._request("DELETE", path, params=params)
 
     # -- reads -----------------------------------------------------------------
 

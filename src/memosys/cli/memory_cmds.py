@@ -300,15 +300,17 @@ def update(
 
 @click.command()
 @click.argument("memory_id")
+@click.option("--if-version", type=click.IntRange(min=1),
+              help="Delete it only if it is still at this version (see `memosys history`).")
 @yes_option
 @scope_options
 @click.pass_context
-def delete(ctx: click.Context, memory_id: str, yes: bool) -> None:
+def delete(ctx: click.Context, memory_id: str, if_version: int | None, yes: bool) -> None:
     """Delete the memory MEMORY_ID (asks first unless --yes)."""
     if not yes:
         click.confirm(f"Delete memory {memory_id}?", abort=True)
     with open_memos(ctx) as mos:
-        mos.delete(memory_id, user_id=state(ctx).user)
+        mos.delete(memory_id, user_id=state(ctx).user, if_version=if_version)
     click.echo(f"deleted {memory_id}")
 
 

@@ -36,6 +36,7 @@ MAX_NEIGHBOURS = 50
 ACT_FOR = "act for this user (admins only); default: the key's user"
 UserField = Field(None, description=ACT_FOR)
 UserQuery = Annotated[str | None, Query(description=ACT_FOR)]
+IF_VERSION = "change the memory only if it is still at this version (409 VersionConflictError)"
 Weight = Field(0.0, ge=0, allow_inf_nan=False)
 
 
@@ -113,10 +114,7 @@ class UpdateIn(_In):
     tags: list[str] | None = None
     importance: StrictFloat | None = Field(None, allow_inf_nan=False)
     kind: str | None = None
-    if_version: StrictInt | None = Field(
-        None, ge=1, description="change the memory only if it is still at this version "
-        "(409 VersionConflictError otherwise)"
-    )
+    if_version: StrictInt | None = Field(None, ge=1, description=IF_VERSION)
 
 
 class SessionSearchIn(_In):

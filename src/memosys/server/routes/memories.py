@@ -14,6 +14,7 @@ from memosys.reader.validate import check_text
 from memosys.server.auth import CallerDep
 from memosys.server.paths import SegmentRoute
 from memosys.server.schemas import (
+    IF_VERSION,
     MAX_OFFSET,
     MAX_PAGE,
     AddMessagesIn,
@@ -152,7 +153,12 @@ def update_memory(id: str, body: UpdateIn, caller: CallerDep) -> MemoryItem:
 
 
 @router.delete("/{id}", status_code=204, response_class=Response)
-def delete_memory(id: str, caller: CallerDep, user_id: UserQuery = None) -> Response:
+def delete_memory(
+    id: str,
+    caller: CallerDep,
+    user_id: UserQuery = None,
+    if_version: Annotated[int | None, Query(ge=1, description=IF_VERSION)] = None,
+) -> Response:
     """Delete a memory everywhere."""
-    caller.run(caller.mos.delete, id, user_id=caller.user(user_id))
+    caller.run(caller.mos.delete, id, user_id=caller.user(user_id), if_version=if_version)
     return Response(status_code=204)

@@ -36,15 +36,20 @@ function AuditTrail({ id }) {
   </li>`)}</ul>`;
 }
 
-function DeleteButton({ item, user }) {
+/** Deletes the version shown (`if_version`): one changed meanwhile is loaded (`onStale`) first. */
+function DeleteButton({ item, user, onStale }) {
   const [error, setError] = useState(null);
   async function remove() {
     if (!window.confirm("Delete this memory? This cannot be undone.")) return;
     try {
-      await api(`/v1/memories/${seg(item.id)}`, { method: "DELETE", query: { user_id: user } });
+      const query = { user_id: user, if_version: item.version };
+      await api(`/v1/memories/${seg(item.id)}`, { method: "DELETE", query });
       navigate("memories", null, { user });
     } catch (failure) {
-      setError(failure);
+      const stale = failure.name === "VersionConflictError";
+      setError(stale ? new Error(`Not deleted: someone changed this memory since it was shown; `
+        + `here is version ${failure.detail.version}. Delete again if you still want to.`) : failure);
+      if (stale) onStale();
     }
   }
   return html`<button class="danger" onClick=${remove}>Delete</button><${ErrorNote} error=${error} />`;
@@ -70,7 +75,7 @@ export function ItemView({ id, params, me, cubes }) {
   const actions = mayWrite(cube, user || me.user_id)
     ? html`<div class="cube-actions">
       <button onClick=${() => setEditing(!editing)} aria-expanded=${editing}>Edit</button>
-      <${DeleteButton} item=${item} user=${user} /></div>`
+      <${DeleteButton} item=${item} user=${user} onStale=${reload} /></div>`
     : html`<${Badge} tone="warn"><span title=${`${cube.owner} shared the cube ${cube.name} read-only`}>read only</span><//>`;
 
   return html`<div class="view item-view">
