@@ -118,6 +118,15 @@ def test_audit_log_records_writes_and_verifies(api: Any, users: Any) -> None:
     assert api.verify_audit().ok
 
 
+def test_an_audit_query_by_an_unknown_action_names_the_actions(api: Any, users: Any) -> None:
+    ana = users("ana")
+    api.add_texts(["audited memory"], user_id=ana)
+    with pytest.raises(InvalidInputError) as refused:
+        api.audit_log(user_id=ana, action="memory.added")  # not silently nothing
+    assert "'memory.added'" in refused.value.message and "memory.add," in refused.value.message
+    assert len(api.audit_log(user_id=ana, action="memory.add")) == 1
+
+
 def test_audit_log_pages_back_with_before_seq(api: Any, users: Any) -> None:
     ana = users("ana")
     api.add_texts([f"paged memory {i}" for i in range(5)], user_id=ana)

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from memosys.governance.models import AUDIT_ACTIONS
 from memosys.server.dashboard import STATIC_DIR
 
 # the module named by an import or re-export statement (also in minified code)
@@ -62,3 +63,10 @@ def test_the_dashboard_is_not_part_of_the_api_schema(http: httpx.Client) -> None
     paths = http.get("/openapi.json").json()["paths"]
     assert "/" not in paths
     assert not [path for path in paths if path.startswith("/assets")]
+
+
+def test_the_audit_views_action_filter_offers_every_action_the_log_records() -> None:
+    script = (STATIC_DIR / "assets" / "js" / "views" / "audit.js").read_text(encoding="utf-8")
+    listed = re.search(r"const ACTIONS = \[(.*?)\];", script, re.S)
+    assert listed is not None, "audit.js no longer lists its ACTIONS"
+    assert sorted(re.findall(r'"([a-z_.]+)"', listed.group(1))) == sorted(AUDIT_ACTIONS)

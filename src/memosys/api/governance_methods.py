@@ -10,6 +10,7 @@ from memosys.api.facade import FacadeBase, checked_text
 from memosys.core.checks import checked_flag
 from memosys.core.errors import InvalidInputError
 from memosys.governance.models import (
+    AUDIT_ACTIONS,
     Access,
     ApiKeyInfo,
     AuditQuery,
@@ -133,7 +134,7 @@ class GovernanceMethods(FacadeBase):
             visible_to=None if admin else user,
             cube_id=None if cube is None else self._audited_cube(user, admin, cube),
             item_id=None if item_id is None else self._checked_id(item_id),
-            action=None if action is None else checked_text(action, "action", empty=False),
+            action=None if action is None else _checked_action(action),
             since=since,
             before_seq=before_seq,
             limit=limit,
@@ -159,3 +160,14 @@ class GovernanceMethods(FacadeBase):
     def governance(self) -> Governance:
         """The governance service (for tools such as the CLI; prefer the methods here)."""
         return self._governance
+
+
+def _checked_action(action: object) -> str:
+    """An audit action to filter by; InvalidInputError listing them for any other text."""
+    name = checked_text(action, "action", empty=False)
+    if name not in AUDIT_ACTIONS:
+        raise InvalidInputError(
+            f"no audit action {name!r}; use one of {', '.join(AUDIT_ACTIONS)}",
+            detail={"action": name},
+        )
+    return name

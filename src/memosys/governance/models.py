@@ -127,6 +127,16 @@ class StoredKey:
     key_hash: str
 
 
+#: Every action the audit log records (an audit query by action names one of them).
+AUDIT_ACTIONS = (
+    "memory.add", "memory.update", "memory.delete", "memory.forget", "memory.state",
+    "cube.create", "cube.share", "cube.unshare", "cube.reembed",
+    "snapshot.create", "snapshot.delete", "snapshot.restore",
+    "user.create", "user.admin", "user.forget", "key.create", "key.revoke",
+    "adapter.distill", "adapter.rebuild", "adapter.drop", "adapter.offload",
+)
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     """An audit record before it is sealed into the chain (no seq, no hashes yet)."""

@@ -29,6 +29,7 @@ from memosys.governance.keys import (
     new_salt,
 )
 from memosys.governance.models import (
+    AUDIT_ACTIONS,
     Access,
     ApiKeyInfo,
     AuditAnchor,
@@ -276,6 +277,8 @@ class Governance:
         ``actor``, else the subject; when the actor is someone else,
         ``detail["user"]`` names the subject, so the subject sees the record.
         """
+        if action not in AUDIT_ACTIONS:  # a record no query by action could find
+            raise ValueError(f"audit action {action!r} is not in AUDIT_ACTIONS")
         who = acting_user(actor or subject)
         full = dict(detail or {})
         if who != subject:
