@@ -63,6 +63,25 @@ def _with_cryptography(cert_path: Path, key_path: Path) -> None:
     ))
 
 
+def rsa_key(out: Path) -> Path:
+    """A new RSA private key as ``out`` (PEM), for a certificate of another key type."""
+    if importlib.util.find_spec("cryptography") is not None:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        out.write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ))
+    elif shutil.which("openssl") is not None:
+        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-out", str(out)],
+                       check=True, capture_output=True)
+    else:
+        pytest.skip("making a test key needs the cryptography package or openssl")
+    return out
+
+
 def encrypted(key: Path, out: Path) -> Path:
     """``key`` encrypted with the passphrase ``secret``, as ``out`` (PEM)."""
     if importlib.util.find_spec("cryptography") is not None:

@@ -15,7 +15,7 @@ from memosys import MemOS, RemoteMemOS
 from memosys.core.errors import ConfigurationError, MemosysError
 from memosys.settings import load_settings
 from serve_process import Server, free_port
-from tls_files import encrypted, self_signed
+from tls_files import encrypted, rsa_key, self_signed
 
 
 @pytest.fixture(scope="module")
@@ -97,13 +97,15 @@ def test_worker_processes_serve_https(
          "cannot read --tls-key .*missing.key: No such file or directory; give the path"),
         (("--tls-cert", "cert", "--tls-key", "other"),
          "--tls-key .*other.key does not match --tls-cert .*; give the key the certificate"),
+        (("--tls-cert", "cert", "--tls-key", "rsa"),  # the certificate's key is EC
+         "--tls-key .*rsa.key does not match --tls-cert .*; give the key the certificate"),
         (("--tls-cert", "cert", "--tls-key", "cert"), "is not a PEM private key; give"),
         (("--tls-cert", "key", "--tls-key", "key"), "holds no PEM certificate; give"),
         (("--tls-cert", "cert", "--tls-key", "encrypted"),
          "is encrypted; give it without a passphrase"),
     ],
-    ids=["cert-only", "key-only", "missing", "mismatch", "key-not-pem", "cert-not-pem",
-         "encrypted"],
+    ids=["cert-only", "key-only", "missing", "mismatch", "other-key-type", "key-not-pem",
+         "cert-not-pem", "encrypted"],
 )
 def test_bad_tls_files_are_one_clear_error_before_the_server_starts(
     tmp_path: Path, data: tuple[Path, str], cert: tuple[Path, Path],
@@ -111,7 +113,7 @@ def test_bad_tls_files_are_one_clear_error_before_the_server_starts(
 ) -> None:
     other_key = self_signed(tmp_path, "other")[1]
     paths = {"cert": cert[0], "key": cert[1], "other": other_key,
-             "missing": tmp_path / "missing.key",
+             "missing": tmp_path / "missing.key", "rsa": rsa_key(tmp_path / "rsa.key"),
              "encrypted": encrypted(cert[1], tmp_path / "encrypted.key")}
     args = [value if value.startswith("--") else str(paths[value]) for value in files]
     port = free_port()

@@ -35,7 +35,9 @@ def tls_options(cert: Path | None, key: Path | None) -> dict[str, str]:
     try:
         context.load_cert_chain(cert, key, password=_refuse_encrypted(key))
     except ssl.SSLError as exc:
-        if exc.reason == "KEY_VALUES_MISMATCH":
+        # a key of another type (an EC key for an RSA certificate) leaves the
+        # certificate without a key: NO_CERTIFICATE_ASSIGNED
+        if exc.reason in ("KEY_VALUES_MISMATCH", "NO_CERTIFICATE_ASSIGNED"):
             problem = f"does not match --tls-cert {cert}; give the key the certificate was made for"
         else:
             problem = ("is not a PEM private key; give the certificate's key in PEM "
