@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import socket
 import tempfile
 from pathlib import Path
@@ -118,7 +119,7 @@ def serve(
     data_dir = data if data is not None else state(ctx).data_dir
     # each request acts as its API key's principal; nothing here is the operator's doing
     ctx.with_resource(bind_request(new_id(), None))
-    with sigterm_stops(), closed_unbroken(MemOS.open(
+    with sigterm_stops(signal.SIGINT), closed_unbroken(MemOS.open(
         data_dir, embedder=state(ctx).embedder, background_jobs=jobs, create=False
     )) as mos:
         _check_listen(host, port)
