@@ -62,6 +62,26 @@ def test_a_client_that_does_not_trust_it_is_told_to_pass_verify(
         client.whoami()
 
 
+@pytest.mark.parametrize(("valid_days", "error"), [
+    ((-10, -1), "certificate has expired: the server needs a current one"),
+    ((1, 10), "certificate is not valid yet: the server needs a current one"),
+], ids=["expired", "not-yet-valid"])
+def test_a_trusted_certificate_out_of_its_dates_is_named_so(
+    tmp_path: Path, data: tuple[Path, str], valid_days: tuple[float, float], error: str
+) -> None:
+    cert, key = self_signed(tmp_path, "dated", valid_days)
+    server = Server(data[0], tmp_path / "server.log", "--write-processes", "0",
+                    "--tls-cert", str(cert), "--tls-key", str(key))
+    try:
+        with RemoteMemOS(server.url, api_key=data[1], verify=cert) as client, pytest.raises(
+            MemosysError, match=error
+        ) as raised:
+            client.whoami()
+        assert "pass verify=" not in str(raised.value)  # verify= is given; it is not the fix
+    finally:
+        server.stop()
+
+
 def test_plain_http_to_the_tls_port_fails(server: Server, data: tuple[Path, str]) -> None:
     plain = server.url.replace("https://", "http://")
     with RemoteMemOS(plain, api_key=data[1], timeout=5) as client, pytest.raises(
