@@ -80,6 +80,10 @@ def test_a_trusted_certificate_out_of_its_dates_is_named_so(
         assert "pass verify=" not in str(raised.value)  # verify= is given; it is not the fix
     finally:
         server.stop()
+    # the operator was warned at the start, which did not say so before
+    warning = ("expired on" if valid_days[1] < 0 else "is not valid until")
+    assert re.search(f"warning: --tls-cert .*dated.crt {warning} .* UTC: clients will refuse it",
+                     (tmp_path / "server.log").read_text())
 
 
 def test_plain_http_to_the_tls_port_fails(server: Server, data: tuple[Path, str]) -> None:
