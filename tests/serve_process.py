@@ -21,6 +21,13 @@ def free_port() -> int:
         return port
 
 
+def _refused_certificate(exc: BaseException) -> bool:
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ssl.SSLCertVerificationError):
+        cause = cause.__cause__ or cause.__context__
+    return cause is not None
+
+
 class Server:
     """``memosys serve --data DATA [ARGS]``, started and answering ``/healthz`` (over
     HTTPS, trusting its certificate ``self.verify``, if ARGS name ``--tls-cert``)."""
@@ -50,8 +57,8 @@ class Server:
         try:
             answer = httpx.get(f"{self.url}/healthz", timeout=1.0, verify=self.verify)
             return answer.status_code == 200
-        except httpx.TransportError:
-            return False
+        except httpx.TransportError as exc:
+            return _refused_certificate(exc)  # it answered, with a certificate out of date
 
     def kill(self) -> None:
         self.process.kill()

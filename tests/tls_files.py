@@ -12,13 +12,19 @@ from pathlib import Path
 import pytest
 
 
-def self_signed(folder: Path, name: str = "server") -> tuple[Path, Path]:
+def self_signed(
+    folder: Path, name: str = "server", valid_days: tuple[float, float] | None = None
+) -> tuple[Path, Path]:
     """A new self-signed certificate for ``localhost`` and ``127.0.0.1`` and its key,
     as ``folder/NAME.crt`` and ``folder/NAME.key`` (PEM); made with the ``cryptography``
-    package, else the ``openssl`` command, else the test is skipped."""
+    package, else the ``openssl`` command, else the test is skipped. ``valid_days``:
+    from and until when it is valid, in days from now (the cryptography package only;
+    default: from 5 minutes ago for 2 days)."""
     cert, key = folder / f"{name}.crt", folder / f"{name}.key"
     if importlib.util.find_spec("cryptography") is not None:
-        _with_cryptography(cert, key)
+        _with_cryptography(cert, key, valid_days)
+    elif valid_days is not None:
+        pytest.skip("a certificate with given dates needs the cryptography package")
     elif shutil.which("openssl") is not None:
         subprocess.run(
             ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
@@ -31,7 +37,9 @@ def self_signed(folder: Path, name: str = "server") -> tuple[Path, Path]:
     return cert, key
 
 
-def _with_cryptography(cert_path: Path, key_path: Path) -> None:
+def _with_cryptography(
+    cert_path: Path, key_path: Path, valid_days: tuple[float, float] | None
+) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -45,8 +53,9 @@ def _with_cryptography(cert_path: Path, key_path: Path) -> None:
         x509.CertificateBuilder()
         .subject_name(name).issuer_name(name).public_key(public)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
+        .not_valid_before(now + datetime.timedelta(days=valid_days[0]) if valid_days
+                          else now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=valid_days[1] if valid_days else 2))
         .add_extension(x509.SubjectAlternativeName(
             [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
         ), critical=False)
@@ -61,6 +70,25 @@ def _with_cryptography(cert_path: Path, key_path: Path) -> None:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ))
+
+
+def rsa_key(out: Path) -> Path:
+    """A new RSA private key as ``out`` (PEM), for a certificate of another key type."""
+    if importlib.util.find_spec("cryptography") is not None:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        out.write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ))
+    elif shutil.which("openssl") is not None:
+        subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-out", str(out)],
+                       check=True, capture_output=True)
+    else:
+        pytest.skip("making a test key needs the cryptography package or openssl")
+    return out
 
 
 def encrypted(key: Path, out: Path) -> Path:

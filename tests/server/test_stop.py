@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -50,6 +51,32 @@ def test_sigterm_closes_the_store_and_exits_0(data: Path, args: list[str]) -> No
         server.kill()
     # the store was closed: its last connection checkpointed and removed the WAL
     assert not (data / "memosys.db-wal").exists()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_request_in_hand_is_answered_and_the_stop_exits_0(
+    data: Path, stop: signal.Signals
+) -> None:
+    with MemOS.open(data) as mos:
+        key = mos.create_user("ana").api_key
+    server = Server(data, data.parent / "server.log", "--write-processes", "0")
+    body = json.dumps({"texts": ["a note sent slowly"]}).encode()
+    head = (f"POST /v1/memories/texts HTTP/1.1\r\nHost: memo\r\nAuthorization: Bearer {key}"
+            f"\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n")
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            sock.sendall(head.encode() + body[:5])  # a request in hand: its body arriving
+            time.sleep(0.3)
+            server.process.send_signal(stop)
+            time.sleep(1.0)  # the server stops listening, and waits for the request
+            sock.sendall(body[5:])
+            assert sock.recv(100).startswith(b"HTTP/1.1 201 "), "the add was not answered"
+        assert server.process.wait(30) == 0, (data.parent / "server.log").read_text()
+    finally:
+        server.kill()
+    assert "Aborted" not in (data.parent / "server.log").read_text()
+    with MemOS.open(data) as mos:
+        assert mos.count(user_id="ana") == 1
 
 
 def _waits_for_a_lock(pid: int) -> bool:

@@ -15,7 +15,7 @@ from memosys import MemOS, RemoteMemOS
 from memosys.core.errors import ConfigurationError, MemosysError
 from memosys.settings import load_settings
 from serve_process import Server, free_port
-from tls_files import encrypted, self_signed
+from tls_files import encrypted, rsa_key, self_signed
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +62,30 @@ def test_a_client_that_does_not_trust_it_is_told_to_pass_verify(
         client.whoami()
 
 
+@pytest.mark.parametrize(("valid_days", "error"), [
+    ((-10, -1), "certificate has expired: the server needs a current one"),
+    ((1, 10), "certificate is not valid yet: the server needs a current one"),
+], ids=["expired", "not-yet-valid"])
+def test_a_trusted_certificate_out_of_its_dates_is_named_so(
+    tmp_path: Path, data: tuple[Path, str], valid_days: tuple[float, float], error: str
+) -> None:
+    cert, key = self_signed(tmp_path, "dated", valid_days)
+    server = Server(data[0], tmp_path / "server.log", "--write-processes", "0",
+                    "--tls-cert", str(cert), "--tls-key", str(key))
+    try:
+        with RemoteMemOS(server.url, api_key=data[1], verify=cert) as client, pytest.raises(
+            MemosysError, match=error
+        ) as raised:
+            client.whoami()
+        assert "pass verify=" not in str(raised.value)  # verify= is given; it is not the fix
+    finally:
+        server.stop()
+    # the operator was warned at the start, which did not say so before
+    warning = ("expired on" if valid_days[1] < 0 else "is not valid until")
+    assert re.search(f"warning: --tls-cert .*dated.crt {warning} .* UTC: clients will refuse it",
+                     (tmp_path / "server.log").read_text())
+
+
 def test_plain_http_to_the_tls_port_fails(server: Server, data: tuple[Path, str]) -> None:
     plain = server.url.replace("https://", "http://")
     with RemoteMemOS(plain, api_key=data[1], timeout=5) as client, pytest.raises(
@@ -97,13 +121,15 @@ def test_worker_processes_serve_https(
          "cannot read --tls-key .*missing.key: No such file or directory; give the path"),
         (("--tls-cert", "cert", "--tls-key", "other"),
          "--tls-key .*other.key does not match --tls-cert .*; give the key the certificate"),
+        (("--tls-cert", "cert", "--tls-key", "rsa"),  # the certificate's key is EC
+         "--tls-key .*rsa.key does not match --tls-cert .*; give the key the certificate"),
         (("--tls-cert", "cert", "--tls-key", "cert"), "is not a PEM private key; give"),
         (("--tls-cert", "key", "--tls-key", "key"), "holds no PEM certificate; give"),
         (("--tls-cert", "cert", "--tls-key", "encrypted"),
          "is encrypted; give it without a passphrase"),
     ],
-    ids=["cert-only", "key-only", "missing", "mismatch", "key-not-pem", "cert-not-pem",
-         "encrypted"],
+    ids=["cert-only", "key-only", "missing", "mismatch", "other-key-type", "key-not-pem",
+         "cert-not-pem", "encrypted"],
 )
 def test_bad_tls_files_are_one_clear_error_before_the_server_starts(
     tmp_path: Path, data: tuple[Path, str], cert: tuple[Path, Path],
@@ -111,7 +137,7 @@ def test_bad_tls_files_are_one_clear_error_before_the_server_starts(
 ) -> None:
     other_key = self_signed(tmp_path, "other")[1]
     paths = {"cert": cert[0], "key": cert[1], "other": other_key,
-             "missing": tmp_path / "missing.key",
+             "missing": tmp_path / "missing.key", "rsa": rsa_key(tmp_path / "rsa.key"),
              "encrypted": encrypted(cert[1], tmp_path / "encrypted.key")}
     args = [value if value.startswith("--") else str(paths[value]) for value in files]
     port = free_port()

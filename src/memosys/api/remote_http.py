@@ -106,11 +106,23 @@ def _ssl_context(verify: Verify) -> bool | ssl.SSLContext:
         ) from exc
 
 
+# OpenSSL's X509_V_ERR_CERT_NOT_YET_VALID, _CERT_HAS_EXPIRED; _HOSTNAME_MISMATCH,
+# _IP_ADDRESS_MISMATCH: the certificate is trusted, verify= is not what to change
+_OUT_OF_DATE = {9: "is not valid yet", 10: "has expired"}
+_OTHER_HOST = (62, 64)
+
+
 def _fix(exc: BaseException) -> str:
     """What to do about a failed request: an untrusted certificate names ``verify``."""
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLCertVerificationError):
+            if cause.verify_code in _OUT_OF_DATE:
+                return (f"the server's TLS certificate {_OUT_OF_DATE[cause.verify_code]}: the "
+                        "server needs a current one (check both machines' clocks too)")
+            if cause.verify_code in _OTHER_HOST:
+                return ("the server's TLS certificate is for another host: connect with a "
+                        "name or address that it names (its subjectAltName)")
             return ("the server's TLS certificate is not trusted: pass verify=<its certificate "
                     "or CA bundle (PEM)> to RemoteMemOS")
         cause = cause.__cause__ or cause.__context__

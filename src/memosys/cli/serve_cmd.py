@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import socket
 import tempfile
 from pathlib import Path
@@ -87,7 +88,7 @@ def serve(
     import importlib.util
 
     from memosys.core.errors import missing_dependency
-    from memosys.server.tls import tls_options
+    from memosys.server.tls import tls_options, validity_warning
 
     if drain_s and workers > 1:
         raise click.BadParameter("drains one server process only; drop --workers or "
@@ -118,13 +119,15 @@ def serve(
     data_dir = data if data is not None else state(ctx).data_dir
     # each request acts as its API key's principal; nothing here is the operator's doing
     ctx.with_resource(bind_request(new_id(), None))
-    with sigterm_stops(), closed_unbroken(MemOS.open(
+    with sigterm_stops(signal.SIGINT), closed_unbroken(MemOS.open(
         data_dir, embedder=state(ctx).embedder, background_jobs=jobs, create=False
     )) as mos:
         _check_listen(host, port)
         scheme = "https" if tls else "http"
         click.echo(f"memosys serving {data_dir.resolve()} on {scheme}://{host}:{port}"
                    f"{_processes(workers, settings.write_processes)}", err=True)
+        if tls and (warning := validity_warning(Path(tls["ssl_certfile"]))):
+            click.echo(f"warning: {warning}", err=True)
         if not tls and host not in ("127.0.0.1", "localhost", "::1"):
             click.echo("warning: API keys cross the network in clear text; serve HTTPS "
                        "(--tls-cert, --tls-key) or put a TLS proxy in front", err=True)

@@ -24,24 +24,32 @@ _STOPS = (signal.SIGTERM, signal.SIGINT)
 
 
 @contextmanager
-def sigterm_stops() -> Iterator[None]:
-    """SIGTERM stops the command cleanly: the store is closed and the exit status is 0.
+def sigterm_stops(*also: signal.Signals) -> Iterator[None]:
+    """SIGTERM (and the signals ``also``) stops the command cleanly: the store is closed
+    and the exit status is 0.
 
     uvicorn stops gracefully on SIGTERM, then sends it again to the handler that was
     there before; with the default one the process died of it (status -15) before
     the store was closed (the changed vector indexes went unsaved). This handler ends
     the process with ``SystemExit(0)`` instead, through the ``with`` that closes the
     store (also for a SIGTERM before or after uvicorn's own handler is in place).
+    ``serve`` passes SIGINT too: the Ctrl-C that uvicorn sent again after a stop that
+    waited for a request in hand reached asyncio's handler, which cancelled the
+    finishing server, and the process ended with ``KeyboardInterrupt`` ("Aborted!",
+    status 1) instead of 0.
     """
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         raise SystemExit(0)
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    stops = (signal.SIGTERM, *also)
+    previous: dict[signal.Signals, Handler] = {
+        signum: signal.signal(signum, stop) for signum in stops
+    }
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        _restore(previous)
 
 
 @contextmanager

@@ -7,6 +7,8 @@ from uvicorn (or, for an encrypted key, a passphrase prompt) after startup.
 
 from __future__ import annotations
 
+import datetime
+import re
 import ssl
 from collections.abc import Callable
 from pathlib import Path
@@ -35,7 +37,9 @@ def tls_options(cert: Path | None, key: Path | None) -> dict[str, str]:
     try:
         context.load_cert_chain(cert, key, password=_refuse_encrypted(key))
     except ssl.SSLError as exc:
-        if exc.reason == "KEY_VALUES_MISMATCH":
+        # a key of another type (an EC key for an RSA certificate) leaves the
+        # certificate without a key: NO_CERTIFICATE_ASSIGNED
+        if exc.reason in ("KEY_VALUES_MISMATCH", "NO_CERTIFICATE_ASSIGNED"):
             problem = f"does not match --tls-cert {cert}; give the key the certificate was made for"
         else:
             problem = ("is not a PEM private key; give the certificate's key in PEM "
@@ -67,3 +71,67 @@ def _refuse_encrypted(key: Path) -> Callable[[], str]:
         )
 
     return password
+
+
+def validity_warning(cert: Path, now: datetime.datetime | None = None) -> str | None:
+    """A warning if the first certificate of ``cert`` (the server's; a checked PEM file)
+    has expired or is not valid yet: the server would start, and every client refuse
+    it. None when it is valid now, or its dates cannot be read."""
+    found = re.search(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----",
+                      cert.read_bytes(), re.DOTALL)
+    if found is None:
+        return None
+    try:
+        not_before, not_after = _validity(ssl.PEM_cert_to_DER_cert(found[0].decode()))
+    except (ValueError, IndexError):
+        return None
+    now = now or datetime.datetime.now(datetime.UTC)
+    if now > not_after:
+        problem = f"expired on {not_after:%Y-%m-%d %H:%M} UTC"
+    elif now < not_before:
+        problem = f"is not valid until {not_before:%Y-%m-%d %H:%M} UTC"
+    else:
+        return None
+    return (f"--tls-cert {cert} {problem}: clients will refuse it; give a current "
+            "certificate (and check this machine's clock)")
+
+
+def _validity(der: bytes) -> tuple[datetime.datetime, datetime.datetime]:
+    """notBefore and notAfter of a DER certificate (ValueError if it is not one)."""
+    certificate, _ = _tlv(der, 0, 0x30)
+    tbs, _ = _tlv(der, certificate, 0x30)
+    at = tbs
+    if der[at] == 0xA0:  # [0] version
+        at = _tlv(der, at, 0xA0)[1]
+    for tag in (0x02, 0x30, 0x30):  # serial number, signature algorithm, issuer
+        at = _tlv(der, at, tag)[1]
+    at, _ = _tlv(der, at, 0x30)  # validity
+    times = []
+    for _ in range(2):
+        start, end = _tlv(der, at, der[at])
+        times.append(_time(der[at], der[start:end].decode("ascii")))
+        at = end
+    return times[0], times[1]
+
+
+def _tlv(der: bytes, at: int, tag: int) -> tuple[int, int]:
+    """Where the content of the DER element at ``at`` (tag ``tag``) starts and ends."""
+    if der[at] != tag:
+        raise ValueError(f"DER tag {der[at]:#x} where {tag:#x} was expected")
+    length, at = der[at + 1], at + 2
+    if length & 0x80:
+        count = length & 0x7F
+        length, at = int.from_bytes(der[at:at + count], "big"), at + count
+    return at, at + length
+
+
+def _time(tag: int, text: str) -> datetime.datetime:
+    if tag == 0x17:  # UTCTime: YYMMDDHHMMSSZ, years 1950 to 2049
+        parsed = datetime.datetime.strptime(text, "%y%m%d%H%M%SZ")
+        if parsed.year >= 2050:
+            parsed = parsed.replace(year=parsed.year - 100)
+    elif tag == 0x18:  # GeneralizedTime: YYYYMMDDHHMMSSZ
+        parsed = datetime.datetime.strptime(text, "%Y%m%d%H%M%SZ")
+    else:
+        raise ValueError(f"DER tag {tag:#x} is no time")
+    return parsed.replace(tzinfo=datetime.UTC)
