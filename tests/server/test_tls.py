@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import socket
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -149,3 +151,23 @@ def test_bad_tls_files_are_one_clear_error_before_the_server_starts(
     (line,) = result.stderr.splitlines()  # one line, no start line: it never bound the port
     assert line.startswith("error: ConfigurationError: ")
     assert re.search(error, line), line
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_client_that_never_starts_the_tls_handshake_is_let_go_within_the_head_limit(
+    data: tuple[Path, str], cert: tuple[Path, Path], tmp_path: Path, workers: str
+) -> None:
+    """The handshake counts as part of the request head: a client that opens the
+    connection and sends nothing is not held for asyncio's own 60 s."""
+    server = Server(data[0], tmp_path / "server.log", "--workers", workers,
+                    "--write-processes", "0", "--header-timeout-s", "1",
+                    "--tls-cert", str(cert[0]), "--tls-key", str(cert[1]))
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
+            started = time.monotonic()
+            while sock.recv(65536):  # nothing to read; b"" once the server closes
+                pass
+            waited = time.monotonic() - started
+        assert waited < 5, waited
+    finally:
+        server.stop()

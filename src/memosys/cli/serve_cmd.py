@@ -105,7 +105,7 @@ def serve(
     from memosys.server.access_log import log_config
     from memosys.server.app import create_app
     from memosys.server.draining import DrainingServer
-    from memosys.server.header_timeout import header_timeout_protocol
+    from memosys.server.header_timeout import bound_tls_handshake, header_timeout_protocol
     from memosys.server.settings import ServerSettings
     from memosys.server.workers import WORKER_APP, WorkerProtocol, worker_environment
 
@@ -137,6 +137,7 @@ def serve(
                                    "forwarded_allow_ips": trusted_proxies or "",
                                    "log_config": log_config(), **tls}
         if workers == 1:
+            bound_tls_handshake(header_timeout_s)
             app = create_app(mos, settings)
             config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
                                     http=header_timeout_protocol(header_timeout_s), **options)

@@ -7,7 +7,8 @@ connection (and its place among the server's connections) for as long as it like
 The clock starts when the connection is made, and for each later request on it
 when its first bytes arrive (the idle wait before them is uvicorn's keep-alive
 timeout, unchanged); it stops when the head is complete, after which the body has
-``--body-timeout-s`` (:mod:`memosys.server.limits`). The protocol is uvicorn's h11
+``--body-timeout-s`` (:mod:`memosys.server.limits`). Over TLS the handshake comes
+first, with the same limit (:func:`bound_tls_handshake`). The protocol is uvicorn's h11
 one, which the server used before (httptools, uvicorn's faster parser, is not a
 dependency), now also where httptools is installed.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from asyncio import constants as asyncio_constants
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -75,6 +77,13 @@ class HeaderTimeoutProtocol(H11Protocol):
                       self.timeout_s)
             self.transport.write(_too_slow(self.timeout_s))
             self.transport.close()
+
+
+def bound_tls_handshake(limit_s: float) -> None:
+    """Give a TLS handshake ``limit_s`` in this process, as a request head has (asyncio's
+    own limit is 60 s): a client that opens a connection and never starts its handshake
+    held it that long, before the head's clock could start."""
+    asyncio_constants.SSL_HANDSHAKE_TIMEOUT = limit_s  # read by each new TLS connection
 
 
 def header_timeout_protocol(limit_s: float) -> type[HeaderTimeoutProtocol]:

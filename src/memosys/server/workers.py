@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from memosys.core.errors import ConfigurationError
-from memosys.server.header_timeout import HeaderTimeoutProtocol
+from memosys.server.header_timeout import HeaderTimeoutProtocol, bound_tls_handshake
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -60,6 +60,7 @@ def worker_app() -> FastAPI:
     from memosys.server.settings import ServerSettings
 
     config = _worker_config()
+    bound_tls_handshake(config["server"]["header_timeout_s"])
     metrics_dir = config.get("metrics_dir")
     parent = multiprocessing.parent_process()
     if parent is not None:
