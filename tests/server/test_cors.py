@@ -55,6 +55,16 @@ def test_a_preflight_from_an_allowed_origin_is_answered_without_a_key(cors: str)
         answer.headers["access-control-allow-headers"])
 
 
+def test_a_preflight_for_trace_context_headers_is_allowed(cors: str) -> None:
+    """Browser tracing libraries add traceparent (and tracestate) to every call: a
+    refused preflight would fail each of them."""
+    tracing = {**PREFLIGHT,
+               "Access-Control-Request-Headers": "authorization, traceparent, tracestate"}
+    answer = httpx.options(f"{cors}/v1/search", headers=tracing)
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == APP
+
+
 def test_a_preflight_from_another_origin_is_not_allowed(cors: str) -> None:
     answer = httpx.options(f"{cors}/v1/search",
                            headers={**PREFLIGHT, "Origin": "https://evil.example.com"})
@@ -79,7 +89,7 @@ def test_a_request_from_an_allowed_origin_can_read_the_answer(
     assert answer.status_code == 200
     assert answer.headers["access-control-allow-origin"] == "http://localhost:3000"
     assert _names(answer.headers["access-control-expose-headers"]) == {
-        "x-request-id", "server-timing"}
+        "x-request-id", "server-timing", "retry-after"}
     assert answer.headers["x-request-id"] and answer.headers["server-timing"]
 
 

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 METHODS = ("GET", "POST", "PATCH", "DELETE")  # those of the API's routes
-HEADERS = ("Authorization", "Content-Type", "X-Request-ID")
-EXPOSED = ("X-Request-ID", "Server-Timing")
+# with the W3C trace context headers that browser tracing libraries add to every call
+HEADERS = ("Authorization", "Content-Type", "X-Request-ID", "traceparent", "tracestate")
+EXPOSED = ("X-Request-ID", "Server-Timing", "Retry-After")  # Retry-After: on a 429
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
