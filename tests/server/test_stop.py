@@ -40,12 +40,16 @@ def _gone(pid: int) -> bool:
 
 
 @pytest.mark.parametrize("args", [[], ["--write-processes", "0"]], ids=["writers", "alone"])
-def test_sigterm_closes_the_store_and_exits_0(data: Path, args: list[str]) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_closes_the_store_and_exits_0(
+    data: Path, args: list[str], stop: signal.Signals
+) -> None:
+    """SIGHUP (the terminal closed) stops the server as SIGTERM does."""
     server = Server(data, data.parent / "server.log", *args)
     try:
         with httpx.Client(base_url=server.url) as client:
             assert client.get("/healthz").status_code == 200
-        server.process.send_signal(signal.SIGTERM)
+        server.process.send_signal(stop)
         assert server.process.wait(30) == 0, (data.parent / "server.log").read_text()
     finally:
         server.kill()

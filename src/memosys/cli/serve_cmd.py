@@ -81,7 +81,7 @@ def serve(
     lifecycle.schedule (TTL purge, decay, caps, ...) run in a background
     thread; `memosys jobs list` shows when each runs next. With --workers N,
     N processes share the port (this one runs the jobs); with --write-processes N,
-    each hands its adds to N processes of its own. Stop with Ctrl-C or SIGTERM
+    each hands its adds to N processes of its own. Stop with Ctrl-C, SIGTERM or SIGHUP
     (with --drain-s, /readyz says 'draining' for that long first). With --tls-cert
     and --tls-key it serves HTTPS.
     """

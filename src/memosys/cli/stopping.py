@@ -1,5 +1,5 @@
-"""How the server commands stop on signals: SIGTERM stops ``serve`` and ``mcp``
-cleanly, and nothing but SIGKILL interrupts the store's close.
+"""How the server commands stop on signals: SIGTERM (or SIGHUP) stops ``serve`` and
+``mcp`` cleanly, and nothing but SIGKILL interrupts the store's close.
 
 Closing the store saves the changed vector indexes and makes the database's last
 commit. A second SIGTERM or Ctrl-C during it used to raise there: the process
@@ -26,7 +26,7 @@ _STOPS = (signal.SIGTERM, signal.SIGINT)
 @contextmanager
 def sigterm_stops(*also: signal.Signals) -> Iterator[None]:
     """SIGTERM (and the signals ``also``) stops the command cleanly: the store is closed
-    and the exit status is 0.
+    and the exit status is 0. SIGHUP (its terminal closed) is taken for a SIGTERM.
 
     uvicorn stops gracefully on SIGTERM, then sends it again to the handler that was
     there before; with the default one the process died of it (status -15) before
@@ -42,10 +42,15 @@ def sigterm_stops(*also: signal.Signals) -> Iterator[None]:
     def stop(_signum: int, _frame: FrameType | None) -> None:
         raise SystemExit(0)
 
+    def as_sigterm(_signum: int, _frame: FrameType | None) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)  # to whoever stops on it now: uvicorn, or stop
+
     stops = (signal.SIGTERM, *also)
     previous: dict[signal.Signals, Handler] = {
         signum: signal.signal(signum, stop) for signum in stops
     }
+    if hasattr(signal, "SIGHUP"):  # the terminal closed: a stop, not a death
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, as_sigterm)
     try:
         yield
     finally:
