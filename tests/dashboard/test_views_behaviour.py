@@ -237,14 +237,20 @@ def test_the_edit_form_sends_only_changes_and_checks_importance(tab: Any) -> Non
     main.shot("saved-tags")
 
 
+def _a_new_users_note_open(main: Any, user: str, text: str) -> tuple[Any, dict[str, Any]]:
+    """A new ``user`` with one note ``text``, signed in on that note's page."""
+    new_user(main.site, user)
+    with api_as(main.site, user) as http:
+        added = http.post("/v1/memories/texts", json={"texts": [text]})
+    (note,) = added.json()["items"]
+    page = main.sign_in(user)
+    page.goto(main.site.url + f"#/memory/{note['id']}")
+    return page, note
+
+
 def test_an_edit_over_a_change_made_meanwhile_shows_it_before_saving(tab: Any) -> None:
     main = tab("fay")
-    new_user(main.site, "fay")
-    with api_as(main.site, "fay") as http:
-        added = http.post("/v1/memories/texts", json={"texts": ["Water the ferns"]})
-    (note,) = added.json()["items"]
-    page = main.sign_in("fay")
-    page.goto(main.site.url + f"#/memory/{note['id']}")
+    page, note = _a_new_users_note_open(main, "fay", "Water the ferns")
     page.get_by_role("button", name="Edit").click()
     form = page.get_by_role("form", name="Edit memory")
     form.get_by_label("Tags").fill("plants")
@@ -268,12 +274,7 @@ def test_an_edit_over_a_change_made_meanwhile_shows_it_before_saving(tab: Any) -
 
 def test_a_delete_of_a_memory_changed_meanwhile_shows_the_change_first(tab: Any) -> None:
     main = tab("hal")
-    new_user(main.site, "hal")
-    with api_as(main.site, "hal") as http:
-        added = http.post("/v1/memories/texts", json={"texts": ["Old gate code 1234"]})
-    (note,) = added.json()["items"]
-    page = main.sign_in("hal")
-    page.goto(main.site.url + f"#/memory/{note['id']}")
+    page, note = _a_new_users_note_open(main, "hal", "Old gate code 1234")
     memory = page.get_by_role("region", name="Memory")
     expect(memory.get_by_text("v1", exact=True)).to_be_visible()
     with api_as(main.site, "hal") as http:  # someone else, while the page is open
