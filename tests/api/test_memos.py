@@ -264,6 +264,17 @@ def test_a_word_bm25_matched_by_its_stem_is_a_matched_term(mos: MemOS) -> None:
     }
 
 
+def test_a_word_bm25_matched_in_the_speaker_is_a_matched_term(mos: MemOS) -> None:
+    """BM25 indexes a memory's speaker with its content: a match there is named too."""
+    mos.add([{"role": "user", "name": "Maya", "content": "I want to see Cascais."}],
+            user_id="alice")
+    (hit,) = mos.search("Maya Cascais", user_id="alice", mode="bm25")
+    assert hit.explain.matched_terms == ["cascais", "maya"]
+    (past,) = mos.search("Maya Cascais", user_id="alice", mode="bm25",
+                         as_of=START + timedelta(seconds=1))
+    assert past.explain.matched_terms == hit.explain.matched_terms
+
+
 class CountingEmbedder:
     """The real embedder, counting the texts it is asked to embed as documents."""
 

@@ -59,7 +59,7 @@ def search_as_of(
     top = fused[0].score if fused and fused[0].score > 0 else 1.0
     shown = [entry for entry in fused if entry.id in items]
     # as a live search reads them: stopwords are no match, another form of a word is
-    matched = QueryTerms(query).matched_in([items[entry.id].content for entry in shown])
+    matched = QueryTerms(query).matched_in([items[entry.id].search_text() for entry in shown])
     return [
         SearchHit(
             item=items[entry.id],

@@ -261,7 +261,7 @@ class Retriever:
         method = (
             (options.fusion or self._settings.fusion) if options.mode == "hybrid" else options.mode
         )
-        matched = terms.matched_in([item.content for item, _, _ in scored])
+        matched = terms.matched_in([item.search_text() for item, _, _ in scored])  # as indexed
         hits = []
         for (item, candidate, base), item_terms in zip(scored, matched, strict=True):
             entry = candidate.fused

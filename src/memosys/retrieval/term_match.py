@@ -14,8 +14,9 @@ are split as before.
 BM25 also matches another form of a word with the same Porter stem ("running"
 for "run"). A hit's ``matched_terms`` name those too (:meth:`QueryTerms.matched_in`,
 which asks FTS5 itself through :func:`~memosys.core.text_fold.bm25_matches`, for
-the few hits shown); the re-ranker's term coverage, a feature its weights were
-learned on, counts the same words only (:meth:`QueryTerms.found_in`).
+the few hits shown, in the text the index holds: speaker and time words too); the
+re-ranker's term coverage, a feature its weights were learned on, counts the same
+words only (:meth:`QueryTerms.found_in`).
 """
 
 from __future__ import annotations
