@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 import pytest
 
 import memosys
+from fresh_imports import modules_after
 from memosys.core.errors import (
     InputTooLargeError,
     MemosysError,
@@ -80,9 +79,5 @@ def test_public_names_resolve() -> None:
 
 
 def test_import_does_no_heavy_work() -> None:
-    code = (
-        "import sys, memosys; heavy = {'numpy', 'onnxruntime', 'pydantic', 'sqlite3'} "
-        "& set(sys.modules); print(sorted(heavy))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    heavy = {"numpy", "onnxruntime", "pydantic", "sqlite3"} & modules_after("import memosys")
+    assert sorted(heavy) == []

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from fresh_imports import modules_after
 from memosys.core.errors import InvalidInputError
 from memosys.models.llm import ModelFingerprint, bundled_smollm2_path, tiny_llama
 
@@ -23,9 +24,7 @@ def _prompt_parts(lm: Any) -> tuple[list[int], list[int]]:
 
 
 def test_importing_the_package_loads_no_torch() -> None:
-    code = "import sys, memosys.models.llm; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert "torch" not in modules_after("import memosys.models.llm")
 
 
 def test_tiny_model_generates_greedily_and_repeatably(tiny_lm: Any) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 
+from fresh_imports import modules_after
 from memosys.core.text_fold import fold
 from memosys.retrieval.term_match import QueryTerms
 
@@ -73,12 +72,8 @@ def test_fold_is_the_fts5_unicode61_folding_of_every_letter() -> None:
 
 
 def test_term_matching_does_not_load_the_sqlite_store() -> None:
-    code = (
-        "import sys, memosys.retrieval.term_match; "
-        "print(sorted(m for m in sys.modules if m.startswith('memosys.stores')))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    loaded = modules_after("import memosys.retrieval.term_match")
+    assert sorted(m for m in loaded if m.startswith("memosys.stores")) == []
 
 
 def test_matched_terms_take_in_other_forms_of_a_word_as_bm25_does() -> None:

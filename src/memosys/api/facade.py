@@ -16,6 +16,7 @@ import numpy as np
 
 from memosys.api.access import AccessRecorder
 from memosys.api.cubes import MAX_NAME_CHARS, Cubes
+from memosys.core.checks import is_whole
 from memosys.core.clock import Clock
 from memosys.core.errors import (
     InvalidInputError,
@@ -78,9 +79,7 @@ class FacadeBase:
         VersionConflictError instead, once ``allowed(current)`` raised nothing (a
         user who may not change the memory is told so, whatever its version).
         """
-        if if_version is not None and (
-            not isinstance(if_version, int) or isinstance(if_version, bool) or if_version < 1
-        ):
+        if if_version is not None and (not is_whole(if_version) or if_version < 1):
             raise InvalidInputError(
                 f"if_version must be a version number (an integer >= 1), got {if_version!r}"
             )

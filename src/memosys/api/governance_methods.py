@@ -7,7 +7,7 @@ from typing import TypeAlias
 
 from memosys.api.cubes import checked_user_id
 from memosys.api.facade import FacadeBase, checked_text
-from memosys.core.checks import checked_flag
+from memosys.core.checks import checked_flag, is_whole
 from memosys.core.errors import InvalidInputError
 from memosys.governance.models import (
     AUDIT_ACTIONS,
@@ -120,9 +120,7 @@ class GovernanceMethods(FacadeBase):
         """
         if not isinstance(limit, int) or not 1 <= limit <= MAX_AUDIT_LIMIT:
             raise InvalidInputError(f"limit must be an integer from 1 to {MAX_AUDIT_LIMIT}")
-        if before_seq is not None and (
-            not isinstance(before_seq, int) or isinstance(before_seq, bool) or before_seq < 1
-        ):
+        if before_seq is not None and (not is_whole(before_seq) or before_seq < 1):
             raise InvalidInputError(
                 f"before_seq must be an integer >= 1 (a record's seq), got {before_seq!r}"
             )

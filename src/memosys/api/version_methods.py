@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Literal, TypeAlias
 
 from memosys.api.facade import DATABASE_FILE, FacadeBase, checked_text
+from memosys.core.checks import is_whole
 from memosys.core.clock import checked_time, to_utc
 from memosys.core.errors import InvalidInputError, NotFoundError
 from memosys.core.filters import Filter
@@ -41,7 +42,7 @@ class VersionMethods(FacadeBase):
 
     def rollback(self, id: str, version: int, *, user_id: str) -> MemoryItem:
         """Make an earlier version current again, as a new version (the state stays)."""
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        if not is_whole(version) or version < 1:
             raise InvalidInputError(f"version must be an integer >= 1, got {version!r}")
         user = self._cubes.ensure_user(user_id)
         scope = self._cubes.scope(user, None)

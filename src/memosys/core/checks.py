@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from memosys.core.errors import InvalidInputError
 
 
@@ -15,3 +17,8 @@ def checked_flag(value: object, what: str) -> bool:
 def is_number(value: object) -> bool:
     """Whether ``value`` is an int or a float, and not a bool (``True`` is an int too)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_whole(value: object) -> TypeGuard[int]:
+    """Whether ``value`` is an int, and not a bool (``True`` is an int too)."""
+    return isinstance(value, int) and not isinstance(value, bool)

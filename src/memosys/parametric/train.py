@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from memosys.core.checks import is_whole
 from memosys.core.errors import InvalidInputError, missing_dependency
 from memosys.parametric.corpus import general_paragraphs
 from memosys.parametric.dataset import Example
@@ -60,7 +61,7 @@ class TrainConfig:
         )
         for name in positive:
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            if not is_whole(value) or value < 1:
                 raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
         if not self.learning_rate > 0 or not self.alpha > 0 or self.replay_weight < 0:
             raise InvalidInputError("learning_rate and alpha must be > 0, replay_weight >= 0")

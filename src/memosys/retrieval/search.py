@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from memosys.core.checks import is_number
+from memosys.core.checks import is_number, is_whole
 from memosys.core.clock import Clock
 from memosys.core.errors import InputTooLargeError, InvalidInputError
 from memosys.core.filters import Filter, In, Not, combine
@@ -67,7 +67,7 @@ class SearchOptions:
         ):
             raise InvalidInputError(f"mmr must be between 0 and 1, got {self.mmr!r}")
         neighbours = self.neighbours
-        if not isinstance(neighbours, int) or isinstance(neighbours, bool) or neighbours < 0:
+        if not is_whole(neighbours) or neighbours < 0:
             raise InvalidInputError(f"neighbours must be an integer >= 0, got {self.neighbours!r}")
 
 
