@@ -18,6 +18,9 @@ latency counted from each request's planned time, so a late start counts):
 at a time (after an unmeasured half step), until the searches' p95 passes
 ``--slo-ms``, and report the highest rate whose p95 stayed within it: how much
 load the server takes at that latency.
+Each phase's clients set up (their texts, their HTTP connection) before it
+starts, and its first ``RAMP_S`` are not measured: clients that start together
+send their first requests together, a burst that no steady load has.
 Reported per phase: requests/s, messages/s, p50/p95/p99 latency per request
 type as the clients saw it and as the server spent it (``*_ms_in_server``, by
 part of its ``Server-Timing`` header: ``app`` is the whole request in the
@@ -47,7 +50,7 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -65,6 +68,10 @@ from memosys.stores.base import Scope
 
 START_TIMEOUT_S = 120.0
 SETTLE_MAX_S = 60.0
+SETUP_S = 2.0  # before a phase starts, for its clients to set up (not measured)
+# then its clients run this long unmeasured: closed-loop clients that start together
+# send their first requests together, a burst that no steady load has
+RAMP_S = 3.0
 PHASES = ["mixed", "search", "adds", "adds_with_given_vectors", "search_capacity",
           "mixed_capacity"]
 
@@ -79,19 +86,24 @@ class Tally:
         default_factory=lambda: {"search": {}, "add": {}})
     statuses: dict[int, int] = field(default_factory=dict)
     transport_errors: int = 0
+    late_starts: int = 0  # clients not set up when the phase started
     messages_acked: int = 0
     acked_ids: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, kind: str, ms: float, server_ms: dict[str, float], status: int,
-               ids: list[str]) -> None:
+               ids: list[str], measured: bool) -> None:
+        """A request's outcome; one sent before the phase was measured counts only
+        for the acknowledged writes."""
         with self.lock:
+            self.acked_ids.extend(ids)
+            if not measured:
+                return
             self.statuses[status] = self.statuses.get(status, 0) + 1
             if 200 <= status < 300:
                 self.latency_ms[kind].append(ms)
                 for part, part_ms in server_ms.items():
                     self.server_ms[kind].setdefault(part, []).append(part_ms)
-                self.acked_ids.extend(ids)
                 self.messages_acked += len(ids)
 
     def merge(self, other: Tally) -> None:
@@ -103,6 +115,7 @@ class Tally:
         for status, count in other.statuses.items():
             self.statuses[status] = self.statuses.get(status, 0) + count
         self.transport_errors += other.transport_errors
+        self.late_starts += other.late_starts
         self.messages_acked += other.messages_acked
         self.acked_ids += other.acked_ids
 
@@ -183,14 +196,23 @@ def add_request(
                                   "embeddings": vectors.round(6).tolist()}
 
 
-def client(url: str, key: str, stop_at: float, load: Workload, seed: int, tally: Tally) -> None:
+def client(url: str, key: str, start_at: float, stop_at: float, load: Workload, seed: int,
+           tally: Tally) -> None:
+    """One client: it sets up (its texts, its HTTP client and connection) before
+    ``start_at``, then sends requests until ``stop_at`` (both ``time.perf_counter()``),
+    measured from :data:`RAMP_S` after ``start_at``."""
     rng = random.Random(seed)
     questions = queries(200, seed)
     corpus = synthetic_texts(500, seed)
     headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
+        http.get("/healthz")  # connected before the phase starts
+        if time.perf_counter() > start_at:
+            with tally.lock:
+                tally.late_starts += 1
+        time.sleep(max(0.0, start_at - time.perf_counter()))
         n = 0
-        planned = time.perf_counter()
+        planned, measure_from = start_at, start_at + RAMP_S
         while time.perf_counter() < stop_at:
             n += 1
             if load.rate_per_client:
@@ -214,7 +236,8 @@ def client(url: str, key: str, stop_at: float, load: Workload, seed: int, tally:
             ms = (time.perf_counter() - start) * 1000
             ids = [i["id"] for i in response.json()["items"]] if kind == "add" and \
                 response.status_code == 201 else []
-            tally.record(kind, ms, server_timing(response), response.status_code, ids)
+            tally.record(kind, ms, server_timing(response), response.status_code, ids,
+                         measured=start >= measure_from)
 
 
 def server_timing(response: httpx.Response) -> dict[str, float]:
@@ -246,17 +269,20 @@ def _cpu(server_s: float, client_s: float, requests: int) -> dict[str, float | N
     }
 
 
-def client_threads(url: str, key: str, stop_at: float, load: Workload,
+def client_threads(url: str, key: str, start_at: float, stop_at: float, load: Workload,
                    seeds: list[int]) -> tuple[Tally, float]:
-    """Run one client thread per seed until ``stop_at`` (``time.time()``); what they saw,
-    and this process's CPU seconds meanwhile."""
+    """Run one client thread per seed from ``start_at`` until ``stop_at`` (both
+    ``time.time()``); what they saw, and this process's CPU seconds in the measured
+    part."""
     tally = Tally()
-    cpu = time.process_time()
-    deadline = time.perf_counter() + stop_at - time.time()
-    threads = [threading.Thread(target=client, args=(url, key, deadline, load, seed, tally))
+    offset = time.perf_counter() - time.time()
+    threads = [threading.Thread(target=client, args=(url, key, start_at + offset,
+                                                      stop_at + offset, load, seed, tally))
                for seed in seeds]
     for thread in threads:
         thread.start()
+    time.sleep(max(0.0, start_at + RAMP_S - time.time()))
+    cpu = time.process_time()
     for thread in threads:
         thread.join()
     return tally, time.process_time() - cpu
@@ -270,38 +296,38 @@ class Clients:
     def __init__(self, url: str, key: str, count: int, processes: int) -> None:
         self.url, self.key, self.count = url, key, count
         self.processes = min(processes, count)
-        self._pool = ProcessPoolExecutor(self.processes, mp_context=get_context("spawn")) \
-            if self.processes > 1 else None
+        self._pool: Executor = ProcessPoolExecutor(
+            self.processes, mp_context=get_context("spawn")) if self.processes > 1 \
+            else ThreadPoolExecutor(1)
 
-    def run(self, seconds: float, load: Workload, seed: int,
-            count: int | None = None) -> tuple[Tally, float]:
-        """All clients (or ``count``) for ``seconds``: what they saw, and their CPU seconds."""
+    def start(self, seconds: float, load: Workload, seed: int,
+              count: int | None = None) -> tuple[float, list[Future[tuple[Tally, float]]]]:
+        """Start all clients (or ``count``) once they have set up, for :data:`RAMP_S`
+        and then ``seconds`` measured: when the measured part starts (``time.time()``),
+        and what each process's clients will have seen and their CPU seconds."""
         count = count or self.count
-        stop_at = time.time() + seconds
+        start_at = time.time() + SETUP_S
+        stop_at = start_at + RAMP_S + seconds
         groups = [[seed + c for c in range(p, count, self.processes)]
                   for p in range(min(self.processes, count))]
-        if self._pool is None:
-            parts = [client_threads(self.url, self.key, stop_at, load, groups[0])]
-        else:
-            parts = [future.result() for future in [
-                self._pool.submit(client_threads, self.url, self.key, stop_at, load, group)
-                for group in groups]]
-        tally = Tally()
-        for part, _ in parts:
-            tally.merge(part)
-        return tally, sum(cpu for _, cpu in parts)
+        return start_at + RAMP_S, [self._pool.submit(client_threads, self.url, self.key, start_at,
+                                            stop_at, load, group) for group in groups]
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
+        self._pool.shutdown()
 
 
 def run_phase(clients: Clients, seconds: float, load: Workload, seed: int,
               server_pid: int, count: int | None = None) -> tuple[dict[str, Any], list[str]]:
-    started = time.perf_counter()
+    measure_from, parts = clients.start(seconds, load, seed, count)
+    time.sleep(max(0.0, measure_from - time.time()))
     server_cpu = _cpu_seconds(server_pid)
-    tally, client_cpu = clients.run(seconds, load, seed, count)
-    elapsed = time.perf_counter() - started
+    tally, client_cpu = Tally(), 0.0
+    for part in parts:
+        part_tally, part_cpu = part.result()
+        tally.merge(part_tally)
+        client_cpu += part_cpu
+    elapsed = time.time() - measure_from
     server_cpu = _cpu_seconds(server_pid) - server_cpu
     summary: dict[str, Any] = {
         "loop": "closed" if load.rate_per_client is None else "open",
@@ -316,6 +342,7 @@ def run_phase(clients: Clients, seconds: float, load: Workload, seed: int,
         "errors": sum(v for k, v in tally.statuses.items() if k >= 400) + tally.transport_errors,
         "server_errors_5xx": sum(v for k, v in tally.statuses.items() if k >= 500),
         "transport_errors": tally.transport_errors,
+        "clients_set_up_late": tally.late_starts,
         "cpu": _cpu(server_cpu, client_cpu, sum(tally.statuses.values())),
     }
     for kind, samples in tally.latency_ms.items():
