@@ -124,7 +124,8 @@ def create_app(
     settings = settings or ServerSettings()
     redact_access_log()
     writers = (
-        WriterPool(mos.data_dir, mos.settings, settings.write_processes, settings.write_niceness)
+        WriterPool(mos.data_dir, mos.settings, settings.write_processes, settings.write_niceness,
+                   mos.store.take_in_changes)
         if settings.write_processes
         else None
     )

@@ -254,6 +254,12 @@ class Store(Protocol):
         them commit together at the end, or none does if the block raises."""
         ...
 
+    def take_in_changes(self) -> None:
+        """Bring the in-memory search indexes up to date with what other processes
+        committed (a write process's adds), so that the next search need not; a
+        search catches up anyway, so this only moves that work out of its way."""
+        ...
+
     def warm_indexes(self) -> threading.Thread:
         """Load the in-memory search indexes (text and every cube's vectors) in a
         background thread, which is returned; searches meanwhile work as before it."""

@@ -391,6 +391,13 @@ class SQLiteStore:
         except MemosysError as exc:  # the write is committed: the next search catches up
             _log.warning("vector indexes not updated after a write: %s", exc)
 
+    def take_in_changes(self) -> None:
+        """Apply the change logs to the loaded vector indexes and BM25 mirror now (see
+        the protocol); the HNSW inserts follow in the background."""
+        with self._db.read() as conn:
+            self._vectors.catch_up(conn)
+            self._text.catch_up(conn)
+
     def _one_cube(self, where: str, params: tuple[str, ...]) -> MemCube | None:
         with self._db.read() as conn:
             row = conn.execute(

@@ -96,6 +96,10 @@ class TextMirror:
         self._follows = FOLLOWS_PER_SEARCH
         return self._up_to_date(conn, load=True)
 
+    def catch_up(self, conn: sqlite3.Connection) -> None:
+        """Apply what ``conn`` sees of the log now, if the mirror is loaded."""
+        self._up_to_date(conn, load=False)
+
     def wait_followed(self, timeout: float | None = None) -> bool:
         """Wait for the background catch-up, if one is due or running; False on timeout."""
         return self._follower.wait_idle(timeout)
@@ -152,7 +156,7 @@ class TextMirror:
 
     def _follow(self) -> None:
         with self._db.read() as conn:
-            self._up_to_date(conn, load=False)
+            self.catch_up(conn)
 
     def _tokens(self, terms: list[str]) -> list[str] | None:
         """Each term's one token (FTS5 tokenizes the quoted term to it), or None."""
