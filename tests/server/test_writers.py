@@ -204,3 +204,27 @@ def test_a_write_process_uses_the_serving_process_settings(
             app.state.writers.close()
         assert [item.content for item in added] == ["a", "b", "c"]
         assert mos.count(user_id="ana") == 3
+
+
+def test_a_write_process_add_is_in_the_serving_process_indexes_before_the_next_search(
+    tmp_path: Path,
+) -> None:
+    settings = load_settings(embedder={"provider": "hash"})
+    with MemOS.open(tmp_path, settings=settings) as mos:
+        mos.add_texts(["the heron fishes at dawn"], user_id="ana")
+        mos.search("heron", user_id="ana")  # loads the BM25 mirror and the cube's vectors
+        app = create_app(mos, ServerSettings(write_processes=1))
+        try:
+            app.state.writers.run("add_texts", "req-1", "ana", ["the kingfisher dives"],
+                                  user_id="ana")
+        finally:
+            app.state.writers.close()
+        store = mos.store
+        with store._db.read() as conn:
+            (text_log,) = conn.execute("SELECT max(seq) FROM text_changes").fetchone()
+            (vector_log,) = conn.execute("SELECT max(seq) FROM vector_changes").fetchone()
+        # applied before any search: the next one has nothing to catch up with
+        assert store._text._index is not None and store._text._index.seq == text_log
+        assert store._vectors._seq == vector_log
+        assert [hit.item.content for hit in mos.search("kingfisher", user_id="ana")][0] == \
+            "the kingfisher dives"
