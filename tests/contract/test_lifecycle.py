@@ -207,6 +207,30 @@ def test_only_an_archived_memory_can_be_unarchived(api: Any, users: Any) -> None
     assert api.get(google.id, user_id=ana).state == "superseded"
 
 
+def test_a_memory_is_frozen_and_unfrozen_by_its_owner_only_even_in_a_shared_cube(
+    api: Any, users: Any
+) -> None:
+    ana, ben = users("ana"), users("ben")
+    api.create_user(ben)
+    (anas,) = api.add_texts(["Ana's plan for the shared garden"], user_id=ana, cube="shared")
+    api.share_cube("shared", user_id=ana, with_user=ben, access="write")
+    (bens,) = api.add_texts(["Ben's note on the garden"], user_id=ben, cube=anas.cube_id)
+    # a read-write sharer could freeze Ana's memory and then not unfreeze it (nor Ana,
+    # the cube's owner, Ben's); now the memory's owner alone does both
+    for memory, owner, other in ((anas, ana, ben), (bens, ben, ana)):
+        with pytest.raises(PermissionDeniedError) as refused:
+            api.freeze(memory.id, user_id=other)
+        assert type(refused.value) is PermissionDeniedError
+        assert f"only the owner {owner!r} can freeze" in refused.value.message
+        assert "ask them to freeze it" in refused.value.message
+        assert api.get(memory.id, user_id=owner).state == "generated"
+        assert api.freeze(memory.id, user_id=owner).state == "frozen"
+        with pytest.raises(PermissionDeniedError, match="only the owner"):
+            api.unfreeze(memory.id, user_id=other)
+        assert api.unfreeze(memory.id, user_id=owner).state == "generated"
+        assert [v.version for v in api.history(memory.id, user_id=owner)] == [1, 2, 3]
+
+
 def test_a_read_only_sharer_is_refused_every_change_and_a_stranger_finds_nothing(
     api: Any, users: Any
 ) -> None:

@@ -62,16 +62,20 @@ def test_unfreeze_gives_back_the_earlier_state(mos: MemOS) -> None:
         mos.unfreeze(item.id, user_id="ana")
 
 
-def test_only_the_owner_unfreezes(mos: MemOS) -> None:
+def test_only_the_owner_freezes_and_unfreezes(mos: MemOS) -> None:
     (item,) = mos.add_texts([FACT], user_id="ana")
     mos.create_user("bob")
     mos.share_cube("default", user_id="ana", with_user="bob", access="write")
-    mos.freeze(item.id, user_id="bob")  # a writer may freeze
-    with pytest.raises(PermissionDeniedError, match="only the owner"):
+    # a writer who froze it could not have unfrozen it: freezing is the owner's too
+    with pytest.raises(PermissionDeniedError, match="only the owner 'ana' can freeze"):
+        mos.freeze(item.id, user_id="bob")
+    assert mos.get(item.id, user_id="ana").state == LifecycleState.GENERATED
+    mos.freeze(item.id, user_id="ana")
+    with pytest.raises(PermissionDeniedError, match="only the owner 'ana' can unfreeze"):
         mos.unfreeze(item.id, user_id="bob")
     assert mos.unfreeze(item.id, user_id="ana").state == LifecycleState.GENERATED
     changed_by = [v.changed_by for v in mos.history(item.id, user_id="ana")]
-    assert changed_by == ["ana", "bob", "ana"]
+    assert changed_by == ["ana", "ana", "ana"]
 
 
 def test_archive_hides_from_search_and_list_until_unarchived(mos: MemOS) -> None:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from memosys import MemOS
@@ -145,3 +146,48 @@ def test_serve_refuses_a_header_timeout_that_is_not_positive(tmp_path: Path) -> 
     )
     assert result.returncode == 2, result.stderr
     assert "Invalid value for '--header-timeout-s'" in result.stderr
+
+
+def _requests_total(text: str, method: str) -> int:
+    """The count of 408s to ``method`` under the route ``<unmatched>`` (0 if none)."""
+    series = f'memosys_http_requests_total{{method="{method}",route="<unmatched>",status="408"}} '
+    return next((int(line.removeprefix(series)) for line in text.splitlines()
+                 if line.startswith(series)), 0)
+
+
+def test_a_timed_out_head_is_counted_in_metrics(server: BackgroundServer) -> None:
+    with _connect(server.port) as silent, _connect(server.port) as stalled:
+        stalled.sendall(HEAD[:-2])  # the request line whole, the headers not
+        _assert_408(_until_closed(silent))
+        _assert_408(_until_closed(stalled))
+    text = httpx.get(f"{server.url}/metrics").text
+    assert _requests_total(text, "OTHER") == 1, text  # no request line: no method
+    assert _requests_total(text, "GET") == 1, text
+    count = 'memosys_http_request_duration_seconds_count{method="GET",route="<unmatched>"} 1'
+    assert count in text, text
+    took = next(line for line in text.splitlines() if line.startswith(
+        'memosys_http_request_duration_seconds_sum{method="GET",route="<unmatched>"}'))
+    assert LIMIT_S - 0.1 < float(took.split()[-1]) < LIMIT_S + 2, took
+
+
+@pytest.mark.parametrize("args", [[], ["--workers", "2"]], ids=["one-process", "workers"])
+def test_serve_logs_and_counts_a_stalled_head(tmp_path: Path, args: list[str]) -> None:
+    data = tmp_path / "data"
+    MemOS.open(data, settings=load_settings(embedder={"provider": "hash"})).close()
+    log = tmp_path / "server.log"
+    server = Server(data, log, "--header-timeout-s", f"{LIMIT_S:g}", "--log-level", "info",
+                    "--write-processes", "0", "--no-warm", "--no-jobs", *args)
+    try:
+        with _connect(server.port) as sock:
+            sock.sendall(b"GET /healthz?api_key=msk_Stalled7 HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            _assert_408(_until_closed(sock))
+        deadline = time.monotonic() + 10  # the workers share their counts every second
+        while _requests_total(text := httpx.get(f"{server.url}/metrics").text, "GET") < 1:
+            assert time.monotonic() < deadline, text
+            time.sleep(0.2)
+        assert _requests_total(text, "GET") == 1, text
+    finally:
+        server.stop()
+    lines = log.read_text().splitlines()
+    assert any('"GET /healthz?api_key=<redacted> HTTP/1.1" 408' in line for line in lines), lines
+    assert "Stalled7" not in log.read_text()

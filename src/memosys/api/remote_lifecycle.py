@@ -30,11 +30,11 @@ class LifecycleCalls(HttpSession):
         return MemoryItem.model_validate(self._send("POST", path, version=version, user_id=user_id))
 
     def freeze(self, id: str, *, user_id: str | None = None) -> MemoryItem:
-        """Freeze a memory: it cannot change until unfrozen."""
+        """Freeze a memory (its owner only): it cannot change until its owner unfreezes it."""
         return self._change_state(id, "freeze", user_id)
 
     def unfreeze(self, id: str, *, user_id: str | None = None) -> MemoryItem:
-        """Give a frozen memory back the state it had."""
+        """Give a frozen memory back the state it had (its owner only)."""
         return self._change_state(id, "unfreeze", user_id)
 
     def archive(self, id: str, *, user_id: str | None = None) -> MemoryItem:

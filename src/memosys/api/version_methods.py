@@ -55,7 +55,8 @@ class VersionMethods(FacadeBase):
         return restored
 
     def freeze(self, id: str, *, user_id: str) -> MemoryItem:
-        """Freeze a memory: it cannot be changed or deleted until its owner unfreezes it."""
+        """Freeze a memory (its owner only): it cannot be changed or deleted until its
+        owner unfreezes it."""
         return self._change_state(id, user_id, "freeze", LifecycleState.FROZEN)
 
     def unfreeze(self, id: str, *, user_id: str) -> MemoryItem:

@@ -76,7 +76,8 @@ def _state_command(name: str, help_text: str, done: str) -> click.Command:
 
 freeze = _state_command(
     "freeze",
-    "Freeze MEMORY_ID: it cannot be changed or deleted until its owner unfreezes it.",
+    "Freeze MEMORY_ID (its owner only): it cannot be changed or deleted until its owner "
+    "unfreezes it.",
     "froze {id}",
 )
 unfreeze = _state_command(

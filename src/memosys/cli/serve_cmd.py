@@ -140,7 +140,9 @@ def serve(
             bound_tls_handshake(header_timeout_s)
             app = create_app(mos, settings)
             config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
-                                    http=header_timeout_protocol(header_timeout_s), **options)
+                                    http=header_timeout_protocol(header_timeout_s,
+                                                                 app.state.metrics),
+                                    **options)
             DrainingServer(config, app.state, drain_s).run()
             return
         # this process keeps the store open and runs the jobs; the workers serve, and

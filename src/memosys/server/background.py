@@ -23,7 +23,8 @@ START_TIMEOUT_S = 30.0
 
 class BackgroundServer:
     """uvicorn serving ``app`` on ``host`` (a free port unless ``port`` is given), with
-    ``memosys serve``'s time limit on request heads."""
+    ``memosys serve``'s time limit on request heads (a 408 counted in the app's
+    ``/metrics`` when ``app`` is :func:`~memosys.server.app.create_app`'s)."""
 
     def __init__(
         self, app: Any, host: str = "127.0.0.1", port: int = 0,
@@ -35,8 +36,9 @@ class BackgroundServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.host, self.port = self._socket.getsockname()[:2]
+        metrics = getattr(getattr(app, "state", None), "metrics", None)
         config = uvicorn.Config(app, log_level="warning", lifespan="off",
-                                http=header_timeout_protocol(header_timeout_s))
+                                http=header_timeout_protocol(header_timeout_s, metrics))
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True

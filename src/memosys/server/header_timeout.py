@@ -10,7 +10,8 @@ timeout, unchanged); it stops when the head is complete, after which the body ha
 ``--body-timeout-s`` (:mod:`memosys.server.limits`). Over TLS the handshake comes
 first, with the same limit (:func:`bound_tls_handshake`). The protocol is uvicorn's h11
 one, which the server used before (httptools, uvicorn's faster parser, is not a
-dependency), now also where httptools is installed.
+dependency), now also where httptools is installed. A 408 is logged and counted in
+``/metrics`` as an answered request (:mod:`memosys.server.timed_out_heads`).
 """
 
 from __future__ import annotations
@@ -18,13 +19,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from asyncio import constants as asyncio_constants
+from typing import TYPE_CHECKING
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from memosys.core.errors import RequestTimeoutError
 from memosys.server.settings import DEFAULT_HEADER_TIMEOUT_S
+from memosys.server.timed_out_heads import record_timed_out_head
+
+if TYPE_CHECKING:
+    from memosys.server.metrics import Metrics
 
 _log = logging.getLogger("memosys.server")
 
@@ -44,10 +51,13 @@ def _too_slow(limit: float) -> bytes:
 
 class HeaderTimeoutProtocol(H11Protocol):
     """uvicorn's h11 protocol, which answers 408 to a request head slower than
-    ``timeout_s`` and closes the connection."""
+    ``timeout_s`` and closes the connection; the 408 is counted in ``metrics`` (the
+    app's, if given) and written to the access log."""
 
     timeout_s = DEFAULT_HEADER_TIMEOUT_S
+    metrics: Metrics | None = None
     _head_timer: asyncio.TimerHandle | None = None
+    _head_started = 0.0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -68,6 +78,7 @@ class HeaderTimeoutProtocol(H11Protocol):
 
     def _start(self) -> None:
         if self._head_timer is None:
+            self._head_started = time.perf_counter()
             self._head_timer = self.loop.call_later(self.timeout_s, self._timed_out)
 
     def _timed_out(self) -> None:
@@ -77,6 +88,11 @@ class HeaderTimeoutProtocol(H11Protocol):
                       self.timeout_s)
             self.transport.write(_too_slow(self.timeout_s))
             self.transport.close()
+            record_timed_out_head(
+                self.conn.trailing_data[0], self.client,
+                time.perf_counter() - self._head_started, self.metrics,
+                self.access_logger if self.access_log else None,
+            )
 
 
 def bound_tls_handshake(limit_s: float) -> None:
@@ -86,11 +102,15 @@ def bound_tls_handshake(limit_s: float) -> None:
     asyncio_constants.SSL_HANDSHAKE_TIMEOUT = limit_s  # read by each new TLS connection
 
 
-def header_timeout_protocol(limit_s: float) -> type[HeaderTimeoutProtocol]:
-    """:class:`HeaderTimeoutProtocol` with the limit ``limit_s``, for
-    ``uvicorn.Config(http=...)``."""
+def header_timeout_protocol(
+    limit_s: float, metrics: Metrics | None = None
+) -> type[HeaderTimeoutProtocol]:
+    """:class:`HeaderTimeoutProtocol` with the limit ``limit_s``, counting its 408s in
+    ``metrics`` (the app's ``app.state.metrics``), for ``uvicorn.Config(http=...)``."""
 
     class Limited(HeaderTimeoutProtocol):
         timeout_s = limit_s
+
+    Limited.metrics = metrics
 
     return Limited

@@ -90,11 +90,20 @@ class Metrics:
         """Count one finished request (after :meth:`started`), with its named parts."""
         with self._lock:
             self._in_flight -= 1
-            key = (method, route, str(status))
-            self._requests[key] = self._requests.get(key, 0) + 1
-            self._latency.setdefault((method, route), _Histogram()).observe(seconds)
+            self._count(method, route, status, seconds)
             for part, part_seconds in parts:
                 self._parts.setdefault((method, route, part), _Histogram()).observe(part_seconds)
+
+    def unserved(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request that was answered before it reached the app (no
+        :meth:`started`): a head that timed out (:mod:`.timed_out_heads`)."""
+        with self._lock:
+            self._count(method, route, status, seconds)
+
+    def _count(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, str(status))
+        self._requests[key] = self._requests.get(key, 0) + 1
+        self._latency.setdefault((method, route), _Histogram()).observe(seconds)
 
     def _state(self) -> dict[str, Any]:
         with self._lock:

@@ -67,15 +67,19 @@ def worker_app() -> FastAPI:
         threading.Thread(target=_stop_without, args=(parent, metrics_dir),
                          name="memosys-worker-parent", daemon=True).start()
     mos = MemOS.open(Path(config["data_dir"]), background_jobs=False)
-    return create_app(
+    app = create_app(
         mos, ServerSettings(**config["server"]), owns_mos=True, processes=config["workers"],
         metrics_dir=Path(metrics_dir) if metrics_dir else None,
     )
+    WorkerProtocol.metrics = app.state.metrics  # one app per worker process
+    return app
 
 
 class WorkerProtocol(HeaderTimeoutProtocol):
     """The HTTP protocol of a worker process, with the header timeout of its config (a
-    class that uvicorn can hand to the processes it starts, by name)."""
+    class that uvicorn can hand to the processes it starts, by name), counting its 408s
+    in the worker's metrics (set by :func:`worker_app`, which uvicorn calls before any
+    connection)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

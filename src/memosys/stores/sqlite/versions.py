@@ -68,8 +68,9 @@ def guard_change(
 
     A deleted item (a tombstone) cannot change; a frozen one can only be
     unfrozen, by its owner, back to the state it was frozen in, with nothing
-    else changed; any other state change must be allowed by
-    :mod:`memosys.lifecycle.states`.
+    else changed; only its owner freezes it, too (a writer of a shared cube who
+    froze another's memory could not have unfrozen it); any other state change must
+    be allowed by :mod:`memosys.lifecycle.states`.
     """
     if old.state == _DELETED:
         raise NotFoundError(
@@ -90,6 +91,12 @@ def guard_change(
                 detail={"id": old.id, "owner": old.owner},
             )
         return
+    if new.state == _FROZEN and actor != old.owner:
+        raise PermissionDeniedError(
+            f"only the owner {old.owner!r} can freeze memory {old.id} (and unfreeze it); "
+            "ask them to freeze it",
+            detail={"id": old.id, "owner": old.owner},
+        )
     if new.state != old.state:
         check_transition(old.state, new.state)
 
