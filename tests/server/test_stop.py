@@ -1,5 +1,6 @@
 """How ``memosys serve`` stops: SIGTERM is a clean stop (the store closed, exit 0), a
-second signal does not break the store's close, and the worker processes of
+second signal does not break the store's close, a second Ctrl-C that cuts an add
+short answers it with 503 ``ServerStoppedError``, and the worker processes of
 ``--workers`` do not outlive a killed server process."""
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ import json
 import os
 import signal
 import socket
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
+from held_write import write_held_open
 from memosys import MemOS
 from memosys.settings import load_settings
 from serve_process import Server
@@ -134,6 +138,64 @@ def test_a_second_signal_during_the_close_is_ignored_until_the_store_is_closed(
     assert "already stopping; closing the store" in log.read_text()
     with MemOS.open(data) as mos:
         assert mos.count(user_id="ana") == 270
+
+
+def _write_processes(pid: int) -> list[int]:
+    """The processes that ``multiprocessing`` spawned for server ``pid``, from any thread."""
+    pids = [p for task in Path(f"/proc/{pid}/task").glob("*/children")
+            for p in task.read_text().split()]
+    return [int(p) for p in pids if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+
+
+def _until(done: Callable[[], bool], what: str, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while not done():
+        assert time.monotonic() < deadline, f"{what}:\n{log.read_text()}"
+        time.sleep(0.05)  # another process's state: nothing to wait on but time
+
+
+def test_a_second_ctrl_c_during_an_add_answers_503_and_the_add_is_stored_whole(
+    data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn's "quit now" cancels the add in hand once its write process has written:
+    the client used to get a bare 500 for an add that was stored."""
+    monkeypatch.setenv("MEMOSYS_STORE__LOCK_TIMEOUT_S", "60")  # the add waits for our lock
+    log = data.parent / "server.log"
+    with MemOS.open(data) as mos:
+        key = mos.create_user("ana").api_key
+    server = Server(data, log, "--write-processes", "1", "--no-jobs", "--log-level", "info")
+    answers: list[httpx.Response] = []
+
+    def add() -> None:
+        answers.append(httpx.post(f"{server.url}/v1/memories/texts", timeout=60,
+                                  headers={"Authorization": f"Bearer {key}"},
+                                  json={"texts": ["first of two", "second of two"]}))
+
+    client = threading.Thread(target=add)
+    try:
+        with MemOS.open(data) as mos, write_held_open(mos.store.transaction):
+            client.start()
+            _until(lambda: any("nanosleep" in Path(f"/proc/{pid}/wchan").read_text()
+                               for pid in _write_processes(server.process.pid)),
+                   "the add did not reach the write process's wait for the lock", log)
+            server.process.send_signal(signal.SIGINT)
+            _until(lambda: "Waiting for connections to close" in log.read_text(),
+                   "the first Ctrl-C did not wait for the add", log)
+            server.process.send_signal(signal.SIGINT)  # quit now
+            _until(lambda: "Finished server process" in log.read_text(),
+                   "the second Ctrl-C did not stop the server", log)
+        client.join(60)  # the lock let go: the add is written, then its request cancelled
+        assert server.process.wait(30) == 0, log.read_text()
+    finally:
+        server.kill()
+        client.join(60)
+    (answer,) = answers
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"] == "ServerStoppedError"
+    assert "look it up before sending it again" in answer.json()["message"]
+    with MemOS.open(data) as mos:
+        assert sorted(item.content for item in mos.list(user_id="ana")) == [
+            "first of two", "second of two"]
 
 
 def test_workers_exit_when_the_server_process_is_killed(data: Path) -> None:

@@ -26,6 +26,7 @@ client can re-raise the same class the server raised::
     │   └── MissingDependencyError    500  an optional extra is not installed
     ├── StoreError                    500
     │   ├── LockTimeoutError          503  another writer held the lock too long
+    │   ├── ServerStoppedError        503  the server was stopped before it answered
     │   └── MigrationError            500  schema history does not match
     └── EmbedderError                 502  the embedding model or its upstream service failed
 """
@@ -154,6 +155,14 @@ class StoreError(MemosysError):
 
 class LockTimeoutError(StoreError):
     """Another process held the write lock longer than the configured timeout."""
+
+    status = 503
+
+
+class ServerStoppedError(StoreError):
+    """The server was stopped (a forced stop: a second Ctrl-C) before it answered the
+    request: a write it carried may have been stored, so look it up before sending it
+    again."""
 
     status = 503
 

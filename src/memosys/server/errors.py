@@ -7,6 +7,7 @@ errors of the framework (unknown route, wrong method) keep their status.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from http import HTTPStatus
@@ -25,6 +26,7 @@ from memosys.core.errors import (
     MemosysError,
     NotFoundError,
     RateLimitedError,
+    ServerStoppedError,
     invalid_fields,
 )
 from memosys.server.http_middleware import HttpMiddleware
@@ -106,7 +108,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 class UnexpectedErrorMiddleware(HttpMiddleware):
-    """Answer a bug with a JSON 500 and log it, keeping the connection.
+    """Answer a bug with a JSON 500 and log it, keeping the connection; answer a request
+    cancelled by a forced stop with :func:`stopped_answer`.
 
     It runs inside the request-id and metrics middlewares, so that the 500
     carries ``X-Request-ID`` and ``Server-Timing`` like any other answer (an
@@ -124,6 +127,10 @@ class UnexpectedErrorMiddleware(HttpMiddleware):
 
         try:
             await self.app(scope, receive, send_and_note)
+        except asyncio.CancelledError:
+            if not started:
+                await stopped_answer(scope)(scope, receive, send)
+            raise
         except Exception:
             request_id = scope.get("state", {}).get("request_id")
             _log.exception("unexpected error in request %s", request_id)
@@ -131,6 +138,24 @@ class UnexpectedErrorMiddleware(HttpMiddleware):
                 raise
             error = MemosysError("internal server error", detail={"request_id": request_id})
             await error_response(error)(scope, receive, send)
+
+
+def stopped_answer(scope: Scope) -> JSONResponse:
+    """The 503 ``ServerStoppedError`` for a request cancelled in hand.
+
+    A second Ctrl-C is uvicorn's "quit now": it stops waiting for the requests in
+    hand, and the loop's end cancels them. A write's thread (and its write process)
+    is not cut: the cancel reaches the request once the write has committed or
+    failed, and uvicorn answered it with a bare 500, so the client of a stored add
+    could not tell. It now learns that its answer was lost, not its write.
+    """
+    request_id = scope.get("state", {}).get("request_id")
+    _log.warning("request %s cancelled: the server was stopped before it answered", request_id)
+    return error_response(ServerStoppedError(
+        "the server was stopped before it answered this request; a write it carried may "
+        "have been stored: look it up before sending it again",
+        detail={"request_id": request_id},
+    ))
 
 
 def install_error_handlers(app: FastAPI) -> None:
