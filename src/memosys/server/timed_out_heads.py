@@ -24,7 +24,7 @@ _REQUEST_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([!-~]+) HTTP/(\d\.\
 _TARGET_SAFE = "/?&=;:@!$'()*+,%-._~"  # printable characters kept as sent; others escaped
 
 
-def request_line(received: bytes) -> tuple[str, str, str]:
+def _request_line(received: bytes) -> tuple[str, str, str]:
     """The method, target and HTTP version of the request line at the start of
     ``received`` (``-`` each when it did not arrive whole, or is not HTTP's)."""
     match = _REQUEST_LINE.match(received)
@@ -40,7 +40,7 @@ def record_timed_out_head(
 ) -> None:
     """Count the request whose head (so far ``received``) timed out after ``seconds``
     in ``metrics``, and write its line to ``access_logger`` (each if given)."""
-    method, target, version = request_line(received)
+    method, target, version = _request_line(received)
     if metrics is not None:
         label = method if method in METHODS else OTHER_METHOD
         metrics.unserved(label, UNMATCHED, STATUS, seconds)

@@ -22,7 +22,6 @@ server process dies exits with it.
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import os
 import threading
@@ -42,7 +41,6 @@ if TYPE_CHECKING:
 
 WRITE_METHODS = frozenset({"add", "add_texts", "add_document"})  # what the add routes call
 
-_log = logging.getLogger(__name__)
 _mos: MemOS | None = None  # the write process's own memory system (set by _open)
 
 
@@ -83,10 +81,7 @@ class WriterPool:
                 "stored; look it up or send it again (the next write starts a new process)",
                 {"method": method},
             ) from exc
-        try:
-            self._take_in()
-        except MemosysError as exc:  # the write is committed: the next search catches up
-            _log.warning("search indexes not updated after a write process's write: %s", exc)
+        self._take_in()
         return result
 
     def warm(self) -> None:

@@ -257,7 +257,8 @@ class Store(Protocol):
     def take_in_changes(self) -> None:
         """Bring the in-memory search indexes up to date with what other processes
         committed (a write process's adds), so that the next search need not; a
-        search catches up anyway, so this only moves that work out of its way."""
+        search catches up anyway, so this only moves that work out of its way, and
+        a failure is logged, not raised."""
         ...
 
     def warm_indexes(self) -> threading.Thread:

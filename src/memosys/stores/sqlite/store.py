@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
@@ -385,18 +386,22 @@ class SQLiteStore:
         self._db.after_commit(self._catch_up_vectors)
 
     def _catch_up_vectors(self) -> None:
-        try:
-            with self._db.read() as conn:
-                self._vectors.catch_up(conn)
-        except MemosysError as exc:  # the write is committed: the next search catches up
-            _log.warning("vector indexes not updated after a write: %s", exc)
+        self._apply_logs(self._vectors.catch_up)
 
     def take_in_changes(self) -> None:
         """Apply the change logs to the loaded vector indexes and BM25 mirror now (see
         the protocol); the HNSW inserts follow in the background."""
-        with self._db.read() as conn:
-            self._vectors.catch_up(conn)
-            self._text.catch_up(conn)
+        self._apply_logs(self._vectors.catch_up, self._text.catch_up)
+
+    def _apply_logs(self, *indexes: Callable[[sqlite3.Connection], None]) -> None:
+        """Bring these in-memory indexes up to date after a write; a failure is logged,
+        not raised: the write is committed, and the next search catches up."""
+        try:
+            with self._db.read() as conn:
+                for catch_up in indexes:
+                    catch_up(conn)
+        except MemosysError as exc:
+            _log.warning("search indexes not updated after a write: %s", exc)
 
     def _one_cube(self, where: str, params: tuple[str, ...]) -> MemCube | None:
         with self._db.read() as conn:
