@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import ssl
@@ -11,10 +12,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from memosys import MemOS, RemoteMemOS
-from memosys.core.errors import ConfigurationError, MemosysError
+from memosys.core.errors import ConfigurationError, MemosysError, PlainHttpError
 from memosys.settings import load_settings
 from serve_process import Server, free_port
 from tls_files import encrypted, rsa_key, self_signed
@@ -38,7 +40,7 @@ def cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def server(data: tuple[Path, str], cert: tuple[Path, Path]) -> Iterator[Server]:
     log = data[0].parent / "server.log"
-    running = Server(data[0], log, "--write-processes", "0",
+    running = Server(data[0], log, "--write-processes", "0", "--log-level", "info",
                      "--tls-cert", str(cert[0]), "--tls-key", str(cert[1]))
     yield running
     running.stop()
@@ -52,7 +54,9 @@ def test_a_client_that_trusts_the_certificate_adds_and_searches(
         (added,) = client.add([{"role": "user", "content": "I moved to Lisbon in May"}])
         hits = client.search("Lisbon", top_k=3)
     assert added.id in [hit.item.id for hit in hits]
-    assert f"on https://127.0.0.1:{server.port}" in (data[0].parent / "server.log").read_text()
+    log = (data[0].parent / "server.log").read_text()
+    assert f"memosys serving {data[0]} on https://127.0.0.1:{server.port}" in log
+    assert f"Uvicorn running on https://127.0.0.1:{server.port}" in log
 
 
 def test_a_client_that_does_not_trust_it_is_told_to_pass_verify(
@@ -88,12 +92,51 @@ def test_a_trusted_certificate_out_of_its_dates_is_named_so(
                      (tmp_path / "server.log").read_text())
 
 
-def test_plain_http_to_the_tls_port_fails(server: Server, data: tuple[Path, str]) -> None:
+def _plain_answer(port: int, request: bytes) -> tuple[bytes, dict[str, object]]:
+    """The status line and JSON body the server sends to ``request`` over plain TCP,
+    until it closes the connection."""
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, body = answer.split(b"\r\n\r\n", 1)
+    return head.split(b"\r\n")[0], json.loads(body)
+
+
+def test_plain_http_to_the_tls_port_gets_400_naming_the_https_url(
+    server: Server, data: tuple[Path, str]
+) -> None:
     plain = server.url.replace("https://", "http://")
     with RemoteMemOS(plain, api_key=data[1], timeout=5) as client, pytest.raises(
-        MemosysError, match=r"cannot reach .*https:// for a server with --tls-cert"
+        PlainHttpError,
+        match=rf"serves HTTPS only; send the request to https://127\.0\.0\.1:{server.port}/v1/",
     ):
         client.whoami()
+
+
+def test_plain_http_to_the_tls_port_is_logged_and_counted(
+    server: Server, data: tuple[Path, str], cert: tuple[Path, Path]
+) -> None:
+    status, body = _plain_answer(
+        server.port, b"DELETE /v1/x?k=1 HTTP/1.1\r\nHost: memo.example:8443\r\n\r\n"
+    )
+    assert status == b"HTTP/1.1 400 Bad Request"
+    assert body == {"error": "PlainHttpError", "detail": {"scheme": "https"}, "message":
+                    "this port serves HTTPS only; send the request to "
+                    "https://memo.example:8443/v1/x?k=1"}
+    metrics = httpx.get(f"{server.url}/metrics", verify=ssl.create_default_context(
+        cafile=cert[0])).text
+    counted = 'memosys_http_requests_total{method="DELETE",route="<unmatched>",status="400"} 1'
+    assert counted in metrics.splitlines(), metrics
+    assert '"DELETE /v1/x?k=1 HTTP/1.1" 400' in (data[0].parent / "server.log").read_text()
+
+
+def test_bytes_that_are_not_http_get_the_400_without_a_url(server: Server) -> None:
+    status, body = _plain_answer(server.port, b"\x00\x01hello\r\n\r\n")
+    assert status == b"HTTP/1.1 400 Bad Request"
+    assert body["message"] == ("this port serves HTTPS only; send the request to https:// "
+                               "(the same host and port)")
 
 
 def test_a_verify_file_that_is_no_certificate_is_a_clear_error(tmp_path: Path) -> None:
@@ -110,6 +153,8 @@ def test_worker_processes_serve_https(
         context = ssl.create_default_context(cafile=cert[0])
         with RemoteMemOS(server.url, api_key=data[1], verify=context) as client:
             assert client.whoami() == {"user_id": "admin", "admin": True}
+        status, body = _plain_answer(server.port, b"GET / HTTP/1.1\r\nHost: h:1\r\n\r\n")
+        assert (status, body["error"]) == (b"HTTP/1.1 400 Bad Request", "PlainHttpError")
     finally:
         server.stop()
 
@@ -153,17 +198,20 @@ def test_bad_tls_files_are_one_clear_error_before_the_server_starts(
     assert re.search(error, line), line
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_a_client_that_never_starts_the_tls_handshake_is_let_go_within_the_head_limit(
-    data: tuple[Path, str], cert: tuple[Path, Path], tmp_path: Path, workers: str
+@pytest.mark.parametrize(("workers", "sent"), [("1", b""), ("2", b""), ("1", b"\x16\x03\x01")],
+                         ids=["nothing", "nothing-workers", "a-handshake-begun"])
+def test_a_client_that_never_finishes_the_tls_handshake_is_let_go_within_the_head_limit(
+    data: tuple[Path, str], cert: tuple[Path, Path], tmp_path: Path, workers: str, sent: bytes
 ) -> None:
     """The handshake counts as part of the request head: a client that opens the
-    connection and sends nothing is not held for asyncio's own 60 s."""
+    connection and sends nothing, or a handshake's first bytes only, is not held for
+    asyncio's own 60 s."""
     server = Server(data[0], tmp_path / "server.log", "--workers", workers,
                     "--write-processes", "0", "--header-timeout-s", "1",
                     "--tls-cert", str(cert[0]), "--tls-key", str(cert[1]))
     try:
         with socket.create_connection(("127.0.0.1", server.port), timeout=15) as sock:
+            sock.sendall(sent)
             started = time.monotonic()
             while sock.recv(65536):  # nothing to read; b"" once the server closes
                 pass

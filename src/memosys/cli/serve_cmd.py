@@ -88,12 +88,13 @@ def serve(
     import importlib.util
 
     from memosys.core.errors import missing_dependency
-    from memosys.server.tls import tls_options, validity_warning
+    from memosys.server.tls import tls_context, tls_files, validity_warning
 
     if drain_s and workers > 1:
         raise click.BadParameter("drains one server process only; drop --workers or "
                                  "--drain-s", param_hint="'--drain-s'")
-    tls = tls_options(tls_cert, tls_key)
+    tls = tls_files(tls_cert, tls_key)
+    context = tls_context(*tls) if tls else None
 
     if importlib.util.find_spec("uvicorn") is None:
         raise missing_dependency("uvicorn", "server")
@@ -105,9 +106,15 @@ def serve(
     from memosys.server.access_log import log_config
     from memosys.server.app import create_app
     from memosys.server.draining import DrainingServer
-    from memosys.server.header_timeout import bound_tls_handshake, header_timeout_protocol
+    from memosys.server.header_timeout import header_timeout_protocol
+    from memosys.server.https_port import https_port
     from memosys.server.settings import ServerSettings
-    from memosys.server.workers import WORKER_APP, WorkerProtocol, worker_environment
+    from memosys.server.workers import (
+        WORKER_APP,
+        WorkerHttpsPort,
+        WorkerProtocol,
+        worker_environment,
+    )
 
     settings = ServerSettings(
         host=host, port=port, max_body_bytes=max_body_mb * 1024 * 1024,
@@ -126,7 +133,7 @@ def serve(
         scheme = "https" if tls else "http"
         click.echo(f"memosys serving {data_dir.resolve()} on {scheme}://{host}:{port}"
                    f"{_processes(workers, settings.write_processes)}", err=True)
-        if tls and (warning := validity_warning(Path(tls["ssl_certfile"]))):
+        if tls and (warning := validity_warning(tls[0])):
             click.echo(f"warning: {warning}", err=True)
         if not tls and host not in ("127.0.0.1", "localhost", "::1"):
             click.echo("warning: API keys cross the network in clear text; serve HTTPS "
@@ -135,22 +142,22 @@ def serve(
         # could then pose as any client address
         options: dict[str, Any] = {"proxy_headers": trusted_proxies is not None,
                                    "forwarded_allow_ips": trusted_proxies or "",
-                                   "log_config": log_config(), **tls}
+                                   "log_config": log_config(https=context is not None)}
         if workers == 1:
-            bound_tls_handshake(header_timeout_s)
             app = create_app(mos, settings)
+            http = header_timeout_protocol(header_timeout_s, app.state.metrics)
             config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
-                                    http=header_timeout_protocol(header_timeout_s,
-                                                                 app.state.metrics),
+                                    http=https_port(http, context) if context else http,
                                     **options)
             DrainingServer(config, app.state, drain_s).run()
             return
         # this process keeps the store open and runs the jobs; the workers serve, and
         # share their metrics in a folder of their own
         with tempfile.TemporaryDirectory(prefix="memosys-metrics-") as shared:
-            os.environ.update(worker_environment(data_dir, settings, workers, Path(shared)))
+            os.environ.update(worker_environment(data_dir, settings, workers, Path(shared), tls))
             uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
-                        log_level=log_level, http=WorkerProtocol, **options)
+                        log_level=log_level, http=WorkerHttpsPort if tls else WorkerProtocol,
+                        **options)
 
 
 def _check_listen(host: str, port: int) -> None:

@@ -10,6 +10,7 @@ client can re-raise the same class the server raised::
     │   ├── EmptyInputError           422
     │   ├── InputTooLargeError        413
     │   ├── RequestTimeoutError       408  a request head or body arrived too slowly
+    │   ├── PlainHttpError            400  plain HTTP sent to the HTTPS port
     │   ├── EncodingError             422  content is not valid UTF-8
     │   └── UnknownFilterFieldError   422
     ├── AuthenticationError           401  missing, unknown or revoked API key
@@ -77,6 +78,12 @@ class RequestTimeoutError(InvalidInputError):
     """A request's head or body did not arrive within the server's time for it."""
 
     status = 408
+
+
+class PlainHttpError(InvalidInputError):
+    """A plain-HTTP request on a port that serves HTTPS."""
+
+    status = 400
 
 
 class EncodingError(InvalidInputError):

@@ -7,6 +7,7 @@ anyone who reads the logs. :class:`RedactKeys` replaces such values in the
 access log's records, and gives each record the request's ``X-Request-ID``
 (``request_id``), which :func:`log_config` prints at the end of the line, so that
 an operator finds a request's line from the id a client or the audit log names.
+:func:`log_config` is the server's whole logging configuration.
 """
 
 from __future__ import annotations
@@ -58,15 +59,31 @@ def redact_access_log() -> None:
         logger.addFilter(_FILTER)
 
 
-def log_config() -> dict[str, Any]:
+class HttpsStartLine(logging.Filter):
+    """uvicorn's "Uvicorn running on http://..." says ``https`` (the port's TLS is not
+    uvicorn's, see :mod:`.https_port`, so uvicorn takes it for plain HTTP)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (str(record.msg).startswith("Uvicorn running on") and isinstance(record.args, tuple)
+                and record.args[:1] == ("http",)):
+            record.args = ("https", *record.args[1:])
+        return True
+
+
+def log_config(*, https: bool = False) -> dict[str, Any]:
     """uvicorn's logging configuration, with each access line ending in the request's
-    id (``request_id=...``), and memosys's warnings printed as uvicorn's."""
+    id (``request_id=...``), memosys's warnings printed as uvicorn's, and the start line
+    naming ``https`` for an HTTPS port."""
     from uvicorn.config import LOGGING_CONFIG
 
     config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
     config["formatters"]["access"]["fmt"] += " request_id=%(request_id)s"
-    config.setdefault("filters", {})["redact_keys"] = {"()": f"{__name__}.RedactKeys"}
+    filters = config.setdefault("filters", {})
+    filters["redact_keys"] = {"()": f"{__name__}.RedactKeys"}
     config["loggers"][ACCESS_LOGGER]["filters"] = ["redact_keys"]
+    if https:
+        filters["https_start_line"] = {"()": f"{__name__}.HttpsStartLine"}
+        config["loggers"]["uvicorn.error"]["filters"] = ["https_start_line"]
     config["loggers"]["memosys"] = {"handlers": ["default"], "level": "WARNING",
                                     "propagate": False}
     return config

@@ -8,19 +8,17 @@ The clock starts when the connection is made, and for each later request on it
 when its first bytes arrive (the idle wait before them is uvicorn's keep-alive
 timeout, unchanged); it stops when the head is complete, after which the body has
 ``--body-timeout-s`` (:mod:`memosys.server.limits`). Over TLS the handshake comes
-first, with the same limit (:func:`bound_tls_handshake`). The protocol is uvicorn's h11
+first, within the same limit (:mod:`memosys.server.https_port`). The protocol is uvicorn's h11
 one, which the server used before (httptools, uvicorn's faster parser, is not a
 dependency), now also where httptools is installed. A 408 is logged and counted in
-``/metrics`` as an answered request (:mod:`memosys.server.timed_out_heads`).
+``/metrics`` as an answered request (:mod:`memosys.server.unserved`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from asyncio import constants as asyncio_constants
 from typing import TYPE_CHECKING
 
 import h11
@@ -28,7 +26,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from memosys.core.errors import RequestTimeoutError
 from memosys.server.settings import DEFAULT_HEADER_TIMEOUT_S
-from memosys.server.timed_out_heads import record_timed_out_head
+from memosys.server.unserved import raw_answer, record_unserved
 
 if TYPE_CHECKING:
     from memosys.server.metrics import Metrics
@@ -36,17 +34,12 @@ if TYPE_CHECKING:
 _log = logging.getLogger("memosys.server")
 
 
-def _too_slow(limit: float) -> bytes:
-    """The raw 408 response, ``{error, message, detail}`` as every other error."""
-    error = RequestTimeoutError(
+def _too_slow(limit: float) -> RequestTimeoutError:
+    return RequestTimeoutError(
         f"the request line and headers did not arrive within {limit:g} s; send them at "
         "once, or raise the server's limit (`memosys serve --header-timeout-s`)",
         detail={"header_timeout_s": limit},
     )
-    body = json.dumps(error.to_dict()).encode()
-    head = ("HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
-            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n")
-    return head.encode() + body
 
 
 class HeaderTimeoutProtocol(H11Protocol):
@@ -86,20 +79,14 @@ class HeaderTimeoutProtocol(H11Protocol):
         if not self.transport.is_closing():
             _log.info("no request head from %s within %g s: answered 408", self.client,
                       self.timeout_s)
-            self.transport.write(_too_slow(self.timeout_s))
+            error = _too_slow(self.timeout_s)
+            self.transport.write(raw_answer(error))
             self.transport.close()
-            record_timed_out_head(
-                self.conn.trailing_data[0], self.client,
+            record_unserved(
+                self.conn.trailing_data[0], error.status, self.client,
                 time.perf_counter() - self._head_started, self.metrics,
                 self.access_logger if self.access_log else None,
             )
-
-
-def bound_tls_handshake(limit_s: float) -> None:
-    """Give a TLS handshake ``limit_s`` in this process, as a request head has (asyncio's
-    own limit is 60 s): a client that opens a connection and never starts its handshake
-    held it that long, before the head's clock could start."""
-    asyncio_constants.SSL_HANDSHAKE_TIMEOUT = limit_s  # read by each new TLS connection
 
 
 def header_timeout_protocol(

@@ -96,7 +96,8 @@ class Metrics:
 
     def unserved(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one request that was answered before it reached the app (no
-        :meth:`started`): a head that timed out (:mod:`.timed_out_heads`)."""
+        :meth:`started`): a head that timed out, plain HTTP on the HTTPS port
+        (:mod:`.unserved`)."""
         with self._lock:
             self._count(method, route, status, seconds)
 

@@ -1,8 +1,9 @@
-"""HTTPS for ``memosys serve --tls-cert FILE --tls-key FILE``.
+"""HTTPS for ``memosys serve --tls-cert FILE --tls-key FILE``: its files.
 
 The certificate and key are loaded here, before the server opens the store or
 binds its port, so that a wrong file is one clear error instead of a traceback
-from uvicorn (or, for an encrypted key, a passphrase prompt) after startup.
+(or, for an encrypted key, a passphrase prompt) after startup. The port that
+serves with them is :mod:`.https_port`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,20 @@ from pathlib import Path
 from memosys.core.errors import ConfigurationError
 
 
-def tls_options(cert: Path | None, key: Path | None) -> dict[str, str]:
-    """uvicorn's ``ssl_certfile``/``ssl_keyfile`` for a PEM certificate (chain) and its
-    private key, once checked (none without TLS); ConfigurationError naming the fix."""
+def tls_files(cert: Path | None, key: Path | None) -> tuple[Path, Path] | None:
+    """``--tls-cert`` and ``--tls-key`` given together (None without TLS);
+    ConfigurationError naming the fix."""
     if cert is None and key is None:
-        return {}
+        return None
     if cert is None or key is None:
         given, missing = ("--tls-cert", "--tls-key") if key is None else ("--tls-key", "--tls-cert")
         raise ConfigurationError(f"{given} needs {missing} too: give both (or neither)")
+    return cert, key
+
+
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """The server's TLS context of a PEM certificate (chain) and its private key;
+    ConfigurationError naming the fix."""
     _check_readable("--tls-cert", cert)
     _check_readable("--tls-key", key)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -46,7 +53,7 @@ def tls_options(cert: Path | None, key: Path | None) -> dict[str, str]:
                        "('-----BEGIN PRIVATE KEY-----')")
         raise ConfigurationError(f"--tls-key {key} {problem}",
                                  detail={"tls_cert": str(cert), "tls_key": str(key)}) from exc
-    return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+    return context
 
 
 def _check_readable(option: str, path: Path) -> None:

@@ -12,7 +12,6 @@ scheduled upkeep jobs; the workers only serve requests.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import multiprocessing
@@ -26,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from memosys.core.errors import ConfigurationError
-from memosys.server.header_timeout import HeaderTimeoutProtocol, bound_tls_handshake
+from memosys.server.header_timeout import HeaderTimeoutProtocol
+from memosys.server.https_port import HttpsPort
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -41,13 +41,16 @@ _log = logging.getLogger(__name__)
 
 
 def worker_environment(
-    data_dir: Path, settings: ServerSettings, workers: int, metrics_dir: Path | None = None
+    data_dir: Path, settings: ServerSettings, workers: int, metrics_dir: Path | None = None,
+    tls: tuple[Path, Path] | None = None,
 ) -> dict[str, str]:
     """The environment variable that tells each of the ``workers`` which data directory
-    to serve how (and where the workers share their metrics)."""
+    to serve how (where the workers share their metrics, and the TLS certificate and
+    key of an HTTPS port)."""
     config = {
         "data_dir": str(data_dir.resolve()), "server": settings.model_dump(), "workers": workers,
         "metrics_dir": str(metrics_dir) if metrics_dir is not None else None,
+        "tls": [str(path.resolve()) for path in tls] if tls is not None else None,
     }
     return {WORKER_CONFIG_ENV: json.dumps(config)}
 
@@ -58,9 +61,12 @@ def worker_app() -> FastAPI:
     from memosys.api.local import MemOS
     from memosys.server.app import create_app
     from memosys.server.settings import ServerSettings
+    from memosys.server.tls import tls_context
 
     config = _worker_config()
-    bound_tls_handshake(config["server"]["header_timeout_s"])
+    WorkerProtocol.timeout_s = float(config["server"]["header_timeout_s"])
+    if config.get("tls"):
+        WorkerHttpsPort.context = tls_context(*map(Path, config["tls"]))
     metrics_dir = config.get("metrics_dir")
     parent = multiprocessing.parent_process()
     if parent is not None:
@@ -76,19 +82,17 @@ def worker_app() -> FastAPI:
 
 
 class WorkerProtocol(HeaderTimeoutProtocol):
-    """The HTTP protocol of a worker process, with the header timeout of its config (a
-    class that uvicorn can hand to the processes it starts, by name), counting its 408s
-    in the worker's metrics (set by :func:`worker_app`, which uvicorn calls before any
-    connection)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.timeout_s = _header_timeout_s()
+    """The HTTP protocol of a worker process (a class that uvicorn can hand to the
+    processes it starts, by name), with the header timeout of its config and counting
+    its 408s in the worker's metrics (both set by :func:`worker_app`, which uvicorn calls
+    before any connection)."""
 
 
-@functools.cache  # read once per worker process, not per connection
-def _header_timeout_s() -> float:
-    return float(_worker_config()["server"]["header_timeout_s"])
+class WorkerHttpsPort(HttpsPort):
+    """The HTTPS port of a worker process: :class:`WorkerProtocol` over TLS, with the
+    certificate and key of its config (loaded by :func:`worker_app`)."""
+
+    http = WorkerProtocol
 
 
 def _worker_config() -> dict[str, Any]:
