@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 
 START_TIMEOUT_S = 60.0
+# kept_alive_ms under this: responses are not held for the client's delayed ACK (40 ms)
+NO_DELAY_MS = 25.0
 
 
 def free_port() -> int:
@@ -19,6 +21,21 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def kept_alive_ms(url: str, verify: ssl.SSLContext | bool = True, requests: int = 15) -> float:
+    """The median milliseconds of ``GET /healthz`` on one kept-alive connection to ``url``.
+
+    A few milliseconds on loopback; 40 ms or more each where the server's socket lets
+    Nagle's algorithm hold a response's body until the client's delayed ACK of its head.
+    """
+    took = []
+    with httpx.Client(base_url=url, verify=verify) as client:
+        for _ in range(requests):
+            started = time.perf_counter()
+            client.get("/healthz").raise_for_status()
+            took.append((time.perf_counter() - started) * 1000)
+    return sorted(took)[requests // 2]
 
 
 def _refused_certificate(exc: BaseException) -> bool:

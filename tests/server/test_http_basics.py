@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from memosys import MemOS
+from serve_process import NO_DELAY_MS, kept_alive_ms
 
 
 def _error(response: httpx.Response, status: int, name: str) -> dict[str, Any]:
@@ -298,6 +299,15 @@ def test_a_bug_is_a_json_500_with_the_usual_headers_and_the_connection_lives_on(
         assert client.get("/healthz").status_code == 200  # on the same keep-alive connection
         assert 'route="/v1/broken",status="500"' in client.get("/metrics").text
     assert "unexpected error in request req-bug-1" in caplog.text and "a bug" in caplog.text
+
+
+def test_a_kept_alive_connection_is_not_held_for_delayed_acks(app: Any) -> None:
+    """BackgroundServer hands uvicorn a socket of its own, on whose connections asyncio
+    leaves Nagle's algorithm on: each response waited 40 ms for the client's ACK."""
+    from memosys.server.background import BackgroundServer
+
+    with BackgroundServer(app) as server:
+        assert kept_alive_ms(server.url) < NO_DELAY_MS
 
 
 def test_action_posts_need_no_body(http: Any, mos: MemOS) -> None:

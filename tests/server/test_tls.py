@@ -18,7 +18,7 @@ import pytest
 from memosys import MemOS, RemoteMemOS
 from memosys.core.errors import ConfigurationError, MemosysError, PlainHttpError
 from memosys.settings import load_settings
-from serve_process import Server, free_port
+from serve_process import NO_DELAY_MS, Server, free_port, kept_alive_ms
 from tls_files import encrypted, rsa_key, self_signed
 
 
@@ -155,6 +155,7 @@ def test_worker_processes_serve_https(
             assert client.whoami() == {"user_id": "admin", "admin": True}
         status, body = _plain_answer(server.port, b"GET / HTTP/1.1\r\nHost: h:1\r\n\r\n")
         assert (status, body["error"]) == (b"HTTP/1.1 400 Bad Request", "PlainHttpError")
+        assert kept_alive_ms(server.url, context) < NO_DELAY_MS
     finally:
         server.stop()
 

@@ -13,7 +13,7 @@ from memosys import MemOS, RemoteMemOS
 from memosys.server.settings import ServerSettings
 from memosys.server.workers import worker_app, worker_environment
 from memosys.settings import load_settings
-from serve_process import Server
+from serve_process import NO_DELAY_MS, Server, kept_alive_ms
 
 
 def _worker_processes(parent: int) -> list[int]:
@@ -51,6 +51,7 @@ def test_two_workers_serve_the_same_memories(tmp_path: Path, writers: list[str])
         with RemoteMemOS(server.url, api_key=issued.api_key) as client:
             assert client.count() == 12
             assert client.verify_audit().ok
+        assert kept_alive_ms(server.url) < NO_DELAY_MS  # uvicorn bound the socket
     finally:
         server.stop()
     assert server.process.returncode == 0

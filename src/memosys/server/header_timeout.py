@@ -25,6 +25,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from memosys.core.errors import RequestTimeoutError
+from memosys.server.no_delay import send_at_once
 from memosys.server.settings import DEFAULT_HEADER_TIMEOUT_S
 from memosys.server.unserved import raw_answer, record_unserved
 
@@ -54,6 +55,7 @@ class HeaderTimeoutProtocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        send_at_once(transport)
         self._start()
 
     def data_received(self, data: bytes) -> None:

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 from memosys.core.errors import PlainHttpError
 from memosys.server.header_timeout import HeaderTimeoutProtocol
+from memosys.server.no_delay import send_at_once
 from memosys.server.unserved import UNKNOWN, raw_answer, record_unserved, request_line
 
 TLS_HANDSHAKE = 0x16  # the first byte of a TLS record that carries a handshake
@@ -53,6 +54,7 @@ class HttpsPort(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
+        send_at_once(transport)  # for the handshake too
         self._transport = transport
         self._started = time.perf_counter()
         self._timer = asyncio.get_running_loop().call_later(self.http.timeout_s, transport.close)
