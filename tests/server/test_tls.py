@@ -139,6 +139,20 @@ def test_bytes_that_are_not_http_get_the_400_without_a_url(server: Server) -> No
                                "(the same host and port)")
 
 
+def test_https_to_a_plain_http_server_says_to_use_http(tmp_path: Path) -> None:
+    from memosys.server.app import create_app
+    from memosys.server.background import BackgroundServer
+
+    settings = load_settings(embedder={"provider": "hash"})
+    with MemOS.open(tmp_path / "plain", settings=settings) as mos, \
+            BackgroundServer(create_app(mos)) as plain:
+        https = plain.url.replace("http://", "https://")
+        with RemoteMemOS(https, api_key="msk_any", timeout=5) as client, pytest.raises(
+            MemosysError, match=r"the server answered in plain HTTP, not TLS: use http://"
+        ):
+            client.whoami()
+
+
 def test_a_verify_file_that_is_no_certificate_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="cannot load verify=.*give the server's cert"):
         RemoteMemOS("https://127.0.0.1:1", api_key="k", verify=tmp_path / "missing.pem")

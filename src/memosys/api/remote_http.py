@@ -110,12 +110,18 @@ def _ssl_context(verify: Verify) -> bool | ssl.SSLContext:
 # _IP_ADDRESS_MISMATCH: the certificate is trusted, verify= is not what to change
 _OUT_OF_DATE = {9: "is not valid yet", 10: "has expired"}
 _OTHER_HOST = (62, 64)
+# OpenSSL's names for a TLS handshake answered by something else (an HTTP response)
+_NOT_TLS = frozenset({"WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"})
 
 
 def _fix(exc: BaseException) -> str:
-    """What to do about a failed request: an untrusted certificate names ``verify``."""
+    """What to do about a failed request: an untrusted certificate names ``verify``, a
+    plain-HTTP server ``http://``."""
     cause: BaseException | None = exc
     while cause is not None:
+        if isinstance(cause, ssl.SSLError) and cause.reason in _NOT_TLS:
+            return ("the server answered in plain HTTP, not TLS: use http://, or serve "
+                    "HTTPS (`memosys serve --tls-cert FILE --tls-key FILE`)")
         if isinstance(cause, ssl.SSLCertVerificationError):
             if cause.verify_code in _OUT_OF_DATE:
                 return (f"the server's TLS certificate {_OUT_OF_DATE[cause.verify_code]}: the "
