@@ -26,7 +26,17 @@ def _worker_processes(parent: int) -> list[int]:
     ]
 
 
-@pytest.mark.parametrize("writers", [[], ["--write-processes", "1"]], ids=["", "writers"])
+def _until_each_has_one_write_process(workers: list[int]) -> None:
+    """Wait (30 s at most) until each worker has started its one write process (its
+    warm-up starts it in the background)."""
+    deadline = time.monotonic() + 30
+    while [len(_worker_processes(pid)) for pid in workers] != [1] * len(workers):
+        assert time.monotonic() < deadline, [_worker_processes(pid) for pid in workers]
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("writers", [[], ["--write-processes", "0"]],
+                         ids=["a-write-process-each", "adds-in-the-workers"])
 def test_two_workers_serve_the_same_memories(tmp_path: Path, writers: list[str]) -> None:
     data = tmp_path / "data"
     settings = load_settings(embedder={"provider": "hash"})  # fast start; the store is real
@@ -36,7 +46,12 @@ def test_two_workers_serve_the_same_memories(tmp_path: Path, writers: list[str])
     headers = {"Authorization": f"Bearer {issued.api_key}"}
     server = Server(data, tmp_path / "server.log", "--workers", "2", *writers)
     try:
-        assert len(_worker_processes(server.process.pid)) == 2
+        workers = _worker_processes(server.process.pid)
+        assert len(workers) == 2
+        if not writers:  # the default
+            _until_each_has_one_write_process(workers)
+            start_line = "(2 worker processes, 1 write process each)"
+            assert start_line in (tmp_path / "server.log").read_text()
         added = []
         for n in range(12):  # a new connection each time: either worker may take it
             response = httpx.post(f"{server.url}/v1/memories/texts", headers=headers,

@@ -18,6 +18,10 @@ from memosys.cli.stopping import closed_unbroken, sigterm_stops
 # adds in two processes at a lower priority: searches under a heavy write load were
 # 12 times faster at p50, adds as fast (benchmarks/results/write_processes_ab.json)
 DEFAULT_WRITE_PROCESSES = 2
+# with --workers 2 on 2 cores, mixed-load search p50 562 to 897 ms with the adds in
+# the workers, 27 to 36 ms with one write process each, adds as fast
+# (benchmarks/results/workers_write_processes_ab.json)
+DEFAULT_WRITE_PROCESSES_PER_WORKER = 1
 
 
 @click.command()
@@ -55,7 +59,7 @@ DEFAULT_WRITE_PROCESSES = 2
               help="Processes that run the adds at a lower CPU priority, per server "
               "process, so that a heavy write load does not slow the searches down "
               "(0: adds run in the server process). Default: 2 with one server "
-              "process, 0 with --workers.")
+              "process, 1 each with --workers.")
 @click.option("--trusted-proxies", default=None, metavar="IPS",
               help="Comma-separated addresses of reverse proxies whose X-Forwarded-For "
               "names the client (for the sign-in failure limit and logs). Default: none; "
@@ -193,11 +197,14 @@ def _check_listen(host: str, port: int) -> None:
 
 
 def _write_processes(asked: int | None, workers: int, embedder: object) -> int:
-    """``--write-processes``, else 2 with one server process and none with several, or
-    with an embedder that a program passed in (a write process loads the configured one)."""
+    """``--write-processes``, else 2 with one server process and 1 for each of several;
+    none with an embedder that a program passed in (a write process loads the configured
+    one)."""
     if asked is not None:
         return asked
-    return DEFAULT_WRITE_PROCESSES if workers == 1 and embedder is None else 0
+    if embedder is not None:
+        return 0
+    return DEFAULT_WRITE_PROCESSES if workers == 1 else DEFAULT_WRITE_PROCESSES_PER_WORKER
 
 
 def _processes(workers: int, writers: int) -> str:
