@@ -33,14 +33,14 @@ def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
     ConfigurationError naming the fix."""
     _check_readable("--tls-cert", cert)
     _check_readable("--tls-key", key)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    try:
-        context.load_verify_locations(cafile=cert)
+    try:  # on a context of its own: the server's must not trust its certificate as a CA
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_verify_locations(cafile=cert)
     except ssl.SSLError as exc:
         raise ConfigurationError(
             f"--tls-cert {cert} holds no PEM certificate; give the server's certificate "
             "in PEM ('-----BEGIN CERTIFICATE-----')", detail={"tls_cert": str(cert)},
         ) from exc
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
         context.load_cert_chain(cert, key, password=_refuse_encrypted(key))
     except ssl.SSLError as exc:
