@@ -146,7 +146,7 @@ def serve(
         # could then pose as any client address
         options: dict[str, Any] = {"proxy_headers": trusted_proxies is not None,
                                    "forwarded_allow_ips": trusted_proxies or "",
-                                   "log_config": log_config(https=context is not None)}
+                                   "log_config": log_config(https=tls is not None)}
         if workers == 1:
             app = create_app(mos, settings)
             http = header_timeout_protocol(header_timeout_s, app.state.metrics)

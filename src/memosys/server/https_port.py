@@ -24,7 +24,10 @@ import time
 from asyncio.sslproto import SSLProtocol
 from typing import Any, ClassVar
 
+from uvicorn.protocols.utils import get_remote_addr
+
 from memosys.core.errors import PlainHttpError
+from memosys.server.access_log import ACCESS_LOGGER
 from memosys.server.header_timeout import HeaderTimeoutProtocol
 from memosys.server.no_delay import send_at_once
 from memosys.server.unserved import UNKNOWN, raw_answer, record_unserved, request_line
@@ -100,14 +103,13 @@ class HttpsPort(asyncio.Protocol):
             f"this port serves HTTPS only; send the request to {_https_url(received)}",
             detail={"scheme": "https"},
         )
+        client = get_remote_addr(transport)
         transport.write(raw_answer(error))
         transport.close()
-        peer = transport.get_extra_info("peername")
-        client = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else None
         _log.info("plain HTTP from %s on the HTTPS port: answered 400", client)
         config = self._uvicorn.get("config")
-        access_log = logging.getLogger("uvicorn.access") if getattr(config, "access_log",
-                                                                      True) else None
+        access_log = logging.getLogger(ACCESS_LOGGER) if getattr(config, "access_log",
+                                                                   True) else None
         record_unserved(received, error.status, client, time.perf_counter() - self._started,
                         self.http.metrics, access_log)
 
