@@ -5,12 +5,13 @@ Every request needs an API key of the REST API; the tools act as the key's user.
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,46 +59,65 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) ->
     pytest.fail(f"the MCP server did not answer at {url} within {STARTUP_DEADLINE_S}s")
 
 
+@contextmanager
+def serving(data: Path, log: Path, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``memosys mcp --transport http ARGS`` on a free port, once it answers, and the URL
+    of its endpoint; stopped at the end if it still runs."""
+    port = free_port()
+    command = server_command(data, "nobody", "--transport", "http", "--port", str(port), *args)
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        wait_until_serving(url, process, log)
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def hashed_store(data: Path) -> None:
+    MemOS.open(data, settings=load_settings(embedder={"provider": "hash"})).close()
+
+
 @pytest.fixture
 def server(tmp_path: Path, embedder: Any) -> Iterator[McpServer]:
     """``memosys mcp --transport http`` writing to cube ``notes``, with keys for ana and bob."""
     data = tmp_path / "data"
     with MemOS.open(data, embedder=embedder) as mos:
         keys = {user: mos.create_user(user).api_key for user in ("ana", "bob")}
-    port, log = free_port(), tmp_path / "server.log"
-    command = server_command(
-        data, "nobody", "--cube", "notes", "--transport", "http", "--port", str(port)
-    )
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/mcp"
-    try:
-        wait_until_serving(url, process, log)
+    with serving(data, tmp_path / "server.log", "--cube", "notes") as (_, url):
         yield McpServer(url, data, keys)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_sigterm_closes_the_store_and_exits_0(tmp_path: Path) -> None:
     data, log = tmp_path / "data", tmp_path / "server.log"
-    MemOS.open(data, settings=load_settings(embedder={"provider": "hash"})).close()
-    port = free_port()
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            server_command(data, "nobody", "--transport", "http", "--port", str(port)),
-            stdout=sink, stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_serving(f"http://127.0.0.1:{port}/mcp", process, log)
+    hashed_store(data)
+    with serving(data, log) as (process, _):
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, log.read_text()  # it died of it: -15
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     # the store was closed: its last connection checkpointed and removed the WAL
     assert not (data / "memosys.db-wal").exists()
+
+
+def test_a_request_head_slower_than_the_limit_gets_408(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    hashed_store(data)
+    with serving(data, tmp_path / "server.log", "--header-timeout-s", "1") as (_, url):
+        port = httpx.URL(url).port
+        assert port is not None
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # the head never ends
+            started = time.monotonic()
+            answer = b""
+            while chunk := sock.recv(65536):  # until the server closes the connection
+                answer += chunk
+            waited = time.monotonic() - started
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408"), answer[:300]
+    assert json.loads(body)["error"] == "RequestTimeoutError"
+    assert 0.9 < waited < 3, waited
 
 
 @asynccontextmanager

@@ -62,7 +62,7 @@ def _assert_408(answer: bytes) -> None:
     assert json.loads(body) == {
         "error": "RequestTimeoutError",
         "message": f"the request line and headers did not arrive within {LIMIT_S:g} s; send "
-        "them at once, or raise the server's limit (`memosys serve --header-timeout-s`)",
+        "them at once, or raise the server's limit (its `--header-timeout-s`)",
         "detail": {"header_timeout_s": LIMIT_S},
     }
 

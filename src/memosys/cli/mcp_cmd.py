@@ -6,7 +6,14 @@ from typing import cast
 
 import click
 
-from memosys.cli.options import DEFAULT_USER, CliState, open_memos, scope_options, state
+from memosys.cli.options import (
+    DEFAULT_USER,
+    CliState,
+    header_timeout_option,
+    open_memos,
+    scope_options,
+    state,
+)
 from memosys.cli.stopping import closed_unbroken, exit_now, sigterm_stops
 
 
@@ -21,8 +28,11 @@ from memosys.cli.stopping import closed_unbroken, exit_now, sigterm_stops
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP address to bind.")
 @click.option("--port", type=int, default=8766, show_default=True, help="HTTP port.")
+@header_timeout_option
 @click.pass_context
-def mcp(ctx: click.Context, transport: str, host: str, port: int) -> None:
+def mcp(
+    ctx: click.Context, transport: str, host: str, port: int, header_timeout_s: float
+) -> None:
     """Run an MCP server with the tools add_memory, search_memory, get_memory,
     delete_memory, forget_memory and list_cubes on the data in --data. Over stdio
     they act as --user. Over http every request needs 'Authorization: Bearer <api
@@ -55,6 +65,7 @@ def mcp(ctx: click.Context, transport: str, host: str, port: int) -> None:
                 transport=cast(Transport, transport),
                 host=host,
                 port=port,
+                header_timeout_s=header_timeout_s,
             )
     except SystemExit as stop:  # SIGTERM, once the store is closed
         if transport == "stdio":

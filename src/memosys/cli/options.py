@@ -127,6 +127,16 @@ class WellFormedText(click.types.StringParamType):
 TEXT = WellFormedText()
 
 
+def header_timeout_option(func: F) -> F:
+    """``--header-timeout-s``, for the commands that serve HTTP."""
+    return click.option(
+        "--header-timeout-s", default=20.0, show_default=True,  # server.settings' default
+        type=click.FloatRange(min=0, min_open=True, max=3600),
+        help="Time a request line and headers have to arrive, from the connection "
+        "(or a keep-alive request's first byte); slower ones get 408.",
+    )(func)
+
+
 def yes_option(func: F) -> F:
     """Add ``-y/--yes``: do not ask before a change that cannot be undone."""
     return click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")(func)

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from memosys.cli.options import state
+from memosys.cli.options import header_timeout_option, state
 from memosys.cli.stopping import closed_unbroken, sigterm_stops
 
 # adds in two processes at a lower priority: searches under a heavy write load were
@@ -39,10 +39,7 @@ DEFAULT_WRITE_PROCESSES_PER_WORKER = 1
 @click.option("--body-timeout-s", default=60.0, show_default=True,
               type=click.FloatRange(min=0, min_open=True, max=3600),
               help="Time a request body has to arrive (slower ones get 408).")
-@click.option("--header-timeout-s", default=20.0, show_default=True,
-              type=click.FloatRange(min=0, min_open=True, max=3600),
-              help="Time a request line and headers have to arrive, from the connection "
-              "(or a keep-alive request's first byte); slower ones get 408.")
+@header_timeout_option
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               help="uvicorn log level.")

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from memosys.core.context import bind_request
 from memosys.core.errors import AuthenticationError, InvalidInputError, missing_dependency
 from memosys.core.ids import new_id
+from memosys.server.settings import DEFAULT_HEADER_TIMEOUT_S
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context, MCPServer
@@ -279,18 +280,23 @@ def serve(
     transport: Transport = "stdio",
     host: str = "127.0.0.1",
     port: int = 8766,
+    header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S,
 ) -> None:
     """Run the MCP server until it is stopped (stdio: until stdin closes).
 
     Over stdio the tools act as ``user_id``. Over HTTP the endpoint is
     ``http://HOST:PORT/mcp`` (streamable HTTP); each request needs
-    ``Authorization: Bearer <api key>`` and acts as the key's user.
+    ``Authorization: Bearer <api key>`` and acts as the key's user, and a request
+    line and headers slower than ``header_timeout_s`` get 408, as in ``memosys serve``.
     """
     if transport == "stdio":
         build_server(mos, user_id, cube).run("stdio")
     elif transport == "http":
         import uvicorn
 
-        uvicorn.run(http_app(mos, cube, host), host=host, port=port, log_level="warning")
+        from memosys.server.header_timeout import header_timeout_protocol
+
+        uvicorn.run(http_app(mos, cube, host), host=host, port=port, log_level="warning",
+                    http=header_timeout_protocol(header_timeout_s))
     else:
         raise InvalidInputError(f"transport must be 'stdio' or 'http', got {transport!r}")

@@ -38,7 +38,7 @@ _log = logging.getLogger("memosys.server")
 def _too_slow(limit: float) -> RequestTimeoutError:
     return RequestTimeoutError(
         f"the request line and headers did not arrive within {limit:g} s; send them at "
-        "once, or raise the server's limit (`memosys serve --header-timeout-s`)",
+        "once, or raise the server's limit (its `--header-timeout-s`)",
         detail={"header_timeout_s": limit},
     )
 
