@@ -77,8 +77,10 @@ def serving(data: Path, log: Path, *args: str) -> Iterator[tuple[subprocess.Pope
             process.wait(timeout=30)
 
 
-def hashed_store(data: Path) -> None:
-    MemOS.open(data, settings=load_settings(embedder={"provider": "hash"})).close()
+def hashed_store(data: Path, *users: str) -> dict[str, str]:
+    """A store with the hash embedder at ``data``, with these users; their API keys."""
+    with MemOS.open(data, settings=load_settings(embedder={"provider": "hash"})) as mos:
+        return {user: mos.create_user(user).api_key for user in users}
 
 
 @pytest.fixture
@@ -118,6 +120,19 @@ def test_a_request_head_slower_than_the_limit_gets_408(tmp_path: Path) -> None:
     assert head.startswith(b"HTTP/1.1 408"), answer[:300]
     assert json.loads(body)["error"] == "RequestTimeoutError"
     assert 0.9 < waited < 3, waited
+
+
+def test_a_body_over_the_limit_gets_413_once_the_key_is_accepted(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    key = hashed_store(data, "ana")["ana"]
+    big = b"x" * (1024 * 1024 + 1)
+    with serving(data, tmp_path / "server.log", "--max-body-mb", "1") as (_, url):
+        refused = httpx.post(url, content=big, headers={"Authorization": f"Bearer {key}"})
+        unknown = httpx.post(url, content=big)
+    assert refused.status_code == 413
+    assert refused.json()["error"] == "InputTooLargeError"
+    assert refused.json()["detail"] == {"max_body_bytes": 1024 * 1024}
+    assert unknown.status_code == 401  # the key first: no body is read for a stranger
 
 
 @asynccontextmanager

@@ -121,7 +121,7 @@ def test_oversized_body_is_413_before_parsing(small_limit_client: httpx.Client) 
     body = _error(small_limit_client.post("/v1/memories/messages", json=big), 413,
                   "InputTooLargeError")
     assert body["detail"] == {"max_body_bytes": 4096}
-    assert "memosys serve --max-body-mb" in body["message"]  # the option an operator sets
+    assert "its `--max-body-mb`" in body["message"]  # the option an operator sets
 
     def chunked() -> Iterator[bytes]:  # no Content-Length: the limit still holds
         yield json.dumps(big).encode()

@@ -9,7 +9,7 @@ import click
 from memosys.cli.options import (
     DEFAULT_USER,
     CliState,
-    header_timeout_option,
+    http_limit_options,
     open_memos,
     scope_options,
     state,
@@ -28,10 +28,11 @@ from memosys.cli.stopping import closed_unbroken, exit_now, sigterm_stops
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP address to bind.")
 @click.option("--port", type=int, default=8766, show_default=True, help="HTTP port.")
-@header_timeout_option
+@http_limit_options
 @click.pass_context
 def mcp(
-    ctx: click.Context, transport: str, host: str, port: int, header_timeout_s: float
+    ctx: click.Context, transport: str, host: str, port: int, max_body_mb: int,
+    body_timeout_s: float, header_timeout_s: float,
 ) -> None:
     """Run an MCP server with the tools add_memory, search_memory, get_memory,
     delete_memory, forget_memory and list_cubes on the data in --data. Over stdio
@@ -47,6 +48,7 @@ def mcp(
     from memosys.core.errors import InvalidInputError
     from memosys.core.ids import new_id
     from memosys.mcp.server import Transport, serve
+    from memosys.server.settings import ServerSettings
 
     current = state(ctx)
     try:
@@ -65,7 +67,11 @@ def mcp(
                 transport=cast(Transport, transport),
                 host=host,
                 port=port,
-                header_timeout_s=header_timeout_s,
+                limits=ServerSettings(
+                    max_body_bytes=max_body_mb * 1024 * 1024,
+                    body_timeout_s=body_timeout_s,
+                    header_timeout_s=header_timeout_s,
+                ),
             )
     except SystemExit as stop:  # SIGTERM, once the store is closed
         if transport == "stdio":

@@ -127,14 +127,22 @@ class WellFormedText(click.types.StringParamType):
 TEXT = WellFormedText()
 
 
-def header_timeout_option(func: F) -> F:
-    """``--header-timeout-s``, for the commands that serve HTTP."""
-    return click.option(
-        "--header-timeout-s", default=20.0, show_default=True,  # server.settings' default
-        type=click.FloatRange(min=0, min_open=True, max=3600),
-        help="Time a request line and headers have to arrive, from the connection "
-        "(or a keep-alive request's first byte); slower ones get 408.",
-    )(func)
+def http_limit_options(func: F) -> F:
+    """``--max-body-mb``, ``--body-timeout-s`` and ``--header-timeout-s``, for the commands
+    that serve HTTP (defaults: :class:`~memosys.server.settings.ServerSettings`')."""
+    for option in reversed((  # click lists the last applied first
+        click.option("--max-body-mb", default=16, show_default=True, type=click.IntRange(1),
+                     help="Largest request body accepted, in MiB (larger ones get 413)."),
+        click.option("--body-timeout-s", default=60.0, show_default=True,
+                     type=click.FloatRange(min=0, min_open=True, max=3600),
+                     help="Time a request body has to arrive (slower ones get 408)."),
+        click.option("--header-timeout-s", default=20.0, show_default=True,
+                     type=click.FloatRange(min=0, min_open=True, max=3600),
+                     help="Time a request line and headers have to arrive, from the "
+                     "connection (or a keep-alive request's first byte); slower ones get 408."),
+    )):
+        func = option(func)
+    return func
 
 
 def yes_option(func: F) -> F:

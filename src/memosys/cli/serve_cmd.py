@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from memosys.cli.options import header_timeout_option, state
+from memosys.cli.options import http_limit_options, state
 from memosys.cli.stopping import closed_unbroken, sigterm_stops
 
 # adds in two processes at a lower priority: searches under a heavy write load were
@@ -30,16 +30,11 @@ DEFAULT_WRITE_PROCESSES_PER_WORKER = 1
               help="TCP port to listen on.")
 @click.option("--data", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Data directory (default: $MEMOSYS_HOME, else ~/.memosys).")
-@click.option("--max-body-mb", default=16, show_default=True, type=click.IntRange(1),
-              help="Largest request body accepted, in MiB (larger ones get 413).")
 @click.option("--drain-s", default=0.0, show_default=True, type=click.FloatRange(0, 3600),
               help="On SIGTERM, answer 503 'draining' on /readyz and go on serving this "
               "long before stopping, so a load balancer moves traffic away first (one "
               "server process only).")
-@click.option("--body-timeout-s", default=60.0, show_default=True,
-              type=click.FloatRange(min=0, min_open=True, max=3600),
-              help="Time a request body has to arrive (slower ones get 408).")
-@header_timeout_option
+@http_limit_options
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               help="uvicorn log level.")

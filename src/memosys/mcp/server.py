@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from memosys.core.context import bind_request
 from memosys.core.errors import AuthenticationError, InvalidInputError, missing_dependency
 from memosys.core.ids import new_id
-from memosys.server.settings import DEFAULT_HEADER_TIMEOUT_S
+from memosys.server.settings import ServerSettings
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context, MCPServer
@@ -259,17 +259,25 @@ def build_server(mos: MemOS, user_id: str | None, cube: str | None = None) -> MC
     )
 
 
-def http_app(mos: MemOS, cube: str | None = None, host: str = "127.0.0.1") -> Any:
+def http_app(
+    mos: MemOS, cube: str | None = None, host: str = "127.0.0.1",
+    limits: ServerSettings | None = None,
+) -> Any:
     """The streamable HTTP app (endpoint ``/mcp``) whose requests need an API key.
 
     Its tools act as the key's user; ``host`` is the address it will be served
-    on (on loopback, the SDK also refuses requests for other host names).
+    on (on loopback, the SDK also refuses requests for other host names). A body
+    over ``limits.max_body_bytes``, or slower than ``limits.body_timeout_s``, gets
+    413 or 408 as from the REST API, once the key is accepted.
     """
     from memosys.mcp.auth import ApiKeyGate
+    from memosys.server.limits import BodyLimitMiddleware
     from memosys.server.request_ids import RequestIdMiddleware
 
+    limits = limits or ServerSettings()
     sdk_app = build_server(mos, None, cube).streamable_http_app(host=host)
-    return RequestIdMiddleware(ApiKeyGate(sdk_app, mos))
+    limited = BodyLimitMiddleware(sdk_app, limits.max_body_bytes, limits.body_timeout_s)
+    return RequestIdMiddleware(ApiKeyGate(limited, mos))
 
 
 def serve(
@@ -280,14 +288,14 @@ def serve(
     transport: Transport = "stdio",
     host: str = "127.0.0.1",
     port: int = 8766,
-    header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S,
+    limits: ServerSettings | None = None,
 ) -> None:
     """Run the MCP server until it is stopped (stdio: until stdin closes).
 
     Over stdio the tools act as ``user_id``. Over HTTP the endpoint is
     ``http://HOST:PORT/mcp`` (streamable HTTP); each request needs
-    ``Authorization: Bearer <api key>`` and acts as the key's user, and a request
-    line and headers slower than ``header_timeout_s`` get 408, as in ``memosys serve``.
+    ``Authorization: Bearer <api key>`` and acts as the key's user, within the
+    request limits of ``memosys serve`` (``limits``: body size, body and head time).
     """
     if transport == "stdio":
         build_server(mos, user_id, cube).run("stdio")
@@ -296,7 +304,8 @@ def serve(
 
         from memosys.server.header_timeout import header_timeout_protocol
 
-        uvicorn.run(http_app(mos, cube, host), host=host, port=port, log_level="warning",
-                    http=header_timeout_protocol(header_timeout_s))
+        limits = limits or ServerSettings()
+        uvicorn.run(http_app(mos, cube, host, limits), host=host, port=port,
+                    log_level="warning", http=header_timeout_protocol(limits.header_timeout_s))
     else:
         raise InvalidInputError(f"transport must be 'stdio' or 'http', got {transport!r}")

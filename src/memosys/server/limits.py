@@ -18,7 +18,7 @@ from memosys.server.http_middleware import HttpMiddleware
 def _too_large(limit: int) -> InputTooLargeError:
     return InputTooLargeError(
         f"request body is over the limit of {limit} bytes; send smaller batches, or raise "
-        "the server's limit (`memosys serve --max-body-mb`, ServerSettings.max_body_bytes)",
+        "the server's limit (its `--max-body-mb`, ServerSettings.max_body_bytes)",
         detail={"max_body_bytes": limit},
     )
 
@@ -26,7 +26,7 @@ def _too_large(limit: int) -> InputTooLargeError:
 def _too_slow(limit: float) -> RequestTimeoutError:
     return RequestTimeoutError(
         f"the request body did not arrive within {limit:g} s; send it faster or in smaller "
-        "batches, or raise the server's limit (`memosys serve --body-timeout-s`)",
+        "batches, or raise the server's limit (its `--body-timeout-s`)",
         detail={"body_timeout_s": limit},
     )
 
