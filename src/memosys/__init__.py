@@ -33,6 +33,8 @@ _EXPORTS = {
     "StoreError": "memosys.core.errors",
     "LockTimeoutError": "memosys.core.errors",
     "MigrationError": "memosys.core.errors",
+    "ServerUnreachableError": "memosys.core.errors",
+    "ResponseLostError": "memosys.core.errors",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -54,6 +56,8 @@ if TYPE_CHECKING:
         MigrationError,
         MissingDependencyError,
         NotFoundError,
+        ResponseLostError,
+        ServerUnreachableError,
         StoreError,
         UnknownFilterFieldError,
     )

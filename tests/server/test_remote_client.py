@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -10,9 +13,10 @@ import pytest
 from memosys import MemOS, RemoteMemOS
 from memosys.core.errors import (
     InvalidInputError,
-    MemosysError,
     NotFoundError,
     PermissionDeniedError,
+    ResponseLostError,
+    ServerUnreachableError,
 )
 from memosys.server.transport import InProcessTransport
 
@@ -62,8 +66,74 @@ def test_unreachable_server_names_the_url() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound but not listening: connections are refused
         client = RemoteMemOS(f"http://127.0.0.1:{port}", api_key="k", timeout=2)
-        with client, pytest.raises(MemosysError, match="cannot reach the memosys server"):
+        with client, pytest.raises(ServerUnreachableError, match="cannot reach the memosys "
+                                   f"server at http://127.0.0.1:{port}"):
             client.stats()
+
+
+@contextmanager
+def peer(then: Callable[[socket.socket], object]) -> Iterator[str]:
+    """The URL of a loopback socket that accepts one connection, reads the request's
+    first bytes and then does ``then`` with the connection."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        accepted: list[socket.socket] = []
+
+        def serve() -> None:
+            connection, _ = listener.accept()
+            accepted.append(connection)
+            connection.recv(65536)
+            then(connection)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+        finally:
+            thread.join(10)
+            for connection in accepted:
+                connection.close()
+
+
+def test_a_server_that_does_not_answer_in_time_is_a_lost_response() -> None:
+    with (
+        peer(lambda connection: None) as url,
+        RemoteMemOS(url, api_key="k", timeout=0.5) as client,
+        pytest.raises(ResponseLostError) as lost,
+    ):
+        client.add_texts(["kept?"])
+    assert "did not answer within 0.5 s POST /v1/memories/texts" in lost.value.message
+    assert "look it up before sending it again" in lost.value.message
+    assert lost.value.detail == {"url": url, "method": "POST", "path": "/v1/memories/texts"}
+
+
+def test_a_connection_closed_before_the_answer_is_a_lost_response() -> None:
+    with (
+        peer(socket.socket.close) as url,
+        RemoteMemOS(url, api_key="k", timeout=5) as client,
+        pytest.raises(ResponseLostError, match="broke the connection before answering"),
+    ):
+        client.stats()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"url": "ftp://127.0.0.1:8765"}, "url"),
+        ({"url": "127.0.0.1:8765"}, "url"),
+        ({"url": "http://"}, "url"),
+        ({"api_key": "msk_a b"}, "api_key"),
+        ({"api_key": "msk_a\n"}, "api_key"),
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": float("nan")}, "timeout"),
+    ],
+)
+def test_bad_client_settings_are_invalid_input(arguments: dict[str, Any], field: str) -> None:
+    given = {"url": "http://127.0.0.1:8765", "api_key": "msk_key"} | arguments
+    with pytest.raises(InvalidInputError, match=field) as refused:
+        RemoteMemOS(given.pop("url"), **given)
+    assert refused.value.detail == {"field": field}
 
 
 def test_a_malformed_user_id_is_invalid_not_missing(ana: RemoteMemOS) -> None:

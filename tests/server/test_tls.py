@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from memosys import MemOS, RemoteMemOS
-from memosys.core.errors import ConfigurationError, MemosysError, PlainHttpError
+from memosys.core.errors import ConfigurationError, PlainHttpError, ServerUnreachableError
 from memosys.settings import load_settings
 from serve_process import NO_DELAY_MS, Server, free_port, kept_alive_ms
 from tls_files import encrypted, rsa_key, self_signed
@@ -63,7 +63,7 @@ def test_a_client_that_does_not_trust_it_is_told_to_pass_verify(
     server: Server, data: tuple[Path, str]
 ) -> None:
     with RemoteMemOS(server.url, api_key=data[1]) as client, pytest.raises(
-        MemosysError, match="certificate is not trusted: pass verify="
+        ServerUnreachableError, match="certificate is not trusted: pass verify="
     ):
         client.whoami()
 
@@ -80,7 +80,7 @@ def test_a_trusted_certificate_out_of_its_dates_is_named_so(
                     "--tls-cert", str(cert), "--tls-key", str(key))
     try:
         with RemoteMemOS(server.url, api_key=data[1], verify=cert) as client, pytest.raises(
-            MemosysError, match=error
+            ServerUnreachableError, match=error
         ) as raised:
             client.whoami()
         assert "pass verify=" not in str(raised.value)  # verify= is given; it is not the fix
@@ -148,7 +148,7 @@ def test_https_to_a_plain_http_server_says_to_use_http(tmp_path: Path) -> None:
             BackgroundServer(create_app(mos)) as plain:
         https = plain.url.replace("http://", "https://")
         with RemoteMemOS(https, api_key="msk_any", timeout=5) as client, pytest.raises(
-            MemosysError, match=r"the server answered in plain HTTP, not TLS: use http://"
+            ServerUnreachableError, match=r"the server answered in plain HTTP, not TLS: use http://"
         ):
             client.whoami()
 

@@ -11,7 +11,7 @@ import os
 import ssl
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import numpy as np
@@ -22,6 +22,8 @@ from memosys.core.errors import (
     EncodingError,
     InvalidInputError,
     MemosysError,
+    ResponseLostError,
+    ServerUnreachableError,
     error_class,
     memory_not_found,
 )
@@ -136,6 +138,46 @@ def _fix(exc: BaseException) -> str:
             "is running")
 
 
+# failures before the request left: sending it again is safe
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
+             httpx.UnsupportedProtocol, httpx.ProxyError)
+
+
+def _checked_url(url: object) -> str:
+    """``url`` without its trailing ``/``, once it is an http:// or https:// URL with a
+    host."""
+    if isinstance(url, str):
+        parsed = urlsplit(url)
+        if parsed.scheme in ("http", "https") and parsed.hostname:
+            return url.rstrip("/")
+    raise InvalidInputError(
+        f"url must be the server's http:// or https:// address, such as "
+        f"http://127.0.0.1:8765, got {url!r}", detail={"field": "url"},
+    )
+
+
+def _checked_key(api_key: object) -> str:
+    """``api_key`` once it is text without spaces or control characters."""
+    if not isinstance(api_key, str) or any(c.isspace() or not c.isprintable() for c in api_key):
+        raise InvalidInputError(
+            "api_key must be the key that `memosys init`, `memosys user add` or `memosys key "
+            "create` printed, as text without spaces", detail={"field": "api_key"},
+        )
+    return api_key
+
+
+def _checked_timeout(timeout: object) -> float:
+    """``timeout`` once it is a positive, finite number of seconds."""
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not (
+        0 < timeout < float("inf")
+    ):
+        raise InvalidInputError(
+            f"timeout must be a positive number of seconds, got {timeout!r}",
+            detail={"field": "timeout"},
+        )
+    return float(timeout)
+
+
 def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -174,8 +216,9 @@ class HttpSession:
         timeout: float = DEFAULT_TIMEOUT_S,
         verify: Verify = True,
     ) -> None:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.url = url.rstrip("/")
+        headers = {"Authorization": f"Bearer {_checked_key(api_key)}"} if api_key else {}
+        self.url = _checked_url(url)
+        self._timeout_s = _checked_timeout(timeout)
         self._http = httpx.Client(
             base_url=self.url, headers=headers, transport=transport, timeout=timeout,
             verify=_ssl_context(verify),
@@ -199,13 +242,28 @@ class HttpSession:
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:
-            raise MemosysError(
+        except _NOT_SENT as exc:
+            raise ServerUnreachableError(
                 f"cannot reach the memosys server at {self.url} ({exc}); {_fix(exc)}",
                 detail={"url": self.url},
             ) from exc
+        except httpx.TransportError as exc:
+            raise self._lost(method, path, exc) from exc
         _raise_for(response)
         return None if response.status_code == 204 else response.json()
+
+    def _lost(self, method: str, path: str, exc: httpx.TransportError) -> ResponseLostError:
+        """The error for a request that was sent (maybe in part) and got no answer."""
+        if isinstance(exc, httpx.TimeoutException):
+            what = f"did not answer within {self._timeout_s:g} s"
+            slow = "; for slow calls (large documents) raise RemoteMemOS(timeout=...)"
+        else:
+            what, slow = f"broke the connection before answering ({exc})", ""
+        return ResponseLostError(
+            f"the memosys server at {self.url} {what} {method} {path}; if it was a write, it "
+            f"may have been stored: look it up before sending it again{slow}",
+            detail={"url": self.url, "method": method, "path": path},
+        )
 
     def _get(self, path: str, **params: Any) -> Any:
         given = without_none(params)

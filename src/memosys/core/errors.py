@@ -29,7 +29,9 @@ client can re-raise the same class the server raised::
     │   ├── LockTimeoutError          503  another writer held the lock too long
     │   ├── ServerStoppedError        503  the server was stopped before it answered
     │   └── MigrationError            500  schema history does not match
-    └── EmbedderError                 502  the embedding model or its upstream service failed
+    ├── EmbedderError                 502  the embedding model or its upstream service failed
+    ├── ServerUnreachableError        503  RemoteMemOS could not send the request
+    └── ResponseLostError             504  RemoteMemOS sent it and got no answer
 """
 
 from __future__ import annotations
@@ -182,6 +184,21 @@ class EmbedderError(MemosysError):
     """The embedding model or its upstream HTTP service failed or answered badly."""
 
     status = 502
+
+
+class ServerUnreachableError(MemosysError):
+    """RemoteMemOS could not connect to the server (refused, unknown host, TLS failed):
+    the request was not sent, so it is safe to send again."""
+
+    status = 503
+
+
+class ResponseLostError(MemosysError):
+    """RemoteMemOS sent the request but no answer came (the time limit passed, or the
+    connection broke): a write it carried may have been stored, so look it up before
+    sending it again."""
+
+    status = 504
 
 
 def _all_subclasses(cls: type[MemosysError]) -> list[type[MemosysError]]:
