@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -27,6 +28,7 @@ from mcp import Client
 from memosys import MemOS
 from memosys.governance.models import AuditQuery
 from memosys.settings import load_settings
+from tls_files import self_signed
 
 STARTUP_DEADLINE_S = 60.0
 
@@ -45,14 +47,16 @@ def free_port() -> int:
         return port
 
 
-def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+def wait_until_serving(
+    url: str, process: subprocess.Popen[bytes], log: Path, verify: ssl.SSLContext | bool = True
+) -> None:
     """Return once the server answers HTTP at ``url``; fail if it exits or takes too long."""
     deadline = time.monotonic() + STARTUP_DEADLINE_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the MCP server exited with {process.returncode}: {log.read_text()}")
         try:
-            httpx.get(url, timeout=1.0)
+            httpx.get(url, timeout=1.0, verify=verify)
             return
         except httpx.TransportError:
             time.sleep(0.1)
@@ -60,16 +64,19 @@ def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) ->
 
 
 @contextmanager
-def serving(data: Path, log: Path, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def serving(
+    data: Path, log: Path, *args: str, tls: ssl.SSLContext | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``memosys mcp --transport http ARGS`` on a free port, once it answers, and the URL
-    of its endpoint; stopped at the end if it still runs."""
+    of its endpoint (https://, checked with ``tls``, when given); stopped at the end if
+    it still runs."""
     port = free_port()
     command = server_command(data, "nobody", "--transport", "http", "--port", str(port), *args)
     with log.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/mcp"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/mcp"
     try:
-        wait_until_serving(url, process, log)
+        wait_until_serving(url, process, log, tls or True)
         yield process, url
     finally:
         if process.poll() is None:
@@ -135,12 +142,44 @@ def test_a_body_over_the_limit_gets_413_once_the_key_is_accepted(tmp_path: Path)
     assert unknown.status_code == 401  # the key first: no body is read for a stranger
 
 
+def test_https_serves_a_client_that_trusts_the_certificate(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    key = hashed_store(data, "ana")["ana"]
+    cert, private_key = self_signed(tmp_path)
+    trusted = ssl.create_default_context(cafile=str(cert))
+
+    async def tools(url: str) -> set[str]:
+        async with client(url, key, verify=trusted) as session:
+            return {tool.name for tool in (await session.list_tools()).tools}
+
+    log = tmp_path / "server.log"
+    with serving(data, log, "--tls-cert", str(cert), "--tls-key", str(private_key),
+                 tls=trusted) as (_, url):
+        served = run_async(lambda: tools(url))
+        plain = httpx.post(url.replace("https://", "http://", 1), json={})
+    assert "search_memory" in served
+    assert plain.status_code == 400 and plain.json()["error"] == "PlainHttpError"
+    assert f"memosys mcp: data {data.absolute()}, at {url}" in log.read_text()
+
+
+def test_tls_files_over_stdio_are_refused(tmp_path: Path) -> None:
+    cert, private_key = self_signed(tmp_path)
+    command = server_command(tmp_path / "data", "ana", "--tls-cert", str(cert), "--tls-key",
+                             str(private_key))
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "serves HTTPS: use it with --transport http" in result.stderr
+    assert not (tmp_path / "data").exists()  # refused before the store was opened
+
+
 @asynccontextmanager
-async def client(url: str, key: str | None) -> AsyncIterator[Client]:
+async def client(
+    url: str, key: str | None, verify: ssl.SSLContext | bool = True
+) -> AsyncIterator[Client]:
     """The SDK's client for ``url``, sending ``key`` as a Bearer token (or no key)."""
     headers = {} if key is None else {"Authorization": f"Bearer {key}"}
     async with (
-        httpx2.AsyncClient(headers=headers) as http,
+        httpx2.AsyncClient(headers=headers, verify=verify) as http,
         Client(streamable_http_client(url, http_client=http)) as session,
     ):
         yield session

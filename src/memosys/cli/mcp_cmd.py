@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import cast
 
 import click
@@ -13,6 +14,7 @@ from memosys.cli.options import (
     open_memos,
     scope_options,
     state,
+    tls_options,
 )
 from memosys.cli.stopping import closed_unbroken, exit_now, sigterm_stops
 
@@ -29,17 +31,20 @@ from memosys.cli.stopping import closed_unbroken, exit_now, sigterm_stops
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP address to bind.")
 @click.option("--port", type=int, default=8766, show_default=True, help="HTTP port.")
 @http_limit_options
+@tls_options
 @click.pass_context
 def mcp(
     ctx: click.Context, transport: str, host: str, port: int, max_body_mb: int,
-    body_timeout_s: float, header_timeout_s: float,
+    body_timeout_s: float, header_timeout_s: float, tls_cert: Path | None,
+    tls_key: Path | None,
 ) -> None:
     """Run an MCP server with the tools add_memory, search_memory, get_memory,
     delete_memory, forget_memory and list_cubes on the data in --data. Over stdio
     they act as --user. Over http every request needs 'Authorization: Bearer <api
     key>' (the REST API's keys) and acts as that key's user. add_memory writes to
-    --cube unless a call names a cube; searches cover all the user's cubes. The
-    data directory and user are logged to stderr at start.
+    --cube unless a call names a cube; searches cover all the user's cubes. With
+    --tls-cert and --tls-key it serves HTTPS. The data directory and user are
+    logged to stderr at start.
 
     Example client entry: {"command": "memosys", "args": ["mcp", "--data", "DIR", "--user", "ana"]}
     """
@@ -49,13 +54,23 @@ def mcp(
     from memosys.core.ids import new_id
     from memosys.mcp.server import Transport, serve
     from memosys.server.settings import ServerSettings
+    from memosys.server.tls import tls_context, tls_files, tls_warnings
 
     current = state(ctx)
     try:
         user = checked_user_id(current.user)
     except InvalidInputError as exc:
         raise click.BadParameter(exc.message, ctx, param_hint="'--user'") from exc
-    click.echo(startup_line(current, transport, f"http://{host}:{port}/mcp"), err=True)
+    if transport == "stdio" and (tls_cert or tls_key):
+        raise click.BadParameter("serves HTTPS: use it with --transport http",
+                                 param_hint="'--tls-cert' / '--tls-key'")
+    tls = tls_files(tls_cert, tls_key)
+    context = tls_context(*tls) if tls else None
+    scheme = "https" if tls else "http"
+    click.echo(startup_line(current, transport, f"{scheme}://{host}:{port}/mcp"), err=True)
+    if transport == "http":
+        for warning in tls_warnings(host, tls):
+            click.echo(f"warning: {warning}", err=True)
     # the tools act as --user (stdio) or as each request's API key: not as the operator
     ctx.with_resource(bind_request(new_id(), None))
     try:
@@ -72,6 +87,7 @@ def mcp(
                     body_timeout_s=body_timeout_s,
                     header_timeout_s=header_timeout_s,
                 ),
+                tls=context,
             )
     except SystemExit as stop:  # SIGTERM, once the store is closed
         if transport == "stdio":

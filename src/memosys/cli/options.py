@@ -145,6 +145,15 @@ def http_limit_options(func: F) -> F:
     return func
 
 
+def tls_options(func: F) -> F:
+    """``--tls-cert`` and ``--tls-key``, for the commands that serve HTTP."""
+    func = click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path),
+                        default=None, help="The PEM private key of --tls-cert (unencrypted).")(func)
+    return click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path),
+                        default=None, help="Serve HTTPS with this PEM certificate (chain); "
+                        "needs --tls-key.")(func)
+
+
 def yes_option(func: F) -> F:
     """Add ``-y/--yes``: do not ask before a change that cannot be undone."""
     return click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")(func)

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from memosys.cli.options import http_limit_options, state
+from memosys.cli.options import http_limit_options, state, tls_options
 from memosys.cli.stopping import closed_unbroken, sigterm_stops
 
 # adds in two processes at a lower priority: searches under a heavy write load were
@@ -56,10 +56,7 @@ DEFAULT_WRITE_PROCESSES_PER_WORKER = 1
               help="Comma-separated addresses of reverse proxies whose X-Forwarded-For "
               "names the client (for the sign-in failure limit and logs). Default: none; "
               "every client is the address it connects from.")
-@click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Serve HTTPS with this PEM certificate (chain); needs --tls-key.")
-@click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The PEM private key of --tls-cert (unencrypted).")
+@tls_options
 @click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
               help="Let browser apps on this origin (scheme://host[:port]) call the API; "
               "repeatable. '*' lets every origin in (without credentials). Default: none.")
@@ -84,7 +81,7 @@ def serve(
     import importlib.util
 
     from memosys.core.errors import missing_dependency
-    from memosys.server.tls import tls_context, tls_files, validity_warning
+    from memosys.server.tls import tls_context, tls_files, tls_warnings
 
     if drain_s and workers > 1:
         raise click.BadParameter("drains one server process only; drop --workers or "
@@ -129,11 +126,8 @@ def serve(
         scheme = "https" if tls else "http"
         click.echo(f"memosys serving {data_dir.resolve()} on {scheme}://{host}:{port}"
                    f"{_processes(workers, settings.write_processes)}", err=True)
-        if tls and (warning := validity_warning(tls[0])):
+        for warning in tls_warnings(host, tls):
             click.echo(f"warning: {warning}", err=True)
-        if not tls and host not in ("127.0.0.1", "localhost", "::1"):
-            click.echo("warning: API keys cross the network in clear text; serve HTTPS "
-                       "(--tls-cert, --tls-key) or put a TLS proxy in front", err=True)
         # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: any local program
         # could then pose as any client address
         options: dict[str, Any] = {"proxy_headers": trusted_proxies is not None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import ssl
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -289,11 +290,13 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8766,
     limits: ServerSettings | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> None:
     """Run the MCP server until it is stopped (stdio: until stdin closes).
 
     Over stdio the tools act as ``user_id``. Over HTTP the endpoint is
-    ``http://HOST:PORT/mcp`` (streamable HTTP); each request needs
+    ``http://HOST:PORT/mcp`` (streamable HTTP; ``https://`` with a ``tls`` context
+    from :func:`memosys.server.tls.tls_context`); each request needs
     ``Authorization: Bearer <api key>`` and acts as the key's user, within the
     request limits of ``memosys serve`` (``limits``: body size, body and head time).
     """
@@ -303,9 +306,11 @@ def serve(
         import uvicorn
 
         from memosys.server.header_timeout import header_timeout_protocol
+        from memosys.server.https_port import https_port
 
         limits = limits or ServerSettings()
+        http = header_timeout_protocol(limits.header_timeout_s)
         uvicorn.run(http_app(mos, cube, host, limits), host=host, port=port,
-                    log_level="warning", http=header_timeout_protocol(limits.header_timeout_s))
+                    log_level="warning", http=https_port(http, tls) if tls else http)
     else:
         raise InvalidInputError(f"transport must be 'stdio' or 'http', got {transport!r}")

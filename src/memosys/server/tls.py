@@ -1,4 +1,5 @@
-"""HTTPS for ``memosys serve --tls-cert FILE --tls-key FILE``: its files.
+"""HTTPS for ``memosys serve`` and ``memosys mcp`` (``--tls-cert FILE --tls-key FILE``):
+its files.
 
 The certificate and key are loaded here, before the server opens the store or
 binds its port, so that a wrong file is one clear error instead of a traceback
@@ -78,6 +79,18 @@ def _refuse_encrypted(key: Path) -> Callable[[], str]:
         )
 
     return password
+
+
+def tls_warnings(host: str, tls: tuple[Path, Path] | None) -> list[str]:
+    """What a server listening on ``host`` with these TLS files (or none) should warn of
+    at its start: a certificate out of date, or API keys sent in clear text off this
+    machine."""
+    if tls is not None:
+        return [warning] if (warning := validity_warning(tls[0])) else []
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return []
+    return ["API keys cross the network in clear text; serve HTTPS (--tls-cert, --tls-key) "
+            "or put a TLS proxy in front"]
 
 
 def validity_warning(cert: Path, now: datetime.datetime | None = None) -> str | None:
