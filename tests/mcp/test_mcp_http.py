@@ -27,7 +27,7 @@ from mcp_session import error_text, payload, run_async, server_command
 from mcp import Client
 from memosys import MemOS
 from memosys.governance.models import AuditQuery
-from memosys.settings import load_settings
+from memosys.settings import GovernanceSettings, load_settings
 from tls_files import self_signed
 
 STARTUP_DEADLINE_S = 60.0
@@ -162,13 +162,32 @@ def test_https_serves_a_client_that_trusts_the_certificate(tmp_path: Path) -> No
     assert f"memosys mcp: data {data.absolute()}, at {url}" in log.read_text()
 
 
+@pytest.mark.parametrize(
+    ("args", "limited"), [((), True), (("--trusted-proxies", "127.0.0.1"), False)]
+)
+def test_forwarded_for_names_the_client_only_behind_a_trusted_proxy(
+    tmp_path: Path, args: tuple[str, ...], limited: bool
+) -> None:
+    data = tmp_path / "data"
+    hashed_store(data)
+    guesses = GovernanceSettings().auth_max_failures + 2
+    with serving(data, tmp_path / "server.log", *args) as (_, url):
+        statuses = [
+            httpx.post(url, json={}, headers={"Authorization": "Bearer msk_guess",
+                                              "X-Forwarded-For": f"10.0.0.{n}"}).status_code
+            for n in range(guesses)
+        ]
+    # untrusted: every guess comes from this one loopback client, whatever the header says
+    assert (statuses[-1] == 429) is limited and set(statuses) <= {401, 429}
+
+
 def test_tls_files_over_stdio_are_refused(tmp_path: Path) -> None:
     cert, private_key = self_signed(tmp_path)
     command = server_command(tmp_path / "data", "ana", "--tls-cert", str(cert), "--tls-key",
                              str(private_key))
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert "serves HTTPS: use it with --transport http" in result.stderr
+    assert "is for --transport http (stdio has no network)" in result.stderr
     assert not (tmp_path / "data").exists()  # refused before the store was opened
 
 

@@ -11,10 +11,10 @@ from memosys.cli.options import (
     DEFAULT_USER,
     CliState,
     http_limit_options,
+    network_options,
     open_memos,
     scope_options,
     state,
-    tls_options,
 )
 from memosys.cli.stopping import closed_unbroken, exit_now, sigterm_stops
 
@@ -31,12 +31,12 @@ from memosys.cli.stopping import closed_unbroken, exit_now, sigterm_stops
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP address to bind.")
 @click.option("--port", type=int, default=8766, show_default=True, help="HTTP port.")
 @http_limit_options
-@tls_options
+@network_options
 @click.pass_context
 def mcp(
     ctx: click.Context, transport: str, host: str, port: int, max_body_mb: int,
-    body_timeout_s: float, header_timeout_s: float, tls_cert: Path | None,
-    tls_key: Path | None,
+    body_timeout_s: float, header_timeout_s: float, trusted_proxies: str | None,
+    tls_cert: Path | None, tls_key: Path | None,
 ) -> None:
     """Run an MCP server with the tools add_memory, search_memory, get_memory,
     delete_memory, forget_memory and list_cubes on the data in --data. Over stdio
@@ -61,9 +61,9 @@ def mcp(
         user = checked_user_id(current.user)
     except InvalidInputError as exc:
         raise click.BadParameter(exc.message, ctx, param_hint="'--user'") from exc
-    if transport == "stdio" and (tls_cert or tls_key):
-        raise click.BadParameter("serves HTTPS: use it with --transport http",
-                                 param_hint="'--tls-cert' / '--tls-key'")
+    if transport == "stdio" and (tls_cert or tls_key or trusted_proxies):
+        raise click.BadParameter("is for --transport http (stdio has no network)",
+                                 param_hint="'--tls-cert' / '--tls-key' / '--trusted-proxies'")
     tls = tls_files(tls_cert, tls_key)
     context = tls_context(*tls) if tls else None
     scheme = "https" if tls else "http"
@@ -88,6 +88,7 @@ def mcp(
                     header_timeout_s=header_timeout_s,
                 ),
                 tls=context,
+                trusted_proxies=trusted_proxies,
             )
     except SystemExit as stop:  # SIGTERM, once the store is closed
         if transport == "stdio":

@@ -145,13 +145,20 @@ def http_limit_options(func: F) -> F:
     return func
 
 
-def tls_options(func: F) -> F:
-    """``--tls-cert`` and ``--tls-key``, for the commands that serve HTTP."""
+def network_options(func: F) -> F:
+    """``--trusted-proxies``, ``--tls-cert`` and ``--tls-key``, for the commands that
+    serve HTTP."""
     func = click.option("--tls-key", type=click.Path(dir_okay=False, path_type=Path),
                         default=None, help="The PEM private key of --tls-cert (unencrypted).")(func)
-    return click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path),
+    func = click.option("--tls-cert", type=click.Path(dir_okay=False, path_type=Path),
                         default=None, help="Serve HTTPS with this PEM certificate (chain); "
                         "needs --tls-key.")(func)
+    return click.option(
+        "--trusted-proxies", default=None, metavar="IPS",
+        help="Comma-separated addresses of reverse proxies whose X-Forwarded-For names "
+        "the client (for the sign-in failure limit and logs). Default: none; every "
+        "client is the address it connects from.",
+    )(func)
 
 
 def yes_option(func: F) -> F:

@@ -8,11 +8,10 @@ import signal
 import socket
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import click
 
-from memosys.cli.options import http_limit_options, state, tls_options
+from memosys.cli.options import http_limit_options, network_options, state
 from memosys.cli.stopping import closed_unbroken, sigterm_stops
 
 # adds in two processes at a lower priority: searches under a heavy write load were
@@ -52,11 +51,7 @@ DEFAULT_WRITE_PROCESSES_PER_WORKER = 1
               "process, so that a heavy write load does not slow the searches down "
               "(0: adds run in the server process). Default: 2 with one server "
               "process, 1 each with --workers.")
-@click.option("--trusted-proxies", default=None, metavar="IPS",
-              help="Comma-separated addresses of reverse proxies whose X-Forwarded-For "
-              "names the client (for the sign-in failure limit and logs). Default: none; "
-              "every client is the address it connects from.")
-@tls_options
+@network_options
 @click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
               help="Let browser apps on this origin (scheme://host[:port]) call the API; "
               "repeatable. '*' lets every origin in (without credentials). Default: none.")
@@ -101,6 +96,7 @@ def serve(
     from memosys.server.draining import DrainingServer
     from memosys.server.header_timeout import header_timeout_protocol
     from memosys.server.https_port import https_port
+    from memosys.server.proxies import proxy_options
     from memosys.server.settings import ServerSettings
     from memosys.server.workers import (
         WORKER_APP,
@@ -128,11 +124,7 @@ def serve(
                    f"{_processes(workers, settings.write_processes)}", err=True)
         for warning in tls_warnings(host, tls):
             click.echo(f"warning: {warning}", err=True)
-        # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: any local program
-        # could then pose as any client address
-        options: dict[str, Any] = {"proxy_headers": trusted_proxies is not None,
-                                   "forwarded_allow_ips": trusted_proxies or "",
-                                   "log_config": log_config(https=tls is not None)}
+        options = {**proxy_options(trusted_proxies), "log_config": log_config(https=bool(tls))}
         if workers == 1:
             app = create_app(mos, settings)
             http = header_timeout_protocol(header_timeout_s, app.state.metrics)

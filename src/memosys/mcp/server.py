@@ -291,6 +291,7 @@ def serve(
     port: int = 8766,
     limits: ServerSettings | None = None,
     tls: ssl.SSLContext | None = None,
+    trusted_proxies: str | None = None,
 ) -> None:
     """Run the MCP server until it is stopped (stdio: until stdin closes).
 
@@ -299,6 +300,8 @@ def serve(
     from :func:`memosys.server.tls.tls_context`); each request needs
     ``Authorization: Bearer <api key>`` and acts as the key's user, within the
     request limits of ``memosys serve`` (``limits``: body size, body and head time).
+    ``trusted_proxies`` (comma-separated addresses) may name the client in
+    ``X-Forwarded-For``, as in ``memosys serve``.
     """
     if transport == "stdio":
         build_server(mos, user_id, cube).run("stdio")
@@ -307,10 +310,12 @@ def serve(
 
         from memosys.server.header_timeout import header_timeout_protocol
         from memosys.server.https_port import https_port
+        from memosys.server.proxies import proxy_options
 
         limits = limits or ServerSettings()
         http = header_timeout_protocol(limits.header_timeout_s)
         uvicorn.run(http_app(mos, cube, host, limits), host=host, port=port,
-                    log_level="warning", http=https_port(http, tls) if tls else http)
+                    log_level="warning", http=https_port(http, tls) if tls else http,
+                    **proxy_options(trusted_proxies))
     else:
         raise InvalidInputError(f"transport must be 'stdio' or 'http', got {transport!r}")
