@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 if TYPE_CHECKING:
     from tests.cli.conftest import Memosys
 
@@ -71,8 +73,14 @@ def test_an_emptied_database_is_refused_not_started_afresh(memosys: Memosys) -> 
     assert (memosys.data / "memosys.db").stat().st_size == 0  # nothing written over it
 
 
-def test_serve_on_a_port_in_use_or_a_foreign_host_says_why_and_what_to_do(
-    memosys: Memosys,
+@pytest.mark.parametrize(
+    ("command", "start_line"),
+    [(("serve", "--no-warm", "--no-jobs"), "memosys serving"),
+     (("mcp", "--transport", "http"), "memosys mcp:")],
+    ids=["serve", "mcp"],
+)
+def test_serving_on_a_port_in_use_or_a_foreign_host_says_why_and_what_to_do(
+    memosys: Memosys, command: tuple[str, ...], start_line: str
 ) -> None:
     import socket
 
@@ -80,12 +88,12 @@ def test_serve_on_a_port_in_use_or_a_foreign_host_says_why_and_what_to_do(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
-        result = memosys.run("serve", "--port", port, "--no-warm", "--no-jobs")
+        result = memosys.run(*command, "--port", port)
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: ConfigurationError: cannot listen on 127.0.0.1:{port}")
     assert "pick another --port" in result.stderr and len(result.stderr.splitlines()) == 1
-    assert "memosys serving" not in result.stdout + result.stderr  # no start line before it
+    assert start_line not in result.stdout + result.stderr  # no start line before it
     # an address no interface of this machine has (TEST-NET-1)
-    result = memosys.run("serve", "--host", "192.0.2.1", "--port", "0", "--no-warm")
+    result = memosys.run(*command, "--host", "192.0.2.1", "--port", "0")
     assert result.exit_code == 2
     assert "192.0.2.1 is not an address of this machine" in result.stderr

@@ -29,7 +29,8 @@ from memosys.cli.stopping import closed_unbroken, exit_now, sigterm_stops
     help="stdio for a client that starts this process; http for streamable HTTP at /mcp.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="HTTP address to bind.")
-@click.option("--port", type=int, default=8766, show_default=True, help="HTTP port.")
+@click.option("--port", default=8766, show_default=True, type=click.IntRange(0, 65535),
+              help="HTTP port.")
 @http_limit_options
 @network_options
 @click.pass_context
@@ -53,6 +54,7 @@ def mcp(
     from memosys.core.errors import InvalidInputError
     from memosys.core.ids import new_id
     from memosys.mcp.server import Transport, serve
+    from memosys.server.listen import check_listen
     from memosys.server.settings import ServerSettings
     from memosys.server.tls import tls_context, tls_files, tls_warnings
 
@@ -66,6 +68,8 @@ def mcp(
                                  param_hint="'--tls-cert' / '--tls-key' / '--trusted-proxies'")
     tls = tls_files(tls_cert, tls_key)
     context = tls_context(*tls) if tls else None
+    if transport == "http":
+        check_listen(host, port)
     scheme = "https" if tls else "http"
     click.echo(startup_line(current, transport, f"{scheme}://{host}:{port}/mcp"), err=True)
     if transport == "http":

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import signal
-import socket
 import tempfile
 from pathlib import Path
 
@@ -96,6 +94,7 @@ def serve(
     from memosys.server.draining import DrainingServer
     from memosys.server.header_timeout import header_timeout_protocol
     from memosys.server.https_port import https_port
+    from memosys.server.listen import check_listen
     from memosys.server.proxies import proxy_options
     from memosys.server.settings import ServerSettings
     from memosys.server.workers import (
@@ -118,7 +117,7 @@ def serve(
     with sigterm_stops(signal.SIGINT), closed_unbroken(MemOS.open(
         data_dir, embedder=state(ctx).embedder, background_jobs=jobs, create=False
     )) as mos:
-        _check_listen(host, port)
+        check_listen(host, port)
         scheme = "https" if tls else "http"
         click.echo(f"memosys serving {data_dir.resolve()} on {scheme}://{host}:{port}"
                    f"{_processes(workers, settings.write_processes)}", err=True)
@@ -140,38 +139,6 @@ def serve(
             uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
                         log_level=log_level, http=WorkerHttpsPort if tls else WorkerProtocol,
                         **options)
-
-
-def _check_listen(host: str, port: int) -> None:
-    """ConfigurationError naming the fix if the server could not listen on ``host:port``
-    (uvicorn would say only "[Errno 98] ... address already in use", after a start line
-    and its startup, and exit 3); binds as uvicorn does, then lets go."""
-    from memosys.core.errors import ConfigurationError
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        with socket.socket(family, socket.SOCK_STREAM) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
-    except socket.gaierror as exc:
-        raise ConfigurationError(
-            f"cannot listen on --host {host!r}: {exc.strerror}; give an address or name of "
-            "this machine, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
-            detail={"host": host},
-        ) from exc
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            fix = "another server listens there: stop it, or pick another --port"
-        elif exc.errno == errno.EADDRNOTAVAIL:
-            fix = f"{host} is not an address of this machine: give one of its own --host"
-        elif exc.errno == errno.EACCES:
-            fix = "ports under 1024 need privileges: pick a --port above 1023"
-        else:
-            fix = "check --host and --port"
-        raise ConfigurationError(
-            f"cannot listen on {host}:{port}: {exc.strerror}; {fix}",
-            detail={"host": host, "port": port},
-        ) from exc
 
 
 def _write_processes(asked: int | None, workers: int, embedder: object) -> int:
