@@ -7,9 +7,12 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+
+from memosys.settings import GovernanceSettings
 
 START_TIMEOUT_S = 60.0
 # kept_alive_ms under this: responses are not held for the client's delayed ACK (40 ms)
@@ -36,6 +39,23 @@ def kept_alive_ms(url: str, verify: ssl.SSLContext | bool = True, requests: int 
             client.get("/healthz").raise_for_status()
             took.append((time.perf_counter() - started) * 1000)
     return sorted(took)[requests // 2]
+
+
+# (--trusted-proxies args, whether bad keys from one loopback client naming other
+# addresses in X-Forwarded-For are still limited as that one client)
+FORWARDED_CASES = [((), True), (("--trusted-proxies", "127.0.0.1"), False)]
+
+
+def check_forwarded_guesses(send: Callable[[dict[str, str]], httpx.Response],
+                            limited: bool) -> None:
+    """Send, with ``send(headers)``, two more bad keys than the sign-in failure limit
+    allows, each naming another client in X-Forwarded-For; check that the last one is
+    429 exactly when ``limited``."""
+    statuses = [
+        send({"Authorization": "Bearer msk_guess", "X-Forwarded-For": f"10.0.0.{n}"}).status_code
+        for n in range(GovernanceSettings().auth_max_failures + 2)
+    ]
+    assert (statuses[-1] == 429) is limited and set(statuses) <= {401, 429}, statuses
 
 
 def _refused_certificate(exc: BaseException) -> bool:

@@ -27,7 +27,8 @@ from mcp_session import error_text, payload, run_async, server_command
 from mcp import Client
 from memosys import MemOS
 from memosys.governance.models import AuditQuery
-from memosys.settings import GovernanceSettings, load_settings
+from memosys.settings import load_settings
+from serve_process import FORWARDED_CASES, check_forwarded_guesses
 from tls_files import self_signed
 
 STARTUP_DEADLINE_S = 60.0
@@ -162,23 +163,15 @@ def test_https_serves_a_client_that_trusts_the_certificate(tmp_path: Path) -> No
     assert f"memosys mcp: data {data.absolute()}, at {url}" in log.read_text()
 
 
-@pytest.mark.parametrize(
-    ("args", "limited"), [((), True), (("--trusted-proxies", "127.0.0.1"), False)]
-)
+@pytest.mark.parametrize(("args", "limited"), FORWARDED_CASES)
 def test_forwarded_for_names_the_client_only_behind_a_trusted_proxy(
     tmp_path: Path, args: tuple[str, ...], limited: bool
 ) -> None:
     data = tmp_path / "data"
     hashed_store(data)
-    guesses = GovernanceSettings().auth_max_failures + 2
     with serving(data, tmp_path / "server.log", *args) as (_, url):
-        statuses = [
-            httpx.post(url, json={}, headers={"Authorization": "Bearer msk_guess",
-                                              "X-Forwarded-For": f"10.0.0.{n}"}).status_code
-            for n in range(guesses)
-        ]
-    # untrusted: every guess comes from this one loopback client, whatever the header says
-    assert (statuses[-1] == 429) is limited and set(statuses) <= {401, 429}
+        check_forwarded_guesses(lambda headers: httpx.post(url, json={}, headers=headers),
+                                limited)
 
 
 def test_tls_files_over_stdio_are_refused(tmp_path: Path) -> None:
