@@ -254,14 +254,15 @@ class HttpSession:
 
     def _lost(self, method: str, path: str, exc: httpx.TransportError) -> ResponseLostError:
         """The error for a request that was sent (maybe in part) and got no answer."""
+        call = f"{method} {path}"
         if isinstance(exc, httpx.TimeoutException):
-            what = f"did not answer within {self._timeout_s:g} s"
+            what = f"did not answer {call} within {self._timeout_s:g} s"
             slow = "; for slow calls (large documents) raise RemoteMemOS(timeout=...)"
         else:
-            what, slow = f"broke the connection before answering ({exc})", ""
+            what, slow = f"broke the connection before answering {call} ({exc})", ""
         return ResponseLostError(
-            f"the memosys server at {self.url} {what} {method} {path}; if it was a write, it "
-            f"may have been stored: look it up before sending it again{slow}",
+            f"the memosys server at {self.url} {what}; if it was a write, it may have been "
+            f"stored: look it up before sending it again{slow}",
             detail={"url": self.url, "method": method, "path": path},
         )
 
