@@ -174,6 +174,19 @@ def test_forwarded_for_names_the_client_only_behind_a_trusted_proxy(
                                 limited)
 
 
+def test_each_access_line_names_its_request_id_and_hides_keys(tmp_path: Path) -> None:
+    data, log = tmp_path / "data", tmp_path / "server.log"
+    hashed_store(data)
+    with serving(data, log) as (_, url):
+        refused = httpx.post(f"{url}?api_key=msk_Leaked9", json={},
+                             headers={"X-Request-ID": "ops-mcp-7"})
+    assert refused.status_code == 401
+    lines = log.read_text().splitlines()
+    assert any('"POST /mcp?api_key=<redacted> HTTP/1.1" 401' in line
+               and line.endswith("request_id=ops-mcp-7") for line in lines), lines
+    assert "Leaked9" not in log.read_text()
+
+
 def test_tls_files_over_stdio_are_refused(tmp_path: Path) -> None:
     cert, private_key = self_signed(tmp_path)
     command = server_command(tmp_path / "data", "ana", "--tls-cert", str(cert), "--tls-key",

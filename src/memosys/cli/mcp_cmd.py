@@ -11,6 +11,7 @@ from memosys.cli.options import (
     DEFAULT_USER,
     CliState,
     http_limit_options,
+    log_level_option,
     network_options,
     open_memos,
     scope_options,
@@ -32,11 +33,12 @@ from memosys.cli.stopping import closed_unbroken, exit_now, sigterm_stops
 @click.option("--port", default=8766, show_default=True, type=click.IntRange(0, 65535),
               help="HTTP port.")
 @http_limit_options
+@log_level_option
 @network_options
 @click.pass_context
 def mcp(
     ctx: click.Context, transport: str, host: str, port: int, max_body_mb: int,
-    body_timeout_s: float, header_timeout_s: float, trusted_proxies: str | None,
+    body_timeout_s: float, header_timeout_s: float, log_level: str, trusted_proxies: str | None,
     tls_cert: Path | None, tls_key: Path | None,
 ) -> None:
     """Run an MCP server with the tools add_memory, search_memory, get_memory,
@@ -90,6 +92,7 @@ def mcp(
                     max_body_bytes=max_body_mb * 1024 * 1024,
                     body_timeout_s=body_timeout_s,
                     header_timeout_s=header_timeout_s,
+                    log_level=log_level,
                 ),
                 tls=context,
                 trusted_proxies=trusted_proxies,

@@ -145,6 +145,15 @@ def http_limit_options(func: F) -> F:
     return func
 
 
+def log_level_option(func: F) -> F:
+    """``--log-level`` of uvicorn, for the commands that serve HTTP (info: the access log)."""
+    return click.option(
+        "--log-level", default="info", show_default=True,
+        type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+        help="uvicorn log level (info and debug write the access log).",
+    )(func)
+
+
 def network_options(func: F) -> F:
     """``--trusted-proxies``, ``--tls-cert`` and ``--tls-key``, for the commands that
     serve HTTP."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from memosys.cli.options import http_limit_options, network_options, state
+from memosys.cli.options import http_limit_options, log_level_option, network_options, state
 from memosys.cli.stopping import closed_unbroken, sigterm_stops
 
 # adds in two processes at a lower priority: searches under a heavy write load were
@@ -32,9 +32,7 @@ DEFAULT_WRITE_PROCESSES_PER_WORKER = 1
               "long before stopping, so a load balancer moves traffic away first (one "
               "server process only).")
 @http_limit_options
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]),
-              help="uvicorn log level.")
+@log_level_option
 @click.option("--jobs/--no-jobs", default=True, show_default=True,
               help="Run the scheduled upkeep jobs (lifecycle.schedule) in the background.")
 @click.option("--warm/--no-warm", default=True, show_default=True,

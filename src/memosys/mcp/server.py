@@ -299,7 +299,8 @@ def serve(
     ``http://HOST:PORT/mcp`` (streamable HTTP; ``https://`` with a ``tls`` context
     from :func:`memosys.server.tls.tls_context`); each request needs
     ``Authorization: Bearer <api key>`` and acts as the key's user, within the
-    request limits of ``memosys serve`` (``limits``: body size, body and head time).
+    request limits and logs of ``memosys serve`` (``limits``: body size, body and head
+    time, log level: the access log names each request's id).
     ``trusted_proxies`` (comma-separated addresses) may name the client in
     ``X-Forwarded-For``, as in ``memosys serve``.
     """
@@ -308,6 +309,7 @@ def serve(
     elif transport == "http":
         import uvicorn
 
+        from memosys.server.access_log import log_config
         from memosys.server.header_timeout import header_timeout_protocol
         from memosys.server.https_port import https_port
         from memosys.server.proxies import proxy_options
@@ -315,7 +317,7 @@ def serve(
         limits = limits or ServerSettings()
         http = header_timeout_protocol(limits.header_timeout_s)
         uvicorn.run(http_app(mos, cube, host, limits), host=host, port=port,
-                    log_level="warning", http=https_port(http, tls) if tls else http,
-                    **proxy_options(trusted_proxies))
+                    log_level=limits.log_level, log_config=log_config(https=bool(tls)),
+                    http=https_port(http, tls) if tls else http, **proxy_options(trusted_proxies))
     else:
         raise InvalidInputError(f"transport must be 'stdio' or 'http', got {transport!r}")
