@@ -187,6 +187,12 @@ def test_each_access_line_names_its_request_id_and_hides_keys(tmp_path: Path) ->
     assert "Leaked9" not in log.read_text()
 
 
+def test_healthz_answers_without_a_key(server: McpServer) -> None:
+    health = httpx.get(server.url.replace("/mcp", "/healthz"))
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert httpx.post(server.url.replace("/mcp", "/healthz")).status_code == 401  # GET only
+
+
 def test_tls_files_over_stdio_are_refused(tmp_path: Path) -> None:
     cert, private_key = self_signed(tmp_path)
     command = server_command(tmp_path / "data", "ana", "--tls-cert", str(cert), "--tls-key",

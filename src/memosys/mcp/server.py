@@ -269,16 +269,18 @@ def http_app(
     Its tools act as the key's user; ``host`` is the address it will be served
     on (on loopback, the SDK also refuses requests for other host names). A body
     over ``limits.max_body_bytes``, or slower than ``limits.body_timeout_s``, gets
-    413 or 408 as from the REST API, once the key is accepted.
+    413 or 408 as from the REST API, once the key is accepted. ``GET /healthz``
+    needs no key.
     """
     from memosys.mcp.auth import ApiKeyGate
+    from memosys.mcp.health import Healthz
     from memosys.server.limits import BodyLimitMiddleware
     from memosys.server.request_ids import RequestIdMiddleware
 
     limits = limits or ServerSettings()
     sdk_app = build_server(mos, None, cube).streamable_http_app(host=host)
     limited = BodyLimitMiddleware(sdk_app, limits.max_body_bytes, limits.body_timeout_s)
-    return RequestIdMiddleware(ApiKeyGate(limited, mos))
+    return RequestIdMiddleware(Healthz(ApiKeyGate(limited, mos)))
 
 
 def serve(
