@@ -43,11 +43,11 @@ def mcp(
 ) -> None:
     """Run an MCP server with the tools add_memory, search_memory, get_memory,
     delete_memory, forget_memory and list_cubes on the data in --data. Over stdio
-    they act as --user. Over http every request needs 'Authorization: Bearer <api
-    key>' (the REST API's keys) and acts as that key's user. add_memory writes to
-    --cube unless a call names a cube; searches cover all the user's cubes. With
-    --tls-cert and --tls-key it serves HTTPS. The data directory and user are
-    logged to stderr at start.
+    they act as --user. Over http every request but GET /healthz needs
+    'Authorization: Bearer <api key>' (the REST API's keys) and acts as that key's
+    user. add_memory writes to --cube unless a call names a cube; searches cover all
+    the user's cubes. With --tls-cert and --tls-key it serves HTTPS. The data
+    directory and user are logged to stderr at start.
 
     Example client entry: {"command": "memosys", "args": ["mcp", "--data", "DIR", "--user", "ana"]}
     """
