@@ -299,8 +299,8 @@ def serve(
 
     Over stdio the tools act as ``user_id``. Over HTTP the endpoint is
     ``http://HOST:PORT/mcp`` (streamable HTTP; ``https://`` with a ``tls`` context
-    from :func:`memosys.server.tls.tls_context`); each request needs
-    ``Authorization: Bearer <api key>`` and acts as the key's user, within the
+    from :func:`memosys.server.tls.tls_context`); each request but ``GET /healthz``
+    needs ``Authorization: Bearer <api key>`` and acts as the key's user, within the
     request limits and logs of ``memosys serve`` (``limits``: body size, body and head
     time, log level: the access log names each request's id).
     ``trusted_proxies`` (comma-separated addresses) may name the client in
