@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +19,7 @@ from memosys.core.errors import (
     ResponseLostError,
     ServerUnreachableError,
 )
+from memosys.server.background import BackgroundServer
 from memosys.server.transport import InProcessTransport
 
 
@@ -68,6 +70,30 @@ def test_unreachable_server_names_the_url() -> None:
         client = RemoteMemOS(f"http://127.0.0.1:{port}", api_key="k", timeout=2)
         with client, pytest.raises(ServerUnreachableError, match="cannot reach the memosys "
                                    f"server at http://127.0.0.1:{port}"):
+            client.stats()
+
+
+def test_retries_reach_a_server_that_starts_meanwhile(app: Any, mos: MemOS) -> None:
+    issued = mos.create_user("cat-remote")
+    server = BackgroundServer(app)  # bound, not yet listening: connections are refused
+    with RemoteMemOS(server.url, api_key=issued.api_key, timeout=5, retries=5) as client:
+        starting = threading.Thread(target=lambda: (time.sleep(0.3), server.start()))
+        starting.start()  # the first tries are refused, a later one (0.5, 1.5, 3.5 s) not
+        try:
+            assert client.whoami() == {"user_id": "cat-remote", "admin": False}
+        finally:
+            starting.join()
+            server.stop()
+
+
+def test_unreachable_after_its_retries_says_how_many_tries() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        with (
+            RemoteMemOS(url, api_key="k", retries=1) as client,
+            pytest.raises(ServerUnreachableError, match=f"server at {url} in 2 tries"),
+        ):
             client.stats()
 
 
@@ -127,6 +153,9 @@ def test_a_connection_closed_before_the_answer_is_a_lost_response() -> None:
         ({"api_key": "msk_a\n"}, "api_key"),
         ({"timeout": 0}, "timeout"),
         ({"timeout": float("nan")}, "timeout"),
+        ({"retries": -1}, "retries"),
+        ({"retries": 1.5}, "retries"),
+        ({"retries": 1, "transport": InProcessTransport(lambda *_: None)}, "retries"),
     ],
 )
 def test_bad_client_settings_are_invalid_input(arguments: dict[str, Any], field: str) -> None:

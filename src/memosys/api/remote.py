@@ -46,9 +46,11 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
 
     ``verify`` says how to check an ``https://`` server's certificate: the system's
     CA certificates (True), a PEM file (its self-signed certificate or CA bundle) or
-    an :class:`ssl.SSLContext`. ``transport`` replaces the network (e.g. an
-    in-process ASGI transport in tests). It is a context manager; :meth:`close`
-    releases the connections.
+    an :class:`ssl.SSLContext`. ``retries``: how many more times to try connecting
+    when the server cannot be reached (nothing was sent yet, so it is safe; after 0,
+    0.5, 1, 2, ... s), e.g. while it restarts. ``transport`` replaces the network
+    (e.g. an in-process ASGI transport in tests). It is a context manager;
+    :meth:`close` releases the connections.
     """
 
     def _items(self, data: Any) -> Items:

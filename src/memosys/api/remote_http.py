@@ -178,6 +178,22 @@ def _checked_timeout(timeout: object) -> float:
     return float(timeout)
 
 
+def _checked_retries(retries: object, transport: httpx.BaseTransport | None) -> int:
+    """``retries`` once it is a count from 0 to 10, and 0 with a ``transport`` of the
+    caller's (the retries are the network transport's)."""
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
+        raise InvalidInputError(
+            f"retries must be a whole number from 0 to 10, got {retries!r}",
+            detail={"field": "retries"},
+        )
+    if retries and transport is not None:
+        raise InvalidInputError(
+            "retries needs the network transport; drop transport=, or retries=",
+            detail={"field": "retries"},
+        )
+    return retries
+
+
 def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -215,13 +231,17 @@ class HttpSession:
         transport: httpx.BaseTransport | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
         verify: Verify = True,
+        retries: int = 0,
     ) -> None:
         headers = {"Authorization": f"Bearer {_checked_key(api_key)}"} if api_key else {}
         self.url = _checked_url(url)
         self._timeout_s = _checked_timeout(timeout)
+        self._retries = _checked_retries(retries, transport)
+        tls = _ssl_context(verify)
+        if transport is None:  # the network, trying again to connect (nothing sent yet)
+            transport = httpx.HTTPTransport(verify=tls, retries=retries)
         self._http = httpx.Client(
-            base_url=self.url, headers=headers, transport=transport, timeout=timeout,
-            verify=_ssl_context(verify),
+            base_url=self.url, headers=headers, transport=transport, timeout=timeout, verify=tls
         )
 
     def close(self) -> None:
@@ -243,8 +263,9 @@ class HttpSession:
         try:
             response = self._http.request(method, path, **kwargs)
         except _NOT_SENT as exc:
+            tries = f" in {self._retries + 1} tries" if self._retries else ""
             raise ServerUnreachableError(
-                f"cannot reach the memosys server at {self.url} ({exc}); {_fix(exc)}",
+                f"cannot reach the memosys server at {self.url}{tries} ({exc}); {_fix(exc)}",
                 detail={"url": self.url},
             ) from exc
         except httpx.TransportError as exc:
