@@ -456,9 +456,13 @@ def main() -> None:
                         help="the search p95 that the sweeps hold the rate to")
     parser.add_argument("--phases", nargs="+", choices=PHASES, default=PHASES,
                         help="which phases to run (default: all, in this order)")
+    parser.add_argument("--prepare-only", action="store_true",
+                        help="build the cube (cached) and exit: a timed run then skips it")
     args = parser.parse_args()
     directory = args.data_dir or CACHE / f"server-{args.n}"
     key = prepare(directory, args.n)
+    if args.prepare_only:
+        return
     with MemOS.open(directory) as mos:
         before = mos.count(user_id=USER, cube=CUBE)
     port = _free_port()
