@@ -28,7 +28,7 @@ from mcp import Client
 from memosys import MemOS
 from memosys.governance.models import AuditQuery
 from memosys.settings import load_settings
-from serve_process import FORWARDED_CASES, check_forwarded_guesses
+from serve_process import FORWARDED_CASES, check_forwarded_guesses, free_port
 from tls_files import self_signed
 
 STARTUP_DEADLINE_S = 60.0
@@ -39,13 +39,6 @@ class McpServer:
     url: str
     data: Path
     keys: dict[str, str]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until_serving(

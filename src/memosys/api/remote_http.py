@@ -235,13 +235,13 @@ class HttpSession:
     ) -> None:
         headers = {"Authorization": f"Bearer {_checked_key(api_key)}"} if api_key else {}
         self.url = _checked_url(url)
-        self._timeout_s = _checked_timeout(timeout)
+        timeout_s = _checked_timeout(timeout)
         self._retries = _checked_retries(retries, transport)
         tls = _ssl_context(verify)
         if transport is None:  # the network, trying again to connect (nothing sent yet)
             transport = httpx.HTTPTransport(verify=tls, retries=retries)
         self._http = httpx.Client(
-            base_url=self.url, headers=headers, transport=transport, timeout=timeout, verify=tls
+            base_url=self.url, headers=headers, transport=transport, timeout=timeout_s, verify=tls
         )
 
     def close(self) -> None:
@@ -277,7 +277,7 @@ class HttpSession:
         """The error for a request that was sent (maybe in part) and got no answer."""
         call = f"{method} {path}"
         if isinstance(exc, httpx.TimeoutException):
-            what = f"did not answer {call} within {self._timeout_s:g} s"
+            what = f"did not answer {call} within {self._http.timeout.read:g} s"
             slow = "; for slow calls (large documents) raise RemoteMemOS(timeout=...)"
         else:
             what, slow = f"broke the connection before answering {call} ({exc})", ""
