@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 from pathlib import Path
@@ -72,6 +73,39 @@ def test_two_workers_serve_the_same_memories(tmp_path: Path, writers: list[str])
     assert server.process.returncode == 0
     with MemOS.open(data) as mos:
         assert mos.verify_audit().ok
+
+
+def test_two_workers_search_one_shared_vector_index_and_find_every_write(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    settings = load_settings(embedder={"provider": "hash"}, store={"ann_threshold": 20})
+    with MemOS.open(data, settings=settings) as mos:
+        issued = mos.ensure_admin_key()
+        assert issued is not None
+        mos.add_texts([f"seed note {n} on birds of prey" for n in range(60)],
+                      user_id=issued.user_id)
+    headers = {"Authorization": f"Bearer {issued.api_key}"}
+    server = Server(data, tmp_path / "server.log", "--workers", "2")
+    try:
+        texts = [f"sighting {n}: a {colour} kite over the {place}"
+                 for n, (colour, place) in enumerate(
+                     [("red", "ridge"), ("black", "lake"), ("white", "moor")] * 4)]
+        for text in texts:  # a new connection each time: either worker may take it
+            response = httpx.post(f"{server.url}/v1/memories/texts", headers=headers,
+                                  json={"texts": [text]})
+            assert response.status_code == 201
+        for text in texts * 2:
+            response = httpx.post(f"{server.url}/v1/search", headers=headers,
+                                  json={"query": text, "top_k": 1, "mode": "dense"})
+            assert [hit["item"]["content"] for hit in response.json()["hits"]] == [text]
+        (lock,) = (data / "memosys.db.ann").glob("*.keeper")
+        # held by the worker that keeps the index
+        with lock.open("a") as handle, pytest.raises(BlockingIOError):
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        server.stop()
+    assert server.process.returncode == 0
 
 
 def test_workers_share_the_cpus_search_turns_unless_the_setting_names_them(

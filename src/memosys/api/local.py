@@ -155,6 +155,7 @@ class MemOS(
         embedder: Embedder | None = None,
         background_jobs: bool | None = None,
         create: bool = True,
+        shared_indexes: bool = False,
     ) -> MemOS:
         """Open (creating if needed) the memory system in a data directory.
 
@@ -166,7 +167,9 @@ class MemOS(
         :meth:`start_jobs`). ``create=False`` opens only an existing data
         directory (NotFoundError otherwise), so that a mistyped path is not
         taken for a new, empty one, nor an emptied database file for a new
-        store (StoreError).
+        store (StoreError). ``shared_indexes`` shares each large cube's HNSW
+        index with the other processes that open the directory so (one keeps
+        it, the others map its saved copy: ``memosys serve --workers``).
         """
         from memosys.models.embedders.cached import CachingEmbedder
         from memosys.models.embedders.factory import build_embedder
@@ -194,7 +197,7 @@ class MemOS(
             directory.mkdir(parents=True, exist_ok=True)
         settings = _settings_for(directory, settings)
         db = str(directory / DATABASE_FILE) if directory else ":memory:"
-        store = SQLiteStore(db, settings.store, clock)
+        store = SQLiteStore(db, settings.store, clock, shared_indexes=shared_indexes)
         inner = embedder or build_embedder(settings.embedder)
         opened = cls(store, settings, CachingEmbedder(inner), clock, directory)
         if settings.lifecycle.background_jobs if background_jobs is None else background_jobs:

@@ -7,7 +7,10 @@ uvicorn runs N processes that accept on the same socket, each with its own
 every process follows the others' writes through the change logs, and the
 audit chain and sign-in limits are kept in the shared database files. The
 parent process opens the store first (so migrations run once) and runs the
-scheduled upkeep jobs; the workers only serve requests.
+scheduled upkeep jobs; the workers only serve requests. The workers share
+each large cube's HNSW index: one of them keeps it, the others search its
+saved copy (:mod:`memosys.stores.sqlite.vector_cache`), so a write goes
+into one index, not into one per worker.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ def worker_app() -> FastAPI:
     if parent is not None:
         threading.Thread(target=_stop_without, args=(parent, metrics_dir),
                          name="memosys-worker-parent", daemon=True).start()
-    mos = MemOS.open(Path(config["data_dir"]), background_jobs=False)
+    mos = MemOS.open(Path(config["data_dir"]), background_jobs=False, shared_indexes=True)
     app = create_app(
         mos, ServerSettings(**config["server"]), owns_mos=True, processes=config["workers"],
         metrics_dir=Path(metrics_dir) if metrics_dir else None,

@@ -11,6 +11,11 @@ rebuilt. Under a lock on the folder, a save does not replace a record of a
 later log position, and removes the files of earlier ones, unfinished ones
 too (a save whose file goes so was overtaken: it ends quietly). A save older
 than the record is not written at all.
+
+Processes serving one directory together (``serve --workers``) can share a
+cube's index: the one holding the cube's ``<cube hash>.keeper`` lock keeps
+the index and saves it every few thousand changes; the others map the saved
+file read-only (:meth:`AnnFiles.view`), see :mod:`.vector_cache`.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 try:
     import fcntl
@@ -74,16 +79,41 @@ class AnnFiles:
     def load(self, saved: SavedIndex, dim: int) -> Any:
         """The saved index, or None when it is gone or not the file its record hashed."""
         try:
-            if _sha256(saved.path) != saved.sha256:
-                raise ValueError("its sha256 does not match its record")
-            index = build_hnsw(dim, np.empty(0, dtype=np.int64), np.empty((0, dim), np.float32))
-            index.load(str(saved.path))
+            return _open(saved, dim, view=False)
         except (RuntimeError, ValueError, OSError) as exc:
             _log.warning("could not load the vector index %s (%s); rebuilding it",
                          saved.path, exc)
             return None
-        index.expansion_search = HNSW_EXPANSION_SEARCH
-        return index
+
+    def view(self, saved: SavedIndex, dim: int) -> Any:
+        """The saved index memory-mapped read-only (the processes viewing one file share its
+        pages), or None when it is gone (a later one replaced it) or not the file its
+        record hashed. Adding to the view raises; removing from it crashes the process."""
+        try:
+            return _open(saved, dim, view=True)
+        except (RuntimeError, ValueError, OSError) as exc:
+            _log.debug("could not view the vector index %s (%s)", saved.path, exc)
+            return None
+
+    def keep(self, cube_id: str) -> IO[str] | None:
+        """Become the one process that keeps the cube's shared index: the open lock file,
+        held until it is closed (or the process ends), or None while another process
+        holds it. Without ``flock`` (Windows) every process keeps its own."""
+        if self.folder is None:
+            return None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle = (self.folder / f"{_stem(cube_id)}.keeper").open("a")
+        except OSError as exc:
+            _log.warning("cannot share the vector index of cube %s: %s", cube_id, exc)
+            return None
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                return None
+        return handle
 
     def save(self, cube_id: str, index: Any, seq: int, dim: int) -> None:
         """Write a cube's index to a file of its own, then point the cube's record at it
@@ -114,11 +144,13 @@ class AnnFiles:
                          cube_id, self.folder, exc)
 
     def remove(self, cube_id: str) -> None:
-        """Delete a cube's record and every saved index file of it, complete or not."""
+        """Delete a cube's record and every saved index file of it, complete or not (its
+        keeper's lock file stays: a new one could be locked beside the held one)."""
         if self.folder is not None:
             stem = _stem(cube_id)
             for path in [*self.folder.glob(f"{stem}-*"), *self.folder.glob(f"{stem}.*")]:
-                path.unlink(missing_ok=True)
+                if path.suffix != ".keeper":
+                    path.unlink(missing_ok=True)
 
     def _superseded(self, cube_id: str, dim: int, seq: int) -> bool:
         current = self.saved(cube_id, dim)
@@ -143,6 +175,15 @@ class AnnFiles:
             same = position == seq and path.suffix == ".usearch" and path.name != kept
             if position < seq or same:
                 path.unlink(missing_ok=True)
+
+
+def _open(saved: SavedIndex, dim: int, *, view: bool) -> Any:
+    if _sha256(saved.path) != saved.sha256:
+        raise ValueError("its sha256 does not match its record")
+    index = build_hnsw(dim, np.empty(0, dtype=np.int64), np.empty((0, dim), np.float32))
+    (index.view if view else index.load)(str(saved.path))
+    index.expansion_search = HNSW_EXPANSION_SEARCH
+    return index
 
 
 def _stem(cube_id: str) -> str:

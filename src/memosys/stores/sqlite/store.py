@@ -53,7 +53,12 @@ _JSON_TIME = TypeAdapter(datetime)
 class SQLiteStore:
     """A :class:`~memosys.stores.base.Store` in one SQLite file (or ``":memory:"``)."""
 
-    def __init__(self, path: str | Path, settings: StoreSettings, clock: Clock) -> None:
+    def __init__(
+        self, path: str | Path, settings: StoreSettings, clock: Clock, *,
+        shared_indexes: bool = False,
+    ) -> None:
+        """``shared_indexes``: the processes opening ``path`` so share one HNSW index per
+        large cube, kept by one of them (:mod:`.vector_cache`)."""
         self.settings = settings
         self.clock = clock
         self._db = Database(path, settings.lock_timeout_s)
@@ -61,7 +66,7 @@ class SQLiteStore:
         self.governance = SQLiteGovernance(self._db, self._sign_ins)
         """Keys, shares and the audit log (:class:`~memosys.governance.store.GovernanceStore`)."""
         ann_folder = None if str(path) == ":memory:" else Path(f"{path}.ann")
-        self._vectors = VectorCache(settings.ann_threshold, ann_folder)
+        self._vectors = VectorCache(settings.ann_threshold, ann_folder, shared=shared_indexes)
         self._text = TextMirror(self._db, settings.text_mirror_inline_rows)
         self.versions = SQLiteVersionStore(self._db, clock, self._vectors, self._text)
         """Versions, time travel, snapshots and forgetting (:mod:`.lifecycle`)."""

@@ -17,24 +17,38 @@ only for the few in hand when it comes.
 
 Reads run on several threads at once: a lock guards the cache's catch-up,
 and each :class:`CubeVectors` guards its own arrays.
+
+Shared indexes (``shared=True``, for ``serve --workers``): each process would
+otherwise insert every write of every process into its own HNSW copy, which
+took most of a worker's CPU under writes (``benchmarks/server_load.py
+--workers 3``). Instead, the first process to load a large cube becomes its
+keeper (a lock file, :meth:`.AnnFiles.keep`): it inserts the writes and saves
+the index every :data:`PUBLISH_AFTER` changes (more in a large cube). The
+other processes are viewers: they map the latest saved file read-only, and
+their background thread adopts a newer one at most every :data:`VIEW_CHECK_S`;
+a search scores the vectors changed since exactly. A viewer takes over when
+the keeper is gone, and keeps its own index when more than
+:data:`VIEW_PENDING_LIMIT` changes wait (the keeper does not save an index
+that lost vectors: a forgotten memory's vector must not stay in a file).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from memosys.core.errors import StoreError
 from memosys.stores.base import Vectors
 from memosys.stores.sqlite.ann import SAVE_AFTER_CHANGES
-from memosys.stores.sqlite.ann_files import AnnFiles
+from memosys.stores.sqlite.ann_files import AnnFiles, SavedIndex
 from memosys.stores.sqlite.change_log import prune_log
 from memosys.stores.sqlite.follower import Follower
 from memosys.stores.sqlite.vector_index import CubeVectors, RowIds, Saved
@@ -43,14 +57,24 @@ LOAD_CHUNK = 8_192  # rows fetched at a time when loading a cube
 PRUNE_KEEP = 100_000  # log entries kept; a process further behind reloads its cubes
 INSERT_CHUNK = 8  # vectors inserted into HNSW at a time (a search waits for one chunk at most)
 HEADROOM = 4_096  # spare rows of a loaded cube; below half that, grown ahead outside the locks
+# changes after which a keeper saves the shared index: this many, or a hundredth of the
+# cube if more (a save takes about 0.2 s at 100k vectors, and grows with the cube)
+PUBLISH_AFTER = 2_000
+VIEW_CHECK_S = 1.0  # how often a viewer looks for a newer saved index
+VIEW_PENDING_LIMIT = 20_000  # changed vectors past which a viewer keeps its own index
 
 
 class VectorCache:
     """Loaded cubes and the last change-log entry applied to them."""
 
-    def __init__(self, ann_threshold: int, ann_folder: Path | None = None) -> None:
+    def __init__(
+        self, ann_threshold: int, ann_folder: Path | None = None, *, shared: bool = False
+    ) -> None:
         self.ann_threshold = ann_threshold
         self._files = AnnFiles(ann_folder)
+        self._shared = shared and ann_folder is not None
+        self._keeping: dict[str, IO[str]] = {}  # shared cubes this process keeps: their locks
+        self._next_look: dict[str, float] = {}  # when a viewer looks for a newer index next
         self._cubes: dict[str, CubeVectors | None] = {}  # None: a cube without vectors
         self._seq = 0
         self._data_versions: dict[int, int] = {}  # by id() of the (long-lived) connection
@@ -91,7 +115,10 @@ class VectorCache:
             if self._dirty or missing or version != self._data_versions.get(id(conn)):
                 self._refresh(conn, cube_ids)
                 self._data_versions[id(conn)] = version
-            return [ix for c in cube_ids if (ix := self._cubes[c]) is not None]
+            found = [ix for c in cube_ids if (ix := self._cubes[c]) is not None]
+        if any(index.viewing and index.view_seq < 0 for index in found):
+            self._inserter.nudge()  # look for the keeper's first saved index
+        return found
 
     def _refresh(self, conn: sqlite3.Connection, cube_ids: tuple[str, ...]) -> None:
         conn.execute("BEGIN")  # one snapshot for the log position and the loads
@@ -123,11 +150,13 @@ class VectorCache:
         (those of other processes come in with a search, which should not grow arrays)."""
         with self.lock:
             loaded = tuple(self._cubes)
-            indexes = [index for index in self._cubes.values() if index is not None]
+            indexes = [(c, index) for c, index in self._cubes.items() if index is not None]
         self._make_room(loaded)
-        for index in indexes:
+        for cube_id, index in indexes:
             while not self._inserter.closing and index.insert_pending(INSERT_CHUNK):
                 pass
+            if self._shared and not self._inserter.closing:
+                self._follow_shared(cube_id, index)
 
     def _catch_up(self, conn: sqlite3.Connection, last: int) -> None:
         if last == self._seq or not self._cubes:
@@ -150,7 +179,7 @@ class VectorCache:
                 current[rowid] = (new_cube, blob)
         for cube_id, rowids in removed.items():
             if (index := self._cubes.get(cube_id)) is not None:
-                index.remove(np.array(rowids, dtype=np.int64))
+                index.remove(np.array(rowids, dtype=np.int64), last)
             if any(rowid not in current for rowid in rowids):
                 self._deleted_from.add(cube_id)
         added: dict[str, list[tuple[int, bytes]]] = defaultdict(list)
@@ -164,7 +193,7 @@ class VectorCache:
             if index is None or index.dim != dim or any(len(b) != dim * 4 for _, b in entries):
                 del self._cubes[cube_id]  # new embedder or first vectors: reload on demand
                 continue
-            index.upsert(*_arrays(entries, dim))
+            index.upsert(*_arrays(entries, dim), last)
 
     def _load(self, conn: sqlite3.Connection, cube_id: str, last: int) -> CubeVectors | None:
         """A cube's vectors, read in rowid order straight into one matrix."""
@@ -187,10 +216,54 @@ class VectorCache:
             rowids[done : done + len(chunk)], matrix[done : done + len(chunk)] = _arrays(chunk, dim)
             done += len(chunk)
             rows = cursor.fetchmany(LOAD_CHUNK)
-        saved = self._saved_index(conn, cube_id, dim, last) if done > self.ann_threshold else None
-        index = CubeVectors(dim, self.ann_threshold, partial(self._saver, cube_id, dim), saved)
+        large = done > self.ann_threshold
+        saved = self._saved_index(conn, cube_id, dim, last) if large else None
+        viewer = large and self._shared and not self._keep(cube_id)
+        start_from: Saved | None = None
+        if saved is not None and not viewer:
+            start_from = partial(self._files.load, saved[0], dim), saved[1]
+        index = CubeVectors(
+            dim, self.ann_threshold, partial(self._saver, cube_id, dim), start_from,
+            viewer=viewer,
+        )
         index.load_sorted(rowids, matrix, done)
+        view = self._files.view(saved[0], dim) if viewer and saved is not None else None
+        if view is not None and saved is not None:
+            index.adopt_view(view, saved[0].seq, saved[1])
         return index
+
+    def _keep(self, cube_id: str) -> bool:
+        """Whether this process keeps the cube's shared index (now or from now on)."""
+        if cube_id not in self._keeping and (lock := self._files.keep(cube_id)) is not None:
+            self._keeping[cube_id] = lock
+        return cube_id in self._keeping
+
+    def _follow_shared(self, cube_id: str, index: CubeVectors) -> None:
+        """A keeper saves its index every :data:`PUBLISH_AFTER` changes or hundredth of
+        the cube (unless it lost vectors); a viewer adopts a newer saved index, at most every
+        :data:`VIEW_CHECK_S`, and keeps its own once the keeper is gone or too many
+        changed vectors wait."""
+        if not index.viewing:
+            if cube_id in self._keeping and cube_id not in self._deleted_from:
+                with self.lock:
+                    seq = self._seq  # the index holds at least the changes up to here
+                index.save_if_changed(
+                    max(PUBLISH_AFTER, index.count // 100),
+                    partial(self._files.save, cube_id, seq=seq, dim=index.dim),
+                )
+            return
+        now = time.monotonic()
+        if now < self._next_look.get(cube_id, 0.0):
+            return
+        self._next_look[cube_id] = now + VIEW_CHECK_S
+        saved = self._files.saved(cube_id, index.dim)
+        if saved is not None and saved.seq > index.view_seq:
+            view = self._files.view(saved, index.dim)
+            if view is not None:
+                index.adopt_view(view, saved.seq)
+        if self._keep(cube_id) or index.pending > VIEW_PENDING_LIMIT:
+            viewed = saved if saved is not None and saved.seq == index.view_seq else None
+            index.keep_own(partial(self._files.load, viewed, index.dim) if viewed else None)
 
     def forget_cubes(self, cube_ids: list[str]) -> None:
         """Drop these cubes' loaded indexes and saved HNSW files (after a forget), so no
@@ -198,9 +271,12 @@ class VectorCache:
         for cube_id in cube_ids:
             self._cubes.pop(cube_id, None)
             self._files.remove(cube_id)
+            if (lock := self._keeping.pop(cube_id, None)) is not None:
+                lock.close()
 
     def save_indexes(self) -> None:
-        """Save the HNSW indexes that changed enough since they were saved (at close).
+        """Save the HNSW indexes that changed enough since they were saved, and let other
+        processes keep the shared ones (at close).
 
         An index that lost vectors is not saved but its saved file deleted: HNSW
         keeps a removed vector's bytes in the file, and a removed vector may
@@ -212,8 +288,13 @@ class VectorCache:
             for cube_id, index in self._cubes.items():
                 if index is None or cube_id in self._deleted_from:
                     continue
-                if (ann := index.take_unsaved(SAVE_AFTER_CHANGES)) is not None:
-                    self._files.save(cube_id, ann, seq=self._seq, dim=index.dim)
+                index.save_if_changed(
+                    SAVE_AFTER_CHANGES,
+                    partial(self._files.save, cube_id, seq=self._seq, dim=index.dim),
+                )
+            for lock in self._keeping.values():
+                lock.close()
+            self._keeping.clear()
 
     def _saver(self, cube_id: str, dim: int) -> Callable[[Any], None]:
         """What saves a cube's index once built; the log position is taken now, at the start.
@@ -231,8 +312,9 @@ class VectorCache:
 
     def _saved_index(
         self, conn: sqlite3.Connection, cube_id: str, dim: int, last: int
-    ) -> Saved | None:
-        """The saved index of a cube to start from, if the change log still reaches it."""
+    ) -> tuple[SavedIndex, RowIds] | None:
+        """The saved index of a cube to start from, if the change log still reaches it,
+        and the rowids changed since it was saved."""
         saved = self._files.saved(cube_id, dim)
         if saved is None:
             return None
@@ -244,8 +326,7 @@ class VectorCache:
             "SELECT item_rowid FROM vector_changes WHERE cube_id = ? AND seq > ? AND seq <= ?",
             (cube_id, seq, last),
         ).fetchall()
-        rowids = np.array([r for (r,) in changed], dtype=np.int64)
-        return partial(self._files.load, saved, dim), rowids
+        return saved, np.array([r for (r,) in changed], dtype=np.int64)
 
 
 def _arrays(entries: list[tuple[int, bytes]], dim: int) -> tuple[RowIds, Vectors]:

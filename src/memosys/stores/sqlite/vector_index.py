@@ -95,11 +95,17 @@ Saved = tuple[Callable[[], Any], RowIds]
 
 
 class CubeVectors:
-    """The vectors of one cube, keyed by item rowid."""
+    """The vectors of one cube, keyed by item rowid.
+
+    A *viewer* (``viewer=True``) builds and inserts nothing: it searches a read-only
+    HNSW copy that another process keeps (:meth:`adopt_view`), and scores exactly
+    the vectors changed after the log position that copy reflects, until it adopts
+    a newer one or keeps its own index (:meth:`keep_own`).
+    """
 
     def __init__(
         self, dim: int, ann_threshold: int, on_build: OnBuild | None = None,
-        saved: Saved | None = None,
+        saved: Saved | None = None, *, viewer: bool = False,
     ) -> None:
         self.dim = dim
         self.ann_threshold = ann_threshold
@@ -115,8 +121,12 @@ class CubeVectors:
         self._touched: set[int] = set()  # rowids changed while a build runs
         self._build_failed = False
         self._unsaved = 0  # changes applied to the HNSW index since it was saved
-        # rowids whose current vector is not in the HNSW index yet (scored exactly)
-        self._pending: dict[int, None] = {}
+        # rowids whose current vector is not in the HNSW index yet (scored exactly), with
+        # the log position they were changed by (at most that)
+        self._pending: dict[int, int] = {}
+        self._viewer = viewer
+        self._view_seq = -1  # the log position the viewed copy reflects (-1: none yet)
+        self._gone: dict[int, int] = {}  # a viewer's rowids removed since, with their position
         self._lock = threading.RLock()  # searches run on several threads; changes one at a time
         self._growing = threading.Lock()  # held by the thread growing the arrays ahead
 
@@ -130,16 +140,61 @@ class CubeVectors:
         """Whether :meth:`search` goes through HNSW (above the threshold, once it is built)."""
         return self.count > self.ann_threshold and not self._build_failed
 
-    def take_unsaved(self, at_least: int) -> Any:
-        """The HNSW index, with every pending vector inserted, when ``at_least`` changes
-        were applied since it was saved (the count restarts: the caller saves it), else
-        None."""
+    def save_if_changed(self, at_least: int, save: Callable[[Any], None]) -> bool:
+        """Insert every pending vector and ``save`` the HNSW index (holding the lock, so
+        nothing changes it meanwhile) when ``at_least`` changes were applied since it was
+        last saved; whether it did. A viewer saves nothing."""
         with self._lock:
-            if self._ann is None or self._unsaved < at_least:
-                return None
+            if self._ann is None or self._viewer or self._unsaved < at_least:
+                return False
             self._insert(len(self._pending))
+            save(self._ann)
             self._unsaved = 0
-            return self._ann
+            return True
+
+    @property
+    def viewing(self) -> bool:
+        """Whether this is a viewer (searching another process's index, or waiting for one)."""
+        return self._viewer
+
+    @property
+    def view_seq(self) -> int:
+        """The log position that the viewed index reflects (-1: none viewed)."""
+        return self._view_seq
+
+    def adopt_view(self, view: Any, seq: int, changed: RowIds | None = None) -> None:
+        """Search ``view``, a read-only index reflecting the log up to ``seq``, from now on.
+
+        Vectors changed after ``seq`` are scored exactly: those this viewer applied since
+        (it keeps their positions), and ``changed`` (rowids changed after ``seq`` that it
+        loaded without applying them as changes: on its first view).
+        """
+        with self._lock:
+            if not self._viewer or seq < self._view_seq:
+                return
+            self._ann, self._view_seq = view, seq
+            self._pending = {r: at for r, at in self._pending.items() if at > seq}
+            self._gone = {r: at for r, at in self._gone.items() if at > seq}
+            if changed is not None and len(changed):
+                live = set(self._rowids[self._live_positions(changed)].tolist())
+                for rowid in changed.tolist():
+                    if rowid in live:
+                        self._pending[rowid] = seq + 1
+                    else:
+                        self._gone[rowid] = seq + 1
+
+    def keep_own(self, load: Callable[[], Any] | None) -> None:
+        """Stop viewing: keep an index of this process's own, the viewed file loaded
+        writable by ``load`` (None: built anew) and brought up to date, in the background."""
+        with self._lock:
+            if not self._viewer:
+                return
+            changed = np.fromiter([*self._pending, *self._gone], dtype=np.int64)
+            self._ann = None  # before anything else: a view must never be changed
+            self._viewer, self._view_seq = False, -1
+            self._pending, self._gone = {}, {}
+            self._saved = (load, changed) if load is not None else None
+        self.start_ann()
 
     @property
     def pending(self) -> int:
@@ -147,10 +202,11 @@ class CubeVectors:
         return len(self._pending)
 
     def insert_pending(self, at_most: int) -> int:
-        """Insert up to ``at_most`` pending vectors into the HNSW index; how many still wait."""
+        """Insert up to ``at_most`` pending vectors into the HNSW index; how many still wait
+        (0 for a viewer, which inserts nothing)."""
         with self._lock:
             self._insert(at_most)
-            return len(self._pending) if self._ann is not None else 0
+            return len(self._pending) if self._ann is not None and not self._viewer else 0
 
     def load_sorted(self, rowids: RowIds, matrix: Vectors, size: int) -> None:
         """Take over arrays whose first ``size`` rows are the fresh index's content, in
@@ -193,8 +249,9 @@ class CubeVectors:
         if builder is not None:
             builder.join(timeout)
 
-    def upsert(self, rowids: RowIds, matrix: Vectors) -> None:
-        """Add or overwrite vectors (unit rows of ``dim`` floats)."""
+    def upsert(self, rowids: RowIds, matrix: Vectors, seq: int = 0) -> None:
+        """Add or overwrite vectors (unit rows of ``dim`` floats), changed at log position
+        ``seq`` at most."""
         with self._lock:
             if len(rowids) == 0:
                 return
@@ -208,27 +265,31 @@ class CubeVectors:
             fresh = ~found
             if fresh.any():
                 self._append(rowids[fresh], matrix[fresh])
-            if self._ann is not None:
-                if found.any():
+            if self._ann is not None or self._viewer:
+                if found.any() and not self._viewer:
                     self._ann.remove(rowids[found].astype(np.uint64))
-                self._pending.update(dict.fromkeys(rowids.tolist()))
+                self._pending.update(dict.fromkeys(rowids.tolist(), seq))
                 self._unsaved += len(rowids)
             elif self._builder is not None:
                 self._touched.update(rowids.tolist())
 
-    def remove(self, rowids: RowIds) -> None:
-        """Drop vectors; unknown rowids are ignored."""
+    def remove(self, rowids: RowIds, seq: int = 0) -> None:
+        """Drop vectors, removed at log position ``seq`` at most; unknown rowids are
+        ignored."""
         with self._lock:
             hit = self._live_positions(rowids)
             if len(hit) == 0:
                 return
             self._alive[hit] = False
             self._dead += len(hit)
-            if self._ann is not None:
+            if self._ann is not None or self._viewer:
                 gone = self._rowids[hit]
-                self._ann.remove(gone.astype(np.uint64))
+                if not self._viewer:
+                    self._ann.remove(gone.astype(np.uint64))
                 for rowid in gone.tolist():
                     self._pending.pop(rowid, None)
+                    if self._viewer:
+                        self._gone[rowid] = seq
                 self._unsaved += len(hit)
             elif self._builder is not None:
                 self._touched.update(self._rowids[hit].tolist())
@@ -244,11 +305,15 @@ class CubeVectors:
                 self._poll_builder()
             if self.approximate and self._ann is not None:
                 # HNSW holds half-precision copies: its hits, and the vectors still
-                # waiting to go in, are scored on the float32 rows
-                found = np.asarray(self._ann.search(query, k).keys, dtype=np.int64)
+                # waiting to go in, are scored on the float32 rows. A view may still hold
+                # rowids removed or changed since (more hits make up for them; a changed
+                # one is pending too, and scored once).
+                stale = len(self._gone) + len(self._pending) if self._viewer else 0
+                count = k + min(stale, k)
+                found = np.asarray(self._ann.search(query, count).keys, dtype=np.int64)
                 if self._pending:
                     waiting = np.fromiter(self._pending, dtype=np.int64, count=len(self._pending))
-                    found = np.concatenate([found, waiting])
+                    found = np.unique(np.concatenate([found, waiting]))
                 return self._exact(query, found, k)
             scores = np.einsum("ij,j->i", self._matrix[: self._size], query)
             if self._dead:
@@ -267,6 +332,8 @@ class CubeVectors:
         """Whether the HNSW index is ready; starts loading or building it (in the
         background unless the cube is small)."""
         with self._lock:
+            if self._viewer:
+                return self._ann is not None
             self._poll_builder()
             if self._ann is None and self._builder is None:
                 # Views, not copies: arrays are only replaced, never permuted in place, and
@@ -330,7 +397,7 @@ class CubeVectors:
 
     def _insert(self, at_most: int) -> None:
         """Move up to ``at_most`` pending vectors into the HNSW index (holding the lock)."""
-        if self._ann is None or not self._pending or at_most <= 0:
+        if self._ann is None or self._viewer or not self._pending or at_most <= 0:
             return
         batch = list(islice(self._pending, at_most))
         for rowid in batch:

@@ -1,0 +1,199 @@
+"""Stores opened with ``shared_indexes`` share one HNSW index per large cube: the first
+keeps it and saves it every few changes, the others search the saved file read-only
+and score the vectors changed since exactly (what ``serve --workers`` runs)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from store_helpers import FINGERPRINT, ItemFactory, unit, vector_cube
+
+from memosys.core.clock import FixedClock
+from memosys.settings import StoreSettings
+from memosys.stores.base import Scope
+from memosys.stores.sqlite import SQLiteStore, vector_cache
+from memosys.stores.sqlite.ann import build_hnsw
+from memosys.stores.sqlite.vector_index import CubeVectors
+
+SCOPE = Scope("u1", ("c1",))
+
+
+@pytest.fixture
+def open_shared(db_path: Path, clock: FixedClock) -> Iterator[Callable[[], SQLiteStore]]:
+    """Open stores on the test database that share their HNSW indexes (closed at the end)."""
+    opened: list[SQLiteStore] = []
+
+    def _open() -> SQLiteStore:
+        store = SQLiteStore(db_path, StoreSettings(ann_threshold=20), clock, shared_indexes=True)
+        opened.append(store)
+        return store
+
+    yield _open
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture(autouse=True)
+def _save_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A keeper saves after 5 changes, and a viewer looks for a newer file every time."""
+    monkeypatch.setattr(vector_cache, "PUBLISH_AFTER", 5)
+    monkeypatch.setattr(vector_cache, "VIEW_CHECK_S", 0.0)
+
+
+def _index(store: SQLiteStore) -> CubeVectors:
+    index = store._vectors._cubes["c1"]
+    assert index is not None
+    return index
+
+
+def _settle(*stores: SQLiteStore) -> None:
+    """Let each store take in the changes and its background thread finish its round."""
+    for store in stores:
+        store.vector_search(SCOPE, np.eye(1, 16, dtype=np.float32)[0], None, 1)
+        assert store._vectors.wait_inserted(timeout=30)
+
+
+def _top(store: SQLiteStore, vector: np.ndarray) -> tuple[str, float]:
+    [hit] = store.vector_search(SCOPE, vector, None, 1)
+    return hit.id, round(hit.score, 4)
+
+
+@pytest.fixture
+def keeper_and_viewer(
+    open_shared: Callable[[], SQLiteStore], make_item: ItemFactory, rng: np.random.Generator
+) -> tuple[SQLiteStore, SQLiteStore]:
+    """A keeper whose cube c1 holds 300 vectors, and a viewer of its saved index."""
+    keeper = open_shared()
+    vector_cube(keeper, make_item, rng, 300)
+    assert keeper.wait_for_vector_index("c1")
+    viewer = open_shared()
+    assert viewer.wait_for_vector_index("c1")
+    assert not _index(keeper).viewing
+    assert _index(viewer).viewing
+    return keeper, viewer
+
+
+def test_a_viewer_searches_the_keepers_file_and_finds_writes_made_since(
+    keeper_and_viewer: tuple[SQLiteStore, SQLiteStore], make_item: ItemFactory,
+    rng: np.random.Generator,
+) -> None:
+    keeper, viewer = keeper_and_viewer
+    first_view = _index(viewer).view_seq
+    assert first_view >= 0
+    fresh = [make_item(f"late {n}") for n in range(3)]
+    vectors = unit(rng, 3)
+    keeper.add_items(fresh, vectors, FINGERPRINT)
+    moved = unit(rng, 1)
+    keeper.replace_vectors("c1", [fresh[0].id], moved, FINGERPRINT)
+    for store in (keeper, viewer):
+        assert _top(store, moved[0]) == (fresh[0].id, 1.0)
+        assert _top(store, vectors[1]) == (fresh[1].id, 1.0)
+        assert fresh[0].id not in {h.id for h in store.vector_search(SCOPE, vectors[0], None, 3)}
+    # 3 adds and a replacement (a removal and an add) are 5 changes: the keeper saved its
+    # index, and the viewer adopts that file
+    _settle(keeper, viewer)
+    saved = keeper._vectors._files.saved("c1", 16)
+    assert saved is not None and saved.seq > first_view
+    assert _index(viewer).view_seq == saved.seq
+    assert _index(viewer).pending == 0
+    assert _top(viewer, moved[0]) == (fresh[0].id, 1.0)
+    assert _top(viewer, vectors[2]) == (fresh[2].id, 1.0)
+
+
+def test_a_viewer_leaves_out_vectors_deleted_after_its_file_was_saved(
+    keeper_and_viewer: tuple[SQLiteStore, SQLiteStore], rng: np.random.Generator
+) -> None:
+    keeper, viewer = keeper_and_viewer
+    query = unit(rng, 1)[0]
+    hits = viewer.vector_search(SCOPE, query, None, 10)
+    keeper.delete_items(SCOPE, [hit.id for hit in hits[:4]])
+    again = viewer.vector_search(SCOPE, query, None, 10)  # the file still holds the 4
+    assert [h.id for h in again[:6]] == [h.id for h in hits[4:]]
+    assert len(again) == 10
+    assert not {h.id for h in hits[:4]} & {h.id for h in again}
+
+
+def test_the_keeper_saves_no_index_that_lost_vectors(
+    keeper_and_viewer: tuple[SQLiteStore, SQLiteStore], make_item: ItemFactory,
+    rng: np.random.Generator,
+) -> None:
+    keeper, viewer = keeper_and_viewer
+    before = keeper._vectors._files.saved("c1", 16)
+    [gone] = viewer.vector_search(SCOPE, unit(rng, 1)[0], None, 1)
+    keeper.delete_items(SCOPE, [gone.id])
+    keeper.add_items([make_item(f"after {n}") for n in range(10)], unit(rng, 10), FINGERPRINT)
+    _settle(keeper, viewer)
+    assert keeper._vectors._files.saved("c1", 16) == before
+    assert _index(viewer).pending == 10  # still scored exactly, on top of the old file
+
+
+def test_a_viewer_keeps_its_own_index_once_the_keeper_is_gone(
+    keeper_and_viewer: tuple[SQLiteStore, SQLiteStore],
+    open_shared: Callable[[], SQLiteStore], make_item: ItemFactory, rng: np.random.Generator,
+) -> None:
+    keeper, viewer = keeper_and_viewer
+    keeper.close()
+    fresh = [make_item(f"late {n}") for n in range(8)]
+    vectors = unit(rng, 8)
+    viewer.add_items(fresh, vectors, FINGERPRINT)
+    _settle(viewer)
+    assert not _index(viewer).viewing
+    assert viewer.wait_for_vector_index("c1", timeout=30)
+    _settle(viewer)
+    assert _index(viewer).pending == 0
+    for item, vector in zip(fresh, vectors, strict=True):
+        assert _top(viewer, vector) == (item.id, 1.0)
+    third = open_shared()  # views the file the new keeper saved
+    assert third.wait_for_vector_index("c1")
+    assert _index(third).viewing
+    assert _index(third).view_seq == viewer._vectors._files.saved("c1", 16).seq
+    for item, vector in zip(fresh, vectors, strict=True):
+        assert _top(third, vector) == (item.id, 1.0)
+
+
+def test_a_viewer_with_too_many_changes_waiting_keeps_its_own_index(
+    keeper_and_viewer: tuple[SQLiteStore, SQLiteStore], make_item: ItemFactory,
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    keeper, viewer = keeper_and_viewer
+    monkeypatch.setattr(vector_cache, "VIEW_PENDING_LIMIT", 3)
+    [gone] = keeper.vector_search(SCOPE, unit(rng, 1)[0], None, 1)
+    keeper.delete_items(SCOPE, [gone.id])  # the keeper saves no more
+    fresh = [make_item(f"late {n}") for n in range(6)]
+    vectors = unit(rng, 6)
+    keeper.add_items(fresh, vectors, FINGERPRINT)
+    _settle(keeper, viewer)
+    assert not _index(viewer).viewing
+    assert viewer.wait_for_vector_index("c1", timeout=30)
+    _settle(viewer)
+    assert _index(viewer).pending == 0
+    for item, vector in zip(fresh, vectors, strict=True):
+        assert _top(viewer, vector) == (item.id, 1.0)
+    assert gone.id not in {h.id for h in viewer.vector_search(SCOPE, unit(rng, 1)[0], None, 300)}
+
+
+def test_a_view_makes_up_for_rows_removed_since_and_scores_changed_rows_once(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    vectors = unit(rng, 300)
+    rowids = np.arange(1, 301, dtype=np.int64)
+    files = vector_cache.AnnFiles(tmp_path)
+    files.save("c1", build_hnsw(16, rowids, vectors), seq=300, dim=16)
+    saved = files.saved("c1", 16)
+    assert saved is not None
+    index = CubeVectors(16, ann_threshold=20, viewer=True)
+    index.load_sorted(rowids.copy(), vectors.copy(), 300)
+    index.adopt_view(files.view(saved, 16), saved.seq)
+    query = vectors[0]
+    before, _ = index.search(query, 10)
+    index.remove(before[:4], seq=301)  # still in the file
+    moved = before[4]
+    index.upsert(before[4:5], vectors[0:1], seq=302)  # in the file with its old vector
+    after, scores = index.search(query, 10)
+    assert len(after) == len(set(after.tolist())) == 10
+    assert not set(before[:4].tolist()) & set(after.tolist())
+    assert after[:6].tolist() == [moved, *before[5:10].tolist()]
+    assert scores[0] == pytest.approx(1.0, abs=1e-6)
