@@ -197,3 +197,26 @@ def test_a_view_makes_up_for_rows_removed_since_and_scores_changed_rows_once(
     assert not set(before[:4].tolist()) & set(after.tolist())
     assert after[:6].tolist() == [moved, *before[5:10].tolist()]
     assert scores[0] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_a_store_that_cannot_make_the_lock_file_keeps_its_own_index(
+    open_shared: Callable[[], SQLiteStore], db_path: Path, make_item: ItemFactory,
+    rng: np.random.Generator, caplog: pytest.LogCaptureFixture,
+) -> None:
+    keeper = open_shared()
+    vector_cube(keeper, make_item, rng, 300)
+    assert keeper.wait_for_vector_index("c1")
+    keeper.close()
+    for lock in Path(f"{db_path}.ann").glob("*.keeper"):
+        lock.unlink()
+        lock.mkdir()  # cannot be opened as a file, even by root
+    store = open_shared()
+    assert store.wait_for_vector_index("c1")
+    assert not _index(store).viewing
+    assert "keeps its own" in caplog.text
+    fresh = make_item("late")
+    vector = unit(rng, 1)
+    store.add_items([fresh], vector, FINGERPRINT)
+    _settle(store)
+    assert _index(store).pending == 0
+    assert _top(store, vector[0]) == (fresh.id, 1.0)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Iterator
@@ -98,15 +99,17 @@ class AnnFiles:
     def keep(self, cube_id: str) -> IO[str] | None:
         """Become the one process that keeps the cube's shared index: the open lock file,
         held until it is closed (or the process ends), or None while another process
-        holds it. Without ``flock`` (Windows) every process keeps its own."""
+        holds it. Without ``flock`` (Windows) or a writable folder, every process keeps
+        its own."""
         if self.folder is None:
             return None
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             handle = (self.folder / f"{_stem(cube_id)}.keeper").open("a")
         except OSError as exc:
-            _log.warning("cannot share the vector index of cube %s: %s", cube_id, exc)
-            return None
+            _log.warning("cannot share the vector index of cube %s (%s); this process "
+                         "keeps its own", cube_id, exc)
+            return open(os.devnull, "a")  # noqa: SIM115 - held like a lock file
         if fcntl is not None:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
