@@ -116,18 +116,35 @@ def test_a_viewer_leaves_out_vectors_deleted_after_its_file_was_saved(
     assert not {h.id for h in hits[:4]} & {h.id for h in again}
 
 
-def test_the_keeper_saves_no_index_that_lost_vectors(
+def test_a_keeper_that_lost_vectors_saves_an_index_built_anew_without_them(
     keeper_and_viewer: tuple[SQLiteStore, SQLiteStore], make_item: ItemFactory,
     rng: np.random.Generator,
 ) -> None:
     keeper, viewer = keeper_and_viewer
     before = keeper._vectors._files.saved("c1", 16)
+    assert before is not None
     [gone] = viewer.vector_search(SCOPE, unit(rng, 1)[0], None, 1)
+    gone_rowid = _rowid(keeper, gone.id)
+    assert gone_rowid in keeper._vectors._files.load(before, 16)
     keeper.delete_items(SCOPE, [gone.id])
-    keeper.add_items([make_item(f"after {n}") for n in range(10)], unit(rng, 10), FINGERPRINT)
+    fresh = [make_item(f"after {n}") for n in range(10)]
+    vectors = unit(rng, 10)
+    keeper.add_items(fresh, vectors, FINGERPRINT)
+    _settle(keeper)  # rebuilt, then the writes made meanwhile inserted and saved
     _settle(keeper, viewer)
-    assert keeper._vectors._files.saved("c1", 16) == before
-    assert _index(viewer).pending == 10  # still scored exactly, on top of the old file
+    saved = keeper._vectors._files.saved("c1", 16)
+    assert saved is not None and saved.seq > before.seq
+    assert gone_rowid not in keeper._vectors._files.load(saved, 16)
+    assert not before.path.exists()
+    assert _index(viewer).view_seq == saved.seq
+    for item, vector in zip(fresh, vectors, strict=True):
+        assert _top(viewer, vector) == (item.id, 1.0)
+        assert _top(keeper, vector) == (item.id, 1.0)
+
+
+def _rowid(store: SQLiteStore, item_id: str) -> int:
+    with store._db.read() as conn:
+        return int(conn.execute("SELECT rowid FROM items WHERE id = ?", (item_id,)).fetchone()[0])
 
 
 def test_a_viewer_keeps_its_own_index_once_the_keeper_is_gone(
@@ -155,24 +172,25 @@ def test_a_viewer_keeps_its_own_index_once_the_keeper_is_gone(
 
 
 def test_a_viewer_with_too_many_changes_waiting_keeps_its_own_index(
-    keeper_and_viewer: tuple[SQLiteStore, SQLiteStore], make_item: ItemFactory,
-    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch,
+    keeper_and_viewer: tuple[SQLiteStore, SQLiteStore], db_path: Path, clock: FixedClock,
+    make_item: ItemFactory, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    keeper, viewer = keeper_and_viewer
+    _, viewer = keeper_and_viewer  # the keeper stays idle: it saves nothing new
     monkeypatch.setattr(vector_cache, "VIEW_PENDING_LIMIT", 3)
-    [gone] = keeper.vector_search(SCOPE, unit(rng, 1)[0], None, 1)
-    keeper.delete_items(SCOPE, [gone.id])  # the keeper saves no more
+    writer = SQLiteStore(db_path, StoreSettings(ann_threshold=20), clock)
     fresh = [make_item(f"late {n}") for n in range(6)]
     vectors = unit(rng, 6)
-    keeper.add_items(fresh, vectors, FINGERPRINT)
-    _settle(keeper, viewer)
+    try:
+        writer.add_items(fresh, vectors, FINGERPRINT)
+    finally:
+        writer.close()
+    _settle(viewer)
     assert not _index(viewer).viewing
     assert viewer.wait_for_vector_index("c1", timeout=30)
     _settle(viewer)
     assert _index(viewer).pending == 0
     for item, vector in zip(fresh, vectors, strict=True):
         assert _top(viewer, vector) == (item.id, 1.0)
-    assert gone.id not in {h.id for h in viewer.vector_search(SCOPE, unit(rng, 1)[0], None, 300)}
 
 
 def test_a_view_makes_up_for_rows_removed_since_and_scores_changed_rows_once(

@@ -28,8 +28,9 @@ other processes are viewers: they map the latest saved file read-only, and
 their background thread adopts a newer one at most every :data:`VIEW_CHECK_S`;
 a search scores the vectors changed since exactly. A viewer takes over when
 the keeper is gone, and keeps its own index when more than
-:data:`VIEW_PENDING_LIMIT` changes wait (the keeper does not save an index
-that lost vectors: a forgotten memory's vector must not stay in a file).
+:data:`VIEW_PENDING_LIMIT` changes wait. HNSW keeps a removed vector's bytes,
+and a forgotten memory's vector must not stay in a file: a keeper whose index
+lost vectors builds it anew (in its background thread) before it saves again.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ import numpy as np
 
 from memosys.core.errors import StoreError
 from memosys.stores.base import Vectors
-from memosys.stores.sqlite.ann import SAVE_AFTER_CHANGES
+from memosys.stores.sqlite.ann import SAVE_AFTER_CHANGES, BuildStopped, build_hnsw
 from memosys.stores.sqlite.ann_files import AnnFiles, SavedIndex
 from memosys.stores.sqlite.change_log import prune_log
 from memosys.stores.sqlite.follower import Follower
@@ -75,6 +76,7 @@ class VectorCache:
         self._shared = shared and ann_folder is not None
         self._keeping: dict[str, IO[str]] = {}  # shared cubes this process keeps: their locks
         self._next_look: dict[str, float] = {}  # when a viewer looks for a newer index next
+        self._stopping = threading.Event()  # set at close: a rebuild stops
         self._cubes: dict[str, CubeVectors | None] = {}  # None: a cube without vectors
         self._seq = 0
         self._data_versions: dict[int, int] = {}  # by id() of the (long-lived) connection
@@ -105,6 +107,7 @@ class VectorCache:
 
     def close(self) -> None:
         """Stop the background inserts (what still waits is inserted when saving)."""
+        self._stopping.set()
         self._inserter.close()
 
     def cubes(self, conn: sqlite3.Connection, cube_ids: tuple[str, ...]) -> list[CubeVectors]:
@@ -232,6 +235,21 @@ class VectorCache:
             index.adopt_view(view, saved[0].seq, saved[1])
         return index
 
+    def _rebuild(self, cube_id: str, index: CubeVectors) -> None:
+        """Build a keeper's index anew, without the bytes of the vectors removed from it,
+        and keep it instead (it is saved once the writes made meanwhile are in), unless
+        a vector was removed during the build."""
+        with self.lock:
+            rowids, matrix, alive, token = index.rebuild_snapshot()
+        try:
+            fresh = build_hnsw(index.dim, rowids, matrix, self._stopping, alive)
+        except BuildStopped:
+            return
+        with self.lock:
+            if index.adopt_rebuild(fresh, token):
+                self._deleted_from.discard(cube_id)
+                self._inserter.nudge()  # insert the writes made meanwhile, then save
+
     def _keep(self, cube_id: str) -> bool:
         """Whether this process keeps the cube's shared index (now or from now on)."""
         if cube_id not in self._keeping and (lock := self._files.keep(cube_id)) is not None:
@@ -244,13 +262,17 @@ class VectorCache:
         :data:`VIEW_CHECK_S`, and keeps its own once the keeper is gone or too many
         changed vectors wait."""
         if not index.viewing:
-            if cube_id in self._keeping and cube_id not in self._deleted_from:
-                with self.lock:
-                    seq = self._seq  # the index holds at least the changes up to here
-                index.save_if_changed(
-                    max(PUBLISH_AFTER, index.count // 100),
-                    partial(self._files.save, cube_id, seq=seq, dim=index.dim),
-                )
+            publish_after = max(PUBLISH_AFTER, index.count // 100)
+            if cube_id not in self._keeping or index.unsaved < publish_after:
+                return
+            if cube_id in self._deleted_from:
+                self._rebuild(cube_id, index)
+                return
+            with self.lock:
+                seq = self._seq  # the index holds at least the changes up to here
+            index.save_if_changed(
+                publish_after, partial(self._files.save, cube_id, seq=seq, dim=index.dim)
+            )
             return
         now = time.monotonic()
         if now < self._next_look.get(cube_id, 0.0):

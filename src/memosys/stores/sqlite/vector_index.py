@@ -127,6 +127,8 @@ class CubeVectors:
         self._viewer = viewer
         self._view_seq = -1  # the log position the viewed copy reflects (-1: none yet)
         self._gone: dict[int, int] = {}  # a viewer's rowids removed since, with their position
+        self._removals = 0  # calls of remove() that removed vectors
+        self._rebuild_changes: set[int] | None = None  # rowids changed since rebuild_snapshot()
         self._lock = threading.RLock()  # searches run on several threads; changes one at a time
         self._growing = threading.Lock()  # held by the thread growing the arrays ahead
 
@@ -150,6 +152,35 @@ class CubeVectors:
             self._insert(len(self._pending))
             save(self._ann)
             self._unsaved = 0
+            return True
+
+    @property
+    def unsaved(self) -> int:
+        """Changes applied to the HNSW index since it was last saved."""
+        return self._unsaved
+
+    def rebuild_snapshot(self) -> tuple[RowIds, Vectors, npt.NDArray[np.bool_], int]:
+        """The rows, vectors and live flags to build a fresh index from (views, like
+        :meth:`start_ann`'s), and the token that :meth:`adopt_rebuild` takes."""
+        with self._lock:
+            size = self._size
+            self._rebuild_changes = set()
+            return self._rowids[:size], self._matrix[:size], self._alive[:size].copy(), \
+                self._removals
+
+    def adopt_rebuild(self, index: Any, token: int) -> bool:
+        """Search and keep ``index``, built from :meth:`rebuild_snapshot`'s rows, instead
+        of this process's own (which still holds the bytes of vectors removed from it);
+        the rows changed since wait to go in. False, keeping the old one, when a vector was
+        removed since the snapshot (the new one may hold it), or for a viewer."""
+        with self._lock:
+            changed, self._rebuild_changes = self._rebuild_changes, None
+            if self._viewer or self._ann is None or changed is None or self._removals != token:
+                return False
+            index.remove(np.fromiter(changed, dtype=np.uint64, count=len(changed)))
+            self._ann = index
+            self._pending = dict.fromkeys(changed, 0)
+            self._unsaved = self.count  # none of it is in a saved file
             return True
 
     @property
@@ -265,6 +296,8 @@ class CubeVectors:
             fresh = ~found
             if fresh.any():
                 self._append(rowids[fresh], matrix[fresh])
+            if self._rebuild_changes is not None:
+                self._rebuild_changes.update(rowids.tolist())
             if self._ann is not None or self._viewer:
                 if found.any() and not self._viewer:
                     self._ann.remove(rowids[found].astype(np.uint64))
@@ -282,6 +315,7 @@ class CubeVectors:
                 return
             self._alive[hit] = False
             self._dead += len(hit)
+            self._removals += 1
             if self._ann is not None or self._viewer:
                 gone = self._rowids[hit]
                 if not self._viewer:
