@@ -251,7 +251,8 @@ class VectorCache:
                 self._inserter.nudge()  # insert the writes made meanwhile, then save
 
     def _keep(self, cube_id: str) -> bool:
-        """Whether this process keeps the cube's shared index (now or from now on)."""
+        """Whether this process keeps the cube's shared index (now or from now on); call
+        it holding :attr:`lock`."""
         if cube_id not in self._keeping and (lock := self._files.keep(cube_id)) is not None:
             self._keeping[cube_id] = lock
         return cube_id in self._keeping
@@ -283,7 +284,9 @@ class VectorCache:
             view = self._files.view(saved, index.dim)
             if view is not None:
                 index.adopt_view(view, saved.seq)
-        if self._keep(cube_id) or index.pending > VIEW_PENDING_LIMIT:
+        with self.lock:
+            keeps = self._keep(cube_id)
+        if keeps or index.pending > VIEW_PENDING_LIMIT:
             viewed = saved if saved is not None and saved.seq == index.view_seq else None
             index.keep_own(partial(self._files.load, viewed, index.dim) if viewed else None)
 
