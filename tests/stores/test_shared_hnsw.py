@@ -202,8 +202,9 @@ def test_a_view_makes_up_for_rows_removed_since_and_scores_changed_rows_once(
     files.save("c1", build_hnsw(16, rowids, vectors), seq=300, dim=16)
     saved = files.saved("c1", 16)
     assert saved is not None
-    index = CubeVectors(16, ann_threshold=20, viewer=True)
+    index = CubeVectors(16, ann_threshold=20)
     index.load_sorted(rowids.copy(), vectors.copy(), 300)
+    assert index.become_viewer(since=300)
     index.adopt_view(files.view(saved, 16), saved.seq)
     query = vectors[0]
     before, _ = index.search(query, 10)
@@ -238,3 +239,45 @@ def test_a_store_that_cannot_make_the_lock_file_keeps_its_own_index(
     _settle(store)
     assert _index(store).pending == 0
     assert _top(store, vector[0]) == (fresh.id, 1.0)
+
+
+def test_a_viewer_leaves_alone_an_index_saved_before_the_changes_it_records(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    vectors = unit(rng, 300)
+    rowids = np.arange(1, 301, dtype=np.int64)
+    files = vector_cache.AnnFiles(tmp_path)
+    files.save("c1", build_hnsw(16, rowids[:250], vectors[:250]), seq=250, dim=16)
+    saved = files.saved("c1", 16)
+    assert saved is not None
+    index = CubeVectors(16, ann_threshold=20)
+    index.load_sorted(rowids.copy(), vectors.copy(), 300)
+    assert index.become_viewer(since=300)  # rows 251-300 were loaded, not recorded
+    index.adopt_view(files.view(saved, 16), saved.seq)
+    assert index.view_seq == -1
+    found, _ = index.search(vectors[279], 1)
+    assert found.tolist() == [280]
+    index.adopt_view(files.view(saved, 16), saved.seq, np.arange(251, 301, dtype=np.int64))
+    assert index.view_seq == 250
+    assert index.pending == 50
+    found, _ = index.search(vectors[279], 1)
+    assert found.tolist() == [280]
+
+
+def test_cubes_that_grow_large_while_loaded_share_one_index(
+    open_shared: Callable[[], SQLiteStore], make_item: ItemFactory, rng: np.random.Generator
+) -> None:
+    first, second = open_shared(), open_shared()
+    items, vectors = vector_cube(first, make_item, rng, 10)
+    for store in (first, second):  # both load the cube while it is small
+        assert not store.wait_for_vector_index("c1")
+    more = [make_item(f"more {n}") for n in range(100)]
+    more_vectors = unit(rng, 100)
+    first.add_items(more, more_vectors, FINGERPRINT)
+    assert first.wait_for_vector_index("c1")  # its keeper: built and saved
+    _settle(second)  # takes in the writes, becomes a viewer, adopts the saved index
+    assert not _index(first).viewing
+    assert _index(second).viewing
+    assert _index(second).view_seq >= 0
+    for item, vector in zip([*items, *more], [*vectors, *more_vectors], strict=True):
+        assert _top(second, vector) == (item.id, 1.0)

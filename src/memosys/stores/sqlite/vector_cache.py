@@ -76,6 +76,7 @@ class VectorCache:
         self._shared = shared and ann_folder is not None
         self._keeping: dict[str, IO[str]] = {}  # shared cubes this process keeps: their locks
         self._next_look: dict[str, float] = {}  # when a viewer looks for a newer index next
+        self._undecided: set[str] = set()  # shared cubes loaded small: no role yet
         self._stopping = threading.Event()  # set at close: a rebuild stops
         self._cubes: dict[str, CubeVectors | None] = {}  # None: a cube without vectors
         self._seq = 0
@@ -133,6 +134,8 @@ class VectorCache:
             for cube_id in cube_ids:
                 if cube_id not in self._cubes:
                     self._cubes[cube_id] = self._load(conn, cube_id, last)
+            if self._undecided:
+                self._decide_roles(last)
             self._seq = last
         finally:
             conn.execute("COMMIT")
@@ -226,14 +229,28 @@ class VectorCache:
         if saved is not None and not viewer:
             start_from = partial(self._files.load, saved[0], dim), saved[1]
         index = CubeVectors(
-            dim, self.ann_threshold, partial(self._saver, cube_id, dim), start_from,
-            viewer=viewer,
+            dim, self.ann_threshold, partial(self._saver, cube_id, dim), start_from
         )
         index.load_sorted(rowids, matrix, done)
+        if viewer:
+            index.become_viewer(last)
+        elif self._shared and not large:
+            self._undecided.add(cube_id)
         view = self._files.view(saved[0], dim) if viewer and saved is not None else None
         if view is not None and saved is not None:
             index.adopt_view(view, saved[0].seq, saved[1])
         return index
+
+    def _decide_roles(self, last: int) -> None:
+        """Shared cubes that have grown large since they were loaded take their role now,
+        before a search builds them an index: keeper, or viewer of the changes after
+        ``last`` (an index saved before ``last`` is then left alone)."""
+        for cube_id in list(self._undecided):
+            index = self._cubes.get(cube_id)
+            if index is None or index.count > self.ann_threshold:
+                self._undecided.discard(cube_id)
+            if index is not None and index.count > self.ann_threshold and not self._keep(cube_id):
+                index.become_viewer(last)
 
     def _rebuild(self, cube_id: str, index: CubeVectors) -> None:
         """Build a keeper's index anew, without the bytes of the vectors removed from it,
@@ -295,6 +312,7 @@ class VectorCache:
         copy of a removed vector survives; they are rebuilt from ``vectors`` on demand."""
         for cube_id in cube_ids:
             self._cubes.pop(cube_id, None)
+            self._undecided.discard(cube_id)
             self._files.remove(cube_id)
             if (lock := self._keeping.pop(cube_id, None)) is not None:
                 lock.close()

@@ -97,15 +97,16 @@ Saved = tuple[Callable[[], Any], RowIds]
 class CubeVectors:
     """The vectors of one cube, keyed by item rowid.
 
-    A *viewer* (``viewer=True``) builds and inserts nothing: it searches a read-only
-    HNSW copy that another process keeps (:meth:`adopt_view`), and scores exactly
-    the vectors changed after the log position that copy reflects, until it adopts
-    a newer one or keeps its own index (:meth:`keep_own`).
+    A *viewer* (:meth:`become_viewer`) builds and inserts nothing: it searches a
+    read-only HNSW copy that another process keeps (:meth:`adopt_view`), and
+    scores exactly the vectors changed after the log position that copy
+    reflects, until it adopts a newer one or keeps its own index
+    (:meth:`keep_own`).
     """
 
     def __init__(
         self, dim: int, ann_threshold: int, on_build: OnBuild | None = None,
-        saved: Saved | None = None, *, viewer: bool = False,
+        saved: Saved | None = None,
     ) -> None:
         self.dim = dim
         self.ann_threshold = ann_threshold
@@ -124,8 +125,9 @@ class CubeVectors:
         # rowids whose current vector is not in the HNSW index yet (scored exactly), with
         # the log position they were changed by (at most that)
         self._pending: dict[int, int] = {}
-        self._viewer = viewer
+        self._viewer = False
         self._view_seq = -1  # the log position the viewed copy reflects (-1: none yet)
+        self._viewing_since = -1  # a viewer records the changes after this log position
         self._gone: dict[int, int] = {}  # a viewer's rowids removed since, with their position
         self._removals = 0  # calls of remove() that removed vectors
         self._rebuild_changes: set[int] | None = None  # rowids changed since rebuild_snapshot()
@@ -193,16 +195,30 @@ class CubeVectors:
         """The log position that the viewed index reflects (-1: none viewed)."""
         return self._view_seq
 
+    def become_viewer(self, since: int) -> bool:
+        """Search another process's saved index from now on, recording the changes after
+        log position ``since`` (the vectors loaded up to it); False when this one has an
+        index of its own already (built, or building)."""
+        with self._lock:
+            if self._ann is not None or self._builder is not None:
+                return False
+            self._viewer, self._viewing_since = True, since
+            self._pending, self._gone = {}, {}
+            return True
+
     def adopt_view(self, view: Any, seq: int, changed: RowIds | None = None) -> None:
         """Search ``view``, a read-only index reflecting the log up to ``seq``, from now on.
 
         Vectors changed after ``seq`` are scored exactly: those this viewer applied since
-        (it keeps their positions), and ``changed`` (rowids changed after ``seq`` that it
-        loaded without applying them as changes: on its first view).
+        (it keeps their positions), and ``changed`` (the rowids changed between ``seq``
+        and the position it records from, read from the log: needed for a view older
+        than that position, which is otherwise left alone).
         """
         with self._lock:
             if not self._viewer or seq < self._view_seq:
                 return
+            if seq < self._viewing_since and changed is None:
+                return  # changes between the two would be neither viewed nor scored
             self._ann, self._view_seq = view, seq
             self._pending = {r: at for r, at in self._pending.items() if at > seq}
             self._gone = {r: at for r, at in self._gone.items() if at > seq}
