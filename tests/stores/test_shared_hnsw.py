@@ -281,3 +281,24 @@ def test_cubes_that_grow_large_while_loaded_share_one_index(
     assert _index(second).view_seq >= 0
     for item, vector in zip([*items, *more], [*vectors, *more_vectors], strict=True):
         assert _top(second, vector) == (item.id, 1.0)
+
+
+def test_a_new_viewer_adopts_an_older_saved_index_with_the_changes_the_log_holds_since(
+    open_shared: Callable[[], SQLiteStore], make_item: ItemFactory, rng: np.random.Generator
+) -> None:
+    first, second = open_shared(), open_shared()
+    vector_cube(first, make_item, rng, 10)
+    for store in (first, second):
+        assert not store.wait_for_vector_index("c1")
+    first.add_items([make_item(f"more {n}") for n in range(100)], unit(rng, 100), FINGERPRINT)
+    assert first.wait_for_vector_index("c1")  # the keeper: built and saved
+    saved = first._vectors._files.saved("c1", 16)
+    assert saved is not None
+    late = [make_item(f"late {n}") for n in range(3)]
+    late_vectors = unit(rng, 3)
+    first.add_items(late, late_vectors, FINGERPRINT)  # too few changes to save again
+    for item, vector in zip(late, late_vectors, strict=True):
+        assert _top(second, vector) == (item.id, 1.0)
+    assert _index(second).viewing
+    assert _index(second).view_seq == saved.seq
+    assert _index(second).pending == 3

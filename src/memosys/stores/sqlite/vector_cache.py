@@ -119,10 +119,11 @@ class VectorCache:
             if self._dirty or missing or version != self._data_versions.get(id(conn)):
                 self._refresh(conn, cube_ids)
                 self._data_versions[id(conn)] = version
-            found = [ix for c in cube_ids if (ix := self._cubes[c]) is not None]
-        if any(index.viewing and index.view_seq < 0 for index in found):
-            self._inserter.nudge()  # look for the keeper's first saved index
-        return found
+            for cube_id in cube_ids:
+                index = self._cubes[cube_id]
+                if index is not None and index.viewing and index.view_seq < 0:
+                    self._view_first(conn, cube_id, index, self._seq)
+            return [ix for c in cube_ids if (ix := self._cubes[c]) is not None]
 
     def _refresh(self, conn: sqlite3.Connection, cube_ids: tuple[str, ...]) -> None:
         conn.execute("BEGIN")  # one snapshot for the log position and the loads
@@ -234,12 +235,25 @@ class VectorCache:
         index.load_sorted(rowids, matrix, done)
         if viewer:
             index.become_viewer(last)
+            self._view_first(conn, cube_id, index, last)
         elif self._shared and not large:
             self._undecided.add(cube_id)
-        view = self._files.view(saved[0], dim) if viewer and saved is not None else None
+        return index
+
+    def _view_first(
+        self, conn: sqlite3.Connection, cube_id: str, index: CubeVectors, last: int
+    ) -> None:
+        """A viewer without a view adopts the saved index, if any, with the changes the log
+        holds between it and ``last`` (the position the loaded vectors reflect); it looks
+        at most every :data:`VIEW_CHECK_S`."""
+        now = time.monotonic()
+        if now < self._next_look.get(cube_id, 0.0):
+            return
+        self._next_look[cube_id] = now + VIEW_CHECK_S
+        saved = self._saved_index(conn, cube_id, index.dim, last)
+        view = self._files.view(saved[0], index.dim) if saved is not None else None
         if view is not None and saved is not None:
             index.adopt_view(view, saved[0].seq, saved[1])
-        return index
 
     def _decide_roles(self, last: int) -> None:
         """Shared cubes that have grown large since they were loaded take their role now,
