@@ -4,6 +4,7 @@ and score the vectors changed since exactly (what ``serve --workers`` runs)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -302,3 +303,21 @@ def test_a_new_viewer_adopts_an_older_saved_index_with_the_changes_the_log_holds
     assert _index(second).viewing
     assert _index(second).view_seq == saved.seq
     assert _index(second).pending == 3
+
+
+def test_a_few_changes_are_saved_and_viewed_after_a_while_without_more_writes(
+    keeper_and_viewer: tuple[SQLiteStore, SQLiteStore], make_item: ItemFactory,
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    keeper, viewer = keeper_and_viewer
+    monkeypatch.setattr(vector_cache, "PUBLISH_EVERY_S", 0.2)
+    before = _index(viewer).view_seq
+    fresh = [make_item(f"late {n}") for n in range(2)]  # fewer than PUBLISH_AFTER
+    keeper.add_items(fresh, unit(rng, 2), FINGERPRINT)
+    _settle(keeper, viewer)
+    deadline = time.monotonic() + 10
+    while _index(viewer).pending:  # no write, no search: the background threads wake
+        assert time.monotonic() < deadline, "the viewer still scores the 2 changes exactly"
+        time.sleep(0.05)
+    saved = keeper._vectors._files.saved("c1", 16)
+    assert saved is not None and _index(viewer).view_seq == saved.seq > before

@@ -23,10 +23,11 @@ otherwise insert every write of every process into its own HNSW copy, which
 took most of a worker's CPU under writes (``benchmarks/server_load.py
 --workers 3``). Instead, the first process to load a large cube becomes its
 keeper (a lock file, :meth:`.AnnFiles.keep`): it inserts the writes and saves
-the index every :data:`PUBLISH_AFTER` changes (more in a large cube). The
-other processes are viewers: they map the latest saved file read-only, and
-their background thread adopts a newer one at most every :data:`VIEW_CHECK_S`;
-a search scores the vectors changed since exactly. A viewer takes over when
+the index every :data:`PUBLISH_AFTER` changes (more in a large cube), or
+fewer after :data:`PUBLISH_EVERY_S`. The other processes are viewers: they map
+the latest saved file read-only, and their background thread adopts a newer
+one at most every :data:`VIEW_CHECK_S`; a search scores the vectors changed
+since exactly. A cube loaded small takes its role when it grows large. A viewer takes over when
 the keeper is gone, and keeps its own index when more than
 :data:`VIEW_PENDING_LIMIT` changes wait. HNSW keeps a removed vector's bytes,
 and a forgotten memory's vector must not stay in a file: a keeper whose index
@@ -61,6 +62,10 @@ HEADROOM = 4_096  # spare rows of a loaded cube; below half that, grown ahead ou
 # changes after which a keeper saves the shared index: this many, or a hundredth of the
 # cube if more (a save takes about 0.2 s at 100k vectors, and grows with the cube)
 PUBLISH_AFTER = 2_000
+# seconds after which a keeper also saves fewer changes (times the cube's size in 100k
+# vectors), so that the viewers do not score them exactly for good once writes stop
+PUBLISH_EVERY_S = 5.0
+WAKE_MIN_S = 0.1  # the shortest wait before a round that no write nudged
 VIEW_CHECK_S = 1.0  # how often a viewer looks for a newer saved index
 VIEW_PENDING_LIMIT = 20_000  # changed vectors past which a viewer keeps its own index
 
@@ -78,6 +83,8 @@ class VectorCache:
         self._next_look: dict[str, float] = {}  # when a viewer looks for a newer index next
         self._undecided: set[str] = set()  # shared cubes loaded small: no role yet
         self._stopping = threading.Event()  # set at close: a rebuild stops
+        self._saved_at: dict[str, float] = {}  # when a keeper last saved a cube's index
+        self._wake: threading.Timer | None = None  # nudges the background thread later
         self._cubes: dict[str, CubeVectors | None] = {}  # None: a cube without vectors
         self._seq = 0
         self._data_versions: dict[int, int] = {}  # by id() of the (long-lived) connection
@@ -109,6 +116,9 @@ class VectorCache:
     def close(self) -> None:
         """Stop the background inserts (what still waits is inserted when saving)."""
         self._stopping.set()
+        with self.lock:
+            if self._wake is not None:
+                self._wake.cancel()
         self._inserter.close()
 
     def cubes(self, conn: sqlite3.Connection, cube_ids: tuple[str, ...]) -> list[CubeVectors]:
@@ -290,24 +300,30 @@ class VectorCache:
 
     def _follow_shared(self, cube_id: str, index: CubeVectors) -> None:
         """A keeper saves its index every :data:`PUBLISH_AFTER` changes or hundredth of
-        the cube (unless it lost vectors); a viewer adopts a newer saved index, at most every
+        the cube, or its last changes after :data:`PUBLISH_EVERY_S` (rebuilt first if it
+        lost vectors); a viewer adopts a newer saved index, at most every
         :data:`VIEW_CHECK_S`, and keeps its own once the keeper is gone or too many
-        changed vectors wait."""
+        changed vectors wait. Either wakes itself up while changes wait."""
+        now = time.monotonic()
         if not index.viewing:
-            publish_after = max(PUBLISH_AFTER, index.count // 100)
-            if cube_id not in self._keeping or index.unsaved < publish_after:
+            if cube_id not in self._keeping or index.unsaved == 0:
+                return
+            due = self._saved_at.setdefault(cube_id, now) + PUBLISH_EVERY_S * max(
+                1.0, index.count / 100_000
+            )
+            if index.unsaved < max(PUBLISH_AFTER, index.count // 100) and now < due:
+                self._wake_at(due - now)
                 return
             if cube_id in self._deleted_from:
                 self._rebuild(cube_id, index)
                 return
             with self.lock:
                 seq = self._seq  # the index holds at least the changes up to here
-            index.save_if_changed(
-                publish_after, partial(self._files.save, cube_id, seq=seq, dim=index.dim)
-            )
+            index.save_if_changed(1, partial(self._files.save, cube_id, seq=seq, dim=index.dim))
+            self._saved_at[cube_id] = time.monotonic()
             return
-        now = time.monotonic()
         if now < self._next_look.get(cube_id, 0.0):
+            self._wake_at(self._next_look[cube_id] - now)
             return
         self._next_look[cube_id] = now + VIEW_CHECK_S
         saved = self._files.saved(cube_id, index.dim)
@@ -320,6 +336,18 @@ class VectorCache:
         if keeps or index.pending > VIEW_PENDING_LIMIT:
             viewed = saved if saved is not None and saved.seq == index.view_seq else None
             index.keep_own(partial(self._files.load, viewed, index.dim) if viewed else None)
+        elif index.pending:
+            self._wake_at(VIEW_CHECK_S)  # look again, even if no write comes
+
+    def _wake_at(self, delay_s: float) -> None:
+        """Run the background thread's round again in ``delay_s`` (at least
+        :data:`WAKE_MIN_S`) without a write to nudge it, unless a wake-up is set already."""
+        with self.lock:
+            if self._stopping.is_set() or (self._wake is not None and self._wake.is_alive()):
+                return
+            self._wake = threading.Timer(max(delay_s, WAKE_MIN_S), self._inserter.nudge)
+            self._wake.daemon = True
+            self._wake.start()
 
     def forget_cubes(self, cube_ids: list[str]) -> None:
         """Drop these cubes' loaded indexes and saved HNSW files (after a forget), so no
