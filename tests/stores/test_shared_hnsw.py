@@ -7,12 +7,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from store_helpers import FINGERPRINT, ItemFactory, unit, vector_cube
 
 from memosys.core.clock import FixedClock
+from memosys.core.items import MemoryItem
 from memosys.settings import StoreSettings
 from memosys.stores.base import Scope
 from memosys.stores.sqlite import SQLiteStore, vector_cache
@@ -60,6 +62,19 @@ def _settle(*stores: SQLiteStore) -> None:
 def _top(store: SQLiteStore, vector: np.ndarray) -> tuple[str, float]:
     [hit] = store.vector_search(SCOPE, vector, None, 1)
     return hit.id, round(hit.score, 4)
+
+
+def _keeps_its_own_index_and_finds(
+    store: SQLiteStore, items: list[MemoryItem], vectors: np.ndarray
+) -> None:
+    """``store`` stopped viewing, built its own index and finds each item first."""
+    _settle(store)
+    assert not _index(store).viewing
+    assert store.wait_for_vector_index("c1", timeout=30)
+    _settle(store)
+    assert _index(store).pending == 0
+    for item, vector in zip(items, vectors, strict=True):
+        assert _top(store, vector) == (item.id, 1.0)
 
 
 @pytest.fixture
@@ -157,13 +172,7 @@ def test_a_viewer_keeps_its_own_index_once_the_keeper_is_gone(
     fresh = [make_item(f"late {n}") for n in range(8)]
     vectors = unit(rng, 8)
     viewer.add_items(fresh, vectors, FINGERPRINT)
-    _settle(viewer)
-    assert not _index(viewer).viewing
-    assert viewer.wait_for_vector_index("c1", timeout=30)
-    _settle(viewer)
-    assert _index(viewer).pending == 0
-    for item, vector in zip(fresh, vectors, strict=True):
-        assert _top(viewer, vector) == (item.id, 1.0)
+    _keeps_its_own_index_and_finds(viewer, fresh, vectors)
     third = open_shared()  # views the file the new keeper saved
     assert third.wait_for_vector_index("c1")
     assert _index(third).viewing
@@ -185,28 +194,33 @@ def test_a_viewer_with_too_many_changes_waiting_keeps_its_own_index(
         writer.add_items(fresh, vectors, FINGERPRINT)
     finally:
         writer.close()
-    _settle(viewer)
-    assert not _index(viewer).viewing
-    assert viewer.wait_for_vector_index("c1", timeout=30)
-    _settle(viewer)
-    assert _index(viewer).pending == 0
-    for item, vector in zip(fresh, vectors, strict=True):
-        assert _top(viewer, vector) == (item.id, 1.0)
+    _keeps_its_own_index_and_finds(viewer, fresh, vectors)
+
+
+def _viewer_of_300(
+    tmp_path: Path, vectors: np.ndarray, saved_rows: int
+) -> tuple[CubeVectors, Any]:
+    """A viewer that loaded 300 rows (rowids 1-300) and records the changes after log
+    position 300, and a view of an index of the first ``saved_rows`` saved at position
+    ``saved_rows``."""
+    rowids = np.arange(1, 301, dtype=np.int64)
+    files = vector_cache.AnnFiles(tmp_path)
+    files.save("c1", build_hnsw(16, rowids[:saved_rows], vectors[:saved_rows]),
+               seq=saved_rows, dim=16)
+    saved = files.saved("c1", 16)
+    assert saved is not None
+    index = CubeVectors(16, ann_threshold=20)
+    index.load_sorted(rowids.copy(), vectors.copy(), 300)
+    assert index.become_viewer(since=300)
+    return index, files.view(saved, 16)
 
 
 def test_a_view_makes_up_for_rows_removed_since_and_scores_changed_rows_once(
     tmp_path: Path, rng: np.random.Generator
 ) -> None:
     vectors = unit(rng, 300)
-    rowids = np.arange(1, 301, dtype=np.int64)
-    files = vector_cache.AnnFiles(tmp_path)
-    files.save("c1", build_hnsw(16, rowids, vectors), seq=300, dim=16)
-    saved = files.saved("c1", 16)
-    assert saved is not None
-    index = CubeVectors(16, ann_threshold=20)
-    index.load_sorted(rowids.copy(), vectors.copy(), 300)
-    assert index.become_viewer(since=300)
-    index.adopt_view(files.view(saved, 16), saved.seq)
+    index, view = _viewer_of_300(tmp_path, vectors, saved_rows=300)
+    index.adopt_view(view, 300)
     query = vectors[0]
     before, _ = index.search(query, 10)
     index.remove(before[:4], seq=301)  # still in the file
@@ -246,19 +260,12 @@ def test_a_viewer_leaves_alone_an_index_saved_before_the_changes_it_records(
     tmp_path: Path, rng: np.random.Generator
 ) -> None:
     vectors = unit(rng, 300)
-    rowids = np.arange(1, 301, dtype=np.int64)
-    files = vector_cache.AnnFiles(tmp_path)
-    files.save("c1", build_hnsw(16, rowids[:250], vectors[:250]), seq=250, dim=16)
-    saved = files.saved("c1", 16)
-    assert saved is not None
-    index = CubeVectors(16, ann_threshold=20)
-    index.load_sorted(rowids.copy(), vectors.copy(), 300)
-    assert index.become_viewer(since=300)  # rows 251-300 were loaded, not recorded
-    index.adopt_view(files.view(saved, 16), saved.seq)
+    index, view = _viewer_of_300(tmp_path, vectors, saved_rows=250)  # 251-300 not recorded
+    index.adopt_view(view, 250)
     assert index.view_seq == -1
     found, _ = index.search(vectors[279], 1)
     assert found.tolist() == [280]
-    index.adopt_view(files.view(saved, 16), saved.seq, np.arange(251, 301, dtype=np.int64))
+    index.adopt_view(view, 250, np.arange(251, 301, dtype=np.int64))
     assert index.view_seq == 250
     assert index.pending == 50
     found, _ = index.search(vectors[279], 1)
