@@ -271,9 +271,10 @@ class VectorCache:
         ``last`` (an index saved before ``last`` is then left alone)."""
         for cube_id in list(self._undecided):
             index = self._cubes.get(cube_id)
-            if index is None or index.count > self.ann_threshold:
-                self._undecided.discard(cube_id)
-            if index is not None and index.count > self.ann_threshold and not self._keep(cube_id):
+            if index is not None and index.count <= self.ann_threshold:
+                continue
+            self._undecided.discard(cube_id)
+            if index is not None and not self._keep(cube_id):
                 index.become_viewer(last)
 
     def _rebuild(self, cube_id: str, index: CubeVectors) -> None:
@@ -299,29 +300,36 @@ class VectorCache:
         return cube_id in self._keeping
 
     def _follow_shared(self, cube_id: str, index: CubeVectors) -> None:
-        """A keeper saves its index every :data:`PUBLISH_AFTER` changes or hundredth of
-        the cube, or its last changes after :data:`PUBLISH_EVERY_S` (rebuilt first if it
-        lost vectors); a viewer adopts a newer saved index, at most every
-        :data:`VIEW_CHECK_S`, and keeps its own once the keeper is gone or too many
-        changed vectors wait. Either wakes itself up while changes wait."""
+        """A shared cube's part of the background round: a keeper saves, a viewer looks
+        for a newer saved index. Either wakes itself up while changes wait."""
+        if index.viewing:
+            self._look_for_newer(cube_id, index)
+        elif cube_id in self._keeping and index.unsaved:
+            self._publish(cube_id, index)
+
+    def _publish(self, cube_id: str, index: CubeVectors) -> None:
+        """Save a keeper's index after :data:`PUBLISH_AFTER` changes or a hundredth of the
+        cube, or its last changes after :data:`PUBLISH_EVERY_S` (rebuilt first if it lost
+        vectors)."""
         now = time.monotonic()
-        if not index.viewing:
-            if cube_id not in self._keeping or index.unsaved == 0:
-                return
-            due = self._saved_at.setdefault(cube_id, now) + PUBLISH_EVERY_S * max(
-                1.0, index.count / 100_000
-            )
-            if index.unsaved < max(PUBLISH_AFTER, index.count // 100) and now < due:
-                self._wake_at(due - now)
-                return
-            if cube_id in self._deleted_from:
-                self._rebuild(cube_id, index)
-                return
-            with self.lock:
-                seq = self._seq  # the index holds at least the changes up to here
-            index.save_if_changed(1, partial(self._files.save, cube_id, seq=seq, dim=index.dim))
-            self._saved_at[cube_id] = time.monotonic()
+        due = self._saved_at.setdefault(cube_id, now) + PUBLISH_EVERY_S * max(
+            1.0, index.count / 100_000
+        )
+        if index.unsaved < max(PUBLISH_AFTER, index.count // 100) and now < due:
+            self._wake_at(due - now)
             return
+        if cube_id in self._deleted_from:
+            self._rebuild(cube_id, index)
+            return
+        with self.lock:
+            seq = self._seq  # the index holds at least the changes up to here
+        index.save_if_changed(1, partial(self._files.save, cube_id, seq=seq, dim=index.dim))
+        self._saved_at[cube_id] = time.monotonic()
+
+    def _look_for_newer(self, cube_id: str, index: CubeVectors) -> None:
+        """A viewer adopts a newer saved index, at most every :data:`VIEW_CHECK_S`, and
+        keeps its own once the keeper is gone or too many changed vectors wait."""
+        now = time.monotonic()
         if now < self._next_look.get(cube_id, 0.0):
             self._wake_at(self._next_look[cube_id] - now)
             return

@@ -357,13 +357,16 @@ class CubeVectors:
                 # HNSW holds half-precision copies: its hits, and the vectors still
                 # waiting to go in, are scored on the float32 rows. A view may still hold
                 # rowids removed or changed since (more hits make up for them; a changed
-                # one is pending too, and scored once).
+                # one is pending too, and scored once). An index of one's own holds no
+                # pending rowid: a change takes it out.
                 stale = len(self._gone) + len(self._pending) if self._viewer else 0
                 count = k + min(stale, k)
                 found = np.asarray(self._ann.search(query, count).keys, dtype=np.int64)
                 if self._pending:
                     waiting = np.fromiter(self._pending, dtype=np.int64, count=len(self._pending))
-                    found = np.unique(np.concatenate([found, waiting]))
+                    found = np.concatenate([found, waiting])
+                    if self._viewer:
+                        found = np.unique(found)
                 return self._exact(query, found, k)
             scores = np.einsum("ij,j->i", self._matrix[: self._size], query)
             if self._dead:
