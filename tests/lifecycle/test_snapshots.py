@@ -145,3 +145,28 @@ def test_restore_brings_back_a_text_deleted_and_added_again_since(
         mos.get(again.id, user_id="ana")
     # each got its content hash back: adding the text again is a repeat, not a new memory
     assert [i.id for i in mos.add_texts(NOTES[:2], user_id="ana")] == [first.id, second.id]
+
+
+def test_a_restore_brings_back_a_freeze_only_for_the_owner(
+    mos: MemOS, clock: FixedClock
+) -> None:
+    """Only an owner freezes: a writer's restore gives the memory the state it was frozen
+    from, the owner's restore gives back the freeze."""
+    (item,) = mos.add_texts([NOTES[0]], user_id="ana")
+    mos.archive(item.id, user_id="ana")
+    mos.freeze(item.id, user_id="ana")
+    mos.snapshot("default", "frozen", user_id="ana")
+    clock.set(T0 + timedelta(hours=1))
+    mos.unfreeze(item.id, user_id="ana")
+    mos.update(item.id, user_id="ana", content="The team standup moved to 10:00.")
+    mos.create_user("bob")
+    mos.share_cube("default", user_id="ana", with_user="bob", access="write")
+
+    mos.restore_snapshot(item.cube_id, "frozen", user_id="bob")
+    back = mos.get(item.id, user_id="ana")
+    assert (back.content, back.state) == (NOTES[0], LifecycleState.ARCHIVED)
+    mos.update(item.id, user_id="bob", content="Standup is at 10:00.")  # not frozen
+
+    mos.restore_snapshot("default", "frozen", user_id="ana")
+    back = mos.get(item.id, user_id="ana")
+    assert (back.content, back.state) == (NOTES[0], LifecycleState.FROZEN)

@@ -8,6 +8,7 @@ forgetting in :mod:`.forget`.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
@@ -33,6 +34,7 @@ from memosys.stores.sqlite.versions import (
     guard_change,
     history,
     restore_rows,
+    state_before_freeze,
     version_row,
 )
 
@@ -205,7 +207,10 @@ class SQLiteVersionStore:
         Items changed since come back as they were, items added since become
         tombstones, deleted ones come back. Forgotten ones are not in the snapshot
         any more (forgetting removes every version). Expiry dates stay as they are now.
-        Nothing changes if any item that would change is frozen (FrozenError).
+        Nothing changes if any item that would change is frozen (FrozenError). An item
+        frozen at the snapshot comes back frozen only when its owner restores; for
+        anyone else it comes back in the state it was frozen from (only the owner
+        freezes, see :func:`.versions.guard_change`).
         """
         scope = Scope(user_id, (snapshot.cube_id,))
         now = self._clock.now()
@@ -227,7 +232,8 @@ class SQLiteVersionStore:
                     report.unchanged += 1
                     continue
                 if old is not None:
-                    changes.append((rowid, _restored(old[0], item, now, old[0].state), old[1]))
+                    state = _restored_state(conn, rowid, old[0], user_id)
+                    changes.append((rowid, _restored(old[0], item, now, state), old[1]))
                     report.restored += 1
                 elif item.state != LifecycleState.DELETED:
                     changes.append((rowid, tombstone(item, now), None))
@@ -292,6 +298,16 @@ class SQLiteVersionStore:
         Returns False when another connection kept the WAL from being emptied.
         """
         return forget.compact(self._db, rewrite=rewrite)
+
+
+def _restored_state(
+    conn: sqlite3.Connection, rowid: int, old: MemoryItem, user_id: str
+) -> LifecycleState:
+    """The state that a restore by ``user_id`` gives back to ``old``, a version of the item
+    at ``rowid``: its own, unless it was frozen and ``user_id`` is not its owner."""
+    if old.state != LifecycleState.FROZEN or user_id == old.owner:
+        return old.state
+    return state_before_freeze(conn, rowid, up_to=old.version)
 
 
 def _restored(

@@ -101,12 +101,15 @@ def guard_change(
         check_transition(old.state, new.state)
 
 
-def state_before_freeze(conn: sqlite3.Connection, rowid: int) -> LifecycleState:
-    """The state of the latest version of the item at ``rowid`` that was not frozen."""
+def state_before_freeze(
+    conn: sqlite3.Connection, rowid: int, up_to: int | None = None
+) -> LifecycleState:
+    """The state of the latest version of the item at ``rowid`` that was not frozen (of
+    those up to version ``up_to``, if given)."""
     row = conn.execute(
         "SELECT state FROM item_versions WHERE item_rowid = ? AND state <> ? "
-        "ORDER BY version DESC LIMIT 1",
-        (rowid, _FROZEN.value),
+        "AND version <= ? ORDER BY version DESC LIMIT 1",
+        (rowid, _FROZEN.value, up_to if up_to is not None else 2**62),
     ).fetchone()
     return LifecycleState.GENERATED if row is None else LifecycleState(row[0])
 
