@@ -14,7 +14,12 @@ from store_helpers import DIM, ItemFactory, unit, vector_cube
 
 from memosys.stores.base import Scope
 from memosys.stores.sqlite import SQLiteStore, vector_index
-from memosys.stores.sqlite.ann import HNSW_SCALAR, build_hnsw
+from memosys.stores.sqlite.ann import (
+    HNSW_EXPANSION_INSERT,
+    HNSW_EXPANSION_SEARCH,
+    HNSW_SCALAR,
+    build_hnsw,
+)
 from memosys.stores.sqlite.ann_files import AnnFiles
 
 
@@ -45,6 +50,21 @@ def test_concurrent_saves_leave_a_record_naming_a_complete_file(
     assert loaded is not None and len(loaded) == 300 + 40 * saved.seq
     assert not list(tmp_path.glob("*.partial"))
     assert {_seq(path) for path in tmp_path.glob("*.usearch")} == {saved.seq}
+
+
+def test_built_loaded_and_viewed_indexes_take_inserts_at_the_insert_expansion(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    """Built at the build expansion, an index inserts each later vector at the cheaper
+    insert expansion, also once loaded or viewed (usearch does not save it)."""
+    files = AnnFiles(tmp_path)
+    built = _index(rng, 300)
+    files.save("c1", built, seq=1, dim=DIM)
+    saved = files.saved("c1", DIM)
+    assert saved is not None
+    for index in (built, files.load(saved, DIM), files.view(saved, DIM)):
+        assert (index.expansion_add, index.expansion_search) == (  # type: ignore[attr-defined]
+            HNSW_EXPANSION_INSERT, HNSW_EXPANSION_SEARCH)
 
 
 def test_a_save_older_than_the_record_leaves_it_and_later_saves_clear_earlier_files(

@@ -39,7 +39,12 @@ except ImportError:  # pragma: no cover - Windows
 import numpy as np
 
 from memosys.core.files import replace_text
-from memosys.stores.sqlite.ann import HNSW_EXPANSION_SEARCH, HNSW_SCALAR, build_hnsw
+from memosys.stores.sqlite.ann import (
+    HNSW_EXPANSION_INSERT,
+    HNSW_EXPANSION_SEARCH,
+    HNSW_SCALAR,
+    build_hnsw,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -186,6 +191,7 @@ def _open(saved: SavedIndex, dim: int, *, view: bool) -> Any:
     index = build_hnsw(dim, np.empty(0, dtype=np.int64), np.empty((0, dim), np.float32))
     (index.view if view else index.load)(str(saved.path))
     index.expansion_search = HNSW_EXPANSION_SEARCH
+    index.expansion_add = HNSW_EXPANSION_INSERT
     return index
 
 
