@@ -27,6 +27,17 @@ def _worker_processes(parent: int) -> list[int]:
     ]
 
 
+def _flock_holders(path: Path) -> set[int]:
+    """The processes holding a ``flock`` on ``path`` (Linux ``/proc/locks``)."""
+    inode = path.stat().st_ino
+    holders = set()
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if fields[1] == "FLOCK" and int(fields[5].rsplit(":", 1)[1]) == inode:
+            holders.add(int(fields[4]))
+    return holders
+
+
 def _until_each_has_one_write_process(workers: list[int]) -> None:
     """Wait (30 s at most) until each worker has started its one write process (its
     warm-up starts it in the background)."""
@@ -100,9 +111,10 @@ def test_two_workers_search_one_shared_vector_index_and_find_every_write(
                                   json={"query": text, "top_k": 1, "mode": "dense"})
             assert [hit["item"]["content"] for hit in response.json()["hits"]] == [text]
         (lock,) = (data / "memosys.db.ann").glob("*.keeper")
-        # held by the worker that keeps the index
+        # held by the parent process, which keeps the index and serves no requests
         with lock.open("a") as handle, pytest.raises(BlockingIOError):
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert _flock_holders(lock) == {server.process.pid}
     finally:
         server.stop()
     assert server.process.returncode == 0

@@ -4,6 +4,7 @@ and score the vectors changed since exactly (what ``serve --workers`` runs)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -328,3 +329,46 @@ def test_a_few_changes_are_saved_and_viewed_after_a_while_without_more_writes(
         time.sleep(0.05)
     saved = keeper._vectors._files.saved("c1", 16)
     assert saved is not None and _index(viewer).view_seq == saved.seq > before
+
+
+def _eventually(done: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not done():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_a_store_that_serves_no_searches_keeps_the_large_cubes_for_the_others(
+    open_shared: Callable[[], SQLiteStore], make_item: ItemFactory, rng: np.random.Generator,
+) -> None:
+    """``serve --workers``' parent: it claims the large cubes before any worker loads them,
+    then loads, builds, inserts and saves without a search; the workers only view."""
+    writer = open_shared()
+    vector_cube(writer, make_item, rng, 300)
+    parent = open_shared()
+    stop = threading.Event()
+    keeping = parent.keep_shared_indexes(stop)
+    try:
+        worker = open_shared()
+        assert worker.wait_for_vector_index("c1") is False  # nothing saved to view yet
+        assert _index(worker).viewing
+        _eventually(lambda: parent._vectors._files.saved("c1", 16) is not None,
+                    "the parent built and saved no index")
+        first = parent._vectors._files.saved("c1", 16)
+        fresh = [make_item(f"late {n}") for n in range(6)]  # more than PUBLISH_AFTER
+        vectors = unit(rng, 6)
+        writer.add_items(fresh, vectors, FINGERPRINT)
+        _eventually(lambda: parent._vectors._files.saved("c1", 16) != first,
+                    "the parent saved no index with the writer's writes")
+        saved = parent._vectors._files.saved("c1", 16)
+        assert first is not None and saved is not None and saved.seq > first.seq
+        assert not _index(parent).viewing and _index(parent).pending == 0
+        for store in (worker, writer):  # the writer loads the cube now: it views it too
+            _settle(store)
+            assert _index(store).viewing
+            assert _index(store).view_seq == saved.seq and _index(store).pending == 0
+            for item, vector in zip(fresh, vectors, strict=True):
+                assert _top(store, vector) == (item.id, 1.0)
+    finally:
+        stop.set()
+        keeping.join()

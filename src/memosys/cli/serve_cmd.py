@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import tempfile
+import threading
 from pathlib import Path
 
 import click
@@ -113,7 +114,8 @@ def serve(
     # each request acts as its API key's principal; nothing here is the operator's doing
     ctx.with_resource(bind_request(new_id(), None))
     with sigterm_stops(signal.SIGINT), closed_unbroken(MemOS.open(
-        data_dir, embedder=state(ctx).embedder, background_jobs=jobs, create=False
+        data_dir, embedder=state(ctx).embedder, background_jobs=jobs, create=False,
+        shared_indexes=workers > 1,
     )) as mos:
         check_listen(host, port)
         scheme = "https" if tls else "http"
@@ -130,13 +132,21 @@ def serve(
                                     **options)
             DrainingServer(config, app.state, drain_s).run()
             return
-        # this process keeps the store open and runs the jobs; the workers serve, and
-        # share their metrics in a folder of their own
-        with tempfile.TemporaryDirectory(prefix="memosys-metrics-") as shared:
-            os.environ.update(worker_environment(data_dir, settings, workers, Path(shared), tls))
-            uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
-                        log_level=log_level, http=WorkerHttpsPort if tls else WorkerProtocol,
-                        **options)
+        # this process keeps the store open, runs the jobs and keeps the large cubes'
+        # shared vector indexes; the workers serve, and share their metrics in a folder
+        stop_keeping = threading.Event()
+        keeping = mos.store.keep_shared_indexes(stop_keeping)
+        try:
+            with tempfile.TemporaryDirectory(prefix="memosys-metrics-") as shared:
+                os.environ.update(
+                    worker_environment(data_dir, settings, workers, Path(shared), tls)
+                )
+                uvicorn.run(WORKER_APP, factory=True, workers=workers, host=host, port=port,
+                            log_level=log_level,
+                            http=WorkerHttpsPort if tls else WorkerProtocol, **options)
+        finally:
+            stop_keeping.set()
+            keeping.join()
 
 
 def _write_processes(asked: int | None, workers: int, embedder: object) -> int:

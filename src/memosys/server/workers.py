@@ -8,9 +8,10 @@ every process follows the others' writes through the change logs, and the
 audit chain and sign-in limits are kept in the shared database files. The
 parent process opens the store first (so migrations run once) and runs the
 scheduled upkeep jobs; the workers only serve requests. The workers share
-each large cube's HNSW index: one of them keeps it, the others search its
-saved copy (:mod:`memosys.stores.sqlite.vector_cache`), so a write goes
-into one index, not into one per worker.
+each large cube's HNSW index: the parent keeps it, they search its saved
+copy (:mod:`memosys.stores.sqlite.vector_cache`,
+:mod:`memosys.stores.sqlite.index_keeper`), so a write goes into one index,
+not into one per worker, and no worker stalls for a save.
 """
 
 from __future__ import annotations

@@ -266,6 +266,12 @@ class Store(Protocol):
         background thread, which is returned; searches meanwhile work as before it."""
         ...
 
+    def keep_shared_indexes(self, stop: threading.Event) -> threading.Thread:
+        """Keep the search indexes that the processes opening the store with shared
+        indexes share, for them, until ``stop`` is set (a background thread, returned):
+        what ``serve --workers``' parent process does, as it serves no searches."""
+        ...
+
     def stats(self, cube_ids: Sequence[str] | None = None) -> dict[str, int]:
         """Counts of users, cubes, items and vectors, and the database size in bytes;
         with ``cube_ids``, counts of those cubes and of their items and vectors."""

@@ -33,6 +33,7 @@ from memosys.stores.sqlite import search, writes
 from memosys.stores.sqlite.codec import VIEW_COLUMNS, load_item, load_view, micros
 from memosys.stores.sqlite.connection import Database
 from memosys.stores.sqlite.governance import SQLiteGovernance
+from memosys.stores.sqlite.index_keeper import IndexKeeper
 from memosys.stores.sqlite.lifecycle import SQLiteVersionStore
 from memosys.stores.sqlite.scope import visible
 from memosys.stores.sqlite.sign_ins import SQLiteSignIns
@@ -307,6 +308,12 @@ class SQLiteStore:
             self._text.wait_loaded()
         except MemosysError as exc:  # closed meanwhile: searches load what they need
             _log.info("search indexes not loaded ahead: %s", exc)
+
+    def keep_shared_indexes(self, stop: threading.Event) -> threading.Thread:
+        """Keep the shared HNSW index of each large cube that no other process keeps, and
+        follow the others' writes into it until ``stop`` is set (a background thread,
+        returned; see :mod:`.index_keeper`). Only with ``shared_indexes``."""
+        return IndexKeeper(self._db, self._vectors, stop).thread
 
     def record_access(self, ids: Sequence[str], at: datetime) -> None:
         """Count one access of each item at ``at`` (columns and JSON alike)."""

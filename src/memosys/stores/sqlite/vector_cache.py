@@ -21,17 +21,20 @@ and each :class:`CubeVectors` guards its own arrays.
 Shared indexes (``shared=True``, for ``serve --workers``): each process would
 otherwise insert every write of every process into its own HNSW copy, which
 took most of a worker's CPU under writes (``benchmarks/server_load.py
---workers 3``). Instead, the first process to load a large cube becomes its
-keeper (a lock file, :meth:`.AnnFiles.keep`): it inserts the writes and saves
-the index every :data:`PUBLISH_AFTER` changes (more in a large cube), or
-fewer after :data:`PUBLISH_EVERY_S`. The other processes are viewers: they map
-the latest saved file read-only, and their background thread adopts a newer
-one at most every :data:`VIEW_CHECK_S`; a search scores the vectors changed
-since exactly. A cube loaded small takes its role when it grows large. A viewer takes over when
-the keeper is gone, and keeps its own index when more than
-:data:`VIEW_PENDING_LIMIT` changes wait. HNSW keeps a removed vector's bytes,
-and a forgotten memory's vector must not stay in a file: a keeper whose index
-lost vectors builds it anew (in its background thread) before it saves again.
+--workers 3``). Instead, one process keeps each large cube's index (a lock
+file, :meth:`.AnnFiles.keep`): the one that claimed it
+(:meth:`VectorCache.claim_large`: ``serve --workers``' parent, see
+:mod:`.index_keeper`), else the first to load the cube. The keeper inserts
+the writes and saves the index every :data:`PUBLISH_AFTER` changes (more in a
+large cube), or fewer after :data:`PUBLISH_EVERY_S`. The other processes are
+viewers: they map the latest saved file read-only, and their background
+thread adopts a newer one at most every :data:`VIEW_CHECK_S`; a search scores
+the vectors changed since exactly. A cube loaded small takes its role when it
+grows large. A viewer takes over when the keeper is gone, and keeps its own
+index when more than :data:`VIEW_PENDING_LIMIT` changes wait. HNSW keeps a
+removed vector's bytes, and a forgotten memory's vector must not stay in a
+file: a keeper whose index lost vectors builds it anew (in its background
+thread) before it saves again.
 """
 
 from __future__ import annotations
@@ -291,6 +294,29 @@ class VectorCache:
             if index.adopt_rebuild(fresh, token):
                 self._deleted_from.discard(cube_id)
                 self._inserter.nudge()  # insert the writes made meanwhile, then save
+
+    def claim_large(self, conn: sqlite3.Connection) -> list[str]:
+        """Keep the shared index of every cube of more than ``ann_threshold`` vectors that
+        no other process keeps yet (a process that serves no searches, so that its saves
+        and inserts hold up none: ``serve --workers``' parent); the cubes it keeps."""
+        if not self._shared:
+            return []
+        large = conn.execute(
+            "SELECT cube_id FROM vectors GROUP BY cube_id HAVING count(*) > ?",
+            (self.ann_threshold,),
+        ).fetchall()
+        with self.lock:
+            return [cube_id for (cube_id,) in large if self._keep(cube_id)]
+
+    def follow_kept(self, conn: sqlite3.Connection) -> None:
+        """Bring the cubes this process keeps up to date without a search: load them, apply
+        the log, start their HNSW build (or load) and adopt it once done; the background
+        thread inserts the changes and saves the index."""
+        with self.lock:
+            kept = tuple(self._keeping)
+        for index in self.cubes(conn, kept):
+            if index.approximate:
+                index.start_ann()
 
     def _keep(self, cube_id: str) -> bool:
         """Whether this process keeps the cube's shared index (now or from now on); call
