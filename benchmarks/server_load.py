@@ -5,15 +5,17 @@
 
 ``memosys serve`` runs as a subprocess on loopback; this process is the client
 side (one thread and one HTTP connection per client). Once ``/readyz`` says the
-server's processes have warmed up, and after ``--warmup-s`` of searches, four
+server's processes have warmed up, and after ``--warmup-s`` of searches, five
 bounded closed-loop phases
 (each client sends its next request when the last is answered, so they
 measure saturation): ``mixed`` (each request is a search or an add of a
 batch of messages), ``search`` (searches only), ``adds`` (adds only, raw
 mode: no LLM, one memory per message, embedded by the server) and
 ``adds_with_given_vectors`` (texts sent with their embeddings, so the server
-does no model work). Then two open-loop capacity sweeps (Poisson arrivals,
-latency counted from each request's planned time, so a late start counts):
+does no model work), and ``mixed_with_given_vectors`` (``mixed`` with such
+adds: searches beside a write rate that the embedder does not bound). Then
+two open-loop capacity sweeps (Poisson arrivals, latency counted from each
+request's planned time, so a late start counts):
 ``search_capacity`` and ``mixed_capacity`` offer a rising request rate, a step
 at a time (after an unmeasured half step), until the searches' p95 passes
 ``--slo-ms``, and report the highest rate whose p95 stayed within it: how much
@@ -72,8 +74,8 @@ SETUP_S = 2.0  # before a phase starts, for its clients to set up (not measured)
 # then its clients run this long unmeasured: closed-loop clients that start together
 # send their first requests together, a burst that no steady load has
 RAMP_S = 3.0
-PHASES = ["mixed", "search", "adds", "adds_with_given_vectors", "search_capacity",
-          "mixed_capacity"]
+PHASES = ["mixed", "search", "adds", "adds_with_given_vectors", "mixed_with_given_vectors",
+          "search_capacity", "mixed_capacity"]
 
 
 @dataclass
@@ -487,6 +489,8 @@ def main() -> None:
             "search": Workload(1.0, args.batch),
             "adds": Workload(0.0, args.batch),
             "adds_with_given_vectors": Workload(0.0, args.batch, given_vectors=True),
+            "mixed_with_given_vectors": Workload(args.search_share, args.batch,
+                                                 given_vectors=True),
         }
         for name, load in workloads.items():
             if name not in args.phases:

@@ -18,7 +18,7 @@ from memosys.core.clock import FixedClock
 from memosys.core.items import MemoryItem
 from memosys.settings import StoreSettings
 from memosys.stores.base import Scope
-from memosys.stores.sqlite import SQLiteStore, vector_cache
+from memosys.stores.sqlite import SQLiteStore, index_keeper, vector_cache
 from memosys.stores.sqlite.ann import build_hnsw
 from memosys.stores.sqlite.vector_index import CubeVectors
 
@@ -369,6 +369,29 @@ def test_a_store_that_serves_no_searches_keeps_the_large_cubes_for_the_others(
             assert _index(store).view_seq == saved.seq and _index(store).pending == 0
             for item, vector in zip(fresh, vectors, strict=True):
                 assert _top(store, vector) == (item.id, 1.0)
+    finally:
+        stop.set()
+        keeping.join()
+
+
+def test_the_keeping_store_claims_a_cube_once_it_grows_large(
+    open_shared: Callable[[], SQLiteStore], make_item: ItemFactory, rng: np.random.Generator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(index_keeper, "CLAIM_EVERY_S", 0.0)
+    writer = open_shared()
+    vector_cube(writer, make_item, rng, 10)  # small: nothing to keep
+    parent = open_shared()
+    stop = threading.Event()
+    keeping = parent.keep_shared_indexes(stop)
+    try:
+        writer.add_items([make_item(f"more {n}") for n in range(300)], unit(rng, 300),
+                         FINGERPRINT)
+        _eventually(lambda: parent._vectors._files.saved("c1", 16) is not None,
+                    "the parent kept no index of the cube grown large")
+        worker = open_shared()
+        assert worker.wait_for_vector_index("c1")
+        assert _index(worker).viewing and not _index(parent).viewing
     finally:
         stop.set()
         keeping.join()

@@ -36,7 +36,8 @@ class IndexKeeper:
         self._vectors = vectors
         self._stop = stop
         with db.read() as conn:
-            self.claimed = vectors.claim_large(conn)
+            claimed = vectors.claim_large(conn)
+        _log.info("keeping the shared vector indexes of %d cubes", len(claimed))
         self._claimed_at = time.monotonic()
         self.thread = threading.Thread(target=self._run, name="memosys-keep-indexes",
                                        daemon=True)
@@ -54,6 +55,6 @@ class IndexKeeper:
     def _round(self) -> None:
         with self._db.read() as conn:
             if time.monotonic() - self._claimed_at >= CLAIM_EVERY_S:
-                self.claimed = self._vectors.claim_large(conn)
+                self._vectors.claim_large(conn)
                 self._claimed_at = time.monotonic()
             self._vectors.follow_kept(conn)
