@@ -24,15 +24,8 @@ import argparse
 import time
 
 import numpy as np
-from _common import (
-    _bundled_embedder,
-    clustered_vectors,
-    real_vectors,
-    synthetic_texts,
-    write_result,
-)
-from hnsw_precision import build, searched
-from search_latency import queries
+from _common import write_result
+from hnsw_precision import build, searched, vectors_and_queries
 
 from memosys.stores.sqlite.ann import (
     HNSW_EXPANSION_ADD,
@@ -65,12 +58,7 @@ def main() -> None:
                         default=[HNSW_EXPANSION_ADD, 64, 48, 32])
     parser.add_argument("--out", help="result name (default: from --vectors and --inserted)")
     args = parser.parse_args()
-    if args.vectors == "real":
-        vectors = real_vectors(synthetic_texts(args.size), f"texts{args.size}")
-        query_vectors = _bundled_embedder().embed(queries(args.queries, 77), "query")
-    else:
-        drawn = clustered_vectors(args.size + args.queries)
-        vectors, query_vectors = drawn[: args.size], drawn[args.size :]
+    vectors, query_vectors = vectors_and_queries(args.vectors, args.size, args.queries)
     rng = np.random.default_rng(3)
     vectors = vectors[rng.permutation(len(vectors))]  # inserts of every kind of text
     truth = [np.argsort(-(vectors @ query))[:100] for query in query_vectors]

@@ -68,6 +68,16 @@ def insert_ms(index: Any, vectors: np.ndarray, rng: np.random.Generator) -> floa
     return spent / INSERTS * 1000
 
 
+def vectors_and_queries(kind: str, size: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` vectors and ``count`` query vectors: ``real`` (MiniLM vectors of the search
+    benchmark's corpus, its questions as queries) or ``clustered`` (held-out queries)."""
+    if kind == "real":
+        vectors = real_vectors(synthetic_texts(size), f"texts{size}")
+        return vectors, _bundled_embedder().embed(queries(count, 77), "query")
+    drawn = clustered_vectors(size + count)
+    return drawn[:size], drawn[size:]
+
+
 def searched(index: Any, vectors: np.ndarray, query_vectors: np.ndarray,
              truth: list[np.ndarray], expansion: int) -> dict[str, float]:
     index.expansion_search = expansion
@@ -103,12 +113,7 @@ def main() -> None:
     parser.add_argument("--scalars", nargs="+", choices=["f32", "f16"], default=["f32", "f16"])
     parser.add_argument("--out", help="result name (default: from --vectors and --size)")
     args = parser.parse_args()
-    if args.vectors == "real":
-        vectors = real_vectors(synthetic_texts(args.size), f"texts{args.size}")
-        query_vectors = _bundled_embedder().embed(queries(args.queries, 77), "query")
-    else:
-        drawn = clustered_vectors(args.size + args.queries)
-        vectors, query_vectors = drawn[: args.size], drawn[args.size :]
+    vectors, query_vectors = vectors_and_queries(args.vectors, args.size, args.queries)
     truth = [np.argsort(-(vectors @ query))[:100] for query in query_vectors]
     rng = np.random.default_rng(5)
     runs = []
