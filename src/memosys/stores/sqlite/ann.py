@@ -24,7 +24,7 @@ from memosys.stores.sqlite.exit_hook import halt_at_exit
 
 HNSW_CONNECTIVITY = 16
 HNSW_EXPANSION_ADD = 128  # while building
-# for each vector inserted into a built index: 0.29 ms of CPU instead of 0.52, and the same
+# for each vector inserted into a built index: 0.29 ms of CPU instead of 0.51, and the same
 # recall on 100k real vectors with a fifth inserted (benchmarks/hnsw_inserts.py)
 HNSW_EXPANSION_INSERT = 64
 # half-precision copies of the vectors, whose hits searches score again in float32; why

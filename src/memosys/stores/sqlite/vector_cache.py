@@ -314,6 +314,8 @@ class VectorCache:
         thread inserts the changes and saves the index."""
         with self.lock:
             kept = tuple(self._keeping)
+        if not kept:
+            return  # no cube to follow: not even the change log is read
         for index in self.cubes(conn, kept):
             if index.approximate:
                 index.start_ann()
