@@ -20,7 +20,7 @@ from memosys.stores.sqlite.ann import (
     HNSW_SCALAR,
     build_hnsw,
 )
-from memosys.stores.sqlite.ann_files import AnnFiles
+from memosys.stores.sqlite.ann_files import FREED_SLOTS, AnnFiles
 
 
 def _index(rng: np.random.Generator, n: int) -> object:
@@ -177,16 +177,18 @@ def test_a_record_naming_a_file_outside_its_folder_is_not_followed(
     assert files.saved("c1", DIM) is None
 
 
-@pytest.mark.parametrize("scalar", [None, "f32"])
-def test_an_index_saved_in_another_scalar_type_is_rebuilt_not_loaded(
-    tmp_path: Path, rng: np.random.Generator, scalar: str | None
+@pytest.mark.parametrize(
+    ("field", "value"), [("scalar", None), ("scalar", "f32"), ("freed_slots", None)]
+)
+def test_an_index_saved_in_another_scalar_type_or_before_freed_slots_were_zeroed_is_rebuilt(
+    tmp_path: Path, rng: np.random.Generator, field: str, value: str | None
 ) -> None:
     files = AnnFiles(tmp_path)
     files.save("c1", _index(rng, 20), seq=1, dim=DIM)
     [record] = tmp_path.glob("*.json")
     fields = json.loads(record.read_text("utf-8"))
-    assert fields["scalar"] == HNSW_SCALAR
-    fields.pop("scalar")
-    changed = fields if scalar is None else {**fields, "scalar": scalar}
+    assert fields["scalar"] == HNSW_SCALAR and fields["freed_slots"] == FREED_SLOTS
+    fields.pop(field)
+    changed = fields if value is None else {**fields, field: value}
     record.write_text(json.dumps(changed), "utf-8")
     assert files.saved("c1", DIM) is None

@@ -133,30 +133,40 @@ def test_a_viewer_leaves_out_vectors_deleted_after_its_file_was_saved(
     assert not {h.id for h in hits[:4]} & {h.id for h in again}
 
 
-def test_a_keeper_that_lost_vectors_saves_an_index_built_anew_without_them(
+def test_a_keeper_that_lost_vectors_saves_its_index_with_their_bytes_zeroed(
     keeper_and_viewer: tuple[SQLiteStore, SQLiteStore], make_item: ItemFactory,
     rng: np.random.Generator,
 ) -> None:
     keeper, viewer = keeper_and_viewer
     before = keeper._vectors._files.saved("c1", 16)
     assert before is not None
-    [gone] = viewer.vector_search(SCOPE, unit(rng, 1)[0], None, 1)
-    gone_rowid = _rowid(keeper, gone.id)
-    assert gone_rowid in keeper._vectors._files.load(before, 16)
-    keeper.delete_items(SCOPE, [gone.id])
-    fresh = [make_item(f"after {n}") for n in range(10)]
-    vectors = unit(rng, 10)
-    keeper.add_items(fresh, vectors, FINGERPRINT)
-    _settle(keeper)  # rebuilt, then the writes made meanwhile inserted and saved
+    gone = viewer.vector_search(SCOPE, unit(rng, 1)[0], None, 5)
+    gone_bytes = [_stored_halves(keeper, _rowid(keeper, hit.id)) for hit in gone]
+    assert all(halves in before.path.read_bytes() for halves in gone_bytes)
+    kept_index = _index(keeper)._ann
+    keeper.delete_items(SCOPE, [hit.id for hit in gone])  # 5 changes: saved
     _settle(keeper, viewer)
     saved = keeper._vectors._files.saved("c1", 16)
     assert saved is not None and saved.seq > before.seq
-    assert gone_rowid not in keeper._vectors._files.load(saved, 16)
+    assert not any(halves in saved.path.read_bytes() for halves in gone_bytes)
+    assert _index(keeper)._ann is kept_index  # not built anew
     assert not before.path.exists()
     assert _index(viewer).view_seq == saved.seq
+    fresh = [make_item(f"after {n}") for n in range(10)]
+    vectors = unit(rng, 10)
+    keeper.add_items(fresh, vectors, FINGERPRINT)  # into the freed slots, and saved
+    _settle(keeper, viewer)
+    assert _index(viewer).view_seq > saved.seq
     for item, vector in zip(fresh, vectors, strict=True):
         assert _top(viewer, vector) == (item.id, 1.0)
         assert _top(keeper, vector) == (item.id, 1.0)
+
+
+def _stored_halves(store: SQLiteStore, rowid: int) -> bytes:
+    with store._db.read() as conn:
+        (blob,) = conn.execute("SELECT vector FROM vectors WHERE item_rowid = ?",
+                               (rowid,)).fetchone()
+    return np.frombuffer(blob, dtype="<f4").astype(np.float16).tobytes()
 
 
 def _rowid(store: SQLiteStore, item_id: str) -> int:

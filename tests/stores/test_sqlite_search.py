@@ -179,19 +179,46 @@ def test_large_cube_index_builds_in_background_and_is_reused_after_reopen(
     late = make_item("late")
     late_vector = unit(rng, 1)
     second.add_items([late], late_vector, FINGERPRINT)
-    second.delete_items(scope, [items[5].id])
+    second.delete_items(scope, [items[5].id, items[6].id])
     assert second.wait_for_vector_index("c1")
     assert second.vector_search(scope, late_vector[0], None, 1)[0].id == late.id
     assert items[5].id not in {h.id for h in second.vector_search(scope, vectors[5], None, 5)}
     assert saved.stat().st_mtime_ns == stamp  # loaded from disk, not rebuilt
 
-    monkeypatch.setattr(vector_cache, "SAVE_AFTER_CHANGES", 1)
-    second.close()  # it applied two changes since the file was saved: saved again
+    second.close()  # it removed vectors since the file was saved: saved again, without it
     [resaved] = folder.glob("*.usearch")
     assert resaved != saved  # a new file; the earlier one is removed
+    data = resaved.read_bytes()  # the late add took one freed slot; the other is zeroed
+    assert not any(v.astype(np.float16).tobytes() in data for v in vectors[5:7])
+    assert vectors[7].astype(np.float16).tobytes() in data
     third = open_store(ann_threshold=20)
     assert third.wait_for_vector_index("c1")
     assert third.vector_search(scope, late_vector[0], None, 1)[0].id == late.id
+
+
+def test_a_process_that_removed_many_vectors_saves_its_index_without_them(
+    open_store: Callable[..., SQLiteStore], make_item: ItemFactory, rng: np.random.Generator,
+    db_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """It forgets which removed vectors its index may still hold only by saving it, so it
+    saves once many wait, not only at close."""
+    monkeypatch.setattr(vector_cache, "PUBLISH_AFTER", 4)
+    store = open_store(ann_threshold=20)
+    items, vectors = vector_cube(store, make_item, rng, 300)
+    scope = Scope("u1", ("c1",))
+    assert store.wait_for_vector_index("c1")
+    folder = db_path.parent / f"{db_path.name}.ann"
+    [built] = folder.glob("*.usearch")
+    store.delete_items(scope, [item.id for item in items[:5]])
+    store.vector_search(scope, vectors[9], None, 1)
+    assert store._vectors.wait_inserted(timeout=30)
+    [saved] = folder.glob("*.usearch")
+    assert saved != built
+    data = saved.read_bytes()
+    assert not any(v.astype(np.float16).tobytes() in data for v in vectors[:5])
+    assert vectors[9].astype(np.float16).tobytes() in data
+    index = store._vectors._cubes["c1"]
+    assert index is not None and index.removed_held == 5  # a reused slot frees its entry
 
 
 def test_bounded_query_takes_candidates_from_rare_terms_and_scores_with_all() -> None:

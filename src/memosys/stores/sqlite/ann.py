@@ -21,6 +21,7 @@ import numpy as np
 from memosys.core.errors import missing_dependency
 from memosys.stores.base import Vectors
 from memosys.stores.sqlite.exit_hook import halt_at_exit
+from memosys.stores.sqlite.freed_slots import Halves, no_halves
 
 HNSW_CONNECTIVITY = 16
 HNSW_EXPANSION_ADD = 128  # while building
@@ -81,13 +82,14 @@ def build_hnsw(
 def sync_keys(
     index: Any, keys: np.ndarray, rowids: np.ndarray, matrix: Vectors,
     alive: np.ndarray | None = None,
-) -> None:
+) -> Halves:
     """Bring ``keys`` of ``index`` in line with the sorted ``rowids``/``matrix`` (rows
-    marked dead in ``alive`` count as absent): drop them all, add back those present."""
+    marked dead in ``alive`` count as absent): drop them all, add back those present.
+    Returns the vectors dropped (see :func:`remove_keys`)."""
     if len(keys) == 0:
-        return
+        return no_halves(index.ndim)
     keys = np.unique(keys)
-    index.remove(keys.astype(np.uint64))
+    dropped = remove_keys(index, keys)
     pos = np.searchsorted(rowids, keys)
     present = pos < len(rowids)
     present[present] = rowids[pos[present]] == keys[present]
@@ -95,6 +97,19 @@ def sync_keys(
         present[present] = alive[pos[present]]
     if present.any():
         index.add(keys[present].astype(np.uint64), matrix[pos[present]], threads=build_threads())
+    return dropped
+
+
+def remove_keys(index: Any, keys: np.ndarray) -> Halves:
+    """Remove ``keys`` from ``index``; the stored vectors of those it held, whose bytes
+    stay in their freed slots until reused (:mod:`.freed_slots`)."""
+    keys = keys.astype(np.uint64)
+    held = keys[np.asarray(index.contains(keys), dtype=bool)] if len(keys) else keys
+    if len(held) == 0:
+        return no_halves(index.ndim)
+    stored = np.stack(index.get(held, dtype=np.float16))
+    index.remove(held)
+    return stored
 
 
 def build_threads() -> int:

@@ -37,7 +37,9 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 import numpy as np
+import numpy.typing as npt
 
+from memosys.core.errors import StoreError
 from memosys.core.files import replace_text
 from memosys.stores.sqlite.ann import (
     HNSW_EXPANSION_INSERT,
@@ -45,10 +47,14 @@ from memosys.stores.sqlite.ann import (
     HNSW_SCALAR,
     build_hnsw,
 )
+from memosys.stores.sqlite.freed_slots import Halves, no_halves, zero_removed
 
 _log = logging.getLogger(__name__)
 
 LOCK_FILE = "records.lock"
+# recorded with each file saved with its removed vectors zeroed (files saved before are
+# rebuilt: they may hold the bytes of vectors replaced before a later delete)
+FREED_SLOTS = "zeroed"
 _THREADS_LOCK = threading.Lock()
 
 
@@ -68,11 +74,11 @@ class AnnFiles:
 
     def saved(self, cube_id: str, dim: int) -> SavedIndex | None:
         """The cube's saved index, if its record is readable and of this dimension and
-        scalar type (an index saved in another one is rebuilt)."""
+        scalar type, with removed vectors zeroed (any other is rebuilt)."""
         record = self._record(cube_id)
         if (
             record is None or record.get("dim") != dim or record.get("scalar") != HNSW_SCALAR
-            or self.folder is None
+            or record.get("freed_slots") != FREED_SLOTS or self.folder is None
         ):
             return None
         try:
@@ -123,33 +129,39 @@ class AnnFiles:
                 return None
         return handle
 
-    def save(self, cube_id: str, index: Any, seq: int, dim: int) -> None:
-        """Write a cube's index to a file of its own, then point the cube's record at it
-        (unless the record already names a later log position)."""
+    def save(
+        self, cube_id: str, index: Any, removed: Halves | None = None, *, seq: int, dim: int
+    ) -> npt.NDArray[np.bool_] | None:
+        """Write a cube's index to a file of its own, with the ``removed`` vectors it may
+        still hold zeroed (:mod:`.freed_slots`), then point the cube's record at it (unless
+        the record already names a later log position). Which of ``removed`` the file
+        held; None when it was not written."""
         if self.folder is None or self._superseded(cube_id, dim, seq):
-            return  # another process saved a later state: writing this one is wasted
+            return None  # another process saved a later state: writing this one is wasted
         stem = _stem(cube_id)
         path = self.folder / f"{stem}-{seq}-{secrets.token_hex(4)}.usearch"
         partial = path.with_name(f"{path.name}.partial")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             index.save(str(partial))
+            held = zero_removed(partial, removed if removed is not None else no_halves(dim))
             digest = _sha256(partial)
             partial.replace(path)
             with _records_locked(self.folder):
                 if self._superseded(cube_id, dim, seq):
                     path.unlink(missing_ok=True)  # another process saved a later state
-                    return
+                    return None
                 record = {"cube_id": cube_id, "seq": seq, "dim": dim, "scalar": HNSW_SCALAR,
-                          "file": path.name, "sha256": digest}
+                          "freed_slots": FREED_SLOTS, "file": path.name, "sha256": digest}
                 replace_text(self.folder / f"{stem}.json", json.dumps(record))
                 self._remove_superseded(stem, seq, path.name)
-        except (OSError, RuntimeError) as exc:  # the index still works; the next process rebuilds
+            return held
+        except (OSError, RuntimeError, StoreError) as exc:  # the next process rebuilds
             partial.unlink(missing_ok=True)
-            if self._superseded(cube_id, dim, seq):
-                return  # a later save removed this unfinished one, as it should
-            _log.warning("could not save the vector index of cube %s to %s: %s",
-                         cube_id, self.folder, exc)
+            if not self._superseded(cube_id, dim, seq):  # else a later save removed this one
+                _log.warning("could not save the vector index of cube %s to %s: %s",
+                             cube_id, self.folder, exc)
+            return None
 
     def remove(self, cube_id: str) -> None:
         """Delete a cube's record and every saved index file of it, complete or not (its

@@ -32,9 +32,9 @@ thread adopts a newer one at most every :data:`VIEW_CHECK_S`; a search scores
 the vectors changed since exactly. A cube loaded small takes its role when it
 grows large. A viewer takes over when the keeper is gone, and keeps its own
 index when more than :data:`VIEW_PENDING_LIMIT` changes wait. HNSW keeps a
-removed vector's bytes, and a forgotten memory's vector must not stay in a
-file: a keeper whose index lost vectors builds it anew (in its background
-thread) before it saves again.
+removed vector's bytes, and a deleted memory's vector must not stay in a
+file: saves zero them (:mod:`.freed_slots`), and a process keeping its own
+index saves it once many wait.
 """
 
 from __future__ import annotations
@@ -43,20 +43,19 @@ import sqlite3
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 
 from memosys.core.errors import StoreError
 from memosys.stores.base import Vectors
-from memosys.stores.sqlite.ann import SAVE_AFTER_CHANGES, BuildStopped, build_hnsw
+from memosys.stores.sqlite.ann import SAVE_AFTER_CHANGES
 from memosys.stores.sqlite.ann_files import AnnFiles, SavedIndex
 from memosys.stores.sqlite.change_log import prune_log
 from memosys.stores.sqlite.follower import Follower
-from memosys.stores.sqlite.vector_index import CubeVectors, RowIds, Saved
+from memosys.stores.sqlite.vector_index import CubeVectors, RowIds, Save, Saved
 
 LOAD_CHUNK = 8_192  # rows fetched at a time when loading a cube
 PRUNE_KEEP = 100_000  # log entries kept; a process further behind reloads its cubes
@@ -85,7 +84,7 @@ class VectorCache:
         self._keeping: dict[str, IO[str]] = {}  # shared cubes this process keeps: their locks
         self._next_look: dict[str, float] = {}  # when a viewer looks for a newer index next
         self._undecided: set[str] = set()  # shared cubes loaded small: no role yet
-        self._stopping = threading.Event()  # set at close: a rebuild stops
+        self._stopping = threading.Event()  # set at close: no more wake-ups
         self._saved_at: dict[str, float] = {}  # when a keeper last saved a cube's index
         self._wake: threading.Timer | None = None  # nudges the background thread later
         self._cubes: dict[str, CubeVectors | None] = {}  # None: a cube without vectors
@@ -93,7 +92,6 @@ class VectorCache:
         self._data_versions: dict[int, int] = {}  # by id() of the (long-lived) connection
         self._dirty = True
         self.lock = threading.RLock()  # guards the fields above
-        self._deleted_from: set[str] = set()  # cubes that lost vectors since loading
         self._inserter = Follower("memosys-hnsw-insert", self._insert_pending)
 
     def mark_dirty(self) -> None:
@@ -144,6 +142,7 @@ class VectorCache:
             last = int(
                 conn.execute("SELECT COALESCE(max(seq), 0) FROM vector_changes").fetchone()[0]
             )
+            changed = last != self._seq and bool(self._cubes)
             self._catch_up(conn, last)
             for cube_id in cube_ids:
                 if cube_id not in self._cubes:
@@ -154,8 +153,8 @@ class VectorCache:
         finally:
             conn.execute("COMMIT")
         self._dirty = False
-        if any(index is not None and index.pending for index in self._cubes.values()):
-            self._inserter.nudge()
+        if changed or any(index is not None and index.pending for index in self._cubes.values()):
+            self._inserter.nudge()  # inserts, or a save (a removal can call for one)
 
     def _make_room(self, cube_ids: tuple[str, ...]) -> None:
         """Grow these loaded cubes' arrays ahead of the writes, outside :attr:`lock`: a
@@ -175,8 +174,12 @@ class VectorCache:
         for cube_id, index in indexes:
             while not self._inserter.closing and index.insert_pending(INSERT_CHUNK):
                 pass
-            if self._shared and not self._inserter.closing:
+            if self._inserter.closing:
+                continue
+            if self._shared:
                 self._follow_shared(cube_id, index)
+            elif _holds_many_removed(index):
+                self._save(cube_id, index)
 
     def _catch_up(self, conn: sqlite3.Connection, last: int) -> None:
         if last == self._seq or not self._cubes:
@@ -200,8 +203,6 @@ class VectorCache:
         for cube_id, rowids in removed.items():
             if (index := self._cubes.get(cube_id)) is not None:
                 index.remove(np.array(rowids, dtype=np.int64), last)
-            if any(rowid not in current for rowid in rowids):
-                self._deleted_from.add(cube_id)
         added: dict[str, list[tuple[int, bytes]]] = defaultdict(list)
         for rowid, (cube_id, blob) in current.items():
             added[cube_id].append((rowid, blob))
@@ -280,21 +281,6 @@ class VectorCache:
             if index is not None and not self._keep(cube_id):
                 index.become_viewer(last)
 
-    def _rebuild(self, cube_id: str, index: CubeVectors) -> None:
-        """Build a keeper's index anew, without the bytes of the vectors removed from it,
-        and keep it instead (it is saved once the writes made meanwhile are in), unless
-        a vector was removed during the build."""
-        with self.lock:
-            rowids, matrix, alive, token = index.rebuild_snapshot()
-        try:
-            fresh = build_hnsw(index.dim, rowids, matrix, self._stopping, alive)
-        except BuildStopped:
-            return
-        with self.lock:
-            if index.adopt_rebuild(fresh, token):
-                self._deleted_from.discard(cube_id)
-                self._inserter.nudge()  # insert the writes made meanwhile, then save
-
     def claim_large(self, conn: sqlite3.Connection) -> list[str]:
         """Keep the shared index of every cube of more than ``ann_threshold`` vectors that
         no other process keeps yet (a process that serves no searches, so that its saves
@@ -337,8 +323,7 @@ class VectorCache:
 
     def _publish(self, cube_id: str, index: CubeVectors) -> None:
         """Save a keeper's index after :data:`PUBLISH_AFTER` changes or a hundredth of the
-        cube, or its last changes after :data:`PUBLISH_EVERY_S` (rebuilt first if it lost
-        vectors)."""
+        cube, or its last changes after :data:`PUBLISH_EVERY_S`."""
         now = time.monotonic()
         due = self._saved_at.setdefault(cube_id, now) + PUBLISH_EVERY_S * max(
             1.0, index.count / 100_000
@@ -346,13 +331,13 @@ class VectorCache:
         if index.unsaved < max(PUBLISH_AFTER, index.count // 100) and now < due:
             self._wake_at(due - now)
             return
-        if cube_id in self._deleted_from:
-            self._rebuild(cube_id, index)
-            return
+        self._save(cube_id, index)
+        self._saved_at[cube_id] = time.monotonic()
+
+    def _save(self, cube_id: str, index: CubeVectors) -> None:
         with self.lock:
             seq = self._seq  # the index holds at least the changes up to here
         index.save_if_changed(1, partial(self._files.save, cube_id, seq=seq, dim=index.dim))
-        self._saved_at[cube_id] = time.monotonic()
 
     def _look_for_newer(self, cube_id: str, index: CubeVectors) -> None:
         """A viewer adopts a newer saved index, at most every :data:`VIEW_CHECK_S`, and
@@ -396,40 +381,23 @@ class VectorCache:
                 lock.close()
 
     def save_indexes(self) -> None:
-        """Save the HNSW indexes that changed enough since they were saved, and let other
-        processes keep the shared ones (at close).
-
-        An index that lost vectors is not saved but its saved file deleted: HNSW
-        keeps a removed vector's bytes in the file, and a removed vector may
-        have been forgotten. The next process builds the index anew.
-        """
+        """Save the HNSW indexes that changed enough since they were saved, or that lost
+        vectors (:mod:`.freed_slots`), and let other processes keep the shared ones (at
+        close)."""
         with self.lock:
-            for cube_id in self._deleted_from:
-                self._files.remove(cube_id)
             for cube_id, index in self._cubes.items():
-                if index is None or cube_id in self._deleted_from:
-                    continue
-                index.save_if_changed(
-                    SAVE_AFTER_CHANGES,
-                    partial(self._files.save, cube_id, seq=self._seq, dim=index.dim),
-                )
+                if index is not None:
+                    index.save_if_changed(
+                        1 if index.removed_held else SAVE_AFTER_CHANGES,
+                        partial(self._files.save, cube_id, seq=self._seq, dim=index.dim),
+                    )
             for lock in self._keeping.values():
                 lock.close()
             self._keeping.clear()
 
-    def _saver(self, cube_id: str, dim: int) -> Callable[[Any], None]:
-        """What saves a cube's index once built; the log position is taken now, at the start.
-
-        A build that vectors were removed from meanwhile is not saved (see
-        :meth:`save_indexes`).
-        """
-        seq = self._seq
-
-        def save(index: Any) -> None:
-            if cube_id not in self._deleted_from:
-                self._files.save(cube_id, index, seq=seq, dim=dim)
-
-        return save
+    def _saver(self, cube_id: str, dim: int) -> Save:
+        """What saves a cube's index once built; the log position is taken now, at the start."""
+        return partial(self._files.save, cube_id, seq=self._seq, dim=dim)
 
     def _saved_index(
         self, conn: sqlite3.Connection, cube_id: str, dim: int, last: int
@@ -448,6 +416,12 @@ class VectorCache:
             (cube_id, seq, last),
         ).fetchall()
         return saved, np.array([r for (r,) in changed], dtype=np.int64)
+
+
+def _holds_many_removed(index: CubeVectors) -> bool:
+    """Whether a process keeping its own index should save it to forget the removed
+    vectors it no longer holds (:data:`PUBLISH_AFTER`, or a hundredth of the cube)."""
+    return index.removed_held > max(PUBLISH_AFTER, index.count // 100)
 
 
 def _arrays(entries: list[tuple[int, bytes]], dim: int) -> tuple[RowIds, Vectors]:

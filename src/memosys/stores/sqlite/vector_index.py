@@ -81,14 +81,19 @@ from memosys.stores.sqlite.ann import (
     Builder,
     build_hnsw,
     build_threads,
+    remove_keys,
     sync_keys,
 )
+from memosys.stores.sqlite.freed_slots import Halves, no_halves, without_live_twins
 
 RowIds = npt.NDArray[np.int64]
 Scores = npt.NDArray[np.float32]
 
-# Called when a build starts; returns what receives the built index (to save it).
-OnBuild = Callable[[], Callable[[Any], None]]
+# Saves an index with the removed vectors whose bytes it may still hold zeroed; which of
+# them it found (None: not saved). See :mod:`.freed_slots`.
+Save = Callable[[Any, Halves], npt.NDArray[np.bool_] | None]
+# Called when a build starts; returns what saves the built index.
+OnBuild = Callable[[], Save]
 # A saved index to start from: a loader (slow, run in the background, None when
 # unreadable) and the rowids changed since it was saved.
 Saved = tuple[Callable[[], Any], RowIds]
@@ -130,7 +135,8 @@ class CubeVectors:
         self._viewing_since = -1  # a viewer records the changes after this log position
         self._gone: dict[int, int] = {}  # a viewer's rowids removed since, with their position
         self._removals = 0  # calls of remove() that removed vectors
-        self._rebuild_changes: set[int] | None = None  # rowids changed since rebuild_snapshot()
+        # stored vectors removed from this process's own index whose bytes it may still hold
+        self._removed: list[Halves] = []
         self._lock = threading.RLock()  # searches run on several threads; changes one at a time
         self._growing = threading.Lock()  # held by the thread growing the arrays ahead
 
@@ -144,7 +150,7 @@ class CubeVectors:
         """Whether :meth:`search` goes through HNSW (above the threshold, once it is built)."""
         return self.count > self.ann_threshold and not self._build_failed
 
-    def save_if_changed(self, at_least: int, save: Callable[[Any], None]) -> bool:
+    def save_if_changed(self, at_least: int, save: Save) -> bool:
         """Insert every pending vector and ``save`` the HNSW index (holding the lock, so
         nothing changes it meanwhile) when ``at_least`` changes were applied since it was
         last saved; whether it did. A viewer saves nothing."""
@@ -152,7 +158,9 @@ class CubeVectors:
             if self._ann is None or self._viewer or self._unsaved < at_least:
                 return False
             self._insert(len(self._pending))
-            save(self._ann)
+            removed = self._removed_not_live()
+            found = save(self._ann, removed)
+            self._removed = [removed if found is None else removed[found]]
             self._unsaved = 0
             return True
 
@@ -161,29 +169,19 @@ class CubeVectors:
         """Changes applied to the HNSW index since it was last saved."""
         return self._unsaved
 
-    def rebuild_snapshot(self) -> tuple[RowIds, Vectors, npt.NDArray[np.bool_], int]:
-        """The rows, vectors and live flags to build a fresh index from (views, like
-        :meth:`start_ann`'s), and the token that :meth:`adopt_rebuild` takes."""
-        with self._lock:
-            size = self._size
-            self._rebuild_changes = set()
-            return self._rowids[:size], self._matrix[:size], self._alive[:size].copy(), \
-                self._removals
+    @property
+    def removed_held(self) -> int:
+        """Vectors removed from this process's own index that it may still hold the bytes
+        of (a save forgets those it no longer holds)."""
+        return sum(len(removed) for removed in self._removed)
 
-    def adopt_rebuild(self, index: Any, token: int) -> bool:
-        """Search and keep ``index``, built from :meth:`rebuild_snapshot`'s rows, instead
-        of this process's own (which still holds the bytes of vectors removed from it);
-        the rows changed since wait to go in. False, keeping the old one, when a vector was
-        removed since the snapshot (the new one may hold it), or for a viewer."""
-        with self._lock:
-            changed, self._rebuild_changes = self._rebuild_changes, None
-            if self._viewer or self._ann is None or changed is None or self._removals != token:
-                return False
-            index.remove(np.fromiter(changed, dtype=np.uint64, count=len(changed)))
-            self._ann = index
-            self._pending = dict.fromkeys(changed, 0)
-            self._unsaved = self.count  # none of it is in a saved file
-            return True
+    def _removed_not_live(self) -> Halves:
+        """The removed vectors the index may still hold the bytes of, less those a live
+        vector holds too."""
+        removed = np.concatenate([no_halves(self.dim), *self._removed])
+        live = self._alive[: self._size]
+        return without_live_twins(removed, self._ann, self._rowids[: self._size][live],
+                                  self._matrix[: self._size, :4][live])
 
     @property
     def viewing(self) -> bool:
@@ -312,11 +310,9 @@ class CubeVectors:
             fresh = ~found
             if fresh.any():
                 self._append(rowids[fresh], matrix[fresh])
-            if self._rebuild_changes is not None:
-                self._rebuild_changes.update(rowids.tolist())
             if self._ann is not None or self._viewer:
                 if found.any() and not self._viewer:
-                    self._ann.remove(rowids[found].astype(np.uint64))
+                    self._removed.append(remove_keys(self._ann, rowids[found]))
                 self._pending.update(dict.fromkeys(rowids.tolist(), seq))
                 self._unsaved += len(rowids)
             elif self._builder is not None:
@@ -335,7 +331,7 @@ class CubeVectors:
             if self._ann is not None or self._viewer:
                 gone = self._rowids[hit]
                 if not self._viewer:
-                    self._ann.remove(gone.astype(np.uint64))
+                    self._removed.append(remove_keys(self._ann, gone))
                 for rowid in gone.tolist():
                     self._pending.pop(rowid, None)
                     if self._viewer:
@@ -406,7 +402,7 @@ class CubeVectors:
 
     def _make_index(
         self, rowids: RowIds, matrix: Vectors, alive: npt.NDArray[np.bool_],
-        saved: Saved | None, on_built: Callable[[Any], None] | None,
+        saved: Saved | None, on_built: Save | None,
         stop: threading.Event | None,
     ) -> Any:
         """The HNSW index of a snapshot: the saved one brought up to date, or a new one."""
@@ -414,12 +410,15 @@ class CubeVectors:
             load, changed = saved
             index = load()
             if index is not None:
-                sync_keys(index, changed, rowids, matrix, alive)
-                self._unsaved += len(changed)  # only this thread touches it while _ann is None
+                # only this thread touches these while _ann is None
+                self._removed.append(sync_keys(index, changed, rowids, matrix, alive))
+                self._unsaved += len(changed)
                 return index
+        removals = self._removals
         index = build_hnsw(self.dim, rowids, matrix, stop, alive)
-        if on_built is not None:
-            on_built(index)
+        if on_built is not None and self._removals == removals:
+            # not saved when a vector was removed meanwhile: it is in the build, still live
+            on_built(index, no_halves(self.dim))
         return index
 
     def _poll_builder(self) -> None:
@@ -436,8 +435,8 @@ class CubeVectors:
             ) from builder.error
         keys = np.fromiter(touched, dtype=np.int64, count=len(touched))
         size = self._size
-        sync_keys(builder.result, keys, self._rowids[:size], self._matrix[:size],
-                  self._alive[:size])
+        self._removed.append(sync_keys(builder.result, keys, self._rowids[:size],
+                                       self._matrix[:size], self._alive[:size]))
         self._unsaved += len(keys)
         self._ann = builder.result
 
