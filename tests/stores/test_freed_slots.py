@@ -161,3 +161,30 @@ def test_a_build_that_lost_a_vector_meanwhile_is_saved_only_later_and_without_it
     assert saved is not None
     data = saved.path.read_bytes()
     assert _halves(vectors[7]) not in data and _halves(vectors[8]) in data
+
+
+def test_a_save_that_was_not_written_leaves_the_changes_and_removals_to_the_next(
+    rng: np.random.Generator,
+) -> None:
+    vectors = unit(rng, 40)
+    cube = CubeVectors(DIM, 20, lambda: lambda index, gone: None)
+    cube.load_sorted(np.arange(1, 41, dtype=np.int64), vectors.copy(), 40)
+    assert cube.start_ann()
+    cube.remove(np.array([3, 4]))
+    assert (cube.unsaved, cube.removed_held) == (2, 2)
+    assert not cube.save_if_changed(1, lambda index, gone: None)  # a forget removed its file
+    assert (cube.unsaved, cube.removed_held) == (2, 2)
+    assert cube.save_if_changed(1, lambda index, gone: np.ones(len(gone), dtype=bool))
+    assert (cube.unsaved, cube.removed_held) == (0, 2)
+
+
+def test_an_index_that_is_never_saved_notes_no_removed_vectors(
+    rng: np.random.Generator,
+) -> None:
+    """A store in memory saves no index, so it keeps no copy of what it removes."""
+    cube = CubeVectors(DIM, 20)
+    cube.load_sorted(np.arange(1, 41, dtype=np.int64), unit(rng, 40), 40)
+    assert cube.start_ann()
+    cube.remove(np.array([3, 4]))
+    cube.upsert(np.array([5]), unit(rng, 1))
+    assert cube.removed_held == 0 and cube.count == 38

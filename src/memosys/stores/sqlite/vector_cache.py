@@ -243,8 +243,10 @@ class VectorCache:
         start_from: Saved | None = None
         if saved is not None and not viewer:
             start_from = partial(self._files.load, saved[0], dim), saved[1]
+        saves = self._files.folder is not None
         index = CubeVectors(
-            dim, self.ann_threshold, partial(self._saver, cube_id, dim), start_from
+            dim, self.ann_threshold, partial(self._saver, cube_id, dim) if saves else None,
+            start_from,
         )
         index.load_sorted(rowids, matrix, done)
         if viewer:

@@ -153,14 +153,16 @@ class CubeVectors:
     def save_if_changed(self, at_least: int, save: Save) -> bool:
         """Insert every pending vector and ``save`` the HNSW index (holding the lock, so
         nothing changes it meanwhile) when ``at_least`` changes were applied since it was
-        last saved; whether it did. A viewer saves nothing."""
+        last saved; whether it was saved. A viewer saves nothing."""
         with self._lock:
             if self._ann is None or self._viewer or self._unsaved < at_least:
                 return False
             self._insert(len(self._pending))
             removed = self._removed_not_live()
             found = save(self._ann, removed)
-            self._removed = [removed if found is None else removed[found]]
+            if found is None:
+                return False  # the changes stay unsaved: the next round tries again
+            self._removed = [removed[found]]
             self._unsaved = 0
             return True
 
@@ -174,6 +176,12 @@ class CubeVectors:
         """Vectors removed from this process's own index that it may still hold the bytes
         of (a save forgets those it no longer holds)."""
         return sum(len(removed) for removed in self._removed)
+
+    def _held_removed(self, removed: Halves) -> None:
+        """Note vectors removed from the own index, which a save must zero (an index that
+        is never saved notes none)."""
+        if self.on_build is not None and len(removed):
+            self._removed.append(removed)
 
     def _removed_not_live(self) -> Halves:
         """The removed vectors the index may still hold the bytes of, less those a live
@@ -312,7 +320,7 @@ class CubeVectors:
                 self._append(rowids[fresh], matrix[fresh])
             if self._ann is not None or self._viewer:
                 if found.any() and not self._viewer:
-                    self._removed.append(remove_keys(self._ann, rowids[found]))
+                    self._held_removed(remove_keys(self._ann, rowids[found]))
                 self._pending.update(dict.fromkeys(rowids.tolist(), seq))
                 self._unsaved += len(rowids)
             elif self._builder is not None:
@@ -331,7 +339,7 @@ class CubeVectors:
             if self._ann is not None or self._viewer:
                 gone = self._rowids[hit]
                 if not self._viewer:
-                    self._removed.append(remove_keys(self._ann, gone))
+                    self._held_removed(remove_keys(self._ann, gone))
                 for rowid in gone.tolist():
                     self._pending.pop(rowid, None)
                     if self._viewer:
@@ -411,7 +419,7 @@ class CubeVectors:
             index = load()
             if index is not None:
                 # only this thread touches these while _ann is None
-                self._removed.append(sync_keys(index, changed, rowids, matrix, alive))
+                self._held_removed(sync_keys(index, changed, rowids, matrix, alive))
                 self._unsaved += len(changed)
                 return index
         removals = self._removals
@@ -435,8 +443,8 @@ class CubeVectors:
             ) from builder.error
         keys = np.fromiter(touched, dtype=np.int64, count=len(touched))
         size = self._size
-        self._removed.append(sync_keys(builder.result, keys, self._rowids[:size],
-                                       self._matrix[:size], self._alive[:size]))
+        self._held_removed(sync_keys(builder.result, keys, self._rowids[:size],
+                                     self._matrix[:size], self._alive[:size]))
         self._unsaved += len(keys)
         self._ann = builder.result
 
