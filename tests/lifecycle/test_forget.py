@@ -3,7 +3,7 @@
 Each test first checks that the needle *is* found while the memory exists
 (so a scan that finds nothing proves something), then forgets it and scans
 every table, the FTS index and the raw bytes of every file under the data
-directory after the checkpoint and VACUUM that forget runs.
+directory after the compaction that forget runs.
 """
 
 from __future__ import annotations
@@ -279,3 +279,25 @@ def test_another_open_store_does_not_write_a_forgotten_vector_back(
         other.store.delete_items(Scope(USER, (items[0].cube_id,)), purged)
         other.search("relay calibration", user_id=USER, mode="dense")
     assert _raw_hits(data_dir, vector[0]) == []
+
+
+def test_forget_vacuums_only_a_database_whose_free_space_may_hold_old_content(
+    mos: MemOS, data_dir: Path
+) -> None:
+    """Every connection zeroes what it deletes, so the file need not be rewritten; a
+    database made before that (no ``free_space_zeroed`` fact) is VACUUMed once."""
+    facts = "SELECT name FROM store_facts"
+    assert _rows(data_dir, facts) == [("free_space_zeroed",)]  # made by this code
+    with sqlite3.connect(data_dir / DATABASE_FILE) as conn:
+        conn.execute("DELETE FROM store_facts")  # as if made before 2026-11-27
+    for round_, vacuumed in ((1, True), (2, False)):
+        needle = f"Zorbulite{round_}"
+        long_text = " ".join(f"{needle} reading {n} of the Quasmid gauge" for n in range(600))
+        (item,) = mos.add_texts([long_text], user_id=USER)  # overflow pages, freed at forget
+        assert _raw_hits(data_dir, needle.encode())
+        assert mos.forget(item.id, user_id=USER).compacted
+        free_pages = _rows(data_dir, "PRAGMA freelist_count")[0][0]
+        assert (free_pages == 0) is vacuumed
+        assert _rows(data_dir, facts) == [("free_space_zeroed",)]
+        assert _raw_hits(data_dir, needle.encode()) == []
+        assert _raw_hits(data_dir, needle.lower().encode()) == []

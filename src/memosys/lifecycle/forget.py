@@ -3,8 +3,8 @@
 Forgetting removes an item from every place memosys keeps it: its row and
 all its versions, the full-text index, its vector and the cube's saved HNSW
 index, links from other items, and (as snapshots are views of versions)
-every snapshot. The store zeroes freed pages and merges the FTS index; then
-the database is checkpointed and vacuumed so the bytes are gone from the file and its WAL.
+every snapshot. The store zeroes what it frees and merges the FTS index; then
+the WAL is checkpointed so the bytes are gone from the file and its WAL.
 Each cube's removal emits ``"forgotten"`` in its own transaction (so the
 audit record commits with it), and KV caches and adapters built from the
 items are then dropped or marked stale by their owners; :mod:`.verify`

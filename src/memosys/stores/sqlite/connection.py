@@ -62,7 +62,10 @@ class Database:
                 _refuse_foreign(self._conn, self.path)  # before WAL, which changes the file
                 self._conn.execute("PRAGMA journal_mode = WAL")
                 self._conn.execute("PRAGMA synchronous = NORMAL")
-            run_migrations(_SQLiteMigrations(self), load_migrations(migrations))
+            known = load_migrations(migrations)
+            applied = run_migrations(_SQLiteMigrations(self), known)
+            self.created = known[0].name in applied
+            """Whether this open made the database (its first migration ran)."""
         except BaseException:
             self.close()
             raise

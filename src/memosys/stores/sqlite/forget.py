@@ -23,6 +23,7 @@ from memosys.stores.sqlite.connection import Database
 from memosys.stores.sqlite.versions import as_of_sql
 
 _LINK_FIELDS = ("supersedes", "merged_from", "previous_versions")
+FREE_SPACE_ZEROED = "free_space_zeroed"  # a row of store_facts
 
 
 def item_traces(
@@ -118,20 +119,32 @@ def compact(db: Database, *, rewrite: bool) -> bool:
     The merge drops the deleted terms that FTS5 keeps in its segments until
     then; the rest was zeroed as it was deleted, since every connection runs
     with ``secure_delete`` (SQLite builds without ``SQLITE_SECURE_DELETE`` do
-    not zero by default). ``rewrite`` also VACUUMs, under the write lock for
-    as long as it takes (seconds at 100k memories): the file shrinks, and free
-    space loses what writes made before this setting may have left in it.
+    not zero by default). ``rewrite`` also VACUUMs a database whose free space
+    may hold content deleted before that setting (one made before 2026-11-27:
+    see :func:`note_free_space_zeroed`), once, under the write lock for as long
+    as it takes (seconds at 100k memories).
     Returns False when a reader in another connection kept the WAL busy, so
     old pages may still sit in the ``-wal`` file (run it again later).
     """
     with db.write() as conn:
         conn.execute("INSERT INTO items_fts (items_fts) VALUES ('optimize')")
+        zeroed = conn.execute(
+            "SELECT 1 FROM store_facts WHERE name = ?", (FREE_SPACE_ZEROED,)
+        ).fetchone()
     with db.exclusive() as conn:
-        if rewrite:
+        if rewrite and not zeroed:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             conn.execute("VACUUM")
+            note_free_space_zeroed(conn)
         busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     return int(busy) == 0
+
+
+def note_free_space_zeroed(conn: sqlite3.Connection) -> None:
+    """Record that no free space of the database can hold deleted content: it was made
+    by connections that all zero what they delete, or VACUUMed by one."""
+    conn.execute("INSERT OR IGNORE INTO store_facts (name, value) VALUES (?, '1')",
+                 (FREE_SPACE_ZEROED,))
 
 
 def _rows(

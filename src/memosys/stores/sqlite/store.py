@@ -29,7 +29,7 @@ from memosys.core.filters import Filter
 from memosys.core.items import ItemView, MemoryItem
 from memosys.settings import StoreSettings
 from memosys.stores.base import AddResult, OrderBy, Scope, ScoredId, Vectors
-from memosys.stores.sqlite import search, writes
+from memosys.stores.sqlite import forget, search, writes
 from memosys.stores.sqlite.codec import VIEW_COLUMNS, load_item, load_view, micros
 from memosys.stores.sqlite.connection import Database
 from memosys.stores.sqlite.governance import SQLiteGovernance
@@ -63,6 +63,9 @@ class SQLiteStore:
         self.settings = settings
         self.clock = clock
         self._db = Database(path, settings.lock_timeout_s)
+        if self._db.created:
+            with self._db.write() as conn:
+                forget.note_free_space_zeroed(conn)
         self._sign_ins = SQLiteSignIns(path, settings.lock_timeout_s)
         self.governance = SQLiteGovernance(self._db, self._sign_ins)
         """Keys, shares and the audit log (:class:`~memosys.governance.store.GovernanceStore`)."""
