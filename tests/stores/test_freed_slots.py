@@ -104,6 +104,9 @@ def test_a_file_of_another_layout_is_refused_not_damaged(
     with pytest.raises(StoreError, match="not a usearch file"):
         zero_removed(path, unit(rng, 1).astype(np.float16))
     assert zero_removed(path, no_halves(DIM)).tolist() == []
+    path.write_bytes(b"\x05\x00")
+    with pytest.raises(StoreError, match="not a usearch file"):
+        zero_removed(path, unit(rng, 1).astype(np.float16))
 
 
 def test_a_save_zeroes_the_removed_vectors_and_says_which_it_held(

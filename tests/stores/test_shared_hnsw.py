@@ -162,6 +162,33 @@ def test_a_keeper_that_lost_vectors_saves_its_index_with_their_bytes_zeroed(
         assert _top(keeper, vector) == (item.id, 1.0)
 
 
+def test_a_viewer_that_saw_deletions_adopts_the_keepers_later_file_by_itself(
+    keeper_and_viewer: tuple[SQLiteStore, SQLiteStore], rng: np.random.Generator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """It looks again while removed vectors wait, though no write or search comes."""
+    keeper, viewer = keeper_and_viewer
+    saving = threading.Event()
+    files = keeper._vectors._files
+    save = files.save
+
+    def save_when_let(*args: Any, **kwargs: Any) -> Any:
+        assert saving.wait(timeout=30)
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(files, "save", save_when_let)
+    gone = viewer.vector_search(SCOPE, unit(rng, 1)[0], None, 5)
+    keeper.delete_items(SCOPE, [hit.id for hit in gone])  # 5 changes: the keeper saves...
+    left = viewer.vector_search(SCOPE, unit(rng, 1)[0], None, 5)  # ...after the viewer looked
+    assert not {hit.id for hit in gone} & {hit.id for hit in left}
+    viewed = _index(viewer).view_seq
+    saving.set()
+    assert keeper._vectors.wait_inserted(timeout=30)
+    saved = files.saved("c1", 16)
+    assert saved is not None and saved.seq > viewed
+    _eventually(lambda: _index(viewer).view_seq == saved.seq, "the viewer adopts the file")
+
+
 def _stored_halves(store: SQLiteStore, rowid: int) -> bytes:
     with store._db.read() as conn:
         (blob,) = conn.execute("SELECT vector FROM vectors WHERE item_rowid = ?",

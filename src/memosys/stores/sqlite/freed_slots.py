@@ -45,7 +45,8 @@ def zero_removed(path: Path, removed: Halves) -> npt.NDArray[np.bool_]:
     found = np.zeros(len(removed), dtype=bool)
     if len(removed) == 0:
         return found
-    rows, width = (int(n) for n in np.fromfile(path, dtype="<u4", count=2))
+    header = np.fromfile(path, dtype="<u4", count=2)
+    rows, width = (int(n) for n in header) if len(header) == 2 else (0, 0)
     if width != removed.shape[1] * 2 or _HEADER + rows * width > path.stat().st_size:
         raise StoreError(f"{path} is not a usearch file of half-precision vectors as expected")
     block = np.memmap(path, dtype=np.float16, mode="r+", offset=_HEADER, shape=(rows, width // 2))

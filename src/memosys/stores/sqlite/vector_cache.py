@@ -359,7 +359,7 @@ class VectorCache:
         if keeps or index.pending > VIEW_PENDING_LIMIT:
             viewed = saved if saved is not None and saved.seq == index.view_seq else None
             index.keep_own(partial(self._files.load, viewed, index.dim) if viewed else None)
-        elif index.pending:
+        elif index.unviewed:
             self._wake_at(VIEW_CHECK_S)  # look again, even if no write comes
 
     def _wake_at(self, delay_s: float) -> None:

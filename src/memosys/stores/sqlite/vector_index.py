@@ -250,6 +250,12 @@ class CubeVectors:
         self.start_ann()
 
     @property
+    def unviewed(self) -> int:
+        """How many changes a viewer applied after the index it views (searches score
+        them exactly or leave them out)."""
+        return len(self._pending) + len(self._gone) if self._viewer else 0
+
+    @property
     def pending(self) -> int:
         """How many vectors wait to go into the HNSW index (searches score them exactly)."""
         return len(self._pending)
@@ -363,7 +369,7 @@ class CubeVectors:
                 # rowids removed or changed since (more hits make up for them; a changed
                 # one is pending too, and scored once). An index of one's own holds no
                 # pending rowid: a change takes it out.
-                stale = len(self._gone) + len(self._pending) if self._viewer else 0
+                stale = self.unviewed
                 count = k + min(stale, k)
                 found = np.asarray(self._ann.search(query, count).keys, dtype=np.int64)
                 if self._pending:
