@@ -84,6 +84,29 @@ def test_a_save_older_than_the_record_leaves_it_and_later_saves_clear_earlier_fi
     assert not cut_short.exists()
 
 
+def test_a_forget_while_an_index_is_saved_leaves_no_file_of_the_cube(
+    tmp_path: Path, rng: np.random.Generator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The saved state may hold the forgotten vector: the save is dropped, quietly (its
+    changes stay unsaved), and no file or record of the cube is left."""
+    files = AnnFiles(tmp_path)
+    files.save("c1", _index(rng, 20), seq=1, dim=DIM)
+
+    class Forgotten:
+        def __init__(self) -> None:
+            self.index = _index(rng, 30)
+
+        def save(self, path: str) -> None:
+            self.index.save(path)  # type: ignore[attr-defined]
+            files.remove("c1")  # another process forgets a memory of the cube
+
+    with caplog.at_level(logging.WARNING):
+        assert files.save("c1", Forgotten(), seq=3, dim=DIM) is None
+    assert caplog.text == ""
+    assert files.saved("c1", DIM) is None
+    assert [p.name for p in tmp_path.iterdir()] == ["records.lock"]
+
+
 def test_a_save_overtaken_by_a_later_one_while_it_writes_is_dropped_quietly(
     tmp_path: Path, rng: np.random.Generator, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -146,16 +146,18 @@ class AnnFiles:
             index.save(str(partial))
             held = zero_removed(partial, removed if removed is not None else no_halves(dim))
             digest = _sha256(partial)
-            partial.replace(path)
             with _records_locked(self.folder):
                 if self._superseded(cube_id, dim, seq):
-                    path.unlink(missing_ok=True)  # another process saved a later state
+                    partial.unlink(missing_ok=True)  # another process saved a later state
                     return None
+                partial.replace(path)  # under the lock: a forget's remove() sees either name
                 record = {"cube_id": cube_id, "seq": seq, "dim": dim, "scalar": HNSW_SCALAR,
                           "freed_slots": FREED_SLOTS, "file": path.name, "sha256": digest}
                 replace_text(self.folder / f"{stem}.json", json.dumps(record))
                 self._remove_superseded(stem, seq, path.name)
             return held
+        except FileNotFoundError:  # a later save or a forget removed the unfinished file
+            return None
         except (OSError, RuntimeError, StoreError) as exc:  # the next process rebuilds
             partial.unlink(missing_ok=True)
             if not self._superseded(cube_id, dim, seq):  # else a later save removed this one
@@ -165,9 +167,12 @@ class AnnFiles:
 
     def remove(self, cube_id: str) -> None:
         """Delete a cube's record and every saved index file of it, complete or not (its
-        keeper's lock file stays: a new one could be locked beside the held one)."""
-        if self.folder is not None:
-            stem = _stem(cube_id)
+        keeper's lock file stays: a new one could be locked beside the held one). Under the
+        record lock, so that a save finishing meanwhile cannot rename its file out of reach."""
+        if self.folder is None or not self.folder.is_dir():
+            return
+        stem = _stem(cube_id)
+        with _records_locked(self.folder):
             for path in [*self.folder.glob(f"{stem}-*"), *self.folder.glob(f"{stem}.*")]:
                 if path.suffix != ".keeper":
                     path.unlink(missing_ok=True)
