@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -190,7 +191,11 @@ def test_forget_drops_the_saved_vector_index(
     (vector,) = _rows(data_dir, "SELECT v.vector FROM vectors v JOIN items i "
                       "ON i.rowid = v.item_rowid WHERE i.id = ?", items[7].id)[0:1]
     with MemOS.open(data_dir, embedder=embedder, clock=clock, settings=settings) as mos:
-        mos.forget(items[7].id, user_id=USER)
+        before = mos.verify_forgotten(receipt=ForgetReceipt(vectors=[vector[0]]))
+        # the saved index holds the vector in half precision, not as the float32 stored
+        assert f"file {DATABASE_FILE}.ann/{index_files[0].name}" in {
+            f.place for f in before.leftovers}
+        receipt = mos.forget(items[7].id, user_id=USER)
         assert not any(p.exists() for p in index_files)
         hits = mos.search("Zarkovian relay 7", user_id=USER, mode="dense", top_k=40)
         assert items[7].id not in {h.item.id for h in hits} and len(hits) == 39
@@ -198,6 +203,7 @@ def test_forget_drops_the_saved_vector_index(
     assert _raw_hits(data_dir, b"Zarkovian relay 7 ") == []
     with MemOS.open(data_dir, embedder=embedder, clock=clock, settings=settings) as mos:
         report = mos.verify_forgotten(ids=[items[7].id], texts=[texts[7]])
+        assert mos.verify_forgotten(receipt=receipt).clean
     assert report.clean, report.leftovers
     assert {f.place.split(".")[0] for f in report.retained} <= {"table audit_log", "file memosys"}
 
@@ -279,6 +285,7 @@ def test_another_open_store_does_not_write_a_forgotten_vector_back(
         other.store.delete_items(Scope(USER, (items[0].cube_id,)), purged)
         other.search("relay calibration", user_id=USER, mode="dense")
     assert _raw_hits(data_dir, vector[0]) == []
+    assert _raw_hits(data_dir, np.frombuffer(vector[0], "<f4").astype("<f2").tobytes()) == []
 
 
 def test_forget_vacuums_only_a_database_whose_free_space_may_hold_old_content(

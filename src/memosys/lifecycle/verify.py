@@ -1,7 +1,8 @@
 """``verify-forgotten``: look for anything left of forgotten memories, independently of the store.
 
 The check opens the database with its own connection (it writes nothing) and looks
-for each needle (item ids, user ids, texts, embeddings as raw float32 bytes):
+for each needle (item ids, user ids, texts, embeddings as raw float32 bytes and in
+the half precision that saved HNSW indexes hold them in):
 
 - in every column of every table, the FTS5 shadow tables included
   (``instr`` over the value as bytes);
@@ -28,6 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+
+import numpy as np
 
 from memosys.core.errors import InvalidInputError
 from memosys.core.items import (
@@ -86,11 +89,13 @@ def verify_forgotten(
     """Scan the database and every file under ``data_dir`` for the needles.
 
     ``vectors`` are raw float32 embeddings (a :class:`ForgetReceipt`'s), looked
-    for in blob columns and in files such as saved HNSW indexes.
+    for in blob columns and in files, and in half precision in files (saved HNSW
+    indexes hold them so).
     """
     needles = [_needle("id", n) for n in ids] + [_needle("user", n) for n in user_ids]
     needles += [_needle("text", n) for n in texts if n.strip()]
     needles += [_needle("vector", v) for v in vectors]
+    needles += [_needle("vector", _halves(v)) for v in vectors if len(v) % 4 == 0]
     if not needles:
         raise InvalidInputError("give at least one --id, --user or --text to look for")
     if not database.exists():
@@ -112,6 +117,11 @@ def verify_forgotten(
                 kept = kind in RETAINED_KINDS and label in explained
                 (report.retained if kept else report.leftovers).append(finding)
     return report
+
+
+def _halves(vector: bytes) -> bytes:
+    """A float32 embedding's bytes in half precision, as a saved HNSW index holds it."""
+    return np.frombuffer(vector, dtype="<f4").astype("<f2").tobytes()
 
 
 def _needle(kind: str, value: str | bytes) -> tuple[str, str, bytes]:
