@@ -177,9 +177,11 @@ def test_forget_cuts_links_from_other_memories(mos: MemOS, clock: FixedClock) ->
     assert report.clean, report.leftovers
 
 
-def test_forget_drops_the_saved_vector_index(
+def test_forget_removes_the_saved_vector_index_and_keeps_the_loaded_one(
     data_dir: Path, embedder: Any, clock: FixedClock
 ) -> None:
+    """The saved file goes at once; the loaded index takes the removal in (it is not
+    built anew) and saves itself at close with the vector zeroed."""
     settings = MemosysSettings(store=StoreSettings(ann_threshold=20))
     texts = [f"Note {n}: the Zarkovian relay {n} is calibrated." for n in range(40)]
     with MemOS.open(data_dir, embedder=embedder, clock=clock, settings=settings) as mos:
@@ -195,11 +197,19 @@ def test_forget_drops_the_saved_vector_index(
         # the saved index holds the vector in half precision, not as the float32 stored
         assert f"file {DATABASE_FILE}.ann/{index_files[0].name}" in {
             f.place for f in before.leftovers}
+        mos.search("relay calibration", user_id=USER, mode="dense")
+        assert mos.store.wait_for_vector_index(items[0].cube_id, timeout=60)  # type: ignore[attr-defined]
+        loaded = mos.store._vectors._cubes[items[0].cube_id]  # type: ignore[attr-defined]
+        hnsw = loaded._ann
         receipt = mos.forget(items[7].id, user_id=USER)
         assert not any(p.exists() for p in index_files)
         hits = mos.search("Zarkovian relay 7", user_id=USER, mode="dense", top_k=40)
         assert items[7].id not in {h.item.id for h in hits} and len(hits) == 39
+        assert mos.store._vectors._cubes[items[0].cube_id] is loaded  # type: ignore[attr-defined]
+        assert loaded._ann is hnsw
+    assert list((data_dir / f"{DATABASE_FILE}.ann").glob("*.usearch"))  # saved at close
     assert _raw_hits(data_dir, vector[0]) == []
+    assert _raw_hits(data_dir, np.frombuffer(vector[0], "<f4").astype("<f2").tobytes()) == []
     assert _raw_hits(data_dir, b"Zarkovian relay 7 ") == []
     with MemOS.open(data_dir, embedder=embedder, clock=clock, settings=settings) as mos:
         report = mos.verify_forgotten(ids=[items[7].id], texts=[texts[7]])

@@ -266,16 +266,25 @@ class SQLiteVersionStore:
     ) -> ForgetResult:
         """Remove items everywhere: rows, versions, text index, vectors and the cube's saved
         HNSW index; what it frees is zeroed. Inside a caller's write it joins that
-        transaction, and the loaded indexes are dropped once it commits.
+        transaction, and the saved indexes go once it commits (:meth:`_forgotten_in`).
         Call :meth:`compact` afterwards (once for many calls) to clear the file."""
         with self._db.write() as conn:
             result = forget.remove_items(conn, scope, ids, allow_frozen=allow_frozen)
-        self._db.after_commit(partial(self._drop_loaded, result.cube_ids))
+        self._db.after_commit(partial(self._forgotten_in, result.cube_ids))
         return result
 
+    def _forgotten_in(self, cube_ids: list[str]) -> None:
+        """Delete the cubes' saved HNSW files, which hold the removed vectors, and drop the
+        text mirror, so that no token of a removed text stays in memory (it loads again
+        on demand). The loaded vector indexes take the removal in as they take any
+        change, and their next save zeroes the removed vectors (:mod:`.freed_slots`):
+        dropping them made the keeper build the index anew, minutes at 1M vectors."""
+        self._vectors.remove_saved(cube_ids)
+        self._text.drop()
+
     def _drop_loaded(self, cube_ids: list[str]) -> None:
-        """Drop the cubes' loaded vector indexes and saved HNSW files, and the text
-        mirror, so that no copy of a removed item stays; both load again on demand."""
+        """Drop the (removed) cubes' loaded vector indexes and saved HNSW files, and the
+        text mirror."""
         self._vectors.forget_cubes(cube_ids)
         self._text.drop()
 

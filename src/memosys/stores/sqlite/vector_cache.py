@@ -373,14 +373,20 @@ class VectorCache:
             self._wake.start()
 
     def forget_cubes(self, cube_ids: list[str]) -> None:
-        """Drop these cubes' loaded indexes and saved HNSW files (after a forget), so no
-        copy of a removed vector survives; they are rebuilt from ``vectors`` on demand."""
+        """Drop these (removed) cubes' loaded indexes and saved HNSW files."""
         for cube_id in cube_ids:
             self._cubes.pop(cube_id, None)
             self._undecided.discard(cube_id)
             self._files.remove(cube_id)
             if (lock := self._keeping.pop(cube_id, None)) is not None:
                 lock.close()
+
+    def remove_saved(self, cube_ids: list[str]) -> None:
+        """Delete these cubes' saved HNSW files (vectors were forgotten): the keeper saves
+        anew once it has taken the removals in, with them zeroed."""
+        for cube_id in cube_ids:
+            self._files.remove(cube_id)
+        self.mark_dirty()
 
     def save_indexes(self) -> None:
         """Save the HNSW indexes that changed enough since they were saved, or that lost
