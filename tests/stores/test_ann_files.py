@@ -98,13 +98,13 @@ def test_a_forget_while_an_index_is_saved_leaves_no_file_of_the_cube(
 
         def save(self, path: str) -> None:
             self.index.save(path)  # type: ignore[attr-defined]
-            files.remove("c1")  # another process forgets a memory of the cube
+            files.remove("c1", 2)  # another process forgets a memory of the cube
 
     with caplog.at_level(logging.WARNING):
         assert files.save("c1", Forgotten(), seq=3, dim=DIM) is None
     assert caplog.text == ""
     assert files.saved("c1", DIM) is None
-    assert [p.name for p in tmp_path.iterdir()] == ["records.lock"]
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".lock"]  # no index
 
 
 def test_a_save_overtaken_by_a_later_one_while_it_writes_is_dropped_quietly(
@@ -179,10 +179,26 @@ def test_forgetting_a_cube_removes_every_file_of_it(
     assert saved is not None
     stem = saved.path.name.split("-")[0]
     (tmp_path / f"{stem}-2-0.usearch.partial").write_bytes(b"")  # a save cut short
-    files.remove("c2")
-    assert files.saved("c2", DIM) is None and not list(tmp_path.glob(f"{stem}*"))
+    files.remove("c2", 5)
+    assert files.saved("c2", DIM) is None
+    assert [p.name for p in tmp_path.glob(f"{stem}*")] == [f"{stem}.json"]  # no index file
     other = files.saved("c1", DIM)
     assert other is not None and files.load(other, DIM) is not None
+
+
+def test_after_a_forget_a_save_of_an_earlier_state_is_refused(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    """A keeper in another process that has not taken the removal in yet saves an index
+    that holds the forgotten vector as a live one: it must not land."""
+    files = AnnFiles(tmp_path)
+    files.save("c1", _index(rng, 20), seq=3, dim=DIM)
+    files.remove("c1", 7)  # vectors forgotten at log position 7
+    assert files.save("c1", _index(rng, 20), seq=6, dim=DIM) is None
+    assert files.saved("c1", DIM) is None and not list(tmp_path.glob("*.usearch"))
+    assert files.save("c1", _index(rng, 20), seq=7, dim=DIM) is not None
+    saved = files.saved("c1", DIM)
+    assert saved is not None and saved.seq == 7
 
 
 def _seq(path: Path) -> int:

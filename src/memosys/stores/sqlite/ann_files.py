@@ -136,7 +136,7 @@ class AnnFiles:
         still hold zeroed (:mod:`.freed_slots`), then point the cube's record at it (unless
         the record already names a later log position). Which of ``removed`` the file
         held; None when it was not written."""
-        if self.folder is None or self._superseded(cube_id, dim, seq):
+        if self.folder is None or self._superseded(cube_id, seq):
             return None  # another process saved a later state: writing this one is wasted
         stem = _stem(cube_id)
         path = self.folder / f"{stem}-{seq}-{secrets.token_hex(4)}.usearch"
@@ -147,7 +147,7 @@ class AnnFiles:
             held = zero_removed(partial, removed if removed is not None else no_halves(dim))
             digest = _sha256(partial)
             with _records_locked(self.folder):
-                if self._superseded(cube_id, dim, seq):
+                if self._superseded(cube_id, seq):
                     partial.unlink(missing_ok=True)  # another process saved a later state
                     return None
                 partial.replace(path)  # under the lock: a forget's remove() sees either name
@@ -160,15 +160,18 @@ class AnnFiles:
             return None
         except (OSError, RuntimeError, StoreError) as exc:  # the next process rebuilds
             partial.unlink(missing_ok=True)
-            if not self._superseded(cube_id, dim, seq):  # else a later save removed this one
+            if not self._superseded(cube_id, seq):  # else a later save removed this one
                 _log.warning("could not save the vector index of cube %s to %s: %s",
                              cube_id, self.folder, exc)
             return None
 
-    def remove(self, cube_id: str) -> None:
-        """Delete a cube's record and every saved index file of it, complete or not (its
-        keeper's lock file stays: a new one could be locked beside the held one). Under the
-        record lock, so that a save finishing meanwhile cannot rename its file out of reach."""
+    def remove(self, cube_id: str, seq: int) -> None:
+        """Delete every saved index file of a cube, complete or not, after vectors were
+        forgotten at log position ``seq``; its record then refuses any save of an earlier
+        position (a keeper in another process may not have taken the removal in yet).
+        Under the record lock, so that a save finishing meanwhile cannot rename its file
+        out of reach. Its keeper's lock file stays: a new one could be locked beside the
+        held one."""
         if self.folder is None or not self.folder.is_dir():
             return
         stem = _stem(cube_id)
@@ -176,10 +179,14 @@ class AnnFiles:
             for path in [*self.folder.glob(f"{stem}-*"), *self.folder.glob(f"{stem}.*")]:
                 if path.suffix != ".keeper":
                     path.unlink(missing_ok=True)
+            replace_text(self.folder / f"{stem}.json", json.dumps({"seq": seq, "removed": True}))
 
-    def _superseded(self, cube_id: str, dim: int, seq: int) -> bool:
-        current = self.saved(cube_id, dim)
-        return current is not None and current.seq > seq
+    def _superseded(self, cube_id: str, seq: int) -> bool:
+        """Whether the cube's record names a later log position than ``seq`` (a save, or a
+        removal)."""
+        record = self._record(cube_id)
+        recorded = record.get("seq") if record is not None else None
+        return isinstance(recorded, int) and recorded > seq
 
     def _record(self, cube_id: str) -> dict[str, Any] | None:
         if self.folder is None:

@@ -1,4 +1,5 @@
-"""Trimming the change logs that in-memory indexes follow (``vector_changes``, ``text_changes``)."""
+"""The change logs that in-memory indexes follow (``vector_changes``, ``text_changes``):
+their last position, and trimming them."""
 
 from __future__ import annotations
 
@@ -15,3 +16,9 @@ def prune_log(conn: sqlite3.Connection, table: str, keep: int) -> None:
     ).fetchone()
     if low is not None and high - low > 2 * keep:
         conn.execute(f"DELETE FROM {table} WHERE seq <= ?", (high - keep,))
+
+
+def last_position(conn: sqlite3.Connection, table: str) -> int:
+    """The position of a log's last entry (0 when it is empty)."""
+    (seq,) = conn.execute(f"SELECT COALESCE(max(seq), 0) FROM {table}").fetchone()
+    return int(seq)

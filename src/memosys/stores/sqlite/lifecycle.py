@@ -23,6 +23,7 @@ from memosys.lifecycle.states import tombstone
 from memosys.stores.base import ForgetResult, OrderBy, Scope, ScoredId, Vectors
 from memosys.stores.sqlite import forget
 from memosys.stores.sqlite.as_of_search import items_as_of, rank_as_of
+from memosys.stores.sqlite.change_log import last_position
 from memosys.stores.sqlite.codec import load_item, micros
 from memosys.stores.sqlite.connection import Database
 from memosys.stores.sqlite.text_mirror import TextMirror
@@ -270,22 +271,23 @@ class SQLiteVersionStore:
         Call :meth:`compact` afterwards (once for many calls) to clear the file."""
         with self._db.write() as conn:
             result = forget.remove_items(conn, scope, ids, allow_frozen=allow_frozen)
-        self._db.after_commit(partial(self._forgotten_in, result.cube_ids))
+            seq = last_position(conn, "vector_changes")
+        self._db.after_commit(partial(self._forgotten_in, result.cube_ids, seq))
         return result
 
-    def _forgotten_in(self, cube_ids: list[str]) -> None:
+    def _forgotten_in(self, cube_ids: list[str], seq: int) -> None:
         """Delete the cubes' saved HNSW files, which hold the removed vectors, and drop the
         text mirror, so that no token of a removed text stays in memory (it loads again
         on demand). The loaded vector indexes take the removal in as they take any
         change, and their next save zeroes the removed vectors (:mod:`.freed_slots`):
         dropping them made the keeper build the index anew, minutes at 1M vectors."""
-        self._vectors.remove_saved(cube_ids)
+        self._vectors.remove_saved(cube_ids, seq)
         self._text.drop()
 
-    def _drop_loaded(self, cube_ids: list[str]) -> None:
+    def _drop_loaded(self, cube_ids: list[str], seq: int) -> None:
         """Drop the (removed) cubes' loaded vector indexes and saved HNSW files, and the
         text mirror."""
-        self._vectors.forget_cubes(cube_ids)
+        self._vectors.forget_cubes(cube_ids, seq)
         self._text.drop()
 
     def user_item_ids(self, user_id: str) -> dict[str, list[str]]:
@@ -297,7 +299,8 @@ class SQLiteVersionStore:
         """Delete the user's cubes (with their snapshots and shares) and the user; their ids."""
         with self._db.write() as conn:
             cubes = forget.remove_user(conn, user_id)
-        self._db.after_commit(partial(self._drop_loaded, cubes))
+            seq = last_position(conn, "vector_changes")
+        self._db.after_commit(partial(self._drop_loaded, cubes, seq))
         return cubes
 
     def compact(self, *, rewrite: bool = True) -> bool:

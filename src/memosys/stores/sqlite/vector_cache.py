@@ -53,7 +53,7 @@ from memosys.core.errors import StoreError
 from memosys.stores.base import Vectors
 from memosys.stores.sqlite.ann import SAVE_AFTER_CHANGES
 from memosys.stores.sqlite.ann_files import AnnFiles, SavedIndex
-from memosys.stores.sqlite.change_log import prune_log
+from memosys.stores.sqlite.change_log import last_position, prune_log
 from memosys.stores.sqlite.follower import Follower
 from memosys.stores.sqlite.vector_index import CubeVectors, RowIds, Save, Saved
 
@@ -139,9 +139,7 @@ class VectorCache:
     def _refresh(self, conn: sqlite3.Connection, cube_ids: tuple[str, ...]) -> None:
         conn.execute("BEGIN")  # one snapshot for the log position and the loads
         try:
-            last = int(
-                conn.execute("SELECT COALESCE(max(seq), 0) FROM vector_changes").fetchone()[0]
-            )
+            last = last_position(conn, "vector_changes")
             changed = last != self._seq and bool(self._cubes)
             self._catch_up(conn, last)
             for cube_id in cube_ids:
@@ -372,20 +370,21 @@ class VectorCache:
             self._wake.daemon = True
             self._wake.start()
 
-    def forget_cubes(self, cube_ids: list[str]) -> None:
-        """Drop these (removed) cubes' loaded indexes and saved HNSW files."""
+    def forget_cubes(self, cube_ids: list[str], seq: int) -> None:
+        """Drop these (removed) cubes' loaded indexes and saved HNSW files; ``seq``: the
+        log position of the removal."""
         for cube_id in cube_ids:
             self._cubes.pop(cube_id, None)
             self._undecided.discard(cube_id)
-            self._files.remove(cube_id)
+            self._files.remove(cube_id, seq)
             if (lock := self._keeping.pop(cube_id, None)) is not None:
                 lock.close()
 
-    def remove_saved(self, cube_ids: list[str]) -> None:
-        """Delete these cubes' saved HNSW files (vectors were forgotten): the keeper saves
-        anew once it has taken the removals in, with them zeroed."""
+    def remove_saved(self, cube_ids: list[str], seq: int) -> None:
+        """Delete these cubes' saved HNSW files (vectors were forgotten at log position
+        ``seq``): the keeper saves anew once it has taken the removals in, zeroed."""
         for cube_id in cube_ids:
-            self._files.remove(cube_id)
+            self._files.remove(cube_id, seq)
         self.mark_dirty()
 
     def save_indexes(self) -> None:
