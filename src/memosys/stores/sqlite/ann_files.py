@@ -10,7 +10,9 @@ only through a record and only when its sha256 matches; otherwise the index is
 rebuilt. Under a lock on the folder, a save does not replace a record of a
 later log position, and removes the files of earlier ones, unfinished ones
 too (a save whose file goes so was overtaken: it ends quietly). A save older
-than the record is not written at all.
+than the record is not written at all. A forget deletes a cube's files and
+leaves a record of the removal's log position only, so that no process saves
+a state from before it.
 
 Processes serving one directory together (``serve --workers``) can share a
 cube's index: the one holding the cube's ``<cube hash>.keeper`` lock keeps
