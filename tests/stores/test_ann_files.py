@@ -231,3 +231,25 @@ def test_an_index_saved_in_another_scalar_type_or_before_freed_slots_were_zeroed
     changed = fields if value is None else {**fields, field: value}
     record.write_text(json.dumps(changed), "utf-8")
     assert files.saved("c1", DIM) is None
+
+
+def test_a_new_keeper_deletes_the_unfinished_saves_a_killed_one_left(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    """A keeper killed between writing a save and zeroing its removed vectors leaves a
+    file that may hold them; the next keeper deletes it, and keeps the finished ones."""
+    files = AnnFiles(tmp_path)
+    files.save("c1", _index(rng, 20), seq=1, dim=DIM)
+    saved = files.saved("c1", DIM)
+    assert saved is not None
+    stem = saved.path.name.split("-")[0]
+    left = tmp_path / f"{stem}-2-0.usearch.partial"
+    left.write_bytes(b"removed vector bytes")
+    other = tmp_path / "another-2-0.usearch.partial"  # another cube's save, under way
+    other.write_bytes(b"")
+    keeper = files.keep("c1")
+    assert keeper is not None
+    assert not left.exists() and other.exists() and saved.path.exists()
+    left.write_bytes(b"a save of the keeper, under way")
+    assert files.keep("c1") is None and left.exists()  # held: nothing deleted
+    keeper.close()

@@ -113,12 +113,15 @@ class AnnFiles:
         """Become the one process that keeps the cube's shared index: the open lock file,
         held until it is closed (or the process ends), or None while another process
         holds it. Without ``flock`` (Windows) or a writable folder, every process keeps
-        its own."""
+        its own. A new keeper deletes the unfinished saves of the cube: only a keeper
+        saves it, so they are a killed one's, and may hold removed vectors not yet
+        zeroed."""
         if self.folder is None:
             return None
+        stem = _stem(cube_id)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            handle = (self.folder / f"{_stem(cube_id)}.keeper").open("a")
+            handle = (self.folder / f"{stem}.keeper").open("a")
         except OSError as exc:
             _log.warning("cannot share the vector index of cube %s (%s); this process "
                          "keeps its own", cube_id, exc)
@@ -129,6 +132,8 @@ class AnnFiles:
             except OSError:
                 handle.close()
                 return None
+            for unfinished in self.folder.glob(f"{stem}-*.partial"):
+                unfinished.unlink(missing_ok=True)
         return handle
 
     def save(
