@@ -18,21 +18,20 @@ import argparse
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import numpy as np
 from _common import CACHE, write_result
 from search_latency import CUBE, queries
-from server_load import _ends_with_this_process, _free_port, prepare, wait_for
+from server_load import (
+    _ends_with_this_process,
+    _free_port,
+    prepare,
+    process_cpu_seconds,
+    wait_for,
+)
 
 from memosys.eval.metrics import percentile
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of one process (Linux ``/proc``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100  # clock ticks: 100 a second on Linux
 
 
 def watch(http: httpx.Client, questions: list[str], watch_s: float,
@@ -87,14 +86,14 @@ def main() -> None:
                 http.post("/v1/search", json={"query": question, "cube": CUBE, "top_k": 10})
             hits = http.post("/v1/search", json={"query": questions[21], "cube": CUBE,
                                                  "top_k": args.forgets}).json()["hits"]
-            cpu_before = cpu_seconds(server.pid)
+            cpu_before = process_cpu_seconds(server.pid)
             forget_ms = []
             for hit in hits:
                 began = time.perf_counter()
                 http.post(f"/v1/memories/{hit['item']['id']}/forget").raise_for_status()
                 forget_ms.append(round((time.perf_counter() - began) * 1000))
             latencies, adds = watch(http, questions, args.watch_s, args.add_every_s)
-            parent_cpu_s = cpu_seconds(server.pid) - cpu_before
+            parent_cpu_s = process_cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(60)

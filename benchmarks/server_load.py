@@ -248,13 +248,17 @@ def server_timing(response: httpx.Response) -> dict[str, float]:
     return {name: float(ms) for name, ms in parts}
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User plus system CPU time so far of a process and its live descendants (the
-    server's worker processes), from Linux ``/proc``."""
+def process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time so far of one process, from Linux ``/proc``."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time so far of a process and its live descendants (the server's worker
+    processes)."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return own + sum(_cpu_seconds(int(child)) for child in children)
+    return process_cpu_seconds(pid) + sum(_cpu_seconds(int(child)) for child in children)
 
 
 def _cpu(server_s: float, client_s: float, requests: int) -> dict[str, float | None]:

@@ -104,7 +104,7 @@ def remove_keys(index: Any, keys: np.ndarray) -> Halves:
     """Remove ``keys`` from ``index``; the stored vectors of those it held, whose bytes
     stay in their freed slots until reused (:mod:`.freed_slots`)."""
     keys = keys.astype(np.uint64)
-    held = keys[np.asarray(index.contains(keys), dtype=bool)] if len(keys) else keys
+    held = keys[np.asarray(index.contains(keys), dtype=bool)]
     if len(held) == 0:
         return no_halves(index.ndim)
     stored = np.stack(index.get(held, dtype=np.float16))

@@ -140,7 +140,6 @@ class VectorCache:
         conn.execute("BEGIN")  # one snapshot for the log position and the loads
         try:
             last = last_position(conn, "vector_changes")
-            changed = last != self._seq and bool(self._cubes)
             self._catch_up(conn, last)
             for cube_id in cube_ids:
                 if cube_id not in self._cubes:
@@ -151,8 +150,16 @@ class VectorCache:
         finally:
             conn.execute("COMMIT")
         self._dirty = False
-        if changed or any(index is not None and index.pending for index in self._cubes.values()):
-            self._inserter.nudge()  # inserts, or a save (a removal can call for one)
+        if any(index is not None and self._has_work(index) for index in self._cubes.values()):
+            self._inserter.nudge()
+
+    def _has_work(self, index: CubeVectors) -> bool:
+        """Whether the background round has work for a loaded index: vectors to insert, a
+        shared index's changes to save or to look past (removals too), or removed vectors
+        to forget by saving."""
+        if self._shared:
+            return bool(index.pending or index.unviewed or (index.unsaved and not index.viewing))
+        return bool(index.pending) or _holds_many_removed(index)
 
     def _make_room(self, cube_ids: tuple[str, ...]) -> None:
         """Grow these loaded cubes' arrays ahead of the writes, outside :attr:`lock`: a
@@ -376,9 +383,9 @@ class VectorCache:
         for cube_id in cube_ids:
             self._cubes.pop(cube_id, None)
             self._undecided.discard(cube_id)
-            self._files.remove(cube_id, seq)
             if (lock := self._keeping.pop(cube_id, None)) is not None:
                 lock.close()
+        self.remove_saved(cube_ids, seq)
 
     def remove_saved(self, cube_ids: list[str], seq: int) -> None:
         """Delete these cubes' saved HNSW files (vectors were forgotten at log position

@@ -404,7 +404,7 @@ class CubeVectors:
                 size = self._size
                 job = partial(
                     self._make_index, self._rowids[:size], self._matrix[:size],
-                    self._alive[:size].copy(), self._saved,
+                    self._alive[:size].copy(), self._removals, self._saved,
                     self.on_build() if self.on_build is not None else None,
                 )
                 self._saved = None
@@ -415,11 +415,12 @@ class CubeVectors:
             return self._ann is not None
 
     def _make_index(
-        self, rowids: RowIds, matrix: Vectors, alive: npt.NDArray[np.bool_],
+        self, rowids: RowIds, matrix: Vectors, alive: npt.NDArray[np.bool_], removals: int,
         saved: Saved | None, on_built: Save | None,
         stop: threading.Event | None,
     ) -> Any:
-        """The HNSW index of a snapshot: the saved one brought up to date, or a new one."""
+        """The HNSW index of a snapshot (taken after ``removals`` calls of :meth:`remove`):
+        the saved one brought up to date, or a new one."""
         if saved is not None:
             load, changed = saved
             index = load()
@@ -428,7 +429,6 @@ class CubeVectors:
                 self._held_removed(sync_keys(index, changed, rowids, matrix, alive))
                 self._unsaved += len(changed)
                 return index
-        removals = self._removals
         index = build_hnsw(self.dim, rowids, matrix, stop, alive)
         if on_built is not None and self._removals == removals:
             # not saved when a vector was removed meanwhile: it is in the build, still live
