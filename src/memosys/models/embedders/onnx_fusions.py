@@ -168,7 +168,7 @@ def fuse(model: Any, num_heads: int) -> Any | None:
         ]
         if fused is not None
     ]
-    if not any(f.node.op_type == "MultiHeadAttention" for f in fusions):
+    if not fusions:
         return None
     replaced = {f.output for f in fusions}
     nodes = [n for n in model.graph.node if n.output[0] not in replaced]
