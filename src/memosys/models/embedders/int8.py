@@ -55,6 +55,7 @@ def int8_copy(model: Traversable, model_sha256: str, cache_dir: Path) -> Path:
     target = cache_dir / "models" / f"minilm-{model_sha256[:16]}-{RECIPE}-{FUSIONS}.onnx"
     if target.is_file():
         return target
+    _require_onnx()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
@@ -84,16 +85,22 @@ def fold_weights(model: Traversable, out: Path) -> None:
     ort.InferenceSession(source, sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def _quantise(folded: Path, out: Path) -> None:
-    """Quantise every MatMul of ``folded`` dynamically; the embedding table stays float."""
+def _require_onnx() -> None:
+    """Fusing and quantising need the onnx package: a clear error naming it if missing."""
     try:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        import onnx  # noqa: F401
     except ImportError as exc:
         raise MissingDependencyError(
             "the int8 embedding model is made with the onnx package; install it with: "
             "pip install onnx (or set the minilm-onnx precision to float32)",
             detail={"package": "onnx"},
         ) from exc
+
+
+def _quantise(folded: Path, out: Path) -> None:
+    """Quantise every MatMul of ``folded`` dynamically; the embedding table stays float."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
     with _quiet_root_logger():
         quantize_dynamic(
             folded,
