@@ -151,7 +151,8 @@ def _near(value: float | None, expected: float) -> bool:
 
 def fuse(model: Any, num_heads: int) -> Any | None:
     """A copy of ``model`` (an ``onnx.ModelProto``) with its attention and GELU
-    subgraphs fused; None where it has none that this module recognises."""
+    subgraphs fused; None where it has none that this module recognises, or where the
+    fused nodes cannot be put in an order that runs."""
     import onnx
     from onnx import TensorProto, helper
 
@@ -179,15 +180,16 @@ def fuse(model: Any, num_heads: int) -> Any | None:
         nodes.append(cast)
     fused = onnx.ModelProto()
     fused.CopyFrom(model)
-    _set_nodes(fused.graph, nodes, known=inputs)
+    if not _set_nodes(fused.graph, nodes, known=inputs):
+        return None
     if all(opset.domain != _CONTRIB for opset in fused.opset_import):
         fused.opset_import.append(helper.make_opsetid(_CONTRIB, 1))
     return fused
 
 
-def _set_nodes(graph: Any, nodes: list[Any], known: set[str]) -> None:
+def _set_nodes(graph: Any, nodes: list[Any], known: set[str]) -> bool:
     """Give ``graph`` those of ``nodes`` its outputs need, in an order that runs, and
-    only the initializers they read."""
+    only the initializers they read; False (``graph`` unchanged) where no order runs."""
     producer = {out: node for node in nodes for out in node.output}
     needed: dict[int, Any] = {}
     stack = [value.name for value in graph.output]
@@ -198,26 +200,31 @@ def _set_nodes(graph: Any, nodes: list[Any], known: set[str]) -> None:
             stack.extend(name for name in node.input if name)
     ready = known | {init.name for init in graph.initializer} | {""}
     ordered = _topological([n for n in nodes if id(n) in needed], ready)
+    if ordered is None:
+        return False
     used = {name for node in ordered for name in node.input}
     initializers = [init for init in graph.initializer if init.name in used]
     del graph.node[:]
     graph.node.extend(ordered)
     del graph.initializer[:]
     graph.initializer.extend(initializers)
+    return True
 
 
-def _topological(nodes: list[Any], ready: set[str]) -> list[Any]:
-    """``nodes`` ordered so that each comes after the nodes whose outputs it reads."""
+def _topological(nodes: list[Any], ready: set[str]) -> list[Any] | None:
+    """``nodes`` ordered so that each comes after the nodes whose outputs it reads; None
+    if some node reads a value that none of them makes (or they form a cycle)."""
     ordered: list[Any] = []
     waiting = nodes
     while waiting:
         runnable = [n for n in waiting if all(name in ready for name in n.input)]
         if not runnable:
-            raise ValueError("the fused graph has a cycle or reads an unknown value")
+            return None
         for node in runnable:
             ready.update(node.output)
         ordered += runnable
-        waiting = [n for n in waiting if all(n is not r for r in runnable)]
+        placed = {id(node) for node in runnable}
+        waiting = [n for n in waiting if id(n) not in placed]
     return ordered
 
 
