@@ -8,8 +8,8 @@ the matrix products around them. :func:`fuse` replaces each attention with one
 ``com.microsoft.MultiHeadAttention`` fed by the same query, key and value
 projections, and each GELU with one ``com.microsoft.Gelu``, so the int8
 quantiser sees the same matrix products as before. A fused graph is kept only
-if it computes what the original does (:func:`computes_the_same`); any other
-export is left as it is.
+if it computes what the original does (:func:`fuse_file`); any other export
+is left as it is.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ class _Graph:
     """Who produces and who consumes each value of a graph."""
 
     def __init__(self, graph: Any) -> None:
-        self.graph = graph
         self.producer = {out: node for node in graph.node for out in node.output}
         self.consumers: dict[str, list[Any]] = {}
         for node in graph.node:
@@ -119,21 +118,16 @@ def _gelu(graph: _Graph, erf: Any) -> _Fusion | None:
         return None
     if not _near(graph.scalar(_other(plus_one, erf.output[0])), 1.0):
         return None
-    x, half, products = divide.input[0], False, []
+    x, factors = divide.input[0], set()
     value = plus_one.output[0]
     for _ in range(2):
         product = graph.sole_consumer(value, "Mul")
         if product is None:
             return None
         factor = _other(product, value)
-        if factor == x:
-            products.append(product)
-        elif _near(graph.scalar(factor), 0.5):
-            half = True
-        else:
-            return None
+        factors.add("x" if factor == x else "half" if _near(graph.scalar(factor), 0.5) else "")
         value = product.output[0]
-    if not half or len(products) != 1:
+    if factors != {"x", "half"}:
         return None
     node = helper.make_node("Gelu", [x], [value], name=f"memosys_gelu_{erf.name}", domain=_CONTRIB)
     return _Fusion(value, node)
