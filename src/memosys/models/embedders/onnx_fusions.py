@@ -241,7 +241,7 @@ def fuse_file(path: Path, num_heads: int) -> bool:
 
     fused_bytes = fused.SerializeToString()
     try:
-        same = _same_hidden_states(original.SerializeToString(), fused_bytes)
+        same = _same_hidden_states(str(path), fused_bytes)  # the original as on disk
     except (Fail, InvalidArgument, InvalidGraph, NotImplemented, RuntimeException):
         return False  # an export whose inputs or operators the fused graph does not fit
     if not same:
@@ -250,9 +250,9 @@ def fuse_file(path: Path, num_heads: int) -> bool:
     return True
 
 
-def _same_hidden_states(original: bytes, fused: bytes) -> bool:
-    """Whether two graphs give the same first output, on real tokens, for a short
-    padded batch."""
+def _same_hidden_states(original: str | bytes, fused: str | bytes) -> bool:
+    """Whether two graphs (each a file's path or its bytes) give the same first output,
+    on real tokens, for a short padded batch."""
     token_ids = np.array(
         [[101, 7592, 2088, 2003, 1037, 3231, 102], [101, 2129, 2024, 102, 0, 0, 0]]
     )
@@ -265,7 +265,7 @@ def _same_hidden_states(original: bytes, fused: bytes) -> bool:
     return bool(np.abs(expected[real] - actual[real]).max() <= _TOLERANCE)
 
 
-def _run(model: bytes, feed: dict[str, Any]) -> Any:
+def _run(model: str | bytes, feed: dict[str, Any]) -> Any:
     import onnxruntime as ort
 
     session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
