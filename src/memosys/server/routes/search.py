@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from memosys.server.auth import KeyDep
+from memosys.server.json_bodies import JsonBodyRoute
 from memosys.server.schemas import HitsOut, SearchIn, SessionSearchIn, SessionsOut
 from memosys.server.turns import in_turn
 
-router = APIRouter(prefix="/v1/search", tags=["search"])
+router = APIRouter(prefix="/v1/search", tags=["search"], route_class=JsonBodyRoute)
 
 
 @router.post("", response_model=HitsOut)
