@@ -1,7 +1,7 @@
 """What FTS5 knows about ``items_fts``, read from Python: its tokens and its BM25 statistics.
 
 Tokens always come from FTS5 itself (a private in-memory FTS5 table with the
-live index's tokenizer, :func:`memosys.core.text_fold.scratch_index`), never
+live index's tokenizer, :func:`memosys.core.text_fold.thread_scratch`), never
 from a re-implementation of ``porter unicode61``; the row and token totals
 come from the index's own averages record. :mod:`.as_of_search` and
 :mod:`.text_mirror` score with these, so their BM25 equals FTS5's ``bm25()``.
@@ -13,7 +13,7 @@ import math
 import sqlite3
 from collections import Counter
 
-from memosys.core.text_fold import scratch_index
+from memosys.core.text_fold import thread_scratch
 
 # FTS5's bm25() constants (fts5_aux.c)
 K1 = 1.2
@@ -39,14 +39,10 @@ def token_lists(
     texts: list[str], terms: list[str]
 ) -> tuple[dict[str, list[str]], list[Counter[str]]]:
     """Every token of each term, in order, and each text's token counts (see :func:`tokenize`)."""
-    mem = scratch_index()
-    try:
-        mem.execute("CREATE VIRTUAL TABLE vocab USING fts5vocab (t, 'instance')")
+    with thread_scratch() as mem:
         mem.executemany("INSERT INTO t (rowid, body) VALUES (?, ?)",
                         [*enumerate(texts, 1), *((-n, term) for n, term in enumerate(terms, 1))])
         instances = mem.execute("SELECT doc, term FROM vocab ORDER BY doc, offset").fetchall()
-    finally:
-        mem.close()
     counts: list[Counter[str]] = [Counter() for _ in texts]
     found: dict[int, list[str]] = {}
     for doc, token in instances:
