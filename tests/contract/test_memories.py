@@ -62,6 +62,23 @@ def test_add_texts_with_given_embeddings_and_metadata(api: Any, users: Any) -> N
     assert api.cube("notes", user_id=ana).id == items[0].cube_id
 
 
+def test_given_embeddings_are_searched_as_their_float32_values(
+    api: Any, users: Any, embedder: Any
+) -> None:
+    ana = users("ana")
+    vectors = np.random.default_rng(5).standard_normal((3, 384)) * 3  # float64, not unit
+    texts = ["packed alpha", "packed beta", "packed gamma"]
+    items = api.add_texts(texts, user_id=ana, cube="packed", embeddings=vectors)
+    query = embedder.embed(["packed alpha"], purpose="query")[0]
+    stored = vectors.astype(np.float32)
+    expected = stored @ query / np.linalg.norm(stored, axis=1)
+    hits = api.search("packed alpha", user_id=ana, cube="packed", mode="dense")
+    scores = {h.item.id: h.explain.retrievers[0].score for h in hits}
+    assert scores.keys() == {item.id for item in items}
+    for item, cosine in zip(items, expected, strict=True):
+        assert scores[item.id] == pytest.approx(float(cosine), abs=1e-5)
+
+
 def test_add_document_chunks_by_heading(api: Any, users: Any) -> None:
     ana = users("ana")
     text = "# Guide\n\n## Install\n\nRun pip install memosys.\n\n## Use\n\nCall search.\n"

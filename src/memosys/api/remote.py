@@ -12,13 +12,14 @@ and :mod:`memosys.api.remote_governance`, the HTTP plumbing in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pydantic import TypeAdapter
 
+from memosys.api.packed_vectors import pack
 from memosys.api.remote_governance import GovernanceCalls
 from memosys.api.remote_http import json_text, memory_segment, segment, without_none
 from memosys.api.remote_lifecycle import LifecycleCalls
@@ -120,7 +121,9 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
         tags: list[str] | None = None,
         event_times: Sequence[datetime] | None = None,
     ) -> Items:
-        """Bulk import of plain texts; pass ``embeddings`` to skip the embedder."""
+        """Bulk import of plain texts; pass ``embeddings`` to skip the embedder (sent
+        packed: :mod:`memosys.api.packed_vectors`)."""
+        packed = None if embeddings is None else pack(embeddings, _count(texts))
         return self._items(
             self._send(
                 "POST",
@@ -128,7 +131,8 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
                 user_id=user_id,
                 texts=texts,
                 cube=cube,
-                embeddings=embeddings,
+                embeddings=embeddings if packed is None else None,
+                embeddings_base64=packed,
                 metadatas=metadatas,
                 kind=kind,
                 tags=tags,
@@ -362,3 +366,8 @@ def _snapshot_name(name: object) -> str | None:
     if name is not None and not isinstance(name, str):
         raise InvalidInputError(f"snapshot name must be printable text, got {name!r}")
     return name
+
+
+def _count(texts: object) -> int:
+    """How many texts were given (0 when ``texts`` has no length: the server says why)."""
+    return len(texts) if isinstance(texts, Sized) else 0

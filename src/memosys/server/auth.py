@@ -92,18 +92,22 @@ class Caller:
         ``positional`` fields go first, in order; the ``user`` field is checked
         with :meth:`user` (a body names the user it acts for in that field).
         """
-        args, kwargs = self._arguments(body, positional, user)
+        args, kwargs = self._arguments(body.model_dump(), positional, user)
         return self.run(call, *args, **kwargs)
 
     def write_body(self, method: str, body: BaseModel, *positional: str) -> Any:
         """:meth:`write` with a request body's fields as the arguments (see :meth:`run_body`)."""
-        args, kwargs = self._arguments(body, positional, "user_id")
+        return self.write_values(method, body.model_dump(), *positional)
+
+    def write_values(self, method: str, values: dict[str, Any], *positional: str) -> Any:
+        """:meth:`write_body` with the body's fields as a dict (changed by the route)."""
+        args, kwargs = self._arguments(values, positional, "user_id")
         return self.write(method, *args, **kwargs)
 
     def _arguments(
-        self, body: BaseModel, positional: tuple[str, ...], user: str
+        self, values: dict[str, Any], positional: tuple[str, ...], user: str
     ) -> tuple[list[Any], dict[str, Any]]:
-        values = body.model_dump()
+        values = dict(values)
         values[user] = self.user(values[user])
         return [values.pop(name) for name in positional], values
 

@@ -99,6 +99,13 @@ class AddTextsIn(_In):
     embeddings: list[list[float]] | None = Field(
         None, description="one unit vector per text from the configured embedder"
     )
+    embeddings_base64: str | None = Field(
+        None,
+        description="the embeddings packed instead: little-endian float32 values, one vector "
+        "per text, row after row, in one base64 string (a quarter of the JSON list's size, "
+        "and far cheaper to write and to read)",
+        json_schema_extra={"contentEncoding": "base64"},
+    )
     metadatas: list[dict[str, Any]] | None = None
     kind: str = "note"
     tags: list[str] | None = None
