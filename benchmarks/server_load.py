@@ -67,6 +67,7 @@ from _common import CACHE, real_vectors, store_dir, synthetic_texts, write_resul
 from search_latency import CUBE, USER, build, queries, vector_index
 
 from memosys import MemOS
+from memosys.api.packed_vectors import pack
 from memosys.eval.metrics import percentile
 from memosys.stores.base import Scope
 
@@ -180,6 +181,7 @@ class Workload:
     search_share: float  # the rest are adds of ``batch`` messages
     batch: int
     given_vectors: bool = False  # adds send their own embeddings (no model on the server)
+    packed: bool = True  # given vectors as embeddings_base64 (as RemoteMemOS sends them)
     # open loop: each client sends at Poisson times of this rate (requests/s), and a
     # request's latency counts from its planned time (a late start counts); None: each
     # client sends its next request as soon as the last one is answered (closed loop)
@@ -203,7 +205,9 @@ def add_request(
 
     The texts are like the cube's (``synthetic_texts``), each made unique. Given
     vectors are those of :func:`given_pool` texts, each moved a little (cosine about
-    0.97, as a text's unique suffix moves its vector), so that no two are the same.
+    0.97, as a text's unique suffix moves its vector), so that no two are the same;
+    they are sent packed (``embeddings_base64``, as RemoteMemOS sends them), or with
+    ``load.packed`` False as a JSON list (6 decimals).
     """
     if not load.given_vectors:
         texts = [f"{rng.choice(corpus)} (note {tag}.{i})" for i in range(load.batch)]
@@ -215,6 +219,9 @@ def add_request(
     noise = np.random.default_rng(rng.getrandbits(32)).standard_normal((load.batch, 384))
     vectors = pool_vectors[rows] + noise * GIVEN_NOISE / np.sqrt(384)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    if load.packed:
+        return "/v1/memories/texts", {"cube": CUBE, "texts": texts,
+                                      "embeddings_base64": pack(vectors, len(texts))}
     return "/v1/memories/texts", {"cube": CUBE, "texts": texts,
                                   "embeddings": vectors.round(6).tolist()}
 
@@ -474,6 +481,9 @@ def main() -> None:
     parser.add_argument("--warmup-s", type=float, default=5.0)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--workers", type=int, default=1, help="memosys serve --workers")
+    parser.add_argument("--given-vectors-as", choices=["packed", "list"], default="packed",
+                        help="how adds with given vectors send them: embeddings_base64 (what "
+                        "RemoteMemOS sends; the default since 2026-11-28) or a JSON list")
     parser.add_argument("--write-processes", type=int, default=None,
                         help="memosys serve --write-processes (default: the server's)")
     parser.add_argument("--first-search-rate", type=float, default=20.0,
@@ -515,9 +525,11 @@ def main() -> None:
             "mixed": Workload(args.search_share, args.batch),
             "search": Workload(1.0, args.batch),
             "adds": Workload(0.0, args.batch),
-            "adds_with_given_vectors": Workload(0.0, args.batch, given_vectors=True),
+            "adds_with_given_vectors": Workload(0.0, args.batch, given_vectors=True,
+                                                packed=args.given_vectors_as == "packed"),
             "mixed_with_given_vectors": Workload(args.search_share, args.batch,
-                                                 given_vectors=True),
+                                                 given_vectors=True,
+                                                 packed=args.given_vectors_as == "packed"),
         }
         for name, load in workloads.items():
             if name not in args.phases:
@@ -561,6 +573,7 @@ def main() -> None:
             k: v for k, v in os.environ.items() if k.startswith(("MEMOSYS_EMBEDDER__",
                                                                  "MEMOSYS_STORE__"))},
         "messages_per_add": args.batch,
+        "given_vectors_sent_as": args.given_vectors_as,
         "search": "hybrid, top 10, cube of ~100k memories, queries embedded by the server",
         "phases": phases,
         "in_process_search_ms_one_at_a_time": local,

@@ -4,11 +4,12 @@
 are a finite matrix of one row per text (anything else goes as a JSON list,
 for the server to name what is wrong as MemOS would), and the server's
 ``POST /v1/memories/texts`` takes them as ``embeddings_base64``.
-As a JSON list, 20 vectors of 384 dimensions make a 168 kB body that
-``json.dumps`` writes in about 4 ms; packed, they make 41 kB, written in
-0.1 ms and read in 0.1 ms (2026-11-28, 2-core AMD EPYC). The values are the
-float32 ones that :class:`~memosys.MemOS` stores anyway (it casts what it is
-given to float32 before anything else), so packing changes no result.
+As a JSON list, 20 vectors of 384 dimensions make a 170 kB body that
+``json.dumps`` writes in 3.6 ms and the server parses in 0.34 ms; packed,
+they make 43 kB, written in 0.13 ms and parsed and unpacked in 0.11 ms
+(2026-11-28, 2-core AMD EPYC; ``benchmarks/request_bodies.py``). The values
+are the float32 ones that :class:`~memosys.MemOS` stores anyway (it casts what
+it is given to float32 before anything else), so packing changes no result.
 """
 
 from __future__ import annotations
