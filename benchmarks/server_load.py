@@ -14,9 +14,10 @@ mode: no LLM, one memory per message, embedded by the server) and
 ``adds_with_given_vectors`` (texts sent with their embeddings, so the server
 does no model work), and ``mixed_with_given_vectors`` (``mixed`` with such
 adds: searches beside a write rate that the embedder does not bound). Then
-two open-loop capacity sweeps (Poisson arrivals, latency counted from each
-request's planned time, so a late start counts):
-``search_capacity`` and ``mixed_capacity`` offer a rising request rate, a step
+three open-loop capacity sweeps (Poisson arrivals, latency counted from each
+request's planned time, so a late start counts): ``search_capacity``,
+``mixed_capacity`` and ``mixed_with_given_vectors_capacity`` (the workloads of
+``search``, ``mixed`` and ``mixed_with_given_vectors``) offer a rising request rate, a step
 at a time (after an unmeasured half step), until the searches' p95 passes
 ``--slo-ms``, and report the highest rate whose p95 stayed within it: how much
 load the server takes at that latency.
@@ -54,7 +55,7 @@ import sys
 import threading
 import time
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,7 @@ RAMP_S = 3.0
 GIVEN_POOL = 20_000  # texts whose vectors the adds with given vectors send
 GIVEN_NOISE = 0.25  # length of the random move of each given vector (cosine about 0.97)
 PHASES = ["mixed", "search", "adds", "adds_with_given_vectors", "mixed_with_given_vectors",
-          "search_capacity", "mixed_capacity"]
+          "search_capacity", "mixed_capacity", "mixed_with_given_vectors_capacity"]
 
 
 @dataclass
@@ -407,8 +408,7 @@ def capacity(clients: Clients, load: Workload, first_rate: float, step_s: float,
     this sweep's load. ``settle_s`` says how long that took.
     """
     steps: list[dict[str, Any]] = []
-    first = Workload(load.search_share, load.batch,
-                     rate_per_client=first_rate / clients.count)
+    first = replace(load, rate_per_client=first_rate / clients.count)
     acked: list[str] = []
     settle_started = time.perf_counter()
     while time.perf_counter() - settle_started < SETTLE_MAX_S:
@@ -419,7 +419,7 @@ def capacity(clients: Clients, load: Workload, first_rate: float, step_s: float,
     settle_s = time.perf_counter() - settle_started
     rate = first_rate
     while True:
-        paced = Workload(load.search_share, load.batch, rate_per_client=rate / clients.count)
+        paced = replace(load, rate_per_client=rate / clients.count)
         step, ids = run_phase(clients, step_s, paced, seed + len(steps), server_pid)
         steps.append(step)
         acked += ids
@@ -538,13 +538,16 @@ def main() -> None:
                                           seed + 1000 * len(phases), server.pid)
             acked += ids
             print(name, phases[name], file=sys.stderr, flush=True)
-        sweeps = {"search_capacity": (1.0, args.first_search_rate),
-                  "mixed_capacity": (args.search_share, args.first_mixed_rate)}
-        for name, (share, first_rate) in sweeps.items():
+        sweeps = {
+            "search_capacity": (workloads["search"], args.first_search_rate),
+            "mixed_capacity": (workloads["mixed"], args.first_mixed_rate),
+            "mixed_with_given_vectors_capacity": (workloads["mixed_with_given_vectors"],
+                                                  args.first_mixed_rate),
+        }
+        for name, (load, first_rate) in sweeps.items():
             if name not in args.phases:
                 continue
-            phases[name], ids = capacity(clients, Workload(share, args.batch),
-                                         first_rate, args.step_s, args.slo_ms,
+            phases[name], ids = capacity(clients, load, first_rate, args.step_s, args.slo_ms,
                                          seed + 1000 * len(phases), server.pid)
             acked += ids
             print(name, {k: v for k, v in phases[name].items() if k != "steps"},
