@@ -4,10 +4,10 @@ An add that sends its vectors as a list is mostly numbers: 20 texts with
 384-dimensional vectors of 6 decimals make an 81 kB body, which ``json.loads``
 parses in 1.4 ms and ``pydantic_core.from_json`` in 0.27 ms (2026-11-28, 2-core
 AMD EPYC; ``benchmarks/request_bodies.py``), both holding the interpreter lock
-and the event loop. The two give the same values
-(floats included); a body that pydantic-core refuses is parsed again by
-``json.loads``, so bad JSON gets the same answer as before and what only the
-standard parser accepts (UTF-16, a lone surrogate escape) still parses.
+and the event loop. The two give the same values (floats included); a body
+that pydantic-core refuses is parsed again by ``json.loads``, so bad JSON gets
+the same answer as before and what only the standard parser accepts (UTF-16, a
+lone surrogate escape) still parses.
 """
 
 from __future__ import annotations
