@@ -7,7 +7,7 @@ import base64
 import numpy as np
 import pytest
 
-from memosys.api.packed_vectors import pack, unpack
+from memosys.api.packed_vectors import pack, pack_one, unpack
 from memosys.core.errors import InvalidInputError
 
 
@@ -52,3 +52,10 @@ def test_unpackable_text_is_an_input_error_naming_the_field(text: str, rows: int
 def test_no_texts_leave_the_vectors_for_memos_to_refuse() -> None:
     assert unpack("", 0, "f").shape == (0, 0)
     assert unpack(base64.b64encode(bytes(8)).decode(), 0, "f").shape == (1, 2)
+
+
+def test_one_vector_packs_from_either_shape_and_nothing_else_does() -> None:
+    vector = np.arange(1, 5, dtype=np.float64)
+    assert pack_one(vector) == pack_one(vector.reshape(1, 4)) == pack(vector.reshape(1, 4), 1)
+    for other in (np.ones((2, 4)), [float("nan")] * 4, [], "text", np.ones((1, 1, 4))):
+        assert pack_one(other) is None

@@ -79,6 +79,31 @@ def test_given_embeddings_are_searched_as_their_float32_values(
         assert scores[item.id] == pytest.approx(float(cosine), abs=1e-5)
 
 
+def test_a_given_query_vector_searches_as_the_query_embedded(
+    api: Any, users: Any, embedder: Any
+) -> None:
+    ana = users("ana")
+    texts = ["the red kite flew high", "a quiet evening at home", "kites need wind"]
+    api.add_texts(texts, user_id=ana, cube="qv")
+    query = "kite in the wind"
+    vector = embedder.embed([query], purpose="query")[0]
+    for mode in ("hybrid", "dense"):
+        plain = api.search(query, user_id=ana, cube="qv", mode=mode, record_access=False)
+        given = api.search(query, user_id=ana, cube="qv", mode=mode, record_access=False,
+                           query_vector=vector)
+        assert [h.item.id for h in given] == [h.item.id for h in plain]
+        assert [h.score for h in given] == pytest.approx([h.score for h in plain], abs=1e-5)
+    then = api.search(query, user_id=ana, cube="qv", as_of=datetime.now(UTC),
+                      query_vector=vector.tolist())
+    assert {h.item.content for h in then} == set(texts)
+    other = embedder.embed(["a quiet evening at home"], purpose="query")  # shape (1, d)
+    hits = api.search(query, user_id=ana, cube="qv", mode="dense", query_vector=other)
+    assert hits[0].item.content == "a quiet evening at home"
+    sessions = api.search_sessions(query, user_id=ana, cube="qv", mode="dense",
+                                   query_vector=other)
+    assert sessions[0].hits[0].item.content == "a quiet evening at home"
+
+
 def test_add_document_chunks_by_heading(api: Any, users: Any) -> None:
     ana = users("ana")
     text = "# Guide\n\n## Install\n\nRun pip install memosys.\n\n## Use\n\nCall search.\n"
@@ -209,6 +234,11 @@ def test_another_users_memory_is_not_found(api: Any, users: Any) -> None:
             InvalidInputError,
         ),
         (lambda api, u: api.add_texts(["a\ud800b"], user_id=u), EncodingError),
+        (lambda api, u: api.search("a", user_id=u, query_vector=[1.0, 2.0]), InvalidInputError),
+        (lambda api, u: api.search("a", user_id=u, query_vector=[float("nan")] * 384),
+         InvalidInputError),
+        (lambda api, u: api.search_sessions("a", user_id=u, query_vector=[0.0] * 384),
+         InvalidInputError),
         (lambda api, u: api.list(user_id=u, as_of="2020-01-01"), InvalidInputError),
         (lambda api, u: api.search("a\ud800b", user_id=u), EncodingError),
         (lambda api, u: api.search("a", user_id=u, mmr="0.5"), InvalidInputError),
@@ -234,7 +264,8 @@ def test_another_users_memory_is_not_found(api: Any, users: Any) -> None:
     ],
     ids=[
         "blank-message", "no-content", "embedding-shape", "limit-zero", "empty-id", "empty-doc",
-        "embedding-nan", "unpaired-surrogate", "as-of-text", "query-surrogate", "mmr-text",
+        "embedding-nan", "unpaired-surrogate", "query-vector-size", "query-vector-nan",
+        "query-vector-zero", "as-of-text", "query-surrogate", "mmr-text",
         "weight-infinite", "metadata-nan", "pdf-document", "nul-document", "query-too-long",
         "history-flag-text", "archived-flag-number", "timestamp-number", "event-time-number",
     ],

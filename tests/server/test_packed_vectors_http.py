@@ -79,3 +79,26 @@ def test_the_remote_client_sends_a_matrix_packed_and_anything_else_as_a_list(
             remote.add_texts(TEXTS, user_id="admin", cube="sent", embeddings=ragged)
         assert transport.bodies[-1]["embeddings"] == ragged
     assert mos.count(user_id="admin", cube="sent") == 2
+
+
+def test_a_query_vector_is_sent_packed_and_taken_once(
+    app: Any, http: Any, mos: MemOS, admin_key: str, embedder: Any
+) -> None:
+    vector = embedder.embed(["packed one"], purpose="query")[0]
+    transport = _Recording(app)
+    with RemoteMemOS("http://memosys.test", api_key=admin_key, transport=transport) as remote:
+        hits = remote.search("packed one", user_id="admin", cube="sent", query_vector=vector)
+        sent = transport.bodies[-1]
+        assert "query_vector" not in sent
+        assert np.array_equal(np.frombuffer(base64.b64decode(sent["query_vector_base64"]), "<f4"),
+                              vector)
+        assert hits[0].item.content == "packed one"
+    client = http(admin_key)
+    for path in ("/v1/search", "/v1/search/sessions"):
+        _refused(client.post(path, json={
+            "query": "packed", "query_vector": vector.tolist(),
+            "query_vector_base64": _packed(vector)}),
+            "query_vector or query_vector_base64, not both")
+        _refused(client.post(path, json={"query": "packed",
+                                         "query_vector_base64": _packed(np.ones(5))}),
+                 "query_vector must be one vector of 384 numbers")

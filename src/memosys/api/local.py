@@ -17,12 +17,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeAlias
 
-import numpy as np
-
 from memosys.api.access import AccessRecorder
 from memosys.api.cubes import Cubes
 from memosys.api.facade import DATABASE_FILE
 from memosys.api.generation_methods import GenerationMethods
+from memosys.api.given_vectors import checked_embeddings, checked_query_vector
 from memosys.api.governance_methods import GovernanceMethods
 from memosys.api.parametric_methods import ParametricMethods
 from memosys.api.transfer_methods import TransferMethods
@@ -313,7 +312,8 @@ class MemOS(
             settings=self.settings.reader,
             clock=self._clock,
         )
-        vectors = None if embeddings is None else self._checked_vectors(embeddings, len(items))
+        vectors = (None if embeddings is None
+                   else checked_embeddings(embeddings, len(items), self._embedder.dimensions))
         return self._write(items, vectors)
 
     def add_document(
@@ -501,6 +501,7 @@ class MemOS(
         as_of: datetime | None = None,
         snapshot: str | None = None,
         record_access: bool = True,
+        query_vector: Vectors | Sequence[float] | None = None,
     ) -> Hits:
         """Hybrid search (BM25 + dense, fused); every hit carries an ``explain``.
 
@@ -512,7 +513,9 @@ class MemOS(
         name) search the memories as they stood then (an exact scan; see
         :mod:`memosys.lifecycle.timetravel`). The hits count as used (their
         access count and time, which decay and the LRU/LFU caps read) unless
-        ``record_access`` is false, as for browsing.
+        ``record_access`` is false, as for browsing. ``query_vector`` is the query's
+        embedding by the configured embedder, for a caller that has it: the query
+        is then not embedded again (:mod:`memosys.api.given_vectors`).
         """
         record_access = checked_flag(record_access, "record_access")
         query = checked_query(query, self.settings.retrieval.max_query_chars)
@@ -527,6 +530,7 @@ class MemOS(
             importance_weight=importance_weight,
             mmr=mmr,
             neighbours=neighbours,
+            query_vector=self._query_vector(query_vector),
         )
         shown = visible_filter(
             parse_filter(filters),
@@ -552,12 +556,15 @@ class MemOS(
         top_k: int = 10,
         filters: dict[str, Any] | None = None,
         mode: Mode = "hybrid",
+        query_vector: Vectors | Sequence[float] | None = None,
     ) -> SessionHits:
-        """Sessions ranked by the message hits they contain."""
+        """Sessions ranked by the message hits they contain (``query_vector`` as for
+        :meth:`search`)."""
         scope = self._cubes.search_scope(self._cubes.reader(user_id), cube)
         if mode != "bm25":
             self._cubes.check_embedder(scope, self._embedder.fingerprint)
-        return self._retriever.search_sessions(scope, query, parse_filter(filters), top_k, mode)
+        return self._retriever.search_sessions(scope, query, parse_filter(filters), top_k, mode,
+                                               self._query_vector(query_vector))
 
     def stats(self, *, user_id: str | None = None) -> dict[str, int]:
         """Counts of users, cubes, items and vectors, and the database size; with
@@ -579,21 +586,5 @@ class MemOS(
         (last,) = self._store.list_items(scope, session, 1, count - 1, "position")
         return (last.position or 0) + last.message_count
 
-    def _checked_vectors(self, embeddings: object, count: int) -> Vectors:
-        try:
-            array = np.asarray(embeddings, dtype=np.float32)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"embeddings must be numbers: {exc}") from exc
-        dims = self._embedder.dimensions
-        if array.ndim != 2 or array.shape != (count, dims):
-            raise InvalidInputError(
-                f"embeddings must have shape ({count}, {dims}) to match the texts and the "
-                f"configured embedder, got {array.shape}"
-            )
-        if not np.isfinite(array).all():
-            raise InvalidInputError("embeddings contain NaN or infinite values")
-        norms = np.linalg.norm(array, axis=1, keepdims=True)
-        if (norms == 0).any():
-            raise InvalidInputError("embeddings contain an all-zero vector")
-        unit: Vectors = array / norms
-        return unit
+    def _query_vector(self, vector: object) -> Vectors | None:
+        return None if vector is None else checked_query_vector(vector, self._embedder.dimensions)

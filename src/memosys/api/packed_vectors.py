@@ -3,7 +3,8 @@
 :class:`~memosys.RemoteMemOS` sends an add's embeddings packed whenever they
 are a finite matrix of one row per text (anything else goes as a JSON list,
 for the server to name what is wrong as MemOS would), and the server's
-``POST /v1/memories/texts`` takes them as ``embeddings_base64``.
+``POST /v1/memories/texts`` takes them as ``embeddings_base64``; a search's
+query vector goes as ``query_vector_base64`` likewise.
 As a JSON list, 20 vectors of 384 dimensions make a 170 kB body that
 ``json.dumps`` writes in 3.6 ms and the server parses in 0.34 ms; packed,
 they make 43 kB, written in 0.13 ms and parsed and unpacked in 0.11 ms
@@ -39,6 +40,30 @@ def pack(embeddings: object, rows: int) -> str | None:
     return base64.b64encode(np.ascontiguousarray(matrix).tobytes()).decode("ascii")
 
 
+def pack_one(vector: object) -> str | None:
+    """One vector (shape ``(d,)`` or ``(1, d)``) packed, or None as for :func:`pack`."""
+    try:
+        matrix = np.asarray(vector, dtype=FLOAT32)
+    except (TypeError, ValueError):
+        return None
+    if matrix.ndim == 2 and matrix.shape[0] == 1:
+        return pack(matrix, 1)
+    return pack(matrix.reshape(1, -1), 1) if matrix.ndim == 1 and matrix.size else None
+
+
+def sent(listed: object, packed: str | None, rows: int, field: str) -> object:
+    """The vectors a request sent: a JSON list (``listed``, None if not sent) or packed
+    (sent as ``field``), not both; packed ones unpacked (:func:`unpack`)."""
+    if packed is None:
+        return listed
+    if listed is not None:
+        raise InvalidInputError(
+            f"send the vectors once: {field.removesuffix('_base64')} or {field}, not both",
+            detail={"field": field},
+        )
+    return unpack(packed, rows, field)
+
+
 def unpack(text: str, rows: int, field: str) -> Vectors:
     """The float32 matrix of ``rows`` equal rows packed in ``text`` (sent as ``field``);
     InvalidInputError when it is not base64 of whole float32 values that split so."""
@@ -61,7 +86,7 @@ def unpack(text: str, rows: int, field: str) -> Vectors:
 
 def _unpackable(field: str, problem: str) -> InvalidInputError:
     return InvalidInputError(
-        f"{field} {problem}; send one vector per text, each of the embedder's dimensions, "
-        "as little-endian float32 values, row after row, in one base64 string",
+        f"{field} {problem}; send little-endian float32 values in one base64 string, one "
+        "row of the embedder's dimensions per vector, row after row",
         detail={"field": field},
     )

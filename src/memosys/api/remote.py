@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pydantic import TypeAdapter
 
-from memosys.api.packed_vectors import pack
+from memosys.api.packed_vectors import pack, pack_one
 from memosys.api.remote_governance import GovernanceCalls
 from memosys.api.remote_http import json_text, memory_segment, segment, without_none
 from memosys.api.remote_lifecycle import LifecycleCalls
@@ -302,11 +302,13 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
         as_of: datetime | None = None,
         snapshot: str | None = None,
         record_access: bool = True,
+        query_vector: Vectors | Sequence[float] | None = None,
     ) -> Hits:
         """Hybrid search; every hit carries an ``explain``."""
         data = self._send(
             "POST",
             "/v1/search",
+            **_query_vector(query_vector),
             query=query,
             user_id=user_id,
             cube=cube,
@@ -335,11 +337,13 @@ class RemoteMemOS(LifecycleCalls, GovernanceCalls):
         top_k: int = 10,
         filters: dict[str, Any] | None = None,
         mode: Mode = "hybrid",
+        query_vector: Vectors | Sequence[float] | None = None,
     ) -> SessionHits:
         """Sessions ranked by the message hits they contain."""
         data = self._send(
             "POST",
             "/v1/search/sessions",
+            **_query_vector(query_vector),
             query=query,
             user_id=user_id,
             cube=cube,
@@ -371,3 +375,10 @@ def _snapshot_name(name: object) -> str | None:
 def _count(texts: object) -> int:
     """How many texts were given (0 when ``texts`` has no length: the server says why)."""
     return len(texts) if isinstance(texts, Sized) else 0
+
+
+def _query_vector(vector: object) -> dict[str, Any]:
+    """A search's query vector as sent: packed, else (not a finite vector) as a list for
+    the server to name what is wrong."""
+    packed = None if vector is None else pack_one(vector)
+    return {"query_vector_base64": packed} if packed else {"query_vector": vector}

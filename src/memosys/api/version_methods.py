@@ -245,4 +245,5 @@ class VersionMethods(FacadeBase):
             top_k=options.top_k,
             mode=options.mode,
             fusion=options.fusion,
+            query_vector=options.query_vector,
         )

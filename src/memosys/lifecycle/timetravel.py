@@ -22,7 +22,7 @@ from memosys.models.embedders.base import Embedder
 from memosys.retrieval.fusion import rrf, weighted
 from memosys.retrieval.term_match import QueryTerms
 from memosys.settings import RetrievalSettings
-from memosys.stores.base import Scope, ScoredId, VersionStore
+from memosys.stores.base import Scope, ScoredId, Vectors, VersionStore
 
 
 def search_as_of(
@@ -37,11 +37,17 @@ def search_as_of(
     top_k: int,
     mode: str,
     fusion: str | None,
+    query_vector: Vectors | None = None,
 ) -> list[SearchHit]:
-    """The ``top_k`` best items for ``query`` among those visible at ``at``."""
+    """The ``top_k`` best items for ``query`` among those visible at ``at`` (``query_vector``:
+    the query's embedding, when the caller gave it)."""
     if not isinstance(query, str) or not query.strip():
         raise InvalidInputError("query is empty; pass the text to search for")
-    vector = embedder.embed([query], purpose="query")[0] if mode in ("hybrid", "dense") else None
+    vector = None
+    if mode in ("hybrid", "dense"):
+        vector = query_vector
+        if vector is None:
+            vector = embedder.embed([query], purpose="query")[0]
     lists: dict[str, Sequence[ScoredId]] = dict(versions.rank_as_of(
         scope, at, filters, query=query if mode in ("hybrid", "bm25") else None, vector=vector,
         limit=max(settings.candidates, top_k),

@@ -49,6 +49,7 @@ class SearchOptions:
     importance_weight: float = 0.0
     mmr: float | None = None
     neighbours: int = 0
+    query_vector: Vectors | None = None  # the query's embedding, given (checked) by the caller
 
     def validate(self) -> None:
         """Raise :class:`InvalidInputError` for out-of-range options."""
@@ -152,11 +153,12 @@ class Retriever:
         return hits
 
     def search_sessions(
-        self, scope: Scope, query: str, filters: Filter | None, top_k: int, mode: Mode
+        self, scope: Scope, query: str, filters: Filter | None, top_k: int, mode: Mode,
+        query_vector: Vectors | None = None,
     ) -> list[SessionHit]:
         """Sessions ranked by their message hits: each session scores
         ``sum(score_i * 0.5**i)`` over its hits in rank order."""
-        options = SearchOptions(top_k=top_k, mode=mode)
+        options = SearchOptions(top_k=top_k, mode=mode, query_vector=query_vector)
         options.validate()
         shown = visible_filter(filters)
         query = checked_query(query, self._settings.max_query_chars)
@@ -180,15 +182,19 @@ class Retriever:
         limit = max(self._settings.candidates, options.top_k)
         lists: dict[str, Sequence[ScoredId]] = {}
         embedding: Future[Vectors] | None = None
-        if options.mode == "hybrid":
+        if options.mode == "hybrid" and options.query_vector is None:
             # The query embeds on a worker thread while BM25 runs here: both
             # release the GIL, so with two cores the embedding adds no latency.
             embedding = _background().submit(self._embedder.embed, [query], "query")
         if options.mode in ("hybrid", "bm25"):
             lists["bm25"] = self._store.text_search(scope, query, filters, limit)
         if options.mode in ("hybrid", "dense"):
-            vectors = embedding.result() if embedding else self._embedder.embed([query], "query")
-            lists["dense"] = self._store.vector_search(scope, vectors[0], filters, limit)
+            vector = options.query_vector
+            if vector is None and embedding is not None:
+                vector = embedding.result()[0]
+            elif vector is None:
+                vector = self._embedder.embed([query], "query")[0]
+            lists["dense"] = self._store.vector_search(scope, vector, filters, limit)
         weights = {"bm25": self._settings.bm25_weight, "dense": self._settings.dense_weight}
         method = options.fusion or self._settings.fusion
         if method == "weighted":

@@ -92,7 +92,14 @@ class Caller:
         ``positional`` fields go first, in order; the ``user`` field is checked
         with :meth:`user` (a body names the user it acts for in that field).
         """
-        args, kwargs = self._arguments(body.model_dump(), positional, user)
+        return self.run_values(call, body.model_dump(), *positional, user=user)
+
+    def run_values(
+        self, call: Callable[..., T], values: dict[str, Any], *positional: str,
+        user: str = "user_id",
+    ) -> T:
+        """:meth:`run_body` with the body's fields as a dict (changed by the route)."""
+        args, kwargs = self._arguments(values, positional, user)
         return self.run(call, *args, **kwargs)
 
     def write_body(self, method: str, body: BaseModel, *positional: str) -> Any:

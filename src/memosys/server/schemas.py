@@ -133,6 +133,14 @@ class SessionSearchIn(_In):
     top_k: StrictInt = Field(10, ge=1, le=MAX_TOP_K)
     filters: dict[str, Any] | None = None
     mode: Literal["hybrid", "bm25", "dense"] = "hybrid"
+    query_vector: list[float] | None = Field(
+        None, description="the query's embedding by the configured embedder, if the client "
+        "has it (the server then does not embed the query)"
+    )
+    query_vector_base64: str | None = Field(
+        None, description="query_vector packed instead: little-endian float32 values in one "
+        "base64 string", json_schema_extra={"contentEncoding": "base64"},
+    )
 
 
 class SearchIn(SessionSearchIn):

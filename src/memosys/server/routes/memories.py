@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
-from memosys.api.packed_vectors import unpack
+from memosys.api.packed_vectors import sent
 from memosys.core.errors import InvalidInputError
 from memosys.core.items import MemoryItem
 from memosys.reader.validate import check_text
@@ -61,14 +61,8 @@ def add_messages(body: AddMessagesIn, caller: CallerDep) -> ItemsOut:
 def add_texts(body: AddTextsIn, caller: CallerDep) -> ItemsOut:
     """Bulk import of plain texts, optionally with their embeddings (as a list, or packed)."""
     values = body.model_dump(exclude={"embeddings_base64"})
-    if body.embeddings_base64 is not None:
-        if body.embeddings is not None:
-            raise InvalidInputError(
-                "send the vectors once: embeddings or embeddings_base64, not both",
-                detail={"field": "embeddings_base64"},
-            )
-        values["embeddings"] = unpack(body.embeddings_base64, len(body.texts),
-                                      "embeddings_base64")
+    values["embeddings"] = sent(body.embeddings, body.embeddings_base64, len(body.texts),
+                                "embeddings_base64")
     return ItemsOut(items=caller.write_values("add_texts", values, "texts"))
 
 

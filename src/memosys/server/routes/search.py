@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 
+from memosys.api.packed_vectors import sent
 from memosys.server.auth import KeyDep
 from memosys.server.json_bodies import JsonBodyRoute
 from memosys.server.schemas import HitsOut, SearchIn, SessionSearchIn, SessionsOut
@@ -16,7 +19,8 @@ router = APIRouter(prefix="/v1/search", tags=["search"], route_class=JsonBodyRou
 async def search(body: SearchIn, request: Request, key: KeyDep) -> HitsOut:
     """Memories ranked for the query; each hit says why in ``explain``."""
     hits = await in_turn(
-        request, key, lambda caller: caller.run_body(caller.mos.search, body, "query")
+        request, key,
+        lambda caller: caller.run_values(caller.mos.search, _with_query_vector(body), "query"),
     )
     return HitsOut(hits=hits)
 
@@ -25,6 +29,15 @@ async def search(body: SearchIn, request: Request, key: KeyDep) -> HitsOut:
 async def search_sessions(body: SessionSearchIn, request: Request, key: KeyDep) -> SessionsOut:
     """Sessions ranked by the message hits they contain."""
     sessions = await in_turn(
-        request, key, lambda caller: caller.run_body(caller.mos.search_sessions, body, "query")
+        request, key, lambda caller: caller.run_values(
+            caller.mos.search_sessions, _with_query_vector(body), "query"),
     )
     return SessionsOut(sessions=sessions)
+
+
+def _with_query_vector(body: SessionSearchIn) -> dict[str, Any]:
+    """The body's fields as MemOS's arguments, a packed query vector unpacked."""
+    values = body.model_dump(exclude={"query_vector_base64"})
+    values["query_vector"] = sent(body.query_vector, body.query_vector_base64, 1,
+                                  "query_vector_base64")
+    return values
