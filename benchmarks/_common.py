@@ -74,8 +74,11 @@ def store_dir(n: int, vectors_kind: str) -> Path:
     return CACHE / f"store-{n}-{kind}"
 
 
-def real_vectors(texts: list[str], tag: str) -> npt.NDArray[np.float32]:
-    """Vectors of ``texts`` from the bundled embedder, cached in ``CACHE``."""
+def real_vectors(
+    texts: list[str], tag: str, purpose: str = "document"
+) -> npt.NDArray[np.float32]:
+    """Vectors of ``texts`` from the bundled embedder (as documents, or as queries), cached
+    in ``CACHE``."""
     path = CACHE / f"{tag}-{embedder_tag()}.npy"
     if path.exists():
         cached = np.load(path)
@@ -84,7 +87,7 @@ def real_vectors(texts: list[str], tag: str) -> npt.NDArray[np.float32]:
     embedder = _bundled_embedder()
     chunks = []
     for start in range(0, len(texts), 4096):
-        chunks.append(embedder.embed(texts[start : start + 4096]))
+        chunks.append(embedder.embed(texts[start : start + 4096], purpose=purpose))
         print(f"embedded {start + len(chunks[-1])}/{len(texts)}", file=sys.stderr, flush=True)
     vectors = np.concatenate(chunks).astype(np.float32)
     CACHE.mkdir(parents=True, exist_ok=True)

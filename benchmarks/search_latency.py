@@ -7,7 +7,9 @@ and the time to open an existing store and answer the first search in a fresh pr
 ``real`` embeds the synthetic texts once with the bundled model (cached under
 /tmp/memosys-bench); ``clustered`` supplies random unit vectors grouped around
 centroids, for sizes too large to embed. The store is built once with
-``add_texts(embeddings=...)`` and reused by later runs.
+``add_texts(embeddings=...)`` and reused by later runs. Hybrid and dense
+searches are timed once more with each query's vector given (``query_vector``,
+embedded before the timing), as an app that embeds its own queries sends them.
 """
 
 from __future__ import annotations
@@ -130,15 +132,22 @@ def cold_start(directory: Path, seed: int) -> dict[str, float]:
 
 
 def latency(
-    directory: Path, count: int, mode: str, seed: int, warmup_s: float
+    directory: Path, count: int, mode: str, seed: int, warmup_s: float,
+    given_vectors: bool = False,
 ) -> dict[str, float]:
     """p50/p95 of ``mos.search`` (top 10) over ``count`` fresh queries after a warm-up.
 
     The warm-up searches for ``warmup_s`` seconds (at least 5 queries), long
     enough for a large cube to load its saved HNSW index in the background.
-    Also the p50 of embedding alone, on other fresh queries.
+    Also the p50 of embedding alone, on other fresh queries. ``given_vectors``:
+    the timed searches get their query's vector (``query_vector``), embedded
+    before the timing by another embedder instance, so that none is cached.
     """
     qs = queries(count + 55, seed)
+    vectors: list[Any] = [None] * count
+    if given_vectors:
+        with MemOS.open(directory) as other:
+            vectors = list(other.embedder.embed(qs[:count], purpose="query"))
     with MemOS.open(directory) as mos:
         start, done = time.perf_counter(), 0
         while done < 5 or time.perf_counter() - start < warmup_s:
@@ -146,9 +155,10 @@ def latency(
             mos.search(q, user_id=USER, cube=CUBE, top_k=10, mode=mode)  # type: ignore[arg-type]
             done += 1
         samples = []
-        for q in qs[:count]:
+        for q, vector in zip(qs[:count], vectors, strict=True):
             start = time.perf_counter()
-            mos.search(q, user_id=USER, cube=CUBE, top_k=10, mode=mode)  # type: ignore[arg-type]
+            mos.search(q, user_id=USER, cube=CUBE, top_k=10, mode=mode,  # type: ignore[arg-type]
+                       query_vector=vector)
             samples.append((time.perf_counter() - start) * 1000)
         embed = []
         for q in qs[count + 5 :]:
@@ -185,6 +195,11 @@ def main() -> None:
         "search": {
             mode: latency(directory, args.queries, mode, seed + 2 + i, args.warmup_s)
             for i, mode in enumerate(("hybrid", "bm25", "dense"))
+        },
+        "search_with_query_vector_given": {
+            mode: latency(directory, args.queries, mode, seed + 5 + i, args.warmup_s,
+                          given_vectors=True)
+            for i, mode in enumerate(("hybrid", "dense"))
         },
     }
     write_result(f"search_latency_{args.n}", payload)

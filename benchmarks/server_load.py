@@ -13,7 +13,8 @@ batch of messages), ``search`` (searches only), ``adds`` (adds only, raw
 mode: no LLM, one memory per message, embedded by the server) and
 ``adds_with_given_vectors`` (texts sent with their embeddings, so the server
 does no model work), and ``mixed_with_given_vectors`` (``mixed`` with such
-adds: searches beside a write rate that the embedder does not bound). Then
+adds: searches beside a write rate that the embedder does not bound; with
+``--query-vectors`` its searches send their query's vector too). Then
 three open-loop capacity sweeps (Poisson arrivals, latency counted from each
 request's planned time, so a late start counts): ``search_capacity``,
 ``mixed_capacity`` and ``mixed_with_given_vectors_capacity`` (the workloads of
@@ -68,7 +69,7 @@ from _common import CACHE, real_vectors, store_dir, synthetic_texts, write_resul
 from search_latency import CUBE, USER, build, queries, vector_index
 
 from memosys import MemOS
-from memosys.api.packed_vectors import pack
+from memosys.api.packed_vectors import pack, pack_one
 from memosys.eval.metrics import percentile
 from memosys.stores.base import Scope
 
@@ -80,6 +81,7 @@ SETUP_S = 2.0  # before a phase starts, for its clients to set up (not measured)
 RAMP_S = 3.0
 GIVEN_POOL = 20_000  # texts whose vectors the adds with given vectors send
 GIVEN_NOISE = 0.25  # length of the random move of each given vector (cosine about 0.97)
+GIVEN_QUERIES = 2_000  # questions whose vectors searches send with --query-vectors
 PHASES = ["mixed", "search", "adds", "adds_with_given_vectors", "mixed_with_given_vectors",
           "search_capacity", "mixed_capacity", "mixed_with_given_vectors_capacity"]
 
@@ -169,6 +171,7 @@ def prepare(directory: Path, n: int) -> str:
     build(source, n, "real")
     vector_index(source)  # the copy carries the saved HNSW index: the server loads it
     given_pool()  # embedded now, not while the server runs
+    given_queries()
     shutil.rmtree(directory, ignore_errors=True)
     shutil.copytree(source, directory)
     with MemOS.open(directory) as mos:
@@ -183,6 +186,7 @@ class Workload:
     batch: int
     given_vectors: bool = False  # adds send their own embeddings (no model on the server)
     packed: bool = True  # given vectors as embeddings_base64 (as RemoteMemOS sends them)
+    query_vectors: bool = False  # searches send their query's vector too (given-vector phases)
     # open loop: each client sends at Poisson times of this rate (requests/s), and a
     # request's latency counts from its planned time (a late start counts); None: each
     # client sends its next request as soon as the last one is answered (closed loop)
@@ -197,6 +201,26 @@ def given_pool() -> tuple[list[str], npt.NDArray[np.float32]]:
     much to insert (0.6 to 0.76 ms of CPU against 0.16 for the model's, at 50k)."""
     texts = synthetic_texts(GIVEN_POOL, seed=99)
     return texts, real_vectors(texts, f"given{GIVEN_POOL}")
+
+
+@functools.cache
+def given_queries() -> tuple[list[str], npt.NDArray[np.float32]]:
+    """Questions like the clients' and their query vectors from the bundled model (embedded
+    once, then cached): what an app that embeds its own queries sends with them."""
+    questions = queries(GIVEN_QUERIES, seed=98)
+    return questions, real_vectors(questions, f"queries{GIVEN_QUERIES}", purpose="query")
+
+
+def search_request(rng: random.Random, questions: list[str], load: Workload) -> dict[str, Any]:
+    """A search of one of ``questions``, or with ``load.query_vectors`` of a
+    :func:`given_queries` question sent with its vector (packed, or as a list)."""
+    if not load.query_vectors:
+        return {"query": rng.choice(questions), "cube": CUBE, "top_k": 10}
+    pool, vectors = given_queries()
+    row = rng.randrange(len(pool))
+    vector = ({"query_vector_base64": pack_one(vectors[row])} if load.packed
+              else {"query_vector": vectors[row].tolist()})
+    return {"query": pool[row], "cube": CUBE, "top_k": 10, **vector}
 
 
 def add_request(
@@ -237,6 +261,8 @@ def client(url: str, key: str, start_at: float, stop_at: float, load: Workload, 
     corpus = synthetic_texts(500, seed)
     if load.given_vectors:
         given_pool()  # loaded before the phase starts
+    if load.query_vectors:
+        given_queries()
     headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
         http.get("/healthz")  # connected before the phase starts
@@ -255,7 +281,7 @@ def client(url: str, key: str, start_at: float, stop_at: float, load: Workload, 
                 time.sleep(max(0.0, planned - time.perf_counter()))  # pacing the open loop
             if rng.random() < load.search_share:
                 kind, path = "search", "/v1/search"
-                body: Any = {"query": rng.choice(questions), "cube": CUBE, "top_k": 10}
+                body: Any = search_request(rng, questions, load)
             else:
                 kind = "add"
                 path, body = add_request(rng, corpus, f"{seed}.{n}", load)
@@ -481,6 +507,9 @@ def main() -> None:
     parser.add_argument("--warmup-s", type=float, default=5.0)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--workers", type=int, default=1, help="memosys serve --workers")
+    parser.add_argument("--query-vectors", action="store_true",
+                        help="in mixed_with_given_vectors (and its sweep), searches send their "
+                        "query's vector too (query_vector), as an app that embeds its queries")
     parser.add_argument("--given-vectors-as", choices=["packed", "list"], default="packed",
                         help="how adds with given vectors send them: embeddings_base64 (what "
                         "RemoteMemOS sends; the default since 2026-11-28) or a JSON list")
@@ -529,7 +558,8 @@ def main() -> None:
                                                 packed=args.given_vectors_as == "packed"),
             "mixed_with_given_vectors": Workload(args.search_share, args.batch,
                                                  given_vectors=True,
-                                                 packed=args.given_vectors_as == "packed"),
+                                                 packed=args.given_vectors_as == "packed",
+                                                 query_vectors=args.query_vectors),
         }
         for name, load in workloads.items():
             if name not in args.phases:
@@ -577,6 +607,7 @@ def main() -> None:
                                                                  "MEMOSYS_STORE__"))},
         "messages_per_add": args.batch,
         "given_vectors_sent_as": args.given_vectors_as,
+        "searches_send_query_vectors_in_given_vector_phases": args.query_vectors,
         "search": "hybrid, top 10, cube of ~100k memories, queries embedded by the server",
         "phases": phases,
         "in_process_search_ms_one_at_a_time": local,
