@@ -11,7 +11,7 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -49,7 +49,8 @@ class SearchOptions:
     importance_weight: float = 0.0
     mmr: float | None = None
     neighbours: int = 0
-    query_vector: Vectors | None = None  # the query's embedding, given (checked) by the caller
+    # the query's embedding, given (checked) by the caller; an array: not compared or hashed
+    query_vector: Vectors | None = field(default=None, compare=False)
 
     def validate(self) -> None:
         """Raise :class:`InvalidInputError` for out-of-range options."""
