@@ -550,15 +550,15 @@ def main() -> None:
         run_phase(clients, args.warmup_s, warmup, seed, server.pid, 2)
         phases: dict[str, Any] = {}
         acked: list[str] = []
+        packed = args.given_vectors_as == "packed"
         workloads = {
             "mixed": Workload(args.search_share, args.batch),
             "search": Workload(1.0, args.batch),
             "adds": Workload(0.0, args.batch),
             "adds_with_given_vectors": Workload(0.0, args.batch, given_vectors=True,
-                                                packed=args.given_vectors_as == "packed"),
+                                                packed=packed),
             "mixed_with_given_vectors": Workload(args.search_share, args.batch,
-                                                 given_vectors=True,
-                                                 packed=args.given_vectors_as == "packed",
+                                                 given_vectors=True, packed=packed,
                                                  query_vectors=args.query_vectors),
         }
         for name, load in workloads.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -26,7 +28,7 @@ def test_given_vectors_come_back_as_unit_float32() -> None:
 ])
 def test_a_query_vector_that_is_not_one_usable_vector_is_refused(vector: object,
                                                                   problem: str) -> None:
-    with pytest.raises(InvalidInputError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(InvalidInputError, match=re.escape(problem)):
         checked_query_vector(vector, 2)
 
 

@@ -33,7 +33,7 @@ def pack(embeddings: object, rows: int) -> str | None:
         matrix = np.asarray(embeddings, dtype=FLOAT32)
     except (TypeError, ValueError):
         return None
-    if rows == 0 or matrix.ndim != 2 or matrix.shape[0] != rows:
+    if rows == 0 or matrix.ndim != 2 or matrix.shape[0] != rows or matrix.size == 0:
         return None
     if not np.isfinite(matrix).all():
         return None
@@ -46,9 +46,7 @@ def pack_one(vector: object) -> str | None:
         matrix = np.asarray(vector, dtype=FLOAT32)
     except (TypeError, ValueError):
         return None
-    if matrix.ndim == 2 and matrix.shape[0] == 1:
-        return pack(matrix, 1)
-    return pack(matrix.reshape(1, -1), 1) if matrix.ndim == 1 and matrix.size else None
+    return pack(matrix.reshape(1, -1) if matrix.ndim == 1 else matrix, 1)
 
 
 def sent(listed: object, packed: str | None, rows: int, field: str) -> object:

@@ -381,4 +381,4 @@ def _query_vector(vector: object) -> dict[str, Any]:
     """A search's query vector as sent: packed, else (not a finite vector) as a list for
     the server to name what is wrong."""
     packed = None if vector is None else pack_one(vector)
-    return {"query_vector_base64": packed} if packed else {"query_vector": vector}
+    return {"query_vector": vector} if packed is None else {"query_vector_base64": packed}
