@@ -79,6 +79,7 @@ SETUP_S = 2.0  # before a phase starts, for its clients to set up (not measured)
 # then its clients run this long unmeasured: closed-loop clients that start together
 # send their first requests together, a burst that no steady load has
 RAMP_S = 3.0
+WINDOW_S = 10.0  # a closed-loop phase's rates are also reported per window this long
 GIVEN_POOL = 20_000  # texts whose vectors the adds with given vectors send
 GIVEN_NOISE = 0.25  # length of the random move of each given vector (cosine about 0.97)
 GIVEN_QUERIES = 2_000  # questions whose vectors searches send with --query-vectors
@@ -99,6 +100,8 @@ class Tally:
     late_starts: int = 0  # clients not set up when the phase started
     messages_acked: int = 0
     acked_ids: list[str] = field(default_factory=list)
+    # each measured answer: (time.time() at its arrival, messages acked, search ms or None)
+    answers: list[tuple[float, int, float | None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, kind: str, ms: float, server_ms: dict[str, float], status: int,
@@ -115,6 +118,7 @@ class Tally:
                 for part, part_ms in server_ms.items():
                     self.server_ms[kind].setdefault(part, []).append(part_ms)
                 self.messages_acked += len(ids)
+                self.answers.append((time.time(), len(ids), ms if kind == "search" else None))
 
     def merge(self, other: Tally) -> None:
         """Add what another process's clients saw."""
@@ -128,6 +132,7 @@ class Tally:
         self.late_starts += other.late_starts
         self.messages_acked += other.messages_acked
         self.acked_ids += other.acked_ids
+        self.answers += other.answers
 
     def __getstate__(self) -> dict[str, Any]:  # crosses processes without its lock
         return {k: v for k, v in self.__dict__.items() if k != "lock"}
@@ -414,7 +419,26 @@ def run_phase(clients: Clients, seconds: float, load: Workload, seed: int,
             summary[f"{kind}_ms_in_server"] = {
                 part: _percentiles(part_samples)
                 for part, part_samples in tally.server_ms[kind].items()}
+    if load.rate_per_client is None:
+        summary["by_window"] = by_window(tally.answers, measure_from, elapsed)
     return summary, tally.acked_ids
+
+
+def by_window(answers: list[tuple[float, int, float | None]], since: float, seconds: float,
+              window_s: float = WINDOW_S) -> list[dict[str, Any]]:
+    """Messages stored a second and search p95 in each whole ``window_s`` of a
+    closed-loop phase that began at ``since``: whether its rates held throughout."""
+    windows = []
+    for start in np.arange(0.0, seconds - window_s + 1e-9, window_s):
+        inside = [(n, ms) for at, n, ms in answers if start <= at - since < start + window_s]
+        searches = [ms for _, ms in inside if ms is not None]
+        windows.append({
+            "from_s": float(start),
+            "messages_per_s": sum(n for n, _ in inside) / window_s,
+            "searches": len(searches),
+            "search_p95_ms": percentile(searches, 95) if searches else None,
+        })
+    return windows
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
