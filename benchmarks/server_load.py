@@ -31,7 +31,9 @@ part of its ``Server-Timing`` header: ``app`` is the whole request in the
 server, the rest is the clients' own queueing, HTTP and loopback; a search's
 ``turn`` and ``search`` are its wait for a turn and its work), errors and 5xx,
 and the CPU time the server and the clients spent per request, with the request
-rate at which that CPU would fill every core (on Linux, from ``/proc``). At the
+rate at which that CPU would fill every core (on Linux, from ``/proc``); for a
+closed-loop phase also ``by_window``, its messages/s and search p95 in each
+``WINDOW_S``, which show whether a rate held through the phase. At the
 end the server is stopped, every acknowledged write is looked up in the store,
 and the same kind of searches run in process, one at a time, as a reference for
 what HTTP adds (compare with a ``--clients 1`` run).
