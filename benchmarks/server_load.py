@@ -31,7 +31,8 @@ part of its ``Server-Timing`` header: ``app`` is the whole request in the
 server, the rest is the clients' own queueing, HTTP and loopback; a search's
 ``turn`` and ``search`` are its wait for a turn and its work), errors and 5xx,
 and the CPU time the server and the clients spent per request, with the request
-rate at which that CPU would fill every core (on Linux, from ``/proc``); for a
+rate at which that CPU would fill every core (on Linux, from ``/proc``; the
+server's also by depth in its process tree, :data:`CPU_DEPTHS`); for a
 closed-loop phase also ``by_window``, its messages/s and search p95 in each
 ``WINDOW_S``, which show whether a rate held through the phase. At the
 end the server is stopped, every acknowledged write is looked up in the store,
@@ -48,6 +49,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import functools
+import itertools
 import os
 import random
 import shutil
@@ -81,6 +83,10 @@ SETUP_S = 2.0  # before a phase starts, for its clients to set up (not measured)
 # then its clients run this long unmeasured: closed-loop clients that start together
 # send their first requests together, a burst that no steady load has
 RAMP_S = 3.0
+# what server_s_by_process_depth adds up, by depth in the server's process tree
+CPU_DEPTHS = ("the serve process (with --workers, the parent that keeps the shared HNSW "
+              "index)", "its children: the workers, or the write processes",
+              "the workers' children: their write processes")
 WINDOW_S = 10.0  # a closed-loop phase's rates are also reported per window this long
 GIVEN_POOL = 20_000  # texts whose vectors the adds with given vectors send
 GIVEN_NOISE = 0.25  # length of the random move of each given vector (cosine about 0.97)
@@ -318,19 +324,27 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU time so far of a process and its live descendants (the server's worker
-    processes)."""
+def _cpu_by_depth(pid: int) -> list[float]:
+    """CPU time so far of a process (item 0) and of its live descendants, summed by
+    depth below it (see :data:`CPU_DEPTHS`)."""
+    totals = [process_cpu_seconds(pid)]
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return process_cpu_seconds(pid) + sum(_cpu_seconds(int(child)) for child in children)
+    for child in children:
+        for depth, seconds in enumerate(_cpu_by_depth(int(child)), start=1):
+            totals.extend([0.0] * (depth + 1 - len(totals)))
+            totals[depth] += seconds
+    return totals
 
 
-def _cpu(server_s: float, client_s: float, requests: int) -> dict[str, float | None]:
-    """CPU spent per request, and the request rate at which the machine's cores would be
-    full (server and clients share them)."""
+def _cpu(by_depth: list[float], client_s: float, requests: int) -> dict[str, Any]:
+    """CPU spent per request (``by_depth``: the server's CPU seconds by process depth),
+    and the request rate at which the machine's cores would be full (server and clients
+    share them)."""
+    server_s = sum(by_depth)
     per_request = (server_s + client_s) / requests if requests else None
     return {
         "server_s": server_s,
+        "server_s_by_process_depth": by_depth,
         "client_s": client_s,
         "server_ms_per_request": 1000 * server_s / requests if requests else None,
         "client_ms_per_request": 1000 * client_s / requests if requests else None,
@@ -391,14 +405,15 @@ def run_phase(clients: Clients, seconds: float, load: Workload, seed: int,
               server_pid: int, count: int | None = None) -> tuple[dict[str, Any], list[str]]:
     measure_from, parts = clients.start(seconds, load, seed, count)
     time.sleep(max(0.0, measure_from - time.time()))
-    server_cpu = _cpu_seconds(server_pid)
+    server_cpu = _cpu_by_depth(server_pid)
     tally, client_cpu = Tally(), 0.0
     for part in parts:
         part_tally, part_cpu = part.result()
         tally.merge(part_tally)
         client_cpu += part_cpu
     elapsed = time.time() - measure_from
-    server_cpu = _cpu_seconds(server_pid) - server_cpu
+    server_cpu = [after - before for after, before in itertools.zip_longest(
+        _cpu_by_depth(server_pid), server_cpu, fillvalue=0.0)]
     summary: dict[str, Any] = {
         "loop": "closed" if load.rate_per_client is None else "open",
         "offered_requests_per_s": None if load.rate_per_client is None
@@ -635,6 +650,7 @@ def main() -> None:
         "given_vectors_sent_as": args.given_vectors_as,
         "searches_send_query_vectors_in_given_vector_phases": args.query_vectors,
         "search": "hybrid, top 10, cube of ~100k memories, queries embedded by the server",
+        "server_s_by_process_depth": list(CPU_DEPTHS),
         "phases": phases,
         "in_process_search_ms_one_at_a_time": local,
         "acknowledged_writes": len(acked),
