@@ -331,7 +331,8 @@ def _cpu_by_depth(pid: int) -> list[float]:
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     for child in children:
         for depth, seconds in enumerate(_cpu_by_depth(int(child)), start=1):
-            totals.extend([0.0] * (depth + 1 - len(totals)))
+            if depth == len(totals):
+                totals.append(0.0)
             totals[depth] += seconds
     return totals
 
@@ -445,17 +446,20 @@ def by_window(answers: list[tuple[float, int, float | None]], since: float, seco
               window_s: float = WINDOW_S) -> list[dict[str, Any]]:
     """Messages stored a second and search p95 in each whole ``window_s`` of a
     closed-loop phase that began at ``since``: whether its rates held throughout."""
-    windows = []
-    for start in np.arange(0.0, seconds - window_s + 1e-9, window_s):
-        inside = [(n, ms) for at, n, ms in answers if start <= at - since < start + window_s]
-        searches = [ms for _, ms in inside if ms is not None]
-        windows.append({
-            "from_s": float(start),
-            "messages_per_s": sum(n for n, _ in inside) / window_s,
-            "searches": len(searches),
-            "search_p95_ms": percentile(searches, 95) if searches else None,
-        })
-    return windows
+    count = int(seconds // window_s)
+    messages = [0] * count
+    searches: list[list[float]] = [[] for _ in range(count)]
+    for at, n, ms in answers:
+        window = int((at - since) // window_s)
+        if 0 <= window < count:
+            messages[window] += n
+            if ms is not None:
+                searches[window].append(ms)
+    return [{"from_s": window * window_s,
+             "messages_per_s": messages[window] / window_s,
+             "searches": len(searches[window]),
+             "search_p95_ms": percentile(searches[window], 95) if searches[window] else None}
+            for window in range(count)]
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
